@@ -1,0 +1,54 @@
+# Two commands matter (see README.md):  make run   and   make test
+# Both set up everything they need on a fresh Debian/Ubuntu machine, then run.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Debian packages: Qt's runtime libraries (offscreen and xcb), a virtual display for
+# screenshots, and the real servers the tests talk to.
+DEB_PACKAGES := \
+	libegl1 libgl1 libopengl0 libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0 \
+	libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 \
+	libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 \
+	libxcb-xkb1 libx11-xcb1 xvfb xauth fonts-dejavu-core
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test setup system-deps model lint bench
+
+run: setup model
+	@$(BIN)/draftsmith $(ARGS)
+
+test: setup model
+	QT_QPA_PLATFORM=offscreen PYTHON_KEYRING_BACKEND=keyring.backends.fail.Keyring \
+		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+setup: system-deps $(STAMP)
+
+system-deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages:" $$missing; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[export,dev]'
+	@touch $(STAMP)
+
+# Builds the default model into the user's model cache; instant once built.
+model: $(STAMP)
+	@$(BIN)/draftsmith-model build --quiet-if-cached
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy desktop inference licensing
+
+bench: setup model
+	$(BIN)/python benchmarks/generation_vs_llamacpp.py

@@ -1,0 +1,1 @@
+"""Qt-free document library: files on disk, autosave, recovery journal, snapshots, export."""

@@ -1,0 +1,1 @@
+"""Qt-free end-to-end-encrypted sync engine and its WebDAV remote."""

@@ -1,0 +1,1 @@
+"""Run-time generation with onnxruntime: session, tokenizer, KV cache, sampling, tasks."""

@@ -1,0 +1,1 @@
+"""What the app uses: certificate verification, keyring storage, activation, trial."""

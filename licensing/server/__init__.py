@@ -1,0 +1,1 @@
+"""The vendor's activation server (installed with the ``server`` extra)."""

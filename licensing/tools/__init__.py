@@ -1,0 +1,1 @@
+"""The vendor's command line: signing keys, mint, revoke, inspect."""

@@ -1,0 +1,44 @@
+"""Every test runs with its config, data, cache and state directories inside ``tmp_path``
+and a fresh in-memory keyring. Built models are the exception: they live in the real
+model cache (content-addressed, built once per machine) so the suite does not rebuild them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import keyring
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# Resolve the machine's model cache before any test redirects the XDG directories.
+from inference.model_cache import model_cache_root  # noqa: E402
+
+os.environ["DRAFTSMITH_MODEL_CACHE"] = str(model_cache_root())
+
+from tests.keyring_memory import MemoryKeyring  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    dirs = {}
+    for name in ("config", "data", "cache", "state", "documents"):
+        path = tmp_path / "user" / name
+        path.mkdir(parents=True)
+        dirs[name] = path
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(dirs["config"]))
+    monkeypatch.setenv("XDG_DATA_HOME", str(dirs["data"]))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(dirs["cache"]))
+    monkeypatch.setenv("XDG_STATE_HOME", str(dirs["state"]))
+    monkeypatch.setenv("XDG_DOCUMENTS_DIR", str(dirs["documents"]))
+    return dirs
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> MemoryKeyring:
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
