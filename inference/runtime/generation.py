@@ -1,0 +1,286 @@
+"""The generation loop: prefill once (reusing the cached prefix), then one token per step.
+
+One ``Generator`` owns a model session and its KV cache. Only one generation or warm-up
+runs at a time (a lock); a generation pre-empts a background warm-up, which stops after its
+current chunk and keeps what it computed. Cancellation is checked between steps, so a cancel
+returns within one model step."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from inference.runtime.errors import InvalidRequestError
+from inference.runtime.model_session import ModelSession
+from inference.runtime.sampling import Sampler, SamplingSettings
+from inference.runtime.stop_strings import StopStringFilter
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PREFILL_CHUNK = 512
+WARM_PREFILL_CHUNK = 128
+
+TextCallback = Callable[[str], None]
+
+
+class CancelFlag(Protocol):
+    """Anything with ``is_set()``, such as ``threading.Event``."""
+
+    def is_set(self) -> bool: ...
+
+
+class StreamingDecoder(Protocol):
+    """Turns token ids, one at a time, into text pieces that are always whole characters."""
+
+    def step(self, token_id: int) -> str | None: ...
+
+
+@dataclass
+class GenerationStats:
+    prompt_tokens: int = 0
+    reused_tokens: int = 0
+    generated_tokens: int = 0
+    prefill_seconds: float = 0.0
+    first_token_seconds: float = 0.0
+    decode_seconds: float = 0.0
+    total_seconds: float = 0.0
+
+    @property
+    def computed_prompt_tokens(self) -> int:
+        return self.prompt_tokens - self.reused_tokens
+
+    @property
+    def decode_tokens_per_second(self) -> float:
+        """Tokens per second after the first one (the first one costs the prefill)."""
+        steps = self.generated_tokens - 1
+        return steps / self.decode_seconds if steps > 0 and self.decode_seconds > 0 else 0.0
+
+    @property
+    def prefill_tokens_per_second(self) -> float:
+        computed = self.computed_prompt_tokens
+        return computed / self.prefill_seconds if computed and self.prefill_seconds > 0 else 0.0
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "reused_prompt_tokens": self.reused_tokens,
+            "generated_tokens": self.generated_tokens,
+            "prefill_seconds": round(self.prefill_seconds, 4),
+            "time_to_first_token_seconds": round(self.first_token_seconds, 4),
+            "decode_seconds": round(self.decode_seconds, 4),
+            "total_seconds": round(self.total_seconds, 4),
+            "prefill_tokens_per_second": round(self.prefill_tokens_per_second, 2),
+            "decode_tokens_per_second": round(self.decode_tokens_per_second, 2),
+        }
+
+
+@dataclass
+class GenerationOutput:
+    text: str
+    token_ids: list[int]
+    stop_reason: str  # "end_token", "stop_string", "max_tokens", "cancelled", "context_full"
+    stats: GenerationStats = field(default_factory=GenerationStats)
+
+
+class Generator:
+    """Runs prompts through one model session, keeping the KV cache between requests."""
+
+    def __init__(
+        self, model: ModelSession, decoder_factory: Callable[[], StreamingDecoder],
+        *, prefill_chunk: int = DEFAULT_PREFILL_CHUNK,
+    ) -> None:
+        self.model = model
+        self.decoder_factory = decoder_factory
+        self.prefill_chunk = max(1, prefill_chunk)
+        self.cache = model.new_cache()
+        self._last_logits: np.ndarray | None = None  # logits after the cache's last token
+        self._lock = threading.Lock()
+        self._preempt_warm = threading.Event()
+        self._step_ids = np.zeros((1, 1), dtype=np.int64)
+
+    @property
+    def context_length(self) -> int:
+        return self.model.context_length
+
+    def clear_cache(self) -> None:
+        with self._lock:
+            self.cache.reset()
+            self._last_logits = None
+
+    # -- prefill -----------------------------------------------------------------------
+
+    def _prefill(
+        self, prompt: Sequence[int], cancel: CancelFlag | None, chunk: int,
+        stats: GenerationStats | None = None,
+    ) -> np.ndarray | None:
+        """Bring the cache to ``prompt``; returns the logits after it (None when cancelled)."""
+        cache = self.cache
+        shared = cache.common_prefix(prompt)
+        if shared == len(prompt) == cache.length and self._last_logits is not None:
+            if stats is not None:
+                stats.reused_tokens = shared
+            return self._last_logits
+        shared = min(shared, len(prompt) - 1)  # at least one token must run to give logits
+        cache.truncate(shared)
+        self._last_logits = None
+        if stats is not None:
+            stats.reused_tokens = shared
+        logits = None
+        position = shared
+        while position < len(prompt):
+            if cancel is not None and cancel.is_set():
+                return None
+            piece = np.asarray(prompt[position:position + chunk], dtype=np.int64)[None, :]
+            logits = self.model.forward(piece, cache)
+            position += piece.shape[1]
+            self._last_logits = logits
+        return logits
+
+    def warm(self, prompt: Sequence[int], cancel: CancelFlag | None = None) -> int:
+        """Prefill ``prompt`` into the cache so a later request that starts with it is fast.
+
+        Returns how many prompt tokens are cached afterwards. A generation that starts
+        meanwhile pre-empts the warm-up after its current chunk."""
+        self._check_prompt(prompt)
+        with self._lock:
+            self._preempt_warm.clear()
+            stop = _AnyEvent(cancel, self._preempt_warm)
+            self._prefill(prompt, stop, WARM_PREFILL_CHUNK)
+            return self.cache.common_prefix(prompt)
+
+    def warm_in_background(
+        self, prompt: Sequence[int], cancel: CancelFlag | None = None
+    ) -> threading.Thread:
+        """``warm`` on a daemon thread (returned, already started)."""
+        thread = threading.Thread(
+            target=self._warm_quietly, args=(list(prompt), cancel), name="draftsmith-warm",
+            daemon=True,
+        )
+        thread.start()
+        return thread
+
+    def _warm_quietly(self, prompt: list[int], cancel: CancelFlag | None) -> None:
+        try:
+            self.warm(prompt, cancel)
+        except Exception:  # a failed warm-up only costs speed later
+            log.exception("background warm-up failed")
+
+    def _check_prompt(self, prompt: Sequence[int]) -> None:
+        if not prompt:
+            raise InvalidRequestError("There is no text to work with.")
+        if len(prompt) >= self.context_length:
+            raise InvalidRequestError(
+                f"The prompt has {len(prompt)} tokens but the model reads at most "
+                f"{self.context_length - 1} before writing; shorten the text."
+            )
+
+    # -- generation --------------------------------------------------------------------
+
+    def generate(
+        self,
+        prompt: Sequence[int],
+        *,
+        max_new_tokens: int,
+        sampling: SamplingSettings,
+        stop_token_ids: Sequence[int] = (),
+        stop_strings: Sequence[str] = (),
+        on_text: TextCallback | None = None,
+        cancel: CancelFlag | None = None,
+        penalty_context: Sequence[int] = (),
+    ) -> GenerationOutput:
+        """Generate up to ``max_new_tokens`` after ``prompt``, streaming text to ``on_text``."""
+        self._check_prompt(prompt)
+        if max_new_tokens < 1:
+            raise InvalidRequestError("At least one token must be generated.")
+        sampler = Sampler(sampling, penalty_context)
+        started = time.perf_counter()
+        self._preempt_warm.set()
+        with self._lock:
+            self._preempt_warm.clear()
+            stats = GenerationStats(prompt_tokens=len(prompt))
+            logits = self._prefill(prompt, cancel, self.prefill_chunk, stats)
+            stats.prefill_seconds = time.perf_counter() - started
+            if logits is None:
+                stats.total_seconds = stats.prefill_seconds
+                return GenerationOutput("", [], "cancelled", stats)
+            output = self._decode(
+                logits, sampler, max_new_tokens, set(stop_token_ids), stop_strings, on_text,
+                cancel, stats, started,
+            )
+        stats.total_seconds = time.perf_counter() - started
+        return output
+
+    def _decode(
+        self, logits: np.ndarray, sampler: Sampler, max_new_tokens: int, stop_ids: set[int],
+        stop_strings: Sequence[str], on_text: TextCallback | None,
+        cancel: CancelFlag | None, stats: GenerationStats, started: float,
+    ) -> GenerationOutput:
+        cache = self.cache
+        decoder = self.decoder_factory()
+        stops = StopStringFilter(stop_strings)
+        pieces: list[str] = []
+        generated: list[int] = []
+        reason = "max_tokens"
+        first_token_at = 0.0
+        step_ids = self._step_ids
+        room = self.context_length - cache.length
+        while True:
+            if cancel is not None and cancel.is_set():
+                reason = "cancelled"
+                break
+            token = sampler.choose(logits)
+            if not generated:
+                first_token_at = time.perf_counter()
+                stats.first_token_seconds = first_token_at - started
+            if token in stop_ids:
+                reason = "end_token"
+                break
+            generated.append(token)
+            sampler.accept(token)
+            piece = decoder.step(token)
+            if piece:
+                shown = stops.feed(piece)
+                if shown:
+                    pieces.append(shown)
+                    if on_text is not None:
+                        on_text(shown)
+                if stops.stopped:
+                    reason = "stop_string"
+                    break
+            if len(generated) >= max_new_tokens:
+                reason = "max_tokens"
+                break
+            if room <= 1:
+                reason = "context_full"
+                break
+            step_ids[0, 0] = token
+            logits = self.model.forward(step_ids, cache)
+            room -= 1
+        # The last generated token is never fed, so ``logits`` always follow the cache's end.
+        self._last_logits = logits
+        if reason != "stop_string":
+            tail = stops.flush()
+            if tail:
+                pieces.append(tail)
+                if on_text is not None:
+                    on_text(tail)
+        stats.generated_tokens = len(generated)
+        if first_token_at:
+            stats.decode_seconds = time.perf_counter() - first_token_at
+        return GenerationOutput("".join(pieces), generated, reason, stats)
+
+
+class _AnyEvent:
+    """Set when any of the given events is set (for ``is_set`` polling only)."""
+
+    def __init__(self, *events: threading.Event | None) -> None:
+        self._events = [e for e in events if e is not None]
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self._events)

@@ -1,0 +1,86 @@
+"""The model's key/value cache, kept between requests so a shared prompt prefix is reused.
+
+The cache holds onnxruntime ``OrtValue`` tensors exactly as the model returned them (on the
+GPU when the model runs there): one step's ``present.*`` outputs become the next step's
+``past_key_values.*`` inputs without a copy. It also remembers which tokens those positions
+belong to, so that a new prompt sharing a token prefix with them only computes its suffix."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import onnxruntime as ort
+
+log = logging.getLogger(__name__)
+
+
+class KVCache:
+    """Per-layer past keys/values plus the token ids they were computed from."""
+
+    def __init__(
+        self, num_layers: int, num_kv_heads: int, head_dim: int, dtype: np.dtype,
+        device: str = "cpu", device_id: int = 0,
+    ) -> None:
+        self.num_layers = num_layers
+        self.num_kv_heads = num_kv_heads
+        self.head_dim = head_dim
+        self.dtype = np.dtype(dtype)
+        self.device = device
+        self.device_id = device_id
+        self.tokens: list[int] = []
+        self.values: list[ort.OrtValue] = []
+        self.reset()
+
+    @property
+    def length(self) -> int:
+        return len(self.tokens)
+
+    def reset(self) -> None:
+        """Forget everything: the next prompt is computed from scratch."""
+        empty = np.zeros((1, self.num_kv_heads, 0, self.head_dim), dtype=self.dtype)
+        self.tokens = []
+        self.values = [self._to_device(empty) for _ in range(2 * self.num_layers)]
+
+    def common_prefix(self, token_ids: Sequence[int]) -> int:
+        """How many leading tokens of ``token_ids`` the cache already holds."""
+        limit = min(len(self.tokens), len(token_ids))
+        cached = self.tokens
+        if limit and cached[:limit] == list(token_ids[:limit]):
+            return limit
+        # Binary search would need ordered data; a linear scan over ints is fast enough
+        # (a few microseconds per thousand tokens) and simple.
+        for index in range(limit):
+            if cached[index] != token_ids[index]:
+                return index
+        return limit
+
+    def truncate(self, length: int) -> None:
+        """Keep only the first ``length`` positions (one copy of what is kept, per request)."""
+        if length >= self.length:
+            return
+        if length <= 0:
+            self.reset()
+            return
+        kept = []
+        for value in self.values:
+            array = value.numpy()[:, :, :length, :]
+            kept.append(self._to_device(np.ascontiguousarray(array)))
+        self.values = kept
+        del self.tokens[length:]
+        log.debug("kv cache truncated to %d positions", length)
+
+    def replace(self, values: Sequence[ort.OrtValue], new_tokens: Sequence[int]) -> None:
+        """Take a step's present tensors as the new past, covering ``new_tokens`` more."""
+        self.values = list(values)
+        self.tokens.extend(int(t) for t in new_tokens)
+
+    def nbytes(self) -> int:
+        per_position = 2 * self.num_layers * self.num_kv_heads * self.head_dim
+        return per_position * self.dtype.itemsize * self.length
+
+    def _to_device(self, array: np.ndarray) -> ort.OrtValue:
+        if self.device == "cpu":
+            return ort.OrtValue.ortvalue_from_numpy(array)
+        return ort.OrtValue.ortvalue_from_numpy(array, self.device, self.device_id)

@@ -1,0 +1,174 @@
+"""One onnxruntime session of a model folder's variant, and its forward step.
+
+The step feeds only the inputs the graph declares (``position_ids`` may have been fused
+away), keeps the KV cache as ``OrtValue``s (on the GPU with IOBinding when the model runs
+there) and returns the last position's logits as a numpy vector."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import onnxruntime as ort
+
+from inference.model_folder import ModelFolder, ModelFolderError
+from inference.runtime.device_report import DeviceReport
+from inference.runtime.errors import ModelUnavailableError
+from inference.runtime.kv_cache import KVCache
+from inference.runtime.providers import CPU, CUDA, SessionSettings, choose_provider, create_session
+
+log = logging.getLogger(__name__)
+
+_ORT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
+
+
+@dataclass(frozen=True)
+class GraphSignature:
+    """What the graph takes and returns, read from the session itself."""
+
+    input_names: frozenset[str]
+    past_names: tuple[str, ...]
+    present_names: tuple[str, ...]
+    kv_dtype: np.dtype
+    num_layers: int
+
+    @classmethod
+    def of(cls, session: ort.InferenceSession) -> GraphSignature:
+        inputs = {i.name: i for i in session.get_inputs()}
+        outputs = {o.name for o in session.get_outputs()}
+        layers = 0
+        while f"past_key_values.{layers}.key" in inputs:
+            layers += 1
+        past = tuple(
+            f"past_key_values.{i}.{kind}" for i in range(layers) for kind in ("key", "value")
+        )
+        present = tuple(f"present.{i}.{kind}" for i in range(layers) for kind in ("key", "value"))
+        missing = [n for n in ("input_ids", *past) if n not in inputs]
+        missing += [n for n in ("logits", *present) if n not in outputs]
+        if layers == 0 or missing:
+            raise ModelUnavailableError(
+                "The model file does not have the inputs and outputs Draftsmith expects "
+                f"(missing: {', '.join(missing) or 'past_key_values'}). Rebuild the model with "
+                "`draftsmith-model build`."
+            )
+        kv_type = inputs["past_key_values.0.key"].type
+        if kv_type not in _ORT_TYPES:
+            raise ModelUnavailableError(f"The model's cache type {kv_type} is not supported.")
+        return cls(frozenset(inputs), past, present, np.dtype(_ORT_TYPES[kv_type]), layers)
+
+
+class ModelSession:
+    """A loaded variant: ``forward(ids, cache)`` runs one prefill chunk or decode step."""
+
+    def __init__(
+        self, folder: ModelFolder, session: ort.InferenceSession, report: DeviceReport,
+        variant: str, *, io_binding: bool | None = None,
+    ) -> None:
+        self.folder = folder
+        self.session = session
+        self.report = report
+        self.variant = variant
+        self.signature = GraphSignature.of(session)
+        arch = folder.architecture
+        self.num_kv_heads = arch.num_kv_heads
+        self.head_dim = arch.head_dim
+        self.vocab_size = arch.vocab_size
+        self.context_length = folder.context_length
+        self._on_gpu = report.provider == CUDA
+        self._device = "cuda" if self._on_gpu else "cpu"
+        # Preallocated step inputs: attention mask and positions are views of these.
+        self._mask = np.ones((1, self.context_length), dtype=np.int64)
+        self._positions = np.arange(self.context_length, dtype=np.int64)[None, :]
+        self._output_names = ["logits", *self.signature.present_names]
+        self._has_mask = "attention_mask" in self.signature.input_names
+        self._has_positions = "position_ids" in self.signature.input_names
+        # IOBinding keeps the cache on the GPU; on the CPU plain OrtValues avoid its overhead
+        # (``io_binding=True`` forces it there, which is how the tests exercise this path).
+        use_binding = self._on_gpu if io_binding is None else io_binding
+        self._binding = session.io_binding() if use_binding else None
+
+    @classmethod
+    def load(
+        cls, folder: ModelFolder, settings: SessionSettings, variant: str | None = None,
+        *, verify: bool = True, io_binding: bool | None = None,
+    ) -> ModelSession:
+        """Choose the device, pick the variant for it and create the session."""
+        report = choose_provider(settings)
+        variant = variant or _variant_for(folder, report.provider)
+        try:
+            path = folder.variant_path(variant)
+            if verify:
+                folder.verify(variant)
+        except ModelFolderError as error:
+            raise ModelUnavailableError(str(error)) from error
+        started = time.perf_counter()
+        try:
+            session, used = create_session(path, settings, providers=[report.provider])
+        except Exception as error:  # onnxruntime raises its own exception types
+            raise ModelUnavailableError(
+                f"The model file {path.name} could not be loaded ({error}). Rebuild the model "
+                "with `draftsmith-model build`."
+            ) from error
+        if used != report.provider:
+            log.warning("%s started for the probe but not for the model", report.provider)
+            report = choose_provider(SessionSettings(
+                device="cpu", threads=settings.threads, allow_spinning=settings.allow_spinning,
+                optimization=settings.optimization))
+        log.info("loaded %s (%s) on %s in %.1f s", folder.name, variant, report.label(),
+                 time.perf_counter() - started)
+        return cls(folder, session, report, variant, io_binding=io_binding)
+
+    def new_cache(self) -> KVCache:
+        return KVCache(self.signature.num_layers, self.num_kv_heads, self.head_dim,
+                       self.signature.kv_dtype, device=self._device)
+
+    def forward(self, token_ids: np.ndarray, cache: KVCache) -> np.ndarray:
+        """Run ``token_ids`` (int64, shape [1, n]) after the cache; returns last logits."""
+        past = cache.length
+        count = token_ids.shape[1]
+        total = past + count
+        feeds: dict[str, np.ndarray] = {"input_ids": token_ids}
+        if self._has_mask:
+            feeds["attention_mask"] = self._mask[:, :total]
+        if self._has_positions:
+            feeds["position_ids"] = self._positions[:, past:total]
+        if self._binding is not None:
+            logits, presents = self._forward_bound(feeds, cache)
+        else:
+            ort_feeds = {name: ort.OrtValue.ortvalue_from_numpy(v) for name, v in feeds.items()}
+            ort_feeds.update(zip(self.signature.past_names, cache.values, strict=True))
+            outputs = self.session.run_with_ort_values(self._output_names, ort_feeds)
+            logits = outputs[0].numpy()
+            presents = outputs[1:]
+        cache.replace(presents, token_ids[0].tolist())
+        return logits.reshape(-1)[-self.vocab_size:]
+
+    def _forward_bound(
+        self, feeds: dict[str, np.ndarray], cache: KVCache
+    ) -> tuple[np.ndarray, list[ort.OrtValue]]:
+        """GPU path: inputs copied up once, KV cache and presents stay on the device."""
+        binding = self._binding
+        assert binding is not None
+        binding.clear_binding_inputs()
+        binding.clear_binding_outputs()
+        for name, value in feeds.items():
+            binding.bind_cpu_input(name, value)
+        for name, value in zip(self.signature.past_names, cache.values, strict=True):
+            binding.bind_ortvalue_input(name, value)
+        binding.bind_output("logits", "cpu")
+        for name in self.signature.present_names:
+            binding.bind_output(name, self._device, 0)
+        self.session.run_with_iobinding(binding)
+        outputs = binding.get_outputs()
+        return outputs[0].numpy(), list(outputs[1:])
+
+
+def _variant_for(folder: ModelFolder, provider: str) -> str:
+    """fp16 on a GPU when the pipeline made one; the default (4-bit) variant otherwise."""
+    if provider != CPU:
+        for name, info in folder.variants.items():
+            if info.get("dtype") == "float16":
+                return name
+    return folder.default_variant
