@@ -1,0 +1,171 @@
+"""Puts real weights into the fused graph, one variant at a time.
+
+``fp32``: every weight dequantized to float32 (the parity reference, and for GPUs).
+``q4``: linear weights keep the GGUF's own blocks. Q4_0 and Q8_0 map onto onnxruntime's
+MatMulNBits exactly. Q4_1 (w = d*q + m) maps onto MatMulNBits with zero point 0 plus a
+small exact correction, sum over blocks of m * sum(x in block), because MatMulNBits's fast
+int8 kernels take integer zero points only and -m/d is rarely an integer. The embedding
+(Q8_0) is read by GatherBlockQuantized and, tied, by an 8-bit MatMulNBits LM head: one copy
+of the bytes, no second quantization anywhere."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import numpy as np
+import onnx
+from gguf import GGMLQuantizationType
+
+from inference.export.gguf_source import BLOCK, BlockWeight
+from inference.export.onnx_fusion import MS_DOMAIN
+from inference.export.onnx_graph import GraphEditor
+from inference.export.weights import GGUFWeights
+
+log = logging.getLogger(__name__)
+
+VARIANTS = ("q4", "fp32")
+ACCURACY_LEVEL = 4  # int8 activations, as llama.cpp does
+
+
+def _pack_nibbles(codes: np.ndarray) -> np.ndarray:
+    """[rows, cols] 4-bit codes -> MatMulNBits's [rows, blocks, 16] (even element low)."""
+    rows = codes.shape[0]
+    blocks = codes.reshape(rows, -1, BLOCK).astype(np.uint8)
+    return (blocks[..., 0::2] | (blocks[..., 1::2] << 4)).astype(np.uint8)
+
+
+def _zero_points(weight: BlockWeight) -> np.ndarray:
+    """Integer zero points, one per block (packed two per byte at 4 bits, rows padded)."""
+    blocks = weight.cols // BLOCK
+    zeros = np.full((weight.rows, blocks), weight.zero, np.uint8)
+    if weight.bits == 8:
+        return zeros.reshape(-1)
+    if blocks % 2:
+        zeros = np.concatenate([zeros, np.zeros((weight.rows, 1), np.uint8)], axis=1)
+    return (zeros[:, 0::2] | (zeros[:, 1::2] << 4)).reshape(-1)
+
+
+class VariantBuilder:
+    def __init__(self, fused: onnx.ModelProto, weights: GGUFWeights, variant: str) -> None:
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown variant {variant!r}")
+        self.model = onnx.ModelProto()
+        self.model.CopyFrom(fused)
+        self.editor = GraphEditor(self.model)
+        self.weights = weights
+        self.variant = variant
+        self._block_sums: dict[str, str] = {}
+
+    def build(self) -> onnx.ModelProto:
+        handlers: dict[str, Callable[[onnx.NodeProto], None]] = {
+            "SimplifiedLayerNormalization": self._norm,
+            "MatMul": self._matmul,
+            "Gather": self._gather,
+        }
+        weight_names = set(self.editor.initializers)
+        for node in list(self.editor.graph.node):
+            handler = handlers.get(node.op_type)
+            if handler and any(i in weight_names for i in node.input):
+                handler(node)
+        self.editor.prune()
+        self.editor.toposort()
+        return self.model
+
+    # -- weights ---------------------------------------------------------------------
+    def _norm(self, node: onnx.NodeProto) -> None:
+        self.editor.add_initializer(node.input[1], self.weights.vector(node.input[1]))
+
+    def _gather(self, node: onnx.NodeProto) -> None:
+        table = self.weights.matrix(node.input[0])
+        if self.variant == "q4" and table.qtype == GGMLQuantizationType.Q8_0:
+            self.editor.add_initializer("embedding.q", table.q)
+            self.editor.add_initializer("embedding.scale", table.scale)
+            self.editor.remove_nodes([node])
+            self.editor.add_node("GatherBlockQuantized",
+                                 ["embedding.q", node.input[1], "embedding.scale"],
+                                 list(node.output), domain=MS_DOMAIN, name=node.name,
+                                 bits=8, block_size=BLOCK, gather_axis=0, quantize_axis=1)
+        else:
+            self.editor.add_initializer(node.input[0], table.to_float())
+
+    def _matmul(self, node: onnx.NodeProto) -> None:
+        name = node.input[1]
+        if name == "embedding.T":
+            self._tied_head(node)
+            return
+        weight = self.weights.matrix(name)
+        if self.variant == "fp32" or not weight.is_block_quantized:
+            self.editor.add_initializer(name, np.ascontiguousarray(weight.to_float().T))
+            return
+        self.editor.remove_initializer(name)
+        self._matmul_nbits(node, name, weight, weight_inputs=None)
+
+    def _tied_head(self, node: onnx.NodeProto) -> None:
+        embedding = self.weights.matrix("embedding")
+        self.editor.remove_initializer("embedding.T")
+        if self.variant == "q4" and embedding.is_block_quantized:
+            if embedding.qtype == GGMLQuantizationType.Q8_0:
+                # Share the Gather's bytes: same [vocab, hidden] codes, reshaped for MatMulNBits.
+                blocks = embedding.cols // BLOCK
+                shape = self.editor.add_initializer(
+                    "lm_head.b_shape", np.array([embedding.rows, blocks, BLOCK], np.int64))
+                flat = self.editor.add_initializer("lm_head.flat", np.array([-1], np.int64))
+                b = self.editor.add_node("Reshape", ["embedding.q", shape]).output[0]
+                s = self.editor.add_node("Reshape", ["embedding.scale", flat]).output[0]
+                self._matmul_nbits(node, "lm_head", embedding, weight_inputs=(b, s))
+            else:
+                self._matmul_nbits(node, "lm_head", embedding, weight_inputs=None)
+            return
+        # Float: one embedding table serves the lookup and, transposed inside Gemm, the head.
+        self.editor.add_initializer("embedding", embedding.to_float())
+        hidden = embedding.cols
+        shape2d = self.editor.add_initializer("lm_head.in_shape", np.array([-1, hidden], np.int64))
+        flat = self.editor.add_node("Reshape", [node.input[0], shape2d]).output[0]
+        logits2d = self.editor.add_node("Gemm", [flat, "embedding"], transB=1).output[0]
+        shape3d = self.editor.add_initializer(
+            "lm_head.out_shape", np.array([-1, 1, embedding.rows], np.int64))
+        self.editor.remove_nodes([node])
+        self.editor.add_node("Reshape", [logits2d, shape3d], list(node.output), name=node.name)
+
+    def _matmul_nbits(self, node: onnx.NodeProto, name: str, weight: BlockWeight,
+                      weight_inputs: tuple[str, str] | None) -> None:
+        """Replace ``node`` (x @ W) by MatMulNBits over ``weight``'s own blocks."""
+        assert weight.q is not None and weight.scale is not None
+        if weight_inputs is None:
+            codes = weight.q if weight.bits == 8 else _pack_nibbles(weight.q)
+            b = self.editor.add_initializer(
+                f"{name}.q", codes.reshape(weight.rows, weight.cols // BLOCK, -1))
+            s = self.editor.add_initializer(f"{name}.scale", weight.scale.reshape(-1))
+        else:
+            b, s = weight_inputs
+        inputs = [node.input[0], b, s]
+        default_zero = 1 << (weight.bits - 1)
+        if weight.zero != default_zero:
+            inputs.append(self.editor.add_initializer(f"{name}.zero", _zero_points(weight)))
+        self.editor.remove_nodes([node])
+        product = node.output[0] if weight.minimum is None else node.output[0] + ".scaled"
+        self.editor.add_node("MatMulNBits", inputs, [product], domain=MS_DOMAIN,
+                             name=node.name, K=weight.cols, N=weight.rows, bits=weight.bits,
+                             block_size=BLOCK, accuracy_level=ACCURACY_LEVEL)
+        if weight.minimum is not None:
+            minimum_t = self.editor.add_initializer(f"{name}.minimum",
+                                                    np.ascontiguousarray(weight.minimum.T))
+            offset = self.editor.add_node("MatMul", [self._block_sum(node.input[0], weight.cols),
+                                                     minimum_t]).output[0]
+            self.editor.add_node("Add", [product, offset], [node.output[0]])
+
+    def _block_sum(self, tensor: str, width: int) -> str:
+        """Sum of ``tensor`` over each 32-wide block of its last axis (shared by users)."""
+        if tensor not in self._block_sums:
+            shape = self.editor.add_initializer(
+                f"block_sum.shape.{width}", np.array([0, 0, width // BLOCK, BLOCK], np.int64))
+            axes = self.editor.add_initializer("block_sum.axes", np.array([3], np.int64))
+            blocks = self.editor.add_node("Reshape", [tensor, shape]).output[0]
+            self._block_sums[tensor] = self.editor.add_node(
+                "ReduceSum", [blocks, axes], keepdims=0).output[0]
+        return self._block_sums[tensor]
+
+
+def build_variant(fused: onnx.ModelProto, weights: GGUFWeights, variant: str) -> onnx.ModelProto:
+    return VariantBuilder(fused, weights, variant).build()

@@ -1,0 +1,82 @@
+"""Names the model's weights and fetches each one from the GGUF file.
+
+Weight names follow the Keras model (``layer_3.attention.q_proj``); ``qkv_proj`` is the
+row-wise concatenation of the three projections that the rewrite packs into one MatMul."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from inference.export.gguf_source import BlockWeight, GGUFSource
+
+_LINEAR_PARTS = {
+    "attention.q_proj": "attn_q",
+    "attention.k_proj": "attn_k",
+    "attention.v_proj": "attn_v",
+    "attention.o_proj": "attn_output",
+    "mlp.gate_proj": "ffn_gate",
+    "mlp.up_proj": "ffn_up",
+    "mlp.down_proj": "ffn_down",
+}
+_NORM_PARTS = {"input_norm": "attn_norm", "post_attention_norm": "ffn_norm"}
+_LAYER = re.compile(r"layer_(\d+)\.(.+)")
+
+
+def concat_rows(parts: list[BlockWeight]) -> BlockWeight:
+    """Stack weights that share an input (same width and encoding) into one."""
+    first = parts[0]
+    if any(p.qtype != first.qtype or p.cols != first.cols for p in parts):
+        parts = [BlockWeight(first.qtype, p.rows, p.cols, dense=p.to_float()) for p in parts]
+        first = parts[0]
+
+    def stack(field: str) -> np.ndarray | None:
+        values = [getattr(p, field) for p in parts]
+        return None if values[0] is None else np.concatenate(values, axis=0)
+
+    return BlockWeight(first.qtype, sum(p.rows for p in parts), first.cols, stack("dense"),
+                       stack("q"), stack("scale"), first.zero, stack("minimum"))
+
+
+class GGUFWeights:
+    """Weights of a GGUF file by model weight name."""
+
+    def __init__(self, source: GGUFSource) -> None:
+        self.source = source
+
+    def matrix(self, name: str) -> BlockWeight:
+        """A linear weight as [out, in] (the transpose of the Keras kernel)."""
+        if name == "embedding":
+            return self.source.matrix("token_embd.weight")
+        if name == "lm_head":
+            return self.source.output_matrix()
+        match = _LAYER.fullmatch(name)
+        if match is None:
+            raise KeyError(name)
+        layer, part = int(match[1]), match[2]
+        if part == "attention.qkv_proj":
+            return concat_rows([self.matrix(f"layer_{layer}.attention.{p}")
+                                for p in ("q_proj", "k_proj", "v_proj")])
+        return self.source.layer_matrix(layer, _LINEAR_PARTS[part])
+
+    def vector(self, name: str) -> np.ndarray:
+        if name == "final_norm.weight":
+            return self.source.vector("output_norm.weight")
+        match = _LAYER.fullmatch(name)
+        if match is None or not match[2].endswith(".weight"):
+            raise KeyError(name)
+        part = _NORM_PARTS[match[2].removesuffix(".weight")]
+        return self.source.vector(f"blk.{match[1]}.{part}.weight")
+
+    def keras_weights(self, names: list[str]) -> dict[str, np.ndarray]:
+        """Float values in the Keras model's layout (kernels are [in, out])."""
+        values = {}
+        for name in names:
+            if name.endswith(".weight"):
+                values[name] = self.vector(name)
+            elif name == "embedding":
+                values[name] = self.matrix(name).to_float()
+            else:
+                values[name] = np.ascontiguousarray(self.matrix(name).to_float().T)
+        return values
