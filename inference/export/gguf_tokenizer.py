@@ -1,0 +1,275 @@
+"""Rebuild a Hugging Face ``tokenizers`` tokenizer from a GGUF file's tokenizer metadata.
+
+llama.cpp is the reference: for the same text our ``tokenizer.json`` must give the same ids as
+``llama_tokenize(..., add_special=False, parse_special=True)``, so that a model exported from a
+GGUF sees exactly the tokens it was trained on. Only byte-level BPE vocabularies
+(``tokenizer.ggml.model == "gpt2"``) are supported; the pre-tokenizer regexes below are
+llama.cpp's own (``llama-vocab.cpp``) for the ``tokenizer.ggml.pre`` values we have checked
+against llama-cpp-python (``benchmarks/record_llamacpp_token_ids.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import gguf
+
+logger = logging.getLogger(__name__)
+
+# GGUF token types (gguf.TokenType): which ones llama.cpp matches as whole "special" pieces
+# before BPE when parsing with special=True.
+_TOKEN_NORMAL = 1
+_TOKEN_UNKNOWN = 2
+_TOKEN_CONTROL = 3
+_TOKEN_USER_DEFINED = 4
+
+# The GPT-2 split pattern as llama.cpp runs it (its hand-written matcher ends with a
+# catch-all ``\s+``, which the regex form in llama-vocab.cpp leaves implicit).
+_GPT2 = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
+# Llama 3 (tiktoken-style). llama.cpp spells the case-insensitive contractions out.
+_LLAMA3 = (
+    r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+"
+    r"|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+
+# tokenizer.ggml.pre value -> (regexes applied one after another, llama.cpp's ignore_merges,
+# llama.cpp's default for add_bos when the GGUF does not say).
+_PRE_TOKENIZERS: dict[str, tuple[tuple[str, ...], bool, bool]] = {
+    "gpt-2": ((_GPT2,), False, False),
+    "gpt2": ((_GPT2,), False, False),
+    "smollm": ((r"\p{N}", _GPT2), False, False),
+    "starcoder": ((r"\p{N}", _GPT2), False, False),
+    "llama3": ((_LLAMA3,), True, True),
+    "llama-v3": ((_LLAMA3,), True, True),
+    "llama-bpe": ((_LLAMA3,), True, True),
+    "default": (
+        (r"[\p{P}\$\+<=>\^~\|]+", _GPT2, r"\p{N}+", r"[0-9][0-9][0-9]"),
+        False,
+        False,
+    ),
+}
+
+# Token texts llama.cpp treats as "end of generation" besides the declared eos id.
+_END_OF_GENERATION_TEXTS = frozenset(
+    {
+        "<|eot_id|>",
+        "<|im_end|>",
+        "<|end|>",
+        "<end_of_turn>",
+        "<|endoftext|>",
+        "<|end_of_text|>",
+        "<EOT>",
+        "<|eom_id|>",
+        "<end_of_utterance>",
+    }
+)
+
+
+class UnsupportedTokenizerError(ValueError):
+    """The GGUF's tokenizer is of a kind this builder cannot reproduce faithfully."""
+
+
+def supported_pre_tokenizers() -> list[str]:
+    """The ``tokenizer.ggml.pre`` values this builder knows."""
+    return sorted(_PRE_TOKENIZERS)
+
+
+def _field(reader: gguf.GGUFReader, key: str) -> Any:
+    field = reader.get_field(key)
+    if field is None:
+        return None
+    return field.contents()
+
+
+def _required(reader: gguf.GGUFReader, key: str) -> Any:
+    value = _field(reader, key)
+    if value is None:
+        raise UnsupportedTokenizerError(
+            f"This GGUF file has no '{key}' entry, so its tokenizer cannot be rebuilt."
+        )
+    return value
+
+
+def _check_model_type(reader: gguf.GGUFReader) -> None:
+    model = _required(reader, "tokenizer.ggml.model")
+    if model != "gpt2":
+        raise UnsupportedTokenizerError(
+            f"The GGUF's tokenizer type is '{model}'; only byte-level BPE ('gpt2') "
+            "tokenizers are supported."
+        )
+
+
+def _pre_tokenizer_spec(reader: gguf.GGUFReader) -> tuple[tuple[str, ...], bool, bool]:
+    pre = _field(reader, "tokenizer.ggml.pre") or "default"
+    spec = _PRE_TOKENIZERS.get(pre)
+    if spec is None:
+        raise UnsupportedTokenizerError(
+            f"The GGUF's pre-tokenizer '{pre}' is not supported; known ones are: "
+            + ", ".join(supported_pre_tokenizers())
+            + "."
+        )
+    return spec
+
+
+def _split_merge(merge: str) -> list[str]:
+    # llama.cpp splits at the first space after position 0 (a merge's left side is never empty).
+    pos = merge.find(" ", 1)
+    if pos < 0:
+        raise UnsupportedTokenizerError(f"The GGUF holds a malformed BPE merge: {merge!r}.")
+    return [merge[:pos], merge[pos + 1 :]]
+
+
+def _add_bos(reader: gguf.GGUFReader, default: bool) -> bool:
+    value = _field(reader, "tokenizer.ggml.add_bos_token")
+    return default if value is None else bool(value)
+
+
+def build_tokenizer_json(reader: gguf.GGUFReader) -> str:
+    """Return a ``tokenizer.json`` (Hugging Face ``tokenizers`` format) for the GGUF's vocabulary.
+
+    Raises ``UnsupportedTokenizerError`` (a ``ValueError``) naming what is not supported.
+    """
+    _check_model_type(reader)
+    regexes, ignore_merges, add_bos_default = _pre_tokenizer_spec(reader)
+    tokens: list[str] = list(_required(reader, "tokenizer.ggml.tokens"))
+    merges: list[str] = list(_required(reader, "tokenizer.ggml.merges"))
+    token_types: Sequence[int] = _field(reader, "tokenizer.ggml.token_type") or [
+        _TOKEN_NORMAL
+    ] * len(tokens)
+    if len(token_types) != len(tokens):
+        raise UnsupportedTokenizerError(
+            f"The GGUF lists {len(tokens)} tokens but {len(token_types)} token types."
+        )
+
+    vocab: dict[str, int] = {}
+    added_tokens: list[dict[str, Any]] = []
+    for token_id, (text, token_type) in enumerate(zip(tokens, token_types, strict=True)):
+        if text == "":
+            text = f"[EMPTY_{token_id}]"  # what llama.cpp names an empty token
+        if text in vocab:
+            raise UnsupportedTokenizerError(
+                f"The GGUF's vocabulary holds the token {text!r} twice "
+                f"(ids {vocab[text]} and {token_id})."
+            )
+        vocab[text] = token_id
+        if token_type in (_TOKEN_UNKNOWN, _TOKEN_CONTROL, _TOKEN_USER_DEFINED):
+            added_tokens.append(
+                {
+                    "id": token_id,
+                    "content": text,
+                    "single_word": False,
+                    "lstrip": False,
+                    "rstrip": False,
+                    "normalized": False,
+                    # Control and unknown tokens are markers (dropped by skip_special);
+                    # user-defined ones are ordinary text that must not be split.
+                    "special": token_type != _TOKEN_USER_DEFINED,
+                }
+            )
+
+    pretokenizers: list[dict[str, Any]] = [
+        {"type": "Split", "pattern": {"Regex": regex}, "behavior": "Isolated", "invert": False}
+        for regex in regexes
+    ]
+    pretokenizers.append(
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False}
+    )
+
+    post_processor: dict[str, Any] | None = None
+    bos_id = _field(reader, "tokenizer.ggml.bos_token_id")
+    if _add_bos(reader, add_bos_default):
+        if bos_id is None or not 0 <= int(bos_id) < len(tokens):
+            raise UnsupportedTokenizerError(
+                "The GGUF asks for a BOS token before every prompt but names no valid BOS id."
+            )
+        bos_text = tokens[int(bos_id)]
+        post_processor = {
+            "type": "TemplateProcessing",
+            "single": [
+                {"SpecialToken": {"id": bos_text, "type_id": 0}},
+                {"Sequence": {"id": "A", "type_id": 0}},
+            ],
+            "pair": [
+                {"SpecialToken": {"id": bos_text, "type_id": 0}},
+                {"Sequence": {"id": "A", "type_id": 0}},
+                {"Sequence": {"id": "B", "type_id": 1}},
+            ],
+            "special_tokens": {
+                bos_text: {"id": bos_text, "ids": [int(bos_id)], "tokens": [bos_text]}
+            },
+        }
+
+    document = {
+        "version": "1.0",
+        "truncation": None,
+        "padding": None,
+        "added_tokens": added_tokens,
+        "normalizer": None,
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": pretokenizers},
+        "post_processor": post_processor,
+        "decoder": {
+            "type": "ByteLevel",
+            "add_prefix_space": False,
+            "trim_offsets": False,
+            "use_regex": False,
+        },
+        "model": {
+            "type": "BPE",
+            "dropout": None,
+            "unk_token": None,
+            "continuing_subword_prefix": None,
+            "end_of_word_suffix": None,
+            "fuse_unk": False,
+            "byte_fallback": False,
+            "ignore_merges": ignore_merges,
+            "vocab": vocab,
+            "merges": [_split_merge(merge) for merge in merges],
+        },
+    }
+    logger.info(
+        "Rebuilt tokenizer: %d tokens, %d merges, %d special/added tokens",
+        len(vocab),
+        len(merges),
+        len(added_tokens),
+    )
+    return json.dumps(document, ensure_ascii=False)
+
+
+def special_token_ids(reader: gguf.GGUFReader) -> dict[str, Any]:
+    """The GGUF's special ids in the manifest's ``special_tokens`` shape.
+
+    ``stop_token_ids``: the eos id plus every control token llama.cpp also treats as an
+    end of generation (``<|im_end|>``, ``<|endoftext|>``, ``<|eot_id|>``...).
+    """
+    _check_model_type(reader)
+    _, _, add_bos_default = _pre_tokenizer_spec(reader)
+    tokens: list[str] = list(_required(reader, "tokenizer.ggml.tokens"))
+    token_types: Sequence[int] = _field(reader, "tokenizer.ggml.token_type") or []
+
+    def _id(key: str) -> int | None:
+        value = _field(reader, f"tokenizer.ggml.{key}")
+        if value is None or not 0 <= int(value) < len(tokens):
+            return None
+        return int(value)
+
+    eos = _id("eos_token_id")
+    stops: set[int] = set()
+    for key in ("eos_token_id", "eot_token_id", "eom_token_id"):
+        value = _id(key)
+        if value is not None:
+            stops.add(value)
+    for token_id, text in enumerate(tokens):
+        is_control = token_id < len(token_types) and token_types[token_id] == _TOKEN_CONTROL
+        if text in _END_OF_GENERATION_TEXTS and is_control:
+            stops.add(token_id)
+    return {
+        "bos_token_id": _id("bos_token_id"),
+        "eos_token_id": eos,
+        "pad_token_id": _id("padding_token_id"),
+        "unk_token_id": _id("unknown_token_id"),
+        "stop_token_ids": sorted(stops),
+        "add_bos_token": _add_bos(reader, add_bos_default),
+    }
