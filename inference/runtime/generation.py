@@ -190,9 +190,11 @@ class Generator:
         sampling: SamplingSettings,
         stop_token_ids: Sequence[int] = (),
         stop_strings: Sequence[str] = (),
+        keep_stop_strings: Sequence[str] = (),
         on_text: TextCallback | None = None,
         cancel: CancelFlag | None = None,
         penalty_context: Sequence[int] = (),
+        min_new_tokens: int = 1,
     ) -> GenerationOutput:
         """Generate up to ``max_new_tokens`` after ``prompt``, streaming text to ``on_text``."""
         self._check_prompt(prompt)
@@ -210,31 +212,37 @@ class Generator:
                 stats.total_seconds = stats.prefill_seconds
                 return GenerationOutput("", [], "cancelled", stats)
             output = self._decode(
-                logits, sampler, max_new_tokens, set(stop_token_ids), stop_strings, on_text,
-                cancel, stats, started,
+                logits, sampler, max_new_tokens, min_new_tokens, set(stop_token_ids),
+                StopStringFilter(stop_strings, keep_stop_strings), on_text, cancel, stats, started,
             )
         stats.total_seconds = time.perf_counter() - started
         return output
 
     def _decode(
-        self, logits: np.ndarray, sampler: Sampler, max_new_tokens: int, stop_ids: set[int],
-        stop_strings: Sequence[str], on_text: TextCallback | None,
+        self, logits: np.ndarray, sampler: Sampler, max_new_tokens: int, min_new_tokens: int,
+        stop_ids: set[int],
+        stops: StopStringFilter, on_text: TextCallback | None,
         cancel: CancelFlag | None, stats: GenerationStats, started: float,
     ) -> GenerationOutput:
         cache = self.cache
         decoder = self.decoder_factory()
-        stops = StopStringFilter(stop_strings)
         pieces: list[str] = []
         generated: list[int] = []
         reason = "max_tokens"
         first_token_at = 0.0
         step_ids = self._step_ids
         room = self.context_length - cache.length
+        stop_list = [t for t in stop_ids if 0 <= t < logits.shape[0]]
         while True:
             if cancel is not None and cancel.is_set():
                 reason = "cancelled"
                 break
-            token = sampler.choose(logits)
+            if len(generated) < min_new_tokens and stop_list:
+                early = logits.copy()  # an empty answer helps nobody: no end token yet
+                early[stop_list] = -np.inf
+                token = sampler.choose(early)
+            else:
+                token = sampler.choose(logits)
             if not generated:
                 first_token_at = time.perf_counter()
                 stats.first_token_seconds = first_token_at - started

@@ -10,8 +10,11 @@ from collections.abc import Sequence
 
 
 class StopStringFilter:
-    def __init__(self, stop_strings: Sequence[str]) -> None:
+    def __init__(self, stop_strings: Sequence[str], keep: Sequence[str] = ()) -> None:
+        """``keep``: stop strings whose text (without trailing whitespace) stays in the output,
+        e.g. ``". "`` to stop after a sentence but keep its full stop."""
         self.stop_strings = tuple(s for s in stop_strings if s)
+        self.keep = frozenset(keep)
         self._held = ""
         self.stopped = False
 
@@ -23,11 +26,13 @@ class StopStringFilter:
         if not self.stop_strings:
             self._held = ""
             return text
-        cut = min((i for i in (text.find(s) for s in self.stop_strings) if i >= 0), default=-1)
-        if cut >= 0:
+        found = [(text.find(s), s) for s in self.stop_strings]
+        hits = [(index, stop) for index, stop in found if index >= 0]
+        if hits:
+            cut, stop = min(hits, key=lambda hit: (hit[0], -len(hit[1])))
             self.stopped = True
             self._held = ""
-            return text[:cut]
+            return text[:cut] + (stop.rstrip() if stop in self.keep else "")
         keep = self._longest_partial(text)
         self._held = text[len(text) - keep:] if keep else ""
         return text[: len(text) - keep]

@@ -1,0 +1,95 @@
+"""Turning what the model wrote into text fit for the document.
+
+Chat markers never reach the writer; a continuation starts with exactly the spacing the
+text before the cursor needs; an instruction answer loses chatty preambles and wrapping
+quotes; brainstorm ideas become a Markdown list."""
+
+from __future__ import annotations
+
+import re
+
+from inference.runtime.tasks import Task
+
+# ChatML-style markers and the classic ones, in case the model writes them out as text.
+_MARKER = re.compile(r"<\|[^|<>\n]{1,40}\|>|</?s>|\[/?INST\]|<</?SYS>>")
+_ROLE_LINE = re.compile(r"^\s*(assistant|user|system)\s*:?\s*\n", re.IGNORECASE)
+_PREAMBLE = re.compile(
+    r"^\s*(?:(?:sure|certainly|okay|ok|of course|absolutely)[!,.]?\s*)?"
+    r"(?:here(?:'s| is| are)\b[^\n]{0,120}|[\w ,'-]{0,60}\b(?:text|version|summary|ideas|"
+    r"description|rewrite|paragraph))\s*:\s*\n+",
+    re.IGNORECASE,
+)
+_LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
+_NO_SPACE_BEFORE = re.compile(r"^[\s,.;:!?)\]}’”'\"…]")
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=\s|$)")
+_WORD_END = re.compile(r"[.!?,;:)\]”’\"…]$")
+
+
+def strip_markers(text: str, special_tokens: list[str] | tuple[str, ...] = ()) -> str:
+    for token in special_tokens:
+        if token:
+            text = text.replace(token, "")
+    return _MARKER.sub("", text)
+
+
+class ContinuationSpacing:
+    """Fixes the first characters of a streamed continuation so it joins the text before it.
+
+    The prompt is sent without the writer's trailing spaces (a lone space token derails the
+    model), so the model usually starts with a space of its own: keep it when the writer had
+    none, drop it when they had typed one, add one after punctuation when it is missing."""
+
+    def __init__(self, before: str) -> None:
+        stripped = before.rstrip(" \t")
+        self._had_space = len(stripped) < len(before)
+        self._at_line_start = not stripped or stripped.endswith("\n")
+        self._after_punctuation = bool(_WORD_END.search(stripped))
+        self._started = False
+
+    def feed(self, piece: str) -> str:
+        if self._started or not piece:
+            return piece
+        if self._had_space or self._at_line_start:
+            piece = piece.lstrip(" \t")
+            if not piece:
+                return ""
+        elif self._after_punctuation and not _NO_SPACE_BEFORE.match(piece):
+            piece = " " + piece
+        self._started = True
+        return piece
+
+
+def clean_continuation(text: str, length: str, special_tokens: list[str] | tuple[str, ...] = ()
+                       ) -> str:
+    text = strip_markers(text, special_tokens)
+    if length == "sentence":
+        match = _SENTENCE_END.search(text)
+        if match is not None:
+            text = text[: match.end()]
+    return text.rstrip()
+
+
+def clean_answer(task: Task, text: str, source: str = "",
+                 special_tokens: list[str] | tuple[str, ...] = ()) -> str:
+    """An instruction task's answer without markers, preambles or stray quotes."""
+    raw = strip_markers(text, special_tokens)
+    cleaned = _ROLE_LINE.sub("", raw, count=1)
+    cleaned = _PREAMBLE.sub("", cleaned, count=1).strip()
+    if len(cleaned) >= 2 and cleaned[0] in "\"“" and cleaned[-1] in "\"”" \
+            and not source.strip().startswith(("\"", "“")) and cleaned.count(cleaned[0]) <= 2:
+        cleaned = cleaned[1:-1].strip()
+    if task is Task.BRAINSTORM:
+        cleaned = _as_list(cleaned)
+    return cleaned or raw.strip()
+
+
+def _as_list(text: str) -> str:
+    items = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        item = _LIST_ITEM.sub("", line).strip()
+        if item:
+            items.append(f"- {item}")
+    return "\n".join(items)
