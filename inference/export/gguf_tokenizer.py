@@ -36,10 +36,10 @@ _LLAMA3 = (
 )
 
 # tokenizer.ggml.pre value -> (regexes applied one after another, llama.cpp's ignore_merges,
-# llama.cpp's default for add_bos when the GGUF does not say).
+# llama.cpp's default for add_bos when the GGUF does not say). Names are llama.cpp's: GPT-2's
+# is "gpt-2" (llama.cpp would run an unknown "gpt2" with its *default* regexes, so we refuse it).
 _PRE_TOKENIZERS: dict[str, tuple[tuple[str, ...], bool, bool]] = {
     "gpt-2": ((_GPT2,), False, False),
-    "gpt2": ((_GPT2,), False, False),
     "smollm": ((r"\p{N}", _GPT2), False, False),
     "starcoder": ((r"\p{N}", _GPT2), False, False),
     "llama3": ((_LLAMA3,), True, True),
@@ -127,6 +127,47 @@ def _add_bos(reader: gguf.GGUFReader, default: bool) -> bool:
     return default if value is None else bool(value)
 
 
+def _post_processor(
+    reader: gguf.GGUFReader, tokens: list[str], add_bos: bool, add_eos: bool
+) -> dict[str, Any] | None:
+    """llama.cpp's add_special rule (BOS first / EOS last) as a TemplateProcessing step."""
+    if not add_bos and not add_eos:
+        return None
+    marks: list[tuple[str, str]] = []
+    if add_bos:
+        marks.append(("bos", "before every prompt"))
+    if add_eos:
+        marks.append(("eos", "after every prompt"))
+    texts: dict[str, str] = {}
+    special_tokens: dict[str, Any] = {}
+    for name, where in marks:
+        token_id = _field(reader, f"tokenizer.ggml.{name}_token_id")
+        if token_id is None or not 0 <= int(token_id) < len(tokens):
+            raise UnsupportedTokenizerError(
+                f"The GGUF asks for a {name.upper()} token {where} but names no valid "
+                f"{name.upper()} id."
+            )
+        text = tokens[int(token_id)]
+        texts[name] = text
+        special_tokens[text] = {"id": text, "ids": [int(token_id)], "tokens": [text]}
+
+    def template(*sequences: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        if "bos" in texts:
+            items.append({"SpecialToken": {"id": texts["bos"], "type_id": 0}})
+        items.extend({"Sequence": {"id": seq, "type_id": i}} for i, seq in enumerate(sequences))
+        if "eos" in texts:
+            items.append({"SpecialToken": {"id": texts["eos"], "type_id": 0}})
+        return items
+
+    return {
+        "type": "TemplateProcessing",
+        "single": template("A"),
+        "pair": template("A", "B"),
+        "special_tokens": special_tokens,
+    }
+
+
 def build_tokenizer_json(reader: gguf.GGUFReader) -> str:
     """Return a ``tokenizer.json`` (Hugging Face ``tokenizers`` format) for the GGUF's vocabulary.
 
@@ -178,29 +219,12 @@ def build_tokenizer_json(reader: gguf.GGUFReader) -> str:
         {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False}
     )
 
-    post_processor: dict[str, Any] | None = None
-    bos_id = _field(reader, "tokenizer.ggml.bos_token_id")
-    if _add_bos(reader, add_bos_default):
-        if bos_id is None or not 0 <= int(bos_id) < len(tokens):
-            raise UnsupportedTokenizerError(
-                "The GGUF asks for a BOS token before every prompt but names no valid BOS id."
-            )
-        bos_text = tokens[int(bos_id)]
-        post_processor = {
-            "type": "TemplateProcessing",
-            "single": [
-                {"SpecialToken": {"id": bos_text, "type_id": 0}},
-                {"Sequence": {"id": "A", "type_id": 0}},
-            ],
-            "pair": [
-                {"SpecialToken": {"id": bos_text, "type_id": 0}},
-                {"Sequence": {"id": "A", "type_id": 0}},
-                {"Sequence": {"id": "B", "type_id": 1}},
-            ],
-            "special_tokens": {
-                bos_text: {"id": bos_text, "ids": [int(bos_id)], "tokens": [bos_text]}
-            },
-        }
+    post_processor = _post_processor(
+        reader,
+        tokens,
+        _add_bos(reader, add_bos_default),
+        bool(_field(reader, "tokenizer.ggml.add_eos_token")),
+    )
 
     document = {
         "version": "1.0",

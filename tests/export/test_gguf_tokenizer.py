@@ -249,6 +249,11 @@ class TestRefusals:
         with pytest.raises(UnsupportedTokenizerError, match=r"'qwen2'.*smollm"):
             build_tokenizer_json(_reader(tmp_path, pre="qwen2"))
 
+    def test_gpt2_spelled_without_hyphen_is_refused(self, tmp_path: Path) -> None:
+        # llama.cpp knows GPT-2's regex as "gpt-2"; for "gpt2" it would silently use another.
+        with pytest.raises(UnsupportedTokenizerError, match="'gpt2'"):
+            build_tokenizer_json(_reader(tmp_path, pre="gpt2"))
+
     def test_missing_pre_means_default(self, tmp_path: Path) -> None:
         # llama.cpp falls back to its "default" regexes when the key is absent.
         tokenizer = Tokenizer.from_str(build_tokenizer_json(_reader(tmp_path, pre=None)))
@@ -284,6 +289,12 @@ class TestBosRule:
     def test_llama3_defaults_to_bos_like_llamacpp(self, tmp_path: Path) -> None:
         reader = _reader(tmp_path, pre="llama-bpe")
         assert special_token_ids(reader)["add_bos_token"] is True
+
+    def test_add_eos_appends_eos_like_llamacpp(self, tmp_path: Path) -> None:
+        reader = _reader(tmp_path, add_eos_token=True)
+        tokenizer = Tokenizer.from_str(build_tokenizer_json(reader))
+        plain = _encode(tokenizer, "Hi there")
+        assert tokenizer.encode("Hi there", add_special_tokens=True).ids == [*plain, 2]
 
     def test_add_bos_without_valid_bos_id_is_refused(self, tmp_path: Path) -> None:
         reader = _reader(tmp_path, add_bos_token=True, bos_token_id=10_000)
