@@ -17,11 +17,10 @@ from pathlib import Path
 
 import tokenizers
 
+from inference.model_folder import TOKENIZER_NAME
 from inference.runtime.errors import ModelUnavailableError
 
 logger = logging.getLogger(__name__)
-
-TOKENIZER_FILE = "tokenizer.json"  # the model folder's name for it (inference.model_folder)
 
 
 class TokenizerError(ModelUnavailableError):
@@ -83,7 +82,7 @@ class Tokenizer:
 
     @classmethod
     def from_model_folder(cls, folder: str | Path) -> Tokenizer:
-        return cls.from_file(Path(folder) / TOKENIZER_FILE)
+        return cls.from_file(Path(folder) / TOKENIZER_NAME)
 
     def encode(self, text: str, *, add_special_tokens: bool = False) -> list[int]:
         """Token ids for ``text``, exactly as llama.cpp would tokenize it (special=True).

@@ -179,7 +179,9 @@ class TestTinyVocabulary:
         tokens = tokenizer_fields(reader)["tokenizer.ggml.tokens"]
         assert len(tokens) == len(tiny_tokens())
         assert 256 + len(CONTROL_TOKENS) < len(tokens) <= 256 + len(CONTROL_TOKENS) + len(MERGES)
-        assert reader.get_field("tokenizer.chat_template").contents().startswith("{% for")
+        template = reader.get_field("tokenizer.chat_template")
+        assert template is not None
+        assert template.contents().startswith("{% for")
 
     def test_round_trip(self, tiny_tokenizer: Tokenizer) -> None:
         for text in (
