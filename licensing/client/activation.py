@@ -1,0 +1,243 @@
+"""Activation: online through the license server, or offline with request/response files.
+
+Online, every answer is signed and echoes our nonce (``server_response``); the certificate
+it carries is verified exactly as the app verifies it at start-up before it is saved.
+Offline, ``offline_request`` writes a text block the buyer takes to the activation page on
+any device, and ``import_license`` checks and saves the file they bring back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from licensing.client.certificate import (
+    Certificate,
+    armor,
+    check_certificate,
+    parse_certificate,
+)
+from licensing.client.errors import ActivationError, CertificateError, KeyringUnavailable
+from licensing.client.fingerprint import machine_fingerprint, machine_name
+from licensing.client.keyring_store import KeyringStore
+from licensing.client.license_files import (
+    delete_certificate,
+    read_certificate_bytes,
+    update_state,
+    write_certificate,
+)
+from licensing.client.license_key import normalize_key
+from licensing.client.machines import Machine, machines_from_json
+from licensing.client.server_response import MAX_RESPONSE_BYTES, verify_response
+from licensing.client.status import invalidate_status_cache
+from licensing.client.trusted_keys import trusted_keys
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SERVER_URL = "https://licenses.draftsmith.app"
+SERVER_URL_ENV = "DRAFTSMITH_LICENSE_SERVER"
+REQUEST_LABEL = "DRAFTSMITH ACTIVATION REQUEST"
+# Codes after which the server no longer vouches for this machine's certificate.
+WITHDRAWN = {"NOT_FOUND", "SUSPENDED", "REFUNDED", "REVOKED", "MACHINE_NOT_ACTIVATED"}
+
+
+@dataclass(frozen=True)
+class Activation:
+    certificate: Certificate
+    machines: list[Machine]
+    key_remembered: bool
+    note: str | None = None
+
+
+def server_url() -> str:
+    """The activation server (a signed-answer protocol: pointing this elsewhere gains nothing)."""
+    return os.environ.get(SERVER_URL_ENV, DEFAULT_SERVER_URL).rstrip("/")
+
+
+def _save(cert_text: str, *, fingerprint: str, now: float, nonce: str | None) -> Certificate:
+    if not isinstance(cert_text, str):
+        raise ActivationError("The license server sent no license file.", "BAD_RESPONSE")
+    try:
+        cert = parse_certificate(cert_text, trusted_keys())
+        check_certificate(cert, fingerprint=fingerprint, now=now)
+    except CertificateError as error:
+        raise ActivationError(
+            f"The license server sent a license this app cannot use: {error}", "BAD_RESPONSE"
+        ) from None
+    if nonce is not None and cert.nonce != nonce:
+        raise ActivationError(
+            "The license server sent a license made for another request.", "BAD_RESPONSE"
+        )
+    write_certificate(cert.armored)
+    update_state(verdict=None)
+    invalidate_status_cache()
+    return cert
+
+
+def _remember_key(store: KeyringStore, key: str) -> tuple[bool, str | None]:
+    try:
+        store.store_license_key(key)
+    except KeyringUnavailable as error:
+        return False, f"{error} You will need your key again to manage machines."
+    return True, None
+
+
+class ActivationClient:
+    """Talks to the license server with ``requests``; every answer is verified."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        session: requests.Session | None = None,
+        timeout: float = 15.0,
+        store: KeyringStore | None = None,
+    ) -> None:
+        self.base_url = (base_url or server_url()).rstrip("/")
+        self.session = session or requests.Session()
+        self.timeout = timeout
+        self.store = store or KeyringStore()
+
+    # -- plumbing -------------------------------------------------------------------
+    def _post(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        nonce = secrets.token_urlsafe(18)
+        body = {**body, "nonce": nonce}
+        try:
+            response = self.session.post(
+                f"{self.base_url}{path}", json=body, timeout=self.timeout, stream=True
+            )
+            content = response.raw.read(MAX_RESPONSE_BYTES + 1, decode_content=True)
+            response.close()
+        except requests.RequestException as error:
+            log.info("license server unreachable: %s", type(error).__name__)
+            raise ActivationError(
+                "Could not reach the license server. Check the internet connection, "
+                "or use offline activation.",
+                "NETWORK",
+            ) from None
+        data = verify_response(
+            content,
+            http_status=response.status_code,
+            nonce=nonce,
+            now=time.time(),
+            trusted_keys=trusted_keys(),
+        )
+        data["_nonce"] = nonce
+        return response.status_code, data
+
+    def _key(self, key: str | None) -> str:
+        if key is not None:
+            return normalize_key(key)
+        try:
+            stored = self.store.license_key()
+        except KeyringUnavailable as error:
+            raise ActivationError(f"{error} Please enter your license key.", "NEED_KEY") from None
+        if stored is None:
+            raise ActivationError("Please enter your license key.", "NEED_KEY")
+        return stored
+
+    @staticmethod
+    def _this_machine_id() -> str | None:
+        data = read_certificate_bytes()
+        if data is None:
+            return None
+        try:
+            return parse_certificate(data, trusted_keys()).machine_id
+        except CertificateError:
+            return None
+
+    def _withdrawn(self, error: ActivationError) -> None:
+        if error.code in WITHDRAWN:
+            delete_certificate()
+            update_state(verdict=str(error))
+            invalidate_status_cache()
+
+    # -- the buyer's actions ------------------------------------------------------
+    def activate(self, key: str) -> Activation:
+        """Activate this machine (re-activating it returns its existing seat)."""
+        key = normalize_key(key)
+        fingerprint = machine_fingerprint()
+        _, data = self._post(
+            "/v1/activate",
+            {"key": key, "fingerprint": fingerprint, "machine_name": machine_name()},
+        )
+        cert = _save(data.get("certificate"), fingerprint=fingerprint, now=time.time(),
+                     nonce=data["_nonce"])
+        remembered, note = _remember_key(self.store, key)
+        machines = machines_from_json(data.get("machines", []), cert.machine_id)
+        log.info("activated license %s on machine %s", cert.license_id, cert.machine_id)
+        return Activation(cert, machines, remembered, note)
+
+    def refresh(self, key: str | None = None) -> Certificate:
+        """Validate with the server and save a fresh certificate.
+
+        When the server says the license was refunded, suspended or revoked, the certificate
+        is removed and the reason kept for the status line.
+        """
+        key = self._key(key)
+        fingerprint = machine_fingerprint()
+        try:
+            _, data = self._post("/v1/validate", {"key": key, "fingerprint": fingerprint})
+        except ActivationError as error:
+            self._withdrawn(error)
+            raise
+        return _save(data.get("certificate"), fingerprint=fingerprint, now=time.time(),
+                     nonce=data["_nonce"])
+
+    def machines(self, key: str | None = None) -> list[Machine]:
+        _, data = self._post("/v1/machines", {"key": self._key(key)})
+        return machines_from_json(data.get("machines"), self._this_machine_id())
+
+    def deactivate(self, machine_id: str | None = None, key: str | None = None) -> list[Machine]:
+        """Free a seat. ``None`` means this machine: its certificate and stored key go too."""
+        key = self._key(key)
+        this_id = self._this_machine_id()
+        target = machine_id or this_id
+        if target is None:
+            raise ActivationError("This computer is not activated.", "BAD_REQUEST")
+        _, data = self._post("/v1/deactivate", {"key": key, "machine_id": target})
+        if target == this_id:
+            delete_certificate()
+            with contextlib.suppress(KeyringUnavailable):
+                self.store.forget_license_key()
+            invalidate_status_cache()
+        return machines_from_json(data.get("machines"), this_id)
+
+
+# -- offline activation ------------------------------------------------------------------
+def offline_request(key: str, *, store: KeyringStore | None = None) -> str:
+    """The activation request (a text block, also fine as a file) for the activation page."""
+    key = normalize_key(key)
+    nonce = secrets.token_urlsafe(18)
+    request = {
+        "v": 1,
+        "product": "draftsmith",
+        "key": key,
+        "fingerprint": machine_fingerprint(),
+        "machine_name": machine_name(),
+        "nonce": nonce,
+        "created": int(time.time()),
+    }
+    _remember_key(store or KeyringStore(), key)
+    update_state(pending_offline_nonce=nonce)
+    encoded = json.dumps(request, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    return armor(encoded, REQUEST_LABEL)
+
+
+def import_license(data: bytes | str) -> Certificate:
+    """Check a license file brought back from the activation page, then save it."""
+    cert = parse_certificate(data, trusted_keys())
+    check_certificate(cert, fingerprint=machine_fingerprint(), now=time.time())
+    write_certificate(cert.armored)
+    update_state(verdict=None, pending_offline_nonce=None)
+    invalidate_status_cache()
+    log.info("imported license %s for machine %s", cert.license_id, cert.machine_id)
+    return cert

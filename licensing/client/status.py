@@ -1,0 +1,238 @@
+"""What this copy of Draftsmith may do right now, worked out offline in well under a millisecond
+once cached: the one question the rest of the app asks licensing.
+
+Order: the clock (not rolled back past the last time seen), the certificate file (strictly
+verified, for this machine), this build's release date against ``updates_until``, then the
+14-day trial. The editor, the writer's files and export never depend on any of this; only
+the features named in ``FEATURES`` do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from licensing.client import build_info
+from licensing.client.certificate import Certificate, check_certificate, parse_certificate
+from licensing.client.errors import CertificateError, KeyringUnavailable, LicenseStorageError
+from licensing.client.fingerprint import machine_fingerprint
+from licensing.client.keyring_store import LAST_SEEN_ENTRY, TRIAL_ENTRY, KeyringStore
+from licensing.client.license_files import read_certificate_bytes, read_state, update_state
+from licensing.client.trusted_keys import trusted_keys
+
+log = logging.getLogger(__name__)
+
+FEATURES = ("ai", "sync")
+FEATURE_NAMES = {"ai": "AI features", "sync": "sync"}
+TRIAL_DAYS = 14
+DAY_S = 86400
+ROLLBACK_SLACK_S = 2 * 3600
+LAST_SEEN_WRITE_EVERY_S = 600
+CACHE_S = 60.0
+KEEPS_WORKING = "Your documents, the editor and export keep working."
+
+# states
+LICENSED = "licensed"
+TRIAL = "trial"
+TRIAL_EXPIRED = "trial_expired"
+UPDATES_EXPIRED = "updates_expired"
+NOT_VALID = "not_valid"  # a license file is present but refused, or the server withdrew it
+CLOCK_PROBLEM = "clock_problem"
+
+
+@dataclass(frozen=True)
+class FeatureStatus:
+    allowed: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class LicenseStatus:
+    state: str
+    reason: str
+    features: Mapping[str, FeatureStatus]
+    certificate: Certificate | None = None
+    trial_ends: int | None = None
+    notes: tuple[str, ...] = field(default=())
+    refresh_due: bool = False
+
+    def allows(self, feature: str) -> bool:
+        status = self.features.get(feature)
+        return bool(status and status.allowed)
+
+    @property
+    def trial_days_left(self) -> int | None:
+        if self.trial_ends is None:
+            return None
+        return max(0, -(-(self.trial_ends - int(time.time())) // DAY_S))
+
+
+def _all(allowed: bool, reason: str) -> dict[str, FeatureStatus]:
+    return {name: FeatureStatus(allowed, reason) for name in FEATURES}
+
+
+def _read_times(store: KeyringStore, notes: list[str]) -> tuple[int | None, int | None]:
+    try:
+        return store.time_entry(LAST_SEEN_ENTRY), store.time_entry(TRIAL_ENTRY)
+    except KeyringUnavailable as error:
+        notes.append(str(error))
+        return None, None
+
+
+def _earliest(*values: object) -> int | None:
+    found = [v for v in values if isinstance(v, int) and not isinstance(v, bool) and v >= 0]
+    return min(found) if found else None
+
+
+def _latest(*values: object) -> int | None:
+    found = [v for v in values if isinstance(v, int) and not isinstance(v, bool) and v >= 0]
+    return max(found) if found else None
+
+
+def _record(store: KeyringStore, entry: str, when: int, keyring_ok: bool) -> None:
+    update_state(**{entry.replace("-", "_"): when})
+    if keyring_ok:
+        with contextlib.suppress(KeyringUnavailable):
+            store.store_time_entry(entry, when)
+
+
+def evaluate(
+    *,
+    now: float,
+    release_date: dt.date,
+    fingerprint: str,
+    store: KeyringStore,
+) -> LicenseStatus:
+    """Work out the license status from scratch (no cache, no network)."""
+    notes: list[str] = []
+    kr_last_seen, kr_trial = _read_times(store, notes)
+    keyring_ok = not notes
+    state = read_state()
+    last_seen = _latest(kr_last_seen, state.get("last_seen"))
+
+    if last_seen is not None and now < last_seen - ROLLBACK_SLACK_S:
+        seen = dt.datetime.fromtimestamp(last_seen).strftime("%Y-%m-%d %H:%M")
+        reason = (
+            f"This computer's clock is set earlier than the last time Draftsmith ran ({seen}). "
+            f"Please correct the date and time; AI features and sync are paused until then. "
+            f"{KEEPS_WORKING}"
+        )
+        return LicenseStatus(CLOCK_PROBLEM, reason, _all(False, reason), notes=tuple(notes))
+    if last_seen is None or now > last_seen + LAST_SEEN_WRITE_EVERY_S:
+        _record(store, LAST_SEEN_ENTRY, int(now), keyring_ok)
+
+    problem: str | None = None
+    cert: Certificate | None = None
+    verdict = state.get("verdict")
+    try:
+        data = read_certificate_bytes()
+        if data is not None:
+            cert = parse_certificate(data, trusted_keys())
+            check_certificate(cert, fingerprint=fingerprint, now=now)
+        elif isinstance(verdict, str):
+            problem = verdict
+    except (CertificateError, LicenseStorageError) as error:
+        log.warning("license file refused: %s", error)
+        problem = f"The license file on this computer cannot be used: {error}"
+        cert = None
+
+    if cert is not None:
+        refresh_due = now >= cert.refresh_after
+        if release_date <= cert.updates_until:
+            features = {}
+            for name in FEATURES:
+                if name in cert.entitlements:
+                    features[name] = FeatureStatus(True, f"Licensed ({cert.edition} edition).")
+                else:
+                    features[name] = FeatureStatus(
+                        False,
+                        f"Your {cert.edition} edition does not include {FEATURE_NAMES[name]}.",
+                    )
+            return LicenseStatus(
+                LICENSED,
+                f"Licensed: {cert.edition} edition, updates until {cert.updates_until}.",
+                features,
+                certificate=cert,
+                notes=tuple(notes),
+                refresh_due=refresh_due,
+            )
+        problem = (
+            f"Your license covers Draftsmith versions released until {cert.updates_until}; "
+            f"this version was released on {release_date}. The versions you own keep "
+            "working with every feature; renew your updates to use AI features and sync in "
+            "this one."
+        )
+
+    trial_started = _earliest(kr_trial, state.get("trial_started"))
+    if trial_started is None or (kr_trial is None and keyring_ok):
+        trial_started = trial_started if trial_started is not None else int(now)
+        _record(store, TRIAL_ENTRY, trial_started, keyring_ok)
+    trial_ends = trial_started + TRIAL_DAYS * DAY_S
+    if now < trial_ends:
+        days = -(-int(trial_ends - now) // DAY_S)
+        reason = f"Free trial: {days} day{'s' if days != 1 else ''} left."
+        if problem:
+            reason = f"{reason} {problem}"
+        return LicenseStatus(
+            TRIAL, reason, _all(True, reason), certificate=None,
+            trial_ends=trial_ends, notes=tuple(notes),
+        )
+    if problem:
+        reason = f"{problem} {KEEPS_WORKING}"
+        status = UPDATES_EXPIRED if cert is not None else NOT_VALID
+        return LicenseStatus(
+            status, reason, _all(False, reason), certificate=cert,
+            trial_ends=trial_ends, notes=tuple(notes),
+        )
+    reason = (
+        "Your 14-day trial has ended. Buy Draftsmith or enter your license key in "
+        f"Help > License to use AI features and sync. {KEEPS_WORKING}"
+    )
+    return LicenseStatus(
+        TRIAL_EXPIRED, reason, _all(False, reason), trial_ends=trial_ends, notes=tuple(notes)
+    )
+
+
+_cache_lock = threading.Lock()
+_cached: tuple[float, LicenseStatus] | None = None
+
+
+def invalidate_status_cache() -> None:
+    """Forget the cached status (after activation, import, deactivation or a refresh)."""
+    global _cached
+    with _cache_lock:
+        _cached = None
+
+
+def license_status(*, now: float | None = None) -> LicenseStatus:
+    """The license status, cached for a minute. Never touches the network.
+
+    Pass ``now`` only to evaluate at another time (tests); that result is not cached.
+    """
+    global _cached
+    if now is None:
+        with _cache_lock:
+            if _cached is not None and time.monotonic() < _cached[0]:
+                return _cached[1]
+    result = evaluate(
+        now=time.time() if now is None else now,
+        release_date=build_info.RELEASE_DATE,
+        fingerprint=machine_fingerprint(),
+        store=KeyringStore(),
+    )
+    if now is None:
+        with _cache_lock:
+            _cached = (time.monotonic() + CACHE_S, result)
+    return result
+
+
+def feature_status(feature: str) -> FeatureStatus:
+    """May the app use ``feature`` ("ai" or "sync") now? ``allowed`` plus a plain-words reason."""
+    if feature not in FEATURES:
+        raise ValueError(f"unknown feature {feature!r}; expected one of {FEATURES}")
+    return license_status().features[feature]
