@@ -1,1 +1,25 @@
-"""Qt-free end-to-end-encrypted sync engine and its WebDAV remote."""
+"""Qt-free end-to-end-encrypted sync engine and its WebDAV remote.
+
+The editor needs only: ``create_remote`` / ``join_remote`` (set-up), ``SyncEngine`` with
+``sync_once() -> SyncReport`` (``report.changed_paths`` are files to reload), ``history`` and
+``restore``, and ``sync_allowed()``.
+"""
+
+from desktop.sync.account import Connection, create_remote, join_remote
+from desktop.sync.crypto import KdfParams
+from desktop.sync.engine import SyncEngine, SyncReport, Version
+from desktop.sync.entitlement import sync_allowed
+from desktop.sync.errors import SyncError, WrongPassphrase
+
+__all__ = [
+    "Connection",
+    "KdfParams",
+    "SyncEngine",
+    "SyncError",
+    "SyncReport",
+    "Version",
+    "WrongPassphrase",
+    "create_remote",
+    "join_remote",
+    "sync_allowed",
+]

@@ -1,0 +1,790 @@
+"""The sync engine: one round is fetch -> reconcile the library folder -> publish.
+
+* Fetch reads other devices' new log entries (in order, hash-chained, authenticated) into the
+  revision graph in the state database. Nothing on disk changes yet.
+* Reconcile scans the library folder, turns local edits into new revisions (their encrypted
+  content is staged on this disk right away, so a saved version survives being offline), and
+  writes what other devices changed to disk (never over a file that changed since the scan).
+* Publish uploads staged blobs, then writes ONE log entry for this device: the commit point.
+
+Deletions only ever come from a delete recorded in a log, so an empty, new or different
+remote cannot delete local documents; many deletions at once ask first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import secrets
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from desktop.sync import credentials, crypto, errors, library_files
+from desktop.sync.remote_store import RemoteStore
+from desktop.sync.resolution import (
+    conflict_doc_id,
+    conflict_rev_id,
+    order_key,
+    rename_rev_id,
+    resolve,
+)
+from desktop.sync.state_db import LocalDoc, Revision, StateDb
+from desktop.sync.webdav import WebDavClient
+
+log = logging.getLogger(__name__)
+
+MASS_DELETE_COUNT = 10
+MASS_DELETE_SHARE = 0.25
+
+#: Called with the paths sync is about to delete; True deletes, False keeps (and restores
+#: them on every device).
+DeleteConfirmation = Callable[[list[str]], bool]
+
+
+@dataclass
+class SyncReport:
+    """What one round did, for the status log and for the editor (reload changed paths)."""
+
+    uploaded: list[str] = field(default_factory=list)
+    downloaded: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    renamed: list[tuple[str, str]] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    deletions_waiting: list[str] = field(default_factory=list)
+    skipped_busy: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    published_seq: int | None = None
+
+    @property
+    def changed_paths(self) -> list[str]:
+        """Paths whose file on disk sync changed (written, removed or moved away/to)."""
+        moved = [p for pair in self.renamed for p in pair]
+        return sorted({*self.downloaded, *self.deleted, *self.conflicts, *moved})
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class Version:
+    rev_id: str
+    doc_id: str
+    path: str
+    saved_at: float
+    device_name: str
+    size: int | None
+    deleted: bool
+    current: bool
+
+
+@dataclass
+class _Plan:
+    """Decisions for one doc, executed after the mass-delete guard has had its say."""
+
+    remote_deletes: list[tuple[LocalDoc, Revision]] = field(default_factory=list)
+    local_deletes: list[tuple[LocalDoc, list[Revision]]] = field(default_factory=list)
+
+
+class SyncEngine:
+    """One device's sync with one remote, for one library folder.
+
+    ``client`` and ``data_key`` default to the saved settings and the keyring; tests and
+    the setup code pass them directly.
+    """
+
+    def __init__(
+        self,
+        state_path: Path,
+        library_root: Path,
+        *,
+        client: WebDavClient | None = None,
+        data_key: bytes | None = None,
+        confirm_deletes: DeleteConfirmation | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.state = StateDb(state_path)
+        self.library_root = library_root
+        self.device_id = self.state.get("device_id") or ""
+        if not self.device_id or self.state.get("enabled") is None:
+            self.state.close()
+            raise errors.NotSetUp("Sync is not set up on this device.")
+        self.remote_id = self.state.get("remote_id") or ""
+        self.device_name = self.state.get("device_name") or self.device_id
+        url = self.state.get("url") or ""
+        user = self.state.get("user") or ""
+        if client is None:
+            client = WebDavClient(url, user, credentials.load_app_password(url, user))
+        self.client = client
+        self.store = RemoteStore(client, self.device_id)
+        self._data_key = (
+            data_key if data_key is not None else credentials.load_data_key(self.device_id)
+        )
+        self.confirm_deletes = confirm_deletes
+        self.clock = clock
+        self.staging = state_path.parent / f"{state_path.stem}-outgoing"
+        self.staging.mkdir(parents=True, exist_ok=True)
+
+    def close(self) -> None:
+        self.state.close()
+        self.client.close()
+
+    @property
+    def enabled(self) -> bool:
+        return self.state.get("enabled") == "1"
+
+    # --- the round ---------------------------------------------------------------------
+
+    def sync_once(self) -> SyncReport:
+        """One full round. Errors end up in ``report.error`` (and the round stops safely)."""
+        report = SyncReport()
+        if not self.enabled:
+            report.error = "Sync is turned off on this device."
+            return report
+        if not self.library_root.is_dir():
+            report.error = str(
+                errors.LocalLibraryMissing(
+                    f"The library folder {self.library_root} is missing (unmounted drive?). "
+                    "Nothing was synced."
+                )
+            )
+            return report
+        remote_ok = False
+        try:
+            self._check_remote()
+            self._flush_outbox()
+            self._fetch(report)
+            remote_ok = True
+        except errors.SyncError as exc:
+            report.error = str(exc)
+            log.warning("sync: %s", exc)
+        # Capture local edits even when offline, so each saved version is kept on this disk.
+        try:
+            self._reconcile(report, remote_ok)
+        except errors.SyncError as exc:
+            report.error = report.error or str(exc)
+            log.warning("sync: %s", exc)
+            return report
+        if remote_ok:
+            try:
+                self._publish(report)
+                self.store.clean_own_tmp()
+            except errors.SyncError as exc:
+                report.error = str(exc)
+                log.warning("sync: %s", exc)
+        return report
+
+    def _check_remote(self) -> None:
+        fmt = self.store.read_format()
+        if fmt.remote_id != self.remote_id:
+            raise errors.RemoteChanged(
+                "The server folder now holds a different sync folder than the one this device "
+                "joined. Nothing was changed; set sync up again if you moved it on purpose."
+            )
+
+    # --- fetch -------------------------------------------------------------------------
+
+    def _fetch(self, report: SyncReport) -> None:
+        for device in self.store.log_devices():
+            seqs = self.store.log_seqs(device)
+            seq, last_hash = self.state.cursor(device)
+            top = max(seqs, default=0)
+            if top < seq:
+                report.warnings.append(
+                    f"The server lost log entries of device {self._device_name(device)} "
+                    f"(has {top}, this device saw {seq}). Nothing was deleted."
+                )
+                continue
+            if device == self.device_id:
+                continue
+            present = set(seqs)
+            while seq + 1 in present:
+                seq += 1
+                ciphertext = self.client.get(self.store.log_path(device, seq))
+                last_hash = self._apply_record(device, seq, last_hash, ciphertext)
+            if seq < top:
+                report.warnings.append(
+                    f"Log entry {seq + 1} of device {self._device_name(device)} is missing "
+                    "on the server; later entries wait for it."
+                )
+
+    def _apply_record(self, device: str, seq: int, prev_hash: str, ciphertext: bytes) -> str:
+        plain = crypto.decrypt_record(self._data_key, self.remote_id, device, seq, ciphertext)
+        try:
+            record = json.loads(plain)
+            revisions = [Revision.from_json(r) for r in record["revisions"]]
+            chained = (
+                record["prev"] == prev_hash and record["seq"] == seq and record["device"] == device
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise errors.RemoteTampered(
+                f"Log entry {seq} of device {device} is unreadable."
+            ) from exc
+        if not chained:
+            raise errors.RemoteTampered(
+                f"Log entry {seq} of device {device} does not follow the entry before it "
+                "(the server replayed or reordered entries). Nothing was applied."
+            )
+        record_hash = hashlib.sha256(ciphertext).hexdigest()
+        with self.state.transaction():
+            for rev in revisions:
+                self.state.add_revision(rev, published=True)
+            self.state.set_cursor(device, seq, record_hash)
+            self.state.set(f"device_name:{device}", str(record.get("device_name", device))[:80])
+            self.state.set("lamport", str(max(self._lamport(), int(record.get("lamport", 0)))))
+        return record_hash
+
+    def _device_name(self, device: str) -> str:
+        if device == self.device_id:
+            return self.device_name
+        return self.state.get(f"device_name:{device}") or device
+
+    def _lamport(self) -> int:
+        return max(self.state.get_int("lamport"), self.state.max_lamport())
+
+    # --- reconcile ---------------------------------------------------------------------
+
+    def _reconcile(self, report: SyncReport, remote_ok: bool) -> None:
+        root = self.library_root
+        files = library_files.scan(root)
+        tracked = {d.doc_id: d for d in self.state.local_docs()}
+        by_path = {d.path: d for d in tracked.values()}
+        hashes: dict[str, str] = {}
+        for rel, fs in files.items():
+            known = by_path.get(rel)
+            if known is not None and known.size == fs.size and known.mtime_ns == fs.mtime_ns:
+                hashes[rel] = known.sha256 or ""
+            else:
+                hashes[rel] = library_files.sha256_file(library_files.on_disk(root, rel))
+        untracked = {rel for rel in files if rel not in by_path}
+        missing = {d.doc_id for d in tracked.values() if d.path not in files}
+
+        # A missing document whose exact text appears under a new name was renamed.
+        renames: dict[str, str] = {}
+        for doc_id in sorted(missing):
+            doc = tracked[doc_id]
+            for rel in sorted(untracked):
+                if hashes[rel] == doc.sha256 and rel not in renames.values():
+                    renames[doc_id] = rel
+                    break
+        untracked -= set(renames.values())
+        missing -= set(renames)
+
+        # Untracked files sitting where a known document lives are local versions of it.
+        live_paths: dict[str, str] = {}
+        for doc_id in self.state.all_doc_ids():
+            if doc_id in tracked:
+                continue
+            winner, _ = resolve(self.state.heads(doc_id))
+            if winner is not None:
+                live_paths.setdefault(winner.path, doc_id)
+        adopted = {rel: live_paths[rel] for rel in untracked if rel in live_paths}
+        untracked -= set(adopted)
+
+        plan = _Plan()
+        work = sorted(set(self.state.all_doc_ids()) | set(tracked))
+        pending_copies: list[tuple[str, Revision]] = []
+        for doc_id in work:
+            heads = self.state.heads(doc_id)
+            winner, losers = resolve(heads)
+            base = tracked.get(doc_id)
+            head_ids = [h.rev_id for h in heads]
+            if doc_id in renames or (
+                base is not None and doc_id not in missing and hashes[base.path] != base.sha256
+            ):
+                assert base is not None
+                rel = renames.get(doc_id, base.path)
+                others = [h for h in heads if h.rev_id != base.rev_id]
+                for h in others:
+                    if not h.deleted and h.sha256 != hashes[rel]:
+                        pending_copies.append((doc_id, h))
+                self._capture(
+                    doc_id, rel, files[rel], hashes[rel], head_ids or [base.rev_id], report
+                )
+                if rel != base.path:
+                    report.renamed.append((base.path, rel))
+                continue
+            if doc_id in missing:
+                assert base is not None
+                if head_ids == [base.rev_id]:
+                    plan.local_deletes.append((base, heads))
+                elif winner is not None:
+                    # Edited elsewhere, deleted here: the edit wins and comes back.
+                    self.state.remove_local_doc(doc_id)
+                    tracked.pop(doc_id)
+                    pending_copies.extend((doc_id, h) for h in losers)
+                    self._materialize(winner, None, report, remote_ok)
+                else:
+                    self.state.remove_local_doc(doc_id)
+                continue
+            rel_adopted = next((r for r, d in adopted.items() if d == doc_id), None)
+            if rel_adopted is not None:
+                for h in heads:
+                    if not h.deleted and h.sha256 != hashes[rel_adopted]:
+                        pending_copies.append((doc_id, h))
+                if winner is not None and winner.sha256 == hashes[rel_adopted] and not losers:
+                    self._track(winner, rel_adopted, files[rel_adopted], hashes[rel_adopted])
+                else:
+                    self._capture(
+                        doc_id,
+                        rel_adopted,
+                        files[rel_adopted],
+                        hashes[rel_adopted],
+                        head_ids,
+                        report,
+                    )
+                continue
+            pending_copies.extend((doc_id, h) for h in losers)
+            if winner is None:
+                if base is not None:
+                    plan.remote_deletes.append((base, next(h for h in heads if h.deleted)))
+                continue
+            if base is None or winner.rev_id != base.rev_id:
+                self._materialize(winner, base, report, remote_ok)
+
+        for rel in sorted(untracked):
+            self._capture("d" + secrets.token_hex(16), rel, files[rel], hashes[rel], [], report)
+
+        for doc_id, loser in pending_copies:
+            self._conflict_copy(doc_id, loser, report, remote_ok)
+
+        self._guarded_deletes(plan, len(tracked), report, remote_ok)
+
+    def _new_lamport(self) -> int:
+        value = self._lamport() + 1
+        self.state.set("lamport", str(value))
+        return value
+
+    def _capture(
+        self,
+        doc_id: str,
+        rel: str,
+        fs: library_files.FileState,
+        sha: str,
+        parents: list[str],
+        report: SyncReport,
+    ) -> None:
+        """Make a revision of the file as it is now; its encrypted text is staged right away."""
+        rev_id = secrets.token_hex(16)
+        staged = self.staging / f"{rev_id}.blob"
+        source = library_files.on_disk(self.library_root, rel)
+        try:
+            with source.open("rb") as src, staged.open("wb") as sink:
+                blob, blob_size = crypto.encrypt_blob(self._data_key, doc_id, rev_id, src, sink)
+                stat = source.stat()
+        except OSError as exc:
+            staged.unlink(missing_ok=True)
+            report.skipped_busy.append(rel)
+            log.info("could not read %s for sync: %s", rel, exc)
+            return
+        if stat.st_mtime_ns != fs.mtime_ns or stat.st_size != fs.size:
+            # Saved again while we read it; the next round takes the newer text.
+            staged.unlink(missing_ok=True)
+            report.skipped_busy.append(rel)
+            return
+        rev = Revision(
+            rev_id=rev_id,
+            doc_id=doc_id,
+            parents=tuple(parents),
+            lamport=self._new_lamport(),
+            device=self.device_id,
+            path=rel,
+            deleted=False,
+            blob=blob,
+            blob_size=blob_size,
+            blob_doc=doc_id,
+            blob_rev=rev_id,
+            sha256=sha,
+            size=fs.size,
+            saved_at=self.clock(),
+        )
+        with self.state.transaction():
+            self.state.add_revision(rev, published=False)
+            self.state.set_local_doc(LocalDoc(doc_id, rel, rev_id, sha, fs.size, fs.mtime_ns))
+        report.uploaded.append(rel)
+
+    def _track(self, rev: Revision, rel: str, fs: library_files.FileState, sha: str) -> None:
+        self.state.set_local_doc(LocalDoc(rev.doc_id, rel, rev.rev_id, sha, fs.size, fs.mtime_ns))
+
+    def _derived_revision(
+        self,
+        source: Revision,
+        *,
+        rev_id: str,
+        doc_id: str,
+        parents: list[str],
+        path: str,
+        lamport: int,
+        device: str,
+    ) -> Revision:
+        """A revision that reuses ``source``'s stored blob (rename, conflict copy, restore)."""
+        return Revision(
+            rev_id=rev_id,
+            doc_id=doc_id,
+            parents=tuple(parents),
+            lamport=lamport,
+            device=device,
+            path=path,
+            deleted=False,
+            blob=source.blob,
+            blob_size=source.blob_size,
+            blob_doc=source.blob_doc,
+            blob_rev=source.blob_rev,
+            sha256=source.sha256,
+            size=source.size,
+            saved_at=source.saved_at,
+        )
+
+    def _conflict_copy(
+        self, doc_id: str, loser: Revision, report: SyncReport, remote_ok: bool
+    ) -> None:
+        copy_doc = conflict_doc_id(doc_id, loser.rev_id)
+        if self.state.revisions_of(copy_doc):
+            return
+        when = time.strftime("%Y-%m-%d %H.%M", time.localtime(loser.saved_at))
+        path = library_files.conflict_name(loser.path, self._device_name(loser.device), when)
+        rev = self._derived_revision(
+            loser,
+            rev_id=conflict_rev_id(doc_id, loser.rev_id),
+            doc_id=copy_doc,
+            parents=[],
+            path=path,
+            lamport=loser.lamport,
+            device=loser.device,
+        )
+        self.state.add_revision(rev, published=False)
+        if self._materialize(rev, None, report, remote_ok):
+            report.conflicts.append(self.state.local_doc(copy_doc).path)  # type: ignore[union-attr]
+
+    def _occupant(self, rel: str, doc_id: str) -> LocalDoc | None:
+        folded = rel.casefold()
+        for doc in self.state.local_docs():
+            if doc.doc_id != doc_id and doc.path.casefold() == folded:
+                return doc
+        return None
+
+    def _materialize(
+        self, rev: Revision, base: LocalDoc | None, report: SyncReport, remote_ok: bool
+    ) -> bool:
+        """Write ``rev`` to disk in place of ``base`` (its older local copy). False if skipped."""
+        root = self.library_root
+        if base is not None and not self._unchanged_on_disk(base):
+            report.skipped_busy.append(base.path)
+            return False
+        rel = library_files.local_name(rev.path)
+        occupant = self._occupant(rel, rev.doc_id)
+        if occupant is not None:
+            # Two documents want one name: the larger doc id yields, on every device alike.
+            taken = {d.path for d in self.state.local_docs()} | {rel}
+            if rev.doc_id > occupant.doc_id:
+                new_rel = library_files.free_name(root, rel, taken)
+                rev = self._rename_revision(rev, new_rel)
+                rel = new_rel
+            else:
+                self._move_aside(occupant, taken, report)
+        elif (base is None or base.path.casefold() != rel.casefold()) and library_files.on_disk(
+            root, rel
+        ).exists():
+            taken = {d.path for d in self.state.local_docs()} | {rel}
+            new_rel = library_files.free_name(root, rel, taken)
+            rev = self._rename_revision(rev, new_rel)
+            rel = new_rel
+        try:
+            with self._plaintext(rev, remote_ok) as chunks:
+                sha, size = library_files.atomic_write_chunks(
+                    library_files.on_disk(root, rel), chunks
+                )
+        except FileNotFoundError:
+            report.warnings.append(f"{rev.path}: its text is not available yet (offline).")
+            return False
+        if sha != rev.sha256:
+            raise errors.RemoteTampered(
+                f"{rev.path}: the downloaded text does not match its record."
+            )
+        if base is not None and base.path != rel:
+            library_files.on_disk(root, base.path).unlink(missing_ok=True)
+            report.renamed.append((base.path, rel))
+        stat = library_files.on_disk(root, rel).stat()
+        self.state.set_local_doc(LocalDoc(rev.doc_id, rel, rev.rev_id, sha, size, stat.st_mtime_ns))
+        report.downloaded.append(rel)
+        return True
+
+    def _rename_revision(self, rev: Revision, new_rel: str) -> Revision:
+        heads = [h.rev_id for h in self.state.heads(rev.doc_id)] or [rev.rev_id]
+        renamed = self._derived_revision(
+            rev,
+            rev_id=rename_rev_id(rev.doc_id, heads, new_rel),
+            doc_id=rev.doc_id,
+            parents=heads,
+            path=new_rel,
+            lamport=self._new_lamport(),
+            device=self.device_id,
+        )
+        self.state.add_revision(renamed, published=False)
+        return renamed
+
+    def _move_aside(self, doc: LocalDoc, taken: set[str], report: SyncReport) -> None:
+        root = self.library_root
+        new_rel = library_files.free_name(root, doc.path, taken)
+        current = self.state.revision(doc.rev_id)
+        assert current is not None
+        renamed = self._rename_revision(current, new_rel)
+        source = library_files.on_disk(root, doc.path)
+        target = library_files.on_disk(root, new_rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source.replace(target)
+        stat = target.stat()
+        self.state.set_local_doc(
+            LocalDoc(
+                doc.doc_id, new_rel, renamed.rev_id, doc.sha256, stat.st_size, stat.st_mtime_ns
+            )
+        )
+        report.renamed.append((doc.path, new_rel))
+
+    def _unchanged_on_disk(self, doc: LocalDoc) -> bool:
+        path = library_files.on_disk(self.library_root, doc.path)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return False
+        if stat.st_size == doc.size and stat.st_mtime_ns == doc.mtime_ns:
+            return True
+        return library_files.sha256_file(path) == doc.sha256
+
+    @contextlib.contextmanager
+    def _plaintext(self, rev: Revision, remote_ok: bool) -> Iterator[Iterator[bytes]]:
+        """Decrypted chunks of a revision, from this disk's staging area or from the server."""
+        assert rev.blob is not None and rev.blob_doc is not None and rev.blob_rev is not None
+        staged = self.staging / f"{rev.blob_rev}.blob"
+        if staged.exists():
+            with staged.open("rb") as fh:
+                yield crypto.decrypt_blob_chunks(self._data_key, rev.blob_doc, rev.blob_rev, fh)
+            return
+        if not remote_ok:
+            raise FileNotFoundError(rev.blob)
+        with tempfile.TemporaryDirectory(dir=self.staging) as tmp:
+            download = Path(tmp) / "blob"
+            self.store.fetch_blob(rev.blob, download)
+            with download.open("rb") as fh:
+                yield crypto.decrypt_blob_chunks(self._data_key, rev.blob_doc, rev.blob_rev, fh)
+
+    # --- deletions and the guard -------------------------------------------------------
+
+    def _guarded_deletes(
+        self, plan: _Plan, total: int, report: SyncReport, remote_ok: bool
+    ) -> None:
+        count = len(plan.remote_deletes) + len(plan.local_deletes)
+        if count == 0:
+            return
+        many = count > MASS_DELETE_COUNT or (
+            count >= 3 and count > MASS_DELETE_SHARE * max(total, 1)
+        )
+        if many:
+            paths = sorted(
+                [d.path for d, _ in plan.remote_deletes] + [d.path for d, _ in plan.local_deletes]
+            )
+            if self.confirm_deletes is None:
+                report.deletions_waiting.extend(paths)
+                report.warnings.append(
+                    f"{count} documents would be deleted; waiting for your confirmation."
+                )
+                return
+            if not self.confirm_deletes(paths):
+                self._keep(plan, report, remote_ok)
+                return
+        for doc, delete_rev in plan.remote_deletes:
+            if not self._unchanged_on_disk(doc):
+                report.skipped_busy.append(doc.path)
+                continue
+            library_files.on_disk(self.library_root, doc.path).unlink(missing_ok=True)
+            self.state.remove_local_doc(doc.doc_id)
+            report.deleted.append(doc.path)
+            log.debug("deleted %s (deleted on %s)", doc.doc_id, delete_rev.device)
+        for doc, heads in plan.local_deletes:
+            current = heads[0]
+            rev = Revision(
+                rev_id=secrets.token_hex(16),
+                doc_id=doc.doc_id,
+                parents=(current.rev_id,),
+                lamport=self._new_lamport(),
+                device=self.device_id,
+                path=current.path,
+                deleted=True,
+                blob=None,
+                blob_size=None,
+                blob_doc=None,
+                blob_rev=None,
+                sha256=None,
+                size=None,
+                saved_at=self.clock(),
+            )
+            with self.state.transaction():
+                self.state.add_revision(rev, published=False)
+                self.state.remove_local_doc(doc.doc_id)
+            report.uploaded.append(doc.path)
+
+    def _keep(self, plan: _Plan, report: SyncReport, remote_ok: bool) -> None:
+        """The writer said keep: deleted-elsewhere files are re-published, missing ones restored."""
+        for doc, delete_rev in plan.remote_deletes:
+            current = self.state.revision(doc.rev_id)
+            assert current is not None
+            rev = self._derived_revision(
+                current,
+                rev_id=secrets.token_hex(16),
+                doc_id=doc.doc_id,
+                parents=[delete_rev.rev_id],
+                path=doc.path,
+                lamport=self._new_lamport(),
+                device=self.device_id,
+            )
+            with self.state.transaction():
+                self.state.add_revision(rev, published=False)
+                self.state.set_local_doc(
+                    LocalDoc(doc.doc_id, doc.path, rev.rev_id, doc.sha256, doc.size, doc.mtime_ns)
+                )
+            report.kept.append(doc.path)
+        for doc, heads in plan.local_deletes:
+            self.state.remove_local_doc(doc.doc_id)
+            if self._materialize(heads[0], None, report, remote_ok):
+                report.kept.append(doc.path)
+
+    # --- publish -----------------------------------------------------------------------
+
+    def _publish(self, report: SyncReport) -> None:
+        self._flush_outbox()
+        revisions = self.state.unpublished()
+        if not revisions:
+            return
+        for rev in revisions:
+            staged = self.staging / f"{rev.rev_id}.blob"
+            if rev.blob is not None and rev.blob_rev == rev.rev_id and staged.exists():
+                self.store.put_blob(staged, rev.blob, rev.blob_size or 0)
+        seq = self.state.get_int("next_seq", 1)
+        _, prev = self.state.cursor(self.device_id)
+        record = {
+            "v": 1,
+            "device": self.device_id,
+            "device_name": self.device_name,
+            "seq": seq,
+            "prev": prev,
+            "lamport": self._lamport(),
+            "revisions": [r.to_json() for r in revisions],
+        }
+        plain = json.dumps(record, separators=(",", ":")).encode()
+        ciphertext = crypto.encrypt_record(
+            self._data_key, self.remote_id, self.device_id, seq, plain
+        )
+        self.state.set_outbox(seq, ciphertext, [r.rev_id for r in revisions])
+        self._flush_outbox()
+        report.published_seq = seq
+
+    def _flush_outbox(self) -> None:
+        pending = self.state.outbox()
+        if pending is None:
+            return
+        seq, ciphertext, rev_ids = pending
+        if self.state.get("log_folder") != "1":
+            self.client.mkcol(f"log/{self.device_id}")
+            self.state.set("log_folder", "1")
+        self.store.put_new(self.store.log_path(self.device_id, seq), ciphertext)
+        with self.state.transaction():
+            self.state.mark_published(rev_ids)
+            self.state.set_cursor(self.device_id, seq, hashlib.sha256(ciphertext).hexdigest())
+            self.state.set("next_seq", str(seq + 1))
+            self.state.clear_outbox(seq)
+        for rev_id in rev_ids:
+            (self.staging / f"{rev_id}.blob").unlink(missing_ok=True)
+
+    # --- history -----------------------------------------------------------------------
+
+    def history(self, rel: str) -> list[Version]:
+        """Saved versions of the document now (or last) at ``rel``, newest first."""
+        rel = library_files.normalize(rel)
+        doc_id = next((d.doc_id for d in self.state.local_docs() if d.path == rel), None)
+        if doc_id is None:
+            candidates = [
+                r
+                for d in self.state.all_doc_ids()
+                for r in self.state.revisions_of(d)
+                if r.path == rel
+            ]
+            if not candidates:
+                return []
+            doc_id = max(candidates, key=order_key).doc_id
+        local = self.state.local_doc(doc_id)
+        revisions = self.state.revisions_of(doc_id)
+        return [
+            Version(
+                rev_id=r.rev_id,
+                doc_id=r.doc_id,
+                path=r.path,
+                saved_at=r.saved_at,
+                device_name=self._device_name(r.device),
+                size=r.size,
+                deleted=r.deleted,
+                current=local is not None and local.rev_id == r.rev_id,
+            )
+            for r in sorted(revisions, key=lambda r: (r.saved_at, r.lamport), reverse=True)
+        ]
+
+    def restore(self, rev_id: str) -> str:
+        """Write an older version back to its document's file; the next round publishes it.
+
+        Returns the path written. The current text stays in history, so nothing is lost.
+        """
+        rev = self.state.revision(rev_id)
+        if rev is None or rev.deleted or rev.blob is None:
+            raise errors.SyncError("That version has no text to restore.")
+        local = self.state.local_doc(rev.doc_id)
+        rel = local.path if local is not None else rev.path
+        target = library_files.on_disk(self.library_root, rel)
+        if local is None and target.exists():
+            taken = {d.path for d in self.state.local_docs()}
+            rel = library_files.free_name(self.library_root, rel, taken)
+            target = library_files.on_disk(self.library_root, rel)
+        with self._plaintext(rev, True) as chunks:
+            library_files.atomic_write_chunks(target, chunks)
+        return rel
+
+    # --- keys and lifecycle ------------------------------------------------------------
+
+    def change_passphrase(
+        self, current: str, new: str, kdf: crypto.KdfParams | None = None
+    ) -> None:
+        """Re-wrap the data key under a new passphrase; other devices keep syncing."""
+        from desktop.sync import account  # local import: account builds engines
+
+        account.change_passphrase(self.store, self.remote_id, self._data_key, current, new, kdf)
+
+    def turn_off(self) -> None:
+        """Stop syncing on this device. Local files stay; turning on resumes where it was."""
+        self.state.set("enabled", "0")
+
+    def turn_on(self) -> None:
+        self.state.set("enabled", "1")
+
+    def forget_device(self) -> None:
+        """Remove this device's sync secrets and state. Local files stay; the remote keeps
+        this device's past log (other devices need it for history)."""
+        url, user = self.state.get("url") or "", self.state.get("user") or ""
+        credentials.delete_data_key(self.device_id)
+        credentials.delete_app_password(url, user)
+        path = self.state.path
+        self.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        for staged in self.staging.glob("*"):
+            if staged.is_file():
+                staged.unlink()
+            else:
+                import shutil
+
+                shutil.rmtree(staged, ignore_errors=True)
+        self.staging.rmdir()

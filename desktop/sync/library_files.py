@@ -1,0 +1,153 @@
+"""Which files in the library folder sync, and safe reads/writes of them.
+
+Synced: Markdown and text documents anywhere under the library root, plus document notes in
+``.draftsmith/notes/``. Not synced: the rest of ``.draftsmith/`` (lock files, the recovery
+journal, local snapshots and caches are per machine -- sync keeps its own history), other
+hidden files and folders, and temporary files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+DOCUMENT_SUFFIXES = (".md", ".markdown", ".txt")
+METADATA_DIR = ".draftsmith"
+SYNCED_METADATA = (f"{METADATA_DIR}/notes/",)
+_TEMP_SUFFIXES = (".tmp", ".part", ".swp", "~")
+_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$", re.IGNORECASE)
+_WINDOWS_BAD_CHARS = re.compile(r'[<>:"\\|?*\x00-\x1f]')
+
+
+@dataclass(frozen=True)
+class FileState:
+    path: str  # relative, "/"-separated, NFC
+    size: int
+    mtime_ns: int
+
+
+def normalize(rel: str) -> str:
+    return unicodedata.normalize("NFC", rel)
+
+
+def is_synced(rel: str) -> bool:
+    parts = rel.split("/")
+    name = parts[-1]
+    if name.endswith(_TEMP_SUFFIXES) or name.startswith((".~", "~$")):
+        return False
+    if rel.startswith(SYNCED_METADATA):
+        return True
+    if any(p.startswith(".") for p in parts):
+        return False
+    return name.lower().endswith(DOCUMENT_SUFFIXES)
+
+
+def scan(root: Path) -> dict[str, FileState]:
+    """All synced files under ``root`` keyed by normalized relative path."""
+    found: dict[str, FileState] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
+        rel_dir = "" if rel_dir == "." else rel_dir + "/"
+        dirnames[:] = [
+            d
+            for d in dirnames
+            if not d.startswith(".") or (rel_dir + d + "/").startswith(METADATA_DIR + "/")
+        ]
+        for name in filenames:
+            rel = normalize(rel_dir + name)
+            if not is_synced(rel):
+                continue
+            try:
+                st = os.stat(os.path.join(dirpath, name), follow_symlinks=False)
+            except OSError:
+                continue
+            if not os.path.isfile(os.path.join(dirpath, name)):
+                continue
+            found[rel] = FileState(rel, st.st_size, st.st_mtime_ns)
+    return found
+
+
+def on_disk(root: Path, rel: str) -> Path:
+    """The real file for a normalized path (a macOS disk may hand back NFD names)."""
+    candidate = root / rel
+    if candidate.exists():
+        return candidate
+    parent = candidate.parent
+    if parent.is_dir():
+        for child in parent.iterdir():
+            if normalize(child.name) == normalize(candidate.name):
+                return child
+    return candidate
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1024 * 1024):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def atomic_write_chunks(target: Path, chunks: Iterable[bytes]) -> tuple[str, int]:
+    """Write to a temp file beside ``target``, fsync, rename. Returns (sha256, size)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.sync.tmp")
+    h = hashlib.sha256()
+    size = 0
+    try:
+        with tmp.open("wb") as fh:
+            for chunk in chunks:
+                fh.write(chunk)
+                h.update(chunk)
+                size += len(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return h.hexdigest(), size
+
+
+def local_name(rel: str, windows: bool | None = None) -> str:
+    """A relative path this OS can store (remote names are opaque; only local names matter)."""
+    if windows is None:
+        windows = os.name == "nt"
+    if not windows:
+        return rel
+    parts = []
+    for part in rel.split("/"):
+        part = _WINDOWS_BAD_CHARS.sub("_", part).rstrip(" .") or "_"
+        if _WINDOWS_RESERVED.match(part):
+            part = "_" + part
+        parts.append(part)
+    return "/".join(parts)
+
+
+def free_name(root: Path, rel: str, taken: set[str]) -> str:
+    """``rel`` or ``rel`` with ' (2)', ' (3)'... so it collides with nothing, case-insensitively."""
+    lowered = {t.casefold() for t in taken}
+    stem, dot, suffix = rel.rpartition(".")
+    if not dot or "/" in suffix:
+        stem, suffix = rel, ""
+    else:
+        suffix = "." + suffix
+    candidate = rel
+    n = 2
+    while candidate.casefold() in lowered or on_disk(root, candidate).exists():
+        candidate = f"{stem} ({n}){suffix}"
+        n += 1
+    return candidate
+
+
+def conflict_name(rel: str, device_name: str, when: str) -> str:
+    stem, dot, suffix = rel.rpartition(".")
+    if not dot or "/" in suffix:
+        return f"{rel} (conflict from {device_name}, {when})"
+    return f"{stem} (conflict from {device_name}, {when}).{suffix}"

@@ -1,0 +1,282 @@
+"""Per-device sync state in SQLite: settings, known revisions, what is on disk, cursors."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS revisions (
+    rev_id TEXT PRIMARY KEY,
+    doc_id TEXT NOT NULL,
+    parents TEXT NOT NULL,
+    lamport INTEGER NOT NULL,
+    device TEXT NOT NULL,
+    path TEXT NOT NULL,
+    deleted INTEGER NOT NULL,
+    blob TEXT,
+    blob_size INTEGER,
+    blob_doc TEXT,
+    blob_rev TEXT,
+    sha256 TEXT,
+    size INTEGER,
+    saved_at REAL NOT NULL,
+    published INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS revisions_doc ON revisions(doc_id);
+CREATE TABLE IF NOT EXISTS parent_links (parent TEXT NOT NULL, child TEXT NOT NULL,
+    PRIMARY KEY (parent, child));
+CREATE TABLE IF NOT EXISTS local_docs (
+    doc_id TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    rev_id TEXT NOT NULL,
+    sha256 TEXT,
+    size INTEGER,
+    mtime_ns INTEGER
+);
+CREATE TABLE IF NOT EXISTS cursors (device TEXT PRIMARY KEY, seq INTEGER NOT NULL,
+    record_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, ciphertext BLOB NOT NULL,
+    rev_ids TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class Revision:
+    rev_id: str
+    doc_id: str
+    parents: tuple[str, ...]
+    lamport: int
+    device: str
+    path: str
+    deleted: bool
+    blob: str | None
+    blob_size: int | None
+    blob_doc: str | None
+    blob_rev: str | None
+    sha256: str | None
+    size: int | None
+    saved_at: float
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "rev": self.rev_id,
+            "doc": self.doc_id,
+            "parents": list(self.parents),
+            "lamport": self.lamport,
+            "device": self.device,
+            "path": self.path,
+            "deleted": self.deleted,
+            "blob": self.blob,
+            "blob_size": self.blob_size,
+            "blob_doc": self.blob_doc,
+            "blob_rev": self.blob_rev,
+            "sha256": self.sha256,
+            "size": self.size,
+            "saved_at": self.saved_at,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, object]) -> Revision:
+        return cls(
+            rev_id=str(d["rev"]),
+            doc_id=str(d["doc"]),
+            parents=tuple(str(p) for p in d["parents"]),  # type: ignore[attr-defined]
+            lamport=int(d["lamport"]),  # type: ignore[arg-type]
+            device=str(d["device"]),
+            path=str(d["path"]),
+            deleted=bool(d["deleted"]),
+            blob=None if d["blob"] is None else str(d["blob"]),
+            blob_size=None if d["blob_size"] is None else int(d["blob_size"]),  # type: ignore[arg-type]
+            blob_doc=None if d["blob_doc"] is None else str(d["blob_doc"]),
+            blob_rev=None if d["blob_rev"] is None else str(d["blob_rev"]),
+            sha256=None if d["sha256"] is None else str(d["sha256"]),
+            size=None if d["size"] is None else int(d["size"]),  # type: ignore[arg-type]
+            saved_at=float(d["saved_at"]),  # type: ignore[arg-type]
+        )
+
+
+@dataclass(frozen=True)
+class LocalDoc:
+    doc_id: str
+    path: str
+    rev_id: str
+    sha256: str | None
+    size: int | None
+    mtime_ns: int | None
+
+
+class StateDb:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # --- meta ------------------------------------------------------------------------
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return default if row is None else str(row[0])
+
+    def set(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def get_int(self, key: str, default: int = 0) -> int:
+        value = self.get(key)
+        return default if value is None else int(value)
+
+    # --- revisions -------------------------------------------------------------------
+
+    def add_revision(self, rev: Revision, published: bool) -> bool:
+        """Insert a revision; False if it was already known."""
+        cur = self._db.execute(
+            "INSERT OR IGNORE INTO revisions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                rev.rev_id,
+                rev.doc_id,
+                json.dumps(list(rev.parents)),
+                rev.lamport,
+                rev.device,
+                rev.path,
+                int(rev.deleted),
+                rev.blob,
+                rev.blob_size,
+                rev.blob_doc,
+                rev.blob_rev,
+                rev.sha256,
+                rev.size,
+                rev.saved_at,
+                int(published),
+            ),
+        )
+        if cur.rowcount == 0:
+            if published:
+                self._db.execute("UPDATE revisions SET published=1 WHERE rev_id=?", (rev.rev_id,))
+            return False
+        for parent in rev.parents:
+            self._db.execute(
+                "INSERT OR IGNORE INTO parent_links VALUES (?, ?)", (parent, rev.rev_id)
+            )
+        return True
+
+    def revision(self, rev_id: str) -> Revision | None:
+        row = self._db.execute("SELECT * FROM revisions WHERE rev_id=?", (rev_id,)).fetchone()
+        return None if row is None else self._rev(row)
+
+    def revisions_of(self, doc_id: str) -> list[Revision]:
+        rows = self._db.execute(
+            "SELECT * FROM revisions WHERE doc_id=? ORDER BY lamport, device, rev_id", (doc_id,)
+        ).fetchall()
+        return [self._rev(r) for r in rows]
+
+    def heads(self, doc_id: str) -> list[Revision]:
+        rows = self._db.execute(
+            "SELECT * FROM revisions r WHERE doc_id=? AND NOT EXISTS "
+            "(SELECT 1 FROM parent_links p JOIN revisions c ON c.rev_id = p.child "
+            " WHERE p.parent = r.rev_id AND c.doc_id = r.doc_id)",
+            (doc_id,),
+        ).fetchall()
+        return [self._rev(r) for r in rows]
+
+    def all_doc_ids(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT DISTINCT doc_id FROM revisions")]
+
+    def unpublished(self) -> list[Revision]:
+        rows = self._db.execute(
+            "SELECT * FROM revisions WHERE published=0 ORDER BY lamport, rev_id"
+        ).fetchall()
+        return [self._rev(r) for r in rows]
+
+    def mark_published(self, rev_ids: Iterable[str]) -> None:
+        self._db.executemany(
+            "UPDATE revisions SET published=1 WHERE rev_id=?", [(r,) for r in rev_ids]
+        )
+
+    def max_lamport(self) -> int:
+        row = self._db.execute("SELECT MAX(lamport) FROM revisions").fetchone()
+        return int(row[0] or 0)
+
+    @staticmethod
+    def _rev(row: tuple) -> Revision:  # type: ignore[type-arg]
+        return Revision(
+            rev_id=row[0],
+            doc_id=row[1],
+            parents=tuple(json.loads(row[2])),
+            lamport=row[3],
+            device=row[4],
+            path=row[5],
+            deleted=bool(row[6]),
+            blob=row[7],
+            blob_size=row[8],
+            blob_doc=row[9],
+            blob_rev=row[10],
+            sha256=row[11],
+            size=row[12],
+            saved_at=row[13],
+        )
+
+    # --- local docs ------------------------------------------------------------------
+
+    def local_docs(self) -> list[LocalDoc]:
+        return [LocalDoc(*r) for r in self._db.execute("SELECT * FROM local_docs")]
+
+    def local_doc(self, doc_id: str) -> LocalDoc | None:
+        row = self._db.execute("SELECT * FROM local_docs WHERE doc_id=?", (doc_id,)).fetchone()
+        return None if row is None else LocalDoc(*row)
+
+    def set_local_doc(self, doc: LocalDoc) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO local_docs VALUES (?,?,?,?,?,?)",
+            (doc.doc_id, doc.path, doc.rev_id, doc.sha256, doc.size, doc.mtime_ns),
+        )
+
+    def remove_local_doc(self, doc_id: str) -> None:
+        self._db.execute("DELETE FROM local_docs WHERE doc_id=?", (doc_id,))
+
+    # --- cursors & outbox ------------------------------------------------------------
+
+    def cursor(self, device: str) -> tuple[int, str]:
+        row = self._db.execute(
+            "SELECT seq, record_hash FROM cursors WHERE device=?", (device,)
+        ).fetchone()
+        return (0, "") if row is None else (int(row[0]), str(row[1]))
+
+    def set_cursor(self, device: str, seq: int, record_hash: str) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO cursors VALUES (?,?,?)", (device, seq, record_hash)
+        )
+
+    def outbox(self) -> tuple[int, bytes, list[str]] | None:
+        row = self._db.execute(
+            "SELECT seq, ciphertext, rev_ids FROM outbox ORDER BY seq LIMIT 1"
+        ).fetchone()
+        return None if row is None else (int(row[0]), bytes(row[1]), json.loads(row[2]))
+
+    def set_outbox(self, seq: int, ciphertext: bytes, rev_ids: list[str]) -> None:
+        self._db.execute(
+            "INSERT INTO outbox VALUES (?,?,?)", (seq, ciphertext, json.dumps(rev_ids))
+        )
+
+    def clear_outbox(self, seq: int) -> None:
+        self._db.execute("DELETE FROM outbox WHERE seq=?", (seq,))
