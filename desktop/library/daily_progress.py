@@ -1,0 +1,69 @@
+"""Today's words: how many words the writer added today across documents.
+
+For each document the first word count seen today is its baseline; today's words are the sum
+of (current - baseline), never negative per document. Stored per day in the state dir.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date
+from pathlib import Path
+
+from desktop.library.atomic_write import atomic_write_text
+
+logger = logging.getLogger(__name__)
+
+
+class DailyProgress:
+    def __init__(self, path: Path, today: date | None = None) -> None:
+        self.path = Path(path)
+        self._today = today
+        self._day = ""
+        self._baselines: dict[str, int] = {}
+        self._current: dict[str, int] = {}
+        self._load()
+
+    def today(self) -> str:
+        return (self._today or date.today()).isoformat()
+
+    def _load(self) -> None:
+        self._day = self.today()
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raw = {}
+        if isinstance(raw, dict) and raw.get("day") == self._day:
+            self._baselines = {k: int(v) for k, v in raw.get("baselines", {}).items()}
+            self._current = {k: int(v) for k, v in raw.get("current", {}).items()}
+
+    def _roll_day(self) -> None:
+        if self.today() != self._day:
+            # A new day: yesterday's final counts become today's baselines.
+            self._baselines = dict(self._current)
+            self._day = self.today()
+
+    def update(self, document: Path, words: int) -> None:
+        self._roll_day()
+        key = str(Path(document))
+        self._baselines.setdefault(key, words)
+        self._current[key] = words
+
+    def rename(self, old: Path, new: Path) -> None:
+        for table in (self._baselines, self._current):
+            if str(old) in table:
+                table[str(new)] = table.pop(str(old))
+
+    def words_today(self) -> int:
+        self._roll_day()
+        return sum(max(0, words - self._baselines.get(key, words))
+                   for key, words in self._current.items())
+
+    def save(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.path, json.dumps(
+                {"day": self._day, "baselines": self._baselines, "current": self._current}))
+        except OSError as exc:
+            logger.warning("Couldn't save today's progress: %s", exc)

@@ -1,0 +1,226 @@
+"""The library: a folder of Markdown documents (and sub-folders) that the writer owns.
+
+Files other tools create there just appear; dot folders (``.draftsmith``, ``.trash``, ``.git``)
+are Draftsmith's or other tools' business and stay hidden.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from desktop import paths
+from desktop.library.atomic_write import atomic_write_text
+from desktop.library.document_file import decode_document, unique_path
+from desktop.library.errors import LibraryError
+from desktop.library.notes import move_notes
+from desktop.library.snapshots import SnapshotStore
+from desktop.library.trash import move_to_trash
+from desktop.library.word_count import count_words
+
+logger = logging.getLogger(__name__)
+
+WELCOME_TEXT = """# Welcome to Draftsmith
+
+This is your library: every document is a plain Markdown file in a folder you own, so any
+other tool can open it too.
+
+- **Autosave** keeps your words safe a few seconds after you stop typing.
+- **Ctrl+Shift+P** opens the command palette with every action.
+- **F11** enters focus mode: just you and the page.
+- **Ctrl+F** finds, **Ctrl+H** replaces (with regular expressions if you like).
+
+> Write first. Edit later.
+
+Delete this document whenever you like — it goes to the trash, not into the void.
+"""
+
+_BAD_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+
+
+@dataclass
+class Node:
+    path: Path
+    is_folder: bool
+    words: int = 0
+    children: list[Node] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return self.path.name if self.is_folder else self.path.stem
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    path: Path
+    in_title: bool
+    line: int  # 1-based; 0 for a title hit
+    excerpt: str
+
+
+def natural_key(path: Path) -> list[object]:
+    """“Chapter 2” before “Chapter 10”."""
+    return [int(part) if part.isdigit() else part.lower()
+            for part in re.split(r"(\d+)", path.name)]
+
+
+def clean_name(name: str) -> str:
+    name = name.strip()
+    if not name or name in (".", "..") or name.startswith(".") or _BAD_NAME.search(name):
+        raise LibraryError(
+            f"“{name}” can't be used as a name: avoid / \\ : * ? \" < > | and a leading dot."
+        )
+    return name
+
+
+class Library:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).expanduser().resolve()
+        self.snapshots = SnapshotStore(self.root)
+
+    def ensure_exists(self, *, welcome: bool = True) -> Path | None:
+        """Create the folder on first run; returns the welcome document if one was written."""
+        created = not self.root.exists()
+        self.root.mkdir(parents=True, exist_ok=True)
+        if created and welcome:
+            doc = self.root / paths.WELCOME_DOCUMENT
+            atomic_write_text(doc, WELCOME_TEXT)
+            return doc
+        return None
+
+    # ----- listing -------------------------------------------------------------------------
+    def relative(self, path: Path) -> Path:
+        return Path(path).resolve().relative_to(self.root)
+
+    def contains(self, path: Path) -> bool:
+        try:
+            self.relative(path)
+        except ValueError:
+            return False
+        return True
+
+    def documents(self) -> list[Path]:
+        found = []
+        for path in self.root.rglob(f"*{paths.DOCUMENT_SUFFIX}"):
+            if path.is_file() and not paths.is_hidden_part(path.relative_to(self.root)):
+                found.append(path)
+        return sorted(found, key=lambda p: [natural_key(Path(part))
+                                            for part in p.relative_to(self.root).parts])
+
+    def tree(self, folder: Path | None = None, *, with_counts: bool = True) -> Node:
+        folder = folder or self.root
+        node = Node(folder, True)
+        try:
+            entries = sorted(folder.iterdir(), key=natural_key)
+        except OSError as exc:
+            logger.warning("Can't list %s: %s", folder, exc)
+            return node
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir():
+                child = self.tree(entry, with_counts=with_counts)
+                node.children.append(child)
+                node.words += child.words
+            elif entry.suffix == paths.DOCUMENT_SUFFIX and entry.is_file():
+                words = 0
+                if with_counts:
+                    try:
+                        words = count_words(decode_document(entry.read_bytes()))
+                    except OSError:
+                        words = 0
+                node.children.append(Node(entry, False, words))
+                node.words += words
+        node.children.sort(key=lambda n: (not n.is_folder, natural_key(n.path)))
+        return node
+
+    # ----- changes ---------------------------------------------------------------------------
+    def create_document(self, folder: Path | None = None, title: str = "Untitled",
+                        text: str = "") -> Path:
+        folder = folder or self.root
+        path = unique_path(folder, clean_name(title), paths.DOCUMENT_SUFFIX)
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, text)
+        return path
+
+    def create_folder(self, parent: Path | None = None, name: str = "New folder") -> Path:
+        parent = parent or self.root
+        path = unique_path(parent, clean_name(name), "")
+        path.mkdir(parents=True)
+        return path
+
+    def rename(self, path: Path, new_title: str) -> Path:
+        path = Path(path)
+        suffix = "" if path.is_dir() else paths.DOCUMENT_SUFFIX
+        new_title = clean_name(new_title)
+        if new_title.endswith(paths.DOCUMENT_SUFFIX) and suffix:
+            new_title = new_title[: -len(suffix)]
+        target = path.with_name(new_title + suffix)
+        if target == path:
+            return path
+        if target.exists() and target.resolve() != path.resolve():
+            raise LibraryError(f"There is already a “{target.name}” in that folder.")
+        return self._move_with_history(path, target)
+
+    def move(self, path: Path, folder: Path) -> Path:
+        path = Path(path)
+        folder = Path(folder)
+        if path.is_dir() and (folder.resolve() == path.resolve()
+                              or path.resolve() in folder.resolve().parents):
+            raise LibraryError("A folder can't be moved into itself.")
+        target = folder / path.name
+        if target.exists():
+            raise LibraryError(f"There is already a “{path.name}” in “{folder.name}”.")
+        return self._move_with_history(path, target)
+
+    def _move_with_history(self, source: Path, target: Path) -> Path:
+        self.snapshots.move(source, target)
+        move_notes(self.root, source, target)
+        source.replace(target)
+        return target
+
+    def delete(self, path: Path, *, use_system_trash: bool = True) -> Path | None:
+        return move_to_trash(self.root, Path(path), use_system_trash=use_system_trash)
+
+    # ----- search ------------------------------------------------------------------------------
+    def search(self, query: str, limit: int = 200) -> list[SearchHit]:
+        needle = query.strip().lower()
+        hits: list[SearchHit] = []
+        if not needle:
+            return hits
+        for doc in self.documents():
+            if needle in doc.stem.lower():
+                hits.append(SearchHit(doc, True, 0, doc.stem))
+            try:
+                text = decode_document(doc.read_bytes())
+            except OSError:
+                continue
+            for number, line in enumerate(text.splitlines(), 1):
+                if needle in line.lower():
+                    hits.append(SearchHit(doc, False, number, line.strip()[:120]))
+                    if len(hits) >= limit:
+                        return hits
+        return hits
+
+    # ----- per-library configuration (spell-check language) -----------------------------------
+    def config(self) -> dict[str, object]:
+        try:
+            raw = json.loads((paths.meta_dir(self.root) / paths.LIBRARY_CONFIG_FILE)
+                             .read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return raw if isinstance(raw, dict) else {}
+
+    def set_config(self, key: str, value: object) -> None:
+        data = self.config()
+        data[key] = value
+        path = paths.meta_dir(self.root) / paths.LIBRARY_CONFIG_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(data, indent=2))
+
+    def spelling_language(self) -> str:
+        value = self.config().get("spelling_language", "en")
+        return value if isinstance(value, str) else "en"

@@ -1,0 +1,102 @@
+"""User settings: one JSON file in the user's config dir, typed getters with defaults.
+
+Unknown keys are kept (another version may have written them); a value of the wrong type
+falls back to its default with a warning instead of breaking start-up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from desktop import paths
+from desktop.library.atomic_write import atomic_write_text
+
+logger = logging.getLogger(__name__)
+
+THEMES = ("system", "light", "dark")
+
+DEFAULTS: dict[str, Any] = {
+    "library_path": "",  # empty: the default library dir
+    "theme": "system",
+    "font_family": "",  # empty: the platform's default serif-free font
+    "font_size": 13,
+    "line_spacing": 150,  # percent
+    "measure_chars": 72,  # soft-wrap width of the text column
+    "smart_typography": False,
+    "spell_check": True,
+    "daily_word_goal": 1000,
+    "autosave_seconds": 3,
+    "journal_seconds": 1.5,
+    "snapshot_minutes": 10,
+    "typewriter_scrolling": True,
+    "open_documents": [],  # [{"path": str, "cursor": int}]
+    "current_document": "",
+    "window_geometry": "",
+    "first_run_done": False,
+}
+
+
+class Settings:
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or paths.settings_path()
+        self._values: dict[str, Any] = {}
+        self.load()
+
+    def load(self) -> None:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raw = {}
+        except (OSError, ValueError) as exc:
+            logger.warning("Settings file %s unreadable (%s); using defaults", self.path, exc)
+            raw = {}
+        self._values = raw if isinstance(raw, dict) else {}
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.path, json.dumps(self._values, indent=2, sort_keys=True))
+
+    def _typed(self, key: str, kind: type | tuple[type, ...]) -> Any:
+        default = DEFAULTS[key]
+        value = self._values.get(key, default)
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        wrong = not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)
+        if wrong:
+            logger.warning("Setting %r has a value of the wrong type; using the default", key)
+            return default
+        return value
+
+    def get_str(self, key: str) -> str:
+        return str(self._typed(key, str))
+
+    def get_int(self, key: str) -> int:
+        return int(self._typed(key, int))
+
+    def get_float(self, key: str) -> float:
+        return float(self._typed(key, (int, float)))
+
+    def get_bool(self, key: str) -> bool:
+        return bool(self._typed(key, bool))
+
+    def get_list(self, key: str) -> list[Any]:
+        return list(self._typed(key, list))
+
+    def set(self, key: str, value: Any) -> None:
+        if key not in DEFAULTS:
+            raise KeyError(f"Unknown setting {key!r}")
+        self._values[key] = value
+
+    # Convenience getters for the settings the app reads most.
+    def library_path(self) -> Path:
+        value = self.get_str("library_path")
+        return Path(value).expanduser() if value else paths.default_library_dir()
+
+    def theme(self) -> str:
+        value = self.get_str("theme")
+        return value if value in THEMES else "system"
+
+    def daily_word_goal(self) -> int:
+        return max(0, self.get_int("daily_word_goal"))
