@@ -44,6 +44,7 @@ class ContinuationSpacing:
         self._had_space = len(stripped) < len(before)
         self._at_line_start = not stripped or stripped.endswith("\n")
         self._after_punctuation = bool(_WORD_END.search(stripped))
+        self._after_comma = stripped.endswith((",", ";", ":"))
         self._started = False
 
     def feed(self, piece: str) -> str:
@@ -53,7 +54,8 @@ class ContinuationSpacing:
             piece = piece.lstrip(" \t")
             if not piece:
                 return ""
-        elif self._after_punctuation and not _NO_SPACE_BEFORE.match(piece):
+        elif self._after_punctuation and (
+                not _NO_SPACE_BEFORE.match(piece) or (self._after_comma and piece[0] in "\"“'‘")):
             piece = " " + piece
         self._started = True
         return piece

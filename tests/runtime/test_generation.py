@@ -1,0 +1,251 @@
+"""The generation loop on a real onnxruntime session of the tiny model."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inference.runtime import GenerationRequest, LocalModel, RuntimeSettings, SamplingSettings
+from inference.runtime.generation import Generator
+from inference.runtime.model_session import ModelSession
+
+GREEDY = SamplingSettings(temperature=0, repetition_penalty=1.0)
+STORY = ("The lighthouse keeper climbed the stairs every evening. She counted the steps, "
+         "one hundred and twelve, and lit the lamp.\n\nThat night the fog came in early.")
+
+
+def continue_request(before: str = STORY, **kwargs: object) -> GenerationRequest:
+    options: dict[str, object] = {"sampling": GREEDY, "max_new_tokens": 12}
+    options.update(kwargs)
+    return GenerationRequest("continue", before=before, **options)  # type: ignore[arg-type]
+
+
+def load(model_dir: Path, **settings: object) -> LocalModel:
+    return LocalModel.load(model_dir, RuntimeSettings(device="cpu", threads=1, **settings))  # type: ignore[arg-type]
+
+
+def generate_ids(generator: Generator, prompt: list[int], count: int = 10,
+                 **kwargs: object) -> list[int]:
+    options: dict[str, object] = {"max_new_tokens": count, "sampling": GREEDY,
+                                  "min_new_tokens": count}
+    options.update(kwargs)
+    return generator.generate(prompt, **options).token_ids  # type: ignore[arg-type]
+
+
+def prompt_ids(model: LocalModel, text: str = STORY) -> list[int]:
+    return model.codec.encode(text)
+
+
+def test_continue_at_temperature_zero_is_reproducible(runtime_model_dir: Path) -> None:
+    first = load(runtime_model_dir).run(continue_request())
+    second = load(runtime_model_dir).run(continue_request())
+    assert first.stats.generated_tokens > 0
+    assert first.raw_text == second.raw_text
+
+
+def test_streamed_pieces_add_up_to_the_result(tiny_model: LocalModel) -> None:
+    pieces: list[str] = []
+    result = tiny_model.run(continue_request(max_new_tokens=20), on_text=pieces.append)
+    assert "".join(pieces).rstrip() == result.text
+
+
+def test_prompt_cache_gives_the_same_tokens_as_a_cold_run(runtime_model_dir: Path) -> None:
+    warm_model = load(runtime_model_dir)
+    warm_model.run(continue_request())
+    longer = STORY + " The keeper lit a second lamp."
+    warm = warm_model.run(continue_request(longer))
+    cold = load(runtime_model_dir).run(continue_request(longer))
+    assert warm.stats.reused_tokens > len(prompt_ids(warm_model)) // 2
+    assert cold.stats.reused_tokens == 0
+    assert warm.raw_text == cold.raw_text
+
+
+def test_prompt_cache_makes_the_next_request_faster(runtime_model_dir: Path) -> None:
+    # One token per prefill step makes the cost proportional to the computed tokens,
+    # which is what the cache saves.
+    model = load(runtime_model_dir, prefill_chunk=1)
+    cold = model.run(continue_request())
+    warm = model.run(continue_request(STORY + " More"))
+    assert warm.stats.computed_prompt_tokens < cold.stats.computed_prompt_tokens // 4
+    assert warm.stats.prefill_seconds < cold.stats.prefill_seconds / 2
+
+
+def test_chunked_prefill_matches_a_single_prefill(runtime_model_dir: Path) -> None:
+    results = []
+    for chunk in (1, 7, 512):
+        model = load(runtime_model_dir, prefill_chunk=chunk)
+        results.append(generate_ids(model.generator, prompt_ids(model)))
+    assert results[0] == results[1] == results[2]
+
+
+def test_io_binding_path_matches_the_plain_path(runtime_model_dir: Path) -> None:
+    plain = load(runtime_model_dir)
+    folder = plain.folder
+    bound_session = ModelSession.load(folder, plain.settings.session_settings(), io_binding=True)
+    bound = Generator(bound_session, plain.codec.stream_decoder)
+    ids = prompt_ids(plain)
+    assert generate_ids(bound, ids) == generate_ids(plain.generator, ids)
+    # and the cache it kept is reused the same way
+    longer = [*ids, ids[-1]]
+    assert generate_ids(bound, longer) == generate_ids(plain.generator, longer)
+
+
+def test_cancel_stops_within_one_model_step(runtime_model_dir: Path) -> None:
+    model = load(runtime_model_dir)
+    cancel = threading.Event()
+    forward = model.session.forward
+    steps_after_cancel = []
+
+    def counting_forward(ids: np.ndarray, cache: object) -> np.ndarray:
+        if cancel.is_set():
+            steps_after_cancel.append(1)
+        return forward(ids, cache)  # type: ignore[arg-type]
+
+    model.session.forward = counting_forward  # type: ignore[method-assign]
+    seen: list[str] = []
+
+    def on_text(piece: str) -> None:
+        seen.append(piece)
+        if len(seen) == 3:
+            cancel.set()
+
+    result = model.run(continue_request(max_new_tokens=200, sampling=SamplingSettings(
+        temperature=1.0, seed=3, repetition_penalty=1.0)), on_text=on_text, cancel=cancel)
+    assert result.cancelled
+    assert len(steps_after_cancel) <= 1
+    assert result.stats.generated_tokens < 200
+
+
+def test_cancel_from_another_thread_returns_promptly(runtime_model_dir: Path) -> None:
+    model = load(runtime_model_dir)
+    cancel = threading.Event()
+    first_piece = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def work() -> None:
+        outcome["result"] = model.run(
+            continue_request(max_new_tokens=1000, sampling=SamplingSettings(
+                temperature=1.0, seed=1, repetition_penalty=1.0)),
+            on_text=lambda _: first_piece.set(), cancel=cancel)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    assert first_piece.wait(30)
+    cancel.set()
+    thread.join(5)
+    assert not thread.is_alive()
+    assert outcome["result"].stop_reason in ("cancelled", "context_full", "end_token")  # type: ignore[attr-defined]
+
+
+def test_a_cancel_set_before_start_generates_nothing(tiny_model: LocalModel) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    result = tiny_model.run(continue_request(), cancel=cancel)
+    assert result.cancelled and result.stats.generated_tokens == 0 and result.text == ""
+
+
+def test_max_tokens_is_exact(tiny_model: LocalModel) -> None:
+    ids = prompt_ids(tiny_model)
+    output = tiny_model.generator.generate(ids, max_new_tokens=5, sampling=GREEDY,
+                                           min_new_tokens=5)
+    assert len(output.token_ids) == 5 and output.stop_reason == "max_tokens"
+
+
+def test_end_token_stops_generation(tiny_model: LocalModel) -> None:
+    ids = prompt_ids(tiny_model)
+    expected = generate_ids(tiny_model.generator, ids, 6)
+    stop_at = expected[3]
+    first = expected.index(stop_at)
+    output = tiny_model.generator.generate(ids, max_new_tokens=6, sampling=GREEDY,
+                                           stop_token_ids=[stop_at], min_new_tokens=0)
+    assert output.stop_reason == "end_token"
+    assert output.token_ids == expected[:first]
+
+
+def test_stop_string_ends_the_text_before_it(tiny_model: LocalModel) -> None:
+    ids = prompt_ids(tiny_model)
+    full = tiny_model.generator.generate(ids, max_new_tokens=30, sampling=GREEDY,
+                                         min_new_tokens=30).text
+    assert len(full) > 6
+    stop = full[3:5]
+    output = tiny_model.generator.generate(ids, max_new_tokens=30, sampling=GREEDY,
+                                           min_new_tokens=30, stop_strings=[stop])
+    assert output.stop_reason == "stop_string"
+    assert output.text == full[: full.index(stop)]
+
+
+def test_generation_stops_when_the_context_is_full(tiny_model: LocalModel) -> None:
+    context = tiny_model.session.context_length
+    ids = (prompt_ids(tiny_model) * 50)[: context - 4]
+    output = tiny_model.generator.generate(ids, max_new_tokens=50, sampling=GREEDY,
+                                           min_new_tokens=50)
+    assert output.stop_reason == "context_full"
+    assert tiny_model.generator.cache.length <= context
+
+
+def test_warm_then_run_computes_almost_nothing_and_matches_cold(runtime_model_dir: Path) -> None:
+    model = load(runtime_model_dir)
+    request = continue_request()
+    cached = model.warm(request)
+    assert cached == len(model.plan(request).token_ids)
+    warm = model.run(request)
+    assert warm.stats.computed_prompt_tokens == 0
+    assert warm.raw_text == load(runtime_model_dir).run(request).raw_text
+
+
+def test_background_warm_is_preempted_safely_by_a_request(runtime_model_dir: Path) -> None:
+    model = load(runtime_model_dir, prefill_chunk=1)
+    request = continue_request(STORY * 2)
+    thread = model.warm_in_background(request)
+    result = model.run(request)
+    thread.join(10)
+    assert not thread.is_alive()
+    assert result.raw_text == load(runtime_model_dir).run(request).raw_text
+
+
+def test_per_token_overhead_of_the_loop_is_small(runtime_model_dir: Path) -> None:
+    model = load(runtime_model_dir)
+    spent = []
+    forward = model.session.forward
+
+    def timed_forward(ids: np.ndarray, cache: object) -> np.ndarray:
+        started = time.perf_counter()
+        try:
+            return forward(ids, cache)  # type: ignore[arg-type]
+        finally:
+            spent.append(time.perf_counter() - started)
+
+    model.session.forward = timed_forward  # type: ignore[method-assign]
+    ids = prompt_ids(model)[:20]
+    output = model.generator.generate(ids, max_new_tokens=60, sampling=SamplingSettings(
+        seed=1), min_new_tokens=60)
+    steps = len(spent) - 1
+    loop_overhead = (output.stats.decode_seconds - sum(spent[1:])) / max(steps, 1)
+    assert steps >= 30
+    assert loop_overhead < 0.001  # seconds of Python per token, outside onnxruntime
+
+
+@pytest.mark.parametrize("chunk", [3])
+def test_cancel_during_prefill_keeps_the_cache_consistent(runtime_model_dir: Path,
+                                                          chunk: int) -> None:
+    model = load(runtime_model_dir, prefill_chunk=chunk)
+    ids = prompt_ids(model)
+
+    class CancelAfter:
+        def __init__(self, checks: int) -> None:
+            self.checks = checks
+
+        def is_set(self) -> bool:
+            self.checks -= 1
+            return self.checks < 0
+
+    output = model.generator.generate(ids, max_new_tokens=5, sampling=GREEDY,
+                                      cancel=CancelAfter(2))
+    assert output.stop_reason == "cancelled" and output.token_ids == []
+    assert model.generator.cache.length == 2 * chunk
+    assert generate_ids(model.generator, ids) == generate_ids(load(runtime_model_dir).generator,
+                                                              ids)

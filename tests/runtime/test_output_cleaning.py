@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import pytest
+
+from inference.runtime.output_cleaning import (
+    ContinuationSpacing,
+    clean_answer,
+    clean_continuation,
+    strip_markers,
+)
+from inference.runtime.tasks import Task
+
+
+def stream(before: str, pieces: list[str]) -> str:
+    spacing = ContinuationSpacing(before)
+    return "".join(spacing.feed(p) for p in pieces)
+
+
+@pytest.mark.parametrize(("before", "pieces", "expected"), [
+    ("She opened the door", [" and", " left."], " and left."),  # model's own space kept
+    ("She opened the door ", [" and", " left."], "and left."),  # writer typed the space
+    ("She opened the door.", ["It", " was"], " It was"),       # missing space added
+    ("She opened the door.", [" It"], " It"),
+    ("The end.\n\n", ["  Next", " part"], "Next part"),         # new paragraph: no indent
+    ("She said,", ["\"Hi\""], " \"Hi\""),
+    ("Mid-wo", ["rd"], "rd"),                                    # finishing a word
+    ("She waited", ["", " long"], " long"),
+])
+def test_continuation_joins_the_text_before_it(before: str, pieces: list[str],
+                                               expected: str) -> None:
+    assert stream(before, pieces) == expected
+
+
+def test_sentence_length_cuts_after_the_first_sentence() -> None:
+    assert clean_continuation(" It rained. Then it", "sentence") == " It rained."
+    assert clean_continuation(" It rained. Then it", "paragraph") == " It rained. Then it"
+
+
+def test_markers_never_reach_the_writer() -> None:
+    text = "<|im_start|>assistant\nHello<|im_end|> there</s>[INST]"
+    assert strip_markers(text) == "assistant\nHello there"
+    assert "<|" not in clean_answer(Task.REWRITE, text)
+    assert clean_answer(Task.REWRITE, text) == "Hello there"
+
+
+def test_answer_loses_chatty_preamble_and_wrapping_quotes() -> None:
+    raw = "Sure! Here is the rewritten text:\n\n\"The rain fell softly.\""
+    assert clean_answer(Task.REWRITE, raw, source="The rain fell.") == "The rain fell softly."
+
+
+def test_quotes_stay_when_the_source_was_quoted() -> None:
+    raw = "\"Go,\" she said."
+    assert clean_answer(Task.REWRITE, raw, source="\"Go,\" she said.") == raw
+
+
+def test_brainstorm_becomes_a_markdown_list() -> None:
+    raw = "1. A storm arrives\n2) The letter is found\n\n- She leaves town\n* Twist"
+    assert clean_answer(Task.BRAINSTORM, raw) == (
+        "- A storm arrives\n- The letter is found\n- She leaves town\n- Twist"
+    )
+
+
+def test_cleaning_never_empties_a_real_answer() -> None:
+    assert clean_answer(Task.SUMMARIZE, "Here is the summary:\n") == "Here is the summary:"
