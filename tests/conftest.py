@@ -42,3 +42,28 @@ def memory_keyring() -> MemoryKeyring:
     keyring.set_keyring(backend)
     yield backend
     keyring.set_keyring(previous)
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A two-layer random Llama GGUF (Q4_1 linears, Q8_0 embedding, tiny BPE vocabulary)."""
+    from tests.tiny_model import write_tiny_gguf
+
+    return write_tiny_gguf(tmp_path_factory.mktemp("tiny-gguf") / "tiny.gguf")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tiny_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model folder built from ``tiny_gguf`` through the real export path (seconds)."""
+    from inference.export.build import build
+
+    return build(tiny_gguf, cache_root=tmp_path_factory.mktemp("tiny-models")).path
+
+
+@pytest.fixture(scope="session")
+def default_model_dir() -> Path:
+    """The real default model, built once per machine into the model cache (`make test`
+    builds it before the suite starts, so here it is found instantly)."""
+    from inference.export.build import build
+
+    return build().path

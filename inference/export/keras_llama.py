@@ -85,7 +85,8 @@ class Attention(keras.layers.Layer):
         probs = tf.nn.softmax(scores + bias[:, :, None], axis=-1)
         probs = tf.reshape(probs, [batch, cfg.num_kv_heads, groups * seq, total])
         out = tf.reshape(tf.matmul(probs, value), [batch, cfg.num_heads, seq, cfg.head_dim])
-        out = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [batch, seq, cfg.num_heads * cfg.head_dim])
+        out = tf.transpose(out, [0, 2, 1, 3])
+        out = tf.reshape(out, [batch, seq, cfg.num_heads * cfg.head_dim])
         return out, key, value
 
 

