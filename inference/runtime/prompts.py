@@ -159,14 +159,16 @@ def _instruction_prompt(
         raise InvalidRequestError(f"Select {what} to {task.value}, or place the cursor after it.")
     empty = _render(model, _messages(request, task, notes, ""))
     overhead = len(_bos(model)) + len(codec.encode(empty))
-    max_new, budget, text_budget = _make_room(model, overhead, max_new, notes)
+    tokens = codec.count(target[: model.context_tokens * 32])
+    # Rewrite & co. need the whole text: give it room by allowing a shorter answer.
+    wanted = _MIN_TEXT_TOKENS if may_cut else max(_MIN_TEXT_TOKENS, tokens)
+    max_new, budget, text_budget = _make_room(model, overhead, max_new, notes, wanted)
     fitted: FittedText
     if may_cut:
         fitted = fit_tail(target, text_budget, codec)
     else:
-        tokens = codec.count(target)
         if tokens > text_budget:
-            words = max(1, int(text_budget * 0.75))
+            words = max(1, int(text_budget * len(target.split()) / max(tokens, 1)))
             raise InvalidRequestError(
                 f"The selected text is too long to {task.value} in one go (about "
                 f"{len(target.split()):,} words; the model can take about {words:,} here). "
@@ -178,12 +180,12 @@ def _instruction_prompt(
     return PromptPlan(task, ids, max_new, CHAT_STOP_STRINGS, (), [], fitted.cut, fitted.text)
 
 
-def _make_room(model: ModelTextInfo, overhead: int, max_new: int, notes: str
-               ) -> tuple[int, int, int]:
+def _make_room(model: ModelTextInfo, overhead: int, max_new: int, notes: str,
+               wanted: int = _MIN_TEXT_TOKENS) -> tuple[int, int, int]:
     """(max new tokens, prompt budget, text budget): shorten the answer before the text."""
     text_budget = model.context_tokens - max_new - overhead - _MARGIN
-    if text_budget < _MIN_TEXT_TOKENS:
-        max_new = max(_MIN_NEW_TOKENS, max_new - (_MIN_TEXT_TOKENS - text_budget))
+    if text_budget < wanted:
+        max_new = max(_MIN_NEW_TOKENS, max_new - (wanted - text_budget))
         text_budget = model.context_tokens - max_new - overhead - _MARGIN
     if text_budget < _MIN_TEXT_TOKENS:
         if notes:
