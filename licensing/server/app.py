@@ -1,0 +1,350 @@
+"""The activation API (FastAPI). Every ``/v1`` answer is signed and echoes the client's nonce.
+
+Run it with ``draftsmith-license serve`` (uvicorn), configured from the environment
+(``settings.Settings.from_env``). The OpenAPI schema is at ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import math
+import re
+import time
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Form, Request, Response, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from licensing.server import licenses, stripe_webhook
+from licensing.server.database import make_engine, make_sessions
+from licensing.server.licenses import LicenseProblem
+from licensing.server.mailer import MailError
+from licensing.server.offline_request import parse_offline_request
+from licensing.server.rate_limit import LookupLimiter
+from licensing.server.settings import Settings
+from licensing.server.signing import Signer, load_signer
+
+log = logging.getLogger(__name__)
+
+NONCE_PATTERN = r"^[A-Za-z0-9_.:-]{1,100}$"
+_NONCE = re.compile(NONCE_PATTERN)
+Nonce = Annotated[str, Field(pattern=NONCE_PATTERN)]
+Key = Annotated[str, Field(min_length=1, max_length=200)]
+Fingerprint = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+MachineId = Annotated[str, Field(min_length=1, max_length=40)]
+MAX_OFFLINE_REQUEST = 16 * 1024
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ActivateBody(_Body):
+    key: Key
+    fingerprint: Fingerprint
+    machine_name: Annotated[str, Field(min_length=1, max_length=100)]
+    nonce: Nonce
+
+
+class ValidateBody(_Body):
+    key: Key
+    fingerprint: Fingerprint
+    nonce: Nonce
+
+
+class DeactivateBody(_Body):
+    key: Key
+    machine_id: MachineId
+    nonce: Nonce
+
+
+class MachinesBody(_Body):
+    key: Key
+    nonce: Nonce
+
+
+class OfflineBody(_Body):
+    request: Annotated[str, Field(min_length=1, max_length=MAX_OFFLINE_REQUEST)]
+    nonce: Nonce
+
+
+LOOKUP_FAILURES = {"NOT_FOUND", "BAD_REQUEST"}
+
+
+def create_app(
+    settings: Settings,
+    *,
+    signer: Signer | None = None,
+    engine: Engine | None = None,
+) -> FastAPI:
+    if signer is None:
+        if settings.signing_key_path is None:
+            raise ValueError("DRAFTSMITH_LICENSE_SIGNING_KEY is not set")
+        signer = load_signer(settings.signing_key_path, settings.signing_kid)
+    engine = engine or make_engine(settings.database_url)
+    sessions: sessionmaker[Session] = make_sessions(engine)
+    limiter = LookupLimiter(
+        settings.lookups_per_minute,
+        settings.failed_lookups_per_window,
+        settings.failed_lookup_window_s,
+    )
+    app = FastAPI(title="Draftsmith license server", version="1")
+    app.state.sessions = sessions
+    app.state.engine = engine
+    app.state.signer = signer
+    app.state.limiter = limiter
+
+    def signed(
+        status: int,
+        nonce: str | None,
+        *,
+        data: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        payload: dict[str, Any] = {
+            "v": 1, "nonce": nonce, "issued": int(time.time()), "status": status,
+            "ok": error is None,
+        }
+        if error is None:
+            payload["data"] = data or {}
+        else:
+            payload["error"] = error
+        return Response(
+            signer.envelope("response", payload), status_code=status,
+            media_type="application/json", headers=headers,
+        )
+
+    def problem_response(problem: LicenseProblem, nonce: str | None) -> Response:
+        error: dict[str, Any] = {"code": problem.code, "message": problem.message}
+        if problem.machines is not None:
+            error["machines"] = problem.machines
+        headers = None
+        if problem.code == "RATE_LIMITED":
+            headers = {"Retry-After": str(getattr(problem, "retry_after", 60))}
+        return signed(problem.status, nonce, error=error, headers=headers)
+
+    def client_of(request: Request) -> str:
+        return request.client.host if request.client else "unknown"
+
+    def lookup(
+        request: Request, nonce: str, work: Callable[[Session], tuple[int, dict[str, Any]]]
+    ) -> Response:
+        """Rate-limit, run ``work`` in one transaction, sign the outcome."""
+        client = client_of(request)
+        wait = limiter.check(client)
+        if wait > 0:
+            problem = LicenseProblem(
+                "RATE_LIMITED", 429,
+                f"Too many attempts from this address. Please wait {math.ceil(wait)} seconds.",
+            )
+            problem.retry_after = math.ceil(wait)  # type: ignore[attr-defined]
+            log.warning(json.dumps({"event": "rate_limited", "client": client}))
+            return problem_response(problem, nonce)
+        try:
+            with sessions() as session, session.begin():
+                status, data = work(session)
+        except LicenseProblem as problem:
+            if problem.code in LOOKUP_FAILURES:
+                limiter.failure(client)
+            log.info(json.dumps({"event": "refused", "code": problem.code, "client": client}))
+            return problem_response(problem, nonce)
+        return signed(status, nonce, data=data)
+
+    def certificate_answer(
+        session: Session, key: str, fingerprint: str, name: str, nonce: str
+    ) -> tuple[int, dict[str, Any]]:
+        license, machine, created = licenses.activate(session, key, fingerprint, name)
+        cert = signer.certificate(
+            licenses.certificate_payload(
+                license, machine, nonce=nonce, now=int(time.time()),
+                refresh_days=settings.refresh_days,
+            )
+        )
+        machines = [licenses.machine_json(m) for m in licenses.machines_of(session, license)]
+        return (201 if created else 200), {
+            "certificate": cert,
+            "license": licenses.license_json(license),
+            "machine": licenses.machine_json(machine),
+            "machines": machines,
+        }
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        nonce = None
+        try:
+            body = json.loads(await request.body())
+            candidate = body.get("nonce") if isinstance(body, dict) else None
+            nonce = candidate if isinstance(candidate, str) and _NONCE.match(candidate) else None
+        except ValueError:
+            pass
+        fields = sorted({".".join(str(p) for p in e["loc"][1:]) for e in exc.errors()})
+        message = "The request is malformed" + (f" ({', '.join(fields)})." if fields else ".")
+        if request.url.path.startswith("/v1/webhooks"):
+            return JSONResponse({"error": message}, status_code=400)
+        return signed(400, nonce, error={"code": "BAD_REQUEST", "message": message})
+
+    @app.middleware("http")
+    async def access_log(request: Request, call_next: Callable[..., Any]) -> Response:
+        started = time.perf_counter()
+        response: Response = await call_next(request)
+        log.info(json.dumps({
+            "event": "request", "method": request.method, "path": request.url.path,
+            "status": response.status_code,
+            "ms": round((time.perf_counter() - started) * 1000, 1),
+        }))
+        return response
+
+    @app.get("/v1/health")
+    def health() -> dict[str, str]:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return {"status": "ok"}
+
+    @app.post("/v1/activate", status_code=201)
+    def activate(body: ActivateBody, request: Request) -> Response:
+        return lookup(
+            request, body.nonce,
+            lambda s: certificate_answer(s, body.key, body.fingerprint, body.machine_name,
+                                         body.nonce),
+        )
+
+    @app.post("/v1/validate")
+    def validate(body: ValidateBody, request: Request) -> Response:
+        def work(session: Session) -> tuple[int, dict[str, Any]]:
+            license, machine = licenses.validate(session, body.key, body.fingerprint)
+            cert = signer.certificate(
+                licenses.certificate_payload(
+                    license, machine, nonce=body.nonce, now=int(time.time()),
+                    refresh_days=settings.refresh_days,
+                )
+            )
+            return 200, {"certificate": cert, "license": licenses.license_json(license)}
+
+        return lookup(request, body.nonce, work)
+
+    @app.post("/v1/deactivate")
+    def deactivate(body: DeactivateBody, request: Request) -> Response:
+        def work(session: Session) -> tuple[int, dict[str, Any]]:
+            license = licenses.deactivate(session, body.key, body.machine_id)
+            machines = [licenses.machine_json(m) for m in licenses.machines_of(session, license)]
+            return 200, {"machines": machines}
+
+        return lookup(request, body.nonce, work)
+
+    @app.post("/v1/machines")
+    def machines(body: MachinesBody, request: Request) -> Response:
+        def work(session: Session) -> tuple[int, dict[str, Any]]:
+            license = licenses.find_license(session, body.key)
+            listed = [licenses.machine_json(m) for m in licenses.machines_of(session, license)]
+            return 200, {"license": licenses.license_json(license), "machines": listed}
+
+        return lookup(request, body.nonce, work)
+
+    @app.post("/v1/offline/activate", status_code=201)
+    def offline_activate(body: OfflineBody, request: Request) -> Response:
+        def work(session: Session) -> tuple[int, dict[str, Any]]:
+            parsed = parse_offline_request(body.request)
+            return certificate_answer(
+                session, parsed.key, parsed.fingerprint, parsed.machine_name, parsed.nonce
+            )
+
+        return lookup(request, body.nonce, work)
+
+    @app.get("/offline", response_class=HTMLResponse)
+    def offline_page() -> HTMLResponse:
+        return HTMLResponse(_page(""))
+
+    @app.post("/offline", response_model=None)
+    async def offline_submit(
+        request: Request,
+        request_text: Annotated[str, Form(max_length=MAX_OFFLINE_REQUEST)] = "",
+        request_file: UploadFile | None = None,
+    ) -> Response:
+        text_in = request_text
+        if request_file is not None and request_file.filename:
+            raw = await request_file.read(MAX_OFFLINE_REQUEST + 1)
+            if len(raw) > MAX_OFFLINE_REQUEST:
+                return HTMLResponse(_page("That file is too large to be an activation request."),
+                                    status_code=400)
+            text_in = raw.decode("ascii", errors="replace")
+        if not text_in.strip():
+            return HTMLResponse(_page("Please paste the activation request or choose its file."),
+                                status_code=400)
+        client = client_of(request)
+        wait = limiter.check(client)
+        if wait > 0:
+            return HTMLResponse(
+                _page(f"Too many attempts. Please wait {math.ceil(wait)} seconds."),
+                status_code=429, headers={"Retry-After": str(math.ceil(wait))},
+            )
+
+        def work() -> str:
+            parsed = parse_offline_request(text_in)
+            with sessions() as session, session.begin():
+                _, data = certificate_answer(
+                    session, parsed.key, parsed.fingerprint, parsed.machine_name, parsed.nonce
+                )
+            return data["certificate"]
+
+        try:
+            cert = await run_in_threadpool(work)
+        except LicenseProblem as problem:
+            if problem.code in LOOKUP_FAILURES:
+                limiter.failure(client)
+            return HTMLResponse(_page(problem.message), status_code=problem.status)
+        return Response(
+            cert, media_type="text/plain; charset=us-ascii",
+            headers={"Content-Disposition": 'attachment; filename="draftsmith-license.txt"'},
+        )
+
+    @app.post("/v1/webhooks/stripe")
+    async def stripe(request: Request) -> JSONResponse:
+        body = await request.body()
+        header = request.headers.get("stripe-signature")
+
+        try:
+            outcome = await run_in_threadpool(
+                stripe_webhook.handle, body, header, settings=settings, sessions=sessions
+            )
+        except stripe_webhook.WebhookRejected as error:
+            log.warning(json.dumps({"event": "webhook_rejected", "why": str(error)}))
+            return JSONResponse({"error": str(error)}, status_code=400)
+        except MailError as error:
+            # Nothing was recorded; Stripe retries later and the key is minted afresh.
+            return JSONResponse({"error": str(error)}, status_code=503)
+        return JSONResponse({"received": True, "outcome": outcome})
+
+    return app
+
+
+def _page(message: str) -> str:
+    notice = f'<p class="error">{html.escape(message)}</p>' if message else ""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Draftsmith offline activation</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font-family:sans-serif;max-width:40em;margin:2em auto;padding:0 1em}}
+textarea{{width:100%;height:12em;font-family:monospace}}.error{{color:#a00}}</style></head>
+<body><h1>Activate Draftsmith offline</h1>
+<p>In Draftsmith on the computer without internet, open <b>Help &gt; License &gt; Offline
+activation</b> and save or copy the activation request. Paste it here (or choose the file),
+then press <b>Get license file</b> and take the downloaded file back to that computer
+(<b>Import license file</b>).</p>{notice}
+<form method="post" enctype="multipart/form-data">
+<textarea name="request_text"
+ placeholder="-----BEGIN DRAFTSMITH ACTIVATION REQUEST-----"></textarea>
+<p><input type="file" name="request_file" accept=".txt,text/plain"></p>
+<p><button type="submit">Get license file</button></p></form></body></html>"""
+
+
+def app_from_env() -> FastAPI:
+    """For ``uvicorn --factory licensing.server.app:app_from_env``."""
+    return create_app(Settings.from_env())
