@@ -156,15 +156,19 @@ class SyncEngine:
                 )
             )
             return report
-        remote_ok = False
+        remote_ok = False  # the server is the one this device joined and answers
+        fetched = False
         try:
             self._check_remote()
+            remote_ok = True
             self._flush_outbox()
             self._fetch(report)
-            remote_ok = True
+            fetched = True
         except errors.SyncError as exc:
             report.error = str(exc)
             log.warning("sync: %s", exc)
+            if isinstance(exc, errors.RemoteUnreachable):
+                remote_ok = False
         # Capture local edits even when offline, so each saved version is kept on this disk.
         try:
             self._reconcile(report, remote_ok)
@@ -172,7 +176,7 @@ class SyncEngine:
             report.error = report.error or str(exc)
             log.warning("sync: %s", exc)
             return report
-        if remote_ok:
+        if fetched:
             try:
                 self._publish(report)
                 self.store.clean_own_tmp()
@@ -192,7 +196,13 @@ class SyncEngine:
     # --- fetch -------------------------------------------------------------------------
 
     def _fetch(self, report: SyncReport) -> None:
-        for device in self.store.log_devices():
+        listed = self.store.log_devices()
+        for device in sorted(set(self.state.known_devices()) - set(listed)):
+            report.warnings.append(
+                f"The server lost the log of device {self._device_name(device)}. "
+                "Nothing was deleted."
+            )
+        for device in listed:
             seqs = self.store.log_seqs(device)
             seq, last_hash = self.state.cursor(device)
             top = max(seqs, default=0)

@@ -262,6 +262,9 @@ class StateDb:
         ).fetchone()
         return (0, "") if row is None else (int(row[0]), str(row[1]))
 
+    def known_devices(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT device FROM cursors WHERE seq > 0")]
+
     def set_cursor(self, device: str, seq: int, record_hash: str) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO cursors VALUES (?,?,?)", (device, seq, record_hash)

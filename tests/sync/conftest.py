@@ -299,10 +299,15 @@ class Fleet:
     def connection(self, name: str) -> Connection:
         return Connection(self.url, USER, PASSWORD, device_name=name)
 
-    def client(self) -> WebDavClient:
-        return WebDavClient(self.url, USER, PASSWORD, timeout=10)
+    def client(self, url: str | None = None) -> WebDavClient:
+        return WebDavClient(url or self.url, USER, PASSWORD, timeout=10)
 
-    def add(self, name: str, confirm_deletes: Callable[[list[str]], bool] | None = None) -> Device:
+    def add(
+        self,
+        name: str,
+        confirm_deletes: Callable[[list[str]], bool] | None = None,
+        url: str | None = None,
+    ) -> Device:
         library = self.tmp_path / "libraries" / name
         library.mkdir(parents=True, exist_ok=True)
         state = self.tmp_path / "state" / name / "sync.sqlite"
@@ -313,7 +318,7 @@ class Fleet:
                 state,
                 library,
                 kdf=TEST_KDF,
-                client=self.client(),
+                client=self.client(url),
                 confirm_deletes=confirm_deletes,
             )
         else:
@@ -322,7 +327,7 @@ class Fleet:
                 state,
                 library,
                 passphrase=PASSPHRASE,
-                client=self.client(),
+                client=self.client(url),
                 confirm_deletes=confirm_deletes,
             )
         device = Device(name, library, engine)
