@@ -1,0 +1,328 @@
+"""Draftsmith's runtime vs llama.cpp, side by side on the same GGUF (not a test).
+
+    .venv/bin/python benchmarks/generation_vs_llamacpp.py [--threads 2] [--device cpu|cuda]
+
+Sets up llama-cpp-python==0.3.36 in benchmarks/.env/llama (pip's wheel cache makes that quick
+once built), then runs each engine in its own subprocess (so each one's peak RSS is its own)
+on the same token ids, greedy, same thread count:
+  prefill tokens/s at ~300 and ~1300 prompt tokens (cold cache),
+  decode tokens/s over 128 new tokens,
+  time to first token for "continue" at the end of a ~1000-word document, cold and warm
+  (warm: the previous request is cached and the writer typed one more sentence),
+  peak memory.
+Prints a table with both columns and ratios, and writes benchmarks/results/*.json.
+Only stdlib is imported at the top: the llama.cpp worker runs in the other environment."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LLAMA_ENV = ROOT / "benchmarks" / ".env" / "llama"
+LLAMA_VERSION = "0.3.36"
+RESULTS = ROOT / "benchmarks" / "results"
+DECODE_TOKENS = 128
+TTFT_NEW_TOKENS = 16
+
+PARAGRAPHS = [
+    "The lighthouse at Carrow Point had not been lit in eleven years when Maren Holt arrived "
+    "with two suitcases, a crate of books and a letter from the harbour board that said, in "
+    "careful official language, that the light was hers to keep if she could make it work.",
+    "She spent the first week cleaning. Salt had crept into everything: the brass rails, the "
+    "hinges of the lamp room, the pages of the old logbooks stacked in the keeper's cottage. "
+    "Each evening she climbed the hundred and twelve steps, counted them aloud, and looked out "
+    "at the grey water as if it might answer a question she had not yet thought to ask.",
+    "The village below was small and curious. The baker, a broad man named Ellis, sent up a "
+    "loaf every morning with his youngest son, who lingered at the door to stare at the lens. "
+    "The postmistress asked whether she was lonely. The harbourmaster asked whether she knew "
+    "anything about clockwork. She said no to the first and yes to the second, and only one of "
+    "those answers was true.",
+    "The mechanism that turned the great lens was a tower of gears and weights, patient as a "
+    "church organ. Someone had removed the escapement years ago, and without it the weights "
+    "simply fell, the lens spun wild for a moment and then stopped. Maren drew the missing "
+    "part from memory on the back of an envelope, then drew it again, larger, on the wall.",
+    "In the logbooks she found the handwriting of every keeper before her. Most wrote only the "
+    "weather and the hours the lamp burned. One, a woman who signed herself A. Pell, wrote "
+    "longer entries: the colour of the sea at dawn, a ship that passed too close, a night when "
+    "the fog was so thick that she rang the bell by hand until her arms shook.",
+    "The last entry in Pell's hand was short. The light is failing, she wrote, and they will "
+    "not send the part. I have asked three times. If a ship comes in tonight I do not know "
+    "what I will do. There was no entry after that, only a pressed sea pink between the pages, "
+    "brown and thin as paper.",
+    "Maren asked in the village about Pell. Ellis the baker remembered her as a tall woman who "
+    "bought bread on Saturdays and never stayed to talk. The postmistress remembered a parcel "
+    "that came back undelivered. The harbourmaster, after a long silence, said that there had "
+    "been a wreck on the Skerries the winter the light went out, and that nobody had been "
+    "blamed, which was not the same as nobody being at fault.",
+    "She made the escapement in the harbourmaster's workshop over four evenings, filing brass "
+    "by lamplight while he pretended to mend nets and watched her hands. When it was done he "
+    "turned it over twice, said nothing, and carried it up the hundred and twelve steps "
+    "himself, breathing hard, refusing help.",
+    "They fitted it together at dusk. The weights took up their slow descent, the lens began "
+    "to turn, and the beam swept out across the water, then back, then out again, steady as a "
+    "heartbeat. Down in the village someone opened a window. A dog barked. The boy who brought "
+    "the bread stood on the harbour wall and waved both arms.",
+    "That night Maren opened a new logbook and wrote the date, the weather and the hours the "
+    "lamp had burned. Then, after a moment, she wrote more: the colour of the sea at dusk, the "
+    "sound the gears made, the dog, the boy, the harbourmaster's silence on the stairs. She "
+    "pressed nothing between the pages. She intended to be here for a long time.",
+]
+TYPED_SENTENCE = " The fog came in just before midnight, and she went up to watch it."
+
+
+def document(words: int) -> str:
+    text, paragraphs = [], 0
+    while sum(len(p.split()) for p in text) < words:
+        text.append(PARAGRAPHS[paragraphs % len(PARAGRAPHS)])
+        paragraphs += 1
+    return "\n\n".join(text)
+
+
+# -- engines (run in subprocesses) -----------------------------------------------------
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def worker_llama(spec: dict) -> dict:
+    from llama_cpp import Llama  # only in benchmarks/.env/llama
+
+    started = time.perf_counter()
+    llm = Llama(model_path=spec["gguf"], n_ctx=4096, n_batch=512, n_ubatch=512,
+                n_threads=spec["threads"], n_threads_batch=spec["threads"],
+                n_gpu_layers=-1 if spec["device"] == "cuda" else 0, verbose=False)
+    load_s = time.perf_counter() - started
+    out: dict = {"engine": "llama.cpp", "version": LLAMA_VERSION, "load_seconds": load_s}
+    llm.eval(spec["short"][:16])  # warm-up: first-call allocations
+    llm.reset()
+
+    def prefill(ids: list[int]) -> float:
+        best = float("inf")
+        for _ in range(spec["repeats"]):
+            llm.reset()
+            t = time.perf_counter()
+            llm.eval(ids)
+            best = min(best, time.perf_counter() - t)
+        return len(ids) / best
+
+    out["prefill_short_tps"] = prefill(spec["short"])
+    out["prefill_long_tps"] = prefill(spec["long"])
+
+    llm.reset()
+    llm.eval(spec["short"])
+    first = 0.0
+    for count, _token in enumerate(llm.generate([], temp=0.0, top_k=1, reset=False), 1):
+        if count == 1:
+            first = time.perf_counter()
+        if count == DECODE_TOKENS:
+            break
+    out["decode_tps"] = (DECODE_TOKENS - 1) / (time.perf_counter() - first)
+
+    def ttft(ids: list[int]) -> tuple[float, list[int]]:
+        t = time.perf_counter()
+        got = []
+        for token in llm.generate(ids, temp=0.0, top_k=1):  # reuses its cached prefix
+            if not got:
+                elapsed = time.perf_counter() - t
+            got.append(token)
+            if len(got) == TTFT_NEW_TOKENS:
+                break
+        return elapsed, got
+
+    llm.reset()
+    out["ttft_cold_s"], out["ttft_cold_tokens"] = ttft(spec["doc"])
+    out["ttft_warm_s"], _ = ttft(spec["doc_typed"])
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
+
+
+def worker_ours(spec: dict) -> dict:
+    sys.path.insert(0, str(ROOT))
+    from inference.runtime import GenerationRequest, LocalModel, RuntimeSettings, SamplingSettings
+
+    started = time.perf_counter()
+    model = LocalModel.load(spec["model"], RuntimeSettings(
+        device=spec["device"], threads=spec["threads"], variant=spec.get("variant"),
+        context_tokens=4096))
+    load_s = time.perf_counter() - started
+    generator = model.generator
+    greedy = SamplingSettings(temperature=0, repetition_penalty=1.0)
+    out: dict = {"engine": "draftsmith", "variant": model.session.variant,
+                 "device": model.device_report.label(), "load_seconds": load_s}
+    generator.generate(spec["short"][:16], max_new_tokens=2, sampling=greedy)  # warm-up
+
+    def prefill(ids: list[int]) -> float:
+        best = float("inf")
+        for _ in range(spec["repeats"]):
+            generator.clear_cache()
+            output = generator.generate(ids, max_new_tokens=1, sampling=greedy)
+            best = min(best, output.stats.prefill_seconds)
+        return len(ids) / best
+
+    out["prefill_short_tps"] = prefill(spec["short"])
+    out["prefill_long_tps"] = prefill(spec["long"])
+
+    generator.clear_cache()
+    output = generator.generate(spec["short"], max_new_tokens=DECODE_TOKENS, sampling=greedy,
+                                min_new_tokens=DECODE_TOKENS)
+    out["decode_tps"] = output.stats.decode_tokens_per_second
+
+    request = GenerationRequest("continue", before=spec["doc_text"], sampling=greedy,
+                                max_new_tokens=TTFT_NEW_TOKENS)
+    typed = GenerationRequest("continue", before=spec["doc_text"] + TYPED_SENTENCE,
+                              sampling=greedy, max_new_tokens=TTFT_NEW_TOKENS)
+    generator.clear_cache()
+    cold = model.run(request)
+    out["ttft_cold_s"] = cold.stats.first_token_seconds
+    warm = model.run(typed)
+    out["ttft_warm_s"] = warm.stats.first_token_seconds
+    out["ttft_warm_reused_tokens"] = warm.stats.reused_tokens
+    out["ttft_cold_prompt_tokens"] = cold.stats.prompt_tokens
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
+
+
+# -- orchestration ---------------------------------------------------------------------
+
+
+def ensure_llama_env() -> Path:
+    python = LLAMA_ENV / "bin" / "python"
+    check = [str(python), "-c",
+             f"import llama_cpp; assert llama_cpp.__version__ == '{LLAMA_VERSION}'"]
+    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
+        return python
+    print(f"setting up llama-cpp-python=={LLAMA_VERSION} in {LLAMA_ENV} ...", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(LLAMA_ENV)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q",
+                    f"llama-cpp-python=={LLAMA_VERSION}"], check=True)
+    return python
+
+
+def find_gguf(model_dir: Path) -> Path:
+    manifest = json.loads((model_dir / "draftsmith-model.json").read_text(encoding="utf-8"))
+    source = manifest.get("source", {})
+    name = source.get("file") or source.get("gguf") or "SmolLM2-135M-Instruct.Q4_1.gguf"
+    name = Path(str(name)).name
+    candidates = [source.get("path"), source.get("gguf_path")]
+    from inference.model_cache import model_cache_root
+
+    candidates += [str(p) for p in (model_cache_root() / "sources").rglob(name)]
+    candidates += [str(p) for p in Path("/work/cache/gguf").glob(name)]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    raise SystemExit(f"cannot find the GGUF {name} the model was built from")
+
+
+def run_worker(python: Path, engine: str, spec: dict) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(spec, handle)
+    try:
+        done = subprocess.run([str(python), __file__, "--worker", engine, handle.name],
+                              capture_output=True, text=True, timeout=1800,
+                              env={**os.environ, "OMP_NUM_THREADS": str(spec["threads"])})
+    finally:
+        os.unlink(handle.name)
+    if done.returncode != 0:
+        raise SystemExit(f"{engine} worker failed:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def fmt(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if value < 10 else f"{value:.1f}"
+
+
+def table(ours: dict, llama: dict | None, spec: dict) -> str:
+    rows = [
+        (f"prefill tok/s (~{len(spec['short'])} tokens)", "prefill_short_tps", True, ">= 1.5x"),
+        (f"prefill tok/s (~{len(spec['long'])} tokens)", "prefill_long_tps", True, ">= 1.5x"),
+        (f"decode tok/s ({DECODE_TOKENS} tokens)", "decode_tps", True, ">= 1.0x"),
+        ("TTFT continue, 1000-word doc, cold (s)", "ttft_cold_s", False, ""),
+        ("TTFT continue, +1 sentence, warm (s)", "ttft_warm_s", False, "<= 0.150 s"),
+        ("peak memory (MB RSS)", "peak_rss_mb", False, ""),
+        ("load time (s)", "load_seconds", False, ""),
+    ]
+    head = (f"| metric | draftsmith ({ours.get('variant')}) | llama.cpp {LLAMA_VERSION} "
+            "| ratio (>1 = draftsmith better) | target |")
+    lines = [head, "|---|---|---|---|---|"]
+    for label, key, higher_better, target in rows:
+        mine = ours.get(key)
+        theirs = llama.get(key) if llama else None
+        ratio = ""
+        if mine and theirs:
+            ratio = f"{(mine / theirs if higher_better else theirs / mine):.2f}x"
+        lines.append(f"| {label} | {fmt(mine)} | {fmt(theirs)} | {ratio} | {target} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", nargs=2, metavar=("ENGINE", "SPEC"), help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--model", help="model folder (default: the built default model)")
+    parser.add_argument("--variant", help="model variant (default: the device's)")
+    parser.add_argument("--repeats", type=int, default=2, help="prefill repeats (best is kept)")
+    parser.add_argument("--skip-llamacpp", action="store_true")
+    args = parser.parse_args()
+    if args.worker:
+        engine, spec_path = args.worker
+        spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
+        result = worker_llama(spec) if engine == "llama" else worker_ours(spec)
+        print(json.dumps(result))
+        return 0
+
+    sys.path.insert(0, str(ROOT))
+    from inference.model_folder import ModelFolder, find_default_model
+    from inference.runtime.local_model import LocalModel, RuntimeSettings
+    from inference.runtime.tasks import GenerationRequest
+
+    folder = ModelFolder.open(args.model) if args.model else find_default_model()
+    if folder is None:
+        raise SystemExit("no built model: run `.venv/bin/draftsmith-model build` first")
+    gguf = find_gguf(folder.path)
+    planner = LocalModel.load(folder.path, RuntimeSettings(device="cpu", threads=1,
+                                                          context_tokens=4096))
+    codec = planner.codec
+    doc_text = document(1000)
+    doc_ids = planner.plan(GenerationRequest("continue", before=doc_text)).token_ids
+    typed_ids = planner.plan(GenerationRequest("continue",
+                                               before=doc_text + TYPED_SENTENCE)).token_ids
+    short_ids = codec.encode(document(230))[:300]
+    long_ids = codec.encode(document(1000))[:1300]
+    del planner
+    spec = {"gguf": str(gguf), "model": str(folder.path), "threads": args.threads,
+            "device": args.device, "variant": args.variant, "repeats": args.repeats,
+            "short": short_ids, "long": long_ids, "doc": doc_ids, "doc_typed": typed_ids,
+            "doc_text": doc_text}
+    print(f"model: {folder.path}\ngguf:  {gguf}\nthreads: {args.threads}, device: {args.device}\n"
+          f"prompts: {len(short_ids)} / {len(long_ids)} tokens; document {len(doc_ids)} tokens "
+          f"(+{len(typed_ids) - len(doc_ids)} typed)", flush=True)
+    ours = run_worker(Path(sys.executable), "ours", spec)
+    llama = None
+    if not args.skip_llamacpp:
+        llama = run_worker(ensure_llama_env(), "llama", spec)
+    print()
+    print(table(ours, llama, spec))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = RESULTS / f"generation_vs_llamacpp-{stamp}.json"
+    out.write_text(json.dumps({"ours": ours, "llama.cpp": llama, "threads": args.threads,
+                               "device": args.device}, indent=2))
+    print(f"\nraw results: {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
