@@ -99,8 +99,8 @@ def _call(fn: Callable[[], T], what: str, timeout: float) -> T:
 class KeyringStore:
     """The few entries Draftsmith keeps in the OS keyring."""
 
-    def __init__(self, timeout: float = DEFAULT_TIMEOUT_S) -> None:
-        self.timeout = timeout
+    def __init__(self, timeout: float | None = None) -> None:
+        self.timeout = DEFAULT_TIMEOUT_S if timeout is None else timeout
 
     def _get(self, entry: str) -> str | None:
         value = _call(lambda: keyring.get_password(KEYRING_SERVICE, entry), "read", self.timeout)

@@ -1,0 +1,344 @@
+"""The client against the real server on 127.0.0.1: activate, refresh, machines, deactivate,
+offline activation, and everything a fake or hostile server might answer."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+from licensing.client import (
+    ActivationClient,
+    ActivationError,
+    CertificateError,
+    LicenseKeyError,
+    import_license,
+    license_status,
+    offline_request,
+    status,
+)
+from licensing.client.fingerprint import fingerprint_of
+from licensing.client.keyring_store import KeyringStore
+from licensing.client.license_files import read_certificate_bytes
+from licensing.client.license_key import generate_key
+from licensing.server.models import REFUNDED, REVOKED, SUSPENDED
+from licensing.server.signing import Signer
+from tests.keyring_memory import MemoryKeyring
+from tests.licensing.conftest import RunningServer
+
+
+def other_machine(server: RunningServer, key: str, name: str) -> requests.Response:
+    return requests.post(f"{server.url}/v1/activate", json={
+        "key": key, "fingerprint": fingerprint_of(name), "machine_name": name,
+        "nonce": secrets.token_hex(8),
+    }, timeout=10)
+
+
+def test_activate_saves_a_verified_certificate_and_remembers_the_key(
+    server: RunningServer, memory_keyring: MemoryKeyring
+) -> None:
+    license_id, key = server.mint(edition="pro")
+    activation = ActivationClient(server.url).activate(key.lower().replace("-", " "))
+    assert activation.certificate.license_id == license_id
+    assert activation.certificate.edition == "pro"
+    assert activation.key_remembered
+    assert KeyringStore().license_key() == key
+    assert [m.this_machine for m in activation.machines] == [True]
+    now = license_status()
+    assert now.state == status.LICENSED and now.allows("ai")
+
+
+def test_reactivating_the_same_machine_returns_its_seat(server: RunningServer) -> None:
+    _, key = server.mint(seats=1)
+    first = ActivationClient(server.url).activate(key)
+    second = ActivationClient(server.url).activate(key)
+    assert first.certificate.machine_id == second.certificate.machine_id
+    assert len(second.machines) == 1
+
+
+@pytest.mark.parametrize(
+    ("license_status_", "code"),
+    [(SUSPENDED, "SUSPENDED"), (REFUNDED, "REFUNDED"), (REVOKED, "REVOKED")],
+)
+def test_withdrawn_licenses_are_refused(
+    server: RunningServer, license_status_: str, code: str
+) -> None:
+    _, key = server.mint(status=license_status_)
+    with pytest.raises(ActivationError) as info:
+        ActivationClient(server.url).activate(key)
+    assert info.value.code == code
+    assert read_certificate_bytes() is None
+
+
+def test_unknown_key_and_typo(server: RunningServer) -> None:
+    with pytest.raises(ActivationError) as info:
+        ActivationClient(server.url).activate(generate_key())
+    assert info.value.code == "NOT_FOUND"
+    assert "check it against your purchase e-mail" in str(info.value)
+    with pytest.raises(LicenseKeyError, match="typo"):
+        key = generate_key()
+        ActivationClient(server.url).activate(key[:-1] + ("0" if key[-1] != "0" else "1"))
+
+
+def test_seat_limit_lists_the_machines_and_deactivation_frees_one(server: RunningServer) -> None:
+    _, key = server.mint(seats=2)
+    assert other_machine(server, key, "desk").status_code == 201
+    assert other_machine(server, key, "laptop").status_code == 201
+    client = ActivationClient(server.url)
+    with pytest.raises(ActivationError) as info:
+        client.activate(key)
+    assert info.value.code == "TOO_MANY_MACHINES"
+    assert sorted(m["name"] for m in info.value.machines) == ["desk", "laptop"]
+    listed = client.machines(key)
+    desk = next(m for m in listed if m.name == "desk")
+    remaining = client.deactivate(desk.id, key=key)
+    assert [m.name for m in remaining] == ["laptop"]
+    activation = client.activate(key)
+    assert sorted(m.name for m in activation.machines)[0] == "laptop"
+    assert sum(m.this_machine for m in client.machines()) == 1
+
+
+def test_deactivating_someone_elses_machine_is_refused(server: RunningServer) -> None:
+    _, key_a = server.mint()
+    _, key_b = server.mint()
+    victim = other_machine(server, key_b, "victim").json()
+    assert victim  # a signed envelope
+    client = ActivationClient(server.url)
+    victim_id = client.machines(key_b)[0].id
+    with pytest.raises(ActivationError) as info:
+        client.deactivate(victim_id, key=key_a)
+    assert info.value.code == "NOT_FOUND"
+    assert [m.id for m in client.machines(key_b)] == [victim_id]
+
+
+def test_deactivating_this_machine_removes_certificate_and_key(server: RunningServer) -> None:
+    _, key = server.mint()
+    client = ActivationClient(server.url)
+    client.activate(key)
+    assert client.deactivate() == []
+    assert read_certificate_bytes() is None
+    assert KeyringStore().license_key() is None
+    assert license_status().state == status.TRIAL
+
+
+def test_refresh_renews_and_a_refund_withdraws_the_license(server: RunningServer) -> None:
+    license_id, key = server.mint()
+    client = ActivationClient(server.url)
+    first = client.activate(key).certificate
+    renewed = client.refresh()
+    assert renewed.license_id == license_id and renewed.nonce != first.nonce
+    with server.sessions() as session, session.begin():
+        from licensing.server.licenses import set_status
+
+        set_status(session, license_id, REFUNDED)
+    with pytest.raises(ActivationError) as info:
+        client.refresh()
+    assert info.value.code == "REFUNDED"
+    assert read_certificate_bytes() is None
+    later = license_status()
+    assert "refunded" in later.reason
+
+
+def test_network_down_is_a_plain_error() -> None:
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens there now
+    with pytest.raises(ActivationError) as info:
+        ActivationClient(f"http://127.0.0.1:{port}", timeout=2).activate(generate_key())
+    assert info.value.code == "NETWORK"
+    assert "offline activation" in str(info.value)
+
+
+# -- fake servers ---------------------------------------------------------------------
+class FakeServer:
+    def __init__(self) -> None:
+        self.reply: bytes | None = None
+        self.make_reply = None
+        self.status = 200
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                reply = owner.make_reply(body) if owner.make_reply else owner.reply
+                self.send_response(owner.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+
+@pytest.fixture()
+def fake() -> Iterator[FakeServer]:
+    server = FakeServer()
+    yield server
+    server.httpd.shutdown()
+    server.httpd.server_close()
+
+
+def test_unsigned_valid_answer_is_refused(fake: FakeServer) -> None:
+    fake.reply = json.dumps({"ok": True, "data": {"certificate": "x"}}).encode()
+    with pytest.raises(ActivationError) as info:
+        ActivationClient(fake.url).activate(generate_key())
+    assert info.value.code == "BAD_RESPONSE"
+    assert read_certificate_bytes() is None
+
+
+def test_replayed_genuine_answer_is_refused(server: RunningServer, fake: FakeServer) -> None:
+    _, key = server.mint()
+    from licensing.client.fingerprint import machine_fingerprint
+
+    captured = requests.post(f"{server.url}/v1/activate", json={
+        "key": key, "fingerprint": machine_fingerprint(), "machine_name": "x",
+        "nonce": "old-nonce"}, timeout=10)
+    assert captured.status_code == 201
+    fake.reply, fake.status = captured.content, 201
+    with pytest.raises(ActivationError, match="different request") as info:
+        ActivationClient(fake.url).activate(key)
+    assert info.value.code == "BAD_RESPONSE"
+
+
+def _signed_reply(signer: Signer, doc_type: str, **changes: object):
+    def make(body: dict) -> bytes:
+        payload = {"v": 1, "nonce": body["nonce"], "issued": int(time.time()), "status": 200,
+                   "ok": True, "data": {"certificate": "x", "machines": []}}
+        payload.update(changes)
+        return signer.envelope(doc_type, payload)
+    return make
+
+
+def test_stale_answer_is_refused(fake: FakeServer, signer: Signer) -> None:
+    fake.make_reply = _signed_reply(signer, "response", issued=int(time.time()) - 3600)
+    with pytest.raises(ActivationError, match="stale"):
+        ActivationClient(fake.url).activate(generate_key())
+
+
+def test_answer_signed_as_another_document_type_is_refused(
+    fake: FakeServer, signer: Signer
+) -> None:
+    fake.make_reply = _signed_reply(signer, "license")
+    with pytest.raises(ActivationError, match="not signed"):
+        ActivationClient(fake.url).activate(generate_key())
+
+
+def test_answer_signed_by_another_key_is_refused(fake: FakeServer) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from tests.licensing.conftest import TEST_KID
+
+    impostor = Signer(Ed25519PrivateKey.generate(), TEST_KID)
+    fake.make_reply = _signed_reply(impostor, "response")
+    with pytest.raises(ActivationError, match="not signed"):
+        ActivationClient(fake.url).activate(generate_key())
+
+
+def test_status_mismatch_is_refused(fake: FakeServer, signer: Signer) -> None:
+    fake.make_reply = _signed_reply(signer, "response", status=201)
+    with pytest.raises(ActivationError, match="status does not match"):
+        ActivationClient(fake.url).activate(generate_key())
+
+
+def test_huge_answer_is_refused(fake: FakeServer) -> None:
+    fake.reply = b"{" + b" " * (200 * 1024) + b"}"
+    with pytest.raises(ActivationError, match="too large"):
+        ActivationClient(fake.url).activate(generate_key())
+
+
+# -- the API itself -------------------------------------------------------------------
+def test_malformed_requests_get_a_signed_bad_request(server: RunningServer) -> None:
+    from licensing.client.server_response import verify_response
+    from licensing.client.trusted_keys import trusted_keys
+
+    for body in (
+        {"key": 5, "fingerprint": "0" * 64, "machine_name": "x", "nonce": "n1"},
+        {"key": "k", "fingerprint": "xyz", "machine_name": "x", "nonce": "n1"},
+        {"key": "k", "fingerprint": "0" * 64, "machine_name": "x", "nonce": "n1", "admin": 1},
+    ):
+        reply = requests.post(f"{server.url}/v1/activate", json=body, timeout=10)
+        assert reply.status_code == 400
+        with pytest.raises(ActivationError) as info:
+            verify_response(reply.content, http_status=400, nonce="n1", now=time.time(),
+                            trusted_keys=trusted_keys())
+        assert info.value.code == "BAD_REQUEST"
+    garbage = requests.post(f"{server.url}/v1/activate", data=b"\x00not json", timeout=10)
+    assert garbage.status_code == 400
+
+
+def test_health_and_openapi(server: RunningServer) -> None:
+    assert requests.get(f"{server.url}/v1/health", timeout=10).json() == {"status": "ok"}
+    schema = requests.get(f"{server.url}/openapi.json", timeout=10).json()
+    assert {"/v1/activate", "/v1/validate", "/v1/deactivate", "/v1/machines",
+            "/v1/offline/activate", "/v1/webhooks/stripe"} <= set(schema["paths"])
+
+
+# -- offline activation ---------------------------------------------------------------
+def test_offline_activation_through_the_web_page(server: RunningServer) -> None:
+    license_id, key = server.mint()
+    request_text = offline_request(key)
+    page = requests.get(f"{server.url}/offline", timeout=10)
+    assert page.status_code == 200 and "Activate Draftsmith offline" in page.text
+    # the buyer uploads the request file on another device ...
+    reply = requests.post(f"{server.url}/offline", files={
+        "request_file": ("request.txt", request_text.encode(), "text/plain")}, timeout=10)
+    assert reply.status_code == 200
+    assert "attachment" in reply.headers["Content-Disposition"]
+    # ... and imports the file on the offline machine
+    cert = import_license(reply.content)
+    assert cert.license_id == license_id
+    assert license_status().state == status.LICENSED
+    # pasting the same request again returns the same seat
+    again = requests.post(f"{server.url}/offline", data={"request_text": request_text},
+                          timeout=10)
+    assert again.status_code == 200
+    assert import_license(again.text).machine_id == cert.machine_id
+
+
+def test_offline_page_explains_bad_requests(server: RunningServer) -> None:
+    reply = requests.post(f"{server.url}/offline", data={"request_text": "hello"}, timeout=10)
+    assert reply.status_code == 400
+    assert "not a valid activation request" in reply.text
+    _, key = server.mint(status=REFUNDED)
+    refused = requests.post(f"{server.url}/offline", data={"request_text": offline_request(key)},
+                            timeout=10)
+    assert refused.status_code == 403 and "refunded" in refused.text
+
+
+def test_offline_activation_api(server: RunningServer) -> None:
+    from licensing.client.server_response import verify_response
+    from licensing.client.trusted_keys import trusted_keys
+
+    _, key = server.mint()
+    reply = requests.post(f"{server.url}/v1/offline/activate",
+                          json={"request": offline_request(key), "nonce": "abc"}, timeout=10)
+    assert reply.status_code == 201
+    data = verify_response(reply.content, http_status=201, nonce="abc", now=time.time(),
+                           trusted_keys=trusted_keys())
+    assert import_license(data["certificate"]).product == "draftsmith"
+
+
+def test_importing_a_license_for_another_machine_is_refused(
+    server: RunningServer, signer: Signer
+) -> None:
+    from tests.licensing.conftest import cert_payload
+
+    text = signer.certificate(cert_payload(fingerprint=fingerprint_of("other")))
+    with pytest.raises(CertificateError, match="different computer"):
+        import_license(text)
+    assert read_certificate_bytes() is None
