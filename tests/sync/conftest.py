@@ -57,6 +57,7 @@ def wsgidav_server(tmp_path: Path) -> Iterator[DavServer]:
         "logging": {"enable": False},
     }
     server = wsgi.Server(("127.0.0.1", 0), WsgiDAVApp(config), numthreads=8)
+    server.expiration_interval = 0.05  # how often the accept loop notices stop()
     server.prepare()
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
@@ -145,6 +146,7 @@ def _make_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out in separate writes
 
         def log_message(self, format: str, *args: object) -> None:
             pass
@@ -242,7 +244,7 @@ def proxy(wsgidav_server: DavServer) -> Iterator[FaultProxy]:
     server.daemon_threads = True
     p.url = f"http://127.0.0.1:{server.server_address[1]}/"
     p._server = server
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield p

@@ -21,7 +21,9 @@ def _server_files(root: Path) -> dict[str, bytes]:
 # --- keys ------------------------------------------------------------------------------
 
 
-def test_wrong_passphrase_touches_nothing(wsgidav_server: DavServer, fleet_factory, tmp_path: Path) -> None:
+def test_wrong_passphrase_touches_nothing(
+    wsgidav_server: DavServer, fleet_factory, tmp_path: Path
+) -> None:
     fleet: Fleet = fleet_factory(wsgidav_server.url)
     fleet.add("A").write("a.md", "text\n")
     fleet.sync_all()
@@ -32,8 +34,11 @@ def test_wrong_passphrase_touches_nothing(wsgidav_server: DavServer, fleet_facto
     state = tmp_path / "state-b" / "sync.sqlite"
     with pytest.raises(errors.WrongPassphrase, match="does not open"):
         join_remote(
-            Connection(wsgidav_server.url, USER, PASSWORD), state, library,
-            passphrase="not the passphrase", client=wsgidav_server.client(),
+            Connection(wsgidav_server.url, USER, PASSWORD),
+            state,
+            library,
+            passphrase="not the passphrase",
+            client=wsgidav_server.client(),
         )
     assert not state.exists()
     assert keyring.get_credential("Draftsmith Sync", None) is None
@@ -49,8 +54,11 @@ def test_join_with_recovery_key(wsgidav_server: DavServer, fleet_factory, tmp_pa
     library = tmp_path / "lib-r"
     library.mkdir()
     engine = join_remote(
-        Connection(wsgidav_server.url, USER, PASSWORD), tmp_path / "r" / "s.sqlite", library,
-        recovery_key=fleet.recovery_key.lower(), client=wsgidav_server.client(),
+        Connection(wsgidav_server.url, USER, PASSWORD),
+        tmp_path / "r" / "s.sqlite",
+        library,
+        recovery_key=fleet.recovery_key.lower(),
+        client=wsgidav_server.client(),
     )
     try:
         assert engine.sync_once().ok
@@ -59,12 +67,17 @@ def test_join_with_recovery_key(wsgidav_server: DavServer, fleet_factory, tmp_pa
         engine.close()
     with pytest.raises(errors.WrongPassphrase, match="recovery key"):
         join_remote(
-            Connection(wsgidav_server.url, USER, PASSWORD), tmp_path / "r2" / "s.sqlite", library,
-            recovery_key="AAAA-" * 7 + "AAAA", client=wsgidav_server.client(),
+            Connection(wsgidav_server.url, USER, PASSWORD),
+            tmp_path / "r2" / "s.sqlite",
+            library,
+            recovery_key="AAAA-" * 7 + "AAAA",
+            client=wsgidav_server.client(),
         )
 
 
-def test_passphrase_changed_on_another_device(wsgidav_server: DavServer, fleet_factory, tmp_path: Path) -> None:
+def test_passphrase_changed_on_another_device(
+    wsgidav_server: DavServer, fleet_factory, tmp_path: Path
+) -> None:
     fleet: Fleet = fleet_factory(wsgidav_server.url)
     a, b = fleet.add("A"), fleet.add("B")
     with pytest.raises(errors.WrongPassphrase):
@@ -77,12 +90,22 @@ def test_passphrase_changed_on_another_device(wsgidav_server: DavServer, fleet_f
     # A new device must use the new passphrase; the old one gets a clear hint.
     conn = Connection(wsgidav_server.url, USER, PASSWORD)
     with pytest.raises(errors.WrongPassphrase, match="changed on another device"):
-        join_remote(conn, tmp_path / "c" / "s.sqlite", tmp_path, passphrase=PASSPHRASE,
-                    client=wsgidav_server.client())
+        join_remote(
+            conn,
+            tmp_path / "c" / "s.sqlite",
+            tmp_path,
+            passphrase=PASSPHRASE,
+            client=wsgidav_server.client(),
+        )
     library = tmp_path / "lib-c"
     library.mkdir()
-    c = join_remote(conn, tmp_path / "c2" / "s.sqlite", library, passphrase="new passphrase 2",
-                    client=wsgidav_server.client())
+    c = join_remote(
+        conn,
+        tmp_path / "c2" / "s.sqlite",
+        library,
+        passphrase="new passphrase 2",
+        client=wsgidav_server.client(),
+    )
     try:
         assert c.sync_once().ok
         assert (library / "after.md").exists()
@@ -93,8 +116,9 @@ def test_passphrase_changed_on_another_device(wsgidav_server: DavServer, fleet_f
 # --- uploads that fail halfway -----------------------------------------------------------
 
 
-def test_dropped_upload_leaves_nothing_half_written(proxy: FaultProxy, wsgidav_server: DavServer,
-                                                    fleet_factory) -> None:
+def test_dropped_upload_leaves_nothing_half_written(
+    proxy: FaultProxy, wsgidav_server: DavServer, fleet_factory
+) -> None:
     fleet: Fleet = fleet_factory(wsgidav_server.url)
     a = fleet.add("A", url=proxy.url)
     b = fleet.add("B")
@@ -112,7 +136,9 @@ def test_dropped_upload_leaves_nothing_half_written(proxy: FaultProxy, wsgidav_s
     assert not [p for p in (wsgidav_server.root / "tmp").iterdir()], "staging was cleaned"
 
 
-def test_lost_answer_after_log_entry_landed(proxy: FaultProxy, wsgidav_server: DavServer, fleet_factory) -> None:
+def test_lost_answer_after_log_entry_landed(
+    proxy: FaultProxy, wsgidav_server: DavServer, fleet_factory
+) -> None:
     fleet: Fleet = fleet_factory(wsgidav_server.url)
     a = fleet.add("A", url=proxy.url)
     b = fleet.add("B")
@@ -142,7 +168,9 @@ def test_lost_answer_after_log_entry_landed(proxy: FaultProxy, wsgidav_server: D
     assert [v.size for v in b.engine.history("x.md")] == [3, 3]
 
 
-@pytest.mark.parametrize("fault", ["status:500", "status:503", "status:507", "status:423", "html", "drop"])
+@pytest.mark.parametrize(
+    "fault", ["status:500", "status:503", "status:507", "status:423", "html", "drop"]
+)
 def test_server_trouble_mid_sync_is_reported_and_recovers(
     proxy: FaultProxy, wsgidav_server: DavServer, fleet_factory, fault: str
 ) -> None:
@@ -169,8 +197,9 @@ def test_server_trouble_mid_sync_is_reported_and_recovers(
     assert b.files() == a.files()
 
 
-def test_versions_saved_while_offline_reach_history(proxy: FaultProxy, wsgidav_server: DavServer,
-                                                    fleet_factory) -> None:
+def test_versions_saved_while_offline_reach_history(
+    proxy: FaultProxy, wsgidav_server: DavServer, fleet_factory
+) -> None:
     fleet: Fleet = fleet_factory(wsgidav_server.url)
     a = fleet.add("A", url=proxy.url)
     b = fleet.add("B")
@@ -228,7 +257,9 @@ def test_swapped_blob_is_detected(wsgidav_server: DavServer, fleet_factory) -> N
     assert b.files() == {"one.md": "one\n", "two.md": "two\n"}
 
 
-def test_server_forgetting_entries_deletes_nothing(wsgidav_server: DavServer, fleet_factory) -> None:
+def test_server_forgetting_entries_deletes_nothing(
+    wsgidav_server: DavServer, fleet_factory
+) -> None:
     fleet: Fleet = fleet_factory(wsgidav_server.url)
     a, b = fleet.add("A"), fleet.add("B")
     a.write("x.md", "x\n")
@@ -242,7 +273,9 @@ def test_server_forgetting_entries_deletes_nothing(wsgidav_server: DavServer, fl
 # --- remotes that are empty, new or different ----------------------------------------------
 
 
-def test_empty_or_different_remote_never_deletes(wsgidav_server: DavServer, fleet_factory, tmp_path: Path) -> None:
+def test_empty_or_different_remote_never_deletes(
+    wsgidav_server: DavServer, fleet_factory, tmp_path: Path
+) -> None:
     fleet: Fleet = fleet_factory(wsgidav_server.url)
     a = fleet.add("A")
     a.write("precious.md", "do not lose me\n")
@@ -262,7 +295,9 @@ def test_empty_or_different_remote_never_deletes(wsgidav_server: DavServer, flee
     assert a.files() == {"precious.md": "do not lose me\n"}
 
 
-def test_missing_library_folder_is_an_error_not_a_mass_delete(wsgidav_server: DavServer, fleet_factory) -> None:
+def test_missing_library_folder_is_an_error_not_a_mass_delete(
+    wsgidav_server: DavServer, fleet_factory
+) -> None:
     fleet: Fleet = fleet_factory(wsgidav_server.url)
     a, b = fleet.add("A"), fleet.add("B")
     a.write("x.md", "x\n")
@@ -297,9 +332,10 @@ def test_fifty_megabyte_document_streams(wsgidav_server: DavServer, fleet_factor
         tracemalloc.stop()
     assert peak < 24 * 1024 * 1024, f"peak Python memory {peak / 2**20:.1f} MiB"
     assert (b.library / "novel.md").stat().st_size == size
-    assert hashlib.sha256((b.library / "novel.md").read_bytes()).digest() == hashlib.sha256(
-        (a.library / "novel.md").read_bytes()
-    ).digest()
+    assert (
+        hashlib.sha256((b.library / "novel.md").read_bytes()).digest()
+        == hashlib.sha256((a.library / "novel.md").read_bytes()).digest()
+    )
 
 
 # --- lifecycle ---------------------------------------------------------------------------
@@ -325,7 +361,9 @@ def test_turn_off_and_on_again_catches_up(wsgidav_server: DavServer, fleet_facto
     assert a.files() == b.files() == expected
 
 
-def test_forget_device_removes_secrets_and_keeps_files(wsgidav_server: DavServer, fleet_factory) -> None:
+def test_forget_device_removes_secrets_and_keeps_files(
+    wsgidav_server: DavServer, fleet_factory
+) -> None:
     fleet: Fleet = fleet_factory(wsgidav_server.url)
     a = fleet.add("A")
     a.write("x.md", "x\n")
@@ -336,14 +374,18 @@ def test_forget_device_removes_secrets_and_keeps_files(wsgidav_server: DavServer
     a.engine.forget_device()
     fleet.devices.remove(a)
     assert keyring.get_password("Draftsmith Sync", f"data-key:{device_id}") is None
-    assert keyring.get_password("Draftsmith Sync", f"app-password:{USER}@{wsgidav_server.url}") is None
+    assert (
+        keyring.get_password("Draftsmith Sync", f"app-password:{USER}@{wsgidav_server.url}") is None
+    )
     assert not state_path.exists()
     assert a.files() == {"x.md": "x\n"}
     with pytest.raises(errors.NotSetUp):
         SyncEngine(state_path, a.library)
 
 
-def test_report_lists_changed_paths_for_the_editor(wsgidav_server: DavServer, fleet_factory) -> None:
+def test_report_lists_changed_paths_for_the_editor(
+    wsgidav_server: DavServer, fleet_factory
+) -> None:
     fleet: Fleet = fleet_factory(wsgidav_server.url)
     a, b = fleet.add("A"), fleet.add("B")
     a.write("a.md", "a\n")

@@ -26,10 +26,16 @@ def _client(url: str, password: str = PASSWORD) -> WebDavClient:
         (302, errors.RemoteServerError, "unexpected HTTP 302"),
     ],
 )
-def test_statuses_become_named_errors(proxy: FaultProxy, status: int, error: type, words: str) -> None:
+def test_statuses_become_named_errors(
+    proxy: FaultProxy, status: int, error: type, words: str
+) -> None:
     proxy.set_policy(lambda method, path: f"status:{status}")
     client = _client(proxy.url)
-    for call in (lambda: client.list(""), lambda: client.put("tmp/x", b"1"), lambda: client.get("x")):
+    for call in (
+        lambda: client.list(""),
+        lambda: client.put("tmp/x", b"1"),
+        lambda: client.get("x"),
+    ):
         with pytest.raises(error) as info:
             call()
         assert words in str(info.value)
