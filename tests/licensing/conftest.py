@@ -122,7 +122,7 @@ def running_server(settings: Settings, signer: Signer, engine: Engine) -> Iterat
         engine.dispose()
 
 
-def test_settings(database_url: str, **changes: Any) -> Settings:
+def settings_for(database_url: str, **changes: Any) -> Settings:
     base = Settings(
         database_url=database_url,
         signing_kid=TEST_KID,
@@ -138,7 +138,7 @@ def test_settings(database_url: str, **changes: Any) -> Settings:
 @pytest.fixture()
 def server(tmp_path: Path, signer: Signer) -> Iterator[RunningServer]:
     url = f"sqlite:///{tmp_path / 'licenses.db'}"
-    with running_server(test_settings(url), signer, make_engine(url)) as running:
+    with running_server(settings_for(url), signer, make_engine(url)) as running:
         yield running
 
 
