@@ -1,9 +1,16 @@
 """The model's key/value cache, kept between requests so a shared prompt prefix is reused.
 
-The cache holds onnxruntime ``OrtValue`` tensors exactly as the model returned them (on the
-GPU when the model runs there): one step's ``present.*`` outputs become the next step's
-``past_key_values.*`` inputs without a copy. It also remembers which tokens those positions
-belong to, so that a new prompt sharing a token prefix with them only computes its suffix."""
+Two layouts, chosen when the model loads:
+
+* **shared buffers** (graphs whose attention is onnxruntime's ``GroupQueryAttention``): one
+  preallocated ``[1, kv_heads, capacity, head_dim]`` buffer per layer and kind, bound as both
+  the past input and the present output, so the model writes new positions in place. No step
+  copies the cache, and dropping a suffix (prompt-cache reuse) is free.
+* **growing** (any graph honouring the contract): one step's ``present.*`` outputs become the
+  next step's ``past_key_values.*`` inputs as the same ``OrtValue`` objects.
+
+Either way the cache remembers which tokens its positions belong to, so a new prompt sharing
+a token prefix with them only computes its suffix."""
 
 from __future__ import annotations
 
@@ -21,17 +28,29 @@ class KVCache:
 
     def __init__(
         self, num_layers: int, num_kv_heads: int, head_dim: int, dtype: np.dtype,
-        device: str = "cpu", device_id: int = 0,
+        device: str = "cpu", device_id: int = 0, capacity: int | None = None,
     ) -> None:
+        """``capacity`` set: shared-buffer layout holding at most that many positions."""
         self.num_layers = num_layers
         self.num_kv_heads = num_kv_heads
         self.head_dim = head_dim
         self.dtype = np.dtype(dtype)
         self.device = device
         self.device_id = device_id
+        self.capacity = capacity
         self.tokens: list[int] = []
         self.values: list[ort.OrtValue] = []
+        if capacity is not None:
+            shape = [1, num_kv_heads, capacity, head_dim]
+            self.values = [
+                ort.OrtValue.ortvalue_from_shape_and_type(shape, self.dtype, device, device_id)
+                for _ in range(2 * num_layers)
+            ]
         self.reset()
+
+    @property
+    def shared(self) -> bool:
+        return self.capacity is not None
 
     @property
     def length(self) -> int:
@@ -39,6 +58,9 @@ class KVCache:
 
     def reset(self) -> None:
         """Forget everything: the next prompt is computed from scratch."""
+        if self.shared:
+            self.tokens = []
+            return
         empty = np.zeros((1, self.num_kv_heads, 0, self.head_dim), dtype=self.dtype)
         self.tokens = []
         self.values = [self._to_device(empty) for _ in range(2 * self.num_layers)]
@@ -60,6 +82,9 @@ class KVCache:
         """Keep only the first ``length`` positions (one copy of what is kept, per request)."""
         if length >= self.length:
             return
+        if self.shared:  # later steps overwrite the dropped positions in place
+            del self.tokens[max(length, 0):]
+            return
         if length <= 0:
             self.reset()
             return
@@ -73,12 +98,15 @@ class KVCache:
 
     def replace(self, values: Sequence[ort.OrtValue], new_tokens: Sequence[int]) -> None:
         """Take a step's present tensors as the new past, covering ``new_tokens`` more."""
-        self.values = list(values)
+        if not self.shared:
+            self.values = list(values)
         self.tokens.extend(int(t) for t in new_tokens)
 
     def nbytes(self) -> int:
+        """Memory the cache holds now (the whole capacity for shared buffers)."""
         per_position = 2 * self.num_layers * self.num_kv_heads * self.head_dim
-        return per_position * self.dtype.itemsize * self.length
+        positions = self.capacity if self.capacity is not None else self.length
+        return per_position * self.dtype.itemsize * positions
 
     def _to_device(self, array: np.ndarray) -> ort.OrtValue:
         if self.device == "cpu":

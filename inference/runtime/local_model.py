@@ -50,6 +50,8 @@ class RuntimeSettings:
     prefill_chunk: int = DEFAULT_PREFILL_CHUNK
     allow_spinning: bool = True
     verify_files: bool = True
+    # None: preallocated in-place KV buffers when the graph supports them (checked at load).
+    shared_kv: bool | None = None
 
     def session_settings(self) -> SessionSettings:
         return SessionSettings(device=self.device, threads=self.threads,
@@ -113,8 +115,10 @@ class LocalModel:
                 "No model has been built yet. Build it with `draftsmith-model build` "
                 "(or Settings > AI > Build model)."
             )
-        session = ModelSession.load(folder, settings.session_settings(), settings.variant,
-                                    verify=settings.verify_files)
+        session = ModelSession.load(
+            folder, settings.session_settings(), settings.variant, verify=settings.verify_files,
+            kv_capacity=max(32, min(settings.context_tokens, folder.context_length)),
+            shared_kv=settings.shared_kv)
         codec = TextCodec.from_file(folder.tokenizer_path)
         return cls(folder, session, codec, settings)
 

@@ -64,8 +64,11 @@ class ModelSession:
 
     def __init__(
         self, folder: ModelFolder, session: ort.InferenceSession, report: DeviceReport,
-        variant: str, *, io_binding: bool | None = None,
+        variant: str, *, io_binding: bool | None = None, kv_capacity: int | None = None,
+        shared_kv: bool | None = None,
     ) -> None:
+        """``kv_capacity``: positions to preallocate for the shared-buffer cache layout, used
+        when the graph supports it (``shared_kv=None`` checks that by running it)."""
         self.folder = folder
         self.session = session
         self.report = report
@@ -88,11 +91,22 @@ class ModelSession:
         # (``io_binding=True`` forces it there, which is how the tests exercise this path).
         use_binding = self._on_gpu if io_binding is None else io_binding
         self._binding = session.io_binding() if use_binding else None
+        self._shared_binding: ort.IOBinding | None = None
+        self._bound_cache: KVCache | None = None
+        self.kv_capacity: int | None = None
+        if kv_capacity is not None and shared_kv is not False:
+            capacity = max(2, min(kv_capacity, folder.context_length))
+            if shared_kv or self._shared_buffers_work():
+                self.kv_capacity = capacity
+                self.context_length = capacity
+        log.info("KV cache: %s", f"shared buffers of {self.kv_capacity} positions"
+                 if self.kv_capacity else "growing tensors")
 
     @classmethod
     def load(
         cls, folder: ModelFolder, settings: SessionSettings, variant: str | None = None,
-        *, verify: bool = True, io_binding: bool | None = None,
+        *, verify: bool = True, io_binding: bool | None = None, kv_capacity: int | None = None,
+        shared_kv: bool | None = None,
     ) -> ModelSession:
         """Choose the device, pick the variant for it and create the session."""
         report = choose_provider(settings)
@@ -118,11 +132,32 @@ class ModelSession:
                 optimization=settings.optimization))
         log.info("loaded %s (%s) on %s in %.1f s", folder.name, variant, report.label(),
                  time.perf_counter() - started)
-        return cls(folder, session, report, variant, io_binding=io_binding)
+        return cls(folder, session, report, variant, io_binding=io_binding,
+                   kv_capacity=kv_capacity, shared_kv=shared_kv)
 
-    def new_cache(self) -> KVCache:
+    def new_cache(self, *, capacity: int | None = None) -> KVCache:
         return KVCache(self.signature.num_layers, self.num_kv_heads, self.head_dim,
-                       self.signature.kv_dtype, device=self._device)
+                       self.signature.kv_dtype, device=self._device,
+                       capacity=capacity or self.kv_capacity)
+
+    def _shared_buffers_work(self) -> bool:
+        """Whether the graph writes into a bound past buffer in place (GroupQueryAttention
+        does; a Concat-based graph cannot), checked by running both layouts on 3 tokens."""
+        ids = np.array([[1, 2, 3]], dtype=np.int64) % max(self.vocab_size, 4)
+        try:
+            growing = KVCache(self.signature.num_layers, self.num_kv_heads, self.head_dim,
+                              self.signature.kv_dtype, device=self._device)
+            shared = self.new_cache(capacity=8)
+            self.forward(ids[:, :2], growing)
+            self.forward(ids[:, :2], shared)
+            expected = self.forward(ids[:, 2:], growing)
+            got = self.forward(ids[:, 2:], shared)
+        except Exception as error:  # onnxruntime rejects the layout: use the growing one
+            log.debug("shared KV buffers not usable: %s", error)
+            return False
+        finally:
+            self._bound_cache = None
+        return bool(np.allclose(expected, got, atol=1e-3, rtol=1e-3))
 
     def forward(self, token_ids: np.ndarray, cache: KVCache) -> np.ndarray:
         """Run ``token_ids`` (int64, shape [1, n]) after the cache; returns last logits."""
@@ -134,16 +169,38 @@ class ModelSession:
             feeds["attention_mask"] = self._mask[:, :total]
         if self._has_positions:
             feeds["position_ids"] = self._positions[:, past:total]
-        if self._binding is not None:
+        if cache.shared:
+            logits = self._forward_shared(feeds, cache)
+            presents = cache.values
+        elif self._binding is not None:
             logits, presents = self._forward_bound(feeds, cache)
         else:
             ort_feeds = {name: ort.OrtValue.ortvalue_from_numpy(v) for name, v in feeds.items()}
             ort_feeds.update(zip(self.signature.past_names, cache.values, strict=True))
             outputs = self.session.run_with_ort_values(self._output_names, ort_feeds)
-            logits = outputs[0].numpy()
+            logits = np.array(outputs[0].numpy())  # own copy: the OrtValue goes away
             presents = outputs[1:]
         cache.replace(presents, token_ids[0].tolist())
         return logits.reshape(-1)[-self.vocab_size:]
+
+    def _forward_shared(self, feeds: dict[str, np.ndarray], cache: KVCache) -> np.ndarray:
+        """Shared-buffer layout: the cache buffers stay bound as both past and present."""
+        binding = self._shared_binding
+        if binding is None:
+            binding = self._shared_binding = self.session.io_binding()
+        if self._bound_cache is not cache:
+            binding.clear_binding_inputs()
+            binding.clear_binding_outputs()
+            binding.bind_output("logits", "cpu")
+            for name, value in zip(self.signature.past_names, cache.values, strict=True):
+                binding.bind_ortvalue_input(name, value)
+            for name, value in zip(self.signature.present_names, cache.values, strict=True):
+                binding.bind_ortvalue_output(name, value)
+            self._bound_cache = cache
+        for name, value in feeds.items():
+            binding.bind_cpu_input(name, value)
+        self.session.run_with_iobinding(binding)
+        return np.array(binding.get_outputs()[0].numpy())
 
     def _forward_bound(
         self, feeds: dict[str, np.ndarray], cache: KVCache
@@ -162,7 +219,7 @@ class ModelSession:
             binding.bind_output(name, self._device, 0)
         self.session.run_with_iobinding(binding)
         outputs = binding.get_outputs()
-        return outputs[0].numpy(), list(outputs[1:])
+        return np.array(outputs[0].numpy()), list(outputs[1:])
 
 
 def _variant_for(folder: ModelFolder, provider: str) -> str:

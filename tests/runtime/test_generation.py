@@ -249,3 +249,17 @@ def test_cancel_during_prefill_keeps_the_cache_consistent(runtime_model_dir: Pat
     assert model.generator.cache.length == 2 * chunk
     assert generate_ids(model.generator, ids) == generate_ids(load(runtime_model_dir).generator,
                                                               ids)
+
+
+def test_in_place_kv_buffers_match_the_growing_cache(runtime_model_dir: Path) -> None:
+    shared = load(runtime_model_dir)
+    growing = load(runtime_model_dir, shared_kv=False)
+    assert shared.session.kv_capacity is not None  # the fused graph supports it
+    assert growing.session.kv_capacity is None and not growing.generator.cache.shared
+    longer = STORY + " The keeper lit a second lamp."
+    for text in (STORY, longer, STORY[:60], longer):  # cold, extend, cut back, extend again
+        request = continue_request(text, max_new_tokens=20)
+        a, b = shared.run(request), growing.run(request)
+        assert a.raw_text == b.raw_text
+        assert a.stats.reused_tokens == b.stats.reused_tokens
+    assert shared.generator.cache.nbytes() > 0
