@@ -262,6 +262,8 @@ class SyncEngine:
     # --- reconcile ---------------------------------------------------------------------
 
     def _reconcile(self, report: SyncReport, remote_ok: bool) -> None:
+        """Pass 1 records what changed on this disk; pass 2 brings other devices' changes
+        here: deletions first (behind the guard), then writes, then conflict copies."""
         root = self.library_root
         files = library_files.scan(root)
         tracked = {d.doc_id: d for d in self.state.local_docs()}
@@ -290,82 +292,76 @@ class SyncEngine:
         # Untracked files sitting where a known document lives are local versions of it.
         live_paths: dict[str, str] = {}
         for doc_id in self.state.all_doc_ids():
-            if doc_id in tracked:
-                continue
-            winner, _ = resolve(self.state.heads(doc_id))
-            if winner is not None:
-                live_paths.setdefault(winner.path, doc_id)
-        adopted = {rel: live_paths[rel] for rel in untracked if rel in live_paths}
+            if doc_id not in tracked:
+                winner, _ = resolve(self.state.heads(doc_id))
+                if winner is not None:
+                    live_paths.setdefault(winner.path, doc_id)
+        adopted = {rel: live_paths[rel] for rel in sorted(untracked) if rel in live_paths}
         untracked -= set(adopted)
 
         plan = _Plan()
-        work = sorted(set(self.state.all_doc_ids()) | set(tracked))
-        pending_copies: list[tuple[str, Revision]] = []
-        for doc_id in work:
+        copies: list[tuple[str, Revision]] = []
+        done: set[str] = set()
+
+        # --- pass 1: this disk's changes ---
+        for doc_id, base in sorted(tracked.items()):
             heads = self.state.heads(doc_id)
-            winner, losers = resolve(heads)
-            base = tracked.get(doc_id)
-            head_ids = [h.rev_id for h in heads]
-            if doc_id in renames or (
-                base is not None and doc_id not in missing and hashes[base.path] != base.sha256
-            ):
-                assert base is not None
+            head_ids = [h.rev_id for h in heads] or [base.rev_id]
+            if doc_id in renames or (doc_id not in missing and hashes[base.path] != base.sha256):
                 rel = renames.get(doc_id, base.path)
-                others = [h for h in heads if h.rev_id != base.rev_id]
-                for h in others:
-                    if not h.deleted and h.sha256 != hashes[rel]:
-                        pending_copies.append((doc_id, h))
-                self._capture(
-                    doc_id, rel, files[rel], hashes[rel], head_ids or [base.rev_id], report
+                copies.extend(
+                    (doc_id, h)
+                    for h in heads
+                    if h.rev_id != base.rev_id and not h.deleted and h.sha256 != hashes[rel]
                 )
+                self._capture(doc_id, rel, files[rel], hashes[rel], head_ids, report)
                 if rel != base.path:
                     report.renamed.append((base.path, rel))
-                continue
-            if doc_id in missing:
-                assert base is not None
+                done.add(doc_id)
+            elif doc_id in missing:
                 if head_ids == [base.rev_id]:
                     plan.local_deletes.append((base, heads))
-                elif winner is not None:
-                    # Edited elsewhere, deleted here: the edit wins and comes back.
-                    self.state.remove_local_doc(doc_id)
-                    tracked.pop(doc_id)
-                    pending_copies.extend((doc_id, h) for h in losers)
-                    self._materialize(winner, None, report, remote_ok)
+                    done.add(doc_id)
                 else:
+                    # Changed elsewhere meanwhile: an edit there beats the delete here,
+                    # pass 2 brings it back; a delete there simply agrees.
                     self.state.remove_local_doc(doc_id)
-                continue
-            rel_adopted = next((r for r, d in adopted.items() if d == doc_id), None)
-            if rel_adopted is not None:
-                for h in heads:
-                    if not h.deleted and h.sha256 != hashes[rel_adopted]:
-                        pending_copies.append((doc_id, h))
-                if winner is not None and winner.sha256 == hashes[rel_adopted] and not losers:
-                    self._track(winner, rel_adopted, files[rel_adopted], hashes[rel_adopted])
-                else:
-                    self._capture(
-                        doc_id,
-                        rel_adopted,
-                        files[rel_adopted],
-                        hashes[rel_adopted],
-                        head_ids,
-                        report,
-                    )
-                continue
-            pending_copies.extend((doc_id, h) for h in losers)
-            if winner is None:
-                if base is not None:
-                    plan.remote_deletes.append((base, next(h for h in heads if h.deleted)))
-                continue
-            if base is None or winner.rev_id != base.rev_id:
-                self._materialize(winner, base, report, remote_ok)
-
+        for rel, doc_id in adopted.items():
+            heads = self.state.heads(doc_id)
+            winner, losers = resolve(heads)
+            if winner is not None and winner.sha256 == hashes[rel] and not losers:
+                self._track(winner, rel, files[rel], hashes[rel])
+            else:
+                copies.extend(
+                    (doc_id, h) for h in heads if not h.deleted and h.sha256 != hashes[rel]
+                )
+                self._capture(
+                    doc_id, rel, files[rel], hashes[rel], [h.rev_id for h in heads], report
+                )
+            done.add(doc_id)
         for rel in sorted(untracked):
             self._capture("d" + secrets.token_hex(16), rel, files[rel], hashes[rel], [], report)
 
-        for doc_id, loser in pending_copies:
-            self._conflict_copy(doc_id, loser, report, remote_ok)
-
+        # --- pass 2: other devices' changes ---
+        to_write: list[str] = []
+        for doc_id in sorted(set(self.state.all_doc_ids()) - done):
+            base = self.state.local_doc(doc_id)
+            heads = self.state.heads(doc_id)
+            winner, losers = resolve(heads)
+            copies.extend((doc_id, h) for h in losers)
+            if winner is None:
+                if base is not None:
+                    plan.remote_deletes.append((base, next(h for h in heads if h.deleted)))
+            elif base is None or winner.rev_id != base.rev_id:
+                to_write.append(doc_id)
         self._guarded_deletes(plan, len(tracked), report, remote_ok)
+        for doc_id in to_write:
+            base = self.state.local_doc(doc_id)
+            winner, _ = resolve(self.state.heads(doc_id))
+            if winner is not None and (base is None or winner.rev_id != base.rev_id):
+                self._materialize(winner, base, report, remote_ok)
+        for doc_id, loser in copies:
+            self._conflict_copy(doc_id, loser, report, remote_ok)
 
     def _new_lamport(self) -> int:
         value = self._lamport() + 1
@@ -473,11 +469,16 @@ class SyncEngine:
         if self._materialize(rev, None, report, remote_ok):
             report.conflicts.append(self.state.local_doc(copy_doc).path)  # type: ignore[union-attr]
 
-    def _occupant(self, rel: str, doc_id: str) -> LocalDoc | None:
+    def _occupant(self, rel: str, doc_id: str) -> tuple[LocalDoc, bool] | None:
+        """Another document whose file is at ``rel`` (case-insensitively), and whether it
+        is still alive (not deleted elsewhere)."""
         folded = rel.casefold()
         for doc in self.state.local_docs():
             if doc.doc_id != doc_id and doc.path.casefold() == folded:
-                return doc
+                if not library_files.on_disk(self.library_root, doc.path).exists():
+                    return None
+                winner, _ = resolve(self.state.heads(doc.doc_id))
+                return doc, winner is not None
         return None
 
     def _materialize(
@@ -493,12 +494,13 @@ class SyncEngine:
         if occupant is not None:
             # Two documents want one name: the larger doc id yields, on every device alike.
             taken = {d.path for d in self.state.local_docs()} | {rel}
-            if rev.doc_id > occupant.doc_id:
+            other, alive = occupant
+            if alive and rev.doc_id < other.doc_id:
+                self._move_aside(other, taken, report)
+            else:
                 new_rel = library_files.free_name(root, rel, taken)
                 rev = self._rename_revision(rev, new_rel)
                 rel = new_rel
-            else:
-                self._move_aside(occupant, taken, report)
         elif (base is None or base.path.casefold() != rel.casefold()) and library_files.on_disk(
             root, rel
         ).exists():

@@ -1,0 +1,115 @@
+"""Randomized rounds (fixed seeds): several devices edit, create, rename and delete while a
+proxy between them and the server drops, truncates, delays and fails requests.
+
+After every round: every version a device's sync ever saw still exists (on some disk, in a
+device's staging area, or as an intact blob on the server). Once faults stop, all devices
+converge to the same library."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.sync.conftest import DavServer, Device, FaultProxy, Fleet
+
+FAULTS = [
+    "drop",
+    "drop_after",
+    "truncate_upload",
+    "truncate_download",
+    "status:500",
+    "status:503",
+    "status:507",
+    "status:423",
+    "delay",
+]
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _retrievable(devices: list[Device], server_root: Path) -> set[str]:
+    """sha256 of every text that can still be had back: on a disk, staged, or on the server."""
+    found: set[str] = set()
+    for device in devices:
+        for path in device.library.rglob("*.md"):
+            found.add(_sha(path.read_bytes()))
+        db = sqlite3.connect(str(device.engine.state.path))
+        rows = db.execute(
+            "SELECT sha256, blob, blob_size, blob_rev, published FROM revisions WHERE deleted=0"
+        ).fetchall()
+        db.close()
+        for sha, blob, blob_size, blob_rev, published in rows:
+            staged = device.engine.staging / f"{blob_rev}.blob"
+            on_server = server_root / "blobs" / blob
+            if (on_server.exists() and on_server.stat().st_size == blob_size) or (
+                not published and staged.exists()
+            ):
+                found.add(sha)
+    return found
+
+
+def _act(rng: random.Random, device: Device, tag: str) -> None:
+    docs = sorted(p for p in device.library.glob("*.md"))
+    roll = rng.random()
+    if not docs or roll < 0.3:
+        device.write(f"doc {rng.randrange(8)}.md", f"{tag} created\n")
+    elif roll < 0.75:
+        target = rng.choice(docs)
+        target.write_text(target.read_text() + f"{tag} edited\n")
+    elif roll < 0.85:
+        rng.choice(docs).unlink()
+    else:
+        source = rng.choice(docs)
+        target = device.library / f"renamed {rng.randrange(8)}.md"
+        if not target.exists():
+            source.rename(target)
+
+
+# More seeds for a local soak run: DRAFTSMITH_SYNC_SEEDS=1,2,3,... pytest tests/sync -k random
+SEEDS = [int(s) for s in os.environ.get("DRAFTSMITH_SYNC_SEEDS", "11,2024,77").split(",")]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_random_rounds_with_faults_lose_nothing_and_converge(
+    seed: int, proxy: FaultProxy, wsgidav_server: DavServer, fleet_factory
+) -> None:
+    rng = random.Random(seed)
+    fault_rng = random.Random(seed * 7919)
+    fleet: Fleet = fleet_factory(wsgidav_server.url)
+    devices = [fleet.add(name, confirm_deletes=lambda paths: True, url=proxy.url) for name in "ABC"]
+    saved: set[str] = set()
+    failures = 0
+
+    def faulty(method: str, path: str) -> str | None:
+        return fault_rng.choice(FAULTS) if fault_rng.random() < 0.12 else None
+
+    for round_no in range(10):
+        proxy.set_policy(faulty)
+        for device in devices:
+            if rng.random() < 0.8:
+                for k in range(rng.randrange(1, 4)):
+                    _act(rng, device, f"{device.name}/{round_no}/{k}/{rng.random():.6f}")
+            # What this sync is about to see counts as saved.
+            saved |= {_sha(p.read_bytes()) for p in device.library.rglob("*.md")}
+            report = device.engine.sync_once()
+            failures += report.error is not None
+        lost = saved - _retrievable(devices, wsgidav_server.root)
+        assert not lost, f"round {round_no}: {len(lost)} saved versions are gone"
+
+    proxy.clear()
+    for _ in range(3):
+        for device in devices:
+            device.sync()
+    first = devices[0].files()
+    for device in devices[1:]:
+        assert device.files() == first
+    assert saved <= _retrievable(devices, wsgidav_server.root)
+    assert failures > 0, "the proxy injected no failure that reached a sync"
+    assert not any((wsgidav_server.root / "log").rglob("*.part"))
