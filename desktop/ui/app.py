@@ -1,0 +1,87 @@
+"""Start the editor: Qt application, settings, library lock, main window, crash handler.
+
+Nothing slow on this path: no model, no network; the spelling dictionary loads in a thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from desktop import paths
+from desktop.library import Library
+from desktop.settings import Settings
+from desktop.ui.crash_handler import install_excepthook
+from desktop.ui.library_claim import claim_library
+from desktop.ui.main_window import MainWindow
+from desktop.ui.prompter import Prompter
+
+logger = logging.getLogger(__name__)
+
+ICON = Path(__file__).resolve().parents[2] / "assets" / "icons" / "draftsmith.svg"
+
+
+def open_first_documents(window: MainWindow, welcome: Path | None) -> None:
+    """Last session's documents, else the welcome document, else something to type in."""
+    window.restore_session()
+    if welcome is not None:
+        window.open_document(welcome)
+    if not window.documents:
+        documents = window.library.documents()
+        if documents:
+            window.open_document(documents[0])
+        elif not window.read_only:
+            window.new_document()
+
+
+def build_window(library_path: Path | None = None,
+                 prompter: Prompter | None = None) -> MainWindow | None:
+    settings = Settings()
+    library = Library(library_path or settings.library_path())
+    prompter = prompter or Prompter()
+    try:
+        welcome = library.ensure_exists(welcome=not settings.get_bool("first_run_done"))
+    except OSError as exc:
+        prompter.error("Can't open the library",
+                       f"Draftsmith couldn't create its library folder “{library.root}”: "
+                       f"{exc.strerror or exc}. Choose another folder in Settings.")
+        return None
+    claim = claim_library(library, prompter)
+    if claim is None:
+        return None
+    lock, read_only = claim
+    window = MainWindow(library, settings, lock=lock, read_only=read_only, prompter=prompter)
+    prompter.parent = window
+    open_first_documents(window, welcome)
+    if not settings.get_bool("first_run_done"):
+        settings.set("first_run_done", True)
+        try:
+            settings.save()
+        except OSError as exc:
+            logger.warning("Couldn't save settings: %s", exc)
+    return window
+
+
+def run(argv: list[str], *, library_path: Path | None = None) -> int:
+    app = QApplication.instance() or QApplication(argv)
+    assert isinstance(app, QApplication)
+    app.setApplicationName(paths.APP_NAME)
+    app.setApplicationDisplayName(paths.APP_NAME)
+    app.setDesktopFileName("draftsmith")
+    if ICON.exists():
+        app.setWindowIcon(QIcon(str(ICON)))
+    window = build_window(library_path)
+    if window is None:
+        return 1
+    install_excepthook(window.emergency_save, window.prompter.error)
+    window.show()
+    if not window.read_only:
+        QTimer.singleShot(0, window.recover_from_journal)
+    code = app.exec()
+    sys.excepthook = sys.__excepthook__
+    return code

@@ -1,0 +1,326 @@
+"""The text editor widget and its public API (the seam other features build on).
+
+- ``insert_text_as_one_undo_step`` / ``replace_selection_as_one_undo_step`` /
+  ``replace_range_as_one_undo_step``: one Ctrl+Z undoes the whole insertion.
+- ``text_before_cursor`` / ``text_after_cursor`` / ``selected_text`` / ``cursor_position``.
+- Signals ``document_edited`` (text changed by anyone) and ``cursor_moved(position)``.
+
+Positions are Qt positions (UTF-16 code units).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import QPoint, Signal
+from PySide6.QtGui import (
+    QColor,
+    QContextMenuEvent,
+    QFocusEvent,
+    QFont,
+    QFontMetricsF,
+    QKeyEvent,
+    QPalette,
+    QResizeEvent,
+    QTextBlockFormat,
+    QTextCharFormat,
+    QTextCursor,
+    QTextFormat,
+)
+from PySide6.QtWidgets import QMenu, QPlainTextEdit, QTextEdit, QWidget
+
+from desktop.library.spelling import WORD
+from desktop.ui.markdown_highlighter import MarkdownHighlighter
+from desktop.ui.themes import LIGHT, Theme
+
+logger = logging.getLogger(__name__)
+
+PARAGRAPH_SEPARATOR = "\u2029"
+
+
+def _plain(text: str) -> str:
+    return text.replace(PARAGRAPH_SEPARATOR, "\n").replace("\u2028", "\n")
+
+
+class DocumentEditor(QPlainTextEdit):
+    document_edited = Signal()
+    cursor_moved = Signal(int)
+    focus_lost = Signal()
+
+    def __init__(self, parent: QWidget | None = None, theme: Theme = LIGHT) -> None:
+        super().__init__(parent)
+        self.setObjectName("DocumentEditor")
+        self.theme = theme
+        self.measure_chars = 72
+        self.line_spacing = 150
+        self.smart_typography = False
+        self.focus_mode = False
+        self.typewriter = True
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.setTabChangesFocus(False)
+        self.highlighter = MarkdownHighlighter(self.document(), theme)
+        self.document().contentsChange.connect(self._on_contents_change)
+        self.cursorPositionChanged.connect(self._on_cursor_moved)
+
+    # ----- the editor API -------------------------------------------------------------------
+    def text(self) -> str:
+        return self.toPlainText()
+
+    def load_text(self, text: str) -> None:
+        """Replace everything without an undo step (opening a file)."""
+        self.highlighter.paused = True
+        try:
+            self.setPlainText(text)
+        finally:
+            self.highlighter.paused = False
+        self.document().setModified(False)
+        self.highlighter.rehighlight_gradually()
+
+    def cursor_position(self) -> int:
+        return self.textCursor().position()
+
+    def set_cursor_position(self, position: int) -> None:
+        cursor = self.textCursor()
+        cursor.setPosition(max(0, min(position, self.document().characterCount() - 1)))
+        self.setTextCursor(cursor)
+        self.ensureCursorVisible()
+
+    def text_before_cursor(self, max_chars: int | None = None) -> str:
+        cursor = self.textCursor()
+        position = cursor.selectionStart()
+        start = 0 if max_chars is None else max(0, position - max_chars)
+        return self._range_text(start, position)
+
+    def text_after_cursor(self, max_chars: int | None = None) -> str:
+        cursor = self.textCursor()
+        position = cursor.selectionEnd()
+        end = self.document().characterCount() - 1
+        if max_chars is not None:
+            end = min(end, position + max_chars)
+        return self._range_text(position, end)
+
+    def selected_text(self) -> str:
+        return _plain(self.textCursor().selectedText())
+
+    def _range_text(self, start: int, end: int) -> str:
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(start)
+        cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        return _plain(cursor.selectedText())
+
+    def insert_text_as_one_undo_step(self, text: str, position: int | None = None) -> None:
+        """Insert at ``position`` (default: the cursor, replacing any selection)."""
+        cursor = self.textCursor()
+        if position is not None:
+            cursor = QTextCursor(self.document())
+            cursor.setPosition(position)
+        cursor.beginEditBlock()
+        cursor.insertText(text)
+        cursor.endEditBlock()
+        self.setTextCursor(cursor)
+
+    def replace_selection_as_one_undo_step(self, text: str) -> None:
+        cursor = self.textCursor()
+        start = cursor.selectionStart()
+        cursor.beginEditBlock()
+        cursor.insertText(text)
+        cursor.endEditBlock()
+        cursor.setPosition(start)
+        cursor.setPosition(start + len(text.encode("utf-16-le")) // 2,
+                           QTextCursor.MoveMode.KeepAnchor)
+        self.setTextCursor(cursor)
+
+    def replace_range_as_one_undo_step(self, start: int, end: int, text: str) -> None:
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(start)
+        cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        cursor.beginEditBlock()
+        cursor.insertText(text)
+        cursor.endEditBlock()
+
+    def replace_all_text_as_one_undo_step(self, text: str) -> None:
+        position = self.cursor_position()
+        cursor = QTextCursor(self.document())
+        cursor.beginEditBlock()
+        cursor.select(QTextCursor.SelectionType.Document)
+        cursor.insertText(text)
+        cursor.endEditBlock()
+        self.set_cursor_position(position)
+
+    # ----- look ---------------------------------------------------------------------------------
+    def apply_look(self, *, theme: Theme, family: str, size: int, line_spacing: int,
+                   measure_chars: int) -> None:
+        self.theme = theme
+        font = QFont(family) if family else QFont()
+        if not family:
+            font.setFamilies(["Noto Serif", "DejaVu Serif", "Georgia", "serif"])
+        font.setPointSize(max(6, size))
+        self.setFont(font)
+        self.document().setDefaultFont(font)
+        self.measure_chars = measure_chars
+        self.line_spacing = line_spacing
+        self._apply_palette()
+        self.highlighter.set_theme(theme)
+        self._apply_line_spacing()
+        self._update_margins()
+
+    def _apply_palette(self) -> None:
+        palette = self.palette()
+        text = self.theme.dim_text if self.focus_mode else self.theme.text
+        palette.setColor(QPalette.ColorRole.Text, QColor(text))
+        palette.setColor(QPalette.ColorRole.Base, QColor(self.theme.paper))
+        self.setPalette(palette)
+        self._update_extra_selections()
+
+    def _apply_line_spacing(self) -> None:
+        if self.document().characterCount() > 200_000:
+            return  # a whole-document format pass would freeze a huge file; default spacing
+        block_format = QTextBlockFormat()
+        block_format.setLineHeight(float(self.line_spacing),
+                                   QTextBlockFormat.LineHeightTypes.ProportionalHeight.value)
+        cursor = QTextCursor(self.document())
+        cursor.select(QTextCursor.SelectionType.Document)
+        modified = self.document().isModified()
+        undo = self.document().isUndoRedoEnabled()
+        self.document().setUndoRedoEnabled(False)
+        cursor.mergeBlockFormat(block_format)
+        self.document().setUndoRedoEnabled(undo)
+        self.document().setModified(modified)
+
+    def _update_margins(self) -> None:
+        metrics = QFontMetricsF(self.font())
+        column = metrics.horizontalAdvance("n") * self.measure_chars
+        side = max(24, int((self.viewport().width() + self.viewportMargins().left()
+                            + self.viewportMargins().right() - column) / 2))
+        self.setViewportMargins(side, 24, side, 24)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._update_margins()
+
+    # ----- focus mode / typewriter -------------------------------------------------------------
+    def set_focus_mode(self, on: bool) -> None:
+        self.focus_mode = on
+        self.setCenterOnScroll(on and self.typewriter)
+        self._apply_palette()
+        if on and self.typewriter:
+            self.centerCursor()
+
+    def _update_extra_selections(self) -> None:
+        if not self.focus_mode:
+            self.setExtraSelections([])
+            return
+        selection = QTextEdit.ExtraSelection()
+        char_format = QTextCharFormat()
+        char_format.setForeground(QColor(self.theme.text))
+        char_format.setProperty(QTextFormat.Property.FullWidthSelection, True)
+        selection.format = char_format  # type: ignore[attr-defined]
+        cursor = QTextCursor(self.textCursor().block())
+        cursor.select(QTextCursor.SelectionType.BlockUnderCursor)
+        selection.cursor = cursor  # type: ignore[attr-defined]
+        self.setExtraSelections([selection])
+
+    def current_paragraph_is_highlighted(self) -> bool:
+        selections = self.extraSelections()
+        return bool(selections) and selections[0].cursor.block() == self.textCursor().block()
+
+    # ----- signals ------------------------------------------------------------------------------
+    def _on_contents_change(self, position: int, removed: int, added: int) -> None:
+        if removed or added:
+            self.document_edited.emit()
+
+    def _on_cursor_moved(self) -> None:
+        if self.focus_mode:
+            self._update_extra_selections()
+            if self.typewriter:
+                self.centerCursor()
+        self.cursor_moved.emit(self.cursor_position())
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        super().focusOutEvent(event)
+        self.focus_lost.emit()
+
+    # ----- smart typography ---------------------------------------------------------------------
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self.smart_typography and not self.isReadOnly():
+            replacement = self._smart_replacement(event.text())
+            if replacement is not None:
+                delete_previous, text = replacement
+                cursor = self.textCursor()
+                cursor.beginEditBlock()
+                if delete_previous:
+                    cursor.deletePreviousChar()
+                cursor.insertText(text)
+                cursor.endEditBlock()
+                self.setTextCursor(cursor)
+                return
+        super().keyPressEvent(event)
+
+    def _smart_replacement(self, typed: str) -> tuple[bool, str] | None:
+        if typed not in ('"', "'", "-"):
+            return None
+        before = self.text_before_cursor(2)
+        previous = before[-1:] if before else ""
+        if typed == "-":
+            if previous == "-":
+                return True, "—"
+            return None
+        opening = previous == "" or previous.isspace() or previous in "([{—–"
+        if typed == '"':
+            return False, "“" if opening else "”"
+        return False, "‘" if opening else "’"
+
+    # ----- spelling context menu ----------------------------------------------------------------
+    def word_at(self, point: QPoint) -> QTextCursor | None:
+        cursor = self.cursorForPosition(point)
+        block_text = cursor.block().text()
+        offset = cursor.positionInBlock()
+        for match in WORD.finditer(block_text):
+            if match.start() <= offset <= match.end():
+                word_cursor = QTextCursor(cursor.block())
+                word_cursor.setPosition(cursor.block().position() + match.start())
+                word_cursor.setPosition(cursor.block().position() + match.end(),
+                                        QTextCursor.MoveMode.KeepAnchor)
+                return word_cursor
+        return None
+
+    def spelling_menu_entries(
+        self, word_cursor: QTextCursor
+    ) -> list[tuple[str, Callable[[], None]]]:
+        spell = self.highlighter.spell
+        word = word_cursor.selectedText()
+        if spell is None or spell.is_correct(word):
+            return []
+
+        def replace_with(suggestion: str) -> Callable[[], None]:
+            def apply() -> None:
+                word_cursor.beginEditBlock()
+                word_cursor.insertText(suggestion)
+                word_cursor.endEditBlock()
+            return apply
+
+        def add() -> None:
+            spell.add_to_personal(word)
+            self.highlighter.rehighlightBlock(word_cursor.block())
+
+        entries = [(s, replace_with(s)) for s in spell.suggestions(word)]
+        entries.append((f"Add “{word}” to dictionary", add))
+        return entries
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        menu = self.createStandardContextMenu()
+        word_cursor = self.word_at(event.pos())
+        entries = self.spelling_menu_entries(word_cursor) if word_cursor else []
+        if entries:
+            first = menu.actions()[0] if menu.actions() else None
+            spelling = QMenu(menu)
+            for title, callback in entries:
+                action = spelling.addAction(title)
+                action.triggered.connect(callback)
+            for action in reversed(spelling.actions()):
+                menu.insertAction(first, action)  # type: ignore[arg-type]
+            if first is not None:
+                menu.insertSeparator(first)
+        menu.exec(event.globalPos())
+        menu.deleteLater()

@@ -1,0 +1,935 @@
+"""The main window: sidebar, tabs of open documents, find bar, status bar, menus built from
+the action registry.
+
+Seams for other features:
+- ``window.registry.register(...)`` adds an action to a menu, its shortcut and the palette;
+- ``window.current_editor()`` and the ``current_editor_changed`` signal give the editor API;
+- ``window.add_sidebar_pane(id, title, widget)`` and ``window.add_status_widget(widget)``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QMainWindow,
+    QMenu,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop import paths
+from desktop.library import Library, LibraryError, RecoveryJournal, SaveError
+from desktop.library.daily_progress import DailyProgress
+from desktop.library.export import FORMATS, export_text, folder_text
+from desktop.library.library_lock import HEARTBEAT_SECONDS, LibraryLock
+from desktop.library.markdown_outline import headings
+from desktop.library.spelling import LANGUAGES, SpellDictionary
+from desktop.library.word_count import count_words
+from desktop.settings import Settings
+from desktop.ui.action_registry import ActionRegistry
+from desktop.ui.document_editor import DocumentEditor
+from desktop.ui.find_bar import FindBar
+from desktop.ui.open_document import OpenDocument
+from desktop.ui.prompter import Prompter
+from desktop.ui.sidebar import LibraryPane, OutlinePane, Sidebar
+from desktop.ui.spell_loader import SpellLoader
+from desktop.ui.themes import Theme, apply_theme, resolve
+from desktop.ui.writing_status import WritingStatus
+
+logger = logging.getLogger(__name__)
+
+MENUS = ("File", "Edit", "View", "Settings", "Help")
+
+
+class MainWindow(QMainWindow):
+    current_editor_changed = Signal(object)  # DocumentEditor | None
+
+    def __init__(self, library: Library, settings: Settings, *,
+                 journal: RecoveryJournal | None = None, lock: LibraryLock | None = None,
+                 read_only: bool = False, prompter: Prompter | None = None,
+                 load_spelling: bool = True) -> None:
+        super().__init__()
+        self.setObjectName("MainWindow")
+        self.library = library
+        self.settings = settings
+        self.journal = journal or RecoveryJournal(paths.journal_dir())
+        self.lock = lock
+        self.read_only = read_only
+        self.prompter = prompter or Prompter(self)
+        self.progress = DailyProgress(paths.progress_path())
+        self.theme: Theme = resolve(settings.theme())
+        self.spell: SpellDictionary | None = None
+        self.documents: list[OpenDocument] = []
+        self.focus_mode = False
+        self._menus: dict[str, QMenu] = {}
+
+        self.registry = ActionRegistry(self)
+        self.registry.action_added.connect(self._place_in_menu)
+        for title in MENUS:
+            self._menus[title] = self.menuBar().addMenu(title)
+
+        self.library_pane = LibraryPane(library)
+        self.outline = OutlinePane()
+        self.sidebar = Sidebar(self.library_pane, self.outline)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("DocumentTabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.setTabsClosable(True)
+        self.tabs.setMovable(True)
+        self.find_bar = FindBar()
+        self.find_bar.hide()
+        editor_area = QWidget()
+        column = QVBoxLayout(editor_area)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.tabs, 1)
+        column.addWidget(self.find_bar)
+        self.splitter = QSplitter()
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(editor_area)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([260, 900])
+        self.setCentralWidget(self.splitter)
+        self.writing_status = WritingStatus()
+        self.statusBar().addPermanentWidget(self.writing_status)
+        self.statusBar().setSizeGripEnabled(False)
+
+        self.count_timer = QTimer(self, singleShot=True, interval=300)
+        self.count_timer.timeout.connect(self.update_counts)
+        self.outline_timer = QTimer(self, singleShot=True, interval=700)
+        self.outline_timer.timeout.connect(self.update_outline)
+        self.heartbeat = QTimer(self, interval=HEARTBEAT_SECONDS * 1000)
+        self.heartbeat.timeout.connect(self._heartbeat)
+        if lock is not None and not read_only:
+            self.heartbeat.start()
+
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.tabs.tabCloseRequested.connect(self.close_tab)
+        self.library_pane.open_requested.connect(self._open_from_sidebar)
+        self.library_pane.context_requested.connect(self._library_context_menu)
+        self.outline.heading_chosen.connect(self.go_to_block)
+        app = QApplication.instance()
+        if isinstance(app, QGuiApplication):
+            app.applicationStateChanged.connect(self._on_app_state)
+            app.styleHints().colorSchemeChanged.connect(lambda _s: self._follow_system_theme())
+
+        self._register_actions()
+        self.apply_look()
+        self._update_title()
+        self.resize(1200, 780)
+        geometry = settings.get_str("window_geometry")
+        if geometry:
+            self.restoreGeometry(QByteArray.fromBase64(geometry.encode("ascii")))
+        self.spell_loader = SpellLoader(self)
+        self.spell_loader.loaded.connect(self._spell_ready)
+        self.spell_loader.failed.connect(lambda message: self.statusBar().showMessage(message))
+        if load_spelling and settings.get_bool("spell_check"):
+            QTimer.singleShot(0, self.load_spelling)
+
+    # ===== seams =====
+    def current_document(self) -> OpenDocument | None:
+        widget = self.tabs.currentWidget()
+        return next((d for d in self.documents if d.editor is widget), None)
+
+    def current_editor(self) -> DocumentEditor | None:
+        document = self.current_document()
+        return document.editor if document else None
+
+    def add_sidebar_pane(self, pane_id: str, title: str, widget: QWidget) -> None:
+        self.sidebar.add_pane(pane_id, title, widget)
+
+    def add_status_widget(self, widget: QWidget, *, permanent: bool = True) -> None:
+        if permanent:
+            self.statusBar().insertPermanentWidget(0, widget)
+        else:
+            self.statusBar().addWidget(widget)
+
+    def _place_in_menu(self, action_id: str) -> None:
+        entry = self.registry.get(action_id)
+        if entry is None or not entry.menu:
+            return
+        menu = self._menus.get(entry.menu)
+        if menu is None:
+            menu = QMenu(entry.menu, self)
+            self.menuBar().insertMenu(self._menus["Settings"].menuAction(), menu)
+            self._menus[entry.menu] = menu
+        menu.addAction(entry.action)
+
+    def menu(self, title: str) -> QMenu:
+        return self._menus[title]
+
+    # ===== actions =====
+    def _register_actions(self) -> None:
+        r = self.registry.register
+        has_doc = self.current_document
+        writable = lambda: not self.read_only  # noqa: E731
+        writable_doc = lambda: not self.read_only and self.current_document() is not None  # noqa: E731
+        key = QKeySequence.StandardKey
+        r("file.new", "New document", self.new_document, shortcut=key.New, menu="File",
+          enabled=writable)
+        r("file.new_folder", "New folder…", self.new_folder, menu="File", enabled=writable)
+        r("file.open", "Open from library…", self.focus_library_search, shortcut=key.Open,
+          menu="File")
+        r("file.save", "Save", self.save_current, shortcut=key.Save, menu="File",
+          enabled=writable_doc)
+        r("file.save_all", "Save all", self.save_all, shortcut="Ctrl+Alt+S", menu="File",
+          enabled=writable)
+        r("file.rename", "Rename document…", lambda: self.rename_path(None), shortcut="F2",
+          menu="File", enabled=writable_doc)
+        r("file.move", "Move document…", lambda: self.move_path(None), menu="File",
+          enabled=writable_doc)
+        r("file.delete", "Move document to trash", lambda: self.delete_path(None),
+          menu="File", enabled=writable_doc)
+        r("file.history", "Document history…", self.show_history, shortcut="Ctrl+Alt+H",
+          menu="File", enabled=writable_doc)
+        for fmt, label in FORMATS.items():
+            r(f"file.export.{fmt}", f"Export document as {label}…",
+              lambda fmt=fmt: self.export_current(fmt), menu="File", enabled=has_doc)
+        for fmt, label in FORMATS.items():
+            r(f"file.export_folder.{fmt}", f"Export folder as {label}…",
+              lambda fmt=fmt: self.export_folder(fmt), menu="File")
+        r("file.close_tab", "Close tab", self.close_current_tab, shortcut=key.Close,
+          menu="File", enabled=has_doc)
+        r("file.quit", "Quit", self.close, shortcut=key.Quit, menu="File")
+
+        r("edit.undo", "Undo", lambda: self._on_editor("undo"), shortcut=key.Undo, menu="Edit",
+          enabled=has_doc)
+        r("edit.redo", "Redo", lambda: self._on_editor("redo"), shortcut=key.Redo, menu="Edit",
+          enabled=has_doc)
+        r("edit.find", "Find…", lambda: self.open_find(replace=False), shortcut=key.Find,
+          menu="Edit", enabled=has_doc)
+        r("edit.replace", "Replace…", lambda: self.open_find(replace=True),
+          shortcut="Ctrl+H", menu="Edit", enabled=writable_doc)
+        r("edit.find_next", "Find next", self.find_bar.find_next, shortcut=key.FindNext,
+          menu="Edit", enabled=has_doc)
+        r("edit.find_previous", "Find previous", self.find_bar.find_previous,
+          shortcut=key.FindPrevious, menu="Edit", enabled=has_doc)
+        r("edit.go_to_heading", "Go to heading…", self.go_to_heading, shortcut="Ctrl+Shift+O",
+          menu="Edit", enabled=has_doc)
+        r("edit.palette", "Command palette…", self.show_palette, shortcut="Ctrl+Shift+P",
+          menu="Edit")
+
+        r("view.focus", "Focus mode", self.toggle_focus_mode, shortcut="F11", menu="View",
+          checkable=True)
+        r("view.sidebar", "Show sidebar", self.toggle_sidebar, shortcut="Ctrl+\\", menu="View",
+          checkable=True, checked=True)
+        r("view.zoom_in", "Zoom in", lambda: self.zoom(+1), shortcut=key.ZoomIn, menu="View")
+        r("view.zoom_out", "Zoom out", lambda: self.zoom(-1), shortcut=key.ZoomOut, menu="View")
+        r("view.zoom_reset", "Actual size", lambda: self.zoom(0), shortcut="Ctrl+0", menu="View")
+        r("view.next_tab", "Next tab", lambda: self.cycle_tab(+1),
+          shortcut=[QKeySequence("Ctrl+Tab"), QKeySequence("Ctrl+PgDown")], menu="View")
+        r("view.previous_tab", "Previous tab", lambda: self.cycle_tab(-1),
+          shortcut=[QKeySequence("Ctrl+Shift+Tab"), QKeySequence("Ctrl+PgUp")], menu="View")
+        r("view.library", "Show library", lambda: self._show_pane("library"),
+          shortcut="Ctrl+Shift+L", menu="View")
+        r("view.outline", "Show outline", lambda: self._show_pane("outline"),
+          shortcut="Ctrl+Shift+E", menu="View")
+        for name in ("light", "dark", "system"):
+            r(f"view.theme.{name}", f"Theme: {name.capitalize()}",
+              lambda name=name: self.set_theme(name), menu="View")
+
+        r("settings.goal", "Daily word goal…", self.ask_goal, menu="Settings")
+        r("settings.font", "Font…", self.ask_font, menu="Settings")
+        r("settings.line_spacing", "Line spacing…", self.ask_line_spacing, menu="Settings")
+        r("settings.smart", "Smart quotes and dashes", self.toggle_smart_typography,
+          menu="Settings", checkable=True, checked=self.settings.get_bool("smart_typography"))
+        r("settings.spell", "Check spelling as you type", self.toggle_spelling,
+          menu="Settings", checkable=True, checked=self.settings.get_bool("spell_check"))
+        r("settings.language", "Spelling language for this library…", self.ask_language,
+          menu="Settings")
+        r("settings.library", "Change library folder…", self.change_library, menu="Settings")
+        # Sync: the sync feature registers "sync.*" actions with menu="Settings".
+
+        r("help.license", "License…", self.show_license, menu="Help")
+        r("help.shortcuts", "Keyboard shortcuts", self.show_palette, shortcut="Ctrl+/",
+          menu="Help")
+        r("help.about", "About Draftsmith", self.show_about, menu="Help")
+        self._menus["Help"].aboutToShow.connect(self.registry.refresh_enabled)
+        for menu in self._menus.values():
+            menu.aboutToShow.connect(self.registry.refresh_enabled)
+
+    def _on_editor(self, method: str) -> None:
+        editor = self.current_editor()
+        if editor is not None:
+            getattr(editor, method)()
+
+    def _show_pane(self, pane_id: str) -> None:
+        if not self.sidebar.isVisible():
+            self.registry.action("view.sidebar").setChecked(True)
+        self.sidebar.show_pane(pane_id)
+
+    # ===== documents =====
+    def open_document(self, path: Path, *, cursor: int | None = None,
+                      line: int = 0) -> OpenDocument | None:
+        path = Path(path).resolve()
+        for document in self.documents:
+            if document.path.resolve() == path:
+                self.tabs.setCurrentWidget(document.editor)
+                self._jump(document, cursor, line)
+                return document
+        try:
+            document = OpenDocument(
+                path, self.library, self.journal,
+                autosave_seconds=self.settings.get_float("autosave_seconds"),
+                journal_seconds=self.settings.get_float("journal_seconds"),
+                snapshot_minutes=self.settings.get_float("snapshot_minutes"),
+                read_only=self.read_only)
+        except OSError as exc:
+            self.prompter.error("Couldn't open document",
+                                f"Couldn't open “{path.name}”: {exc.strerror or exc}.")
+            return None
+        self._wire(document)
+        self.documents.append(document)
+        index = self.tabs.addTab(document.editor, document.title)
+        self.tabs.setCurrentIndex(index)
+        self._jump(document, cursor, line)
+        words = document.word_count()
+        self.progress.update(self.library_key(document.path), words)
+        document.editor.setFocus()
+        return document
+
+    def library_key(self, path: Path) -> Path:
+        return self.library.relative(path) if self.library.contains(path) else path
+
+    def _jump(self, document: OpenDocument, cursor: int | None, line: int) -> None:
+        if cursor is not None:
+            document.editor.set_cursor_position(cursor)
+        elif line > 0:
+            self.go_to_block(line - 1)
+
+    def _wire(self, document: OpenDocument) -> None:
+        editor = document.editor
+        self._style_editor(editor)
+        editor.highlighter.spell = self.spell
+        editor.document_edited.connect(self.count_timer.start)
+        editor.document_edited.connect(self.outline_timer.start)
+        editor.document_edited.connect(lambda: self.writing_status.show_save_state("Edited"))
+        editor.cursor_moved.connect(lambda _pos: self.count_timer.start())
+        document.dirty_changed.connect(lambda _dirty, d=document: self._update_tab(d))
+        document.path_changed.connect(lambda d=document: self._on_path_changed(d))
+        document.saved.connect(lambda d=document: self._on_saved(d))
+        document.save_failed.connect(self._on_save_failed)
+        document.conflict_kept_both.connect(self._on_conflict)
+        document.reloaded.connect(lambda: self.statusBar().showMessage(
+            "Reloaded: the file was changed by another program.", 8000))
+
+    def _update_tab(self, document: OpenDocument) -> None:
+        index = self.tabs.indexOf(document.editor)
+        if index >= 0:
+            marker = " •" if document.is_dirty() else ""
+            self.tabs.setTabText(index, document.title + marker)
+            self.tabs.setTabToolTip(index, str(document.path))
+        self._update_title()
+
+    def _update_title(self) -> None:
+        document = self.current_document()
+        name = f"{document.title} — " if document else ""
+        suffix = " (read-only)" if self.read_only else ""
+        self.setWindowTitle(f"{name}Draftsmith{suffix}")
+
+    def _on_tab_changed(self, _index: int) -> None:
+        self._update_title()
+        self.update_counts()
+        self.update_outline()
+        editor = self.current_editor()
+        if self.find_bar.isVisible() and editor is not None:
+            self.find_bar.editor = editor
+        if editor is not None and self.focus_mode:
+            editor.set_focus_mode(True)
+        self.current_editor_changed.emit(editor)
+
+    def _on_saved(self, document: OpenDocument) -> None:
+        self.writing_status.show_save_state("Saved")
+        item = self.library_pane.item_for(document.path)
+        if item is not None:
+            item.setText(1, f"{document.word_count():,}")
+        elif self.library.contains(document.path):
+            self.library_pane.refresh()
+        self.progress.save()
+
+    def _on_save_failed(self, message: str) -> None:
+        self.writing_status.show_save_state("Not saved")
+        self.statusBar().showMessage(message, 15000)
+        self.prompter.error("Couldn't save", message)
+
+    def _on_conflict(self, message: str) -> None:
+        self.library_pane.refresh()
+        self.prompter.info("Changed by another program", message)
+
+    def _on_path_changed(self, document: OpenDocument) -> None:
+        self._update_tab(document)
+
+    def _open_from_sidebar(self, path: Path, line: int) -> None:
+        self.open_document(path, line=line)
+
+    def _library_context_menu(self, path: Path | None, global_pos: object) -> None:
+        menu = QMenu(self)
+        folder = path if path is not None and path.is_dir() else (
+            path.parent if path is not None else self.library.root)
+        writable = not self.read_only
+        menu.addAction("New document", lambda: self.new_document(folder)).setEnabled(writable)
+        menu.addAction("New folder…", lambda: self.new_folder(folder)).setEnabled(writable)
+        if path is not None:
+            menu.addSeparator()
+            menu.addAction("Rename…", lambda: self.rename_path(path)).setEnabled(writable)
+            menu.addAction("Move to…", lambda: self.move_path(path)).setEnabled(writable)
+            menu.addAction("Move to trash", lambda: self.delete_path(path)).setEnabled(writable)
+            if path.is_dir():
+                menu.addSeparator()
+                for fmt, label in FORMATS.items():
+                    menu.addAction(f"Export folder as {label}…",
+                                   lambda fmt=fmt: self.export_folder(fmt, path))
+        menu.exec(global_pos)  # type: ignore[arg-type]
+
+    def new_document(self, folder: Path | None = None) -> OpenDocument | None:
+        """Untitled documents are real files from the first moment, so they autosave too."""
+        if self.read_only:
+            return None
+        try:
+            path = self.library.create_document(folder, "Untitled")
+        except (OSError, LibraryError) as exc:
+            self.prompter.error("Couldn't create a document", self._os_words(exc))
+            return None
+        self.library_pane.refresh()
+        return self.open_document(path)
+
+    def new_folder(self, parent: Path | None = None) -> Path | None:
+        name = self.prompter.ask_text("New folder", "Folder name:", "New folder")
+        if not name:
+            return None
+        try:
+            folder = self.library.create_folder(parent, name)
+        except (OSError, LibraryError) as exc:
+            self.prompter.error("Couldn't create the folder", self._os_words(exc))
+            return None
+        self.library_pane.refresh()
+        return folder
+
+    @staticmethod
+    def _os_words(exc: Exception) -> str:
+        if isinstance(exc, OSError):
+            return f"{exc.strerror or exc}."
+        return str(exc)
+
+    def save_current(self) -> bool:
+        document = self.current_document()
+        return document.save() if document else False
+
+    def save_all(self) -> bool:
+        return all(d.save() for d in self.documents if d.is_dirty())
+
+    def _target(self, path: Path | None) -> Path | None:
+        if path is not None:
+            return path
+        document = self.current_document()
+        return document.path if document else None
+
+    def rename_path(self, path: Path | None) -> Path | None:
+        target = self._target(path)
+        if target is None:
+            return None
+        title = target.name if target.is_dir() else target.stem
+        new_title = self.prompter.ask_text("Rename", "New name:", title)
+        if not new_title or new_title == title:
+            return None
+        self._save_documents_under(target)
+        try:
+            new_path = self.library.rename(target, new_title)
+        except (OSError, LibraryError) as exc:
+            self.prompter.error("Couldn't rename", self._os_words(exc))
+            return None
+        self._rebind_documents(target, new_path)
+        self.library_pane.refresh()
+        return new_path
+
+    def move_path(self, path: Path | None) -> Path | None:
+        target = self._target(path)
+        if target is None:
+            return None
+        folders = [self.library.root] + [p for p in sorted(self.library.root.rglob("*"))
+                                         if p.is_dir()
+                                         and not paths.is_hidden_part(p.relative_to(
+                                             self.library.root))
+                                         and p != target and target not in p.parents]
+        labels = ["Library (top level)"] + [str(p.relative_to(self.library.root))
+                                            for p in folders[1:]]
+        choice = self.prompter.choose("Move", f"Move “{target.name}” to:", labels)
+        if choice is None:
+            return None
+        self._save_documents_under(target)
+        try:
+            new_path = self.library.move(target, folders[choice])
+        except (OSError, LibraryError) as exc:
+            self.prompter.error("Couldn't move", self._os_words(exc))
+            return None
+        self._rebind_documents(target, new_path)
+        self.library_pane.refresh()
+        return new_path
+
+    def _save_documents_under(self, target: Path) -> None:
+        for document in self.documents:
+            if document.path == target or target in document.path.parents:
+                document.save()
+
+    def _rebind_documents(self, old: Path, new: Path) -> None:
+        for document in self.documents:
+            if document.path == old:
+                document.rebind(new)
+            elif old in document.path.parents:
+                document.rebind(new / document.path.relative_to(old))
+            else:
+                continue
+            self.progress.rename(self.library.relative(new) if old == document.path else old,
+                                 self.library_key(document.path))
+
+    def delete_path(self, path: Path | None) -> bool:
+        target = self._target(path)
+        if target is None:
+            return False
+        kind = "folder" if target.is_dir() else "document"
+        if not self.prompter.confirm("Move to trash",
+                                     f"Move the {kind} “{target.name}” to the trash?"):
+            return False
+        for document in list(self.documents):
+            if document.path == target or target in document.path.parents:
+                document.save()
+                self._remove_document(document)
+        try:
+            self.library.delete(target)
+        except (OSError, LibraryError) as exc:
+            self.prompter.error("Couldn't move to trash", self._os_words(exc))
+            return False
+        self.library_pane.refresh()
+        return True
+
+    def close_tab(self, index: int) -> bool:
+        widget = self.tabs.widget(index)
+        document = next((d for d in self.documents if d.editor is widget), None)
+        if document is None:
+            return False
+        if not document.close() and not self.prompter.confirm(
+                "Close without saving?",
+                f"“{document.title}” couldn't be saved: {document.last_error} "
+                "Its text stays in the recovery journal. Close anyway?"):
+            return False
+        self._remove_document(document)
+        return True
+
+    def close_current_tab(self) -> None:
+        if self.tabs.currentIndex() >= 0:
+            self.close_tab(self.tabs.currentIndex())
+
+    def _remove_document(self, document: OpenDocument) -> None:
+        document.close()
+        index = self.tabs.indexOf(document.editor)
+        if index >= 0:
+            self.tabs.removeTab(index)
+        self.documents.remove(document)
+        document.editor.deleteLater()
+        document.deleteLater()
+
+    def cycle_tab(self, step: int) -> None:
+        count = self.tabs.count()
+        if count:
+            self.tabs.setCurrentIndex((self.tabs.currentIndex() + step) % count)
+
+    def focus_library_search(self) -> None:
+        self._show_pane("library")
+        self.library_pane.search.setFocus()
+        self.library_pane.search.selectAll()
+
+    # ===== counts, outline, goals =====
+    def update_counts(self) -> None:
+        document = self.current_document()
+        if document is None:
+            self.writing_status.show_counts(0, None)
+        else:
+            words = document.word_count()
+            selected = document.editor.selected_text()
+            self.writing_status.show_counts(words, count_words(selected) if selected else None)
+            self.progress.update(self.library_key(document.path), words)
+        self.writing_status.show_goal(self.progress.words_today(),
+                                      self.settings.daily_word_goal())
+
+    def update_outline(self) -> None:
+        editor = self.current_editor()
+        self.outline.set_headings(headings(editor.text()) if editor else [])
+
+    def go_to_block(self, block_number: int) -> None:
+        editor = self.current_editor()
+        if editor is None:
+            return
+        block = editor.document().findBlockByNumber(block_number)
+        if block.isValid():
+            editor.set_cursor_position(block.position())
+            editor.centerCursor()
+            editor.setFocus()
+
+    def go_to_heading(self) -> None:
+        editor = self.current_editor()
+        if editor is None:
+            return
+        found = headings(editor.text())
+        if not found:
+            self.statusBar().showMessage("This document has no headings.", 4000)
+            return
+        choice = self.prompter.choose("Go to heading", "Heading:",
+                                      ["  " * (h.level - 1) + h.title for h in found])
+        if choice is not None:
+            self.go_to_block(found[choice].line)
+
+    def ask_goal(self) -> None:
+        text = self.prompter.ask_text("Daily word goal", "Words per day (0 for none):",
+                                      str(self.settings.daily_word_goal()))
+        if text is None:
+            return
+        try:
+            goal = max(0, int(text.replace(",", "").strip()))
+        except ValueError:
+            self.prompter.error("Daily word goal", f"“{text}” isn't a number of words.")
+            return
+        self._set("daily_word_goal", goal)
+        self.update_counts()
+
+    # ===== find, palette, history =====
+    def open_find(self, *, replace: bool) -> None:
+        editor = self.current_editor()
+        if editor is not None:
+            self.find_bar.open(editor, replace=replace and not self.read_only)
+
+    def show_palette(self) -> None:
+        from desktop.ui.command_palette import CommandPalette
+
+        palette = CommandPalette(self.registry, self)
+        geometry = self.geometry()
+        palette.move(geometry.x() + (geometry.width() - palette.width()) // 2, geometry.y() + 80)
+        self._palette = palette
+        palette.show()
+        palette.input.setFocus()
+
+    def show_history(self) -> None:
+        from desktop.ui.snapshot_dialog import SnapshotDialog
+
+        document = self.current_document()
+        if document is None:
+            return
+        dialog = SnapshotDialog(self.library.snapshots.list(document.path),
+                                document.editor.text(), self)
+        self._history_dialog = dialog
+        if dialog.exec() and dialog.chosen is not None:
+            self.restore_snapshot(document, dialog.chosen.read())
+
+    def restore_snapshot(self, document: OpenDocument, text: str) -> None:
+        """Restoring is itself snapshotted and undoable."""
+        document.take_snapshot("before restore")
+        document.editor.replace_all_text_as_one_undo_step(text)
+        document.save()
+
+    # ===== export =====
+    def export_current(self, fmt: str, destination: Path | None = None) -> Path | None:
+        document = self.current_document()
+        if document is None:
+            return None
+        return self._export(document.editor.text(), document.title, fmt, destination)
+
+    def export_folder(self, fmt: str, folder: Path | None = None,
+                      destination: Path | None = None) -> Path | None:
+        if folder is None:
+            folder = self.prompter.ask_folder("Export folder", self.library.root)
+            if folder is None:
+                return None
+        chapters = [d for d in self.library.documents()
+                    if d.resolve() == folder.resolve() or folder.resolve() in d.resolve().parents]
+        if not chapters:
+            self.prompter.info("Export folder", f"“{folder.name}” has no documents to export.")
+            return None
+        self.save_all()
+        return self._export(folder_text(chapters), folder.name, fmt, destination)
+
+    def _export(self, text: str, title: str, fmt: str, destination: Path | None) -> Path | None:
+        if destination is None:
+            destination = self.prompter.ask_save_path(
+                "Export", Path.home() / f"{title}.{fmt}", f"{FORMATS[fmt]} (*.{fmt})")
+            if destination is None:
+                return None
+        try:
+            if fmt == "pdf":
+                from desktop.ui.pdf_export import export_pdf
+
+                export_pdf(text, destination, title)
+            else:
+                export_text(text, destination, fmt, title)
+        except SaveError as error:
+            self.prompter.error("Export failed", str(error))
+            return None
+        self.statusBar().showMessage(f"Exported “{destination.name}”.", 6000)
+        return destination
+
+    # ===== look =====
+    def apply_look(self) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, self.theme)
+        for document in self.documents:
+            self._style_editor(document.editor)
+        self.library_pane.refresh()
+
+    def _style_editor(self, editor: DocumentEditor) -> None:
+        editor.apply_look(theme=self.theme, family=self.settings.get_str("font_family"),
+                          size=self.settings.get_int("font_size"),
+                          line_spacing=self.settings.get_int("line_spacing"),
+                          measure_chars=self.settings.get_int("measure_chars"))
+        editor.smart_typography = self.settings.get_bool("smart_typography")
+        editor.typewriter = self.settings.get_bool("typewriter_scrolling")
+
+    def _set(self, key: str, value: object) -> None:
+        self.settings.set(key, value)
+        try:
+            self.settings.save()
+        except OSError as exc:
+            self.statusBar().showMessage(f"Couldn't save settings: {exc.strerror or exc}", 8000)
+
+    def set_theme(self, name: str) -> None:
+        self._set("theme", name)
+        self.theme = resolve(name)
+        self.apply_look()
+
+    def _follow_system_theme(self) -> None:
+        if self.settings.theme() == "system":
+            self.theme = resolve("system")
+            self.apply_look()
+
+    def zoom(self, step: int) -> None:
+        size = 13 if step == 0 else max(8, min(40, self.settings.get_int("font_size") + step))
+        self._set("font_size", size)
+        for document in self.documents:
+            self._style_editor(document.editor)
+
+    def ask_font(self) -> None:
+        from PySide6.QtWidgets import QFontDialog
+
+        editor = self.current_editor()
+        ok, font = QFontDialog.getFont(editor.font() if editor else self.font(), self)
+        if ok:
+            self._set("font_family", font.family())
+            self._set("font_size", max(8, font.pointSize()))
+            for document in self.documents:
+                self._style_editor(document.editor)
+
+    def ask_line_spacing(self) -> None:
+        text = self.prompter.ask_text("Line spacing", "Line spacing in percent (100–250):",
+                                      str(self.settings.get_int("line_spacing")))
+        if text is None:
+            return
+        try:
+            value = max(100, min(250, int(text.strip().rstrip("%"))))
+        except ValueError:
+            self.prompter.error("Line spacing", f"“{text}” isn't a percentage.")
+            return
+        self._set("line_spacing", value)
+        for document in self.documents:
+            self._style_editor(document.editor)
+
+    def toggle_smart_typography(self) -> None:
+        on = self.registry.action("settings.smart").isChecked()
+        self._set("smart_typography", on)
+        for document in self.documents:
+            document.editor.smart_typography = on
+
+    def toggle_sidebar(self) -> None:
+        self.sidebar.setVisible(self.registry.action("view.sidebar").isChecked())
+
+    def toggle_focus_mode(self) -> None:
+        on = self.registry.action("view.focus").isChecked()
+        self.focus_mode = on
+        self.menuBar().setVisible(not on)
+        self.statusBar().setVisible(not on)
+        self.sidebar.setVisible(not on and self.registry.action("view.sidebar").isChecked())
+        self.tabs.tabBar().setVisible(not on)
+        if on:
+            self._geometry_before_focus = self.saveGeometry()
+            self.showFullScreen()
+        else:
+            self.showNormal()
+        for document in self.documents:
+            document.editor.set_focus_mode(on)
+
+    # ===== spelling =====
+    def load_spelling(self) -> None:
+        self.spell_loader.load(self.library.spelling_language(), paths.personal_dictionary_path())
+
+    def _spell_ready(self, dictionary: SpellDictionary) -> None:
+        if not self.settings.get_bool("spell_check"):
+            return
+        self.spell = dictionary
+        for document in self.documents:
+            document.editor.highlighter.set_spell(dictionary)
+
+    def toggle_spelling(self) -> None:
+        on = self.registry.action("settings.spell").isChecked()
+        self._set("spell_check", on)
+        if on:
+            self.load_spelling()
+        else:
+            self.spell = None
+            for document in self.documents:
+                document.editor.highlighter.set_spell(None)
+
+    def ask_language(self) -> None:
+        codes = list(LANGUAGES)
+        choice = self.prompter.choose("Spelling language", "Language for this library:",
+                                      [LANGUAGES[c] for c in codes])
+        if choice is None:
+            return
+        try:
+            self.library.set_config("spelling_language", codes[choice])
+        except OSError as exc:
+            self.prompter.error("Spelling language", self._os_words(exc))
+            return
+        if self.settings.get_bool("spell_check"):
+            self.load_spelling()
+
+    def change_library(self) -> None:
+        folder = self.prompter.ask_folder("Choose the library folder", self.library.root)
+        if folder is None:
+            return
+        self._set("library_path", str(folder))
+        self.prompter.info("Library folder", f"Draftsmith will open “{folder}” the next time "
+                           "it starts.")
+
+    # ===== help =====
+    def show_license(self) -> None:
+        try:
+            from desktop.ui.license_dialog import LicenseDialog
+        except ImportError:
+            self.prompter.info("License", "Licensing isn't part of this build yet. "
+                               "The editor works without it.")
+            return
+        dialog = LicenseDialog(parent=self)
+        dialog.exec()
+
+    def show_about(self) -> None:
+        self.prompter.info("About Draftsmith",
+                           "Draftsmith — a calm writing app whose AI runs on your own machine.\n"
+                           f"Library: {self.library.root}")
+
+    # ===== safety =====
+    def recover_from_journal(self) -> int:
+        """Offer text newer than disk after a crash; returns how many were restored."""
+        restored = 0
+        for entry in self.journal.pending():
+            if not self.prompter.ask_restore(entry):
+                self.journal.clear(entry.document)
+                continue
+            path = entry.document
+            if not path.exists():
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_text("", encoding="utf-8")
+                except OSError as exc:
+                    self.prompter.error("Couldn't restore", self._os_words(exc))
+                    continue
+            document = self.open_document(path)
+            if document is None:
+                continue
+            document.take_snapshot("before recovery")
+            document.editor.replace_all_text_as_one_undo_step(entry.text)
+            document.save()
+            restored += 1
+        if restored:
+            self.library_pane.refresh()
+        return restored
+
+    def emergency_save(self) -> None:
+        """Called by the crash handler: journal first (cheap, always works), then save."""
+        for document in self.documents:
+            document.write_journal()
+        for document in self.documents:
+            document.save()
+
+    def check_all_disks(self) -> None:
+        for document in list(self.documents):
+            document.check_disk()
+
+    def _on_app_state(self, state: Qt.ApplicationState) -> None:
+        if state == Qt.ApplicationState.ApplicationActive:
+            self.check_all_disks()
+        elif not self.read_only:
+            for document in self.documents:
+                document.autosave()
+
+    def _heartbeat(self) -> None:
+        if self.lock is None or self.read_only:
+            return
+        try:
+            still_mine = self.lock.refresh()
+        except OSError:
+            return
+        if not still_mine:
+            self.set_read_only(True)
+            self.prompter.info("Library taken over",
+                               "Another Draftsmith window took over this library. This window "
+                               "is now read-only so the two don't overwrite each other.")
+
+    def set_read_only(self, on: bool) -> None:
+        self.read_only = on
+        for document in self.documents:
+            document.read_only = on
+            document.editor.setReadOnly(on)
+        self.heartbeat.stop()
+        self._update_title()
+
+    # ===== session =====
+    def restore_session(self) -> None:
+        current = self.settings.get_str("current_document")
+        for entry in self.settings.get_list("open_documents"):
+            if not isinstance(entry, dict):
+                continue
+            path = Path(str(entry.get("path", "")))
+            if path.is_file():
+                cursor = entry.get("cursor")
+                self.open_document(path, cursor=cursor if isinstance(cursor, int) else None)
+        for document in self.documents:
+            if str(document.path) == current:
+                self.tabs.setCurrentWidget(document.editor)
+
+    def save_session(self) -> None:
+        ordered = sorted(self.documents, key=lambda d: self.tabs.indexOf(d.editor))
+        self.settings.set("open_documents", [{"path": str(d.path),
+                                              "cursor": d.editor.cursor_position()}
+                                             for d in ordered])
+        current = self.current_document()
+        self.settings.set("current_document", str(current.path) if current else "")
+        if not self.focus_mode:
+            self.settings.set("window_geometry",
+                              bytes(self.saveGeometry().toBase64().data()).decode("ascii"))
+        try:
+            self.settings.save()
+        except OSError as exc:
+            logger.warning("Couldn't save the session: %s", exc)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        unsaved = [d for d in self.documents if not d.read_only and d.is_dirty() and not d.save()]
+        if unsaved:
+            names = ", ".join(f"“{d.title}”" for d in unsaved)
+            if not self.prompter.confirm(
+                    "Quit without saving?",
+                    f"{names} couldn't be saved. The text stays in the recovery journal and "
+                    "will be offered next time. Quit anyway?"):
+                event.ignore()
+                return
+        self.save_session()
+        self.progress.save()
+        for document in self.documents:
+            document.close()
+        self.heartbeat.stop()
+        if self.lock is not None and not self.read_only:
+            self.lock.release()
+        event.accept()

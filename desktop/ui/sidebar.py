@@ -1,0 +1,177 @@
+"""The sidebar: panes in tabs — the library tree (with search) and the outline. Other
+features add their own pane with ``Sidebar.add_pane``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QTabWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.library import Library
+from desktop.library.library import Node
+from desktop.library.markdown_outline import Heading
+
+logger = logging.getLogger(__name__)
+
+PATH_ROLE = Qt.ItemDataRole.UserRole
+FOLDER_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class LibraryPane(QWidget):
+    open_requested = Signal(Path, int)  # path, 1-based line (0: no jump)
+    context_requested = Signal(object, object)  # path or None, QPoint (global)
+
+    def __init__(self, library: Library, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.search = QLineEdit(placeholderText="Search titles and text")
+        self.search.setClearButtonEnabled(True)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderHidden(True)
+        self.tree.setColumnCount(2)
+        self.tree.setIndentation(14)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.results = QListWidget()
+        self.results.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.search)
+        layout.addWidget(self.tree)
+        layout.addWidget(self.results)
+        self.tree.itemActivated.connect(self._open_item)
+        self.tree.itemClicked.connect(self._open_item)
+        self.tree.customContextMenuRequested.connect(self._context)
+        self.results.itemActivated.connect(self._open_result)
+        self.results.itemClicked.connect(self._open_result)
+        self.search.textChanged.connect(self.run_search)
+        self.refresh()
+
+    def refresh(self) -> None:
+        expanded = {item.data(0, PATH_ROLE) for item in self._all_items() if item.isExpanded()}
+        self.tree.clear()
+        root = self.library.tree()
+        self._fill(self.tree.invisibleRootItem(), root, expanded)
+        self.tree.resizeColumnToContents(1)
+        self.tree.header().setStretchLastSection(False)
+        from PySide6.QtWidgets import QHeaderView
+
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+
+    def _fill(self, parent: QTreeWidgetItem, node: Node, expanded: set[str]) -> None:
+        for child in node.children:
+            item = QTreeWidgetItem(parent, [child.title, f"{child.words:,}"])
+            item.setData(0, PATH_ROLE, str(child.path))
+            item.setData(0, FOLDER_ROLE, child.is_folder)
+            item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
+            item.setForeground(1, self.palette().placeholderText())
+            if child.is_folder:
+                self._fill(item, child, expanded)
+                item.setExpanded(str(child.path) in expanded or len(expanded) == 0)
+
+    def _all_items(self) -> list[QTreeWidgetItem]:
+        items = []
+        stack = [self.tree.invisibleRootItem()]
+        while stack:
+            item = stack.pop()
+            for index in range(item.childCount()):
+                items.append(item.child(index))
+                stack.append(item.child(index))
+        return items
+
+    def item_for(self, path: Path) -> QTreeWidgetItem | None:
+        for item in self._all_items():
+            if item.data(0, PATH_ROLE) == str(path):
+                return item
+        return None
+
+    def titles(self) -> list[str]:
+        return [item.text(0) for item in self._all_items()]
+
+    def words_shown_for(self, path: Path) -> str:
+        item = self.item_for(path)
+        return item.text(1) if item else ""
+
+    def _open_item(self, item: QTreeWidgetItem) -> None:
+        if not item.data(0, FOLDER_ROLE):
+            self.open_requested.emit(Path(item.data(0, PATH_ROLE)), 0)
+
+    def _context(self, point: object) -> None:
+        item = self.tree.itemAt(point)  # type: ignore[arg-type]
+        path = Path(item.data(0, PATH_ROLE)) if item else None
+        self.context_requested.emit(path, self.tree.viewport().mapToGlobal(point))  # type: ignore[arg-type]
+
+    def run_search(self, query: str) -> None:
+        self.results.clear()
+        if not query.strip():
+            self.results.hide()
+            self.tree.show()
+            return
+        self.tree.hide()
+        self.results.show()
+        for hit in self.library.search(query):
+            label = (f"{hit.path.stem}" if hit.in_title
+                     else f"{hit.path.stem}:{hit.line}  {hit.excerpt}")
+            item = QListWidgetItem(label, self.results)
+            item.setData(PATH_ROLE, (str(hit.path), hit.line))
+        if not self.results.count():
+            QListWidgetItem("Nothing found", self.results).setFlags(Qt.ItemFlag.NoItemFlags)
+
+    def _open_result(self, item: QListWidgetItem) -> None:
+        data = item.data(PATH_ROLE)
+        if data:
+            self.open_requested.emit(Path(data[0]), int(data[1]))
+
+
+class OutlinePane(QListWidget):
+    heading_chosen = Signal(int)  # block number
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.itemActivated.connect(self._chosen)
+        self.itemClicked.connect(self._chosen)
+
+    def set_headings(self, headings: list[Heading]) -> None:
+        self.clear()
+        for heading in headings:
+            item = QListWidgetItem("    " * (heading.level - 1) + heading.title, self)
+            item.setData(PATH_ROLE, heading.line)
+
+    def _chosen(self, item: QListWidgetItem) -> None:
+        self.heading_chosen.emit(int(item.data(PATH_ROLE)))
+
+
+class Sidebar(QTabWidget):
+    def __init__(self, library_pane: LibraryPane, outline: OutlinePane,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("Sidebar")
+        self.setDocumentMode(True)
+        self.panes: dict[str, QWidget] = {}
+        self.add_pane("library", "Library", library_pane)
+        self.add_pane("outline", "Outline", outline)
+
+    def add_pane(self, pane_id: str, title: str, widget: QWidget) -> None:
+        if pane_id in self.panes:
+            raise ValueError(f"Sidebar pane {pane_id!r} already exists")
+        self.panes[pane_id] = widget
+        self.addTab(widget, title)
+
+    def show_pane(self, pane_id: str) -> None:
+        self.setCurrentWidget(self.panes[pane_id])
+
+
+def context_menu(parent: QWidget) -> QMenu:
+    return QMenu(parent)

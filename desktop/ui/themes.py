@@ -1,0 +1,93 @@
+"""Light and dark themes (and following the system's choice): calm paper-like colours."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication
+
+
+@dataclass(frozen=True)
+class Theme:
+    name: str
+    window: str
+    paper: str
+    text: str
+    dim_text: str
+    accent: str
+    sidebar: str
+    border: str
+    heading: str
+    quote: str
+    code_bg: str
+    marker: str
+    current_line: str
+    misspelled: str
+
+
+LIGHT = Theme("light", window="#f3f1ec", paper="#fbfaf7", text="#2d2a26", dim_text="#b9b4ab",
+              accent="#3f7a8c", sidebar="#ecE9e2", border="#dcd7cd", heading="#1f3b4d",
+              quote="#6b6459", code_bg="#efebe3", marker="#a39b8d", current_line="#f3efe6",
+              misspelled="#c0392b")
+DARK = Theme("dark", window="#1b1d20", paper="#212327", text="#dcd8cf", dim_text="#5b5f66",
+             accent="#7fb3c4", sidebar="#1d1f23", border="#2e3137", heading="#9cc7d6",
+             quote="#a39f96", code_bg="#2a2d32", marker="#6f747c", current_line="#26292e",
+             misspelled="#e0796c")
+
+
+def resolve(name: str) -> Theme:
+    if name == "dark":
+        return DARK
+    if name == "light":
+        return LIGHT
+    hints = QGuiApplication.styleHints()
+    return DARK if hints.colorScheme() == Qt.ColorScheme.Dark else LIGHT
+
+
+def apply_theme(app: QApplication, theme: Theme) -> None:
+    app.setStyle("Fusion")
+    palette = QPalette()
+    role = QPalette.ColorRole
+    palette.setColor(role.Window, QColor(theme.window))
+    palette.setColor(role.WindowText, QColor(theme.text))
+    palette.setColor(role.Base, QColor(theme.paper))
+    palette.setColor(role.AlternateBase, QColor(theme.sidebar))
+    palette.setColor(role.Text, QColor(theme.text))
+    palette.setColor(role.Button, QColor(theme.window))
+    palette.setColor(role.ButtonText, QColor(theme.text))
+    palette.setColor(role.Highlight, QColor(theme.accent))
+    palette.setColor(role.HighlightedText, QColor(theme.paper))
+    palette.setColor(role.ToolTipBase, QColor(theme.paper))
+    palette.setColor(role.ToolTipText, QColor(theme.text))
+    palette.setColor(role.PlaceholderText, QColor(theme.marker))
+    palette.setColor(role.Link, QColor(theme.accent))
+    for group_role in (role.Text, role.WindowText, role.ButtonText):
+        palette.setColor(QPalette.ColorGroup.Disabled, group_role, QColor(theme.dim_text))
+    app.setPalette(palette)
+    app.setStyleSheet(f"""
+        QMainWindow::separator {{ width: 1px; background: {theme.border}; }}
+        #Sidebar, #Sidebar QTreeWidget, #Sidebar QListWidget {{
+            background: {theme.sidebar}; border: none; }}
+        #Sidebar QTabBar::tab {{ padding: 6px 12px; border: none; background: transparent;
+            color: {theme.marker}; }}
+        #Sidebar QTabBar::tab:selected {{ color: {theme.text};
+            border-bottom: 2px solid {theme.accent}; }}
+        #Sidebar QTabWidget::pane {{ border: none; }}
+        #Sidebar QLineEdit {{ border: 1px solid {theme.border}; border-radius: 4px;
+            padding: 4px 6px; background: {theme.paper}; margin: 6px; }}
+        #DocumentTabs::pane {{ border: none; }}
+        #DocumentTabs QTabBar::tab {{ padding: 6px 14px; border: none; background: transparent;
+            color: {theme.marker}; }}
+        #DocumentTabs QTabBar::tab:selected {{ color: {theme.text}; background: {theme.paper};
+            border-top: 2px solid {theme.accent}; }}
+        DocumentEditor {{ border: none; }}
+        QStatusBar {{ color: {theme.marker}; border-top: 1px solid {theme.border}; }}
+        QStatusBar QLabel {{ padding: 0 8px; }}
+        QProgressBar#GoalBar {{ border: none; background: {theme.border}; border-radius: 2px;
+            max-height: 4px; min-width: 90px; max-width: 90px; }}
+        QProgressBar#GoalBar::chunk {{ background: {theme.accent}; border-radius: 2px; }}
+        #FindBar {{ border-top: 1px solid {theme.border}; }}
+        #CommandPalette {{ border: 1px solid {theme.border}; background: {theme.paper}; }}
+    """)

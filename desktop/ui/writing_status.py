@@ -1,0 +1,45 @@
+"""Status-bar widgets: words (document / selection), today's goal, reading time, save state."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
+
+from desktop.library.word_count import reading_minutes
+
+
+class WritingStatus(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.words = QLabel()
+        self.today = QLabel()
+        self.goal_bar = QProgressBar()
+        self.goal_bar.setObjectName("GoalBar")
+        self.goal_bar.setTextVisible(False)
+        self.reading = QLabel()
+        self.save_state = QLabel()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 12, 0)
+        for widget in (self.save_state, self.words, self.reading, self.today, self.goal_bar):
+            layout.addWidget(widget)
+
+    def show_counts(self, document_words: int, selection_words: int | None) -> None:
+        if selection_words:
+            self.words.setText(f"{selection_words:,} of {document_words:,} words")
+        else:
+            self.words.setText(f"{document_words:,} words")
+        minutes = reading_minutes(document_words)
+        self.reading.setText(f"{minutes} min read" if minutes else "")
+
+    def show_goal(self, today: int, goal: int) -> None:
+        if goal <= 0:
+            self.today.setText(f"Today {today:,}")
+            self.goal_bar.hide()
+            return
+        self.goal_bar.show()
+        self.goal_bar.setRange(0, goal)
+        self.goal_bar.setValue(min(today, goal))
+        done = " ✓" if today >= goal else ""
+        self.today.setText(f"Today {today:,} / {goal:,}{done}")
+
+    def show_save_state(self, text: str) -> None:
+        self.save_state.setText(text)

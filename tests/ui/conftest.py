@@ -1,0 +1,116 @@
+"""UI fixtures: a real MainWindow on a real library folder; dialogs answered by a scripted
+Prompter (the only thing we fake is the user's clicks)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from desktop import paths
+from desktop.library import Library, RecoveryJournal
+from desktop.library.recovery_journal import RecoveryEntry
+from desktop.settings import Settings
+from desktop.ui.prompter import Prompter
+
+
+class ScriptedPrompter(Prompter):
+    """Answers questions from queues; records everything shown to the user."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.shown: list[tuple[str, str, str]] = []
+        self.texts: list[str | None] = []
+        self.choices: list[int | None] = []
+        self.confirms: list[bool] = []
+        self.restores: list[bool] = []
+        self.lock_answers: list[str] = []
+        self.lock_messages: list[tuple[str, bool]] = []
+        self.save_paths: list[Path | None] = []
+        self.folders: list[Path | None] = []
+
+    def info(self, title: str, message: str) -> None:
+        self.shown.append(("info", title, message))
+
+    def error(self, title: str, message: str, details: str = "") -> None:
+        self.shown.append(("error", title, message + ("\n" + details if details else "")))
+
+    def confirm(self, title: str, message: str) -> bool:
+        self.shown.append(("confirm", title, message))
+        return self.confirms.pop(0) if self.confirms else True
+
+    def ask_text(self, title: str, label: str, default: str = "") -> str | None:
+        return self.texts.pop(0)
+
+    def choose(self, title: str, label: str, options: list[str]) -> int | None:
+        self.shown.append(("choose", title, "\n".join(options)))
+        return self.choices.pop(0)
+
+    def ask_save_path(self, title: str, start: Path, filter_text: str) -> Path | None:
+        return self.save_paths.pop(0)
+
+    def ask_folder(self, title: str, start: Path) -> Path | None:
+        return self.folders.pop(0)
+
+    def ask_restore(self, entry: RecoveryEntry) -> bool:
+        self.shown.append(("restore", entry.document.name, entry.text))
+        return self.restores.pop(0)
+
+    def ask_locked(self, message: str, stale: bool) -> str:
+        self.lock_messages.append((message, stale))
+        return self.lock_answers.pop(0)
+
+    def messages(self, kind: str) -> list[str]:
+        return [m for k, _t, m in self.shown if k == kind]
+
+
+@pytest.fixture
+def prompter() -> ScriptedPrompter:
+    return ScriptedPrompter()
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Library:
+    lib = Library(tmp_path / "Library")
+    lib.ensure_exists(welcome=False)
+    return lib
+
+
+@pytest.fixture
+def fast_settings() -> Settings:
+    settings = Settings()
+    settings.set("autosave_seconds", 0.2)
+    settings.set("journal_seconds", 0.1)
+    settings.set("spell_check", False)
+    return settings
+
+
+@pytest.fixture
+def make_window(qtbot: Any, library: Library, fast_settings: Settings,
+                prompter: ScriptedPrompter) -> Iterator[Callable[..., Any]]:
+    from desktop.ui.main_window import MainWindow
+
+    windows: list[MainWindow] = []
+
+    def make(**kwargs: Any) -> MainWindow:
+        kwargs.setdefault("prompter", prompter)
+        kwargs.setdefault("load_spelling", False)
+        kwargs.setdefault("journal", RecoveryJournal(paths.journal_dir()))
+        window = MainWindow(kwargs.pop("library", library), kwargs.pop("settings", fast_settings),
+                            **kwargs)
+        qtbot.addWidget(window)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        for document in list(window.documents):
+            document.close()
+
+
+def type_into(qtbot: Any, editor: Any, text: str) -> None:
+    editor.setFocus()
+    qtbot.keyClicks(editor, text)

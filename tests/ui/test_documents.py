@@ -1,0 +1,120 @@
+"""Create / rename / move / delete, typing and autosave, untitled documents, session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from desktop.library import Library
+from tests.ui.conftest import ScriptedPrompter, type_into
+
+
+def test_new_document_is_a_file_at_once_and_autosaves(qtbot: Any, make_window: Any,
+                                                      library: Library) -> None:
+    window = make_window()
+    document = window.new_document()
+    assert document.path == library.root / "Untitled.md" and document.path.exists()
+    type_into(qtbot, document.editor, "First words of the day")
+    assert window.tabs.tabText(window.tabs.currentIndex()) == "Untitled •"
+    qtbot.waitUntil(lambda: document.path.read_text(encoding="utf-8")
+                    == "First words of the day", timeout=3000)
+    assert not document.is_dirty()
+    assert window.tabs.tabText(window.tabs.currentIndex()) == "Untitled"
+    assert window.library_pane.words_shown_for(document.path) == "5"
+
+
+def test_rename_move_and_delete_keep_the_open_tab_right(qtbot: Any, make_window: Any,
+                                                        library: Library,
+                                                        prompter: ScriptedPrompter) -> None:
+    window = make_window()
+    document = window.new_document()
+    type_into(qtbot, document.editor, "Chapter text")
+    prompter.texts.append("Opening")
+    renamed = window.rename_path(None)
+    assert renamed == library.root / "Opening.md"
+    assert renamed.read_text(encoding="utf-8") == "Chapter text", "saved before renaming"
+    assert document.path == renamed and window.windowTitle().startswith("Opening")
+    assert "Opening" in window.library_pane.titles()
+
+    prompter.texts.append("Part One")
+    folder = window.new_folder()
+    prompter.choices.append(1)  # [Library (top level), Part One]
+    moved = window.move_path(None)
+    assert moved == folder / "Opening.md" and moved.exists() and document.path == moved
+
+    type_into(qtbot, document.editor, " more")
+    prompter.confirms.append(True)
+    assert window.delete_path(None)
+    assert not moved.exists()
+    assert window.tabs.count() == 0
+    assert "Opening" not in window.library_pane.titles()
+
+
+def test_rename_to_existing_name_is_refused_in_plain_words(make_window: Any, library: Library,
+                                                          prompter: ScriptedPrompter) -> None:
+    library.create_document(title="Taken")
+    window = make_window()
+    window.new_document()
+    prompter.texts.append("Taken")
+    assert window.rename_path(None) is None
+    assert "already a “Taken.md”" in prompter.messages("error")[0]
+
+
+def test_session_reopens_documents_and_cursor(qtbot: Any, make_window: Any, library: Library,
+                                              fast_settings: Any) -> None:
+    first = library.create_document(title="One", text="alpha beta gamma")
+    second = library.create_document(title="Two", text="delta")
+    window = make_window()
+    window.open_document(first).editor.set_cursor_position(6)
+    window.open_document(second)
+    window.close()
+    again = make_window()
+    again.restore_session()
+    assert [d.path for d in again.documents] == [first, second]
+    assert again.current_document().path == second
+    assert again.documents[0].editor.cursor_position() == 6
+
+
+def test_sidebar_search_opens_the_line(qtbot: Any, make_window: Any, library: Library) -> None:
+    library.create_document(title="Harbour", text="Fog.\nThe lighthouse blinked.\n")
+    window = make_window()
+    window.library_pane.search.setText("lighthouse")
+    results = window.library_pane.results
+    assert results.count() == 1 and "Harbour:2" in results.item(0).text()
+    window.library_pane._open_result(results.item(0))
+    editor = window.current_editor()
+    assert editor.textCursor().blockNumber() == 1
+
+
+def test_outline_lists_headings_and_jumps(qtbot: Any, make_window: Any, library: Library) -> None:
+    doc = library.create_document(title="Book", text="# One\ntext\n## Two\nmore\n")
+    window = make_window()
+    window.open_document(doc)
+    window.update_outline()
+    assert [window.outline.item(i).text().strip() for i in range(window.outline.count())] == [
+        "One", "Two"]
+    window.outline.heading_chosen.emit(2)
+    assert window.current_editor().textCursor().blockNumber() == 2
+
+
+def test_tabs_cycle_with_shortcut_actions(make_window: Any, library: Library) -> None:
+    a = library.create_document(title="A")
+    b = library.create_document(title="B")
+    window = make_window()
+    window.open_document(a)
+    window.open_document(b)
+    window.registry.trigger("view.next_tab")
+    assert window.current_document().path == a
+    window.registry.trigger("view.previous_tab")
+    assert window.current_document().path == b
+
+
+def test_file_deleted_by_another_program_is_recreated_on_save(qtbot: Any, make_window: Any,
+                                                             library: Library) -> None:
+    doc = library.create_document(title="Fragile", text="keep me")
+    window = make_window()
+    document = window.open_document(doc)
+    Path(doc).unlink()
+    document.check_disk()
+    qtbot.waitUntil(lambda: doc.exists(), timeout=3000)
+    assert doc.read_text(encoding="utf-8") == "keep me"
