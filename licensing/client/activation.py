@@ -62,7 +62,7 @@ def server_url() -> str:
     return os.environ.get(SERVER_URL_ENV, DEFAULT_SERVER_URL).rstrip("/")
 
 
-def _save(cert_text: str, *, fingerprint: str, now: float, nonce: str | None) -> Certificate:
+def _save(cert_text: object, *, fingerprint: str, now: float, nonce: str | None) -> Certificate:
     if not isinstance(cert_text, str):
         raise ActivationError("The license server sent no license file.", "BAD_RESPONSE")
     try:

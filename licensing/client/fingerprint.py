@@ -52,8 +52,10 @@ def _mac_machine_id() -> str | None:
 
 
 def _windows_machine_id() -> str | None:
+    if sys.platform != "win32":
+        return None
     try:
-        import winreg  # type: ignore[import-not-found]
+        import winreg
 
         with winreg.OpenKey(
             winreg.HKEY_LOCAL_MACHINE,

@@ -59,13 +59,13 @@ def verify_response(
         if not isinstance(data, dict):
             raise _bad("no data")
         return data
-    error = payload.get("error")
-    if not isinstance(error, dict):
+    details = payload.get("error")
+    if not isinstance(details, dict):
         raise _bad("no error details")
-    code, message = error.get("code"), error.get("message")
+    code, message = details.get("code"), details.get("message")
     if not isinstance(code, str) or not isinstance(message, str):
         raise _bad("malformed error")
-    machines = error.get("machines")
+    machines = details.get("machines")
     raise ActivationError(
         message, code, machines if isinstance(machines, list) else None
     )

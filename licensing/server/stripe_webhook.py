@@ -131,12 +131,17 @@ def _checkout_completed(session: Session, obj: dict[str, Any], settings: Setting
     if existing is not None:
         return "already minted"
     payment_ref = obj.get("payment_intent") if isinstance(obj.get("payment_intent"), str) else None
-    details = obj.get("customer_details") if isinstance(obj.get("customer_details"), dict) else {}
-    email = details.get("email") or obj.get("customer_email")
+    details = obj.get("customer_details")
+    email = (details.get("email") if isinstance(details, dict) else None) or obj.get(
+        "customer_email"
+    )
     if not isinstance(email, str) or "@" not in email:
         raise WebhookRejected("checkout session without a customer e-mail")
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-    edition = str(metadata.get("edition") or settings.default_edition)
+    metadata = obj.get("metadata")
+    edition = str(
+        (metadata.get("edition") if isinstance(metadata, dict) else None)
+        or settings.default_edition
+    )
     created = obj.get("created")
     purchased = (
         dt.datetime.fromtimestamp(created, dt.UTC).date()

@@ -21,6 +21,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +61,7 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sessions(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _sessions(args: argparse.Namespace) -> sessionmaker[Session]:
     from licensing.server.database import make_engine, make_sessions
 
     url = args.db or os.environ.get("DRAFTSMITH_LICENSE_DB", "sqlite:///licenses.db")
