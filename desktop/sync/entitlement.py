@@ -1,27 +1,34 @@
-"""Whether this installation may use sync (a licensed feature; on during the trial)."""
+"""Whether this installation may use sync: a licensed feature, on during the trial.
+
+The one place the sync code asks licensing; the UI shows ``reason`` when it is off.
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 
 
-def sync_allowed() -> bool:
-    """Ask the licensing client for the ``sync`` entitlement once it offers that question.
+@dataclass(frozen=True)
+class SyncPermission:
+    allowed: bool
+    reason: str
 
-    Until licensing.client exposes an entitlement check this returns True (the trial
-    behaviour); the lead wires the real call here, in one place.
-    """
+
+def sync_permission() -> SyncPermission:
     try:
-        from licensing import client as licensing_client
-    except ImportError:
-        return True
-    check = getattr(licensing_client, "is_entitled", None)
-    if callable(check):
-        try:
-            return bool(check("sync"))
-        except Exception:
-            log.exception("licensing check for sync failed; treating sync as allowed")
-            return True
-    return True
+        from licensing.client import feature_status
+    except ImportError:  # a build without the licensing client: nothing to ask
+        return SyncPermission(True, "")
+    try:
+        status = feature_status("sync")
+    except Exception:  # a licensing failure must never break the editor
+        log.exception("licensing check for sync failed")
+        return SyncPermission(False, "Draftsmith could not check its license for sync.")
+    return SyncPermission(bool(status.allowed), str(status.reason))
+
+
+def sync_allowed() -> bool:
+    return sync_permission().allowed
