@@ -287,7 +287,7 @@ class Generator:
 class _AnyEvent:
     """Set when any of the given events is set (for ``is_set`` polling only)."""
 
-    def __init__(self, *events: threading.Event | None) -> None:
+    def __init__(self, *events: CancelFlag | None) -> None:
         self._events = [e for e in events if e is not None]
 
     def is_set(self) -> bool:

@@ -54,6 +54,7 @@ class SessionSettings:
     threads: int | None = None
     allow_spinning: bool = True
     optimization: str = "all"  # "all", "extended", "basic", "none"
+    profile_prefix: str | None = None  # onnxruntime's per-node profiling (benchmarks only)
 
     def __post_init__(self) -> None:
         if self.device not in DEVICE_CHOICES:
@@ -141,6 +142,9 @@ def session_options(settings: SessionSettings) -> ort.SessionOptions:
         "none": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
     }[settings.optimization]
     options.log_severity_level = 3
+    if settings.profile_prefix:
+        options.enable_profiling = True
+        options.profile_file_prefix = settings.profile_prefix
     options.add_session_config_entry(
         "session.intra_op.allow_spinning", "1" if settings.allow_spinning else "0"
     )
