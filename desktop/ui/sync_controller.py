@@ -1,0 +1,130 @@
+"""Runs sync rounds off the GUI thread: on demand, on a timer and after saves.
+
+One worker thread owns the engine while a round runs; requests that arrive meanwhile are
+folded into one more round. Questions the engine asks (many deletions) are answered on the
+GUI thread through a blocking queued signal, so typing never waits for the network.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
+
+from desktop.sync import SyncEngine, SyncReport
+
+log = logging.getLogger(__name__)
+
+DEFAULT_INTERVAL_MS = 5 * 60 * 1000
+AFTER_SAVE_DELAY_MS = 3000
+
+
+class _Worker(QObject):
+    finished = Signal(object)  # SyncReport
+    ask_deletes = Signal(list)
+
+    def __init__(self, engine: SyncEngine, lock: threading.Lock) -> None:
+        super().__init__()
+        self.engine = engine
+        self.lock = lock
+        self.answer = False
+
+    @Slot()
+    def run(self) -> None:
+        with self.lock:
+            try:
+                report = self.engine.sync_once()
+            except Exception as exc:  # a bug must surface as a failed round, not a dead thread
+                log.exception("sync round crashed")
+                report = SyncReport(error=f"Sync stopped unexpectedly: {exc}")
+        self.finished.emit(report)
+
+    def confirm(self, paths: list[str]) -> bool:
+        self.ask_deletes.emit(paths)  # blocks until the GUI thread has answered
+        return self.answer
+
+
+class SyncController(QObject):
+    started = Signal()
+    finished = Signal(object)  # SyncReport
+    conflicts_found = Signal(list)  # paths of new conflict copies
+    files_changed = Signal(list)  # paths the editor should reload
+
+    def __init__(
+        self,
+        engine: SyncEngine,
+        confirm_deletes: Callable[[list[str]], bool],
+        parent: QObject | None = None,
+        interval_ms: int = DEFAULT_INTERVAL_MS,
+    ) -> None:
+        super().__init__(parent)
+        self.engine = engine
+        self.engine_lock = threading.Lock()
+        self.confirm_deletes = confirm_deletes
+        self.history: list[tuple[float, SyncReport]] = []
+        self.last_report: SyncReport | None = None
+        self._running = False
+        self._again = False
+        self._thread = QThread()
+        self._thread.setObjectName("sync")
+        self._worker = _Worker(engine, self.engine_lock)
+        self._worker.moveToThread(self._thread)
+        self._worker.finished.connect(self._on_finished)
+        self._worker.ask_deletes.connect(
+            self._answer_deletes, Qt.ConnectionType.BlockingQueuedConnection
+        )
+        engine.confirm_deletes = self._worker.confirm
+        self._thread.start()
+        self.timer = QTimer(self)
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self.sync_now)
+        self.timer.start()
+        self._after_save = QTimer(self)
+        self._after_save.setSingleShot(True)
+        self._after_save.setInterval(AFTER_SAVE_DELAY_MS)
+        self._after_save.timeout.connect(self.sync_now)
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    @Slot()
+    def sync_now(self) -> None:
+        if self._running:
+            self._again = True
+            return
+        self._running = True
+        self.started.emit()
+        QTimer.singleShot(0, self._worker, self._worker.run)
+
+    @Slot()
+    def document_saved(self) -> None:
+        """Call after each save: a round starts once saves pause for a few seconds."""
+        self._after_save.start()
+
+    def _answer_deletes(self, paths: list[str]) -> None:
+        self._worker.answer = bool(self.confirm_deletes(paths))
+
+    def _on_finished(self, report: SyncReport) -> None:
+        self._running = False
+        self.last_report = report
+        self.history.append((time.time(), report))
+        del self.history[:-200]
+        if report.changed_paths:
+            self.files_changed.emit(report.changed_paths)
+        if report.conflicts:
+            self.conflicts_found.emit(list(report.conflicts))
+        self.finished.emit(report)
+        if self._again:
+            self._again = False
+            self.sync_now()
+
+    def shutdown(self) -> None:
+        """Stop the timer and the thread (waits for a running round to end)."""
+        self.timer.stop()
+        self._after_save.stop()
+        self._thread.quit()
+        self._thread.wait()

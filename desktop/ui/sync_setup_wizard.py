@@ -1,0 +1,217 @@
+"""Settings > Sync > Set up: server, app password, passphrase; the recovery key shown once."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+    QWizard,
+    QWizardPage,
+)
+
+from desktop.sync import Connection, KdfParams, SyncEngine, SyncError, create_remote, join_remote
+from desktop.sync.webdav import WebDavClient
+
+log = logging.getLogger(__name__)
+
+
+class _ServerPage(QWizardPage):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setTitle("Your WebDAV server")
+        self.setSubTitle(
+            "Draftsmith syncs through a WebDAV folder you already have "
+            "(Nextcloud, ownCloud, a NAS). "
+            "The server only ever sees encrypted, unnamed files."
+        )
+        self.url = QLineEdit(
+            placeholderText="https://cloud.example.com/remote.php/dav/files/me/Draftsmith/"
+        )
+        self.user = QLineEdit()
+        self.password = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
+        self.password.setToolTip("Use an app password from your server's security settings.")
+        self.device_name = QLineEdit()
+        self.create = QRadioButton("This is my first device: create the encrypted sync folder")
+        self.join = QRadioButton("Join the sync folder I set up on another device")
+        self.create.setChecked(True)
+        form = QFormLayout()
+        form.addRow("Server address", self.url)
+        form.addRow("User name", self.user)
+        form.addRow("App password", self.password)
+        form.addRow("This device's name", self.device_name)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.create)
+        layout.addWidget(self.join)
+        for field in (self.url, self.user, self.password):
+            field.textChanged.connect(self.completeChanged)
+
+    def isComplete(self) -> bool:
+        return all(f.text().strip() for f in (self.url, self.user, self.password))
+
+
+class _KeyPage(QWizardPage):
+    def __init__(self, wizard: SyncSetupWizard) -> None:
+        super().__init__()
+        self._wizard = wizard
+        self.setTitle("Encryption passphrase")
+        self.passphrase = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
+        self.repeat = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
+        self.recovery = QLineEdit(placeholderText="XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX")
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #b00020;")
+        self.form = QFormLayout()
+        self.form.addRow("Passphrase", self.passphrase)
+        self.form.addRow("Repeat it", self.repeat)
+        self.form.addRow("…or recovery key", self.recovery)
+        layout = QVBoxLayout(self)
+        layout.addLayout(self.form)
+        layout.addWidget(self.error)
+        for field in (self.passphrase, self.repeat, self.recovery):
+            field.textChanged.connect(self.completeChanged)
+
+    def initializePage(self) -> None:
+        creating = self._wizard.server.create.isChecked()
+        self.setSubTitle(
+            "Choose a passphrase. It encrypts everything before it leaves this computer; "
+            "the server never sees it. You will need it on your other devices."
+            if creating
+            else "Enter the passphrase you chose on your first device (or the recovery key)."
+        )
+        self.form.setRowVisible(self.repeat, creating)
+        self.form.setRowVisible(self.recovery, not creating)
+        self.error.clear()
+
+    def isComplete(self) -> bool:
+        if self._wizard.server.create.isChecked():
+            return len(self.passphrase.text()) >= 8 and self.passphrase.text() == self.repeat.text()
+        return bool(self.passphrase.text() or self.recovery.text().strip())
+
+    def validatePage(self) -> bool:
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            self._wizard.run_setup()
+        except SyncError as exc:
+            self.error.setText(str(exc))
+            return False
+        finally:
+            QGuiApplication.restoreOverrideCursor()
+        return True
+
+
+class _RecoveryPage(QWizardPage):
+    def __init__(self, wizard: SyncSetupWizard) -> None:
+        super().__init__()
+        self._wizard = wizard
+        self.setTitle("Your recovery key")
+        self.setSubTitle(
+            "If you forget the passphrase, this key is the only way back into your synced "
+            "documents. It is shown only now: print it or save it somewhere safe."
+        )
+        self.key = QLineEdit(readOnly=True)
+        self.key.setStyleSheet("font-family: monospace; font-size: 14pt;")
+        copy = QPushButton("Copy")
+        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.key.text()))
+        self.save_button = QPushButton("Save to file…")
+        self.save_button.clicked.connect(self.save_to_file)
+        self.saved = QCheckBox("I have saved my recovery key")
+        self.saved.toggled.connect(self.completeChanged)
+        row = QHBoxLayout()
+        row.addWidget(self.key, 1)
+        row.addWidget(copy)
+        row.addWidget(self.save_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.saved)
+
+    def initializePage(self) -> None:
+        self.key.setText(self._wizard.recovery_key)
+
+    def isComplete(self) -> bool:
+        return self.saved.isChecked() or not self._wizard.recovery_key
+
+    def save_to_file(self, path: str | None = None) -> None:
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Save recovery key", "Draftsmith recovery key.txt", "Text (*.txt)"
+            )
+        if path:
+            Path(path).write_text(
+                "Draftsmith sync recovery key\n\n" + self._wizard.recovery_key + "\n",
+                encoding="utf-8",
+            )
+
+
+class SyncSetupWizard(QWizard):
+    """Creates or joins the remote; ``engine`` is set once set-up has succeeded."""
+
+    def __init__(
+        self,
+        state_path: Path,
+        library_root: Path,
+        parent: QWidget | None = None,
+        kdf: KdfParams | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Set up sync")
+        self.state_path = state_path
+        self.library_root = library_root
+        self.kdf = kdf
+        self.engine: SyncEngine | None = None
+        self.recovery_key = ""
+        self.server = _ServerPage()
+        self.keys = _KeyPage(self)
+        self.recovery = _RecoveryPage(self)
+        self.addPage(self.server)
+        self.addPage(self.keys)
+        self.recovery_page_id = self.addPage(self.recovery)
+
+    def nextId(self) -> int:
+        if self.currentPage() is self.keys and self.server.join.isChecked():
+            return -1  # joining: no recovery key to show
+        return super().nextId()
+
+    def run_setup(self) -> None:
+        if self.engine is not None:
+            return
+        s = self.server
+        connection = Connection(
+            s.url.text().strip(),
+            s.user.text().strip(),
+            s.password.text(),
+            s.device_name.text().strip(),
+        )
+        client = WebDavClient(connection.url, connection.user, connection.app_password)
+        if s.create.isChecked():
+            self.engine, self.recovery_key = create_remote(
+                connection,
+                self.keys.passphrase.text(),
+                self.state_path,
+                self.library_root,
+                kdf=self.kdf,
+                client=client,
+            )
+        else:
+            self.engine = join_remote(
+                connection,
+                self.state_path,
+                self.library_root,
+                passphrase=self.keys.passphrase.text() or None,
+                recovery_key=self.keys.recovery.text().strip() or None,
+                client=client,
+            )
+        log.info("sync set up (%s)", "created" if self.recovery_key else "joined")
