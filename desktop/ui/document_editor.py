@@ -266,7 +266,7 @@ class DocumentEditor(QPlainTextEdit):
             if previous == "-":
                 return True, "—"
             return None
-        opening = previous == "" or previous.isspace() or previous in "([{—–"
+        opening = previous == "" or previous.isspace() or previous in "([{"
         if typed == '"':
             return False, "“" if opening else "”"
         return False, "‘" if opening else "’"

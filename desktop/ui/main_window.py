@@ -312,6 +312,7 @@ class MainWindow(QMainWindow):
         editor.document_edited.connect(self.outline_timer.start)
         editor.document_edited.connect(lambda: self.writing_status.show_save_state("Edited"))
         editor.cursor_moved.connect(lambda _pos: self.count_timer.start())
+        editor.selectionChanged.connect(self.count_timer.start)
         document.dirty_changed.connect(lambda _dirty, d=document: self._update_tab(d))
         document.path_changed.connect(lambda d=document: self._on_path_changed(d))
         document.saved.connect(lambda d=document: self._on_saved(d))

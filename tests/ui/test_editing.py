@@ -1,0 +1,329 @@
+"""Editor API, find/replace, spell check, export, goals, focus mode, palette, themes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import docx
+import pypdf
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QColor, QPalette, QTextCursor
+from PySide6.QtWidgets import QApplication, QLabel
+
+from desktop import paths
+from desktop.library import Library
+from desktop.ui.themes import DARK, LIGHT
+from tests.ui.conftest import ScriptedPrompter, type_into
+
+STORY = """# The Lighthouse
+
+Fog rolled in at **dusk**, and *nobody* came.
+
+- the keeper
+- the boat
+
+> Keep the light burning.
+"""
+
+
+def open_text(make_window: Any, library: Library, text: str, title: str = "Doc") -> Any:
+    window = make_window()
+    document = window.open_document(library.create_document(title=title, text=text))
+    return window, document, document.editor
+
+
+def test_editor_api_one_undo_step_and_signals(qtbot: Any, make_window: Any,
+                                              library: Library) -> None:
+    _window, _document, editor = open_text(make_window, library, "Hello world")
+    editor.set_cursor_position(5)
+    assert editor.text_before_cursor() == "Hello"
+    assert editor.text_after_cursor() == " world"
+    assert editor.text_before_cursor(max_chars=2) == "lo"
+    with qtbot.waitSignal(editor.document_edited):
+        editor.insert_text_as_one_undo_step(", dear\nmulti-line")
+    assert editor.text() == "Hello, dear\nmulti-line world"
+    editor.undo()
+    assert editor.text() == "Hello world", "one Ctrl+Z undoes the whole insertion"
+    cursor = editor.textCursor()
+    cursor.setPosition(6)
+    cursor.setPosition(11, QTextCursor.MoveMode.KeepAnchor)
+    editor.setTextCursor(cursor)
+    assert editor.selected_text() == "world"
+    editor.replace_selection_as_one_undo_step("planet 🙂\nand more")
+    assert editor.text() == "Hello planet 🙂\nand more"
+    assert editor.selected_text() == "planet 🙂\nand more"
+    editor.undo()
+    assert editor.text() == "Hello world"
+    with qtbot.waitSignal(editor.cursor_moved) as moved:
+        editor.set_cursor_position(2)
+    assert moved.args == [2]
+
+
+def test_find_and_replace_with_regex_is_one_undo_step(qtbot: Any, make_window: Any,
+                                                      library: Library) -> None:
+    window, _document, editor = open_text(
+        make_window, library, "Met on 2024-01-05. Left on 2025-12-31. Cat concat cat.")
+    window.registry.trigger("edit.replace")
+    bar = window.find_bar
+    assert bar.isVisible() and bar.replace_input.isVisible()
+    bar.find_input.setText(r"(\d{4})-(\d\d)-(\d\d)")
+    bar.regex.setChecked(True)
+    bar.replace_input.setText(r"\3/\2/\1")
+    assert bar.replace_all() == 2
+    assert editor.text() == "Met on 05/01/2024. Left on 31/12/2025. Cat concat cat."
+    editor.undo()
+    assert editor.text().startswith("Met on 2024-01-05.")
+    editor.redo()
+    bar.regex.setChecked(False)
+    bar.whole_word.setChecked(True)
+    bar.find_input.setText("cat")
+    editor.set_cursor_position(0)
+    assert bar.find_next() and editor.selected_text() == "Cat"
+    assert bar.message.text() == "1 of 2"
+    bar.case.setChecked(True)
+    editor.set_cursor_position(0)
+    assert bar.find_next() and editor.textCursor().selectionStart() == len(editor.text()) - 4
+    bar.replace_input.setText("dog")
+    assert bar.replace_one()
+    assert editor.text().endswith("Cat concat dog.")
+    bar.regex.setChecked(True)
+    bar.find_input.setText("(")
+    assert not bar.find_next()
+    assert "isn't valid" in bar.message.text()
+
+
+def test_find_handles_emoji_positions(make_window: Any, library: Library) -> None:
+    window, _document, editor = open_text(make_window, library, "🙂🙂 needle here")
+    window.open_find(replace=False)
+    window.find_bar.find_input.setText("needle")
+    assert window.find_bar.find_next()
+    assert editor.selected_text() == "needle"
+
+
+def test_spell_check_suggestions_and_personal_dictionary(qtbot: Any, make_window: Any,
+                                                         library: Library,
+                                                         fast_settings: Any) -> None:
+    fast_settings.set("spell_check", True)
+    window = make_window(load_spelling=True)
+    qtbot.waitUntil(lambda: window.spell is not None, timeout=10000)
+    document = window.open_document(library.create_document(title="S", text=""))
+    editor = document.editor
+    type_into(qtbot, editor, "The wrold turns. Zorblax waves.")
+    block = editor.document().firstBlock()
+    formats = block.layout().formats()
+    underlined = {block.text()[f.start:f.start + f.length] for f in formats
+                  if f.format.underlineStyle() == f.format.UnderlineStyle.SpellCheckUnderline}
+    assert underlined == {"wrold", "Zorblax"}
+    rect = editor.cursorRect(_cursor_at(editor, 6))
+    word = editor.word_at(QPoint(rect.x() + 1, rect.center().y()))
+    assert word.selectedText() == "wrold"
+    entries = editor.spelling_menu_entries(word)
+    assert entries[0][0] == "world"
+    entries[0][1]()
+    assert editor.text() == "The world turns. Zorblax waves."
+    rect = editor.cursorRect(_cursor_at(editor, 19))
+    zorblax = editor.word_at(QPoint(rect.x() + 1, rect.center().y()))
+    entries = editor.spelling_menu_entries(zorblax)
+    assert entries[-1][0] == "Add “Zorblax” to dictionary"
+    entries[-1][1]()
+    assert "zorblax" in paths.personal_dictionary_path().read_text(encoding="utf-8")
+    assert editor.spelling_menu_entries(zorblax) == []
+
+
+def _cursor_at(editor: Any, position: int) -> QTextCursor:
+    cursor = QTextCursor(editor.document())
+    cursor.setPosition(position)
+    return cursor
+
+
+def test_spell_check_can_be_turned_off(qtbot: Any, make_window: Any, library: Library,
+                                       fast_settings: Any) -> None:
+    fast_settings.set("spell_check", True)
+    window = make_window(load_spelling=True)
+    qtbot.waitUntil(lambda: window.spell is not None, timeout=10000)
+    window.registry.action("settings.spell").setChecked(False)
+    assert window.spell is None and fast_settings.get_bool("spell_check") is False
+
+
+def test_export_every_format(tmp_path: Path, make_window: Any, library: Library) -> None:
+    window, _document, _editor = open_text(make_window, library, STORY, "Lighthouse")
+    out = tmp_path / "out"
+    out.mkdir()
+    for fmt in ("md", "txt", "html", "docx", "pdf"):
+        assert window.export_current(fmt, out / f"story.{fmt}") == out / f"story.{fmt}"
+    assert (out / "story.md").read_text(encoding="utf-8") == STORY
+    assert "# " not in (out / "story.txt").read_text(encoding="utf-8")
+    assert "<h1>The Lighthouse</h1>" in (out / "story.html").read_text(encoding="utf-8")
+    paragraphs = [(p.style.name, p.text) for p in docx.Document(str(out / "story.docx")).paragraphs]
+    assert ("Heading 1", "The Lighthouse") in paragraphs
+    assert ("List Bullet", "the keeper") in paragraphs
+    assert ("Quote", "Keep the light burning.") in paragraphs
+    pages = pypdf.PdfReader(out / "story.pdf").pages
+    pdf_text = " ".join(" ".join(page.extract_text() for page in pages).split())
+    assert "The Lighthouse" in pdf_text and "Keep the light burning." in pdf_text
+    assert "**" not in pdf_text, "the PDF is rendered Markdown, not source"
+
+
+def test_export_folder_chapters_in_order(tmp_path: Path, make_window: Any,
+                                         library: Library) -> None:
+    book = library.create_folder(name="Book")
+    library.create_document(book, "Chapter 10", "# Ten\n")
+    library.create_document(book, "Chapter 2", "# Two\n")
+    window = make_window()
+    target = tmp_path / "book.docx"
+    assert window.export_folder("docx", book, target) == target
+    paragraphs = docx.Document(str(target)).paragraphs
+    headings = [p.text for p in paragraphs if p.style.name == "Heading 1"]
+    assert headings == ["Two", "Ten"]
+
+
+def test_export_failure_is_reported(tmp_path: Path, make_window: Any, library: Library,
+                                    prompter: ScriptedPrompter) -> None:
+    window, _document, _editor = open_text(make_window, library, STORY)
+    assert window.export_current("pdf", tmp_path / "missing" / "a.pdf") is None
+    assert window.export_current("html", tmp_path / "missing" / "a.html") is None
+    errors = prompter.messages("error")
+    assert len(errors) == 2 and all("Couldn't" in e for e in errors)
+
+
+def test_word_counts_goal_and_reading_time(qtbot: Any, make_window: Any, library: Library,
+                                           prompter: ScriptedPrompter) -> None:
+    window, _document, editor = open_text(make_window, library, "one two three")
+    prompter.texts.append("5")
+    window.registry.trigger("settings.goal")
+    status = window.writing_status
+    assert status.today.text() == "Today 0 / 5"
+    editor.moveCursor(QTextCursor.MoveOperation.End)
+    type_into(qtbot, editor, " four five six seven eight")
+    qtbot.waitUntil(lambda: status.words.text() == "8 words", timeout=3000)
+    assert status.today.text() == "Today 5 / 5 ✓"
+    assert status.goal_bar.value() == 5
+    assert status.reading.text() == "1 min read"
+    editor.selectAll()
+    qtbot.waitUntil(lambda: status.words.text() == "8 of 8 words", timeout=3000)
+    prompter.texts.append("lots")
+    window.registry.trigger("settings.goal")
+    assert "isn't a number" in prompter.messages("error")[0]
+
+
+def test_focus_mode_hides_chrome_and_dims_other_paragraphs(qtbot: Any, make_window: Any,
+                                                           library: Library) -> None:
+    window, _document, editor = open_text(make_window, library, "First.\n\nSecond.\n\nThird.")
+    editor.set_cursor_position(9)
+    window.registry.action("view.focus").setChecked(True)
+    assert window.focus_mode and editor.focus_mode
+    assert not window.menuBar().isVisible() and not window.sidebar.isVisible()
+    assert not window.statusBar().isVisible() and not window.tabs.tabBar().isVisible()
+    assert window.isFullScreen()
+    assert editor.palette().color(QPalette.ColorRole.Text) == QColor(editor.theme.dim_text)
+    assert editor.current_paragraph_is_highlighted()
+    assert editor.centerOnScroll(), "typewriter scrolling"
+    editor.set_cursor_position(1)
+    assert editor.current_paragraph_is_highlighted()
+    window.registry.action("view.focus").setChecked(False)
+    assert not editor.focus_mode and window.menuBar().isVisible() and window.sidebar.isVisible()
+    assert editor.palette().color(QPalette.ColorRole.Text) == QColor(editor.theme.text)
+    assert editor.extraSelections() == []
+
+
+def test_command_palette_lists_every_action_and_runs_one(qtbot: Any, make_window: Any,
+                                                         library: Library) -> None:
+    window = make_window()
+    calls: list[str] = []
+    window.registry.register("ai.continue", "Continue writing", lambda: calls.append("ai"),
+                             shortcut="Ctrl+J", menu="AI")
+    assert any(a.text() == "Continue writing" for a in window.menu("AI").actions())
+    window.registry.trigger("edit.palette")
+    palette = window._palette
+    assert palette.list.count() >= len([a for a in window.registry.all()
+                                        if a.action.isEnabled()]) - 1
+    qtbot.keyClicks(palette.input, "contwri")
+    assert palette.list.count() == 1 and "Continue writing" in palette.list.item(0).text()
+    assert "Ctrl+J" in palette.list.item(0).text()
+    qtbot.keyClick(palette.input, Qt.Key.Key_Return)
+    assert calls == ["ai"]
+
+
+def test_registry_refuses_duplicates_and_tracks_enabled_state(make_window: Any) -> None:
+    window = make_window()
+    state = {"on": False}
+    action = window.registry.register("sync.now", "Sync now", lambda: None, menu="Settings",
+                                      enabled=lambda: state["on"])
+    window.registry.refresh_enabled()
+    assert not action.isEnabled()
+    state["on"] = True
+    window.registry.refresh_enabled()
+    assert action.isEnabled()
+    assert action in window.menu("Settings").actions()
+    import pytest
+
+    with pytest.raises(ValueError):
+        window.registry.register("sync.now", "Again", lambda: None)
+
+
+def test_sidebar_pane_and_status_widget_seams(make_window: Any) -> None:
+    window = make_window()
+    pane = QLabel("notes")
+    window.add_sidebar_pane("notes", "Notes", pane)
+    assert window.sidebar.indexOf(pane) >= 0
+    widget = QLabel("GPU")
+    window.add_status_widget(widget)
+    assert widget.parent() is not None and widget.isVisibleTo(window)
+
+
+def test_themes_switch_and_persist(make_window: Any, fast_settings: Any) -> None:
+    window = make_window()
+    window.registry.trigger("view.theme.dark")
+    app = QApplication.instance()
+    assert app.palette().color(QPalette.ColorRole.Base) == QColor(DARK.paper)
+    assert fast_settings.theme() == "dark"
+    window.registry.trigger("view.theme.light")
+    assert app.palette().color(QPalette.ColorRole.Base) == QColor(LIGHT.paper)
+
+
+def test_zoom_changes_font_size(make_window: Any, library: Library, fast_settings: Any) -> None:
+    window, _document, editor = open_text(make_window, library, "text")
+    before = editor.font().pointSize()
+    window.registry.trigger("view.zoom_in")
+    assert editor.font().pointSize() == before + 1
+    window.registry.trigger("view.zoom_reset")
+    assert editor.font().pointSize() == 13
+
+
+def test_smart_quotes_and_dashes(qtbot: Any, make_window: Any, library: Library) -> None:
+    window, _document, editor = open_text(make_window, library, "")
+    window.registry.action("settings.smart").setChecked(True)
+    type_into(qtbot, editor, "\"It's--\" she said")
+    assert editor.text() == "“It’s—” she said"
+
+
+def test_markdown_highlighting_marks_headings_and_emphasis(make_window: Any,
+                                                           library: Library) -> None:
+    _window, _document, editor = open_text(make_window, library, STORY)
+    editor.highlighter.rehighlight()
+    heading = editor.document().firstBlock()
+    formats = heading.layout().formats()
+    assert any(f.format.fontWeight() >= 700 and f.length > 5 for f in formats)
+    emphasis_block = editor.document().findBlockByNumber(2)
+    italic = [emphasis_block.text()[f.start:f.start + f.length]
+              for f in emphasis_block.layout().formats() if f.format.fontItalic()]
+    assert "nobody" in "".join(italic)
+
+
+def test_license_action_without_license_module_explains(make_window: Any,
+                                                        prompter: ScriptedPrompter,
+                                                        monkeypatch: Any) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_license(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "desktop.ui.license_dialog":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_license)
+    window = make_window()
+    window.registry.trigger("help.license")
+    assert "isn't part of this build" in prompter.messages("info")[0]

@@ -1,0 +1,66 @@
+"""The ``draftsmith`` command: headless message, first run, start-up without Qt plugin errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from desktop import paths
+from desktop.settings import Settings
+from tests.ui.conftest import ScriptedPrompter
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_without_a_display_it_explains_how_to_run(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([sys.executable, "-m", "desktop"], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "QT_QPA_PLATFORM=offscreen draftsmith" in result.stderr
+    assert "xvfb-run" in result.stderr
+    assert "qt.qpa.plugin" not in result.stderr
+
+
+def test_first_run_creates_library_and_opens_welcome(qtbot: Any,
+                                                     isolated_user_dirs: dict[str, Path]) -> None:
+    from desktop.ui.app import build_window
+
+    prompter = ScriptedPrompter()
+    window = build_window(prompter=prompter)
+    qtbot.addWidget(window)
+    library = isolated_user_dirs["documents"] / "Draftsmith"
+    assert window.library.root == library.resolve()
+    assert [d.path.name for d in window.documents] == ["Welcome.md"]
+    assert Settings().get_bool("first_run_done")
+    assert (library / ".draftsmith" / "library.lock").exists()
+    window.close()
+    assert not (library / ".draftsmith" / "library.lock").exists(), "lock released on quit"
+    (library / "Welcome.md").unlink()
+    again = build_window(prompter=prompter)
+    qtbot.addWidget(again)
+    assert not (library / "Welcome.md").exists(), "the welcome document comes only once"
+    assert [d.path.name for d in again.documents] == ["Untitled.md"], "something to type in"
+    again.close()
+
+
+def test_unwritable_library_location_is_a_plain_error(qtbot: Any, tmp_path: Path) -> None:
+    from desktop.ui.app import build_window
+
+    blocker = tmp_path / "file-not-folder"
+    blocker.write_text("x")
+    prompter = ScriptedPrompter()
+    assert build_window(blocker / "Library", prompter=prompter) is None
+    assert "couldn't create its library folder" in prompter.messages("error")[0]
+
+
+def test_debug_flag_writes_a_log_file(tmp_path: Path) -> None:
+    code = ("import logging, sys; from desktop.cli import setup_logging; setup_logging(True); "
+            "logging.getLogger('x').debug('hello log')")
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, env=dict(os.environ), check=True,
+                   timeout=60)
+    assert "hello log" in (paths.log_dir() / paths.LOG_FILE).read_text(encoding="utf-8")
