@@ -19,6 +19,7 @@ from licensing.client.activation import (
     ActivationClient,
     import_license,
     offline_request,
+    refresh_if_due,
 )
 from licensing.client.certificate import Certificate
 from licensing.client.errors import (
@@ -60,4 +61,5 @@ __all__ = [
     "license_status",
     "normalize_key",
     "offline_request",
+    "refresh_if_due",
 ]

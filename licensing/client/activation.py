@@ -241,3 +241,24 @@ def import_license(data: bytes | str) -> Certificate:
     invalidate_status_cache()
     log.info("imported license %s for machine %s", cert.license_id, cert.machine_id)
     return cert
+
+
+def refresh_if_due(client: ActivationClient | None = None) -> Certificate | None:
+    """Renew the certificate when its ``refresh_after`` has passed; for a background worker.
+
+    Returns the new certificate, or None when nothing was due or the server could not be
+    reached (the app keeps working offline; it tries again next start). When the server
+    says the license was refunded, suspended or revoked, the certificate is withdrawn.
+    """
+    from licensing.client.status import license_status
+
+    current = license_status()
+    if current.certificate is None or not current.refresh_due:
+        return None
+    client = client or ActivationClient()
+    try:
+        return client.refresh()
+    except ActivationError as error:
+        log.info("license refresh skipped: %s", error.code)
+        return None
+

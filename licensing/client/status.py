@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from licensing.client import build_info
 from licensing.client.certificate import Certificate, check_certificate, parse_certificate
@@ -23,6 +24,7 @@ from licensing.client.errors import CertificateError, KeyringUnavailable, Licens
 from licensing.client.fingerprint import machine_fingerprint
 from licensing.client.keyring_store import LAST_SEEN_ENTRY, TRIAL_ENTRY, KeyringStore
 from licensing.client.license_files import read_certificate_bytes, read_state, update_state
+from licensing.client.paths import certificate_path
 from licensing.client.trusted_keys import trusted_keys
 
 log = logging.getLogger(__name__)
@@ -199,7 +201,7 @@ def evaluate(
 
 
 _cache_lock = threading.Lock()
-_cached: tuple[float, LicenseStatus] | None = None
+_cached: tuple[float, Path, LicenseStatus] | None = None
 
 
 def invalidate_status_cache() -> None:
@@ -215,10 +217,11 @@ def license_status(*, now: float | None = None) -> LicenseStatus:
     Pass ``now`` only to evaluate at another time (tests); that result is not cached.
     """
     global _cached
+    where = certificate_path()  # a different user data dir is a different answer
     if now is None:
         with _cache_lock:
-            if _cached is not None and time.monotonic() < _cached[0]:
-                return _cached[1]
+            if _cached is not None and time.monotonic() < _cached[0] and _cached[1] == where:
+                return _cached[2]
     result = evaluate(
         now=time.time() if now is None else now,
         release_date=build_info.RELEASE_DATE,
@@ -227,7 +230,7 @@ def license_status(*, now: float | None = None) -> LicenseStatus:
     )
     if now is None:
         with _cache_lock:
-            _cached = (time.monotonic() + CACHE_S, result)
+            _cached = (time.monotonic() + CACHE_S, where, result)
     return result
 
 

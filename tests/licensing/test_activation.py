@@ -344,3 +344,40 @@ def test_importing_a_license_for_another_machine_is_refused(
     with pytest.raises(CertificateError, match="different computer"):
         import_license(text)
     assert read_certificate_bytes() is None
+
+
+def test_refresh_if_due_renews_only_when_due(tmp_path, signer: Signer) -> None:
+    from licensing.client import refresh_if_due
+    from licensing.server.database import make_engine
+    from tests.licensing.conftest import running_server, settings_for
+
+    url = f"sqlite:///{tmp_path / 'due.db'}"
+    for refresh_days, expect_renewal in ((30, False), (0, True)):
+        settings = settings_for(url, refresh_days=refresh_days)
+        with running_server(settings, signer, make_engine(url)) as srv:
+            _, key = srv.mint()
+            client = ActivationClient(srv.url)
+            first = client.activate(key).certificate
+            renewed = refresh_if_due(client)
+            assert (renewed is not None) == expect_renewal
+            if renewed is not None:
+                assert renewed.nonce != first.nonce
+    # server gone: still licensed, nothing raised
+    assert refresh_if_due(ActivationClient(srv.url, timeout=2)) is None
+    assert license_status().state == status.LICENSED
+
+
+def test_the_desktop_side_never_imports_the_vendor_server() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, licensing.client, desktop.ui.license_dialog\n"
+        "bad = sorted(m for m in sys.modules if m.startswith(('licensing.server', "
+        "'licensing.tools', 'fastapi', 'sqlalchemy', 'uvicorn')))\n"
+        "print(bad); sys.exit(1 if bad else 0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, env={**__import__("os").environ,
+                                              "QT_QPA_PLATFORM": "offscreen"})
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -248,3 +248,20 @@ def test_feature_status_is_fast_and_plain(signer: Signer) -> None:
     assert license_status().state == status.LICENSED
     with pytest.raises(ValueError, match="unknown feature"):
         feature_status("printing")
+
+
+def test_leftover_temp_file_from_a_crash_is_ignored(signer: Signer) -> None:
+    install(signer)
+    leftover = certificate_path().with_name(".license.txt.999.tmp")
+    leftover.write_text("-----BEGIN DRAFTSMITH LICENSE-----\nhalf")
+    assert at(T0).state == status.LICENSED
+
+
+def test_a_ten_megabyte_license_file_is_refused_without_reading_it_all(signer: Signer) -> None:
+    certificate_path().parent.mkdir(parents=True, exist_ok=True)
+    with open(certificate_path(), "wb") as handle:
+        handle.write(signer.certificate(cert_payload()).encode())
+        handle.write(b"A" * (10 * 1024 * 1024))
+    at(T0)
+    result = at(T0 + 15 * DAY)
+    assert result.state == status.NOT_VALID and "too large" in result.reason
