@@ -37,7 +37,7 @@ from licensing.client.license_files import (
 from licensing.client.license_key import normalize_key
 from licensing.client.machines import Machine, machines_from_json
 from licensing.client.server_response import MAX_RESPONSE_BYTES, verify_response
-from licensing.client.status import invalidate_status_cache
+from licensing.client.status import invalidate_status_cache, trust_server_time
 from licensing.client.trusted_keys import trusted_keys
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,14 @@ def _save(cert_text: object, *, fingerprint: str, now: float, nonce: str | None)
     write_certificate(cert.armored)
     update_state(verdict=None)
     invalidate_status_cache()
+    return cert
+
+
+def _saved(data: dict[str, Any], fingerprint: str) -> Certificate:
+    """Save the certificate of a verified answer, and take the server's clock as last seen."""
+    cert = _save(data.get("certificate"), fingerprint=fingerprint, now=time.time(),
+                 nonce=data["_nonce"])
+    trust_server_time(data["_issued"])
     return cert
 
 
@@ -169,8 +177,7 @@ class ActivationClient:
             "/v1/activate",
             {"key": key, "fingerprint": fingerprint, "machine_name": machine_name()},
         )
-        cert = _save(data.get("certificate"), fingerprint=fingerprint, now=time.time(),
-                     nonce=data["_nonce"])
+        cert = _saved(data, fingerprint)
         remembered, note = _remember_key(self.store, key)
         machines = machines_from_json(data.get("machines", []), cert.machine_id)
         log.info("activated license %s on machine %s", cert.license_id, cert.machine_id)
@@ -189,8 +196,7 @@ class ActivationClient:
         except ActivationError as error:
             self._withdrawn(error)
             raise
-        return _save(data.get("certificate"), fingerprint=fingerprint, now=time.time(),
-                     nonce=data["_nonce"])
+        return _saved(data, fingerprint)
 
     def machines(self, key: str | None = None) -> list[Machine]:
         _, data = self._post("/v1/machines", {"key": self._key(key)})

@@ -58,6 +58,7 @@ def verify_response(
         data = payload.get("data")
         if not isinstance(data, dict):
             raise _bad("no data")
+        data["_issued"] = issued  # the server's own (signed) clock
         return data
     details = payload.get("error")
     if not isinstance(details, dict):

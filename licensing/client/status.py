@@ -103,6 +103,19 @@ def _record(store: KeyringStore, entry: str, when: int, keyring_ok: bool) -> Non
             store.store_time_entry(entry, when)
 
 
+def trust_server_time(when: int, store: KeyringStore | None = None) -> None:
+    """Set the last time seen to the license server's signed clock.
+
+    This is how a clock that was once set too far ahead (and then corrected) stops counting
+    as "rolled back": the next successful activation or refresh resets the reference.
+    """
+    store = store or KeyringStore()
+    update_state(last_seen=int(when))
+    with contextlib.suppress(KeyringUnavailable):
+        store.store_time_entry(LAST_SEEN_ENTRY, int(when))
+    invalidate_status_cache()
+
+
 def evaluate(
     *,
     now: float,
@@ -121,8 +134,9 @@ def evaluate(
         seen = dt.datetime.fromtimestamp(last_seen).strftime("%Y-%m-%d %H:%M")
         reason = (
             f"This computer's clock is set earlier than the last time Draftsmith ran ({seen}). "
-            f"Please correct the date and time; AI features and sync are paused until then. "
-            f"{KEEPS_WORKING}"
+            "Please correct the date and time; AI features and sync are paused until then. "
+            "If the date was wrong before and is right now, connect to the internet and "
+            f"activate again in Help > License (your seat is kept). {KEEPS_WORKING}"
         )
         return LicenseStatus(CLOCK_PROBLEM, reason, _all(False, reason), notes=tuple(notes))
     if last_seen is None or now > last_seen + LAST_SEEN_WRITE_EVERY_S:

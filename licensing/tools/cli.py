@@ -167,7 +167,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from licensing.server.app import app_from_env
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    uvicorn.run(app_from_env(), host=args.host, port=args.port)
+    # Behind a reverse proxy, pass its address so rate limits see the real client address.
+    uvicorn.run(app_from_env(), host=args.host, port=args.port,
+                proxy_headers=bool(args.forwarded_allow_ips),
+                forwarded_allow_ips=args.forwarded_allow_ips or None)
     return 0
 
 
@@ -216,6 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the license server (settings from environment)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--forwarded-allow-ips", default="",
+                       help="reverse proxy addresses whose X-Forwarded-For is trusted")
     serve.set_defaults(run=cmd_serve)
     return parser
 

@@ -381,3 +381,22 @@ def test_the_desktop_side_never_imports_the_vendor_server() -> None:
                             timeout=120, env={**__import__("os").environ,
                                               "QT_QPA_PLATFORM": "offscreen"})
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_activation_clears_a_clock_once_set_too_far_ahead(
+    server: RunningServer, memory_keyring: MemoryKeyring
+) -> None:
+    from licensing.client.license_files import update_state
+    from licensing.client.paths import KEYRING_SERVICE
+
+    _, key = server.mint()
+    ActivationClient(server.url).activate(key)
+    next_year = str(int(time.time()) + 365 * 86400)  # the clock was a year ahead last time
+    memory_keyring.entries[(KEYRING_SERVICE, "last-seen")] = next_year
+    update_state(last_seen=int(next_year))
+    status.invalidate_status_cache()
+    stuck = license_status()
+    assert stuck.state == status.CLOCK_PROBLEM and "activate again" in stuck.reason
+    ActivationClient(server.url).activate(key)  # the server's signed clock is the reference
+    assert license_status().state == status.LICENSED
+    assert int(memory_keyring.entries[(KEYRING_SERVICE, "last-seen")]) <= time.time() + 5
