@@ -57,6 +57,7 @@ class DocumentEditor(QPlainTextEdit):
         self.smart_typography = False
         self.focus_mode = False
         self.typewriter = True
+        self._formatting = False
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.setTabChangesFocus(False)
         self.highlighter = MarkdownHighlighter(self.document(), theme)
@@ -166,8 +167,13 @@ class DocumentEditor(QPlainTextEdit):
         self._update_margins()
 
     def _apply_palette(self) -> None:
-        palette = self.palette()
         text = self.theme.dim_text if self.focus_mode else self.theme.text
+        # A style sheet, because the application's style sheet would override a palette.
+        self.setStyleSheet(
+            f"QPlainTextEdit {{ background: {self.theme.paper}; color: {text}; border: none;"
+            f" selection-background-color: {self.theme.accent};"
+            f" selection-color: {self.theme.paper}; }}")
+        palette = self.palette()
         palette.setColor(QPalette.ColorRole.Text, QColor(text))
         palette.setColor(QPalette.ColorRole.Base, QColor(self.theme.paper))
         self.setPalette(palette)
@@ -184,7 +190,11 @@ class DocumentEditor(QPlainTextEdit):
         modified = self.document().isModified()
         undo = self.document().isUndoRedoEnabled()
         self.document().setUndoRedoEnabled(False)
-        cursor.mergeBlockFormat(block_format)
+        self._formatting = True  # a look change is not an edit: no autosave, no journal
+        try:
+            cursor.mergeBlockFormat(block_format)
+        finally:
+            self._formatting = False
         self.document().setUndoRedoEnabled(undo)
         self.document().setModified(modified)
 
@@ -227,7 +237,7 @@ class DocumentEditor(QPlainTextEdit):
 
     # ----- signals ------------------------------------------------------------------------------
     def _on_contents_change(self, position: int, removed: int, added: int) -> None:
-        if removed or added:
+        if (removed or added) and not self._formatting:
             self.document_edited.emit()
 
     def _on_cursor_moved(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
@@ -35,6 +36,8 @@ DARK = Theme("dark", window="#1b1d20", paper="#212327", text="#dcd8cf", dim_text
              accent="#7fb3c4", sidebar="#1d1f23", border="#2e3137", heading="#9cc7d6",
              quote="#a39f96", code_bg="#2a2d32", marker="#6f747c", current_line="#26292e",
              misspelled="#e0796c")
+
+ICONS = Path(__file__).resolve().parents[2] / "assets" / "icons"
 
 
 def resolve(name: str) -> Theme:
@@ -82,7 +85,9 @@ def apply_theme(app: QApplication, theme: Theme) -> None:
             color: {theme.marker}; }}
         #DocumentTabs QTabBar::tab:selected {{ color: {theme.text}; background: {theme.paper};
             border-top: 2px solid {theme.accent}; }}
-        DocumentEditor {{ border: none; }}
+        #DocumentTabs QTabBar::close-button {{ image: url({(ICONS / "tab-close.svg").as_posix()});
+            subcontrol-position: right; border-radius: 3px; }}
+        #DocumentTabs QTabBar::close-button:hover {{ background: {theme.border}; }}
         QStatusBar {{ color: {theme.marker}; border-top: 1px solid {theme.border}; }}
         QStatusBar QLabel {{ padding: 0 8px; }}
         QProgressBar#GoalBar {{ border: none; background: {theme.border}; border-radius: 2px;

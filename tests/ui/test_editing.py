@@ -327,3 +327,11 @@ def test_license_action_without_license_module_explains(make_window: Any,
     window = make_window()
     window.registry.trigger("help.license")
     assert "isn't part of this build" in prompter.messages("info")[0]
+
+
+def test_changing_the_look_is_not_an_edit(make_window: Any, library: Library) -> None:
+    window, document, _editor = open_text(make_window, library, "Untouched text.")
+    window.set_theme("dark")
+    window.zoom(+1)
+    assert not document.is_dirty()
+    assert not document.autosave_timer.isActive() and not document.journal_timer.isActive()
