@@ -472,9 +472,8 @@ class SyncEngine:
     def _occupant(self, rel: str, doc_id: str) -> tuple[LocalDoc, bool] | None:
         """Another document whose file is at ``rel`` (case-insensitively), and whether it
         is still alive (not deleted elsewhere)."""
-        folded = rel.casefold()
-        for doc in self.state.local_docs():
-            if doc.doc_id != doc_id and doc.path.casefold() == folded:
+        for doc in self.state.local_docs_at(rel):
+            if doc.doc_id != doc_id:
                 if not library_files.on_disk(self.library_root, doc.path).exists():
                     return None
                 winner, _ = resolve(self.state.heads(doc.doc_id))
@@ -719,7 +718,7 @@ class SyncEngine:
     def history(self, rel: str) -> list[Version]:
         """Saved versions of the document now (or last) at ``rel``, newest first."""
         rel = library_files.normalize(rel)
-        doc_id = next((d.doc_id for d in self.state.local_docs() if d.path == rel), None)
+        doc_id = next((d.doc_id for d in self.state.local_docs_at(rel) if d.path == rel), None)
         if doc_id is None:
             candidates = [
                 r

@@ -76,8 +76,8 @@ def scan(root: Path) -> dict[str, FileState]:
 def on_disk(root: Path, rel: str) -> Path:
     """The real file for a normalized path (a macOS disk may hand back NFD names)."""
     candidate = root / rel
-    if candidate.exists():
-        return candidate
+    if rel.isascii() or candidate.exists():
+        return candidate  # normalization only ever differs for non-ASCII names
     parent = candidate.parent
     if parent.is_dir():
         for child in parent.iterdir():

@@ -37,8 +37,10 @@ CREATE TABLE IF NOT EXISTS local_docs (
     rev_id TEXT NOT NULL,
     sha256 TEXT,
     size INTEGER,
-    mtime_ns INTEGER
+    mtime_ns INTEGER,
+    folded TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS local_docs_folded ON local_docs(folded);
 CREATE TABLE IF NOT EXISTS cursors (device TEXT PRIMARY KEY, seq INTEGER NOT NULL,
     record_hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, ciphertext BLOB NOT NULL,
@@ -239,16 +241,29 @@ class StateDb:
     # --- local docs ------------------------------------------------------------------
 
     def local_docs(self) -> list[LocalDoc]:
-        return [LocalDoc(*r) for r in self._db.execute("SELECT * FROM local_docs")]
+        return [LocalDoc(*r[:6]) for r in self._db.execute("SELECT * FROM local_docs")]
+
+    def local_docs_at(self, path: str) -> list[LocalDoc]:
+        """Documents whose file is at ``path``, compared case-insensitively."""
+        rows = self._db.execute("SELECT * FROM local_docs WHERE folded=?", (path.casefold(),))
+        return [LocalDoc(*r[:6]) for r in rows]
 
     def local_doc(self, doc_id: str) -> LocalDoc | None:
         row = self._db.execute("SELECT * FROM local_docs WHERE doc_id=?", (doc_id,)).fetchone()
-        return None if row is None else LocalDoc(*row)
+        return None if row is None else LocalDoc(*row[:6])
 
     def set_local_doc(self, doc: LocalDoc) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO local_docs VALUES (?,?,?,?,?,?)",
-            (doc.doc_id, doc.path, doc.rev_id, doc.sha256, doc.size, doc.mtime_ns),
+            "INSERT OR REPLACE INTO local_docs VALUES (?,?,?,?,?,?,?)",
+            (
+                doc.doc_id,
+                doc.path,
+                doc.rev_id,
+                doc.sha256,
+                doc.size,
+                doc.mtime_ns,
+                doc.path.casefold(),
+            ),
         )
 
     def remove_local_doc(self, doc_id: str) -> None:

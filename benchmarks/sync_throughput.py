@@ -1,0 +1,119 @@
+"""Sync figures against a local WsgiDAV server on 127.0.0.1 (never a pass/fail test).
+
+    .venv/bin/python benchmarks/sync_throughput.py [--docs 1000] [--big-mb 50]
+
+Prints: the passphrase-key cost at production Argon2id settings, a first sync of many small
+documents (upload on one device, download on another), a round with nothing to do, and one
+large document each way with the peak Python memory of the round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import keyring
+from cheroot import wsgi
+from wsgidav.wsgidav_app import WsgiDAVApp
+
+from desktop.sync import Connection, KdfParams, create_remote, join_remote
+from desktop.sync.crypto import passphrase_key
+from desktop.sync.webdav import WebDavClient
+from tests.keyring_memory import MemoryKeyring
+
+USER, PASSWORD, PASSPHRASE = "writer", "app-pass", "benchmark passphrase"
+
+
+def _server(root: Path) -> tuple[wsgi.Server, str]:
+    config = {
+        "host": "127.0.0.1",
+        "port": 0,
+        "provider_mapping": {"/": str(root)},
+        "simple_dc": {"user_mapping": {"*": {USER: {"password": PASSWORD}}}},
+        "http_authenticator": {
+            "accept_basic": True,
+            "accept_digest": False,
+            "default_to_digest": False,
+        },
+        "verbose": 0,
+        "logging": {"enable": False},
+    }
+    server = wsgi.Server(("127.0.0.1", 0), WsgiDAVApp(config), numthreads=8)
+    server.expiration_interval = 0.05
+    server.prepare()
+    threading.Thread(target=server.serve, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.bind_addr[1]}/"
+
+
+def _timed(label: str, fn):
+    start = time.perf_counter()
+    result = fn()
+    print(f"{label:<52} {time.perf_counter() - start:8.2f} s")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--docs", type=int, default=1000)
+    parser.add_argument("--big-mb", type=int, default=50)
+    args = parser.parse_args()
+    keyring.set_keyring(MemoryKeyring())
+
+    _timed(
+        "Argon2id passphrase key (64 MiB, t=3, p=4)",
+        lambda: passphrase_key(PASSPHRASE, os.urandom(16), KdfParams()),
+    )
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        (tmp / "dav").mkdir()
+        server, url = _server(tmp / "dav")
+        try:
+            libs = {name: tmp / name for name in ("a", "b")}
+            for lib in libs.values():
+                lib.mkdir()
+            conn = Connection(url, USER, PASSWORD)
+            client = lambda: WebDavClient(url, USER, PASSWORD)  # noqa: E731
+            a, _ = create_remote(
+                conn, PASSPHRASE, tmp / "sa" / "s.sqlite", libs["a"], client=client()
+            )
+            b = join_remote(
+                conn, tmp / "sb" / "s.sqlite", libs["b"], passphrase=PASSPHRASE, client=client()
+            )
+            for i in range(args.docs):
+                (libs["a"] / f"folder {i % 20}").mkdir(exist_ok=True)
+                (libs["a"] / f"folder {i % 20}" / f"doc {i}.md").write_text(
+                    f"# Doc {i}\n\n" + "words " * 300
+                )
+            report = _timed(f"first sync, {args.docs} documents, upload", a.sync_once)
+            assert report.ok, report.error
+            report = _timed(f"first sync, {args.docs} documents, download", b.sync_once)
+            assert report.ok and len(report.downloaded) == args.docs, report.error
+            _timed(f"round with nothing to do ({args.docs} documents)", b.sync_once)
+
+            block = os.urandom(1024 * 1024).hex()[: 1024 * 1024].encode()
+            with (libs["a"] / "big.md").open("wb") as fh:
+                for _ in range(args.big_mb):
+                    fh.write(block)
+            for label, engine in (("upload", a), ("download", b)):
+                tracemalloc.start()
+                report = _timed(f"{args.big_mb} MB document, {label}", engine.sync_once)
+                peak = tracemalloc.get_traced_memory()[1]
+                tracemalloc.stop()
+                assert report.ok, report.error
+                print(f"{'  peak Python memory during that round':<52} {peak / 2**20:8.1f} MiB")
+            a.close()
+            b.close()
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
