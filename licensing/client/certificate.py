@@ -23,7 +23,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from licensing.client.errors import CertificateError
-from licensing.client.signed_document import open_envelope
+from licensing.client.signed_document import open_envelope, strict_b64decode
 
 PRODUCT = "draftsmith"
 DOCUMENT_TYPE = "license"
@@ -35,8 +35,9 @@ KNOWN_ENTITLEMENTS = frozenset({"ai", "sync"})
 
 _BASE64_LINE = re.compile(r"[A-Za-z0-9+/=]{1,76}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_HEX64 = re.compile(r"[0-9a-f]{64}")
-_TOKEN = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
+# Shared with the server's request checks: one definition of each.
+FINGERPRINT = re.compile(r"[0-9a-f]{64}")
+TOKEN = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
 
 _FIELDS: dict[str, type] = {
     "v": int,
@@ -123,14 +124,7 @@ def dearmor(data: bytes | str, label: str = LABEL) -> bytes:
             if line in (begin, end):
                 raise CertificateError(f"The {what} has its header or end line twice.")
             raise CertificateError(f"The {what} contains a damaged line.")
-    body = "".join(body_lines)
-    try:
-        raw = base64.b64decode(body, validate=True)
-    except ValueError:
-        raise CertificateError(f"The {what} is damaged (bad base64).") from None
-    if base64.b64encode(raw).decode("ascii") != body:
-        raise CertificateError(f"The {what} is damaged (non-canonical base64).")
-    return raw
+    return strict_b64decode("".join(body_lines), what)
 
 
 def _date(value: str, field: str) -> dt.date:
@@ -158,14 +152,14 @@ def certificate_from_payload(payload: Mapping[str, Any], armored: str) -> Certif
     if payload["v"] != FORMAT_VERSION:
         raise CertificateError("This license was made for a newer Draftsmith; please update.")
     entitlements = payload["entitlements"]
-    if not all(isinstance(e, str) and _TOKEN.fullmatch(e) for e in entitlements):
+    if not all(isinstance(e, str) and TOKEN.fullmatch(e) for e in entitlements):
         raise CertificateError("The license's entitlements are malformed.")
     if len(set(entitlements)) != len(entitlements):
         raise CertificateError("The license lists an entitlement twice.")
     for name in ("license_id", "machine_id", "product", "edition", "nonce"):
-        if not _TOKEN.fullmatch(payload[name]):
+        if not TOKEN.fullmatch(payload[name]):
             raise CertificateError(f"The license's {name} is malformed.")
-    if not _HEX64.fullmatch(payload["fingerprint"]):
+    if not FINGERPRINT.fullmatch(payload["fingerprint"]):
         raise CertificateError("The license's machine fingerprint is malformed.")
     for name in ("issued", "refresh_after"):
         if not 0 <= payload[name] < 2**40:

@@ -10,7 +10,6 @@ import html
 import json
 import logging
 import math
-import re
 import time
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -23,6 +22,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from licensing.client.certificate import FINGERPRINT, TOKEN
 from licensing.server import licenses, stripe_webhook
 from licensing.server.database import make_engine, make_sessions
 from licensing.server.licenses import LicenseProblem
@@ -34,11 +34,9 @@ from licensing.server.signing import Signer, load_signer
 
 log = logging.getLogger(__name__)
 
-NONCE_PATTERN = r"^[A-Za-z0-9_.:-]{1,100}$"
-_NONCE = re.compile(NONCE_PATTERN)
-Nonce = Annotated[str, Field(pattern=NONCE_PATTERN)]
+Nonce = Annotated[str, Field(pattern=f"^{TOKEN.pattern}$")]
 Key = Annotated[str, Field(min_length=1, max_length=200)]
-Fingerprint = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+Fingerprint = Annotated[str, Field(pattern=f"^{FINGERPRINT.pattern}$")]
 MachineId = Annotated[str, Field(min_length=1, max_length=40)]
 MAX_OFFLINE_REQUEST = 16 * 1024
 
@@ -183,7 +181,7 @@ def create_app(
         try:
             body = json.loads(await request.body())
             candidate = body.get("nonce") if isinstance(body, dict) else None
-            nonce = candidate if isinstance(candidate, str) and _NONCE.match(candidate) else None
+            nonce = candidate if isinstance(candidate, str) and TOKEN.fullmatch(candidate) else None
         except ValueError:
             pass
         fields = sorted({".".join(str(p) for p in e["loc"][1:]) for e in exc.errors()})

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from licensing.client.activation import REQUEST_LABEL
-from licensing.client.certificate import PRODUCT, dearmor
+from licensing.client.certificate import FINGERPRINT, PRODUCT, TOKEN, dearmor
 from licensing.client.errors import CertificateError, LicenseKeyError
 from licensing.client.license_key import normalize_key
 from licensing.client.signed_document import strict_json_object
 from licensing.server.licenses import LicenseProblem
 
 _FIELDS = {"v", "product", "key", "fingerprint", "machine_name", "nonce", "created"}
-_HEX64 = re.compile(r"[0-9a-f]{64}")
-_NONCE = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
 
 
 @dataclass(frozen=True)
@@ -39,11 +36,11 @@ def parse_offline_request(text: str) -> OfflineRequest:
     if value["v"] != 1 or value["product"] != PRODUCT:
         raise bad("it is for another product or version.")
     fingerprint, name, nonce = value["fingerprint"], value["machine_name"], value["nonce"]
-    if not isinstance(fingerprint, str) or not _HEX64.fullmatch(fingerprint):
+    if not isinstance(fingerprint, str) or not FINGERPRINT.fullmatch(fingerprint):
         raise bad("the machine fingerprint is malformed.")
     if not isinstance(name, str) or not 0 < len(name) <= 100:
         raise bad("the machine name is malformed.")
-    if not isinstance(nonce, str) or not _NONCE.fullmatch(nonce):
+    if not isinstance(nonce, str) or not TOKEN.fullmatch(nonce):
         raise bad("the request id is malformed.")
     try:
         key = normalize_key(value["key"])
