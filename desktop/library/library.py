@@ -16,7 +16,7 @@ from desktop import paths
 from desktop.library.atomic_write import atomic_write_text
 from desktop.library.document_file import decode_document, unique_path
 from desktop.library.errors import LibraryError
-from desktop.library.notes import move_notes
+from desktop.library.notes import load_notes, move_notes, save_notes
 from desktop.library.snapshots import SnapshotStore
 from desktop.library.trash import move_to_trash
 from desktop.library.word_count import count_words
@@ -184,6 +184,13 @@ class Library:
 
     def delete(self, path: Path, *, use_system_trash: bool = True) -> Path | None:
         return move_to_trash(self.root, Path(path), use_system_trash=use_system_trash)
+
+    # ----- per-document notes (context for the AI features) ---------------------------------------
+    def load_notes(self, document: Path) -> str:
+        return load_notes(self.root, document)
+
+    def save_notes(self, document: Path, text: str) -> None:
+        save_notes(self.root, document, text)
 
     # ----- search ------------------------------------------------------------------------------
     def search(self, query: str, limit: int = 200) -> list[SearchHit]:

@@ -80,7 +80,9 @@ class LibraryLock:
                 self.held = True
                 return None
             stale = self.is_stale(owner)
-            when = time.strftime("%H:%M", time.localtime(float(owner.get("time") or 0)))
+            stamp = owner.get("time")
+            when = time.strftime("%H:%M", time.localtime(
+                float(stamp) if isinstance(stamp, (int, float)) else 0.0))
             if stale:
                 message = (f"This library was left locked by Draftsmith on “{owner.get('host')}” "
                            f"(last seen {when}), which is no longer running.")

@@ -15,6 +15,8 @@ logger = logging.getLogger(__name__)
 
 LANGUAGES = {"en": "English", "es": "Español", "fr": "Français", "de": "Deutsch",
              "pt": "Português", "it": "Italiano", "nl": "Nederlands", "ru": "Русский"}
+# Words of the app's own vocabulary that the bundled dictionaries don't know.
+BUILT_IN_WORDS = frozenset({"draftsmith", "ctrl", "alt", "markdown", "docx", "pdf", "html"})
 WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 
 
@@ -27,11 +29,11 @@ class SpellDictionary:
         self.language = language
         self.personal_path = Path(personal_path)
         self._checker = SpellChecker(language=language, distance=2)
-        self._personal: set[str] = set()
+        self._personal: set[str] = set(BUILT_IN_WORDS)
         self._cache: dict[str, bool] = {}
         try:
             words = self.personal_path.read_text(encoding="utf-8").split()
-            self._personal = {_normal(w) for w in words}
+            self._personal |= {_normal(w) for w in words}
         except FileNotFoundError:
             pass
         except OSError as exc:

@@ -68,7 +68,7 @@ class ActionRegistry(QObject):
             action.setChecked(checked)
             action.toggled.connect(lambda _on: callback())
         else:
-            action.triggered.connect(lambda _checked=False: callback())
+            action.triggered.connect(lambda *_args: callback())
         if tip:
             action.setStatusTip(tip)
             action.setToolTip(tip)

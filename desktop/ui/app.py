@@ -42,8 +42,12 @@ def open_first_documents(window: MainWindow, welcome: Path | None) -> None:
 def build_window(library_path: Path | None = None,
                  prompter: Prompter | None = None) -> MainWindow | None:
     settings = Settings()
-    library = Library(library_path or settings.library_path())
     prompter = prompter or Prompter()
+    if library_path is None and not settings.get_bool("first_run_done"):
+        chosen = prompter.offer_library(settings.library_path())
+        if chosen != settings.library_path():
+            settings.set("library_path", str(chosen))
+    library = Library(library_path or settings.library_path())
     try:
         welcome = library.ensure_exists(welcome=not settings.get_bool("first_run_done"))
     except OSError as exc:

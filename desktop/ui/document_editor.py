@@ -225,10 +225,10 @@ class DocumentEditor(QPlainTextEdit):
         char_format = QTextCharFormat()
         char_format.setForeground(QColor(self.theme.text))
         char_format.setProperty(QTextFormat.Property.FullWidthSelection, True)
-        selection.format = char_format  # type: ignore[attr-defined]
+        selection.format = char_format
         cursor = QTextCursor(self.textCursor().block())
         cursor.select(QTextCursor.SelectionType.BlockUnderCursor)
-        selection.cursor = cursor  # type: ignore[attr-defined]
+        selection.cursor = cursor
         self.setExtraSelections([selection])
 
     def current_paragraph_is_highlighted(self) -> bool:

@@ -10,9 +10,10 @@ Seams for other features:
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -168,9 +169,15 @@ class MainWindow(QMainWindow):
     # ===== actions =====
     def _register_actions(self) -> None:
         r = self.registry.register
-        has_doc = self.current_document
-        writable = lambda: not self.read_only  # noqa: E731
-        writable_doc = lambda: not self.read_only and self.current_document() is not None  # noqa: E731
+        def has_doc() -> bool:
+            return self.current_document() is not None
+
+        def writable() -> bool:
+            return not self.read_only
+
+        def writable_doc() -> bool:
+            return not self.read_only and self.current_document() is not None
+
         key = QKeySequence.StandardKey
         r("file.new", "New document", self.new_document, shortcut=key.New, menu="File",
           enabled=writable)
@@ -191,10 +198,10 @@ class MainWindow(QMainWindow):
           menu="File", enabled=writable_doc)
         for fmt, label in FORMATS.items():
             r(f"file.export.{fmt}", f"Export document as {label}…",
-              lambda fmt=fmt: self.export_current(fmt), menu="File", enabled=has_doc)
+              partial(self.export_current, fmt), menu="File", enabled=has_doc)
         for fmt, label in FORMATS.items():
             r(f"file.export_folder.{fmt}", f"Export folder as {label}…",
-              lambda fmt=fmt: self.export_folder(fmt), menu="File")
+              partial(self.export_folder, fmt), menu="File")
         r("file.close_tab", "Close tab", self.close_current_tab, shortcut=key.Close,
           menu="File", enabled=has_doc)
         r("file.quit", "Quit", self.close, shortcut=key.Quit, menu="File")
@@ -233,7 +240,7 @@ class MainWindow(QMainWindow):
           shortcut="Ctrl+Shift+E", menu="View")
         for name in ("light", "dark", "system"):
             r(f"view.theme.{name}", f"Theme: {name.capitalize()}",
-              lambda name=name: self.set_theme(name), menu="View")
+              partial(self.set_theme, name), menu="View")
 
         r("settings.goal", "Daily word goal…", self.ask_goal, menu="Settings")
         r("settings.font", "Font…", self.ask_font, menu="Settings")
@@ -313,9 +320,9 @@ class MainWindow(QMainWindow):
         editor.document_edited.connect(lambda: self.writing_status.show_save_state("Edited"))
         editor.cursor_moved.connect(lambda _pos: self.count_timer.start())
         editor.selectionChanged.connect(self.count_timer.start)
-        document.dirty_changed.connect(lambda _dirty, d=document: self._update_tab(d))
-        document.path_changed.connect(lambda d=document: self._on_path_changed(d))
-        document.saved.connect(lambda d=document: self._on_saved(d))
+        document.dirty_changed.connect(lambda _dirty: self._update_tab(document))
+        document.path_changed.connect(partial(self._on_path_changed, document))
+        document.saved.connect(partial(self._on_saved, document))
         document.save_failed.connect(self._on_save_failed)
         document.conflict_kept_both.connect(self._on_conflict)
         document.reloaded.connect(lambda: self.statusBar().showMessage(
@@ -370,7 +377,7 @@ class MainWindow(QMainWindow):
     def _open_from_sidebar(self, path: Path, line: int) -> None:
         self.open_document(path, line=line)
 
-    def _library_context_menu(self, path: Path | None, global_pos: object) -> None:
+    def _library_context_menu(self, path: Path | None, global_pos: QPoint) -> None:
         menu = QMenu(self)
         folder = path if path is not None and path.is_dir() else (
             path.parent if path is not None else self.library.root)
@@ -386,8 +393,8 @@ class MainWindow(QMainWindow):
                 menu.addSeparator()
                 for fmt, label in FORMATS.items():
                     menu.addAction(f"Export folder as {label}…",
-                                   lambda fmt=fmt: self.export_folder(fmt, path))
-        menu.exec(global_pos)  # type: ignore[arg-type]
+                                   partial(self.export_folder, fmt, path))
+        menu.exec(global_pos)
 
     def new_document(self, folder: Path | None = None) -> OpenDocument | None:
         """Untitled documents are real files from the first moment, so they autosave too."""
@@ -481,14 +488,14 @@ class MainWindow(QMainWindow):
 
     def _rebind_documents(self, old: Path, new: Path) -> None:
         for document in self.documents:
-            if document.path == old:
+            before = document.path
+            if before == old:
                 document.rebind(new)
-            elif old in document.path.parents:
-                document.rebind(new / document.path.relative_to(old))
+            elif old in before.parents:
+                document.rebind(new / before.relative_to(old))
             else:
                 continue
-            self.progress.rename(self.library.relative(new) if old == document.path else old,
-                                 self.library_key(document.path))
+            self.progress.rename(self.library_key(before), self.library_key(document.path))
 
     def delete_path(self, path: Path | None) -> bool:
         target = self._target(path)

@@ -57,6 +57,21 @@ class Prompter:
         name = QFileDialog.getExistingDirectory(self.parent, title, str(start))
         return Path(name) if name else None
 
+    def offer_library(self, default: Path) -> Path:
+        """First run: where the documents live. Keeps the default unless another is chosen."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Welcome to Draftsmith",
+                          "Your documents will be plain Markdown files in this folder:\n\n"
+                          f"{default}\n\nYou can change it later in Settings.",
+                          QMessageBox.StandardButton.NoButton, self.parent)
+        box.addButton("Use this folder", QMessageBox.ButtonRole.AcceptRole)
+        other = box.addButton("Choose another…", QMessageBox.ButtonRole.ActionRole)
+        box.exec()
+        if box.clickedButton() is other:
+            chosen = self.ask_folder("Choose the library folder", default.parent)
+            if chosen is not None:
+                return chosen
+        return default
+
     def ask_restore(self, entry: RecoveryEntry) -> bool:
         state = "is newer than the saved file" if entry.disk_exists else "was never saved"
         box = QMessageBox(QMessageBox.Icon.Question, "Recover unsaved text",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
@@ -87,8 +87,10 @@ class LibraryPane(QWidget):
         while stack:
             item = stack.pop()
             for index in range(item.childCount()):
-                items.append(item.child(index))
-                stack.append(item.child(index))
+                child = item.child(index)
+                if child is not None:
+                    items.append(child)
+                    stack.append(child)
         return items
 
     def item_for(self, path: Path) -> QTreeWidgetItem | None:
@@ -108,10 +110,10 @@ class LibraryPane(QWidget):
         if not item.data(0, FOLDER_ROLE):
             self.open_requested.emit(Path(item.data(0, PATH_ROLE)), 0)
 
-    def _context(self, point: object) -> None:
-        item = self.tree.itemAt(point)  # type: ignore[arg-type]
+    def _context(self, point: QPoint) -> None:
+        item = self.tree.itemAt(point)
         path = Path(item.data(0, PATH_ROLE)) if item else None
-        self.context_requested.emit(path, self.tree.viewport().mapToGlobal(point))  # type: ignore[arg-type]
+        self.context_requested.emit(path, self.tree.viewport().mapToGlobal(point))
 
     def run_search(self, query: str) -> None:
         self.results.clear()

@@ -30,6 +30,7 @@ class ScriptedPrompter(Prompter):
         self.lock_messages: list[tuple[str, bool]] = []
         self.save_paths: list[Path | None] = []
         self.folders: list[Path | None] = []
+        self.library_choices: list[Path] = []
 
     def info(self, title: str, message: str) -> None:
         self.shown.append(("info", title, message))
@@ -53,6 +54,10 @@ class ScriptedPrompter(Prompter):
 
     def ask_folder(self, title: str, start: Path) -> Path | None:
         return self.folders.pop(0)
+
+    def offer_library(self, default: Path) -> Path:
+        self.shown.append(("offer_library", "", str(default)))
+        return self.library_choices.pop(0) if self.library_choices else default
 
     def ask_restore(self, entry: RecoveryEntry) -> bool:
         self.shown.append(("restore", entry.document.name, entry.text))

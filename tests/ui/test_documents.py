@@ -118,3 +118,22 @@ def test_file_deleted_by_another_program_is_recreated_on_save(qtbot: Any, make_w
     document.check_disk()
     qtbot.waitUntil(lambda: doc.exists(), timeout=3000)
     assert doc.read_text(encoding="utf-8") == "keep me"
+
+
+def test_renaming_a_folder_keeps_its_open_documents_saving(qtbot: Any, make_window: Any,
+                                                          library: Library,
+                                                          prompter: ScriptedPrompter) -> None:
+    folder = library.create_folder(name="Draft")
+    doc = library.create_document(folder, "Scene", "start")
+    window = make_window()
+    document = window.open_document(doc)
+    prompter.texts.append("Final")
+    new_folder = window.rename_path(folder)
+    assert new_folder == library.root / "Final"
+    assert document.path == new_folder / "Scene.md"
+    type_into(qtbot, document.editor, "more ")
+    qtbot.waitUntil(lambda: (new_folder / "Scene.md").read_text(encoding="utf-8")
+                    == "more start", timeout=3000)
+    assert not folder.exists()
+    library.save_notes(document.path, "notes follow")
+    assert library.load_notes(document.path) == "notes follow"

@@ -64,3 +64,23 @@ def test_debug_flag_writes_a_log_file(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-c", code], cwd=REPO, env=dict(os.environ), check=True,
                    timeout=60)
     assert "hello log" in (paths.log_dir() / paths.LOG_FILE).read_text(encoding="utf-8")
+
+
+def test_first_run_offers_the_library_folder(qtbot: Any, tmp_path: Path,
+                                             isolated_user_dirs: dict[str, Path]) -> None:
+    from desktop.ui.app import build_window
+
+    prompter = ScriptedPrompter()
+    prompter.library_choices.append(tmp_path / "My Writing")
+    window = build_window(prompter=prompter)
+    qtbot.addWidget(window)
+    assert prompter.shown[0][0] == "offer_library"
+    assert str(isolated_user_dirs["documents"] / "Draftsmith") in prompter.shown[0][2]
+    assert window.library.root == (tmp_path / "My Writing").resolve()
+    assert (tmp_path / "My Writing" / "Welcome.md").exists()
+    assert Settings().library_path() == tmp_path / "My Writing"
+    window.close()
+    again = build_window(prompter=prompter)
+    qtbot.addWidget(again)
+    assert [k for k, _t, _m in prompter.shown].count("offer_library") == 1, "asked once"
+    again.close()
