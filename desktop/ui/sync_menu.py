@@ -1,0 +1,296 @@
+"""Hooks sync into the main window through its action registry (Settings menu + palette),
+its status bar and its open documents. The only call the app needs::
+
+    from desktop.ui.sync_menu import install_sync
+    window.sync = install_sync(window)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLineEdit, QWidget
+
+from desktop.sync import SyncEngine, SyncError
+from desktop.sync.entitlement import sync_permission
+from desktop.sync.errors import NotSetUp
+from desktop.sync.locations import state_path_for
+from desktop.ui.sync_controller import SyncController
+from desktop.ui.sync_history_dialog import SyncHistoryDialog
+from desktop.ui.sync_setup_wizard import SyncSetupWizard
+from desktop.ui.sync_status import ConflictNotice, SyncLogDialog, SyncStatusButton
+
+log = logging.getLogger(__name__)
+
+MENU = "Settings"
+MAX_LISTED = 15
+
+
+class PassphraseDialog(QDialog):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Change sync passphrase")
+        self.current = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
+        self.new = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
+        self.repeat = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
+        form = QFormLayout(self)
+        form.addRow("Current passphrase", self.current)
+        form.addRow("New passphrase", self.new)
+        form.addRow("Repeat it", self.repeat)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+
+def _ask_passphrases(parent: QWidget) -> tuple[str, str, str] | None:
+    dialog = PassphraseDialog(parent)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return dialog.current.text(), dialog.new.text(), dialog.repeat.text()
+
+
+class SyncFeature(QObject):
+    """Owns the engine and controller for the window's library (None until set up)."""
+
+    def __init__(
+        self,
+        window: Any,
+        ask_passphrases: Callable[[QWidget], tuple[str, str, str] | None] = _ask_passphrases,
+    ) -> None:
+        super().__init__(window)
+        self.window = window
+        self.root = Path(window.library.root)
+        self.state_path = state_path_for(self.root)
+        self.ask_passphrases = ask_passphrases
+        self.controller: SyncController | None = None
+        self.status: SyncStatusButton | None = None
+        self._connected_docs: set[int] = set()
+        r = window.registry.register
+        r(
+            "sync.setup",
+            "Set up sync…",
+            self.open_setup,
+            menu=MENU,
+            enabled=lambda: self.controller is None,
+        )
+        r("sync.now", "Sync now", self.sync_now, menu=MENU, enabled=self._active)
+        r(
+            "sync.log",
+            "Sync log…",
+            self.open_log,
+            menu=MENU,
+            enabled=lambda: self.controller is not None,
+        )
+        r(
+            "sync.history",
+            "Synced versions of this document…",
+            self.open_history,
+            menu=MENU,
+            enabled=lambda: self.controller is not None and window.current_document() is not None,
+        )
+        r(
+            "sync.passphrase",
+            "Change sync passphrase…",
+            self.change_passphrase,
+            menu=MENU,
+            enabled=lambda: self.controller is not None,
+        )
+        self.toggle = r(
+            "sync.enabled",
+            "Sync on this device",
+            self._toggled,
+            menu=MENU,
+            checkable=True,
+            checked=False,
+        )
+        r(
+            "sync.forget",
+            "Forget this device for sync…",
+            self.forget,
+            menu=MENU,
+            enabled=lambda: self.controller is not None,
+        )
+        window.current_editor_changed.connect(lambda _editor: self._connect_saves())
+        try:
+            engine = SyncEngine(self.state_path, self.root)
+        except NotSetUp:
+            engine = None
+        except SyncError as exc:  # e.g. secrets missing from the keyring
+            log.warning("sync could not start: %s", exc)
+            engine = None
+        if engine is not None:
+            self._start(engine)
+
+    # --- state ---------------------------------------------------------------------------
+
+    def _active(self) -> bool:
+        return self.controller is not None and self.controller.engine.enabled
+
+    def _start(self, engine: SyncEngine) -> None:
+        self.controller = SyncController(engine, self._confirm_deletes, parent=self)
+        self.controller.files_changed.connect(self._reload_open_documents)
+        self.controller.conflicts_found.connect(self.show_conflicts)
+        self.status = SyncStatusButton(self.controller)
+        self.window.add_status_widget(self.status)
+        self.toggle.blockSignals(True)
+        self.toggle.setChecked(engine.enabled)
+        self.toggle.blockSignals(False)
+        self._connect_saves()
+        if engine.enabled:
+            self.controller.sync_now()
+
+    def _stop(self) -> None:
+        if self.controller is not None:
+            self.controller.shutdown()
+            self.controller.engine.close()
+            self.controller.deleteLater()
+            self.controller = None
+        if self.status is not None:
+            self.status.deleteLater()
+            self.status = None
+
+    def shutdown(self) -> None:
+        self._stop()
+
+    # --- actions -------------------------------------------------------------------------
+
+    def open_setup(self) -> SyncSetupWizard | None:
+        permission = sync_permission()
+        if not permission.allowed:
+            self.window.prompter.info("Sync", permission.reason)
+            return None
+        wizard = SyncSetupWizard(self.state_path, self.root, parent=self.window)
+        wizard.accepted.connect(lambda: wizard.engine is not None and self._start(wizard.engine))
+        wizard.open()
+        return wizard
+
+    def sync_now(self) -> None:
+        if self.controller is not None:
+            self.controller.sync_now()
+
+    def open_log(self) -> SyncLogDialog | None:
+        if self.controller is None:
+            return None
+        dialog = SyncLogDialog(self.controller, self.window)
+        dialog.show()
+        return dialog
+
+    def open_history(self) -> SyncHistoryDialog | None:
+        document = self.window.current_document()
+        if self.controller is None or document is None:
+            return None
+        rel = Path(document.path).resolve().relative_to(self.root.resolve()).as_posix()
+        dialog = SyncHistoryDialog(self.controller, rel, self.window)
+        dialog.restored.connect(lambda _path: self._reload_open_documents([rel]))
+        dialog.show()
+        return dialog
+
+    def show_conflicts(self, paths: list[str]) -> ConflictNotice:
+        notice = ConflictNotice(paths, self.window)
+        notice.open_requested.connect(lambda rel: self.window.open_document(self.root / rel))
+        notice.show()
+        return notice
+
+    def change_passphrase(self) -> bool:
+        if self.controller is None:
+            return False
+        answer = self.ask_passphrases(self.window)
+        if answer is None:
+            return False
+        current, new, repeat = answer
+        if new != repeat:
+            self.window.prompter.error(
+                "Sync", "The two new passphrases differ. Nothing was changed."
+            )
+            return False
+        try:
+            with self.controller.engine_lock:
+                self.controller.engine.change_passphrase(current, new)
+        except SyncError as exc:
+            self.window.prompter.error("Sync", str(exc))
+            return False
+        self.window.prompter.info(
+            "Sync",
+            "The passphrase was changed. Your other devices keep syncing; use the new "
+            "passphrase when you set up another device.",
+        )
+        return True
+
+    def _toggled(self) -> None:
+        if self.controller is None:
+            self.toggle.blockSignals(True)
+            self.toggle.setChecked(False)
+            self.toggle.blockSignals(False)
+            self.open_setup()
+            return
+        with self.controller.engine_lock:
+            if self.toggle.isChecked():
+                self.controller.engine.turn_on()
+            else:
+                self.controller.engine.turn_off()
+        if self.toggle.isChecked():
+            self.controller.sync_now()
+
+    def forget(self) -> bool:
+        if self.controller is None:
+            return False
+        if not self.window.prompter.confirm(
+            "Forget this device",
+            "Sync stops on this device and its sync secrets are removed from the keyring. "
+            "Your documents stay in the library folder and on your other devices.",
+        ):
+            return False
+        controller = self.controller
+        controller.shutdown()
+        with controller.engine_lock:
+            controller.engine.forget_device()
+        self.controller = None
+        controller.deleteLater()
+        if self.status is not None:
+            self.status.deleteLater()
+            self.status = None
+        self.toggle.blockSignals(True)
+        self.toggle.setChecked(False)
+        self.toggle.blockSignals(False)
+        return True
+
+    # --- editor seams --------------------------------------------------------------------
+
+    def _confirm_deletes(self, paths: list[str]) -> bool:
+        listed = "\n".join(paths[:MAX_LISTED])
+        more = f"\n…and {len(paths) - MAX_LISTED} more" if len(paths) > MAX_LISTED else ""
+        return self.window.prompter.confirm(
+            "Delete documents?",
+            f"Sync would delete {len(paths)} documents on this device:\n\n{listed}{more}\n\n"
+            "Yes deletes them (they stay in sync's version history). No keeps them and "
+            "brings them back on your other devices too.",
+        )
+
+    def _connect_saves(self) -> None:
+        if self.controller is None:
+            return
+        for document in self.window.documents:
+            if id(document) not in self._connected_docs:
+                self._connected_docs.add(id(document))
+                document.saved.connect(self._on_saved)
+
+    def _on_saved(self) -> None:
+        if self.controller is not None and self.controller.engine.enabled:
+            self.controller.document_saved()
+
+    def _reload_open_documents(self, rels: list[str]) -> None:
+        changed = {(self.root / rel).resolve() for rel in rels}
+        for document in self.window.documents:
+            if Path(document.path).resolve() in changed:
+                document.check_disk()  # reloads, or keeps both if the writer typed meanwhile
+
+
+def install_sync(window: Any) -> SyncFeature:
+    return SyncFeature(window)

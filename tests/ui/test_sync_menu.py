@@ -1,0 +1,148 @@
+"""Sync inside a real main window: Settings menu actions, set-up, reload of open documents,
+the mass-delete question, passphrase change and forgetting the device."""
+
+# The WebDAV fixtures come from tests/sync/conftest.py; test arguments reuse their names.
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keyring
+import pytest
+from PySide6.QtWidgets import QWizard
+
+from desktop.ui.sync_menu import install_sync
+from tests.sync.conftest import (  # noqa: F401 - fixtures
+    PASSPHRASE,
+    PASSWORD,
+    USER,
+    DavServer,
+    Fleet,
+    fleet_factory,
+    wsgidav_server,
+)
+
+
+@pytest.fixture
+def features():
+    made = []
+    yield made
+    for feature in made:
+        feature.shutdown()
+
+
+def _set_up(qtbot, window, features, url: str):
+    feature = install_sync(window)
+    features.append(feature)
+    wizard = feature.open_setup()
+    page = wizard.server
+    page.url.setText(url)
+    page.user.setText(USER)
+    page.password.setText(PASSWORD)
+    page.join.setChecked(True)
+    wizard.next()
+    wizard.keys.passphrase.setText(PASSPHRASE)
+    with qtbot.waitSignal(wizard.accepted):
+        wizard.button(QWizard.WizardButton.FinishButton).click()
+    assert feature.controller is not None
+    return feature
+
+
+def test_actions_live_in_the_settings_menu(make_window, features) -> None:
+    window = make_window()
+    feature = install_sync(window)
+    features.append(feature)
+    window.registry.refresh_enabled()
+    assert window.registry.action("sync.setup").isEnabled()
+    assert not window.registry.action("sync.now").isEnabled()
+    assert window.registry.get("sync.history").menu == "Settings"
+
+
+def test_join_from_the_window_and_reload_an_open_document(
+    qtbot, make_window, features, wsgidav_server: DavServer, fleet_factory, library
+) -> None:
+    fleet: Fleet = fleet_factory(wsgidav_server.url)
+    other = fleet.add("Desk")
+    other.write("Chapter.md", "first words\n")
+    other.sync()
+
+    window = make_window()
+    feature = _set_up(qtbot, window, features, wsgidav_server.url)
+    qtbot.waitUntil(lambda: (Path(library.root) / "Chapter.md").exists(), timeout=20_000)
+    qtbot.waitUntil(lambda: not feature.controller.running, timeout=20_000)
+    document = window.open_document(Path(library.root) / "Chapter.md")
+    assert document.editor.text() == "first words\n"
+
+    other.write("Chapter.md", "first words, edited on the desk\n")
+    other.sync()
+    with qtbot.waitSignal(feature.controller.files_changed, timeout=20_000):
+        window.registry.trigger("sync.now")
+    qtbot.waitUntil(
+        lambda: document.editor.text() == "first words, edited on the desk\n", timeout=5_000
+    )
+    assert feature.status is not None and feature.status.text().startswith("Synced")
+
+    window.registry.refresh_enabled()
+    assert not window.registry.action("sync.setup").isEnabled()
+    history = feature.open_history()
+    qtbot.addWidget(history)
+    assert history.list.count() == 2
+
+
+def test_mass_delete_asks_through_the_prompter(
+    qtbot, make_window, features, wsgidav_server: DavServer, fleet_factory, library, prompter
+) -> None:
+    fleet: Fleet = fleet_factory(wsgidav_server.url)
+    other = fleet.add("Desk", confirm_deletes=lambda paths: True)
+    for i in range(12):
+        other.write(f"c{i}.md", f"{i}\n")
+    other.sync()
+    window = make_window()
+    feature = _set_up(qtbot, window, features, wsgidav_server.url)
+    qtbot.waitUntil(
+        lambda: not feature.controller.running and feature.controller.last_report is not None,
+        timeout=20_000,
+    )
+    assert len(list(Path(library.root).glob("c*.md"))) == 12
+    for i in range(11):
+        (other.library / f"c{i}.md").unlink()
+    other.sync()
+    prompter.confirms.append(False)
+    with qtbot.waitSignal(feature.controller.finished, timeout=20_000) as done:
+        feature.sync_now()
+    assert len(done.args[0].kept) == 11
+    assert any("would delete 11 documents" in m for m in prompter.messages("confirm"))
+    assert len(list(Path(library.root).glob("c*.md"))) == 12
+
+
+def test_change_passphrase_turn_off_and_forget(
+    qtbot, make_window, features, wsgidav_server: DavServer, fleet_factory, prompter
+) -> None:
+    fleet: Fleet = fleet_factory(wsgidav_server.url)
+    fleet.add("Desk").sync()
+    window = make_window()
+    feature = _set_up(qtbot, window, features, wsgidav_server.url)
+    qtbot.waitUntil(lambda: not feature.controller.running, timeout=20_000)
+
+    feature.ask_passphrases = lambda parent: (PASSPHRASE, "new passphrase!", "new passphrase?")
+    assert not feature.change_passphrase()
+    assert "differ" in prompter.messages("error")[-1]
+    feature.ask_passphrases = lambda parent: ("wrong one", "new passphrase!", "new passphrase!")
+    assert not feature.change_passphrase()
+    assert "does not open" in prompter.messages("error")[-1]
+    feature.ask_passphrases = lambda parent: (PASSPHRASE, "new passphrase!", "new passphrase!")
+    assert feature.change_passphrase()
+
+    window.registry.action("sync.enabled").setChecked(False)
+    assert not feature.controller.engine.enabled
+    window.registry.action("sync.enabled").setChecked(True)
+    assert feature.controller.engine.enabled
+    qtbot.waitUntil(lambda: not feature.controller.running, timeout=20_000)
+
+    device_id = feature.controller.engine.device_id
+    prompter.confirms.append(True)
+    assert feature.forget()
+    assert feature.controller is None
+    assert keyring.get_password("Draftsmith Sync", f"data-key:{device_id}") is None
+    assert not feature.state_path.exists()
