@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -100,3 +101,40 @@ def test_inspect_verifies_with_the_vendor_key(
     code, text = run(capsys, "inspect", str(tampered), "--private-key", str(key_path),
                      "--kid", "ds-x")
     assert code == 1 and "INVALID" in text
+
+
+def test_server_configured_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_key: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """What `draftsmith-license serve` runs: settings and signing key from the environment."""
+    import os
+
+    from cryptography.hazmat.primitives import serialization
+
+    from licensing.server.app import app_from_env
+    from tests.licensing.conftest import TEST_KID, serve
+
+    key_file = tmp_path / "signing.pem"
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, private_key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    os.close(fd)
+    db = f"sqlite:///{tmp_path / 'env.db'}"
+    monkeypatch.setenv("DRAFTSMITH_LICENSE_SIGNING_KEY", str(key_file))
+    monkeypatch.setenv("DRAFTSMITH_LICENSE_KID", TEST_KID)
+    monkeypatch.setenv("DRAFTSMITH_LICENSE_DB", db)
+    url, server, thread = serve(app_from_env())
+    try:
+        code, text = run(capsys, "mint", "--edition", "env-test")  # --db from the environment
+        assert code == 0
+        key = re.search(r"key:\s+(\S+)", text).group(1)
+        activation = ActivationClient(url).activate(key)
+        assert activation.certificate.edition == "env-test"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    monkeypatch.delenv("DRAFTSMITH_LICENSE_SIGNING_KEY")
+    with pytest.raises(ValueError, match="DRAFTSMITH_LICENSE_SIGNING_KEY"):
+        app_from_env()
