@@ -119,11 +119,17 @@ class ActivationClient:
         nonce = secrets.token_urlsafe(18)
         body = {**body, "nonce": nonce}
         try:
-            response = self.session.post(
+            with self.session.post(
                 f"{self.base_url}{path}", json=body, timeout=self.timeout, stream=True
-            )
-            content = response.raw.read(MAX_RESPONSE_BYTES + 1, decode_content=True)
-            response.close()
+            ) as response:
+                chunks: list[bytes] = []
+                received = 0
+                for chunk in response.iter_content(16 * 1024):
+                    chunks.append(chunk)
+                    received += len(chunk)
+                    if received > MAX_RESPONSE_BYTES:
+                        break  # verify_response refuses it as too large
+                content = b"".join(chunks)
         except requests.RequestException as error:
             log.info("license server unreachable: %s", type(error).__name__)
             raise ActivationError(

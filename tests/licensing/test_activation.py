@@ -257,6 +257,31 @@ def test_status_mismatch_is_refused(fake: FakeServer, signer: Signer) -> None:
         ActivationClient(fake.url).activate(generate_key())
 
 
+def test_connection_dropped_mid_answer_is_a_network_error() -> None:
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def answer_half() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 5000\r\n\r\n{\"alg\":")
+        conn.close()
+
+    thread = threading.Thread(target=answer_half, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    with pytest.raises(ActivationError) as info:
+        ActivationClient(url, timeout=5).activate(generate_key())
+    thread.join(timeout=5)
+    listener.close()
+    assert info.value.code == "NETWORK"
+    assert read_certificate_bytes() is None
+
+
 def test_huge_answer_is_refused(fake: FakeServer) -> None:
     fake.reply = b"{" + b" " * (200 * 1024) + b"}"
     with pytest.raises(ActivationError, match="too large"):
