@@ -18,7 +18,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -47,11 +47,11 @@ class KdfParams:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, object]) -> KdfParams:
+    def from_json(cls, data: dict[str, Any]) -> KdfParams:
         return cls(
-            memory_kib=int(data["memory_kib"]),  # type: ignore[arg-type]
-            iterations=int(data["iterations"]),  # type: ignore[arg-type]
-            lanes=int(data["lanes"]),  # type: ignore[arg-type]
+            memory_kib=int(data["memory_kib"]),
+            iterations=int(data["iterations"]),
+            lanes=int(data["lanes"]),
         )
 
 

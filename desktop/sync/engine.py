@@ -345,21 +345,21 @@ class SyncEngine:
         # --- pass 2: other devices' changes ---
         to_write: list[str] = []
         for doc_id in sorted(set(self.state.all_doc_ids()) - done):
-            base = self.state.local_doc(doc_id)
+            on_disk = self.state.local_doc(doc_id)
             heads = self.state.heads(doc_id)
             winner, losers = resolve(heads)
             copies.extend((doc_id, h) for h in losers)
             if winner is None:
-                if base is not None:
-                    plan.remote_deletes.append((base, next(h for h in heads if h.deleted)))
-            elif base is None or winner.rev_id != base.rev_id:
+                if on_disk is not None:
+                    plan.remote_deletes.append((on_disk, next(h for h in heads if h.deleted)))
+            elif on_disk is None or winner.rev_id != on_disk.rev_id:
                 to_write.append(doc_id)
         self._guarded_deletes(plan, len(tracked), report, remote_ok)
         for doc_id in to_write:
-            base = self.state.local_doc(doc_id)
+            on_disk = self.state.local_doc(doc_id)
             winner, _ = resolve(self.state.heads(doc_id))
-            if winner is not None and (base is None or winner.rev_id != base.rev_id):
-                self._materialize(winner, base, report, remote_ok)
+            if winner is not None and (on_disk is None or winner.rev_id != on_disk.rev_id):
+                self._materialize(winner, on_disk, report, remote_ok)
         for doc_id, loser in copies:
             self._conflict_copy(doc_id, loser, report, remote_ok)
 

@@ -58,7 +58,7 @@ class RemoteStore:
 
     def read_format(self) -> RemoteFormat:
         """Read format.json; an empty or foreign folder raises RemoteNotSyncFolder."""
-        names = {e.name for e in self.client.list("")}
+        names = {e.name for e in self.client.list_folder("")}
         if "format.json" not in names:
             raise errors.RemoteNotSyncFolder(
                 "The server folder is empty or is not a Draftsmith sync folder "
@@ -85,7 +85,7 @@ class RemoteStore:
         return result
 
     def create_layout(self, fmt: RemoteFormat) -> None:
-        names = {e.name for e in self.client.list("")}
+        names = {e.name for e in self.client.list_folder("")}
         if "format.json" in names:
             raise errors.SyncError(
                 "This server folder already holds a Draftsmith sync folder; join it instead."
@@ -189,7 +189,7 @@ class RemoteStore:
 
     def passphrase_generations(self) -> list[int]:
         gens = []
-        for entry in self.client.list("keys"):
+        for entry in self.client.list_folder("keys"):
             name = entry.name
             if name.startswith("passphrase-") and name.endswith(".json"):
                 middle = name[len("passphrase-") : -len(".json")]
@@ -214,11 +214,11 @@ class RemoteStore:
         return f"log/{device}/{seq:0{SEQ_DIGITS}d}"
 
     def log_devices(self) -> list[str]:
-        return sorted(e.name for e in self.client.list("log") if e.is_dir)
+        return sorted(e.name for e in self.client.list_folder("log") if e.is_dir)
 
     def log_seqs(self, device: str) -> list[int]:
         seqs = []
-        for entry in self.client.list(f"log/{device}"):
+        for entry in self.client.list_folder(f"log/{device}"):
             if not entry.is_dir and entry.name.isdigit():
                 seqs.append(int(entry.name))
         return sorted(seqs)
@@ -226,7 +226,7 @@ class RemoteStore:
     def clean_own_tmp(self) -> None:
         """Remove staging leftovers of this device (from dropped uploads). Best effort."""
         try:
-            for entry in self.client.list("tmp"):
+            for entry in self.client.list_folder("tmp"):
                 if entry.name.startswith(self.device_id + "-"):
                     self.client.delete(f"tmp/{entry.name}")
         except errors.SyncError as exc:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -84,22 +85,22 @@ class Revision:
         }
 
     @classmethod
-    def from_json(cls, d: dict[str, object]) -> Revision:
+    def from_json(cls, d: dict[str, Any]) -> Revision:
         return cls(
             rev_id=str(d["rev"]),
             doc_id=str(d["doc"]),
-            parents=tuple(str(p) for p in d["parents"]),  # type: ignore[attr-defined]
-            lamport=int(d["lamport"]),  # type: ignore[arg-type]
+            parents=tuple(str(p) for p in d["parents"]),
+            lamport=int(d["lamport"]),
             device=str(d["device"]),
             path=str(d["path"]),
             deleted=bool(d["deleted"]),
             blob=None if d["blob"] is None else str(d["blob"]),
-            blob_size=None if d["blob_size"] is None else int(d["blob_size"]),  # type: ignore[arg-type]
+            blob_size=None if d["blob_size"] is None else int(d["blob_size"]),
             blob_doc=None if d["blob_doc"] is None else str(d["blob_doc"]),
             blob_rev=None if d["blob_rev"] is None else str(d["blob_rev"]),
             sha256=None if d["sha256"] is None else str(d["sha256"]),
-            size=None if d["size"] is None else int(d["size"]),  # type: ignore[arg-type]
-            saved_at=float(d["saved_at"]),  # type: ignore[arg-type]
+            size=None if d["size"] is None else int(d["size"]),
+            saved_at=float(d["saved_at"]),
         )
 
 
@@ -220,7 +221,7 @@ class StateDb:
         return int(row[0] or 0)
 
     @staticmethod
-    def _rev(row: tuple) -> Revision:  # type: ignore[type-arg]
+    def _rev(row: tuple[Any, ...]) -> Revision:
         return Revision(
             rev_id=row[0],
             doc_id=row[1],

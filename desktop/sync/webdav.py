@@ -113,7 +113,7 @@ class WebDavClient:
         ctype = response.headers.get("Content-Type", "").lower()
         return "text/html" in ctype
 
-    def list(self, path: str) -> list[Entry]:
+    def list_folder(self, path: str) -> list[Entry]:
         """Children of a folder (Depth: 1). A missing folder raises RemoteNotFound."""
         folder = path.rstrip("/") + "/" if path else ""
         response = self._request(
@@ -156,9 +156,10 @@ class WebDavClient:
         result = []
         for response in root.findall(f"{_DAV}response"):
             href_el = response.find(f"{_DAV}href")
-            if href_el is None or not (href_el.text or "").strip():
+            href_text = (href_el.text or "").strip() if href_el is not None else ""
+            if not href_text:
                 raise errors.RemoteProtocolError("The server sent a folder listing without names.")
-            href = urlsplit(href_el.text.strip()).path
+            href = urlsplit(href_text).path
             is_dir = response.find(f".//{_DAV}resourcetype/{_DAV}collection") is not None
             size_el = response.find(f".//{_DAV}getcontentlength")
             size = None

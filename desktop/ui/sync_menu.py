@@ -167,7 +167,12 @@ class SyncFeature(QObject):
             self.window.prompter.info("Sync", permission.reason)
             return None
         wizard = SyncSetupWizard(self.state_path, self.root, parent=self.window)
-        wizard.accepted.connect(lambda: wizard.engine is not None and self._start(wizard.engine))
+
+        def finished() -> None:
+            if wizard.engine is not None:
+                self._start(wizard.engine)
+
+        wizard.accepted.connect(finished)
         wizard.open()
         return wizard
 

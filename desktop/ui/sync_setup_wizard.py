@@ -44,9 +44,9 @@ class _ServerPage(QWizardPage):
         self.password = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
         self.password.setToolTip("Use an app password from your server's security settings.")
         self.device_name = QLineEdit()
-        self.create = QRadioButton("This is my first device: create the encrypted sync folder")
-        self.join = QRadioButton("Join the sync folder I set up on another device")
-        self.create.setChecked(True)
+        self.create_new = QRadioButton("This is my first device: create the encrypted sync folder")
+        self.join_existing = QRadioButton("Join the sync folder I set up on another device")
+        self.create_new.setChecked(True)
         form = QFormLayout()
         form.addRow("Server address", self.url)
         form.addRow("User name", self.user)
@@ -54,8 +54,8 @@ class _ServerPage(QWizardPage):
         form.addRow("This device's name", self.device_name)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self.create)
-        layout.addWidget(self.join)
+        layout.addWidget(self.create_new)
+        layout.addWidget(self.join_existing)
         for field in (self.url, self.user, self.password):
             field.textChanged.connect(self.completeChanged)
 
@@ -85,7 +85,7 @@ class _KeyPage(QWizardPage):
             field.textChanged.connect(self.completeChanged)
 
     def initializePage(self) -> None:
-        creating = self._wizard.server.create.isChecked()
+        creating = self._wizard.server.create_new.isChecked()
         self.setSubTitle(
             "Choose a passphrase. It encrypts everything before it leaves this computer; "
             "the server never sees it. You will need it on your other devices."
@@ -97,7 +97,7 @@ class _KeyPage(QWizardPage):
         self.error.clear()
 
     def isComplete(self) -> bool:
-        if self._wizard.server.create.isChecked():
+        if self._wizard.server.create_new.isChecked():
             return len(self.passphrase.text()) >= 8 and self.passphrase.text() == self.repeat.text()
         return bool(self.passphrase.text() or self.recovery.text().strip())
 
@@ -181,7 +181,7 @@ class SyncSetupWizard(QWizard):
         self.recovery_page_id = self.addPage(self.recovery)
 
     def nextId(self) -> int:
-        if self.currentPage() is self.keys and self.server.join.isChecked():
+        if self.currentPage() is self.keys and self.server.join_existing.isChecked():
             return -1  # joining: no recovery key to show
         return super().nextId()
 
@@ -196,7 +196,7 @@ class SyncSetupWizard(QWizard):
             s.device_name.text().strip(),
         )
         client = WebDavClient(connection.url, connection.user, connection.app_password)
-        if s.create.isChecked():
+        if s.create_new.isChecked():
             self.engine, self.recovery_key = create_remote(
                 connection,
                 self.keys.passphrase.text(),

@@ -31,7 +31,8 @@ def test_blob_round_trip(size: int) -> None:
     data = os.urandom(size)
     key, blob = _encrypt(data)
     assert _decrypt(key, blob) == data
-    assert data[:64] not in blob or size == 0
+    if size >= 64:  # the plaintext does not show through
+        assert data[:64] not in blob
 
 
 def test_blob_bound_to_document_and_revision() -> None:

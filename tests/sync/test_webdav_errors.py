@@ -32,7 +32,7 @@ def test_statuses_become_named_errors(
     proxy.set_policy(lambda method, path: f"status:{status}")
     client = _client(proxy.url)
     for call in (
-        lambda: client.list(""),
+        lambda: client.list_folder(""),
         lambda: client.put("tmp/x", b"1"),
         lambda: client.get("x"),
     ):
@@ -43,14 +43,14 @@ def test_statuses_become_named_errors(
 
 def test_wrong_app_password_on_real_server(dav: DavServer) -> None:
     with pytest.raises(errors.RemoteAuthError):
-        _client(dav.url, password="wrong").list("")
+        _client(dav.url, password="wrong").list_folder("")
 
 
 def test_html_login_page_with_200_is_not_a_listing(proxy: FaultProxy) -> None:
     proxy.set_policy(lambda method, path: "html")
     client = _client(proxy.url)
     with pytest.raises(errors.RemoteProtocolError, match="login page"):
-        client.list("")
+        client.list_folder("")
     with pytest.raises(errors.RemoteProtocolError, match="login page"):
         client.get("format.json")
 
@@ -59,10 +59,10 @@ def test_malformed_and_empty_propfind(proxy: FaultProxy) -> None:
     client = _client(proxy.url)
     proxy.set_policy(lambda method, path: "garbage_xml")
     with pytest.raises(errors.RemoteProtocolError, match="not valid XML"):
-        client.list("")
+        client.list_folder("")
     proxy.set_policy(lambda method, path: "empty_multistatus")
     with pytest.raises(errors.RemoteProtocolError, match="does not describe"):
-        client.list("")
+        client.list_folder("")
 
 
 def test_dropped_connection_and_cut_download(proxy: FaultProxy) -> None:
@@ -85,7 +85,7 @@ def test_nothing_listening() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with pytest.raises(errors.RemoteUnreachable, match="could not be reached"):
-        _client(f"http://127.0.0.1:{port}/").list("")
+        _client(f"http://127.0.0.1:{port}/").list_folder("")
 
 
 def test_listing_mkcol_move_without_overwrite(dav: DavServer) -> None:
@@ -97,11 +97,11 @@ def test_listing_mkcol_move_without_overwrite(dav: DavServer) -> None:
     with pytest.raises(errors.SyncError):
         client.move("tmp/a", "tmp/b")
     assert client.get("tmp/b") == b"old"
-    assert sorted(e.name for e in client.list("tmp")) == ["a", "b"]
+    assert sorted(e.name for e in client.list_folder("tmp")) == ["a", "b"]
     assert client.stat("tmp/a").size == 3  # type: ignore[union-attr]
     assert client.stat("tmp/none") is None
     with pytest.raises(errors.RemoteNotFound):
-        client.list("no-such-folder")
+        client.list_folder("no-such-folder")
 
 
 def test_url_must_be_http() -> None:

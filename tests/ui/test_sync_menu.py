@@ -40,7 +40,7 @@ def _set_up(qtbot, window, features, url: str):
     page.url.setText(url)
     page.user.setText(USER)
     page.password.setText(PASSWORD)
-    page.join.setChecked(True)
+    page.join_existing.setChecked(True)
     wizard.next()
     wizard.keys.passphrase.setText(PASSPHRASE)
     with qtbot.waitSignal(wizard.accepted):

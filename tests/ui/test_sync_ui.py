@@ -48,7 +48,7 @@ def _fill_server(wizard: SyncSetupWizard, url: str, create: bool) -> None:
     page.user.setText(USER)
     page.password.setText(PASSWORD)
     page.device_name.setText("Laptop" if create else "Desk")
-    (page.create if create else page.join).setChecked(True)
+    (page.create_new if create else page.join_existing).setChecked(True)
 
 
 def test_wizard_creates_then_joins(qtbot, wsgidav_server: DavServer, tmp_path: Path) -> None:
