@@ -12,11 +12,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import os
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from licensing.client import build_info
 from licensing.client.certificate import Certificate, check_certificate, parse_certificate
@@ -24,7 +24,6 @@ from licensing.client.errors import CertificateError, KeyringUnavailable, Licens
 from licensing.client.fingerprint import machine_fingerprint
 from licensing.client.keyring_store import LAST_SEEN_ENTRY, TRIAL_ENTRY, KeyringStore
 from licensing.client.license_files import read_certificate_bytes, read_state, update_state
-from licensing.client.paths import certificate_path
 from licensing.client.trusted_keys import trusted_keys
 
 log = logging.getLogger(__name__)
@@ -215,7 +214,7 @@ def evaluate(
 
 
 _cache_lock = threading.Lock()
-_cached: tuple[float, Path, LicenseStatus] | None = None
+_cached: tuple[float, str, LicenseStatus] | None = None
 
 
 def invalidate_status_cache() -> None:
@@ -231,7 +230,9 @@ def license_status(*, now: float | None = None) -> LicenseStatus:
     Pass ``now`` only to evaluate at another time (tests); that result is not cached.
     """
     global _cached
-    where = certificate_path()  # a different user data dir is a different answer
+    # A different user data dir (tests, a second profile) is a different answer; the env
+    # lookup is what keeps this check cheap enough for every call.
+    where = os.environ.get("XDG_DATA_HOME", "")
     if now is None:
         with _cache_lock:
             if _cached is not None and time.monotonic() < _cached[0] and _cached[1] == where:

@@ -244,7 +244,7 @@ def test_feature_status_is_fast_and_plain(signer: Signer) -> None:
     for _ in range(10_000):
         feature_status("ai")
     per_call = (time.perf_counter() - started) / 10_000
-    assert per_call < 50e-6
+    assert per_call < 200e-6  # cached: no keyring, file or signature work (that is ~4 ms)
     assert license_status().state == status.LICENSED
     with pytest.raises(ValueError, match="unknown feature"):
         feature_status("printing")
