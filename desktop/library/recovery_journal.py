@@ -12,6 +12,8 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +33,28 @@ class RecoveryEntry:
 
 
 class RecoveryJournal:
+    """All writes go through one background thread, in order: ``record_in_background`` keeps
+    a big document's journal write (encode + fsync) off the GUI thread; the other methods wait
+    for it, so a ``clear`` never races an older ``record``."""
+
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
+
+    def record_in_background(self, document: Path, text: str,
+                             on_error: Callable[[OSError], None] | None = None) -> Future[None]:
+        def write() -> None:
+            try:
+                self._record(document, text)
+            except OSError as exc:
+                logger.error("Couldn't write the recovery journal: %s", exc)
+                if on_error is not None:
+                    on_error(exc)
+
+        return self._writer.submit(write)
+
+    def flush(self) -> None:
+        self._writer.submit(lambda: None).result()
 
     def _entry_path(self, document: Path) -> Path:
         key = hashlib.sha256(str(Path(document).resolve()).encode("utf-8")).hexdigest()[:32]
@@ -40,6 +62,9 @@ class RecoveryJournal:
 
     def record(self, document: Path, text: str) -> None:
         """Raises OSError if even the journal can't be written (the caller tells the user)."""
+        self._writer.submit(self._record, document, text).result()
+
+    def _record(self, document: Path, text: str) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         entry = {
             "document": str(Path(document).resolve()),
@@ -50,14 +75,17 @@ class RecoveryJournal:
         atomic_write_text(self._entry_path(document), json.dumps(entry, ensure_ascii=False))
 
     def clear(self, document: Path) -> None:
-        self._entry_path(document).unlink(missing_ok=True)
+        path = self._entry_path(document)
+        self._writer.submit(path.unlink, missing_ok=True).result()
 
     def has_entry(self, document: Path) -> bool:
+        self.flush()
         return self._entry_path(document).exists()
 
     def pending(self) -> list[RecoveryEntry]:
         """Entries whose text is newer than (different from) the file on disk."""
         found: list[RecoveryEntry] = []
+        self.flush()
         if not self.folder.is_dir():
             return found
         for entry_file in sorted(self.folder.glob("*.json")):

@@ -858,7 +858,7 @@ class MainWindow(QMainWindow):
     def emergency_save(self) -> None:
         """Called by the crash handler: journal first (cheap, always works), then save."""
         for document in self.documents:
-            document.write_journal()
+            document.write_journal(wait=True)
         for document in self.documents:
             document.save()
 

@@ -126,13 +126,12 @@ class MarkdownHighlighter(QSyntaxHighlighter):
         for pattern, style in ((_BOLD, "bold"), (_ITALIC, "italic")):
             for match in pattern.finditer(text):
                 start, stop = _u16(text, match.start()), _u16(text, match.end())
-                for pos in range(start, stop):
-                    f = self.format(pos)
-                    if style == "bold":
-                        f.setFontWeight(QFont.Weight.Bold)
-                    else:
-                        f.setFontItalic(True)
-                    self.setFormat(pos, 1, f)
+                f = QTextCharFormat(self.format(start))  # one format per span: cheap
+                if style == "bold":
+                    f.setFontWeight(QFont.Weight.Bold)
+                else:
+                    f.setFontItalic(True)
+                self.setFormat(start, stop - start, f)
                 mark = len(match.group(1))
                 self.setFormat(start, mark, self.marker)
                 self.setFormat(stop - mark, mark, self.marker)
@@ -155,8 +154,7 @@ class MarkdownHighlighter(QSyntaxHighlighter):
                 continue
             start = _u16(text, match.start())
             length = _u16(text, match.end()) - start
-            for pos in range(start, start + length):
-                f = self.format(pos)
-                f.setUnderlineStyle(QTextCharFormat.UnderlineStyle.SpellCheckUnderline)
-                f.setUnderlineColor(self.misspelled.underlineColor())
-                self.setFormat(pos, 1, f)
+            f = QTextCharFormat(self.format(start))
+            f.setUnderlineStyle(QTextCharFormat.UnderlineStyle.SpellCheckUnderline)
+            f.setUnderlineColor(self.misspelled.underlineColor())
+            self.setFormat(start, length, f)

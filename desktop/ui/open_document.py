@@ -36,6 +36,7 @@ class OpenDocument(QObject):
     reloaded = Signal()
     path_changed = Signal()
     dirty_changed = Signal(bool)
+    journal_failed = Signal()  # emitted from the journal thread; delivered on the GUI thread
 
     def __init__(self, path: Path, library: Library, journal: RecoveryJournal, *,
                  autosave_seconds: float = 3, journal_seconds: float = 1.5,
@@ -59,6 +60,7 @@ class OpenDocument(QObject):
         self.autosave_timer = self._single_shot(autosave_seconds, self.autosave)
         self.journal_timer = self._single_shot(journal_seconds, self.write_journal)
         self.retry_timer = self._single_shot(RETRY_SECONDS, self.autosave)
+        self.journal_failed.connect(self._report_journal_failure)
         self.editor.document_edited.connect(self._on_edited)
         self.editor.focus_lost.connect(self.autosave)
         self.editor.document().modificationChanged.connect(self.dirty_changed)
@@ -94,16 +96,24 @@ class OpenDocument(QObject):
         self.autosave_timer.start()
         self.journal_timer.start()
 
-    def write_journal(self) -> None:
+    def write_journal(self, *, wait: bool = False) -> None:
+        """In the background by default (the timer); ``wait`` for crash and save-failure paths."""
         if self.read_only or not self.is_dirty():
+            return
+        if not wait:
+            self.journal.record_in_background(self.path, self.editor.text(),
+                                              lambda _exc: self.journal_failed.emit())
             return
         try:
             self.journal.record(self.path, self.editor.text())
         except OSError as exc:
             logger.error("Couldn't write the recovery journal: %s", exc)
-            self.save_failed.emit(
-                "Couldn't write the recovery journal (the disk may be full). "
-                "Your text is still in the editor; save it somewhere else if you can.")
+            self._report_journal_failure()
+
+    def _report_journal_failure(self) -> None:
+        self.save_failed.emit(
+            "Couldn't write the recovery journal (the disk may be full). "
+            "Your text is still in the editor; save it somewhere else if you can.")
 
     # ----- saving --------------------------------------------------------------------------------
     def autosave(self) -> None:
@@ -123,7 +133,7 @@ class OpenDocument(QObject):
             return self._keep_both(text)
         except SaveError as error:
             self.last_error = str(error)
-            self.write_journal()
+            self.write_journal(wait=True)
             self.save_failed.emit(str(error))
             if error.retryable:
                 self.retry_timer.start()
@@ -217,7 +227,7 @@ class OpenDocument(QObject):
         self._watch()
         self.path_changed.emit()
         if self.is_dirty():
-            self.write_journal()
+            self.write_journal(wait=True)
 
     def close(self) -> bool:
         """Save and stop; returns False if the text could not be saved."""

@@ -42,4 +42,5 @@ class WritingStatus(QWidget):
         self.today.setText(f"Today {today:,} / {goal:,}{done}")
 
     def show_save_state(self, text: str) -> None:
-        self.save_state.setText(text)
+        if self.save_state.text() != text:  # called on every keystroke: avoid relayouts
+            self.save_state.setText(text)

@@ -54,3 +54,22 @@ def test_damaged_entry_is_ignored_not_fatal(tmp_path: Path) -> None:
     tampered["text"] = "half-written"
     entry_file.write_text(json.dumps(tampered), encoding="utf-8")
     assert [e.text for e in journal.pending()] == ["other"]
+
+
+def test_background_write_reports_failure(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    journal = RecoveryJournal(blocker / "journal")
+    errors: list[OSError] = []
+    journal.record_in_background(tmp_path / "a.md", "text", errors.append).result(timeout=10)
+    assert len(errors) == 1
+
+
+def test_background_writes_stay_in_order_with_clear(tmp_path: Path) -> None:
+    journal = RecoveryJournal(tmp_path / "journal")
+    for n in range(20):
+        journal.record_in_background(tmp_path / "a.md", f"version {n}")
+    journal.clear(tmp_path / "a.md")
+    assert journal.pending() == []
+    journal.record_in_background(tmp_path / "a.md", "latest")
+    assert [e.text for e in journal.pending()] == ["latest"]
