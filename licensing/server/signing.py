@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -39,8 +40,6 @@ class Signer:
         return cert_format.armor(self.envelope(cert_format.DOCUMENT_TYPE, payload))
 
     def public_key_b64(self) -> str:
-        import base64
-
         raw = self.private_key.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
