@@ -194,16 +194,48 @@ def worker_ours(spec: dict) -> dict:
 # -- orchestration ---------------------------------------------------------------------
 
 
+# llama.cpp builds with -march=native; on VMs that report AMX but do not enable it its AMX
+# kernels die with SIGILL (seen here: `tilezero` in ggml_backend_amx_mul_mat), and
+# GGML_AMX_*=OFF alone does not help because -march=native turns AMX back on. So the
+# benchmark's own build lists the CPU's other vector extensions explicitly, without AMX.
+_GGML_FEATURES = {"avx": "AVX", "avx2": "AVX2", "fma": "FMA", "f16c": "F16C", "bmi2": "BMI2",
+                  "avx512f": "AVX512", "avx512vbmi": "AVX512_VBMI",
+                  "avx512_vnni": "AVX512_VNNI", "avx512_bf16": "AVX512_BF16",
+                  "avx_vnni": "AVX_VNNI"}
+
+
+def llama_cmake_args() -> str:
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    flags = set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            flags = set(line.partition(":")[2].split())
+            break
+    if not flags:
+        return ""
+    args = ["-DGGML_NATIVE=OFF", "-DGGML_AMX_TILE=OFF", "-DGGML_AMX_INT8=OFF",
+            "-DGGML_AMX_BF16=OFF"]
+    args += [f"-DGGML_{name}={'ON' if flag in flags else 'OFF'}"
+             for flag, name in _GGML_FEATURES.items()]
+    return " ".join(args)
+
+
 def ensure_llama_env() -> Path:
     python = LLAMA_ENV / "bin" / "python"
     check = [str(python), "-c",
              f"import llama_cpp; assert llama_cpp.__version__ == '{LLAMA_VERSION}'"]
     if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
         return python
-    print(f"setting up llama-cpp-python=={LLAMA_VERSION} in {LLAMA_ENV} ...", flush=True)
+    print(f"setting up llama-cpp-python=={LLAMA_VERSION} in {LLAMA_ENV} (a build from source: "
+          "several minutes) ...", flush=True)
     subprocess.run([sys.executable, "-m", "venv", str(LLAMA_ENV)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-q",
-                    f"llama-cpp-python=={LLAMA_VERSION}"], check=True)
+    # --no-cache-dir: a wheel cached from a build with other CPU flags would be reused as is.
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-cache-dir",
+                    f"llama-cpp-python=={LLAMA_VERSION}"], check=True,
+                   env={**os.environ, "CMAKE_ARGS": llama_cmake_args()})
     return python
 
 
@@ -232,8 +264,12 @@ def run_worker(python: Path, engine: str, spec: dict) -> dict:
                               env={**os.environ, "OMP_NUM_THREADS": str(spec["threads"])})
     finally:
         os.unlink(handle.name)
+    if done.returncode == -4 or done.returncode == 132:
+        raise SystemExit(f"{engine} worker died of an illegal instruction: its build uses CPU "
+                         "instructions this machine does not run (see llama_cmake_args); "
+                         f"delete {LLAMA_ENV} or pass --llama-python")
     if done.returncode != 0:
-        raise SystemExit(f"{engine} worker failed:\n{done.stderr[-4000:]}")
+        raise SystemExit(f"{engine} worker failed ({done.returncode}):\n{done.stderr[-4000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -275,6 +311,9 @@ def main() -> int:
     parser.add_argument("--variant", help="model variant (default: the device's)")
     parser.add_argument("--repeats", type=int, default=2, help="prefill repeats (best is kept)")
     parser.add_argument("--skip-llamacpp", action="store_true")
+    parser.add_argument("--llama-python", metavar="PYTHON",
+                        help=f"a Python with llama-cpp-python=={LLAMA_VERSION} (default: set up "
+                             f"{LLAMA_ENV.relative_to(ROOT)})")
     args = parser.parse_args()
     if args.worker:
         engine, spec_path = args.worker
@@ -312,7 +351,8 @@ def main() -> int:
     ours = run_worker(Path(sys.executable), "ours", spec)
     llama = None
     if not args.skip_llamacpp:
-        llama = run_worker(ensure_llama_env(), "llama", spec)
+        python = Path(args.llama_python) if args.llama_python else ensure_llama_env()
+        llama = run_worker(python, "llama", spec)
     print()
     print(table(ours, llama, spec))
     RESULTS.mkdir(parents=True, exist_ok=True)
