@@ -485,6 +485,10 @@ class SyncEngine:
     ) -> bool:
         """Write ``rev`` to disk in place of ``base`` (its older local copy). False if skipped."""
         root = self.library_root
+        if not library_files.safe_relative(rev.path):
+            report.warnings.append(f"Ignored a document with an unsafe name: {rev.path!r}")
+            log.warning("refusing to write outside the library: %r", rev.path)
+            return False
         if base is not None and not self._unchanged_on_disk(base):
             report.skipped_busy.append(base.path)
             return False
@@ -507,18 +511,27 @@ class SyncEngine:
             new_rel = library_files.free_name(root, rel, taken)
             rev = self._rename_revision(rev, new_rel)
             rel = new_rel
+        target = library_files.on_disk(root, rel)
+
+        def still_ok() -> bool:
+            # Checked just before the rename: the writer may have saved in the meantime.
+            if base is not None and not self._unchanged_on_disk(base):
+                return False
+            moving = base is None or base.path.casefold() != rel.casefold()
+            return not (moving and target.exists())
+
         try:
             with self._plaintext(rev, remote_ok) as chunks:
-                sha, size = library_files.atomic_write_chunks(
-                    library_files.on_disk(root, rel), chunks
-                )
+                written = library_files.atomic_write_chunks(target, chunks, rev.sha256, still_ok)
         except FileNotFoundError:
             report.warnings.append(f"{rev.path}: its text is not available yet (offline).")
             return False
-        if sha != rev.sha256:
-            raise errors.RemoteTampered(
-                f"{rev.path}: the downloaded text does not match its record."
-            )
+        except library_files.ContentMismatch as exc:
+            raise errors.RemoteTampered(f"{rev.path}: {exc}") from exc
+        if written is None:
+            report.skipped_busy.append(rel)
+            return False
+        sha, size = written
         if base is not None and base.path != rel:
             library_files.on_disk(root, base.path).unlink(missing_ok=True)
             report.renamed.append((base.path, rel))
@@ -754,7 +767,9 @@ class SyncEngine:
         if rev is None or rev.deleted or rev.blob is None:
             raise errors.SyncError("That version has no text to restore.")
         local = self.state.local_doc(rev.doc_id)
-        rel = local.path if local is not None else rev.path
+        rel = local.path if local is not None else library_files.local_name(rev.path)
+        if not library_files.safe_relative(rel):
+            raise errors.SyncError(f"That version has an unsafe name ({rel!r}); not restored.")
         target = library_files.on_disk(self.library_root, rel)
         if local is None and target.exists():
             taken = {d.path for d in self.state.local_docs()}

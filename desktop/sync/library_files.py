@@ -13,7 +13,7 @@ import os
 import re
 import secrets
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,8 +94,17 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def atomic_write_chunks(target: Path, chunks: Iterable[bytes]) -> tuple[str, int]:
-    """Write to a temp file beside ``target``, fsync, rename. Returns (sha256, size)."""
+def atomic_write_chunks(
+    target: Path,
+    chunks: Iterable[bytes],
+    expected_sha256: str | None = None,
+    still_ok: Callable[[], bool] | None = None,
+) -> tuple[str, int] | None:
+    """Write to a temp file beside ``target``, fsync, rename. Returns (sha256, size).
+
+    Nothing replaces ``target`` unless the text hashes to ``expected_sha256`` and
+    ``still_ok()`` (checked at the last moment, e.g. "the writer has not saved meanwhile")
+    is true; returns None when ``still_ok`` said no."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.sync.tmp")
     h = hashlib.sha256()
@@ -108,11 +117,29 @@ def atomic_write_chunks(target: Path, chunks: Iterable[bytes]) -> tuple[str, int
                 size += len(chunk)
             fh.flush()
             os.fsync(fh.fileno())
+        if expected_sha256 is not None and h.hexdigest() != expected_sha256:
+            raise ContentMismatch(f"{target.name}: the received text does not match its record.")
+        if still_ok is not None and not still_ok():
+            tmp.unlink(missing_ok=True)
+            return None
         tmp.replace(target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return h.hexdigest(), size
+
+
+class ContentMismatch(Exception):
+    pass
+
+
+def safe_relative(rel: str) -> bool:
+    """A path from another device is only ever written inside the library, to a synced name."""
+    if not rel or "\x00" in rel:
+        return False
+    if any(p in ("", ".", "..") for p in rel.split("/")):
+        return False  # also rules out absolute paths ("/etc" starts with an empty part)
+    return is_synced(rel)  # Windows-only hazards (C:, \\, CON) are local_name()'s job
 
 
 def local_name(rel: str, windows: bool | None = None) -> str:
@@ -122,7 +149,7 @@ def local_name(rel: str, windows: bool | None = None) -> str:
     if not windows:
         return rel
     parts = []
-    for part in rel.split("/"):
+    for part in rel.replace("\\", "/").split("/"):
         part = _WINDOWS_BAD_CHARS.sub("_", part).rstrip(" .") or "_"
         if _WINDOWS_RESERVED.match(part):
             part = "_" + part

@@ -169,7 +169,20 @@ def test_lost_answer_after_log_entry_landed(
 
 
 @pytest.mark.parametrize(
-    "fault", ["status:500", "status:503", "status:507", "status:423", "html", "drop"]
+    "fault",
+    [
+        "status:401",
+        "status:412",
+        "status:423",
+        "status:500",
+        "status:503",
+        "status:507",
+        "html",
+        "garbage_xml",
+        "drop",
+        "drop_after",
+        "truncate_download",
+    ],
 )
 def test_server_trouble_mid_sync_is_reported_and_recovers(
     proxy: FaultProxy, wsgidav_server: DavServer, fleet_factory, fault: str
@@ -397,3 +410,32 @@ def test_report_lists_changed_paths_for_the_editor(
     report: SyncReport = b.sync()
     assert report.changed_paths == ["a.md", "b.md"]
     assert report.downloaded == ["a.md"] and report.deleted == ["b.md"]
+
+
+def test_a_record_naming_a_path_outside_the_library_is_not_written(
+    wsgidav_server: DavServer, fleet_factory, tmp_path: Path
+) -> None:
+    from desktop.sync.state_db import Revision
+
+    fleet: Fleet = fleet_factory(wsgidav_server.url)
+    a, b = fleet.add("A"), fleet.add("B")
+    a.write("x.md", "x\n")
+    a.sync()
+    (rev,) = [r for d in a.engine.state.all_doc_ids() for r in a.engine.state.revisions_of(d)]
+    for n, evil in enumerate(["../../escape.md", "/tmp/escape.md", ".draftsmith/library.json"]):
+        forged = Revision(
+            **{
+                **rev.__dict__,
+                "rev_id": f"evil{n}",
+                "doc_id": f"evil-doc{n}",
+                "parents": (),
+                "path": evil,
+            }
+        )
+        a.engine.state.add_revision(forged, published=False)
+    a.engine._publish(SyncReport())
+    report = b.sync()
+    assert sum("unsafe name" in w for w in report.warnings) == 3
+    assert b.files() == {"x.md": "x\n"}
+    assert not list(tmp_path.rglob("escape.md"))
+    assert not (b.library / ".draftsmith" / "library.json").exists()
