@@ -439,3 +439,38 @@ def test_a_record_naming_a_path_outside_the_library_is_not_written(
     assert b.files() == {"x.md": "x\n"}
     assert not list(tmp_path.rglob("escape.md"))
     assert not (b.library / ".draftsmith" / "library.json").exists()
+
+
+def test_passphrase_change_can_raise_the_kdf_cost(
+    wsgidav_server: DavServer, fleet_factory, tmp_path: Path
+) -> None:
+    import json
+
+    from desktop.sync import KdfParams
+
+    fleet: Fleet = fleet_factory(wsgidav_server.url)
+    a = fleet.add("A")
+    stronger = KdfParams(memory_kib=64, iterations=2, lanes=1)
+    a.engine.change_passphrase(PASSPHRASE, "a stronger one", kdf=stronger)
+    key_files = sorted((wsgidav_server.root / "keys").glob("passphrase-*.json"))
+    assert [p.name for p in key_files] == ["passphrase-2.json"]  # the old wrapping is gone
+    assert KdfParams.from_json(json.loads(key_files[0].read_text())["kdf"]) == stronger
+    library = tmp_path / "lib-n"
+    library.mkdir()
+    engine = join_remote(
+        Connection(wsgidav_server.url, USER, PASSWORD),
+        tmp_path / "n" / "s.sqlite",
+        library,
+        passphrase="a stronger one",
+        client=wsgidav_server.client(),
+    )
+    engine.close()
+    # The recovery key still opens the remote after a passphrase change.
+    engine = join_remote(
+        Connection(wsgidav_server.url, USER, PASSWORD),
+        tmp_path / "m" / "s.sqlite",
+        library,
+        recovery_key=fleet.recovery_key,
+        client=wsgidav_server.client(),
+    )
+    engine.close()
