@@ -197,12 +197,15 @@ class SyncEngine:
 
     def _fetch(self, report: SyncReport) -> None:
         listed = self.store.log_devices()
-        for device in sorted(set(self.state.known_devices()) - set(listed)):
+        self._repair_own_log(listed, report)
+        for device in sorted(set(self.state.known_devices()) - set(listed) - {self.device_id}):
             report.warnings.append(
                 f"The server lost the log of device {self._device_name(device)}. "
                 "Nothing was deleted."
             )
         for device in listed:
+            if device == self.device_id:
+                continue
             seqs = self.store.log_seqs(device)
             seq, last_hash = self.state.cursor(device)
             top = max(seqs, default=0)
@@ -211,8 +214,6 @@ class SyncEngine:
                     f"The server lost log entries of device {self._device_name(device)} "
                     f"(has {top}, this device saw {seq}). Nothing was deleted."
                 )
-                continue
-            if device == self.device_id:
                 continue
             present = set(seqs)
             while seq + 1 in present:
@@ -224,6 +225,30 @@ class SyncEngine:
                     f"Log entry {seq + 1} of device {self._device_name(device)} is missing "
                     "on the server; later entries wait for it."
                 )
+
+    def _repair_own_log(self, listed: list[str], report: SyncReport) -> None:
+        """A server restored from an old backup may lack this device's latest entries; other
+        devices would wait for them forever, so put them back (same bytes as before)."""
+        own, _ = self.state.cursor(self.device_id)
+        if own == 0:
+            return
+        if self.device_id in listed:
+            present = set(self.store.log_seqs(self.device_id))
+        else:
+            self.client.mkcol(f"log/{self.device_id}")
+            present = set()
+        missing = [n for n in range(1, own + 1) if n not in present]
+        for n in missing:
+            ciphertext = self.state.own_record(n)
+            if ciphertext is None:
+                report.warnings.append(f"This device's log entry {n} is lost on the server.")
+                continue
+            self.store.put_new(self.store.log_path(self.device_id, n), ciphertext)
+        if missing:
+            report.warnings.append(
+                f"The server had lost {len(missing)} of this device's log entries; "
+                "they were uploaded again."
+            )
 
     def _apply_record(self, device: str, seq: int, prev_hash: str, ciphertext: bytes) -> str:
         plain = crypto.decrypt_record(self._data_key, self.remote_id, device, seq, ciphertext)
@@ -722,6 +747,7 @@ class SyncEngine:
             self.state.mark_published(rev_ids)
             self.state.set_cursor(self.device_id, seq, hashlib.sha256(ciphertext).hexdigest())
             self.state.set("next_seq", str(seq + 1))
+            self.state.add_own_record(seq, ciphertext)
             self.state.clear_outbox(seq)
         for rev_id in rev_ids:
             (self.staging / f"{rev_id}.blob").unlink(missing_ok=True)

@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS local_docs (
 CREATE INDEX IF NOT EXISTS local_docs_folded ON local_docs(folded);
 CREATE TABLE IF NOT EXISTS cursors (device TEXT PRIMARY KEY, seq INTEGER NOT NULL,
     record_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS own_records (seq INTEGER PRIMARY KEY, ciphertext BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, ciphertext BLOB NOT NULL,
     rev_ids TEXT NOT NULL);
 """
@@ -296,6 +297,13 @@ class StateDb:
         self._db.execute(
             "INSERT INTO outbox VALUES (?,?,?)", (seq, ciphertext, json.dumps(rev_ids))
         )
+
+    def add_own_record(self, seq: int, ciphertext: bytes) -> None:
+        self._db.execute("INSERT OR REPLACE INTO own_records VALUES (?, ?)", (seq, ciphertext))
+
+    def own_record(self, seq: int) -> bytes | None:
+        row = self._db.execute("SELECT ciphertext FROM own_records WHERE seq=?", (seq,)).fetchone()
+        return None if row is None else bytes(row[0])
 
     def clear_outbox(self, seq: int) -> None:
         self._db.execute("DELETE FROM outbox WHERE seq=?", (seq,))

@@ -281,6 +281,18 @@ def test_server_forgetting_entries_deletes_nothing(
     report = b.sync()
     assert any("server lost the log" in w for w in report.warnings)
     assert b.files() == {"x.md": "x\n"}
+    # The device that wrote the entries puts them back, so nobody waits on a gap.
+    report = a.sync()
+    assert any("uploaded again" in w for w in report.warnings)
+    a.write("y.md", "y\n")
+    a.sync()
+    entry2 = wsgidav_server.root / "log" / a.engine.device_id / "000000000002"
+    entry2.unlink()  # a server restored from an older backup
+    a.write("z.md", "z\n")
+    a.sync()
+    c = fleet.add("C")
+    c.sync()
+    assert c.files() == {"x.md": "x\n", "y.md": "y\n", "z.md": "z\n"}
 
 
 # --- remotes that are empty, new or different ----------------------------------------------
