@@ -225,9 +225,13 @@ class MainWindow(QMainWindow):
 
         r("view.focus", "Focus mode", self.toggle_focus_mode, shortcut="F11", menu="View",
           checkable=True)
+        leave = r("view.leave_focus", "Leave focus mode", self.leave_focus_mode,
+                  shortcut="Esc", enabled=lambda: self.focus_mode)
+        leave.setEnabled(False)  # only while in focus mode, so Esc stays free elsewhere
         r("view.sidebar", "Show sidebar", self.toggle_sidebar, shortcut="Ctrl+\\", menu="View",
           checkable=True, checked=True)
-        r("view.zoom_in", "Zoom in", lambda: self.zoom(+1), shortcut=key.ZoomIn, menu="View")
+        r("view.zoom_in", "Zoom in", lambda: self.zoom(+1),
+          shortcut=[*QKeySequence.keyBindings(key.ZoomIn), QKeySequence("Ctrl+=")], menu="View")
         r("view.zoom_out", "Zoom out", lambda: self.zoom(-1), shortcut=key.ZoomOut, menu="View")
         r("view.zoom_reset", "Actual size", lambda: self.zoom(0), shortcut="Ctrl+0", menu="View")
         r("view.next_tab", "Next tab", lambda: self.cycle_tab(+1),
@@ -768,6 +772,11 @@ class MainWindow(QMainWindow):
             self.showNormal()
         for document in self.documents:
             document.editor.set_focus_mode(on)
+        self.registry.action("view.leave_focus").setEnabled(on)
+
+    def leave_focus_mode(self) -> None:
+        if self.focus_mode:
+            self.registry.action("view.focus").setChecked(False)
 
     # ===== spelling =====
     def load_spelling(self) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -59,8 +60,12 @@ def test_delete_uses_system_trash_when_available(library: Library,
     doc = library.create_document(title="Bin me", text="x")
     assert library.delete(doc) is None
     assert not doc.exists()
-    trashed = list((isolated_user_dirs["data"]).rglob("Bin me.md"))
-    assert trashed, "send2trash put it in the (isolated) XDG trash"
+    from send2trash import plat_other
+
+    # send2trash reads XDG_DATA_HOME once, on import: that is the first test's isolated dir.
+    trash_home = Path(os.fsdecode(plat_other.XDG_DATA_HOME))
+    assert "pytest-of-" in str(trash_home), "never the real home's trash"
+    assert list(trash_home.rglob("Bin me.md")), "it is in the (isolated) XDG trash"
 
 
 def test_search_titles_and_text(library: Library) -> None:

@@ -221,10 +221,14 @@ def test_focus_mode_hides_chrome_and_dims_other_paragraphs(qtbot: Any, make_wind
     assert editor.centerOnScroll(), "typewriter scrolling"
     editor.set_cursor_position(1)
     assert editor.current_paragraph_is_highlighted()
-    window.registry.action("view.focus").setChecked(False)
+    leave = window.registry.action("view.leave_focus")
+    assert leave.shortcut().toString() == "Esc" and leave.isEnabled()
+    window.registry.trigger("view.leave_focus")
+    assert not window.registry.action("view.focus").isChecked()
     assert not editor.focus_mode and window.menuBar().isVisible() and window.sidebar.isVisible()
     assert editor.palette().color(QPalette.ColorRole.Text) == QColor(editor.theme.text)
     assert editor.extraSelections() == []
+    assert not leave.isEnabled(), "Esc is free again outside focus mode"
 
 
 def test_command_palette_lists_every_action_and_runs_one(qtbot: Any, make_window: Any,
