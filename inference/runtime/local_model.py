@@ -25,6 +25,7 @@ from inference.runtime.generation import (
 )
 from inference.runtime.model_session import ModelSession
 from inference.runtime.output_cleaning import (
+    AnswerStream,
     ContinuationSpacing,
     clean_answer,
     clean_continuation,
@@ -176,12 +177,15 @@ class LocalModel:
                     if fixed:
                         on_text(fixed)
         else:
-            leading = _LeadingWhitespace()
+            answer = AnswerStream()
             if on_text is not None:
                 def callback(piece: str) -> None:
-                    fixed = leading.feed(piece)
+                    fixed = answer.feed(piece)
                     if fixed:
                         on_text(fixed)
+
+                if plan.answer_prefix:
+                    callback(plan.answer_prefix)
         assert request.sampling is not None
         output = self.generator.generate(
             plan.token_ids,
@@ -195,16 +199,20 @@ class LocalModel:
             penalty_context=plan.penalty_context,
         )
         self.last_stats = output.stats
+        raw = output.text
         if task is Task.CONTINUE:
             spacing = ContinuationSpacing(request.before)
-            text = clean_continuation(spacing.feed(output.text), request.length,
-                                      self._special_texts)
+            text = clean_continuation(spacing.feed(raw), request.length, self._special_texts)
         else:
-            text = clean_answer(task, output.text, plan.source_text, self._special_texts)
+            if on_text is not None:
+                tail = answer.flush()
+                if tail:
+                    on_text(tail)
+            raw = plan.answer_prefix + raw
+            text = clean_answer(task, raw, plan.source_text, self._special_texts)
         log.debug("%s: %d tokens, stop=%s", task.value, output.stats.generated_tokens,
                   output.stop_reason)
-        return TaskResult(task, text, output.text, output.stop_reason, output.stats,
-                          plan.context_cut)
+        return TaskResult(task, text, raw, output.stop_reason, output.stats, plan.context_cut)
 
     def warm(self, request: GenerationRequest, cancel: CancelFlag | None = None) -> int:
         """Prefill the prompt ``request`` would use; returns how many tokens are cached."""
@@ -215,17 +223,3 @@ class LocalModel:
                            cancel: CancelFlag | None = None) -> threading.Thread:
         plan = self.plan(request)
         return self.generator.warm_in_background(plan.token_ids, cancel)
-
-
-class _LeadingWhitespace:
-    """Drops whitespace before an answer's first visible character."""
-
-    def __init__(self) -> None:
-        self._started = False
-
-    def feed(self, piece: str) -> str:
-        if self._started:
-            return piece
-        piece = piece.lstrip()
-        self._started = bool(piece)
-        return piece

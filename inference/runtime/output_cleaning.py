@@ -19,6 +19,15 @@ _PREAMBLE = re.compile(
     r"description|rewrite|paragraph))\s*:\s*\n+",
     re.IGNORECASE,
 )
+# A first paragraph ending in a colon ("The original text is ... Here's a longer version:").
+_INTRO_PARAGRAPH = re.compile(r"^\s*[^\n]{0,240}:[ \t]*\n[ \t]*\n")
+# How chatty introductions start; a streamed answer is held back only while it might be one.
+_INTRO_START = re.compile(
+    r"^\s*(?:sure|certainly|okay|ok|of course|absolutely|here|rewritten|revised|shortened|"
+    r"expanded|summary|ideas|description|assistant|the (?:original|rewritten|revised|"
+    r"shortened|expanded|summary|text|following|passage))\b",
+    re.IGNORECASE,
+)
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 _NO_SPACE_BEFORE = re.compile(r"^[\s,.;:!?)\]}’”'\"…]")
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=\s|$)")
@@ -76,7 +85,11 @@ def clean_answer(task: Task, text: str, source: str = "",
     """An instruction task's answer without markers, preambles or stray quotes."""
     raw = strip_markers(text, special_tokens)
     cleaned = _ROLE_LINE.sub("", raw, count=1)
-    cleaned = _PREAMBLE.sub("", cleaned, count=1).strip()
+    cleaned = _PREAMBLE.sub("", cleaned, count=1)
+    without_intro = _INTRO_PARAGRAPH.sub("", cleaned, count=1)
+    if without_intro.strip():
+        cleaned = without_intro
+    cleaned = cleaned.strip()
     if len(cleaned) >= 2 and cleaned[0] in "\"“" and cleaned[-1] in "\"”" \
             and not source.strip().startswith(("\"", "“")) and cleaned.count(cleaned[0]) <= 2:
         cleaned = cleaned[1:-1].strip()
@@ -95,3 +108,48 @@ def _as_list(text: str) -> str:
         if item:
             items.append(f"- {item}")
     return "\n".join(items)
+
+
+class AnswerStream:
+    """Streams an instruction answer without its leading whitespace or chatty introduction.
+
+    Text is held back only while it could still be an introduction ("Sure! Here is ...:");
+    anything else flows through at once."""
+
+    _DECIDE_AFTER = 12  # characters needed to tell an introduction's first word
+    _MAX_INTRO = 240
+
+    def __init__(self) -> None:
+        self._held = ""
+        self._open = False
+
+    def feed(self, piece: str) -> str:
+        if self._open:
+            return piece
+        self._held += piece
+        text = self._held.lstrip()
+        if not text:
+            return ""
+        if len(text) < self._DECIDE_AFTER and "\n" not in text:
+            return ""
+        if not _INTRO_START.match(text):
+            return self._release(text)
+        first, newline, rest = text.partition("\n")
+        if not newline:
+            return self._release(text) if len(first) > self._MAX_INTRO else ""
+        if not first.rstrip().endswith(":") and not _ROLE_LINE.match(text):
+            return self._release(text)
+        if not rest.strip():
+            return ""  # wait for the answer after the introduction
+        return self._release(rest.lstrip())
+
+    def flush(self) -> str:
+        """End of the answer: whatever is still held is the answer itself."""
+        if self._open:
+            return ""
+        return self._release(self._held.strip())
+
+    def _release(self, text: str) -> str:
+        self._open = True
+        self._held = ""
+        return text

@@ -21,20 +21,24 @@ log = logging.getLogger(__name__)
 # Short on purpose: every token here is computed for every request.
 SYSTEM_PROMPT = "You are a writing assistant. Reply with the requested text only."
 
+# Each instruction follows the text it is about: small models heed the last thing they read.
 INSTRUCTIONS: dict[Task, str] = {
-    Task.REWRITE: "Rewrite the text below so it reads clearly and smoothly. Keep its meaning, "
-                  "voice, point of view and tense.",
-    Task.SHORTEN: "Shorten the text below to about half its length. Keep the key points and "
-                  "the writer's voice.",
-    Task.EXPAND: "Expand the text below with more detail and description. Keep its style, "
-                 "point of view and tense.",
-    Task.CHANGE_TONE: "Rewrite the text below in a {tone} tone. Keep its meaning.",
-    Task.SUMMARIZE: "Summarize the text below in a few sentences.",
-    Task.BRAINSTORM: "Brainstorm five short ideas for where this piece of writing could go "
-                     "next. Reply with a numbered list, one idea per line.",
-    Task.DESCRIBE: "Write a short description of the following, rich in sensory detail "
-                   "(sight, sound, smell, touch, taste).",
+    Task.REWRITE: "Rewrite this text so it reads clearly and smoothly. Keep its meaning, voice, "
+                  "point of view and tense.",
+    Task.SHORTEN: "Shorten this text to about half its length. Keep the key points and the "
+                  "writer's voice.",
+    Task.EXPAND: "Expand this text with more detail and description. Keep its style, point of "
+                 "view and tense.",
+    Task.CHANGE_TONE: "Rewrite this text in a {tone} tone. Keep its meaning.",
+    Task.SUMMARIZE: "Summarize this text in a few sentences.",
+    Task.BRAINSTORM: "Brainstorm five new ideas for what could happen next in this piece of "
+                     "writing. One short line per idea, as a numbered list.",
+    Task.DESCRIBE: "Describe this in a short paragraph rich in sensory detail (sight, sound, "
+                   "smell, touch, taste).",
 }
+
+# Starting the answer for the model keeps a small one on format (a list, not a copy).
+ANSWER_PREFIXES: dict[Task, str] = {Task.BRAINSTORM: "1."}
 
 CHAT_STOP_STRINGS = ("<|im_end|>", "<|im_start|>", "<|endoftext|>", "<|eot_id|>", "</s>")
 SENTENCE_STOPS = (". ", "! ", "? ", ".\n", "!\n", "?\n", "…", ".\"", ".”")
@@ -56,6 +60,8 @@ class PromptPlan:
     penalty_context: list[int] = field(default_factory=list)
     context_cut: bool = False
     source_text: str = ""
+    # Text the answer is made to start with (already in the prompt), e.g. "1." for a list.
+    answer_prefix: str = ""
 
 
 @dataclass(frozen=True)
@@ -140,7 +146,7 @@ def _messages(request: GenerationRequest, task: Task, notes: str, text: str
     label = "Subject" if task is Task.DESCRIBE else "Text"
     return [
         {"role": "system", "content": system},
-        {"role": "user", "content": f"{instruction}\n\n{label}:\n{text}"},
+        {"role": "user", "content": f"{label}:\n{text}\n\n{instruction}"},
     ]
 
 
@@ -175,9 +181,11 @@ def _instruction_prompt(
                 "Select a shorter passage."
             )
         fitted = FittedText(target, tokens, False)
-    prompt_text = _render(model, _messages(request, task, notes, fitted.text))
+    prefix = ANSWER_PREFIXES.get(task, "")
+    prompt_text = _render(model, _messages(request, task, notes, fitted.text)) + prefix
     ids = _enforce(_bos(model) + codec.encode(prompt_text), budget)
-    return PromptPlan(task, ids, max_new, CHAT_STOP_STRINGS, (), [], fitted.cut, fitted.text)
+    return PromptPlan(task, ids, max_new, CHAT_STOP_STRINGS, (), [], fitted.cut, fitted.text,
+                      prefix)
 
 
 def _make_room(model: ModelTextInfo, overhead: int, max_new: int, notes: str,

@@ -62,3 +62,36 @@ def test_brainstorm_becomes_a_markdown_list() -> None:
 
 def test_cleaning_never_empties_a_real_answer() -> None:
     assert clean_answer(Task.SUMMARIZE, "Here is the summary:\n") == "Here is the summary:"
+
+
+def test_an_introduction_paragraph_ending_in_a_colon_is_dropped() -> None:
+    raw = ("The original text is about a lighthouse. Here's an expanded version:\n\n"
+           "The lighthouse stood tall.")
+    assert clean_answer(Task.EXPAND, raw) == "The lighthouse stood tall."
+
+
+def feed_all(pieces: list[str]) -> str:
+    from inference.runtime.output_cleaning import AnswerStream
+
+    stream = AnswerStream()
+    return "".join(stream.feed(p) for p in pieces) + stream.flush()
+
+
+def test_answer_stream_drops_a_chatty_first_line() -> None:
+    assert feed_all(["Sure", "! Here is", " the text:", "\n\n", "The rain", " fell."]) == \
+        "The rain fell."
+
+
+def test_answer_stream_passes_normal_text_at_once() -> None:
+    from inference.runtime.output_cleaning import AnswerStream
+
+    stream = AnswerStream()
+    assert stream.feed("  \n") == ""
+    assert stream.feed("The rain fell softly") == "The rain fell softly"  # no waiting
+    assert stream.feed(" on the roof.") == " on the roof."
+
+
+def test_answer_stream_keeps_an_answer_that_only_looked_like_an_introduction() -> None:
+    assert feed_all(["Here", " the river bends", " west.\nIt rained."]) == \
+        "Here the river bends west.\nIt rained."
+    assert feed_all(["Summary"]) == "Summary"
