@@ -74,3 +74,26 @@ def test_seat_limit_holds_under_concurrency_on_sqlite(sqlite_server: RunningServ
 
 def test_seat_limit_holds_under_concurrency_on_postgresql(postgres_server: RunningServer) -> None:
     check_seat_limit(postgres_server)
+
+
+def test_sqlite_writer_queue_is_released_after_failed_transactions(tmp_path: Path) -> None:
+    from licensing.server.database import make_sessions
+
+    sessions = make_sessions(make_engine(f"sqlite:///{tmp_path / 'q.db'}"))
+    for _ in range(3):
+        with pytest.raises(RuntimeError), sessions() as session, session.begin():
+            session.execute(select(func.count()).select_from(Machine))
+            raise RuntimeError("a request failed half-way")
+        session = sessions()
+        session.execute(select(func.count()).select_from(Machine))
+        session.close()  # closed without commit: rolled back
+
+    done = threading.Event()
+
+    def other_thread() -> None:
+        with sessions() as session, session.begin():
+            session.execute(select(func.count()).select_from(Machine))
+        done.set()
+
+    threading.Thread(target=other_thread, daemon=True).start()
+    assert done.wait(5), "the writer lock leaked: a later transaction could not start"
