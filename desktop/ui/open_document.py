@@ -27,6 +27,8 @@ from desktop.ui.document_editor import DocumentEditor
 logger = logging.getLogger(__name__)
 
 RETRY_SECONDS = 10
+# Someone typing without a pause still gets saved this often (autosave waits for a pause).
+AUTOSAVE_AT_LEAST_EVERY_SECONDS = 30
 
 
 class OpenDocument(QObject):
@@ -58,6 +60,7 @@ class OpenDocument(QObject):
             self._snapshot(text, "opened")
 
         self.autosave_timer = self._single_shot(autosave_seconds, self.autosave)
+        self.autosave_deadline = self._single_shot(AUTOSAVE_AT_LEAST_EVERY_SECONDS, self.autosave)
         self.journal_timer = self._single_shot(journal_seconds, self.write_journal)
         self.retry_timer = self._single_shot(RETRY_SECONDS, self.autosave)
         self.journal_failed.connect(self._report_journal_failure)
@@ -93,8 +96,13 @@ class OpenDocument(QObject):
     def _on_edited(self) -> None:
         if self.read_only:
             return
-        self.autosave_timer.start()
-        self.journal_timer.start()
+        self.autosave_timer.start()  # restarts: waits for a pause in typing
+        if not self.autosave_deadline.isActive():
+            self.autosave_deadline.start()
+        # Not restarted while running: the journal is written at most ~1.5 s after the first
+        # unjournaled keystroke even when the writer never pauses.
+        if not self.journal_timer.isActive():
+            self.journal_timer.start()
 
     def write_journal(self, *, wait: bool = False) -> None:
         """In the background by default (the timer); ``wait`` for crash and save-failure paths."""
@@ -125,6 +133,7 @@ class OpenDocument(QObject):
         if self.read_only:
             return False
         self.autosave_timer.stop()
+        self.autosave_deadline.stop()
         self.retry_timer.stop()
         text = self.editor.text()
         try:
@@ -232,7 +241,8 @@ class OpenDocument(QObject):
     def close(self) -> bool:
         """Save and stop; returns False if the text could not be saved."""
         ok = True if self.read_only else (not self.is_dirty() or self.save())
-        for timer in (self.autosave_timer, self.journal_timer, self.retry_timer):
+        for timer in (self.autosave_timer, self.autosave_deadline, self.journal_timer,
+                      self.retry_timer):
             timer.stop()
         files = self.watcher.files()
         if files:
