@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -71,6 +74,32 @@ def build_window(library_path: Path | None = None,
     return window
 
 
+class _FeatureLoader(QObject):
+    ready = Signal(object)
+
+
+def load_optional_features(window: MainWindow) -> None:
+    """Sync's modules take ~0.6 s to import: import them in a thread after the window is up,
+    then install on the GUI thread. A build without sync simply has no sync menu entries."""
+    loader = _FeatureLoader(window)
+
+    def install(install_sync: Callable[[Any], Any] | None) -> None:
+        if install_sync is not None:
+            window.sync = install_sync(window)  # type: ignore[attr-defined]
+
+    def load() -> None:
+        try:
+            from desktop.ui.sync_menu import install_sync
+        except ImportError as exc:
+            logger.info("Sync is not part of this build: %s", exc)
+            loader.ready.emit(None)
+            return
+        loader.ready.emit(install_sync)
+
+    loader.ready.connect(install)
+    threading.Thread(target=load, name="feature-loader", daemon=True).start()
+
+
 def run(argv: list[str], *, library_path: Path | None = None) -> int:
     app = QApplication.instance() or QApplication(argv)
     assert isinstance(app, QApplication)
@@ -86,6 +115,7 @@ def run(argv: list[str], *, library_path: Path | None = None) -> int:
     window.show()
     if not window.read_only:
         QTimer.singleShot(0, window.recover_from_journal)
+    load_optional_features(window)
     code = app.exec()
     sys.excepthook = sys.__excepthook__
     return code

@@ -84,3 +84,13 @@ def test_first_run_offers_the_library_folder(qtbot: Any, tmp_path: Path,
     qtbot.addWidget(again)
     assert [k for k, _t, _m in prompter.shown].count("offer_library") == 1, "asked once"
     again.close()
+
+
+def test_sync_menu_is_installed_after_start_up(qtbot: Any, make_window: Any) -> None:
+    from desktop.ui.app import load_optional_features
+
+    window = make_window()
+    assert window.registry.get("sync.setup") is None, "not on the start-up path"
+    load_optional_features(window)
+    qtbot.waitUntil(lambda: window.registry.get("sync.setup") is not None, timeout=20000)
+    assert window.registry.action("sync.setup") in window.menu("Settings").actions()
