@@ -714,7 +714,10 @@ class SyncEngine:
         for rev in revisions:
             staged = self.staging / f"{rev.rev_id}.blob"
             if rev.blob is not None and rev.blob_rev == rev.rev_id and staged.exists():
-                self.store.put_blob(staged, rev.blob, rev.blob_size or 0)
+                tried = staged.with_suffix(".tried")
+                maybe_there = tried.exists()
+                tried.touch()
+                self.store.put_blob(staged, rev.blob, rev.blob_size or 0, maybe_there)
         seq = self.state.get_int("next_seq", 1)
         _, prev = self.state.cursor(self.device_id)
         record = {
@@ -751,6 +754,7 @@ class SyncEngine:
             self.state.clear_outbox(seq)
         for rev_id in rev_ids:
             (self.staging / f"{rev_id}.blob").unlink(missing_ok=True)
+            (self.staging / f"{rev_id}.tried").unlink(missing_ok=True)
 
     # --- history -----------------------------------------------------------------------
 

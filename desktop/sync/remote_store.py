@@ -142,12 +142,18 @@ class RemoteStore:
                 return
             raise
 
-    def put_blob(self, local: Path, digest: str, size: int) -> None:
-        """Upload an encrypted blob file (streamed) unless an intact copy is already there."""
+    def put_blob(self, local: Path, digest: str, size: int, maybe_there: bool = True) -> None:
+        """Upload an encrypted blob file (streamed): PUT to tmp/, check its size, MOVE.
+
+        ``maybe_there``: an earlier attempt may have landed, so look first (a new blob, the
+        common case, skips that request)."""
         path = f"blobs/{digest}"
-        entry = self.client.stat(path)
-        if entry is not None and entry.size == size:
-            return
+        if maybe_there:
+            entry = self.client.stat(path)
+            if entry is not None and entry.size == size:
+                return
+            if entry is not None:
+                self.client.delete(path)  # a damaged copy from an older attempt
         tmp = self._tmp_name()
         with local.open("rb") as fh:
             self.client.put(tmp, fh)
@@ -155,13 +161,14 @@ class RemoteStore:
         if landed is None or landed.size != size:
             self.client.delete(tmp)
             raise errors.RemoteUnreachable("An upload was cut short; it will be retried.")
-        if entry is not None:
-            # A damaged copy from an older attempt sits at the final name: replace it.
-            self.client.delete(path)
-        self._move_checked(tmp, path)
-        final = self.client.stat(path)
-        if final is None or final.size != size:
-            raise errors.RemoteUnreachable("An upload did not arrive intact; it will be retried.")
+        try:
+            self._move_checked(tmp, path)
+        except errors.RemotePreconditionFailed:
+            # Already there (same name = same content): fine if it is whole.
+            entry = self.client.stat(path)
+            if entry is None or entry.size != size:
+                raise
+            self.client.delete(tmp)
 
     def fetch_blob(self, digest: str, sink_path: Path) -> None:
         """Download blobs/<digest> into ``sink_path`` and check its hash."""
