@@ -72,6 +72,7 @@ class SyncFeature(QObject):
         self.controller: SyncController | None = None
         self.status: SyncStatusButton | None = None
         self._connected_docs: set[int] = set()
+        self._pending_enabled: bool | None = None
         r = window.registry.register
         r(
             "sync.setup",
@@ -137,6 +138,7 @@ class SyncFeature(QObject):
         self.controller = SyncController(engine, self._confirm_deletes, parent=self)
         self.controller.files_changed.connect(self._reload_open_documents)
         self.controller.conflicts_found.connect(self.show_conflicts)
+        self.controller.finished.connect(self._after_round)
         self.status = SyncStatusButton(self.controller)
         self.window.add_status_widget(self.status)
         self.toggle.blockSignals(True)
@@ -235,13 +237,27 @@ class SyncFeature(QObject):
             self.toggle.blockSignals(False)
             self.open_setup()
             return
+        if self.controller.running:
+            # Never wait for the network on the GUI thread: apply when the round ends.
+            self._pending_enabled = self.toggle.isChecked()
+            return
+        self._apply_enabled(self.toggle.isChecked())
+
+    def _apply_enabled(self, on: bool) -> None:
+        if self.controller is None:
+            return
         with self.controller.engine_lock:
-            if self.toggle.isChecked():
+            if on:
                 self.controller.engine.turn_on()
             else:
                 self.controller.engine.turn_off()
-        if self.toggle.isChecked():
+        if on:
             self.controller.sync_now()
+
+    def _after_round(self, _report: object) -> None:
+        if self._pending_enabled is not None:
+            on, self._pending_enabled = self._pending_enabled, None
+            self._apply_enabled(on)
 
     def forget(self) -> bool:
         if self.controller is None:

@@ -138,6 +138,12 @@ def test_change_passphrase_turn_off_and_forget(
     assert not feature.controller.engine.enabled
     window.registry.action("sync.enabled").setChecked(True)
     assert feature.controller.engine.enabled
+    # Switching off while a round runs waits for the round instead of blocking the window.
+    assert feature.controller.running
+    window.registry.action("sync.enabled").setChecked(False)
+    assert feature.controller.engine.enabled
+    qtbot.waitUntil(lambda: not feature.controller.engine.enabled, timeout=20_000)
+    window.registry.action("sync.enabled").setChecked(True)
     qtbot.waitUntil(lambda: not feature.controller.running, timeout=20_000)
 
     device_id = feature.controller.engine.device_id
