@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QPoint, Signal
+from PySide6.QtCore import QPoint, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QContextMenuEvent,
@@ -23,6 +23,7 @@ from PySide6.QtGui import (
     QKeyEvent,
     QPalette,
     QResizeEvent,
+    QTextBlock,
     QTextBlockFormat,
     QTextCharFormat,
     QTextCursor,
@@ -216,6 +217,7 @@ class DocumentEditor(QPlainTextEdit):
         self._apply_palette()
         if on and self.typewriter:
             self.centerCursor()
+            QTimer.singleShot(0, self.centerCursor)  # again once full screen has resized us
 
     def _update_extra_selections(self) -> None:
         if not self.focus_mode:
@@ -226,14 +228,38 @@ class DocumentEditor(QPlainTextEdit):
         char_format.setForeground(QColor(self.theme.text))
         char_format.setProperty(QTextFormat.Property.FullWidthSelection, True)
         selection.format = char_format
-        cursor = QTextCursor(self.textCursor().block())
-        cursor.select(QTextCursor.SelectionType.BlockUnderCursor)
+        first, last = self._paragraph_blocks()
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(first.position())
+        cursor.setPosition(last.position() + max(0, last.length() - 1),
+                           QTextCursor.MoveMode.KeepAnchor)
         selection.cursor = cursor
         self.setExtraSelections([selection])
 
+    def _paragraph_blocks(self) -> tuple[QTextBlock, QTextBlock]:
+        """The Markdown paragraph around the cursor: lines up to the blank ones around it."""
+        block = self.textCursor().block()
+        first = last = block
+        if block.text().strip():
+            for _ in range(500):
+                previous = first.previous()
+                if not previous.isValid() or not previous.text().strip():
+                    break
+                first = previous
+            for _ in range(500):
+                following = last.next()
+                if not following.isValid() or not following.text().strip():
+                    break
+                last = following
+        return first, last
+
     def current_paragraph_is_highlighted(self) -> bool:
         selections = self.extraSelections()
-        return bool(selections) and selections[0].cursor.block() == self.textCursor().block()
+        if not selections:
+            return False
+        highlighted = selections[0].cursor
+        position = self.cursor_position()
+        return highlighted.selectionStart() <= position <= highlighted.selectionEnd()
 
     # ----- signals ------------------------------------------------------------------------------
     def _on_contents_change(self, position: int, removed: int, added: int) -> None:

@@ -766,7 +766,6 @@ class MainWindow(QMainWindow):
         self.sidebar.setVisible(not on and self.registry.action("view.sidebar").isChecked())
         self.tabs.tabBar().setVisible(not on)
         if on:
-            self._geometry_before_focus = self.saveGeometry()
             self.showFullScreen()
         else:
             self.showNormal()

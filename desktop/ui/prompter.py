@@ -32,8 +32,7 @@ class Prompter:
                           self.parent)
         if details:
             box.setDetailedText(details)
-            copy = box.addButton("Copy details", QMessageBox.ButtonRole.ActionRole)
-            copy.clicked.disconnect()
+            copy = box.addButton("Copy details and close", QMessageBox.ButtonRole.ActionRole)
             copy.clicked.connect(lambda: QApplication.clipboard().setText(details))
         box.exec()
 

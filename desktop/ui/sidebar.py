@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QMenu,
     QTabWidget,
     QTreeWidget,
     QTreeWidgetItem,
@@ -173,7 +172,3 @@ class Sidebar(QTabWidget):
 
     def show_pane(self, pane_id: str) -> None:
         self.setCurrentWidget(self.panes[pane_id])
-
-
-def context_menu(parent: QWidget) -> QMenu:
-    return QMenu(parent)

@@ -29,7 +29,7 @@ class Theme:
 
 
 LIGHT = Theme("light", window="#f3f1ec", paper="#fbfaf7", text="#2d2a26", dim_text="#b9b4ab",
-              accent="#3f7a8c", sidebar="#ecE9e2", border="#dcd7cd", heading="#1f3b4d",
+              accent="#3f7a8c", sidebar="#ece9e2", border="#dcd7cd", heading="#1f3b4d",
               quote="#6b6459", code_bg="#efebe3", marker="#a39b8d", current_line="#f3efe6",
               misspelled="#c0392b")
 DARK = Theme("dark", window="#1b1d20", paper="#212327", text="#dcd8cf", dim_text="#5b5f66",

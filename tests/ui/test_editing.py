@@ -209,8 +209,9 @@ def test_word_counts_goal_and_reading_time(qtbot: Any, make_window: Any, library
 
 def test_focus_mode_hides_chrome_and_dims_other_paragraphs(qtbot: Any, make_window: Any,
                                                            library: Library) -> None:
-    window, _document, editor = open_text(make_window, library, "First.\n\nSecond.\n\nThird.")
-    editor.set_cursor_position(9)
+    text = "First.\n\nSecond line one\nsecond line two.\n\nThird."
+    window, _document, editor = open_text(make_window, library, text)
+    editor.set_cursor_position(text.index("line one"))
     window.registry.action("view.focus").setChecked(True)
     assert window.focus_mode and editor.focus_mode
     assert not window.menuBar().isVisible() and not window.sidebar.isVisible()
@@ -218,6 +219,9 @@ def test_focus_mode_hides_chrome_and_dims_other_paragraphs(qtbot: Any, make_wind
     assert window.isFullScreen()
     assert editor.palette().color(QPalette.ColorRole.Text) == QColor(editor.theme.dim_text)
     assert editor.current_paragraph_is_highlighted()
+    selection = editor.extraSelections()[0]
+    highlighted = selection.cursor.selectedText().replace("\u2029", "\n")
+    assert highlighted == "Second line one\nsecond line two.", "the whole Markdown paragraph"
     assert editor.centerOnScroll(), "typewriter scrolling"
     editor.set_cursor_position(1)
     assert editor.current_paragraph_is_highlighted()
