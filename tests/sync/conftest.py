@@ -3,6 +3,7 @@ fault-injecting HTTP proxy, and a helper that sets up several devices."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import re
 import shutil
@@ -237,9 +238,9 @@ def _make_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture
-def proxy(wsgidav_server: DavServer) -> Iterator[FaultProxy]:
-    p = FaultProxy(upstream=wsgidav_server.url)
+@contextlib.contextmanager
+def running_proxy(upstream: str) -> Iterator[FaultProxy]:
+    p = FaultProxy(upstream=upstream)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(p))
     server.daemon_threads = True
     p.url = f"http://127.0.0.1:{server.server_address[1]}/"
@@ -251,6 +252,13 @@ def proxy(wsgidav_server: DavServer) -> Iterator[FaultProxy]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def proxy(wsgidav_server: DavServer) -> Iterator[FaultProxy]:
+    """A fault-injecting proxy in front of WsgiDAV."""
+    with running_proxy(wsgidav_server.url) as p:
+        yield p
 
 
 # --- devices ---------------------------------------------------------------------------

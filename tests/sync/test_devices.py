@@ -185,3 +185,29 @@ def test_clock_skew_does_not_decide_which_edit_wins(
     fleet.sync_all()
     # Causality, not wall clocks: the later edit (v3) is the document on both devices.
     assert a.files() == b.files() == {"doc.md": "v3 from A\n"}
+
+
+def test_three_way_conflict_keeps_every_text(dav: DavServer, fleet_factory) -> None:
+    fleet: Fleet = fleet_factory(dav.url)
+    a, b, c = fleet.add("A"), fleet.add("B"), fleet.add("C")
+    a.write("same.md", "base\n")
+    fleet.sync_all()
+    for device in (a, b, c):
+        device.write("same.md", f"from {device.name}\n")
+    fleet.sync_all(rounds=3)
+    assert a.files() == b.files() == c.files()
+    assert sorted(a.files().values()) == ["from A\n", "from B\n", "from C\n"]
+    # The last device to sync kept its own text in the document itself.
+    assert a.files()["same.md"] == "from C\n"
+
+
+def test_deleted_on_both_devices_stays_deleted(dav: DavServer, fleet_factory) -> None:
+    fleet: Fleet = fleet_factory(dav.url)
+    a, b = fleet.add("A"), fleet.add("B")
+    a.write("gone.md", "bye\n")
+    a.write("kept.md", "hi\n")
+    fleet.sync_all()
+    (a.library / "gone.md").unlink()
+    (b.library / "gone.md").unlink()
+    fleet.sync_all()
+    assert a.files() == b.files() == {"kept.md": "hi\n"}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sync.conftest import DavServer, Device, FaultProxy, Fleet
+from tests.sync.conftest import DavServer, Device, FaultProxy, Fleet, running_proxy
 
 FAULTS = [
     "drop",
@@ -72,17 +72,26 @@ def _act(rng: random.Random, device: Device, tag: str) -> None:
             source.rename(target)
 
 
-# More seeds for a local soak run: DRAFTSMITH_SYNC_SEEDS=1,2,3,... pytest tests/sync -k random
+# More seeds for a local soak run: DRAFTSMITH_SYNC_SEEDS=1,2,3,... (and DRAFTSMITH_SYNC_RCLONE_SEEDS)
 SEEDS = [int(s) for s in os.environ.get("DRAFTSMITH_SYNC_SEEDS", "11,2024,77").split(",")]
+RCLONE_SEEDS = [int(s) for s in os.environ.get("DRAFTSMITH_SYNC_RCLONE_SEEDS", "5").split(",")]
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize(
+    ("server", "seed"),
+    [("wsgidav", seed) for seed in SEEDS] + [("rclone", seed) for seed in RCLONE_SEEDS],
+)
 def test_random_rounds_with_faults_lose_nothing_and_converge(
-    seed: int, proxy: FaultProxy, wsgidav_server: DavServer, fleet_factory
+    server: str, seed: int, request: pytest.FixtureRequest, fleet_factory
 ) -> None:
+    dav: DavServer = request.getfixturevalue(f"{server}_server")
+    with running_proxy(dav.url) as proxy:
+        _rounds(seed, dav, proxy, fleet_factory(dav.url))
+
+
+def _rounds(seed: int, dav: DavServer, proxy: FaultProxy, fleet: Fleet) -> None:
     rng = random.Random(seed)
     fault_rng = random.Random(seed * 7919)
-    fleet: Fleet = fleet_factory(wsgidav_server.url)
     devices = [fleet.add(name, confirm_deletes=lambda paths: True, url=proxy.url) for name in "ABC"]
     saved: set[str] = set()
     failures = 0
@@ -100,7 +109,7 @@ def test_random_rounds_with_faults_lose_nothing_and_converge(
             saved |= {_sha(p.read_bytes()) for p in device.library.rglob("*.md")}
             report = device.engine.sync_once()
             failures += report.error is not None
-        lost = saved - _retrievable(devices, wsgidav_server.root)
+        lost = saved - _retrievable(devices, dav.root)
         assert not lost, f"round {round_no}: {len(lost)} saved versions are gone"
 
     proxy.clear()
@@ -110,6 +119,6 @@ def test_random_rounds_with_faults_lose_nothing_and_converge(
     first = devices[0].files()
     for device in devices[1:]:
         assert device.files() == first
-    assert saved <= _retrievable(devices, wsgidav_server.root)
+    assert saved <= _retrievable(devices, dav.root)
     assert failures > 0, "the proxy injected no failure that reached a sync"
-    assert not any((wsgidav_server.root / "log").rglob("*.part"))
+    assert not any((dav.root / "log").rglob("*.part"))
