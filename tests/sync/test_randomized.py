@@ -72,7 +72,7 @@ def _act(rng: random.Random, device: Device, tag: str) -> None:
             source.rename(target)
 
 
-# More seeds for a local soak run: DRAFTSMITH_SYNC_SEEDS=1,2,3,... (and DRAFTSMITH_SYNC_RCLONE_SEEDS)
+# Soak runs: DRAFTSMITH_SYNC_SEEDS=1,2,3,... and DRAFTSMITH_SYNC_RCLONE_SEEDS=...
 SEEDS = [int(s) for s in os.environ.get("DRAFTSMITH_SYNC_SEEDS", "11,2024,77").split(",")]
 RCLONE_SEEDS = [int(s) for s in os.environ.get("DRAFTSMITH_SYNC_RCLONE_SEEDS", "5").split(",")]
 
