@@ -62,7 +62,11 @@ class WebDavClient:
     ) -> requests.Response:
         url = self.url(path)
         try:
-            response = self._session.request(method, url, timeout=self.timeout, **kwargs)  # type: ignore[arg-type]
+            # Never follow redirects: a WebDAV server answers in place, and a redirected PUT
+            # would quietly turn into a GET of a login page.
+            response = self._session.request(
+                method, url, timeout=self.timeout, allow_redirects=False, **kwargs
+            )  # type: ignore[arg-type]
         except requests.exceptions.SSLError as exc:
             raise errors.RemoteUnreachable(
                 f"The server's certificate could not be verified ({url})."
@@ -100,6 +104,12 @@ class WebDavClient:
             )
         if status == 507:
             raise errors.RemoteFull("The sync server is out of space (HTTP 507). Free space there.")
+        if 300 <= status < 400:
+            target = response.headers.get("Location", "another address")
+            raise errors.RemoteProtocolError(
+                f"The server redirected {what} to {target} (a login page?). Check the server "
+                "address: it must be the WebDAV address itself."
+            )
         if 500 <= status < 600:
             raise errors.RemoteServerError(
                 f"The sync server had an internal error (HTTP {status}) on {what}."

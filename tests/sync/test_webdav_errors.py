@@ -23,7 +23,8 @@ def _client(url: str, password: str = PASSWORD) -> WebDavClient:
         (507, errors.RemoteFull, "out of space"),
         (500, errors.RemoteServerError, "HTTP 500"),
         (503, errors.RemoteServerError, "HTTP 503"),
-        (302, errors.RemoteServerError, "unexpected HTTP 302"),
+        (302, errors.RemoteProtocolError, "redirected"),
+        (418, errors.RemoteServerError, "unexpected HTTP 418"),
     ],
 )
 def test_statuses_become_named_errors(
