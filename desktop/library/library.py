@@ -80,6 +80,8 @@ class Library:
     def __init__(self, root: Path) -> None:
         self.root = Path(root).expanduser().resolve()
         self.snapshots = SnapshotStore(self.root)
+        # path -> (mtime_ns, size, words): re-listing a big library re-reads only what changed.
+        self._counts: dict[Path, tuple[int, int, int]] = {}
 
     def ensure_exists(self, *, welcome: bool = True) -> Path | None:
         """Create the folder on first run; returns the welcome document if one was written."""
@@ -126,16 +128,31 @@ class Library:
                 node.children.append(child)
                 node.words += child.words
             elif entry.suffix == paths.DOCUMENT_SUFFIX and entry.is_file():
-                words = 0
-                if with_counts:
-                    try:
-                        words = count_words(decode_document(entry.read_bytes()))
-                    except OSError:
-                        words = 0
+                words = self.word_count(entry) if with_counts else 0
                 node.children.append(Node(entry, False, words))
                 node.words += words
         node.children.sort(key=lambda n: (not n.is_folder, natural_key(n.path)))
         return node
+
+    def word_count(self, document: Path) -> int:
+        try:
+            stat = document.stat()
+            cached = self._counts.get(document)
+            if cached and cached[:2] == (stat.st_mtime_ns, stat.st_size):
+                return cached[2]
+            words = count_words(decode_document(document.read_bytes()))
+        except OSError:
+            return 0
+        self._counts[document] = (stat.st_mtime_ns, stat.st_size, words)
+        return words
+
+    def folders(self) -> list[Path]:
+        """The library and its visible sub-folders."""
+        found = [self.root]
+        for path in sorted(self.root.rglob("*")):
+            if path.is_dir() and not paths.is_hidden_part(path.relative_to(self.root)):
+                found.append(path)
+        return found
 
     # ----- changes ---------------------------------------------------------------------------
     def create_document(self, folder: Path | None = None, title: str = "Untitled",

@@ -465,11 +465,8 @@ class MainWindow(QMainWindow):
         target = self._target(path)
         if target is None:
             return None
-        folders = [self.library.root] + [p for p in sorted(self.library.root.rglob("*"))
-                                         if p.is_dir()
-                                         and not paths.is_hidden_part(p.relative_to(
-                                             self.library.root))
-                                         and p != target and target not in p.parents]
+        folders = [p for p in self.library.folders()
+                   if p != target and target not in p.parents]
         labels = ["Library (top level)"] + [str(p.relative_to(self.library.root))
                                             for p in folders[1:]]
         choice = self.prompter.choose("Move", f"Move “{target.name}” to:", labels)

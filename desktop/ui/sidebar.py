@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtCore import QFileSystemWatcher, QPoint, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
@@ -56,6 +56,11 @@ class LibraryPane(QWidget):
         self.results.itemActivated.connect(self._open_result)
         self.results.itemClicked.connect(self._open_result)
         self.search.textChanged.connect(self.run_search)
+        # Files other programs add, rename or delete appear without a restart.
+        self.watcher = QFileSystemWatcher(self)
+        self.watcher.directoryChanged.connect(lambda _path: self.refresh_timer.start())
+        self.refresh_timer = QTimer(self, singleShot=True, interval=400)
+        self.refresh_timer.timeout.connect(self.refresh)
         self.refresh()
 
     def refresh(self) -> None:
@@ -68,6 +73,15 @@ class LibraryPane(QWidget):
         from PySide6.QtWidgets import QHeaderView
 
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self._watch_folders()
+
+    def _watch_folders(self) -> None:
+        folders = {str(p) for p in self.library.folders()}
+        watched = set(self.watcher.directories())
+        if watched - folders:
+            self.watcher.removePaths(sorted(watched - folders))
+        if folders - watched:
+            self.watcher.addPaths(sorted(folders - watched))
 
     def _fill(self, parent: QTreeWidgetItem, node: Node, expanded: set[str]) -> None:
         for child in node.children:

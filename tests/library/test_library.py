@@ -110,3 +110,11 @@ def test_daily_progress_counts_only_added_words(tmp_path: Path) -> None:
 def test_outline_skips_code_blocks() -> None:
     text = "# One\ntext\n```\n# not a heading\n```\n## Two ##\n#nospace"
     assert [(h.level, h.title, h.line) for h in headings(text)] == [(1, "One", 0), (2, "Two", 5)]
+
+
+def test_word_counts_are_cached_until_the_file_changes(library: Library) -> None:
+    doc = library.create_document(title="A", text="one two")
+    assert library.word_count(doc) == 2
+    doc.write_text("one two three four", encoding="utf-8")
+    assert library.word_count(doc) == 4
+    assert library.folders() == [library.root]

@@ -137,3 +137,14 @@ def test_renaming_a_folder_keeps_its_open_documents_saving(qtbot: Any, make_wind
     assert not folder.exists()
     library.save_notes(document.path, "notes follow")
     assert library.load_notes(document.path) == "notes follow"
+
+
+def test_files_other_programs_add_appear_in_the_sidebar(qtbot: Any, make_window: Any,
+                                                        library: Library) -> None:
+    window = make_window()
+    (library.root / "From another app.md").write_text("three words here", encoding="utf-8")
+    qtbot.waitUntil(lambda: "From another app" in window.library_pane.titles(), timeout=5000)
+    assert window.library_pane.words_shown_for(library.root / "From another app.md") == "3"
+    (library.root / "From another app.md").unlink()
+    qtbot.waitUntil(lambda: "From another app" not in window.library_pane.titles(),
+                    timeout=5000)
