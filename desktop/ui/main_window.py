@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         self.tabs.tabCloseRequested.connect(self.close_tab)
         self.library_pane.open_requested.connect(self._open_from_sidebar)
         self.library_pane.context_requested.connect(self._library_context_menu)
+        self.library_pane.move_requested.connect(self.move_into)
         self.outline.heading_chosen.connect(self.go_to_block)
         app = QApplication.instance()
         if isinstance(app, QGuiApplication):
@@ -472,9 +473,15 @@ class MainWindow(QMainWindow):
         choice = self.prompter.choose("Move", f"Move “{target.name}” to:", labels)
         if choice is None:
             return None
+        return self.move_into(target, folders[choice])
+
+    def move_into(self, target: Path, folder: Path) -> Path | None:
+        """Move a document or folder (menu or drag and drop in the sidebar)."""
+        if self.read_only or target.parent == folder:
+            return None
         self._save_documents_under(target)
         try:
-            new_path = self.library.move(target, folders[choice])
+            new_path = self.library.move(target, folder)
         except (OSError, LibraryError) as exc:
             self.prompter.error("Couldn't move", self._os_words(exc))
             return None

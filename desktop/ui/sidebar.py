@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
@@ -28,16 +29,50 @@ PATH_ROLE = Qt.ItemDataRole.UserRole
 FOLDER_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
+class LibraryTree(QTreeWidget):
+    """Drag a document or folder onto a folder (or the empty area: the top level) to move it.
+    The tree never rearranges itself: the move happens on disk, then the tree is re-read."""
+
+    dropped = Signal(Path, Path)  # what, onto which folder
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.root = root
+        self.setDragEnabled(True)
+        self.setAcceptDrops(True)
+        self.setDropIndicatorShown(True)
+        self.setDragDropMode(QTreeWidget.DragDropMode.DragDrop)
+        self.setDefaultDropAction(Qt.DropAction.MoveAction)
+
+    def folder_at(self, point: QPoint) -> Path:
+        item = self.itemAt(point)
+        if item is None:
+            return self.root
+        path = Path(item.data(0, PATH_ROLE))
+        return path if item.data(0, FOLDER_ROLE) else path.parent
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        source = self.currentItem()
+        if event.source() is not self or source is None:
+            event.ignore()
+            return
+        event.setDropAction(Qt.DropAction.IgnoreAction)  # don't let Qt move the item itself
+        event.accept()
+        self.dropped.emit(Path(source.data(0, PATH_ROLE)),
+                          self.folder_at(event.position().toPoint()))
+
+
 class LibraryPane(QWidget):
     open_requested = Signal(Path, int)  # path, 1-based line (0: no jump)
     context_requested = Signal(object, object)  # path or None, QPoint (global)
+    move_requested = Signal(Path, Path)
 
     def __init__(self, library: Library, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.library = library
         self.search = QLineEdit(placeholderText="Search titles and text")
         self.search.setClearButtonEnabled(True)
-        self.tree = QTreeWidget()
+        self.tree = LibraryTree(library.root)
         self.tree.setHeaderHidden(True)
         self.tree.setColumnCount(2)
         self.tree.setIndentation(14)
@@ -50,6 +85,7 @@ class LibraryPane(QWidget):
         layout.addWidget(self.search)
         layout.addWidget(self.tree)
         layout.addWidget(self.results)
+        self.tree.dropped.connect(self.move_requested)
         self.tree.itemActivated.connect(self._open_item)
         self.tree.itemClicked.connect(self._open_item)
         self.tree.customContextMenuRequested.connect(self._context)

@@ -148,3 +148,19 @@ def test_files_other_programs_add_appear_in_the_sidebar(qtbot: Any, make_window:
     (library.root / "From another app.md").unlink()
     qtbot.waitUntil(lambda: "From another app" not in window.library_pane.titles(),
                     timeout=5000)
+
+
+def test_drag_and_drop_in_the_sidebar_moves_on_disk(qtbot: Any, make_window: Any,
+                                                    library: Library) -> None:
+    folder = library.create_folder(name="Part Two")
+    doc = library.create_document(title="Loose", text="text")
+    window = make_window()
+    document = window.open_document(doc)
+    tree = window.library_pane.tree
+    folder_item = window.library_pane.item_for(folder)
+    assert tree.folder_at(tree.visualItemRect(folder_item).center()) == folder
+    assert tree.folder_at(tree.viewport().rect().bottomLeft()) == library.root
+    tree.dropped.emit(doc, folder)  # what LibraryTree.dropEvent emits for a real drop
+    assert (folder / "Loose.md").exists() and not doc.exists()
+    assert document.path == folder / "Loose.md"
+    assert window.library_pane.item_for(folder / "Loose.md") is not None
