@@ -144,8 +144,9 @@ class ModelSession:
 
     def _shared_buffers_work(self) -> bool:
         """Whether the graph writes into a bound past buffer in place (GroupQueryAttention
-        does; a Concat-based graph cannot), checked by running both layouts on 3 tokens."""
-        ids = np.array([[1, 2, 3]], dtype=np.int64) % max(self.vocab_size, 4)
+        does; a Concat-based graph cannot), checked by running both layouts on 2 + 2 tokens
+        (a prompt, then a chunk after it, as prompt-cache reuse does)."""
+        ids = np.array([[1, 2, 3, 4]], dtype=np.int64) % max(self.vocab_size, 5)
         try:
             growing = KVCache(self.signature.num_layers, self.num_kv_heads, self.head_dim,
                               self.signature.kv_dtype, device=self._device)

@@ -226,7 +226,7 @@ def test_per_token_overhead_of_the_loop_is_small(runtime_model_dir: Path) -> Non
     steps = len(spent) - 1
     loop_overhead = (output.stats.decode_seconds - sum(spent[1:])) / max(steps, 1)
     assert steps >= 30
-    assert loop_overhead < 0.001  # seconds of Python per token, outside onnxruntime
+    assert loop_overhead < 0.002  # seconds of Python per token, outside onnxruntime
 
 
 @pytest.mark.parametrize("chunk", [3])
