@@ -32,7 +32,6 @@ from desktop.library.export import FORMATS, export_text, folder_text
 from desktop.library.library_lock import HEARTBEAT_SECONDS, LibraryLock
 from desktop.library.markdown_outline import headings
 from desktop.library.spelling import LANGUAGES, SpellDictionary
-from desktop.library.word_count import count_words
 from desktop.settings import Settings
 from desktop.ui.action_registry import ActionRegistry
 from desktop.ui.document_editor import DocumentEditor
@@ -569,7 +568,9 @@ class MainWindow(QMainWindow):
         else:
             words = document.word_count()
             selected = document.editor.selected_text()
-            self.writing_status.show_counts(words, count_words(selected) if selected else None)
+            # Paragraph-cached counting: selecting all of a 200k-word book stays cheap.
+            self.writing_status.show_counts(words, document.counter.count(selected)
+                                            if selected else None)
             self.progress.update(self.library_key(document.path), words)
         self.writing_status.show_goal(self.progress.words_today(),
                                       self.settings.daily_word_goal())
