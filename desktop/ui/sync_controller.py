@@ -93,6 +93,8 @@ class SyncController(QObject):
 
     @Slot()
     def sync_now(self) -> None:
+        if not self._running and not self.engine.enabled:
+            return  # turned off on this device: the timer and saves do nothing
         if self._running:
             self._again = True
             return

@@ -253,6 +253,9 @@ class SyncFeature(QObject):
                 self.controller.engine.turn_off()
         if on:
             self.controller.sync_now()
+        elif self.status is not None:
+            self.status.setText("Sync: off")
+            self.status.setToolTip("Sync is turned off on this device (Settings).")
 
     def _after_round(self, _report: object) -> None:
         if self._pending_enabled is not None:

@@ -122,3 +122,5 @@ def _rounds(seed: int, dav: DavServer, proxy: FaultProxy, fleet: Fleet) -> None:
     assert saved <= _retrievable(devices, dav.root)
     assert failures > 0, "the proxy injected no failure that reached a sync"
     assert not any((dav.root / "log").rglob("*.part"))
+    for device in devices:
+        assert not list(device.library.rglob("*.sync.tmp")), "a sync temp file was left behind"

@@ -143,6 +143,9 @@ def test_change_passphrase_turn_off_and_forget(
     window.registry.action("sync.enabled").setChecked(False)
     assert feature.controller.engine.enabled
     qtbot.waitUntil(lambda: not feature.controller.engine.enabled, timeout=20_000)
+    assert feature.status.text() == "Sync: off"
+    feature.controller.sync_now()  # the timer firing while off does nothing
+    assert not feature.controller.running
     window.registry.action("sync.enabled").setChecked(True)
     qtbot.waitUntil(lambda: not feature.controller.running, timeout=20_000)
 
