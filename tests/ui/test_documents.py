@@ -17,7 +17,7 @@ def test_new_document_is_a_file_at_once_and_autosaves(qtbot: Any, make_window: A
     type_into(qtbot, document.editor, "First words of the day")
     assert window.tabs.tabText(window.tabs.currentIndex()) == "Untitled •"
     qtbot.waitUntil(lambda: document.path.read_text(encoding="utf-8")
-                    == "First words of the day", timeout=3000)
+                    == "First words of the day", timeout=10000)
     assert not document.is_dirty()
     assert window.tabs.tabText(window.tabs.currentIndex()) == "Untitled"
     assert window.library_pane.words_shown_for(document.path) == "5"
@@ -116,7 +116,7 @@ def test_file_deleted_by_another_program_is_recreated_on_save(qtbot: Any, make_w
     document = window.open_document(doc)
     Path(doc).unlink()
     document.check_disk()
-    qtbot.waitUntil(lambda: doc.exists(), timeout=3000)
+    qtbot.waitUntil(lambda: doc.exists(), timeout=10000)
     assert doc.read_text(encoding="utf-8") == "keep me"
 
 
@@ -133,7 +133,7 @@ def test_renaming_a_folder_keeps_its_open_documents_saving(qtbot: Any, make_wind
     assert document.path == new_folder / "Scene.md"
     type_into(qtbot, document.editor, "more ")
     qtbot.waitUntil(lambda: (new_folder / "Scene.md").read_text(encoding="utf-8")
-                    == "more start", timeout=3000)
+                    == "more start", timeout=10000)
     assert not folder.exists()
     library.save_notes(document.path, "notes follow")
     assert library.load_notes(document.path) == "notes follow"
@@ -143,11 +143,11 @@ def test_files_other_programs_add_appear_in_the_sidebar(qtbot: Any, make_window:
                                                         library: Library) -> None:
     window = make_window()
     (library.root / "From another app.md").write_text("three words here", encoding="utf-8")
-    qtbot.waitUntil(lambda: "From another app" in window.library_pane.titles(), timeout=5000)
+    qtbot.waitUntil(lambda: "From another app" in window.library_pane.titles(), timeout=10000)
     assert window.library_pane.words_shown_for(library.root / "From another app.md") == "3"
     (library.root / "From another app.md").unlink()
     qtbot.waitUntil(lambda: "From another app" not in window.library_pane.titles(),
-                    timeout=5000)
+                    timeout=10000)
 
 
 def test_drag_and_drop_in_the_sidebar_moves_on_disk(qtbot: Any, make_window: Any,

@@ -196,12 +196,12 @@ def test_word_counts_goal_and_reading_time(qtbot: Any, make_window: Any, library
     assert status.today.text() == "Today 0 / 5"
     editor.moveCursor(QTextCursor.MoveOperation.End)
     type_into(qtbot, editor, " four five six seven eight")
-    qtbot.waitUntil(lambda: status.words.text() == "8 words", timeout=3000)
+    qtbot.waitUntil(lambda: status.words.text() == "8 words", timeout=10000)
     assert status.today.text() == "Today 5 / 5 ✓"
     assert status.goal_bar.value() == 5
     assert status.reading.text() == "1 min read"
     editor.selectAll()
-    qtbot.waitUntil(lambda: status.words.text() == "8 of 8 words", timeout=3000)
+    qtbot.waitUntil(lambda: status.words.text() == "8 of 8 words", timeout=10000)
     prompter.texts.append("lots")
     window.registry.trigger("settings.goal")
     assert "isn't a number" in prompter.messages("error")[0]

@@ -33,7 +33,7 @@ def test_crash_loses_at_most_the_journal_interval(qtbot: Any, make_window: Any,
     document.editor.moveCursor(document.editor.textCursor().MoveOperation.End)
     type_into(qtbot, document.editor, " Typed after the last save.")
     journal = RecoveryJournal(paths.journal_dir())
-    qtbot.waitUntil(lambda: journal.has_entry(doc), timeout=3000)
+    qtbot.waitUntil(lambda: journal.has_entry(doc), timeout=10000)
     assert doc.read_text(encoding="utf-8") == "Saved part."
     # "kill -9": the window is never closed; its timers are stopped so nothing more is written.
     for timer in (document.autosave_timer, document.journal_timer):
@@ -70,7 +70,7 @@ def test_external_change_without_local_edits_reloads(qtbot: Any, make_window: An
     document = window.open_document(doc)
     doc.write_text("new text from the sync tool", encoding="utf-8")
     qtbot.waitUntil(lambda: document.editor.text() == "new text from the sync tool",
-                    timeout=5000)
+                    timeout=10000)
     assert not document.is_dirty()
 
 
@@ -152,7 +152,7 @@ def test_disk_full_read_only_permission_denied(qtbot: Any, make_window: Any, lib
 
     monkeypatch.setattr(atomic_write_module.tempfile, "mkstemp", failing_mkstemp)
     type_into(qtbot, document.editor, "Precious words")
-    qtbot.waitUntil(lambda: bool(prompter.messages("error")), timeout=3000)
+    qtbot.waitUntil(lambda: bool(prompter.messages("error")), timeout=10000)
     assert words in prompter.messages("error")[0]
     assert "text is safe in the editor" in prompter.messages("error")[0]
     assert document.editor.text() == "Precious words" and document.is_dirty()
@@ -184,7 +184,7 @@ def test_disk_full_is_retried_automatically(qtbot: Any, make_window: Any, librar
 
     monkeypatch.setattr(atomic_write_module.tempfile, "mkstemp", flaky)
     type_into(qtbot, document.editor, "words")
-    qtbot.waitUntil(lambda: doc.read_text(encoding="utf-8") == "words", timeout=5000)
+    qtbot.waitUntil(lambda: doc.read_text(encoding="utf-8") == "words", timeout=10000)
     assert len(prompter.messages("error")) == 1
 
 
