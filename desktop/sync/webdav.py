@@ -12,7 +12,7 @@ import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import quote, unquote, urlsplit
 
 import requests
@@ -58,7 +58,7 @@ class WebDavClient:
     # --- requests --------------------------------------------------------------------
 
     def _request(
-        self, method: str, path: str, expected: tuple[int, ...], **kwargs: object
+        self, method: str, path: str, expected: tuple[int, ...], **kwargs: Any
     ) -> requests.Response:
         url = self.url(path)
         try:
@@ -66,7 +66,7 @@ class WebDavClient:
             # would quietly turn into a GET of a login page.
             response = self._session.request(
                 method, url, timeout=self.timeout, allow_redirects=False, **kwargs
-            )  # type: ignore[arg-type]
+            )
         except requests.exceptions.SSLError as exc:
             raise errors.RemoteUnreachable(
                 f"The server's certificate could not be verified ({url})."

@@ -138,8 +138,8 @@ class SyncFeature(QObject):
         self.controller = SyncController(engine, self._confirm_deletes, parent=self)
         self.controller.files_changed.connect(self._reload_open_documents)
         self.controller.conflicts_found.connect(self.show_conflicts)
-        self.controller.finished.connect(self._after_round)
         self.status = SyncStatusButton(self.controller)
+        self.controller.finished.connect(self._after_round)  # after the status has updated
         self.window.add_status_widget(self.status)
         self.toggle.blockSignals(True)
         self.toggle.setChecked(engine.enabled)
