@@ -26,6 +26,7 @@ WELCOME_DOCUMENT = "Welcome.md"
 SETTINGS_FILE = "settings.json"
 PERSONAL_DICTIONARY_FILE = "personal-dictionary.txt"
 JOURNAL_DIR = "journal"
+BACKUPS_DIR = "backups"
 PROGRESS_FILE = "daily-progress.json"
 LOG_FILE = "draftsmith.log"
 
@@ -66,6 +67,10 @@ def journal_dir() -> Path:
     """Recovery journals are per machine (crash state), so they live in the state dir, not
     in the library a sync tool might copy elsewhere."""
     return state_dir() / JOURNAL_DIR
+
+
+def backups_dir() -> Path:
+    return data_dir() / BACKUPS_DIR
 
 
 def progress_path() -> Path:

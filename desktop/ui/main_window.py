@@ -875,6 +875,15 @@ class MainWindow(QMainWindow):
         for document in self.documents:
             document.save()
 
+    def back_up_library(self) -> Path | None:
+        from desktop.library.backups import backup_library
+
+        try:
+            return backup_library(self.library.root, paths.backups_dir())
+        except OSError as exc:
+            logger.warning("Couldn't back up the library on close: %s", exc)
+            return None
+
     def check_all_disks(self) -> None:
         for document in list(self.documents):
             document.check_disk()
@@ -948,6 +957,8 @@ class MainWindow(QMainWindow):
                 return
         self.save_session()
         self.progress.save()
+        if not self.read_only:
+            self.back_up_library()
         for document in self.documents:
             document.close()
         self.heartbeat.stop()

@@ -164,3 +164,12 @@ def test_drag_and_drop_in_the_sidebar_moves_on_disk(qtbot: Any, make_window: Any
     assert (folder / "Loose.md").exists() and not doc.exists()
     assert document.path == folder / "Loose.md"
     assert window.library_pane.item_for(folder / "Loose.md") is not None
+
+
+def test_closing_the_window_backs_up_the_library(make_window: Any, library: Library) -> None:
+    from desktop import paths
+
+    library.create_document(title="Keep", text="safe")
+    window = make_window()
+    window.close()
+    assert [p.suffix for p in paths.backups_dir().glob("Library-*")] == [".zip"]

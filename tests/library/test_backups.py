@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+from desktop.library import Library, save_notes
+from desktop.library.backups import backup_library
+
+
+def test_backup_holds_documents_and_notes_not_snapshots(library: Library, tmp_path: Path) -> None:
+    doc = library.create_document(library.create_folder(name="Book"), "One", "text one")
+    save_notes(library.root, doc, "a note")
+    library.snapshots.take(doc, "old text")
+    (library.root / ".trash").mkdir()
+    (library.root / ".trash" / "gone.md").write_text("x")
+    target = backup_library(library.root, tmp_path / "backups", now=datetime(2026, 1, 2, 3, 4, 5))
+    assert target is not None and target.name == "Library-20260102-030405.zip"
+    with zipfile.ZipFile(target) as archive:
+        assert sorted(archive.namelist()) == [".draftsmith/notes/Book/One.md", "Book/One.md"]
+        assert archive.read("Book/One.md") == b"text one"
+
+
+def test_unchanged_library_is_not_backed_up_twice_and_old_ones_are_pruned(
+        library: Library, tmp_path: Path) -> None:
+    doc = library.create_document(title="A", text="v0")
+    backups = tmp_path / "backups"
+    assert backup_library(library.root, backups, keep=2, now=datetime(2026, 1, 1, 0, 0, 0))
+    assert backup_library(library.root, backups, keep=2, now=datetime(2026, 1, 1, 0, 0, 1)) is None
+    for second in range(2, 5):
+        doc.write_text(f"v{second}", encoding="utf-8")
+        assert backup_library(library.root, backups, keep=2,
+                              now=datetime(2026, 1, 1, 0, 0, second))
+    assert [p.name for p in sorted(backups.glob("*.zip"))] == [
+        "Library-20260101-000003.zip", "Library-20260101-000004.zip"]
+
+
+def test_empty_library_has_nothing_to_back_up(library: Library, tmp_path: Path) -> None:
+    assert backup_library(library.root, tmp_path / "backups") is None
