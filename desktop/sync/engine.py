@@ -129,6 +129,10 @@ class SyncEngine:
         )
         self.confirm_deletes = confirm_deletes
         self.clock = clock
+        #: Relative paths the editor holds unsaved edits for: sync leaves their files alone
+        #: until they are saved, so the open document keeps the writer's text and the other
+        #: version becomes the conflict copy. Set by the UI before each round.
+        self.hold: set[str] = set()
         self.staging = state_path.parent / f"{state_path.stem}-outgoing"
         self.staging.mkdir(parents=True, exist_ok=True)
 
@@ -514,7 +518,7 @@ class SyncEngine:
             report.warnings.append(f"Ignored a document with an unsafe name: {rev.path!r}")
             log.warning("refusing to write outside the library: %r", rev.path)
             return False
-        if base is not None and not self._unchanged_on_disk(base):
+        if base is not None and (base.path in self.hold or not self._unchanged_on_disk(base)):
             report.skipped_busy.append(base.path)
             return False
         rel = library_files.local_name(rev.path)
@@ -649,7 +653,7 @@ class SyncEngine:
                 self._keep(plan, report, remote_ok)
                 return
         for doc, delete_rev in plan.remote_deletes:
-            if not self._unchanged_on_disk(doc):
+            if doc.path in self.hold or not self._unchanged_on_disk(doc):
                 report.skipped_busy.append(doc.path)
                 continue
             library_files.on_disk(self.library_root, doc.path).unlink(missing_ok=True)

@@ -64,6 +64,7 @@ class SyncController(QObject):
         self.engine = engine
         self.engine_lock = threading.Lock()
         self.confirm_deletes = confirm_deletes
+        self.held_paths: Callable[[], list[str]] = lambda: []
         self.history: list[tuple[float, SyncReport]] = []
         self.last_report: SyncReport | None = None
         self._running = False
@@ -99,6 +100,8 @@ class SyncController(QObject):
             self._again = True
             return
         self._running = True
+        # Snapshot on the GUI thread: files with unsaved edits are left alone this round.
+        self.engine.hold = set(self.held_paths())
         self.started.emit()
         QTimer.singleShot(0, self._worker, self._worker.run)
 

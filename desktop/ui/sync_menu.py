@@ -136,6 +136,7 @@ class SyncFeature(QObject):
 
     def _start(self, engine: SyncEngine) -> None:
         self.controller = SyncController(engine, self._confirm_deletes, parent=self)
+        self.controller.held_paths = self._unsaved_paths
         self.controller.files_changed.connect(self._reload_open_documents)
         self.controller.conflicts_found.connect(self.show_conflicts)
         self.status = SyncStatusButton(self.controller)
@@ -308,6 +309,16 @@ class SyncFeature(QObject):
     def _on_saved(self) -> None:
         if self.controller is not None and self.controller.engine.enabled:
             self.controller.document_saved()
+
+    def _unsaved_paths(self) -> list[str]:
+        held = []
+        for document in self.window.documents:
+            if document.is_dirty():
+                try:
+                    held.append(Path(document.path).resolve().relative_to(self.root.resolve()))
+                except ValueError:
+                    continue
+        return [p.as_posix() for p in held]
 
     def _reload_open_documents(self, rels: list[str]) -> None:
         changed = {(self.root / rel).resolve() for rel in rels}

@@ -211,3 +211,25 @@ def test_deleted_on_both_devices_stays_deleted(dav: DavServer, fleet_factory) ->
     (b.library / "gone.md").unlink()
     fleet.sync_all()
     assert a.files() == b.files() == {"kept.md": "hi\n"}
+
+
+def test_document_with_unsaved_edits_is_left_alone_then_keeps_the_writers_text(
+    dav: DavServer, fleet_factory
+) -> None:
+    fleet: Fleet = fleet_factory(dav.url)
+    a, b = fleet.add("Laptop"), fleet.add("Desk")
+    b.write("story.md", "base\n")
+    fleet.sync_all()
+    a.write("story.md", "edited on the laptop\n")
+    a.sync()
+    b.engine.hold = {"story.md"}  # the editor on the desk has unsaved edits in it
+    report = b.sync()
+    assert report.skipped_busy == ["story.md"]
+    assert b.read("story.md") == "base\n"
+    b.write("story.md", "the writer's text\n")  # ...which the editor now saves
+    b.engine.hold = set()
+    report = b.sync()
+    assert b.read("story.md") == "the writer's text\n"
+    assert [b.read(p) for p in report.conflicts] == ["edited on the laptop\n"]
+    a.sync()
+    assert a.files() == b.files()

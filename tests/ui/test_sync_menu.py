@@ -155,3 +155,39 @@ def test_change_passphrase_turn_off_and_forget(
     assert feature.controller is None
     assert keyring.get_password("Draftsmith Sync", f"data-key:{device_id}") is None
     assert not feature.state_path.exists()
+
+
+def test_open_document_with_unsaved_edits_keeps_the_writers_text(
+    qtbot, make_window, features, wsgidav_server: DavServer, fleet_factory, library
+) -> None:
+    from desktop.settings import Settings
+
+    fleet: Fleet = fleet_factory(wsgidav_server.url)
+    other = fleet.add("Desk")
+    other.write("Chapter.md", "first words\n")
+    other.sync()
+    settings = Settings()
+    settings.set("autosave_seconds", 600)  # the edit below stays unsaved until we save it
+    settings.set("spell_check", False)
+    window = make_window(settings=settings)
+    feature = _set_up(qtbot, window, features, wsgidav_server.url)
+    qtbot.waitUntil(lambda: not feature.controller.running, timeout=20_000)
+    root = Path(library.root)
+    document = window.open_document(root / "Chapter.md")
+    document.editor.insert_text_as_one_undo_step("My opening. ", 0)
+    assert document.is_dirty()
+
+    other.write("Chapter.md", "first words, changed on the desk\n")
+    other.sync()
+    with qtbot.waitSignal(feature.controller.finished, timeout=20_000) as done:
+        feature.sync_now()
+    assert done.args[0].skipped_busy == ["Chapter.md"]
+    assert (root / "Chapter.md").read_text() == "first words\n"  # the file was left alone
+    assert document.editor.text() == "My opening. first words\n"
+
+    assert document.save()
+    with qtbot.waitSignal(feature.controller.conflicts_found, timeout=20_000) as found:
+        feature.sync_now()
+    assert document.path == root / "Chapter.md"  # still the same open document
+    assert (root / "Chapter.md").read_text() == "My opening. first words\n"
+    assert (root / found.args[0][0]).read_text() == "first words, changed on the desk\n"
