@@ -93,10 +93,10 @@ class LibraryPane(QWidget):
         self.results.itemClicked.connect(self._open_result)
         self.search.textChanged.connect(self.run_search)
         # Files other programs add, rename or delete appear without a restart.
-        self.watcher = QFileSystemWatcher(self)
-        self.watcher.directoryChanged.connect(lambda _path: self.refresh_timer.start())
         self.refresh_timer = QTimer(self, singleShot=True, interval=400)
         self.refresh_timer.timeout.connect(self.refresh)
+        self.watcher = QFileSystemWatcher(self)
+        self.watcher.directoryChanged.connect(lambda _path: self.refresh_timer.start())
         self.refresh()
 
     def refresh(self) -> None:
