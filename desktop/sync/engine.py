@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 MASS_DELETE_COUNT = 10
 MASS_DELETE_SHARE = 0.25
+PUBLISH_BATCH = 500  # revisions per log entry (an entry stays well under a megabyte)
 
 #: Called with the paths sync is about to delete; True deletes, False keeps (and restores
 #: them on every device).
@@ -711,35 +712,35 @@ class SyncEngine:
     # --- publish -----------------------------------------------------------------------
 
     def _publish(self, report: SyncReport) -> None:
+        """Upload staged blobs, then commit them with a log entry, in batches: a long first
+        sync commits as it goes, and no entry grows too large to read back."""
         self._flush_outbox()
-        revisions = self.state.unpublished()
-        if not revisions:
-            return
-        for rev in revisions:
-            staged = self.staging / f"{rev.rev_id}.blob"
-            if rev.blob is not None and rev.blob_rev == rev.rev_id and staged.exists():
-                tried = staged.with_suffix(".tried")
-                maybe_there = tried.exists()
-                tried.touch()
-                self.store.put_blob(staged, rev.blob, rev.blob_size or 0, maybe_there)
-        seq = self.state.get_int("next_seq", 1)
-        _, prev = self.state.cursor(self.device_id)
-        record = {
-            "v": 1,
-            "device": self.device_id,
-            "device_name": self.device_name,
-            "seq": seq,
-            "prev": prev,
-            "lamport": self._lamport(),
-            "revisions": [r.to_json() for r in revisions],
-        }
-        plain = json.dumps(record, separators=(",", ":")).encode()
-        ciphertext = crypto.encrypt_record(
-            self._data_key, self.remote_id, self.device_id, seq, plain
-        )
-        self.state.set_outbox(seq, ciphertext, [r.rev_id for r in revisions])
-        self._flush_outbox()
-        report.published_seq = seq
+        while revisions := self.state.unpublished()[:PUBLISH_BATCH]:
+            for rev in revisions:
+                staged = self.staging / f"{rev.rev_id}.blob"
+                if rev.blob is not None and rev.blob_rev == rev.rev_id and staged.exists():
+                    tried = staged.with_suffix(".tried")
+                    maybe_there = tried.exists()
+                    tried.touch()
+                    self.store.put_blob(staged, rev.blob, rev.blob_size or 0, maybe_there)
+            seq = self.state.get_int("next_seq", 1)
+            _, prev = self.state.cursor(self.device_id)
+            record = {
+                "v": 1,
+                "device": self.device_id,
+                "device_name": self.device_name,
+                "seq": seq,
+                "prev": prev,
+                "lamport": self._lamport(),
+                "revisions": [r.to_json() for r in revisions],
+            }
+            plain = json.dumps(record, separators=(",", ":")).encode()
+            ciphertext = crypto.encrypt_record(
+                self._data_key, self.remote_id, self.device_id, seq, plain
+            )
+            self.state.set_outbox(seq, ciphertext, [r.rev_id for r in revisions])
+            self._flush_outbox()
+            report.published_seq = seq
 
     def _flush_outbox(self) -> None:
         pending = self.state.outbox()

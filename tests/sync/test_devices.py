@@ -233,3 +233,19 @@ def test_document_with_unsaved_edits_is_left_alone_then_keeps_the_writers_text(
     assert [b.read(p) for p in report.conflicts] == ["edited on the laptop\n"]
     a.sync()
     assert a.files() == b.files()
+
+
+def test_many_changes_are_committed_in_batches(
+    dav: DavServer, fleet_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from desktop.sync import engine
+
+    monkeypatch.setattr(engine, "PUBLISH_BATCH", 3)
+    fleet: Fleet = fleet_factory(dav.url)
+    a, b = fleet.add("A"), fleet.add("B")
+    for i in range(7):
+        a.write(f"d{i}.md", f"{i}\n")
+    assert a.sync().published_seq == 3  # 3 + 3 + 1 revisions
+    assert len(list((dav.root / "log" / a.engine.device_id).iterdir())) == 3
+    b.sync()
+    assert b.files() == a.files()
