@@ -23,6 +23,7 @@ from desktop.ui.crash_handler import install_excepthook
 from desktop.ui.library_claim import claim_library
 from desktop.ui.main_window import MainWindow
 from desktop.ui.prompter import Prompter
+from desktop.ui.single_instance import InstanceServer, ask_running_instance_to_activate
 
 logger = logging.getLogger(__name__)
 
@@ -58,12 +59,18 @@ def build_window(library_path: Path | None = None,
                        f"Draftsmith couldn't create its library folder “{library.root}”: "
                        f"{exc.strerror or exc}. Choose another folder in Settings.")
         return None
+    if ask_running_instance_to_activate(library.root):
+        logger.info("Draftsmith is already open on this library; switched to it")
+        return None
     claim = claim_library(library, prompter)
     if claim is None:
         return None
     lock, read_only = claim
     window = MainWindow(library, settings, lock=lock, read_only=read_only, prompter=prompter)
     prompter.parent = window
+    if not read_only:
+        window.instance_server = InstanceServer(library.root, window)
+        window.instance_server.activate_requested.connect(window.bring_to_front)
     open_first_documents(window, welcome)
     if not settings.get_bool("first_run_done"):
         settings.set("first_run_done", True)

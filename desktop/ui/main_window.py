@@ -13,7 +13,7 @@ import logging
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QObject, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -68,6 +68,7 @@ class MainWindow(QMainWindow):
         self.spell: SpellDictionary | None = None
         self.documents: list[OpenDocument] = []
         self.focus_mode = False
+        self.instance_server: QObject | None = None  # set by the app (desktop.ui.single_instance)
         self._menus: dict[str, QMenu] = {}
 
         self.registry = ActionRegistry(self)
@@ -884,6 +885,14 @@ class MainWindow(QMainWindow):
             logger.warning("Couldn't back up the library on close: %s", exc)
             return None
 
+    def bring_to_front(self) -> None:
+        """Another launch of Draftsmith on this library asked for this window."""
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
     def check_all_disks(self) -> None:
         for document in list(self.documents):
             document.check_disk()
@@ -962,6 +971,9 @@ class MainWindow(QMainWindow):
         for document in self.documents:
             document.close()
         self.heartbeat.stop()
+        if self.instance_server is not None:
+            self.instance_server.deleteLater()
+            self.instance_server = None
         if self.lock is not None and not self.read_only:
             self.lock.release()
         event.accept()

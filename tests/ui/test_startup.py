@@ -94,3 +94,36 @@ def test_sync_menu_is_installed_after_start_up(qtbot: Any, make_window: Any) -> 
     load_optional_features(window)
     qtbot.waitUntil(lambda: window.registry.get("sync.setup") is not None, timeout=20000)
     assert window.registry.action("sync.setup") in window.menu("Settings").actions()
+
+
+SECOND_LAUNCH = r"""
+import sys
+from pathlib import Path
+from PySide6.QtCore import QCoreApplication
+app = QCoreApplication(sys.argv[:1])
+from desktop.ui.single_instance import ask_running_instance_to_activate
+print("HANDED_OVER" if ask_running_instance_to_activate(Path(sys.argv[1]), 5000) else "ALONE")
+"""
+
+
+def test_second_launch_brings_the_running_window_forward(qtbot: Any, tmp_path: Path) -> None:
+    from desktop.ui.app import build_window
+
+    prompter = ScriptedPrompter()
+    library = tmp_path / "Library"
+    window = build_window(library, prompter=prompter)
+    qtbot.addWidget(window)
+    assert window.instance_server is not None and window.instance_server.is_listening()
+    with qtbot.waitSignal(window.instance_server.activate_requested, timeout=20000):
+        second = subprocess.Popen([sys.executable, "-c", SECOND_LAUNCH, str(library)], cwd=REPO,
+                                  env=dict(os.environ), stdout=subprocess.PIPE, text=True)
+    qtbot.waitUntil(lambda: second.poll() is not None, timeout=20000)
+    assert second.stdout is not None and second.stdout.read().strip() == "HANDED_OVER"
+    assert prompter.lock_messages == [], "no 'library in use' question"
+    window.close()
+
+
+def test_launch_without_a_running_instance_is_alone(qtbot: Any, tmp_path: Path) -> None:
+    from desktop.ui.single_instance import ask_running_instance_to_activate
+
+    assert ask_running_instance_to_activate(tmp_path / "Nobody", 200) is False
