@@ -14,6 +14,7 @@ remote cannot delete local documents; many deletions at once ask first.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 
 MASS_DELETE_COUNT = 10
 MASS_DELETE_SHARE = 0.25
+TURNED_OFF = "Sync is turned off on this device."
 PUBLISH_BATCH = 500  # revisions per log entry (an entry stays well under a megabyte)
 
 #: Called with the paths sync is about to delete; True deletes, False keeps (and restores
@@ -72,6 +74,16 @@ class SyncReport:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> SyncReport:
+        data = json.loads(text)
+        data["renamed"] = [tuple(pair) for pair in data.get("renamed", [])]
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclass(frozen=True)
@@ -149,9 +161,19 @@ class SyncEngine:
 
     def sync_once(self) -> SyncReport:
         """One full round. Errors end up in ``report.error`` (and the round stops safely)."""
+        report = self._round()
+        if report.error != TURNED_OFF:
+            self.state.add_round(time.time(), report.to_json())
+        return report
+
+    def recent_rounds(self) -> list[tuple[float, SyncReport]]:
+        """The last rounds' reports (paths and messages only), oldest first, for the log."""
+        return [(at, SyncReport.from_json(text)) for at, text in self.state.rounds()]
+
+    def _round(self) -> SyncReport:
         report = SyncReport()
         if not self.enabled:
-            report.error = "Sync is turned off on this device."
+            report.error = TURNED_OFF
             return report
         if not self.library_root.is_dir():
             report.error = str(

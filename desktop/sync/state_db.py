@@ -44,6 +44,8 @@ CREATE TABLE IF NOT EXISTS local_docs (
 CREATE INDEX IF NOT EXISTS local_docs_folded ON local_docs(folded);
 CREATE TABLE IF NOT EXISTS cursors (device TEXT PRIMARY KEY, seq INTEGER NOT NULL,
     record_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rounds (id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL,
+    report TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS own_records (seq INTEGER PRIMARY KEY, ciphertext BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, ciphertext BLOB NOT NULL,
     rev_ids TEXT NOT NULL);
@@ -297,6 +299,16 @@ class StateDb:
         self._db.execute(
             "INSERT INTO outbox VALUES (?,?,?)", (seq, ciphertext, json.dumps(rev_ids))
         )
+
+    def add_round(self, at: float, report: str, keep: int = 200) -> None:
+        self._db.execute("INSERT INTO rounds(at, report) VALUES (?, ?)", (at, report))
+        self._db.execute("DELETE FROM rounds WHERE id <= (SELECT MAX(id) FROM rounds) - ?", (keep,))
+
+    def rounds(self) -> list[tuple[float, str]]:
+        return [
+            (float(r[0]), str(r[1]))
+            for r in self._db.execute("SELECT at, report FROM rounds ORDER BY id")
+        ]
 
     def add_own_record(self, seq: int, ciphertext: bytes) -> None:
         self._db.execute("INSERT OR REPLACE INTO own_records VALUES (?, ?)", (seq, ciphertext))

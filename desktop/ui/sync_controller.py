@@ -65,7 +65,7 @@ class SyncController(QObject):
         self.engine_lock = threading.Lock()
         self.confirm_deletes = confirm_deletes
         self.held_paths: Callable[[], list[str]] = lambda: []
-        self.history: list[tuple[float, SyncReport]] = []
+        self.history: list[tuple[float, SyncReport]] = engine.recent_rounds()
         self.last_report: SyncReport | None = None
         self._running = False
         self._again = False

@@ -249,3 +249,25 @@ def test_many_changes_are_committed_in_batches(
     assert len(list((dav.root / "log" / a.engine.device_id).iterdir())) == 3
     b.sync()
     assert b.files() == a.files()
+
+
+def test_the_sync_log_survives_a_restart(wsgidav_server: DavServer, fleet_factory) -> None:
+    from desktop.sync import SyncEngine
+
+    fleet: Fleet = fleet_factory(wsgidav_server.url)
+    a = fleet.add("A")
+    a.write("one.md", "1\n")
+    a.sync()
+    a.engine.turn_off()
+    a.engine.sync_once()  # not logged: nothing ran
+    a.engine.turn_on()
+    a.sync()
+    reopened = SyncEngine(
+        a.engine.state.path, a.library, client=wsgidav_server.client(), data_key=a.engine._data_key
+    )
+    try:
+        rounds = reopened.recent_rounds()
+    finally:
+        reopened.close()
+    assert [r.uploaded for _, r in rounds] == [["one.md"], []]
+    assert rounds[0][0] <= rounds[1][0]
