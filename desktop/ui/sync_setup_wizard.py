@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -102,15 +104,13 @@ class _KeyPage(QWizardPage):
         return bool(self.passphrase.text() or self.recovery.text().strip())
 
     def validatePage(self) -> bool:
-        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            self._wizard.run_setup()
-        except SyncError as exc:
-            self.error.setText(str(exc))
-            return False
-        finally:
-            QGuiApplication.restoreOverrideCursor()
-        return True
+        # The key derivation and the server calls run in a thread; when they are done the
+        # wizard moves on by itself (or shows the error here).
+        if self._wizard.engine is not None:
+            return True
+        if not self._wizard.busy:
+            self._wizard.start_setup()
+        return False
 
 
 class _RecoveryPage(QWizardPage):
@@ -173,6 +173,7 @@ class SyncSetupWizard(QWizard):
         self.kdf = kdf
         self.engine: SyncEngine | None = None
         self.recovery_key = ""
+        self.busy = False
         self.server = _ServerPage()
         self.keys = _KeyPage(self)
         self.recovery = _RecoveryPage(self)
@@ -185,9 +186,7 @@ class SyncSetupWizard(QWizard):
             return -1  # joining: no recovery key to show
         return super().nextId()
 
-    def run_setup(self) -> None:
-        if self.engine is not None:
-            return
+    def start_setup(self) -> None:
         s = self.server
         connection = Connection(
             s.url.text().strip(),
@@ -195,23 +194,79 @@ class SyncSetupWizard(QWizard):
             s.password.text(),
             s.device_name.text().strip(),
         )
-        client = WebDavClient(connection.url, connection.user, connection.app_password)
-        if s.create_new.isChecked():
-            self.engine, self.recovery_key = create_remote(
+        creating = s.create_new.isChecked()
+        passphrase = self.keys.passphrase.text()
+        recovery = self.keys.recovery.text().strip()
+        state_path, library_root, kdf = self.state_path, self.library_root, self.kdf
+
+        def work() -> tuple[SyncEngine, str]:
+            client = WebDavClient(connection.url, connection.user, connection.app_password)
+            if creating:
+                return create_remote(
+                    connection, passphrase, state_path, library_root, kdf=kdf, client=client
+                )
+            engine = join_remote(
                 connection,
-                self.keys.passphrase.text(),
-                self.state_path,
-                self.library_root,
-                kdf=self.kdf,
+                state_path,
+                library_root,
+                passphrase=passphrase or None,
+                recovery_key=recovery or None,
                 client=client,
             )
+            return engine, ""
+
+        self.busy = True
+        self._set_buttons(False)
+        self.keys.error.setStyleSheet("")
+        self.keys.error.setText("Setting up: protecting the key and contacting the server…")
+        job = _SetupJob(work, self)
+        job.done.connect(self._on_setup_done)
+        job.start()
+
+    def _set_buttons(self, enabled: bool) -> None:
+        for which in (
+            QWizard.WizardButton.BackButton,
+            QWizard.WizardButton.NextButton,
+            QWizard.WizardButton.FinishButton,
+            QWizard.WizardButton.CancelButton,
+        ):
+            self.button(which).setEnabled(enabled)
+
+    def _on_setup_done(self, engine: SyncEngine | None, recovery_key: str, error: str) -> None:
+        self.busy = False
+        self._set_buttons(True)
+        self.keys.error.setStyleSheet("color: #b00020;")
+        if engine is None:
+            self.keys.error.setText(error)
+            return
+        self.keys.error.clear()
+        self.engine, self.recovery_key = engine, recovery_key
+        log.info("sync set up (%s)", "created" if recovery_key else "joined")
+        if recovery_key:
+            self.next()
         else:
-            self.engine = join_remote(
-                connection,
-                self.state_path,
-                self.library_root,
-                passphrase=self.keys.passphrase.text() or None,
-                recovery_key=self.keys.recovery.text().strip() or None,
-                client=client,
-            )
-        log.info("sync set up (%s)", "created" if self.recovery_key else "joined")
+            self.accept()
+
+
+class _SetupJob(QObject):
+    """Runs set-up off the GUI thread; ``done`` arrives on the GUI thread (queued)."""
+
+    done = Signal(object, str, str)  # engine or None, recovery key, error message
+
+    def __init__(self, work: Callable[[], tuple[SyncEngine, str]], parent: QObject) -> None:
+        super().__init__(parent)
+        self._work = work
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name="sync-setup", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            engine, key = self._work()
+        except SyncError as exc:
+            self.done.emit(None, "", str(exc))
+        except Exception as exc:
+            log.exception("sync set-up failed")
+            self.done.emit(None, "", f"Set-up failed unexpectedly: {exc}")
+        else:
+            self.done.emit(engine, key, "")
