@@ -25,6 +25,7 @@ AFTER_SAVE_DELAY_MS = 3000
 class _Worker(QObject):
     finished = Signal(object)  # SyncReport
     ask_deletes = Signal(list)
+    job_done = Signal(object, object)  # callback, result (or the exception raised)
 
     def __init__(self, engine: SyncEngine, lock: threading.Lock) -> None:
         super().__init__()
@@ -41,6 +42,15 @@ class _Worker(QObject):
                 log.exception("sync round crashed")
                 report = SyncReport(error=f"Sync stopped unexpectedly: {exc}")
         self.finished.emit(report)
+
+    @Slot()
+    def run_job(self, job: Callable[[], object], callback: Callable[[object], None]) -> None:
+        with self.lock:
+            try:
+                result: object = job()
+            except Exception as exc:  # handed to the callback, which explains it
+                result = exc
+        self.job_done.emit(callback, result)
 
     def confirm(self, paths: list[str]) -> bool:
         self.ask_deletes.emit(paths)  # blocks until the GUI thread has answered
@@ -74,6 +84,7 @@ class SyncController(QObject):
         self._worker = _Worker(engine, self.engine_lock)
         self._worker.moveToThread(self._thread)
         self._worker.finished.connect(self._on_finished)
+        self._worker.job_done.connect(lambda callback, result: callback(result))
         self._worker.ask_deletes.connect(
             self._answer_deletes, Qt.ConnectionType.BlockingQueuedConnection
         )
@@ -104,6 +115,11 @@ class SyncController(QObject):
         self.engine.hold = set(self.held_paths())
         self.started.emit()
         QTimer.singleShot(0, self._worker, self._worker.run)
+
+    def run_job(self, job: Callable[[], object], callback: Callable[[object], None]) -> None:
+        """Run ``job`` (engine work such as a restore) on the sync thread, after any round
+        in progress; ``callback(result or exception)`` runs on the GUI thread."""
+        QTimer.singleShot(0, self._worker, lambda: self._worker.run_job(job, callback))
 
     @Slot()
     def document_saved(self) -> None:

@@ -88,17 +88,24 @@ class SyncHistoryDialog(QDialog):
             ok and not self.versions[row].deleted and not self.versions[row].current
         )
 
-    def restore_selected(self) -> str | None:
+    def restore_selected(self) -> None:
+        """Restore on the sync thread (it may download the version); ``restored`` follows."""
         row = self.list.currentRow()
         if not 0 <= row < len(self.versions):
-            return None
-        with self.controller.engine_lock:
-            try:
-                written = self.controller.engine.restore(self.versions[row].rev_id)
-            except SyncError as exc:
-                QMessageBox.warning(self, "Could not restore", str(exc))
-                return None
-        self.restored.emit(written)
+            return
+        rev_id = self.versions[row].rev_id
+        engine = self.controller.engine
+        self.restore_button.setEnabled(False)
+        self.note.setText("Restoring…")
+        self.controller.run_job(lambda: engine.restore(rev_id), self._restored)
+
+    def _restored(self, result: object) -> None:
+        if isinstance(result, Exception):
+            message = str(result) if isinstance(result, SyncError) else f"Restore failed: {result}"
+            self.note.setText(message)
+            QMessageBox.warning(self, "Could not restore", message)
+            self._on_row(self.list.currentRow())
+            return
+        self.restored.emit(str(result))
         self.controller.sync_now()
         self.reload()
-        return written

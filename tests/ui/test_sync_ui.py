@@ -199,3 +199,28 @@ def test_history_dialog_restores_an_older_version(
     assert restored.args == ["d.md"]
     assert a.read("d.md") == "first draft\n"
     qtbot.waitUntil(lambda: not ca.running, timeout=20_000)
+
+
+def test_history_restore_failure_is_explained(
+    qtbot, wsgidav_server: DavServer, fleet_factory, controllers, monkeypatch
+) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    fleet: Fleet = fleet_factory(wsgidav_server.url)
+    a = fleet.add("Laptop")
+    for text in ("first draft\n", "second draft\n"):
+        a.write("d.md", text)
+        a.sync()
+    for blob in (wsgidav_server.root / "blobs").iterdir():
+        blob.unlink()  # the server lost the stored versions
+    warnings: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: warnings.append(text))
+    ca = _controller(controllers, a.engine)
+    dialog = SyncHistoryDialog(ca, "d.md")
+    qtbot.addWidget(dialog)
+    dialog.list.setCurrentRow(1)
+    dialog.restore_selected()
+    qtbot.waitUntil(lambda: bool(warnings), timeout=20_000)
+    assert "missing from the server" in warnings[0]
+    assert a.read("d.md") == "second draft\n"
+    assert dialog.restore_button.isEnabled()  # the writer can try again
