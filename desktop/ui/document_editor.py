@@ -4,6 +4,10 @@
   ``replace_range_as_one_undo_step``: one Ctrl+Z undoes the whole insertion.
 - ``text_before_cursor`` / ``text_after_cursor`` / ``selected_text`` / ``cursor_position``.
 - Signals ``document_edited`` (text changed by anyone) and ``cursor_moved(position)``.
+- Ghost text (a suggestion drawn after the cursor, not part of the document):
+  ``show_ghost_text`` / ``append_ghost_text`` (streaming) / ``clear_ghost_text``; Tab accepts it
+  as one undo step (``ghost_text_accepted``), Esc, any edit or a cursor move dismisses it
+  (``ghost_text_dismissed``).
 
 Positions are Qt positions (UTF-16 code units).
 """
@@ -13,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QPoint, QTimer, Signal
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QContextMenuEvent,
@@ -21,6 +25,8 @@ from PySide6.QtGui import (
     QFont,
     QFontMetricsF,
     QKeyEvent,
+    QPainter,
+    QPaintEvent,
     QPalette,
     QResizeEvent,
     QTextBlock,
@@ -48,6 +54,8 @@ class DocumentEditor(QPlainTextEdit):
     document_edited = Signal()
     cursor_moved = Signal(int)
     focus_lost = Signal()
+    ghost_text_accepted = Signal(str)
+    ghost_text_dismissed = Signal()
 
     def __init__(self, parent: QWidget | None = None, theme: Theme = LIGHT) -> None:
         super().__init__(parent)
@@ -59,6 +67,8 @@ class DocumentEditor(QPlainTextEdit):
         self.focus_mode = False
         self.typewriter = True
         self._formatting = False
+        self._ghost = ""
+        self._ghost_position = -1
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.setTabChangesFocus(False)
         self.highlighter = MarkdownHighlighter(self.document(), theme)
@@ -264,9 +274,12 @@ class DocumentEditor(QPlainTextEdit):
     # ----- signals ------------------------------------------------------------------------------
     def _on_contents_change(self, position: int, removed: int, added: int) -> None:
         if (removed or added) and not self._formatting:
+            self.dismiss_ghost_text()
             self.document_edited.emit()
 
     def _on_cursor_moved(self) -> None:
+        if self._ghost and self.cursor_position() != self._ghost_position:
+            self.dismiss_ghost_text()
         if self.focus_mode:
             self._update_extra_selections()
             if self.typewriter:
@@ -277,8 +290,94 @@ class DocumentEditor(QPlainTextEdit):
         super().focusOutEvent(event)
         self.focus_lost.emit()
 
+    # ----- ghost text ----------------------------------------------------------------------------
+    def ghost_text(self) -> str:
+        return self._ghost
+
+    def show_ghost_text(self, text: str) -> None:
+        """Show ``text`` after the cursor without touching the document."""
+        if self.isReadOnly():
+            return
+        self._ghost = text
+        self._ghost_position = self.cursor_position()
+        self.viewport().update()
+
+    def append_ghost_text(self, chunk: str) -> None:
+        if self._ghost_position != self.cursor_position():
+            self.show_ghost_text(chunk)
+        else:
+            self.show_ghost_text(self._ghost + chunk)
+
+    def clear_ghost_text(self) -> None:
+        had_ghost = bool(self._ghost)
+        self._ghost = ""
+        self._ghost_position = -1
+        if had_ghost:
+            self.viewport().update()
+
+    def dismiss_ghost_text(self) -> None:
+        if self._ghost:
+            self.clear_ghost_text()
+            self.ghost_text_dismissed.emit()
+
+    def accept_ghost_text(self) -> bool:
+        text = self._ghost
+        if not text:
+            return False
+        self.clear_ghost_text()  # first, so the insertion below doesn't count as a dismissal
+        self.insert_text_as_one_undo_step(text)
+        self.ghost_text_accepted.emit(text)
+        return True
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self._ghost:
+            self._paint_ghost()
+
+    def _paint_ghost(self) -> None:
+        cursor_rect = self.cursorRect()
+        metrics = QFontMetricsF(self.font())
+        left = self.document().documentMargin() + self.contentOffset().x()
+        right = self.viewport().width() - self.document().documentMargin()
+        line_height = cursor_rect.height()
+        painter = QPainter(self.viewport())
+        painter.setFont(self.font())
+        painter.setPen(QColor(self.theme.marker))
+        x, y = float(cursor_rect.right() + 1), float(cursor_rect.top())
+        cursor = self.textCursor()
+        if cursor.positionInBlock() < len(cursor.block().text()):
+            x, y = left, y + line_height  # mid-paragraph: start below, never on top of text
+        covered: set[float] = set()
+        for index, line in enumerate(self._ghost.split("\n")):
+            if index > 0:
+                x, y = left, y + line_height
+            words = line.split(" ")
+            for number, word in enumerate(words):
+                piece = word if number == 0 else " " + word
+                width = metrics.horizontalAdvance(piece)
+                if x + width > right and x > left:
+                    x, y, piece = left, y + line_height, word
+                    width = metrics.horizontalAdvance(piece)
+                if y > cursor_rect.top() and y not in covered:
+                    # Rows below the cursor line cover the real text while the ghost shows.
+                    covered.add(y)
+                    painter.fillRect(int(left), int(y), int(right - left) + 1, int(line_height),
+                                     QColor(self.theme.paper))
+                painter.drawText(int(x), int(y + metrics.ascent()), piece)
+                x += width
+            if y > self.viewport().height():
+                break
+        painter.end()
+
     # ----- smart typography ---------------------------------------------------------------------
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self._ghost:
+            if event.key() == Qt.Key.Key_Tab and not event.modifiers():
+                self.accept_ghost_text()
+                return
+            if event.key() == Qt.Key.Key_Escape:
+                self.dismiss_ghost_text()
+                return
         if self.smart_typography and not self.isReadOnly():
             replacement = self._smart_replacement(event.text())
             if replacement is not None:

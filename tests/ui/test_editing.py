@@ -343,3 +343,43 @@ def test_changing_the_look_is_not_an_edit(make_window: Any, library: Library) ->
     window.zoom(+1)
     assert not document.is_dirty()
     assert not document.autosave_timer.isActive() and not document.journal_timer.isActive()
+
+
+def test_ghost_text_tab_accepts_as_one_undo_step(qtbot: Any, make_window: Any,
+                                                 library: Library) -> None:
+    _window, document, editor = open_text(make_window, library, "The sea was")
+    editor.moveCursor(QTextCursor.MoveOperation.End)
+    editor.show_ghost_text(" calm")
+    editor.append_ghost_text(" that night.\nThe next morning")  # streamed tokens
+    assert editor.text() == "The sea was" and not document.is_dirty(), "not in the document"
+    assert editor.ghost_text() == " calm that night.\nThe next morning"
+    before = editor.grab().toImage()
+    editor.clear_ghost_text()
+    after = editor.grab().toImage()
+    assert before != after, "the suggestion is drawn"
+    editor.show_ghost_text(" calm that night.")
+    with qtbot.waitSignal(editor.ghost_text_accepted) as accepted:
+        qtbot.keyClick(editor, Qt.Key.Key_Tab)
+    assert accepted.args == [" calm that night."]
+    assert editor.text() == "The sea was calm that night." and editor.ghost_text() == ""
+    editor.undo()
+    assert editor.text() == "The sea was", "one Ctrl+Z removes the whole suggestion"
+
+
+def test_ghost_text_dismissed_by_esc_typing_or_moving(qtbot: Any, make_window: Any,
+                                                      library: Library) -> None:
+    _window, _document, editor = open_text(make_window, library, "Hello")
+    editor.moveCursor(QTextCursor.MoveOperation.End)
+    editor.show_ghost_text(" world")
+    with qtbot.waitSignal(editor.ghost_text_dismissed):
+        qtbot.keyClick(editor, Qt.Key.Key_Escape)
+    assert editor.text() == "Hello" and editor.ghost_text() == ""
+    editor.show_ghost_text(" world")
+    with qtbot.waitSignal(editor.ghost_text_dismissed):
+        qtbot.keyClicks(editor, "!")
+    assert editor.text() == "Hello!" and editor.ghost_text() == ""
+    editor.show_ghost_text(" world")
+    with qtbot.waitSignal(editor.ghost_text_dismissed):
+        editor.set_cursor_position(0)
+    qtbot.keyClick(editor, Qt.Key.Key_Tab)
+    assert editor.text() == "\tHello!", "without a suggestion Tab types a tab"
