@@ -932,7 +932,7 @@ class MainWindow(QMainWindow):
             if not isinstance(entry, dict):
                 continue
             path = Path(str(entry.get("path", "")))
-            if path.is_file():
+            if path.is_file() and self.library.contains(path):  # not another library's files
                 cursor = entry.get("cursor")
                 self.open_document(path, cursor=cursor if isinstance(cursor, int) else None)
         for document in self.documents:
