@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLineEdit, QWidget
 
 from desktop.sync import SyncEngine, SyncError
@@ -206,7 +206,11 @@ class SyncFeature(QObject):
         notice.show()
         return notice
 
+    passphrase_changed = Signal(bool)
+
     def change_passphrase(self) -> bool:
+        """Ask for the passphrases; the re-wrap runs on the sync thread (key derivation and
+        server calls), then ``passphrase_changed`` reports the outcome. False if not started."""
         if self.controller is None:
             return False
         answer = self.ask_passphrases(self.window)
@@ -218,18 +222,24 @@ class SyncFeature(QObject):
                 "Sync", "The two new passphrases differ. Nothing was changed."
             )
             return False
-        try:
-            with self.controller.engine_lock:
-                self.controller.engine.change_passphrase(current, new)
-        except SyncError as exc:
-            self.window.prompter.error("Sync", str(exc))
-            return False
+        engine = self.controller.engine
+        self.controller.run_job(
+            lambda: engine.change_passphrase(current, new), self._passphrase_done
+        )
+        return True
+
+    def _passphrase_done(self, result: object) -> None:
+        if isinstance(result, Exception):
+            message = str(result) if isinstance(result, SyncError) else f"Failed: {result}"
+            self.window.prompter.error("Sync", message)
+            self.passphrase_changed.emit(False)
+            return
         self.window.prompter.info(
             "Sync",
             "The passphrase was changed. Your other devices keep syncing; use the new "
             "passphrase when you set up another device.",
         )
-        return True
+        self.passphrase_changed.emit(True)
 
     def _toggled(self) -> None:
         if self.controller is None:

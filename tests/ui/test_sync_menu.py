@@ -129,10 +129,15 @@ def test_change_passphrase_turn_off_and_forget(
     assert not feature.change_passphrase()
     assert "differ" in prompter.messages("error")[-1]
     feature.ask_passphrases = lambda parent: ("wrong one", "new passphrase!", "new passphrase!")
-    assert not feature.change_passphrase()
+    with qtbot.waitSignal(feature.passphrase_changed, timeout=20_000) as outcome:
+        assert feature.change_passphrase()
+    assert outcome.args == [False]
     assert "does not open" in prompter.messages("error")[-1]
     feature.ask_passphrases = lambda parent: (PASSPHRASE, "new passphrase!", "new passphrase!")
-    assert feature.change_passphrase()
+    with qtbot.waitSignal(feature.passphrase_changed, timeout=20_000) as outcome:
+        assert feature.change_passphrase()
+    assert outcome.args == [True]
+    assert "passphrase was changed" in prompter.messages("info")[-1]
 
     window.registry.action("sync.enabled").setChecked(False)
     assert not feature.controller.engine.enabled
