@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLineEdit, QWidget
 
 from desktop.sync import SyncEngine, SyncError
@@ -73,13 +73,14 @@ class SyncFeature(QObject):
         self.status: SyncStatusButton | None = None
         self._connected_docs: set[int] = set()
         self._pending_enabled: bool | None = None
+        self.read_only = bool(getattr(window, "read_only", False))
         r = window.registry.register
         r(
             "sync.setup",
             "Set up sync…",
             self.open_setup,
             menu=MENU,
-            enabled=lambda: self.controller is None,
+            enabled=lambda: self.controller is None and not self.read_only,
         )
         r("sync.now", "Sync now", self.sync_now, menu=MENU, enabled=self._active)
         r(
@@ -119,6 +120,12 @@ class SyncFeature(QObject):
             enabled=lambda: self.controller is not None,
         )
         window.current_editor_changed.connect(lambda _editor: self._connect_saves())
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)  # the sync thread must end before Qt does
+        if self.read_only:
+            # Another Draftsmith window owns this library (and its sync) right now.
+            return
         try:
             engine = SyncEngine(self.state_path, self.root)
         except NotSetUp:
@@ -165,6 +172,11 @@ class SyncFeature(QObject):
     # --- actions -------------------------------------------------------------------------
 
     def open_setup(self) -> SyncSetupWizard | None:
+        if self.read_only:
+            self.window.prompter.info(
+                "Sync", "This library is open in another Draftsmith window; set up sync there."
+            )
+            return None
         permission = sync_permission()
         if not permission.allowed:
             self.window.prompter.info("Sync", permission.reason)

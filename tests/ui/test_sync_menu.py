@@ -196,3 +196,13 @@ def test_open_document_with_unsaved_edits_keeps_the_writers_text(
     assert document.path == root / "Chapter.md"  # still the same open document
     assert (root / "Chapter.md").read_text() == "My opening. first words\n"
     assert (root / found.args[0][0]).read_text() == "first words, changed on the desk\n"
+
+
+def test_read_only_window_does_not_sync(make_window, features, prompter) -> None:
+    window = make_window(read_only=True)
+    feature = install_sync(window)
+    features.append(feature)
+    window.registry.refresh_enabled()
+    assert not window.registry.action("sync.setup").isEnabled()
+    assert feature.open_setup() is None
+    assert "another Draftsmith window" in prompter.messages("info")[-1]
