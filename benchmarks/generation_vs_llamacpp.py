@@ -31,6 +31,8 @@ LLAMA_VERSION = "0.3.36"
 RESULTS = ROOT / "benchmarks" / "results"
 DECODE_TOKENS = 128
 TTFT_NEW_TOKENS = 16
+# The app's default context window; both engines allocate their KV cache for it.
+CONTEXT_TOKENS = 2048
 
 PARAGRAPHS = [
     "The lighthouse at Carrow Point had not been lit in eleven years when Maren Holt arrived "
@@ -103,7 +105,7 @@ def worker_llama(spec: dict) -> dict:
     from llama_cpp import Llama  # only in benchmarks/.env/llama
 
     started = time.perf_counter()
-    llm = Llama(model_path=spec["gguf"], n_ctx=4096, n_batch=512, n_ubatch=512,
+    llm = Llama(model_path=spec["gguf"], n_ctx=CONTEXT_TOKENS, n_batch=512, n_ubatch=512,
                 n_threads=spec["threads"], n_threads_batch=spec["threads"],
                 n_gpu_layers=-1 if spec["device"] == "cuda" else 0, verbose=False)
     load_s = time.perf_counter() - started
@@ -161,7 +163,7 @@ def worker_ours(spec: dict) -> dict:
     started = time.perf_counter()
     model = LocalModel.load(spec["model"], RuntimeSettings(
         device=spec["device"], threads=spec["threads"], variant=spec.get("variant"),
-        context_tokens=4096))
+        context_tokens=CONTEXT_TOKENS))
     load_s = time.perf_counter() - started
     generator = model.generator
     greedy = SamplingSettings(temperature=0, repetition_penalty=1.0)
@@ -349,7 +351,7 @@ def main() -> int:
         raise SystemExit("no built model: run `.venv/bin/draftsmith-model build` first")
     gguf = find_gguf(folder.path)
     planner = LocalModel.load(folder.path, RuntimeSettings(device="cpu", threads=1,
-                                                          context_tokens=4096))
+                                                          context_tokens=CONTEXT_TOKENS))
     codec = planner.codec
     doc_text = document(1000)
     doc_ids = planner.plan(GenerationRequest("continue", before=doc_text)).token_ids
