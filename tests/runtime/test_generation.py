@@ -263,3 +263,17 @@ def test_in_place_kv_buffers_match_the_growing_cache(runtime_model_dir: Path) ->
         assert a.raw_text == b.raw_text
         assert a.stats.reused_tokens == b.stats.reused_tokens
     assert shared.generator.cache.nbytes() > 0
+
+
+def test_streamed_text_equals_decoding_all_tokens_at_once(tiny_model: LocalModel) -> None:
+    """Whole characters only: pieces never split a multi-byte character."""
+    pieces: list[str] = []
+    ids = tiny_model.codec.encode("Café — naïve 😀 ünïcödé. ")
+    output = tiny_model.generator.generate(
+        ids, max_new_tokens=60, min_new_tokens=60, on_text=pieces.append,
+        sampling=SamplingSettings(temperature=1.5, seed=11, top_k=0, top_p=1.0, min_p=0.0))
+    streamed = "".join(pieces)
+    decoded = tiny_model.codec.decode(output.token_ids)
+    assert decoded.startswith(streamed)
+    assert decoded[len(streamed):].strip("\ufffd") == ""  # only an unfinished last character
+    assert all(piece == piece.encode("utf-8").decode("utf-8") for piece in pieces)
