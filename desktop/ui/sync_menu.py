@@ -8,6 +8,7 @@ its status bar and its open documents. The only call the app needs::
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,7 @@ class SyncFeature(QObject):
         self.status: SyncStatusButton | None = None
         self._connected_docs: set[int] = set()
         self._pending_enabled: bool | None = None
+        self._closed = False
         self.read_only = bool(getattr(window, "read_only", False))
         r = window.registry.register
         r(
@@ -126,15 +128,23 @@ class SyncFeature(QObject):
         if self.read_only:
             # Another Draftsmith window owns this library (and its sync) right now.
             return
+        if self.state_path.exists():
+            # Opening the engine reads the keyring, which can be slow or wait for an unlock
+            # prompt: do it in a thread and start syncing when it is ready.
+            self.engine_ready.connect(self._start)
+            threading.Thread(target=self._open_engine, name="sync-open", daemon=True).start()
+
+    engine_ready = Signal(object)
+
+    def _open_engine(self) -> None:
         try:
             engine = SyncEngine(self.state_path, self.root)
         except NotSetUp:
-            engine = None
+            return
         except SyncError as exc:  # e.g. secrets missing from the keyring
             log.warning("sync could not start: %s", exc)
-            engine = None
-        if engine is not None:
-            self._start(engine)
+            return
+        self.engine_ready.emit(engine)
 
     # --- state ---------------------------------------------------------------------------
 
@@ -142,6 +152,9 @@ class SyncFeature(QObject):
         return self.controller is not None and self.controller.engine.enabled
 
     def _start(self, engine: SyncEngine) -> None:
+        if self._closed:
+            engine.close()
+            return
         self.controller = SyncController(engine, self._confirm_deletes, parent=self)
         self.controller.held_paths = self._unsaved_paths
         self.controller.files_changed.connect(self._reload_open_documents)
@@ -160,13 +173,15 @@ class SyncFeature(QObject):
         if self.controller is not None:
             self.controller.shutdown()
             self.controller.engine.close()
-            self.controller.deleteLater()
+            # Stopped, it stays a child of this object: deleting it while Python still
+            # holds signal connections to it crashed Qt on the next style change.
             self.controller = None
         if self.status is not None:
-            self.status.deleteLater()
+            self.status.hide()
             self.status = None
 
     def shutdown(self) -> None:
+        self._closed = True
         self._stop()
 
     # --- actions -------------------------------------------------------------------------
@@ -299,7 +314,6 @@ class SyncFeature(QObject):
         with controller.engine_lock:
             controller.engine.forget_device()
         self.controller = None
-        controller.deleteLater()
         if self.status is not None:
             self.status.deleteLater()
             self.status = None

@@ -7,9 +7,10 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QColor, QFontDatabase, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QFileDialog,
     QFormLayout,
@@ -28,6 +29,15 @@ from desktop.sync import Connection, KdfParams, SyncEngine, SyncError, create_re
 from desktop.sync.webdav import WebDavClient
 
 log = logging.getLogger(__name__)
+
+
+def _set_text_colour(label: QLabel, colour: str | None) -> None:
+    palette = label.palette()
+    if colour is None:
+        palette = QApplication.palette(label)
+    else:
+        palette.setColor(QPalette.ColorRole.WindowText, QColor(colour))
+    label.setPalette(palette)
 
 
 class _ServerPage(QWizardPage):
@@ -75,7 +85,9 @@ class _KeyPage(QWizardPage):
         self.recovery = QLineEdit(placeholderText="XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX")
         self.error = QLabel()
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #b00020;")
+        # Colours through the palette, not a per-widget style sheet: the app swaps its style
+        # sheet on theme changes, and per-widget sheets made that crash Qt in tests.
+        _set_text_colour(self.error, "#b00020")
         self.form = QFormLayout()
         self.form.addRow("Passphrase", self.passphrase)
         self.form.addRow("Repeat it", self.repeat)
@@ -123,7 +135,9 @@ class _RecoveryPage(QWizardPage):
             "documents. It is shown only now: print it or save it somewhere safe."
         )
         self.key = QLineEdit(readOnly=True)
-        self.key.setStyleSheet("font-family: monospace; font-size: 14pt;")
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        mono.setPointSize(14)
+        self.key.setFont(mono)
         copy = QPushButton("Copy")
         copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.key.text()))
         self.save_button = QPushButton("Save to file…")
@@ -168,6 +182,9 @@ class SyncSetupWizard(QWizard):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Set up sync")
+        # Deleted through the event loop when it closes: a QWizard left to be deleted along
+        # with its parent window crashed Qt's next style-sheet change (seen in the UI tests).
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.state_path = state_path
         self.library_root = library_root
         self.kdf = kdf
@@ -217,7 +234,7 @@ class SyncSetupWizard(QWizard):
 
         self.busy = True
         self._set_buttons(False)
-        self.keys.error.setStyleSheet("")
+        _set_text_colour(self.keys.error, None)
         self.keys.error.setText("Setting up: protecting the key and contacting the server…")
         job = _SetupJob(work, self)
         job.done.connect(self._on_setup_done)
@@ -235,7 +252,7 @@ class SyncSetupWizard(QWizard):
     def _on_setup_done(self, engine: SyncEngine | None, recovery_key: str, error: str) -> None:
         self.busy = False
         self._set_buttons(True)
-        self.keys.error.setStyleSheet("color: #b00020;")
+        _set_text_colour(self.keys.error, "#b00020")
         if engine is None:
             self.keys.error.setText(error)
             return

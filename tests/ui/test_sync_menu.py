@@ -206,3 +206,23 @@ def test_read_only_window_does_not_sync(make_window, features, prompter) -> None
     assert not window.registry.action("sync.setup").isEnabled()
     assert feature.open_setup() is None
     assert "another Draftsmith window" in prompter.messages("info")[-1]
+
+
+def test_next_start_resumes_sync_without_asking_again(
+    qtbot, make_window, features, wsgidav_server: DavServer, fleet_factory, library
+) -> None:
+    fleet: Fleet = fleet_factory(wsgidav_server.url)
+    other = fleet.add("Desk")
+    first = _set_up(qtbot, make_window(), features, wsgidav_server.url)
+    qtbot.waitUntil(lambda: not first.controller.running, timeout=20_000)
+    first.shutdown()  # the app quits
+
+    other.write("later.md", "written while the app was closed\n")
+    other.sync()
+    second = install_sync(make_window())
+    features.append(second)
+    qtbot.waitUntil(
+        lambda: second.controller is not None, timeout=20_000
+    )  # keyring read off-thread
+    qtbot.waitUntil(lambda: (Path(library.root) / "later.md").exists(), timeout=20_000)
+    qtbot.waitUntil(lambda: not second.controller.running, timeout=20_000)

@@ -54,7 +54,6 @@ def _fill_server(wizard: SyncSetupWizard, url: str, create: bool) -> None:
 def test_wizard_creates_then_joins(qtbot, wsgidav_server: DavServer, tmp_path: Path) -> None:
     first = SyncSetupWizard(tmp_path / "a" / "sync.sqlite", tmp_path / "lib-a", kdf=TEST_KDF)
     (tmp_path / "lib-a").mkdir()
-    qtbot.addWidget(first)
     first.show()
     _fill_server(first, wsgidav_server.url, create=True)
     first.next()
@@ -76,11 +75,12 @@ def test_wizard_creates_then_joins(qtbot, wsgidav_server: DavServer, tmp_path: P
     first.recovery.saved.setChecked(True)
     assert first.recovery.isComplete()
     assert first.engine is not None
+    with qtbot.waitSignal(first.accepted):  # Finish; the wizard deletes itself on close
+        first.button(QWizard.WizardButton.FinishButton).click()
     first.engine.close()
 
     (tmp_path / "lib-b").mkdir()
     second = SyncSetupWizard(tmp_path / "b" / "sync.sqlite", tmp_path / "lib-b", kdf=TEST_KDF)
-    qtbot.addWidget(second)
     second.show()
     _fill_server(second, wsgidav_server.url, create=False)
     second.next()
