@@ -23,7 +23,9 @@ from inference.runtime.stop_strings import StopStringFilter
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PREFILL_CHUNK = 512
+# 256 prefills as fast as 512 here, holds less activation memory, and lets a cancel land
+# within ~1 s even during a long prefill.
+DEFAULT_PREFILL_CHUNK = 256
 WARM_PREFILL_CHUNK = 128
 
 TextCallback = Callable[[str], None]
