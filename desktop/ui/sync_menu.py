@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLineEdit, QWidget
 
 from desktop.sync import SyncEngine, SyncError
@@ -214,6 +214,7 @@ class SyncFeature(QObject):
         if self.controller is None:
             return None
         dialog = SyncLogDialog(self.controller, self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog
 
@@ -224,12 +225,14 @@ class SyncFeature(QObject):
         rel = Path(document.path).resolve().relative_to(self.root.resolve()).as_posix()
         dialog = SyncHistoryDialog(self.controller, rel, self.window)
         dialog.restored.connect(lambda _path: self._reload_open_documents([rel]))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog
 
     def show_conflicts(self, paths: list[str]) -> ConflictNotice:
         notice = ConflictNotice(paths, self.window)
         notice.open_requested.connect(lambda rel: self.window.open_document(self.root / rel))
+        notice.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         notice.show()
         return notice
 
