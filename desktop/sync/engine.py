@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 import secrets
 import tempfile
 import time
@@ -585,7 +586,10 @@ class SyncEngine:
             return False
         sha, size = written
         if base is not None and base.path != rel:
-            library_files.on_disk(root, base.path).unlink(missing_ok=True)
+            old = library_files.on_disk(root, base.path)
+            # On a case-insensitive disk a case-only rename wrote over the old name itself.
+            if old.exists() and not os.path.samefile(old, target):
+                old.unlink()
             report.renamed.append((base.path, rel))
         stat = library_files.on_disk(root, rel).stat()
         self.state.set_local_doc(LocalDoc(rev.doc_id, rel, rev.rev_id, sha, size, stat.st_mtime_ns))

@@ -271,3 +271,13 @@ def test_the_sync_log_survives_a_restart(wsgidav_server: DavServer, fleet_factor
         reopened.close()
     assert [r.uploaded for _, r in rounds] == [["one.md"], []]
     assert rounds[0][0] <= rounds[1][0]
+
+
+def test_case_only_rename(dav: DavServer, fleet_factory) -> None:
+    fleet: Fleet = fleet_factory(dav.url)
+    a, b = fleet.add("A"), fleet.add("B")
+    a.write("notes.md", "n\n")
+    fleet.sync_all()
+    os.replace(a.library / "notes.md", a.library / "Notes.md")
+    fleet.sync_all()
+    assert a.files() == b.files() == {"Notes.md": "n\n"}
