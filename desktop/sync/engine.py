@@ -850,6 +850,10 @@ class SyncEngine:
 
         account.change_passphrase(self.store, self.remote_id, self._data_key, current, new, kdf)
 
+    def unsent_versions(self) -> int:
+        """Versions saved here that no other device has yet (offline since)."""
+        return len(self.state.unpublished())
+
     def turn_off(self) -> None:
         """Stop syncing on this device. Local files stay; turning on resumes where it was."""
         self.state.set("enabled", "0")

@@ -306,10 +306,18 @@ class SyncFeature(QObject):
     def forget(self) -> bool:
         if self.controller is None:
             return False
+        pending = self.controller.engine.unsent_versions()
+        warning = (
+            f"\n\n{pending} saved version{'s' if pending != 1 else ''} from this device "
+            "have not reached the server yet; the current text stays in your library, but "
+            "those in-between versions will not be in the history."
+            if pending
+            else ""
+        )
         if not self.window.prompter.confirm(
             "Forget this device",
             "Sync stops on this device and its sync secrets are removed from the keyring. "
-            "Your documents stay in the library folder and on your other devices.",
+            "Your documents stay in the library folder and on your other devices." + warning,
         ):
             return False
         controller = self.controller

@@ -221,8 +221,10 @@ def test_versions_saved_while_offline_reach_history(
         a.write("d.md", text)
         report = a.sync(expect_ok=False)
         assert "could not be reached" in (report.error or "")
+    assert a.engine.unsent_versions() == 3
     proxy.clear()
     a.sync()
+    assert a.engine.unsent_versions() == 0
     b.sync()
     sizes = sorted(v.size for v in b.engine.history("d.md"))
     assert sizes == [10, 11, 14]
