@@ -168,6 +168,9 @@ def run_generate(args: argparse.Namespace) -> int:
         _error(f"note: --max-tokens {args.max_tokens} lowered to {MAX_NEW_TOKENS_LIMIT}.")
     try:
         model = LocalModel.load(args.model, settings)
+    except KeyboardInterrupt:
+        _error("interrupted.")
+        return EXIT_INTERRUPTED
     except ModelUnavailableError as error:
         _error(str(error))
         return EXIT_NO_MODEL

@@ -91,3 +91,34 @@ def test_device_report_and_speed_are_known_after_a_run(model: LocalModel) -> Non
     model.run(GenerationRequest("continue", before=PASSAGE, max_new_tokens=16, sampling=GREEDY))
     assert model.device_report.label()
     assert model.tokens_per_second > 0
+
+
+def test_ctrl_c_stops_the_command_within_a_token_and_exits_130(default_model_dir: Path,
+                                                               tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    draft = tmp_path / "draft.md"
+    draft.write_text(PASSAGE, encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "desktop.cli", "generate", "--task", "expand", "--file",
+         str(draft), "--model", str(default_model_dir), "--max-tokens", "1000",
+         "--device", "cpu"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.read(1)  # the answer has started streaming
+        assert first
+        interrupted = time.perf_counter()
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=30)
+        elapsed = time.perf_counter() - interrupted
+    finally:
+        process.kill()
+    assert code == 130
+    assert elapsed < 5  # one decode step is ~20 ms; process exit adds the rest
