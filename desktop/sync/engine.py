@@ -819,6 +819,30 @@ class SyncEngine:
             for r in sorted(revisions, key=lambda r: (r.saved_at, r.lamport), reverse=True)
         ]
 
+    def deleted_documents(self) -> list[Version]:
+        """Documents deleted everywhere, each with its last saved text, newest first."""
+        found = []
+        for doc_id in self.state.all_doc_ids():
+            revisions = self.state.revisions_of(doc_id)
+            winner, _ = resolve(self.state.heads(doc_id))
+            live = [r for r in revisions if not r.deleted and r.blob is not None]
+            if winner is not None or not live:
+                continue
+            last = max(live, key=order_key)
+            found.append(
+                Version(
+                    rev_id=last.rev_id,
+                    doc_id=doc_id,
+                    path=last.path,
+                    saved_at=last.saved_at,
+                    device_name=self._device_name(last.device),
+                    size=last.size,
+                    deleted=False,
+                    current=False,
+                )
+            )
+        return sorted(found, key=lambda v: v.saved_at, reverse=True)
+
     def restore(self, rev_id: str) -> str:
         """Write an older version back to its document's file; the next round publishes it.
 
@@ -838,6 +862,12 @@ class SyncEngine:
             target = library_files.on_disk(self.library_root, rel)
         with self._plaintext(rev, True) as chunks:
             library_files.atomic_write_chunks(target, chunks)
+        if local is None:
+            # A deleted document comes back as itself: the next round records this text as
+            # an edit after the delete (an edit beats a delete on every device).
+            heads = self.state.heads(rev.doc_id)
+            latest = max(heads, key=order_key).rev_id if heads else rev.rev_id
+            self.state.set_local_doc(LocalDoc(rev.doc_id, rel, latest, None, None, None))
         return rel
 
     # --- keys and lifecycle ------------------------------------------------------------

@@ -84,7 +84,9 @@ class SyncController(QObject):
         self._worker = _Worker(engine, self.engine_lock)
         self._worker.moveToThread(self._thread)
         self._worker.finished.connect(self._on_finished)
-        self._worker.job_done.connect(lambda callback, result: callback(result))
+        # A bound method, not a lambda: PySide runs a lambda slot in the emitting (sync)
+        # thread, and the callbacks touch widgets.
+        self._worker.job_done.connect(self._on_job_done)
         self._worker.ask_deletes.connect(
             self._answer_deletes, Qt.ConnectionType.BlockingQueuedConnection
         )
@@ -125,6 +127,10 @@ class SyncController(QObject):
     def document_saved(self) -> None:
         """Call after each save: a round starts once saves pause for a few seconds."""
         self._after_save.start()
+
+    @Slot(object, object)
+    def _on_job_done(self, callback: Callable[[object], None], result: object) -> None:
+        callback(result)
 
     def _answer_deletes(self, paths: list[str]) -> None:
         self._worker.answer = bool(self.confirm_deletes(paths))

@@ -109,3 +109,66 @@ class SyncHistoryDialog(QDialog):
         self.restored.emit(str(result))
         self.controller.sync_now()
         self.reload()
+
+
+class SyncDeletedDialog(QDialog):
+    """Documents deleted on every device; restoring one brings it back into the library."""
+
+    restored = Signal(str)
+
+    def __init__(self, controller: SyncController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Deleted documents")
+        self.resize(560, 420)
+        self.controller = controller
+        self.versions: list[Version] = []
+        self.list = QListWidget()
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.restore_button = buttons.addButton(
+            "Restore document", QDialogButtonBox.ButtonRole.ActionRole
+        )
+        self.restore_button.clicked.connect(self.restore_selected)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.list)
+        layout.addWidget(self.note)
+        layout.addWidget(buttons)
+        self.reload()
+
+    def reload(self) -> None:
+        self.restore_button.setEnabled(False)
+        self.note.setText("Looking…")
+        self.controller.run_job(self.controller.engine.deleted_documents, self._show)
+
+    def _show(self, result: object) -> None:
+        self.list.clear()
+        self.versions = result if isinstance(result, list) else []
+        for version in self.versions:
+            QListWidgetItem(f"{version.path} — {version_label(version)}", self.list)
+        self.note.setText(
+            "" if self.versions else "No deleted documents: nothing synced was ever deleted."
+        )
+        if self.versions:
+            self.list.setCurrentRow(0)
+        self.restore_button.setEnabled(bool(self.versions))
+
+    def restore_selected(self) -> None:
+        row = self.list.currentRow()
+        if not 0 <= row < len(self.versions):
+            return
+        rev_id = self.versions[row].rev_id
+        engine = self.controller.engine
+        self.restore_button.setEnabled(False)
+        self.controller.run_job(lambda: engine.restore(rev_id), self._restored)
+
+    def _restored(self, result: object) -> None:
+        if isinstance(result, Exception):
+            message = str(result) if isinstance(result, SyncError) else f"Restore failed: {result}"
+            self.note.setText(message)
+            self.restore_button.setEnabled(True)
+            return
+        self.restored.emit(str(result))
+        self.controller.sync_now()
+        self.reload()

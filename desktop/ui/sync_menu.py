@@ -21,7 +21,7 @@ from desktop.sync.entitlement import sync_permission
 from desktop.sync.errors import NotSetUp
 from desktop.sync.locations import state_path_for
 from desktop.ui.sync_controller import SyncController
-from desktop.ui.sync_history_dialog import SyncHistoryDialog
+from desktop.ui.sync_history_dialog import SyncDeletedDialog, SyncHistoryDialog
 from desktop.ui.sync_setup_wizard import SyncSetupWizard
 from desktop.ui.sync_status import ConflictNotice, SyncLogDialog, SyncStatusButton
 
@@ -98,6 +98,13 @@ class SyncFeature(QObject):
             self.open_history,
             menu=MENU,
             enabled=lambda: self.controller is not None and window.current_document() is not None,
+        )
+        r(
+            "sync.deleted",
+            "Deleted documents (from sync)…",
+            self.open_deleted,
+            menu=MENU,
+            enabled=lambda: self.controller is not None,
         )
         r(
             "sync.passphrase",
@@ -225,6 +232,15 @@ class SyncFeature(QObject):
         rel = Path(document.path).resolve().relative_to(self.root.resolve()).as_posix()
         dialog = SyncHistoryDialog(self.controller, rel, self.window)
         dialog.restored.connect(lambda _path: self._reload_open_documents([rel]))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    def open_deleted(self) -> SyncDeletedDialog | None:
+        if self.controller is None:
+            return None
+        dialog = SyncDeletedDialog(self.controller, self.window)
+        dialog.restored.connect(lambda rel: self.window.open_document(self.root / rel))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog

@@ -49,8 +49,14 @@ def test_remote_mass_delete_confirmed(wsgidav_server: DavServer, fleet_factory) 
     # Deleted documents stay in the remote's history and can be restored.
     versions = b.engine.history("chapter 03.md")
     assert [v.deleted for v in versions] == [True, False]
+    assert [v.path for v in b.engine.deleted_documents()].count("chapter 03.md") == 1
     restored = b.engine.restore(versions[1].rev_id)
     assert b.read(restored) == "chapter 3\n"
+    b.sync()
+    a.sync()  # the document comes back as itself on the device that deleted it
+    assert a.read("chapter 03.md") == "chapter 3\n"
+    assert "chapter 03.md" not in [v.path for v in b.engine.deleted_documents()]
+    assert len(b.engine.deleted_documents()) == 10
 
 
 def test_without_a_question_deletions_wait(wsgidav_server: DavServer, fleet_factory) -> None:

@@ -226,3 +226,37 @@ def test_next_start_resumes_sync_without_asking_again(
     )  # keyring read off-thread
     qtbot.waitUntil(lambda: (Path(library.root) / "later.md").exists(), timeout=20_000)
     qtbot.waitUntil(lambda: not second.controller.running, timeout=20_000)
+
+
+def test_deleted_documents_can_be_brought_back(
+    qtbot, make_window, features, wsgidav_server: DavServer, fleet_factory, library
+) -> None:
+    fleet: Fleet = fleet_factory(wsgidav_server.url)
+    other = fleet.add("Desk")
+    other.write("Old chapter.md", "cut, but maybe not forever\n")
+    other.write("Kept.md", "kept\n")
+    other.sync()
+    window = make_window()
+    feature = _set_up(qtbot, window, features, wsgidav_server.url)
+    root = Path(library.root)
+    qtbot.waitUntil(lambda: (root / "Old chapter.md").exists(), timeout=20_000)
+    qtbot.waitUntil(lambda: not feature.controller.running, timeout=20_000)
+    (other.library / "Old chapter.md").unlink()
+    other.sync()
+    with qtbot.waitSignal(feature.controller.finished, timeout=20_000):
+        feature.sync_now()
+    assert not (root / "Old chapter.md").exists()
+
+    dialog = feature.open_deleted()
+    qtbot.waitUntil(lambda: dialog.list.count() == 1, timeout=20_000)
+    assert dialog.list.item(0).text().startswith("Old chapter.md — ")
+    with qtbot.waitSignal(dialog.restored, timeout=20_000) as restored:
+        dialog.restore_selected()
+    assert restored.args == ["Old chapter.md"]
+    assert (root / "Old chapter.md").read_text() == "cut, but maybe not forever\n"
+    assert window.current_document().path == root / "Old chapter.md"  # opened for the writer
+    qtbot.waitUntil(lambda: dialog.list.count() == 0, timeout=20_000)  # it lives again
+    dialog.close()
+    qtbot.waitUntil(lambda: not feature.controller.running, timeout=20_000)
+    other.sync()
+    assert other.read("Old chapter.md") == "cut, but maybe not forever\n"
