@@ -16,7 +16,7 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLineEdit, QWidget
 
-from desktop.sync import SyncEngine, SyncError
+from desktop.sync import SyncEngine, SyncError, library_files
 from desktop.sync.entitlement import sync_permission
 from desktop.sync.errors import NotSetUp
 from desktop.sync.locations import state_path_for
@@ -381,7 +381,7 @@ class SyncFeature(QObject):
                     held.append(Path(document.path).resolve().relative_to(self.root.resolve()))
                 except ValueError:
                     continue
-        return [p.as_posix() for p in held]
+        return [library_files.normalize(p.as_posix()) for p in held]
 
     def _reload_open_documents(self, rels: list[str]) -> None:
         changed = {(self.root / rel).resolve() for rel in rels}
