@@ -15,6 +15,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from desktop.sync import SyncEngine, SyncReport
+from desktop.sync.entitlement import SyncPermission, sync_permission
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class SyncController(QObject):
     finished = Signal(object)  # SyncReport
     conflicts_found = Signal(list)  # paths of new conflict copies
     files_changed = Signal(list)  # paths the editor should reload
+    blocked = Signal(str)  # licensing said no; the reason in plain words
 
     def __init__(
         self,
@@ -75,6 +77,7 @@ class SyncController(QObject):
         self.engine_lock = threading.Lock()
         self.confirm_deletes = confirm_deletes
         self.held_paths: Callable[[], list[str]] = lambda: []
+        self.permission: Callable[[], SyncPermission] = sync_permission
         self.history: list[tuple[float, SyncReport]] = engine.recent_rounds()
         self.last_report: SyncReport | None = None
         self._running = False
@@ -109,6 +112,10 @@ class SyncController(QObject):
     def sync_now(self) -> None:
         if not self._running and not self.engine.enabled:
             return  # turned off on this device: the timer and saves do nothing
+        permission = self.permission()
+        if not permission.allowed:
+            self.blocked.emit(permission.reason)  # e.g. the trial ended: files stay as they are
+            return
         if self._running:
             self._again = True
             return

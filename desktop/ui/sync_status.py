@@ -52,6 +52,7 @@ class SyncStatusButton(QToolButton):
         self.setText("Sync: waiting")
         controller.started.connect(lambda: self._show("Syncing…", "Sync is running."))
         controller.finished.connect(self._on_finished)
+        controller.blocked.connect(lambda reason: self._show("Sync: off", reason))
         self.clicked.connect(self.show_log)
 
     def _show(self, text: str, tip: str) -> None:

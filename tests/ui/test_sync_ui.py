@@ -224,3 +224,22 @@ def test_history_restore_failure_is_explained(
     assert "missing from the server" in warnings[0]
     assert a.read("d.md") == "second draft\n"
     assert dialog.restore_button.isEnabled()  # the writer can try again
+
+
+def test_no_round_runs_when_licensing_says_no(
+    qtbot, wsgidav_server: DavServer, fleet_factory, controllers
+) -> None:
+    from desktop.sync.entitlement import SyncPermission
+
+    fleet: Fleet = fleet_factory(wsgidav_server.url)
+    a = fleet.add("Laptop")
+    a.write("x.md", "x\n")
+    ca = _controller(controllers, a.engine)
+    button = SyncStatusButton(ca)
+    qtbot.addWidget(button)
+    ca.permission = lambda: SyncPermission(False, "Your 14-day trial has ended.")
+    with qtbot.waitSignal(ca.blocked) as blocked:
+        ca.sync_now()
+    assert blocked.args == ["Your 14-day trial has ended."]
+    assert not ca.running and button.text() == "Sync: off"
+    assert not any((wsgidav_server.root / "blobs").iterdir())  # nothing was sent
