@@ -13,11 +13,11 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 # Resolve the machine's model cache before any test redirects the XDG directories.
-from inference.model_cache import model_cache_root  # noqa: E402
+from inference.model_cache import model_cache_root
 
 os.environ["DRAFTSMITH_MODEL_CACHE"] = str(model_cache_root())
 
-from tests.keyring_memory import MemoryKeyring  # noqa: E402
+from tests.keyring_memory import MemoryKeyring
 
 
 @pytest.fixture(autouse=True)

@@ -329,6 +329,7 @@ def build(gguf_path: str | Path | None = None, *, cache_root: Path | None = None
             (workdir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2,
                                                             ensure_ascii=False), "utf-8")
             _fsync_tree(workdir)
+            workdir.chmod(0o755)  # mkdtemp makes it private; a model folder is not secret
             if final.exists():
                 shutil.rmtree(final)
             os.replace(workdir, final)

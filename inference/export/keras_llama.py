@@ -7,23 +7,17 @@ present key/value cache. Grouped-query attention groups the query heads per key/
 instead of repeating K and V, so no per-step copy of the cache is made.
 
 Name scopes matter: the ONNX rewrite replaces each ``rms_norm`` scope with a fused
-normalization and each ``attention_core`` scope with onnxruntime's GroupQueryAttention."""
+normalization, each ``attention_core`` scope with onnxruntime's GroupQueryAttention and each
+``swiglu`` scope with a packed gate/up projection and a fused activation."""
 
 from __future__ import annotations
-
-import os
-
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from inference.export.scopes import ATTENTION_SCOPE, NORM_SCOPE, SWIGLU_SCOPE
 from inference.model_folder import Architecture
-
-NORM_SCOPE = "rms_norm"
-ATTENTION_SCOPE = "attention_core"
 
 
 def _weight(layer: keras.layers.Layer, name: str, shape: tuple[int, ...]) -> keras.Variable:
@@ -98,8 +92,10 @@ class MLP(keras.layers.Layer):
         self.down_proj = _weight(self, "down_proj", (cfg.intermediate_size, cfg.hidden_size))
 
     def call(self, x: tf.Tensor) -> tf.Tensor:
-        gate = tf.matmul(x, self.gate_proj)
-        return tf.matmul(tf.nn.silu(gate) * tf.matmul(x, self.up_proj), self.down_proj)
+        gate, up = tf.matmul(x, self.gate_proj), tf.matmul(x, self.up_proj)
+        with tf.name_scope(SWIGLU_SCOPE):
+            activated = tf.nn.silu(gate) * up
+        return tf.matmul(activated, self.down_proj)
 
 
 class DecoderLayer(keras.layers.Layer):

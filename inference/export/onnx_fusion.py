@@ -2,10 +2,13 @@
 
 tf2onnx emits thousands of small nodes for normalisation, rotary embeddings and attention
 with dynamic shapes; per decoded token those nodes, not the matrix work, dominate. Each
-``rms_norm`` scope becomes one SimplifiedLayerNormalization, and each ``attention_core``
-scope plus its Q/K/V projections becomes one packed QKV MatMul feeding onnxruntime's
-GroupQueryAttention (rotary embedding, KV-cache concatenation, grouped heads and causal
-softmax in one kernel on CPU and CUDA). The parity checks run after this rewrite."""
+``rms_norm`` scope becomes one SimplifiedLayerNormalization (with the residual Add in front
+of it, a SkipSimplifiedLayerNormalization), each ``attention_core`` scope plus its Q/K/V
+projections becomes one packed QKV MatMul feeding onnxruntime's GroupQueryAttention (rotary
+embedding, KV-cache concatenation, grouped heads and causal softmax in one kernel on CPU and
+CUDA), and each ``swiglu`` scope plus its gate/up projections becomes one packed MatMul, a
+Split and QuickGelu (alpha 1: x*sigmoid(x), i.e. SiLU). The build's parity checks run on the
+result."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ import onnx
 from onnx import TensorProto, helper
 
 from inference.export.onnx_graph import GraphEditor
-from inference.export.scopes import ATTENTION_SCOPE, NORM_SCOPE
+from inference.export.scopes import ATTENTION_SCOPE, NORM_SCOPE, SWIGLU_SCOPE
 from inference.model_folder import Architecture
 
 log = logging.getLogger(__name__)
@@ -84,6 +87,59 @@ def fuse_norms(editor: GraphEditor, cfg: Architecture) -> int:
                         name=prefix.removesuffix(f"{NORM_SCOPE}/") + "SimplifiedLayerNormalization",
                         axis=-1,
                         epsilon=cfg.rms_norm_eps, stash_type=1)
+        count += 1
+    return count
+
+
+def fuse_swiglu(editor: GraphEditor) -> int:
+    """gate and up projections -> one packed MatMul, Split, QuickGelu (x*sigmoid(x)), Mul."""
+    producers = editor.producers()
+    count = 0
+    for prefix, nodes in _scopes(editor, SWIGLU_SCOPE).items():
+        inputs, outputs = _boundary(editor, nodes)
+        projections = {}
+        for tensor in inputs:
+            node = producers.get(tensor)
+            if node is not None and node.op_type == "MatMul":
+                projections[node.input[1].rsplit(".", 1)[-1]] = node
+        if set(projections) != {"gate_proj", "up_proj"} or len(outputs) != 1:
+            raise FusionError(f"unexpected gated activation at {prefix}")
+        hidden = projections["gate_proj"].input[0]
+        layer = projections["gate_proj"].input[1].split(".", 1)[0]
+        packed_weight = f"{layer}.mlp.gate_up_proj"
+        editor.add_initializer(packed_weight, np.zeros((1, 1), np.float32))  # bound later
+        editor.remove_nodes([*nodes, *projections.values()])
+        packed = editor.add_node("MatMul", [hidden, packed_weight],
+                                 name=f"{layer}/mlp/gate_up_proj").output[0]
+        gate, up = f"{layer}/mlp/gate:0", f"{layer}/mlp/up:0"
+        editor.add_node("Split", [packed], [gate, up], axis=-1, name=f"{layer}/mlp/Split")
+        activated = editor.add_node("QuickGelu", [gate], domain=MS_DOMAIN, alpha=1.0,
+                                    name=f"{layer}/mlp/SiLU").output[0]
+        editor.add_node("Mul", [activated, up], outputs, name=f"{layer}/mlp/gated")
+        count += 1
+    return count
+
+
+def fuse_skip_norms(editor: GraphEditor) -> int:
+    """Residual Add feeding a normalisation -> one SkipSimplifiedLayerNormalization that
+    also returns the sum for the next residual connection."""
+    producers = editor.producers()
+    inits = editor.initializers
+    count = 0
+    for norm in list(editor.graph.node):
+        if norm.op_type != "SimplifiedLayerNormalization":
+            continue
+        add = producers.get(norm.input[0])
+        if add is None or add.op_type != "Add" or any(i in inits for i in add.input):
+            continue
+        epsilon = next(a.f for a in norm.attribute if a.name == "epsilon")
+        editor.remove_nodes([add, norm])
+        editor.add_node("SkipSimplifiedLayerNormalization",
+                        [add.input[0], add.input[1], norm.input[1]],
+                        [norm.output[0], "", "", add.output[0]], domain=MS_DOMAIN,
+                        name=norm.name.replace("SimplifiedLayerNormalization",
+                                               "SkipSimplifiedLayerNormalization"),
+                        epsilon=epsilon)
         count += 1
     return count
 
@@ -186,14 +242,16 @@ def fuse(model: onnx.ModelProto, bindings: dict[str, str], cfg: Architecture,
     name_io(editor, bindings)
     norms = fuse_norms(editor, cfg)
     attentions = fuse_attention(editor, cfg, context_length)
-    if norms != 2 * cfg.num_layers + 1 or attentions != cfg.num_layers:
-        raise FusionError(f"fused {norms} norms and {attentions} attention blocks for "
-                          f"{cfg.num_layers} layers")
+    activations = fuse_swiglu(editor)
+    if norms != 2 * cfg.num_layers + 1 or not attentions == activations == cfg.num_layers:
+        raise FusionError(f"fused {norms} norms, {attentions} attention blocks and "
+                          f"{activations} activations for {cfg.num_layers} layers")
+    fuse_skip_norms(editor)
     editor.prune()
     set_io_shapes(editor, cfg)
     editor.toposort()
-    leftovers = [n.name for n in editor.graph.node if f"/{ATTENTION_SCOPE}/" in n.name
-                 or f"/{NORM_SCOPE}/" in n.name]
+    scopes = (f"/{ATTENTION_SCOPE}/", f"/{NORM_SCOPE}/", f"/{SWIGLU_SCOPE}/")
+    leftovers = [n.name for n in editor.graph.node if any(s in n.name for s in scopes)]
     if leftovers:
         raise FusionError(f"nodes left from fused scopes: {leftovers[:3]}")
     if not any(o.domain == MS_DOMAIN for o in model.opset_import):

@@ -60,6 +60,7 @@ class VariantBuilder:
     def build(self) -> onnx.ModelProto:
         handlers: dict[str, Callable[[onnx.NodeProto], None]] = {
             "SimplifiedLayerNormalization": self._norm,
+            "SkipSimplifiedLayerNormalization": self._norm,
             "MatMul": self._matmul,
             "Gather": self._gather,
         }
@@ -74,7 +75,8 @@ class VariantBuilder:
 
     # -- weights ---------------------------------------------------------------------
     def _norm(self, node: onnx.NodeProto) -> None:
-        self.editor.add_initializer(node.input[1], self.weights.vector(node.input[1]))
+        scale = node.input[-1]  # SkipSimplified...: (input, skip, gamma); Simplified...: (x, scale)
+        self.editor.add_initializer(scale, self.weights.vector(scale))
 
     def _gather(self, node: onnx.NodeProto) -> None:
         table = self.weights.matrix(node.input[0])

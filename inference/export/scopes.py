@@ -2,3 +2,4 @@
 
 NORM_SCOPE = "rms_norm"
 ATTENTION_SCOPE = "attention_core"
+SWIGLU_SCOPE = "swiglu"

@@ -1,7 +1,7 @@
 """Names the model's weights and fetches each one from the GGUF file.
 
-Weight names follow the Keras model (``layer_3.attention.q_proj``); ``qkv_proj`` is the
-row-wise concatenation of the three projections that the rewrite packs into one MatMul."""
+Weight names follow the Keras model (``layer_3.attention.q_proj``); ``qkv_proj`` and
+``gate_up_proj`` are the row-wise concatenations the rewrite packs into one MatMul each."""
 
 from __future__ import annotations
 
@@ -55,9 +55,11 @@ class GGUFWeights:
         if match is None:
             raise KeyError(name)
         layer, part = int(match[1]), match[2]
-        if part == "attention.qkv_proj":
-            return concat_rows([self.matrix(f"layer_{layer}.attention.{p}")
-                                for p in ("q_proj", "k_proj", "v_proj")])
+        packed = {"attention.qkv_proj": ("attention.q_proj", "attention.k_proj",
+                                         "attention.v_proj"),
+                  "mlp.gate_up_proj": ("mlp.gate_proj", "mlp.up_proj")}.get(part)
+        if packed:
+            return concat_rows([self.matrix(f"layer_{layer}.{p}") for p in packed])
         return self.source.layer_matrix(layer, _LINEAR_PARTS[part])
 
     def vector(self, name: str) -> np.ndarray:
