@@ -1,0 +1,452 @@
+"""AI help in the editor: ghost-text continuation, writing tasks on a selection, document
+notes, and honest status about the model and the device.
+
+Installed after the window is up (``install_ai(window)``); the model loads on its own thread
+and every action stays disabled, with the reason as its tooltip, until it is ready. Nothing
+the writer types is logged."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QKeyEvent, QTextCursor
+from PySide6.QtWidgets import QApplication, QMenu
+
+from desktop.ui.ai_panes import AINotice, AIStatus, NotesPane, TaskPane
+from desktop.ui.ai_worker import JobResult, ModelHost
+from desktop.ui.document_editor import DocumentEditor
+from inference.runtime import TONES, GenerationRequest, RuntimeSettings, Task
+
+logger = logging.getLogger(__name__)
+
+CONTEXT_BEFORE_CHARS = 12_000
+CONTEXT_AFTER_CHARS = 2_000
+MAX_BACKOFF = 4.0
+
+# (action id, title, task, shortcut)
+TASK_ACTIONS: list[tuple[str, str, Task, str | None]] = [
+    ("ai.rewrite", "Rewrite", Task.REWRITE, "Ctrl+Alt+R"),
+    ("ai.shorten", "Shorten", Task.SHORTEN, "Ctrl+Alt+-"),
+    ("ai.expand", "Expand", Task.EXPAND, "Ctrl+Alt+="),
+    ("ai.describe", "Describe", Task.DESCRIBE, "Ctrl+Alt+D"),
+    ("ai.summarize", "Summarize", Task.SUMMARIZE, "Ctrl+Alt+U"),
+    ("ai.brainstorm", "Brainstorm", Task.BRAINSTORM, "Ctrl+Alt+B"),
+]
+
+
+@dataclass
+class GhostJob:
+    job_id: int
+    editor: DocumentEditor
+    position: int
+
+
+@dataclass
+class TaskJob:
+    job_id: int
+    editor: DocumentEditor
+    start: int
+    end: int
+    selection: str
+    request: GenerationRequest
+    title: str
+
+
+class AIFeature(QObject):
+    def __init__(self, window: Any, *, model_path: Path | None = None,
+                 runtime_settings: RuntimeSettings | None = None,
+                 ghost_delay_ms: int = 1000, auto_ghost: bool = True,
+                 suggestion_tokens: int = 60) -> None:
+        super().__init__(window)
+        self.window = window
+        self.model_path = model_path
+        self.runtime_settings = runtime_settings
+        self.ghost_delay_ms = ghost_delay_ms
+        self.auto_ghost = auto_ghost
+        self.suggestion_tokens = suggestion_tokens
+        self.ready = False
+        self.reason = "The AI model is loading…"
+        self.dismissals = 0
+        self.ghost_job: GhostJob | None = None
+        self.task_job: TaskJob | None = None
+        self.last_request: GenerationRequest | None = None
+        self._wired: set[int] = set()
+        self._notes_path: Path | None = None
+
+        self.host = ModelHost(self)
+        host = self.host
+        host.loaded.connect(self._on_loaded)
+        host.load_failed.connect(self._on_load_failed)
+        host.chunk.connect(self._on_chunk)
+        host.finished.connect(self._on_finished)
+        host.failed.connect(self._on_failed)
+
+        self.status = AIStatus()
+        self.notice = AINotice()
+        window.add_status_widget(self.status)
+        window.add_status_widget(self.notice, permanent=False)
+        self.task_pane = TaskPane()
+        self.notes_pane = NotesPane()
+        window.add_sidebar_pane("ai", "AI", self.task_pane)
+        window.add_sidebar_pane("notes", "Notes", self.notes_pane)
+        self.task_pane.replace_requested.connect(self.replace_with_result)
+        self.task_pane.insert_requested.connect(self.insert_result_below)
+        self.task_pane.retry_requested.connect(self.try_again)
+        self.task_pane.stop_requested.connect(self.stop)
+        self.notes_pane.save_due.connect(self.save_notes)
+
+        self.ghost_timer = QTimer(self)
+        self.ghost_timer.setSingleShot(True)
+        self.ghost_timer.timeout.connect(self._pause_elapsed)
+
+        self._register_actions()
+        window.current_editor_changed.connect(self._editor_changed)
+        window.installEventFilter(self)
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
+        self._editor_changed(window.current_editor())
+        self.load_model()
+
+    # ----- model lifecycle --------------------------------------------------------------------
+    def load_model(self) -> None:
+        self.ready = False
+        self.reason = "The AI model is loading…"
+        self.status.loading()
+        self._refresh_actions()
+        self.host.load(self.model_path, self.runtime_settings)
+
+    def _on_loaded(self, device_label: str) -> None:
+        self.ready = True
+        self.reason = ""
+        self.status.ready(device_label)
+        self.status.setToolTip("The AI model runs on this computer; nothing leaves it.")
+        self._refresh_actions()
+        logger.info("AI model ready on %s", device_label)
+
+    def _on_load_failed(self, message: str) -> None:
+        self.ready = False
+        self.reason = message
+        self.status.unavailable(message)
+        self.notice.show_message(f"AI help is not available: {message}")
+        self._refresh_actions()
+
+    def shutdown(self) -> None:
+        """Cancel any generation and join the model thread (window closing or app quitting)."""
+        if self._notes_path is not None and self.notes_pane.timer.isActive():
+            self.save_notes()
+        self.ghost_timer.stop()
+        self.host.shutdown()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.window and event.type() == QEvent.Type.Close:
+            self.shutdown()  # a refused close restarts the thread on the next request
+        elif (event.type() == QEvent.Type.KeyPress and isinstance(watched, DocumentEditor)
+              and isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Right
+              and event.modifiers() == Qt.KeyboardModifier.ControlModifier
+              and watched.ghost_text()):
+            self.accept_next_word(watched)
+            return True
+        return super().eventFilter(watched, event)
+
+    # ----- availability -----------------------------------------------------------------------
+    def _license_reason(self) -> str:
+        try:
+            from licensing.client import feature_status
+            status = feature_status("ai")
+        except Exception as exc:  # a broken licence check must not break the editor
+            logger.warning("Licence check failed: %s", exc)
+            return "Draftsmith couldn't check whether AI help is included in your licence."
+        return "" if status.allowed else status.reason
+
+    def available(self) -> str:
+        """Why AI actions can't run now ("" when they can)."""
+        if not self.ready:
+            return self.reason
+        editor = self.window.current_editor()
+        if editor is None:
+            return "Open a document first."
+        if editor.isReadOnly():
+            return "This document is read-only."
+        return ""
+
+    def _can_run(self) -> bool:
+        reason = self.available() or self._license_reason()
+        if reason:
+            self.notice.show_message(reason)
+            return False
+        return True
+
+    def _refresh_actions(self) -> None:
+        tip = "" if self.ready else self.reason
+        for entry in self.window.registry.all():
+            if entry.id.startswith("ai."):
+                entry.action.setToolTip(tip or entry.title)
+        self.window.registry.refresh_enabled()
+
+    def _register_actions(self) -> None:
+        registry = self.window.registry
+
+        def enabled() -> bool:
+            return not self.available()
+
+        registry.register("ai.continue", "Suggest a continuation", self.suggest,
+                          shortcut="Ctrl+Space", menu="AI", enabled=enabled)
+        for action_id, title, task, shortcut in TASK_ACTIONS:
+            registry.register(action_id, title, lambda t=task: self.run_task(t),
+                              shortcut=shortcut, menu="AI", enabled=enabled)
+        tone_menu = QMenu("Change tone", self.window)
+        for tone in TONES:
+            action = registry.register(f"ai.tone.{tone}", f"Change tone: {tone.capitalize()}",
+                                       lambda t=tone: self.run_task(Task.CHANGE_TONE, tone=t),
+                                       enabled=enabled)
+            action.setText(tone.capitalize())
+            tone_menu.addAction(action)
+        self.tone_menu = tone_menu
+        self.window.menu("AI").addMenu(tone_menu)
+        registry.register("ai.show_notes", "Document notes",
+                          lambda: self.window._show_pane("notes"), menu="AI")
+        registry.register("ai.auto_suggest", "Suggest after a pause", self._toggle_auto,
+                          menu="AI", checkable=True, checked=self.auto_ghost)
+
+    def _toggle_auto(self) -> None:
+        self.auto_ghost = self.window.registry.action("ai.auto_suggest").isChecked()
+        if not self.auto_ghost:
+            self.ghost_timer.stop()
+
+    # ----- editors ----------------------------------------------------------------------------
+    def _editor_changed(self, editor: DocumentEditor | None) -> None:
+        if self._notes_path is not None and self.notes_pane.timer.isActive():
+            self.save_notes()
+        self.ghost_timer.stop()
+        if self.ghost_job is not None:
+            self.cancel_ghost()
+        document = self.window.current_document()
+        if document is None:
+            self._notes_path = None
+            self.notes_pane.show_notes("", enabled=False)
+        else:
+            self._notes_path = document.path
+            try:
+                notes = self.window.library.load_notes(document.path)
+            except OSError as exc:
+                notes = ""
+                self.notice.show_message(
+                    f"Couldn't read this document's notes: {exc.strerror or exc}")
+            self.notes_pane.show_notes(notes, enabled=not self.window.read_only)
+        if editor is not None and id(editor) not in self._wired:
+            self._wired.add(id(editor))
+            editor.document_edited.connect(lambda e=editor: self._on_typed(e))
+            editor.cursor_moved.connect(lambda _pos, e=editor: self._on_cursor_moved(e))
+            editor.ghost_text_dismissed.connect(self._on_ghost_dismissed)
+            editor.ghost_text_accepted.connect(self._on_ghost_accepted)
+            editor.installEventFilter(self)
+        self._refresh_actions()
+
+    def notes_for(self, editor: DocumentEditor) -> str:
+        document = next((d for d in self.window.documents if d.editor is editor), None)
+        if document is None:
+            return ""
+        if document.path == self._notes_path:
+            return self.notes_pane.text()
+        try:
+            return str(self.window.library.load_notes(document.path))
+        except OSError:
+            return ""
+
+    def save_notes(self) -> None:
+        self.notes_pane.timer.stop()
+        if self._notes_path is None or self.window.read_only:
+            return
+        try:
+            self.window.library.save_notes(self._notes_path, self.notes_pane.text())
+        except OSError as exc:
+            self.notice.show_message(
+                f"Couldn't save this document's notes: {exc.strerror or exc}")
+
+    # ----- ghost text -------------------------------------------------------------------------
+    def current_delay_ms(self) -> int:
+        return int(self.ghost_delay_ms * min(MAX_BACKOFF, 1.5 ** self.dismissals))
+
+    def _on_typed(self, editor: DocumentEditor) -> None:
+        if self.ghost_job is not None and self.ghost_job.editor is editor:
+            self.cancel_ghost()
+        if self.auto_ghost and self.ready and editor is self.window.current_editor():
+            self.ghost_timer.start(self.current_delay_ms())
+
+    def _on_cursor_moved(self, editor: DocumentEditor) -> None:
+        job = self.ghost_job
+        if job is not None and job.editor is editor and editor.cursor_position() != job.position:
+            self.cancel_ghost()
+
+    def _on_ghost_dismissed(self) -> None:
+        self.dismissals += 1
+        self.cancel_ghost()
+
+    def _on_ghost_accepted(self, _text: str) -> None:
+        self.dismissals = 0
+        self.cancel_ghost()
+
+    def _pause_elapsed(self) -> None:
+        editor = self.window.current_editor()
+        if editor is None or editor.textCursor().hasSelection() or editor.ghost_text():
+            return
+        cursor = editor.textCursor()
+        at_paragraph_end = cursor.positionInBlock() == len(cursor.block().text())
+        if at_paragraph_end and editor.text_before_cursor(200).strip() and not self.available():
+            self.suggest(quiet=True)
+
+    def suggest(self, quiet: bool = False) -> None:
+        """Stream a continuation of the text before the cursor as ghost text."""
+        if quiet:
+            if self.available() or self._license_reason():
+                return
+        elif not self._can_run():
+            return
+        editor = self.window.current_editor()
+        assert editor is not None
+        self.ghost_timer.stop()
+        editor.clear_ghost_text()
+        request = GenerationRequest(
+            Task.CONTINUE, before=editor.text_before_cursor(CONTEXT_BEFORE_CHARS),
+            after=editor.text_after_cursor(CONTEXT_AFTER_CHARS), notes=self.notes_for(editor),
+            max_new_tokens=self.suggestion_tokens)
+        if not request.before.strip():
+            if not quiet:
+                self.notice.show_message("Write something first; the suggestion continues it.")
+            return
+        self._stop_task_job()
+        self.last_request = request
+        job_id = self.host.submit(request)
+        self.ghost_job = GhostJob(job_id, editor, editor.cursor_position())
+
+    def cancel_ghost(self) -> None:
+        if self.ghost_job is not None:
+            self.host.cancel(self.ghost_job.job_id)
+            self.ghost_job = None
+
+    def accept_next_word(self, editor: DocumentEditor) -> None:
+        ghost = editor.ghost_text()
+        stripped = ghost.lstrip()
+        lead = len(ghost) - len(stripped)
+        cut = len(stripped.split(" ", 1)[0].split("\n", 1)[0])
+        word, rest = ghost[:lead + cut], ghost[lead + cut:]
+        self.cancel_ghost()
+        editor.clear_ghost_text()
+        editor.insert_text_as_one_undo_step(word)
+        if rest:
+            editor.show_ghost_text(rest)
+
+    # ----- tasks on a selection ---------------------------------------------------------------
+    def run_task(self, task: Task, *, tone: str | None = None) -> None:
+        if not self._can_run():
+            return
+        editor = self.window.current_editor()
+        assert editor is not None
+        cursor = editor.textCursor()
+        start, end = cursor.selectionStart(), cursor.selectionEnd()
+        selection = editor.selected_text()
+        title = f"Change tone: {tone}" if tone else task.name.capitalize()
+        request = GenerationRequest(
+            task, before=editor.text_before_cursor(CONTEXT_BEFORE_CHARS),
+            after=editor.text_after_cursor(CONTEXT_AFTER_CHARS), selection=selection,
+            notes=self.notes_for(editor), tone=tone)
+        self._start_task(TaskJob(0, editor, start, end, selection, request, title))
+
+    def _start_task(self, job: TaskJob) -> None:
+        try:
+            self.window._show_pane("ai")
+        except (AttributeError, KeyError):
+            logger.debug("No sidebar pane to show")
+        self.cancel_ghost()
+        self._stop_task_job()
+        job.editor.clear_ghost_text()
+        self.task_pane.start(job.title)
+        self.last_request = job.request
+        job.job_id = self.host.submit(job.request)
+        self.task_job = job
+
+    def _stop_task_job(self) -> None:
+        if self.task_job is not None and self.host.current_job == self.task_job.job_id:
+            self.host.cancel(self.task_job.job_id)
+
+    def stop(self) -> None:
+        self._stop_task_job()
+
+    def try_again(self) -> None:
+        job = self.task_job
+        if job is None or not self._can_run():
+            return
+        self._start_task(TaskJob(0, job.editor, job.start, job.end, job.selection, job.request,
+                                 job.title))
+
+    def _target_editor(self) -> TaskJob | None:
+        job = self.task_job
+        if job is None:
+            return None
+        if not any(d.editor is job.editor for d in self.window.documents):
+            self.notice.show_message("The document this answer was for has been closed.")
+            return None
+        last = job.editor.document().characterCount() - 1
+        if job.end > last or job.editor._range_text(job.start, job.end) != job.selection:
+            self.notice.show_message(
+                "The text has changed since the task ran; select it again and try again.")
+            return None
+        return job
+
+    def replace_with_result(self) -> None:
+        job = self._target_editor()
+        text = self.task_pane.text()
+        if job is None or not text:
+            return
+        job.editor.replace_range_as_one_undo_step(job.start, job.end, text)
+
+    def insert_result_below(self) -> None:
+        job = self._target_editor()
+        text = self.task_pane.text()
+        if job is None or not text:
+            return
+        cursor = QTextCursor(job.editor.document())
+        cursor.setPosition(job.end)
+        cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock)
+        job.editor.insert_text_as_one_undo_step("\n\n" + text, cursor.position())
+
+    # ----- results ----------------------------------------------------------------------------
+    def _on_chunk(self, job_id: int, piece: str) -> None:
+        ghost = self.ghost_job
+        if ghost is not None and ghost.job_id == job_id:
+            if ghost.editor.cursor_position() == ghost.position:
+                ghost.editor.append_ghost_text(piece)
+            return
+        if self.task_job is not None and self.task_job.job_id == job_id:
+            self.task_pane.append(piece)
+
+    def _on_finished(self, result: JobResult) -> None:
+        self.status.speed(result.tokens_per_second)
+        ghost = self.ghost_job
+        if ghost is not None and ghost.job_id == result.job_id:
+            self.ghost_job = None
+            if ghost.editor.cursor_position() == ghost.position and not result.cancelled:
+                if result.text:
+                    ghost.editor.show_ghost_text(result.text)
+                else:
+                    ghost.editor.clear_ghost_text()
+            return
+        if self.task_job is not None and self.task_job.job_id == result.job_id:
+            self.task_pane.finish(result.text, result.stop_reason)
+
+    def _on_failed(self, job_id: int, message: str) -> None:
+        if self.ghost_job is not None and self.ghost_job.job_id == job_id:
+            self.ghost_job = None
+        if self.task_job is not None and self.task_job.job_id == job_id:
+            self.task_pane.fail(message)
+        self.notice.show_message(message)
+
+
+def install_ai(window: Any, **options: Any) -> AIFeature:
+    """Add AI help to ``window``; the model starts loading on its own thread right away."""
+    return AIFeature(window, **options)

@@ -1,0 +1,168 @@
+"""The model's own thread: loads the LocalModel and runs one generation at a time off the
+GUI thread, streaming text back by signal.
+
+``ModelHost`` lives on the GUI thread and hands out jobs; a new job cancels the one before it
+(``threading.Event``), and ``shutdown()`` cancels and joins the thread, so closing the window
+mid-generation leaves nothing running."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from inference.runtime import GenerationRequest, LocalModel, RuntimeErrorBase, RuntimeSettings
+
+logger = logging.getLogger(__name__)
+
+JOIN_TIMEOUT_MS = 15_000
+
+
+@dataclass(frozen=True)
+class JobResult:
+    job_id: int
+    text: str
+    stop_reason: str
+    tokens_per_second: float
+
+    @property
+    def cancelled(self) -> bool:
+        return self.stop_reason == "cancelled"
+
+
+class ModelWorker(QObject):
+    """Owned by the model thread. Never touches widgets."""
+
+    loaded = Signal(str)  # device label
+    load_failed = Signal(str)
+    chunk = Signal(int, str)  # job id, text piece
+    finished = Signal(object)  # JobResult
+    failed = Signal(int, str)  # job id, message
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model: LocalModel | None = None
+
+    @Slot(object, object)
+    def load(self, path: Path | None, settings: RuntimeSettings | None) -> None:
+        try:
+            self.model = LocalModel.load(path, settings)
+        except Exception as error:  # shown to the writer, in the runtime's own words
+            logger.warning("The model could not be loaded: %s", error)
+            self.load_failed.emit(str(error) or type(error).__name__)
+            return
+        self.loaded.emit(self.model.device_report.label())
+
+    @Slot(int, object, object)
+    def generate(self, job_id: int, request: GenerationRequest, cancel: threading.Event) -> None:
+        if cancel.is_set():  # superseded while it waited in the queue
+            self.finished.emit(JobResult(job_id, "", "cancelled", 0.0))
+            return
+        if self.model is None:
+            self.failed.emit(job_id, "The model is not loaded.")
+            return
+        try:
+            result = self.model.run(request, on_text=lambda piece: self.chunk.emit(job_id, piece),
+                                    cancel=cancel)
+        except RuntimeErrorBase as error:  # a request the runtime refuses, in plain words
+            self.failed.emit(job_id, str(error))
+            return
+        except Exception as error:
+            logger.exception("Generation failed")
+            self.failed.emit(job_id, f"The model could not write an answer: {error}")
+            return
+        self.finished.emit(JobResult(job_id, result.text, result.stop_reason,
+                                     self.model.tokens_per_second))
+
+
+class ModelHost(QObject):
+    """The GUI side: starts the thread, queues loading and jobs, cancels, shuts down.
+
+    Its signals repeat the worker's on the GUI thread (connect widgets and tests here)."""
+
+    loaded = Signal(str)
+    load_failed = Signal(str)
+    chunk = Signal(int, str)
+    finished = Signal(object)
+    failed = Signal(int, str)
+    _load_requested = Signal(object, object)
+    _generate_requested = Signal(int, object, object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.thread = QThread()
+        self.thread.setObjectName("draftsmith-model")
+        self.worker = ModelWorker()
+        self.worker.moveToThread(self.thread)
+        self._load_requested.connect(self.worker.load)
+        self._generate_requested.connect(self.worker.generate)
+        self._next_id = 0
+        self._cancel: threading.Event | None = None
+        self.current_job: int | None = None
+        self.worker.loaded.connect(self._on_loaded)
+        self.worker.load_failed.connect(self._on_load_failed)
+        self.worker.chunk.connect(self._on_chunk)
+        self.worker.finished.connect(self._on_finished)
+        self.worker.failed.connect(self._on_failed)
+
+    def _ensure_running(self) -> None:
+        if not self.thread.isRunning():
+            self.thread.start(QThread.Priority.LowPriority)
+
+    def load(self, path: Path | None = None, settings: RuntimeSettings | None = None) -> None:
+        self._ensure_running()
+        self._load_requested.emit(path, settings)
+
+    def submit(self, request: GenerationRequest) -> int:
+        """Cancel whatever runs now and queue ``request``; returns the new job's id."""
+        self.cancel()
+        self._ensure_running()
+        self._next_id += 1
+        self._cancel = threading.Event()
+        self.current_job = self._next_id
+        self._generate_requested.emit(self._next_id, request, self._cancel)
+        return self._next_id
+
+    def cancel(self, job_id: int | None = None) -> None:
+        """Cancel the running job (only if it is ``job_id`` when given)."""
+        if job_id is not None and job_id != self.current_job:
+            return
+        if self._cancel is not None:
+            self._cancel.set()
+        self.current_job = None
+
+    def busy(self) -> bool:
+        return self.current_job is not None
+
+    def _on_loaded(self, device_label: str) -> None:
+        self.loaded.emit(device_label)
+
+    def _on_load_failed(self, message: str) -> None:
+        self.load_failed.emit(message)
+
+    def _on_chunk(self, job_id: int, piece: str) -> None:
+        self.chunk.emit(job_id, piece)
+
+    def _on_finished(self, result: JobResult) -> None:
+        if result.job_id == self.current_job:
+            self.current_job = None
+        self.finished.emit(result)
+
+    def _on_failed(self, job_id: int, message: str) -> None:
+        if job_id == self.current_job:
+            self.current_job = None
+        self.failed.emit(job_id, message)
+
+    def shutdown(self) -> bool:
+        """Cancel, stop and join the model thread; True when it stopped in time."""
+        self.cancel()
+        if not self.thread.isRunning():
+            return True
+        self.thread.quit()
+        stopped = self.thread.wait(JOIN_TIMEOUT_MS)
+        if not stopped:
+            logger.warning("The model thread did not stop within %d ms", JOIN_TIMEOUT_MS)
+        return bool(stopped)

@@ -1,0 +1,294 @@
+"""AI in the editor, with a real tiny model built by the real export path and real
+onnxruntime on the model thread: ghost text, tasks on a selection, notes, status, errors,
+closing mid-generation."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextCursor
+
+from desktop.library import Library
+from desktop.ui.ai_feature import AIFeature, install_ai
+from inference.runtime import Task
+
+# Cross-thread mistakes (a timer touched from the model thread...) show up as Qt warnings.
+pytestmark = [pytest.mark.qt_log_level_fail("WARNING"),
+              pytest.mark.qt_log_ignore("propagateSizeHints")]
+
+TEXT = "The keeper climbed the stairs. The lamp was cold."
+
+
+def open_doc(make_window: Any, library: Library, text: str = TEXT) -> tuple[Any, Any, Any]:
+    window = make_window()
+    document = window.open_document(library.create_document(title="Story", text=text))
+    editor = document.editor
+    editor.setFocus()
+    return window, document, editor
+
+
+def ready_feature(qtbot: Any, window: Any, model: Path, **options: Any) -> AIFeature:
+    options.setdefault("auto_ghost", False)
+    feature = install_ai(window, model_path=model, **options)
+    qtbot.waitUntil(lambda: feature.ready, timeout=10_000)
+    return feature
+
+
+def suggest_and_wait(qtbot: Any, feature: AIFeature, editor: Any) -> None:
+    with qtbot.waitSignal(feature.host.finished, timeout=10_000):
+        feature.window.registry.trigger("ai.continue")
+    qtbot.waitUntil(lambda: feature.ghost_job is None and editor.ghost_text() != "")
+
+
+def select(editor: Any, start: int, end: int) -> None:
+    cursor = editor.textCursor()
+    cursor.setPosition(start)
+    cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+    editor.setTextCursor(cursor)
+
+
+def test_actions_wait_for_the_model_then_status_shows_device(
+        qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path) -> None:
+    window, _document, _editor = open_doc(make_window, library)
+    feature = install_ai(window, model_path=tiny_model_dir, auto_ghost=False)
+    action = window.registry.action("ai.rewrite")
+    assert not action.isEnabled()
+    assert "loading" in action.toolTip().lower()
+    assert feature.status.text() == "AI: Loading model…"
+    qtbot.waitUntil(lambda: feature.ready, timeout=10_000)
+    assert action.isEnabled()
+    assert feature.status.text().startswith("AI: CPU")
+    assert "threads" in feature.status.text()
+    for action_id in ("ai.continue", "ai.shorten", "ai.expand", "ai.describe", "ai.summarize",
+                      "ai.brainstorm", "ai.tone.formal"):
+        assert window.registry.get(action_id) is not None
+    tone_titles = [a.text() for a in feature.tone_menu.actions()]
+    assert "Formal" in tone_titles and "Casual" in tone_titles
+
+
+def test_ctrl_space_streams_ghost_text_and_tab_accepts_as_one_undo_step(
+        qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path) -> None:
+    window, _document, editor = open_doc(make_window, library)
+    feature = ready_feature(qtbot, window, tiny_model_dir)
+    editor.set_cursor_position(len(TEXT))
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    chunks: list[str] = []
+    feature.host.chunk.connect(lambda _job, piece: chunks.append(piece))
+    with qtbot.waitSignal(feature.host.finished, timeout=10_000):
+        qtbot.keyClick(editor, Qt.Key.Key_Space, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: feature.ghost_job is None and editor.ghost_text() != "")
+    assert chunks, "the continuation streamed in pieces"
+    assert editor.text() == TEXT, "ghost text never touches the document"
+    assert feature.last_request is not None and feature.last_request.before == TEXT
+    assert feature.status.text().endswith("tokens/s")
+    ghost = editor.ghost_text()
+    qtbot.keyClick(editor, Qt.Key.Key_Tab)
+    assert editor.text() == TEXT + ghost
+    assert editor.ghost_text() == ""
+    editor.undo()
+    assert editor.text() == TEXT, "one undo removes the whole accepted suggestion"
+
+
+def test_typing_cancels_the_generation_and_no_ghost_appears(
+        qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path) -> None:
+    window, _document, editor = open_doc(make_window, library)
+    feature = ready_feature(qtbot, window, tiny_model_dir, suggestion_tokens=1024)
+    editor.set_cursor_position(len(TEXT))
+    with qtbot.waitSignal(feature.host.finished, timeout=10_000) as done:
+        feature.suggest()
+        job = feature.ghost_job
+        assert job is not None
+        qtbot.keyClicks(editor, "X")
+        assert feature.ghost_job is None
+    assert done.args[0].job_id == job.job_id
+    assert done.args[0].stop_reason == "cancelled"
+    qtbot.wait(20)  # let any queued pieces arrive: they must be ignored
+    assert editor.ghost_text() == ""
+    assert editor.text() == TEXT + "X"
+
+
+def test_escape_dismisses_and_backs_off_ctrl_right_takes_one_word(
+        qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path) -> None:
+    window, _document, editor = open_doc(make_window, library)
+    feature = ready_feature(qtbot, window, tiny_model_dir, ghost_delay_ms=1000)
+    editor.set_cursor_position(len(TEXT))
+    suggest_and_wait(qtbot, feature, editor)
+    qtbot.keyClick(editor, Qt.Key.Key_Escape)
+    assert editor.ghost_text() == "" and editor.text() == TEXT
+    assert feature.dismissals == 1 and feature.current_delay_ms() == 1500
+
+    suggest_and_wait(qtbot, feature, editor)
+    ghost = editor.ghost_text()
+    stripped = ghost.lstrip()
+    word = ghost[:len(ghost) - len(stripped)] + stripped.split(" ", 1)[0].split("\n", 1)[0]
+    qtbot.keyClick(editor, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)
+    assert editor.text() == TEXT + word
+    assert editor.ghost_text() == ghost[len(word):]
+    editor.undo()
+    assert editor.text() == TEXT
+
+
+def test_suggestion_after_a_pause_at_paragraph_end(
+        qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path) -> None:
+    window, _document, editor = open_doc(make_window, library)
+    feature = ready_feature(qtbot, window, tiny_model_dir, ghost_delay_ms=50, auto_ghost=True)
+    editor.set_cursor_position(len(TEXT))
+    qtbot.keyClicks(editor, " Then")
+    qtbot.waitUntil(lambda: editor.ghost_text() != "" and feature.ghost_job is None,
+                    timeout=10_000)
+    assert feature.last_request is not None and feature.last_request.before.endswith("Then")
+    # Turned off: typing starts no timer.
+    window.registry.action("ai.auto_suggest").setChecked(False)
+    assert not feature.auto_ghost
+    qtbot.keyClicks(editor, " x")
+    assert not feature.ghost_timer.isActive()
+
+
+def test_task_streams_into_pane_replace_and_insert_are_one_undo_step_each(
+        qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path) -> None:
+    window, _document, editor = open_doc(make_window, library)
+    feature = ready_feature(qtbot, window, tiny_model_dir)
+    select(editor, 0, 30)
+    selection = TEXT[:30]
+    chunks: list[str] = []
+    feature.host.chunk.connect(lambda _job, piece: chunks.append(piece))
+    with qtbot.waitSignal(feature.host.finished, timeout=10_000) as done:
+        window.registry.trigger("ai.rewrite")
+    assert feature.last_request is not None
+    assert feature.last_request.selection == selection
+    assert Task.parse(feature.last_request.task) is Task.REWRITE
+    qtbot.waitUntil(lambda: feature.task_pane.replace_button.isEnabled())
+    assert chunks
+    answer = feature.task_pane.text()
+    assert answer and answer == done.args[0].text
+    assert window.sidebar.currentWidget() is feature.task_pane
+
+    feature.task_pane.replace_button.click()
+    assert editor.text() == answer + TEXT[30:]
+    editor.undo()
+    assert editor.text() == TEXT, "Replace is undone in one step"
+
+    feature.task_pane.insert_button.click()
+    assert editor.text() == TEXT + "\n\n" + answer
+    editor.undo()
+    assert editor.text() == TEXT, "Insert below is undone in one step"
+
+    # The text under the answer changed: Replace refuses instead of clobbering it.
+    editor.replace_range_as_one_undo_step(0, 3, "A")
+    feature.task_pane.replace_button.click()
+    assert editor.text() == "A" + TEXT[3:]
+    assert "changed" in feature.notice.message()
+
+
+def test_tone_task_stop_and_try_again(qtbot: Any, make_window: Any, library: Library,
+                                      tiny_model_dir: Path) -> None:
+    window, _document, editor = open_doc(make_window, library)
+    feature = ready_feature(qtbot, window, tiny_model_dir)
+    select(editor, 0, len(TEXT))
+    with qtbot.waitSignal(feature.host.finished, timeout=10_000) as done:
+        window.registry.trigger("ai.tone.casual")
+        feature.task_pane.stop_button.click()
+    assert done.args[0].stop_reason == "cancelled"
+    assert feature.last_request is not None and feature.last_request.tone == "casual"
+    qtbot.waitUntil(lambda: feature.task_pane.state.text() == "Stopped.")
+    assert feature.task_pane.retry_button.isEnabled()
+    with qtbot.waitSignal(feature.host.finished, timeout=10_000) as again:
+        feature.task_pane.retry_button.click()
+    assert again.args[0].stop_reason != "cancelled"
+    assert again.args[0].job_id > done.args[0].job_id
+
+
+def test_notes_are_saved_and_reach_the_prompt(qtbot: Any, make_window: Any, library: Library,
+                                             tiny_model_dir: Path) -> None:
+    window, document, editor = open_doc(make_window, library)
+    feature = ready_feature(qtbot, window, tiny_model_dir)
+    notes = "Mara keeps the lighthouse."
+    feature.notes_pane.editor.setPlainText(notes)
+    qtbot.waitUntil(lambda: library.load_notes(document.path) == notes, timeout=3000)
+    editor.set_cursor_position(len(TEXT))
+    suggest_and_wait(qtbot, feature, editor)
+    request = feature.last_request
+    assert request is not None and request.notes == notes
+    model = feature.host.worker.model
+    assert model is not None
+    assert "Mara keeps the lighthouse" in model.codec.decode(model.plan(request).token_ids)
+
+    # Another document has its own notes; switching back shows the first one's again.
+    other = window.open_document(library.create_document(title="Other", text="Fresh start."))
+    assert feature.notes_pane.text() == ""
+    window.tabs.setCurrentWidget(editor)
+    assert window.current_document() is document
+    assert feature.notes_pane.text() == notes
+    assert other is not None
+
+
+def test_refused_request_is_a_dismissible_message_and_the_editor_keeps_working(
+        qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path) -> None:
+    window, _document, editor = open_doc(make_window, library, text="")
+    feature = ready_feature(qtbot, window, tiny_model_dir)
+    with qtbot.waitSignal(feature.host.failed, timeout=10_000):
+        window.registry.trigger("ai.describe")
+    qtbot.waitUntil(lambda: feature.notice.message() != "")
+    assert "Select a subject to describe" in feature.notice.message()
+    assert "Select a subject" in feature.task_pane.state.text()
+    feature.notice.close_button.click()
+    assert feature.notice.message() == ""
+    qtbot.keyClicks(editor, "Still typing")
+    assert editor.text() == "Still typing"
+    feature.suggest()  # nothing before the cursor... now there is; it works again
+    assert feature.ghost_job is not None
+
+
+def test_missing_model_says_how_to_build_it(qtbot: Any, make_window: Any, library: Library,
+                                            tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DRAFTSMITH_MODEL_CACHE", str(tmp_path / "no-models"))
+    window, _document, editor = open_doc(make_window, library)
+    feature = install_ai(window, auto_ghost=False)
+    qtbot.waitUntil(lambda: feature.notice.message() != "", timeout=10_000)
+    assert "draftsmith-model build" in feature.notice.message()
+    assert feature.status.text() == "AI: not available"
+    assert "draftsmith-model build" in feature.status.toolTip()
+    action = window.registry.action("ai.continue")
+    assert not action.isEnabled()
+    assert "draftsmith-model build" in action.toolTip()
+    editor.set_cursor_position(len(TEXT))
+    feature.suggest()
+    assert feature.ghost_job is None
+    qtbot.keyClicks(editor, "!")
+    assert editor.text() == TEXT + "!"
+
+
+def test_corrupt_model_is_reported_in_plain_words(qtbot: Any, make_window: Any,
+                                                  library: Library, tiny_model_dir: Path,
+                                                  tmp_path: Path) -> None:
+    broken = tmp_path / "broken-model"
+    shutil.copytree(tiny_model_dir, broken)
+    onnx_file = next(broken.glob("**/*.onnx"))
+    onnx_file.write_bytes(onnx_file.read_bytes()[: onnx_file.stat().st_size // 2])
+    window, _document, _editor = open_doc(make_window, library)
+    feature = install_ai(window, model_path=broken, auto_ghost=False)
+    qtbot.waitUntil(lambda: feature.notice.message() != "", timeout=10_000)
+    assert not feature.ready
+    assert "draftsmith-model build" in feature.notice.message()
+
+
+def test_closing_the_window_mid_generation_leaves_no_thread(
+        qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path) -> None:
+    window, _document, editor = open_doc(make_window, library)
+    feature = ready_feature(qtbot, window, tiny_model_dir, suggestion_tokens=1024)
+    select(editor, 0, len(TEXT))
+    finished: list[Any] = []
+    feature.host.finished.connect(finished.append)
+    with qtbot.waitSignal(feature.host.chunk, timeout=10_000):
+        window.registry.trigger("ai.expand")
+    assert feature.host.thread.isRunning()
+    window.close()
+    assert not feature.host.thread.isRunning()
+    qtbot.waitUntil(lambda: bool(finished))
+    assert finished[0].job_id == feature.task_job.job_id
