@@ -60,7 +60,7 @@ class AIFeature(QObject):
     def __init__(self, window: Any, *, model_path: Path | None = None,
                  runtime_settings: RuntimeSettings | None = None,
                  ghost_delay_ms: int = 1000, auto_ghost: bool = True,
-                 suggestion_tokens: int = 60) -> None:
+                 suggestion_tokens: int = 60, load_delay_ms: int = 0) -> None:
         super().__init__(window)
         self.window = window
         self.model_path = model_path
@@ -110,7 +110,11 @@ class AIFeature(QObject):
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
         self._editor_changed(window.current_editor())
-        self.load_model()
+        self.status.loading()
+        self.load_timer = QTimer(self)
+        self.load_timer.setSingleShot(True)
+        self.load_timer.timeout.connect(self.load_model)
+        self.load_timer.start(load_delay_ms)
 
     # ----- model lifecycle --------------------------------------------------------------------
     def load_model(self) -> None:
@@ -140,6 +144,7 @@ class AIFeature(QObject):
         if self._notes_path is not None and self.notes_pane.timer.isActive():
             self.save_notes()
         self.ghost_timer.stop()
+        self.load_timer.stop()
         self.host.shutdown()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

@@ -105,6 +105,33 @@ def load_optional_features(window: MainWindow) -> None:
 
     loader.ready.connect(install)
     threading.Thread(target=load, name="feature-loader", daemon=True).start()
+    load_ai_feature(window)
+
+
+# The model (hundreds of MB) starts loading once the window has settled.
+AI_LOAD_DELAY_MS = 1500
+
+
+def load_ai_feature(window: MainWindow) -> None:
+    """AI help: onnxruntime's import is slow, so import in a thread, install on the GUI thread;
+    the model itself then loads on the AI feature's own thread."""
+    loader = _FeatureLoader(window)
+
+    def install(install_ai: Callable[..., Any] | None) -> None:
+        if install_ai is not None:
+            window.ai = install_ai(window, load_delay_ms=AI_LOAD_DELAY_MS)  # type: ignore[attr-defined]
+
+    def load() -> None:
+        try:
+            from desktop.ui.ai_feature import install_ai
+        except ImportError as exc:
+            logger.info("AI help is not part of this build: %s", exc)
+            loader.ready.emit(None)
+            return
+        loader.ready.emit(install_ai)
+
+    loader.ready.connect(install)
+    threading.Thread(target=load, name="ai-feature-loader", daemon=True).start()
 
 
 def run(argv: list[str], *, library_path: Path | None = None) -> int:

@@ -292,3 +292,18 @@ def test_closing_the_window_mid_generation_leaves_no_thread(
     assert not feature.host.thread.isRunning()
     qtbot.waitUntil(lambda: bool(finished))
     assert finished[0].job_id == feature.task_job.job_id
+
+
+def test_start_up_installs_ai_after_the_window_and_finds_the_default_model(
+        qtbot: Any, make_window: Any, tiny_model_dir: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from desktop.ui.app import load_ai_feature
+
+    monkeypatch.setenv("DRAFTSMITH_MODEL_CACHE", str(tiny_model_dir.parent))
+    window = make_window()
+    assert window.registry.get("ai.continue") is None, "not on the start-up path"
+    load_ai_feature(window)
+    qtbot.waitUntil(lambda: getattr(window, "ai", None) is not None, timeout=20_000)
+    assert window.registry.action("ai.continue") in window.menu("AI").actions()
+    qtbot.waitUntil(lambda: window.ai.ready, timeout=20_000)
+    assert window.ai.status.text().startswith("AI: CPU")
