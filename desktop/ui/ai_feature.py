@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 CONTEXT_BEFORE_CHARS = 12_000
 CONTEXT_AFTER_CHARS = 2_000
 MAX_BACKOFF = 4.0
+# After this much quiet the prompt for a continuation is prefilled, so the suggestion is quick.
+WARM_DELAY_MS = 300
 
 # (action id, title, task, shortcut)
 TASK_ACTIONS: list[tuple[str, str, Task, str | None]] = [
@@ -103,6 +105,11 @@ class AIFeature(QObject):
         self.ghost_timer.setSingleShot(True)
         self.ghost_timer.timeout.connect(self._pause_elapsed)
 
+        self.warm_timer = QTimer(self)
+        self.warm_timer.setSingleShot(True)
+        self.warm_timer.setInterval(WARM_DELAY_MS)
+        self.warm_timer.timeout.connect(self.warm_cache)
+
         self._register_actions()
         window.current_editor_changed.connect(self._editor_changed)
         window.installEventFilter(self)
@@ -144,6 +151,7 @@ class AIFeature(QObject):
         if self._notes_path is not None and self.notes_pane.timer.isActive():
             self.save_notes()
         self.ghost_timer.stop()
+        self.warm_timer.stop()
         self.load_timer.stop()
         self.host.shutdown()
 
@@ -280,8 +288,25 @@ class AIFeature(QObject):
     def _on_typed(self, editor: DocumentEditor) -> None:
         if self.ghost_job is not None and self.ghost_job.editor is editor:
             self.cancel_ghost()
-        if self.auto_ghost and self.ready and editor is self.window.current_editor():
-            self.ghost_timer.start(self.current_delay_ms())
+        if self.ready and editor is self.window.current_editor():
+            self.warm_timer.start()
+            if self.auto_ghost:
+                self.ghost_timer.start(self.current_delay_ms())
+
+    def _continue_request(self, editor: DocumentEditor) -> GenerationRequest:
+        return GenerationRequest(
+            Task.CONTINUE, before=editor.text_before_cursor(CONTEXT_BEFORE_CHARS),
+            after=editor.text_after_cursor(CONTEXT_AFTER_CHARS), notes=self.notes_for(editor),
+            max_new_tokens=self.suggestion_tokens)
+
+    def warm_cache(self) -> None:
+        """Idle time: prefill what a suggestion here would send (never while one runs)."""
+        editor = self.window.current_editor()
+        if editor is None or self.available() or self.host.busy() or self._license_reason():
+            return
+        request = self._continue_request(editor)
+        if request.before.strip():
+            self.host.warm(request)
 
     def _on_cursor_moved(self, editor: DocumentEditor) -> None:
         job = self.ghost_job
@@ -316,10 +341,7 @@ class AIFeature(QObject):
         assert editor is not None
         self.ghost_timer.stop()
         editor.clear_ghost_text()
-        request = GenerationRequest(
-            Task.CONTINUE, before=editor.text_before_cursor(CONTEXT_BEFORE_CHARS),
-            after=editor.text_after_cursor(CONTEXT_AFTER_CHARS), notes=self.notes_for(editor),
-            max_new_tokens=self.suggestion_tokens)
+        request = self._continue_request(editor)
         if not request.before.strip():
             if not quiet:
                 self.notice.show_message("Write something first; the suggestion continues it.")

@@ -27,6 +27,7 @@ class JobResult:
     text: str
     stop_reason: str
     tokens_per_second: float
+    reused_tokens: int = 0  # prompt tokens found in the cache (warmed or from the last request)
 
     @property
     def cancelled(self) -> bool:
@@ -41,6 +42,7 @@ class ModelWorker(QObject):
     chunk = Signal(int, str)  # job id, text piece
     finished = Signal(object)  # JobResult
     failed = Signal(int, str)  # job id, message
+    warmed = Signal(int)  # prompt tokens now cached
 
     def __init__(self) -> None:
         super().__init__()
@@ -75,7 +77,18 @@ class ModelWorker(QObject):
             self.failed.emit(job_id, f"The model could not write an answer: {error}")
             return
         self.finished.emit(JobResult(job_id, result.text, result.stop_reason,
-                                     self.model.tokens_per_second))
+                                     self.model.tokens_per_second, result.stats.reused_tokens))
+
+    @Slot(object, object)
+    def warm(self, request: GenerationRequest, cancel: threading.Event) -> None:
+        if cancel.is_set() or self.model is None:
+            return
+        try:
+            cached = self.model.warm(request, cancel)
+        except Exception as error:  # a failed warm-up only costs speed later
+            logger.info("Warming the prompt cache failed: %s", type(error).__name__)
+            return
+        self.warmed.emit(cached)
 
 
 class ModelHost(QObject):
@@ -88,7 +101,9 @@ class ModelHost(QObject):
     chunk = Signal(int, str)
     finished = Signal(object)
     failed = Signal(int, str)
+    warmed = Signal(int)
     _load_requested = Signal(object, object)
+    _warm_requested = Signal(object, object)
     _generate_requested = Signal(int, object, object)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -99,6 +114,8 @@ class ModelHost(QObject):
         self.worker.moveToThread(self.thread)
         self._load_requested.connect(self.worker.load)
         self._generate_requested.connect(self.worker.generate)
+        self._warm_requested.connect(self.worker.warm)
+        self.worker.warmed.connect(self._on_warmed)
         self._next_id = 0
         self._cancel: threading.Event | None = None
         self.current_job: int | None = None
@@ -126,6 +143,17 @@ class ModelHost(QObject):
         self._generate_requested.emit(self._next_id, request, self._cancel)
         return self._next_id
 
+    def warm(self, request: GenerationRequest) -> bool:
+        """Prefill ``request``'s prompt while idle; the next job cancels it. False when busy."""
+        if self.busy():
+            return False
+        if self._cancel is not None:
+            self._cancel.set()  # an older warm-up is stale now
+        self._ensure_running()
+        self._cancel = threading.Event()
+        self._warm_requested.emit(request, self._cancel)
+        return True
+
     def cancel(self, job_id: int | None = None) -> None:
         """Cancel the running job (only if it is ``job_id`` when given)."""
         if job_id is not None and job_id != self.current_job:
@@ -142,6 +170,9 @@ class ModelHost(QObject):
 
     def _on_load_failed(self, message: str) -> None:
         self.load_failed.emit(message)
+
+    def _on_warmed(self, cached: int) -> None:
+        self.warmed.emit(cached)
 
     def _on_chunk(self, job_id: int, piece: str) -> None:
         self.chunk.emit(job_id, piece)

@@ -369,3 +369,40 @@ def test_stall_with_the_default_model(qtbot: Any, make_window: Any, library: Lib
     print(f"default model on {feature.status.text()}: longest event-loop stall "
           f"{stall:.1f} ms over {pieces} streamed pieces")
     assert stall < 50
+
+
+def test_licensing_says_no_ai_waits_and_the_editor_keeps_working(
+        qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path) -> None:
+    import time
+
+    from licensing.client import feature_status, invalidate_status_cache
+    from licensing.client.status import license_status
+
+    window, _document, editor = open_doc(make_window, library)
+    feature = ready_feature(qtbot, window, tiny_model_dir)
+    license_status(now=time.time() - 20 * 86400)  # the trial started 20 days ago
+    invalidate_status_cache()
+    assert not feature_status("ai").allowed
+    editor.set_cursor_position(len(TEXT))
+    feature.suggest()
+    assert feature.ghost_job is None
+    assert "trial has ended" in feature.notice.message()
+    select(editor, 0, 10)
+    window.registry.trigger("ai.rewrite")
+    assert feature.task_job is None and not feature.host.busy()
+    editor.set_cursor_position(len(TEXT))
+    qtbot.keyClicks(editor, " More.")
+    assert editor.text() == TEXT + " More."
+
+
+def test_idle_time_warms_the_prompt_cache_for_the_next_suggestion(
+        qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path) -> None:
+    window, _document, editor = open_doc(make_window, library)
+    feature = ready_feature(qtbot, window, tiny_model_dir)
+    editor.set_cursor_position(len(TEXT))
+    with qtbot.waitSignal(feature.host.warmed, timeout=10_000) as warmed:
+        qtbot.keyClicks(editor, " Night")
+    assert warmed.args[0] > 10
+    with qtbot.waitSignal(feature.host.finished, timeout=10_000) as done:
+        feature.suggest()
+    assert done.args[0].reused_tokens >= warmed.args[0] - 1, "the suggestion reused the warm cache"
