@@ -35,7 +35,7 @@ from inference.export.checks import (
     check_paris,
     check_tokenizer,
 )
-from inference.export.gguf_source import GGUFError, GGUFSource, file_sha256
+from inference.export.gguf_source import GGUFError, GGUFSource
 from inference.export.gguf_tokenizer import (
     UnsupportedTokenizerError,
     build_tokenizer_json,
@@ -307,7 +307,7 @@ def build(gguf_path: str | Path | None = None, *, cache_root: Path | None = None
         if not gguf_path.is_file():
             raise BuildError(f"The weights file {gguf_path} does not exist.")
         progress("read", 0.0)
-        source_sha256 = file_sha256(gguf_path)
+        source_sha256 = sha256_file(gguf_path)
         final = root / cache_key(source_sha256, PIPELINE_VERSION)
         if final.exists() and not force:
             try:

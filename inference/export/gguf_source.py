@@ -5,7 +5,6 @@ re-packs the blocks without changing a single value, the float variant dequantiz
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -243,10 +242,3 @@ class GGUFSource:
         return self.matrix("token_embd.weight" if self.architecture.tie_embeddings
                            else "output.weight")
 
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()

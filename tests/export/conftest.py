@@ -3,7 +3,6 @@ writer for small tokenizer-only GGUF files."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 from inference.export.build import DEFAULT_GGUF_NAME, BuildError, fetch_default_gguf
 from inference.model_cache import model_cache_root
+from inference.model_folder import sha256_file
 
 RECORDED_IDS = Path(__file__).parent / "data" / "llamacpp_token_ids.json"
 
@@ -30,14 +30,6 @@ def find_default_gguf(extract_to: Path) -> Path | None:
         return None
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 @pytest.fixture(scope="session")
 def recorded_ids() -> dict[str, Any]:
     return json.loads(RECORDED_IDS.read_text(encoding="utf-8"))
@@ -51,7 +43,7 @@ def default_gguf(tmp_path_factory: pytest.TempPathFactory, recorded_ids: dict[st
             f"{DEFAULT_GGUF_NAME} not found (build the default model with "
             "`draftsmith-model build`, or set DRAFTSMITH_DEFAULT_GGUF)"
         )
-    digest = sha256_of(path)
+    digest = sha256_file(path)
     assert digest == recorded_ids["gguf_sha256"], (
         f"{path} is not the GGUF the llama.cpp ids were recorded from; re-run "
         "benchmarks/record_llamacpp_token_ids.py with it"
