@@ -62,7 +62,8 @@ class AIFeature(QObject):
     def __init__(self, window: Any, *, model_path: Path | None = None,
                  runtime_settings: RuntimeSettings | None = None,
                  ghost_delay_ms: int = 1000, auto_ghost: bool = True,
-                 suggestion_tokens: int = 60, load_delay_ms: int = 0) -> None:
+                 suggestion_tokens: int = 60, task_tokens: int | None = None,
+                 load_delay_ms: int = 0) -> None:
         super().__init__(window)
         self.window = window
         self.model_path = model_path
@@ -70,6 +71,7 @@ class AIFeature(QObject):
         self.ghost_delay_ms = ghost_delay_ms
         self.auto_ghost = auto_ghost
         self.suggestion_tokens = suggestion_tokens
+        self.task_tokens = task_tokens  # None: each task's own default length
         self.ready = False
         self.reason = "The AI model is loading…"
         self.dismissals = 0
@@ -77,7 +79,7 @@ class AIFeature(QObject):
         self.task_job: TaskJob | None = None
         self.last_request: GenerationRequest | None = None
         self._wired: set[int] = set()
-        self._notes_path: Path | None = None
+        self._notes_document: Any = None  # the OpenDocument whose notes the pane shows
 
         self.host = ModelHost(self)
         host = self.host
@@ -148,7 +150,7 @@ class AIFeature(QObject):
 
     def shutdown(self) -> None:
         """Cancel any generation and join the model thread (window closing or app quitting)."""
-        if self._notes_path is not None and self.notes_pane.timer.isActive():
+        if self._notes_document is not None and self.notes_pane.timer.isActive():
             self.save_notes()
         self.ghost_timer.stop()
         self.warm_timer.stop()
@@ -233,17 +235,19 @@ class AIFeature(QObject):
 
     # ----- editors ----------------------------------------------------------------------------
     def _editor_changed(self, editor: DocumentEditor | None) -> None:
-        if self._notes_path is not None and self.notes_pane.timer.isActive():
+        if self._notes_document is not None and self.notes_pane.timer.isActive():
             self.save_notes()
         self.ghost_timer.stop()
         if self.ghost_job is not None:
             self.cancel_ghost()
+        task = self.task_job
+        if task is not None and not any(d.editor is task.editor for d in self.window.documents):
+            self._stop_task_job()  # its document was closed
         document = self.window.current_document()
+        self._notes_document = document
         if document is None:
-            self._notes_path = None
             self.notes_pane.show_notes("", enabled=False)
         else:
-            self._notes_path = document.path
             try:
                 notes = self.window.library.load_notes(document.path)
             except OSError as exc:
@@ -258,13 +262,23 @@ class AIFeature(QObject):
             editor.ghost_text_dismissed.connect(self._on_ghost_dismissed)
             editor.ghost_text_accepted.connect(self._on_ghost_accepted)
             editor.installEventFilter(self)
+            key = id(editor)
+            editor.destroyed.connect(lambda *_args: self._editor_gone(key))
         self._refresh_actions()
+
+    def _editor_gone(self, key: int) -> None:
+        """A document was closed: stop what was being written for it."""
+        self._wired.discard(key)
+        if self.ghost_job is not None and id(self.ghost_job.editor) == key:
+            self.cancel_ghost()
+        if self.task_job is not None and id(self.task_job.editor) == key:
+            self._stop_task_job()
 
     def notes_for(self, editor: DocumentEditor) -> str:
         document = next((d for d in self.window.documents if d.editor is editor), None)
         if document is None:
             return ""
-        if document.path == self._notes_path:
+        if document is self._notes_document:
             return self.notes_pane.text()
         try:
             return str(self.window.library.load_notes(document.path))
@@ -273,10 +287,11 @@ class AIFeature(QObject):
 
     def save_notes(self) -> None:
         self.notes_pane.timer.stop()
-        if self._notes_path is None or self.window.read_only:
+        document = self._notes_document
+        if document is None or self.window.read_only:
             return
         try:
-            self.window.library.save_notes(self._notes_path, self.notes_pane.text())
+            self.window.library.save_notes(document.path, self.notes_pane.text())
         except OSError as exc:
             self.notice.show_message(
                 f"Couldn't save this document's notes: {exc.strerror or exc}")
@@ -381,7 +396,7 @@ class AIFeature(QObject):
         request = GenerationRequest(
             task, before=editor.text_before_cursor(CONTEXT_BEFORE_CHARS),
             after=editor.text_after_cursor(CONTEXT_AFTER_CHARS), selection=selection,
-            notes=self.notes_for(editor), tone=tone)
+            notes=self.notes_for(editor), tone=tone, max_new_tokens=self.task_tokens)
         self._start_task(TaskJob(0, editor, start, end, selection, request, title))
 
     def _start_task(self, job: TaskJob) -> None:

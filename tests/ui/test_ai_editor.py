@@ -406,3 +406,35 @@ def test_idle_time_warms_the_prompt_cache_for_the_next_suggestion(
     with qtbot.waitSignal(feature.host.finished, timeout=10_000) as done:
         feature.suggest()
     assert done.args[0].reused_tokens >= warmed.args[0] - 1, "the suggestion reused the warm cache"
+
+
+def test_closing_a_document_mid_task_stops_it_and_its_notes_are_kept(
+        qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path) -> None:
+    window, document, editor = open_doc(make_window, library)
+    window.open_document(library.create_document(title="Other", text="Second."))
+    window.tabs.setCurrentWidget(editor)
+    feature = ready_feature(qtbot, window, tiny_model_dir, task_tokens=1024)
+    feature.notes_pane.editor.setPlainText("Unsaved note")  # still within the save delay
+    select(editor, 0, len(TEXT))
+    finished: list[Any] = []
+    feature.host.finished.connect(finished.append)
+    window.registry.trigger("ai.expand")
+    assert feature.host.busy()
+    window.close_tab(window.tabs.indexOf(editor))
+    qtbot.waitUntil(lambda: bool(finished), timeout=10_000)
+    assert finished[0].stop_reason == "cancelled"
+    assert not feature.host.busy()
+    assert library.load_notes(document.path) == "Unsaved note"
+    feature.task_pane.replace_button.click()  # nothing to write into: says so, no crash
+    assert window.current_editor().text() == "Second."
+
+
+def test_the_model_thread_restarts_after_a_refused_close(
+        qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path) -> None:
+    window, _document, editor = open_doc(make_window, library)
+    feature = ready_feature(qtbot, window, tiny_model_dir)
+    assert feature.host.shutdown()
+    assert not feature.host.thread.isRunning()
+    editor.set_cursor_position(len(TEXT))
+    suggest_and_wait(qtbot, feature, editor)
+    assert feature.host.thread.isRunning()
