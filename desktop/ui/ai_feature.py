@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QKeyEvent, QTextCursor
@@ -18,6 +18,9 @@ from PySide6.QtWidgets import QApplication, QMenu
 
 from desktop.ui.ai_panes import AINotice, AIStatus, NotesPane, TaskPane
 from desktop.ui.ai_worker import JobResult, ModelHost
+
+if TYPE_CHECKING:
+    from desktop.ui.ai_build_dialog import ModelBuildDialog
 from desktop.ui.document_editor import DocumentEditor
 from inference.runtime import TONES, GenerationRequest, RuntimeSettings, Task
 
@@ -79,6 +82,7 @@ class AIFeature(QObject):
         self.task_job: TaskJob | None = None
         self.last_request: GenerationRequest | None = None
         self._wired: set[int] = set()
+        self.build_dialog: ModelBuildDialog | None = None
         self._notes_document: Any = None  # the OpenDocument whose notes the pane shows
 
         self.host = ModelHost(self)
@@ -146,6 +150,7 @@ class AIFeature(QObject):
         self.reason = message
         self.status.unavailable(message)
         self.notice.show_message(f"AI help is not available: {message}")
+        self.notice.setToolTip("Settings > AI > Build model… builds it here.")
         self._refresh_actions()
 
     def shutdown(self) -> None:
@@ -155,6 +160,8 @@ class AIFeature(QObject):
         self.ghost_timer.stop()
         self.warm_timer.stop()
         self.load_timer.stop()
+        if self.build_dialog is not None and self.build_dialog.running():
+            self.build_dialog.cancel()
         self.host.shutdown()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -225,8 +232,30 @@ class AIFeature(QObject):
         self.window.menu("AI").addMenu(tone_menu)
         registry.register("ai.show_notes", "Document notes",
                           lambda: self.window._show_pane("notes"), menu="AI")
+        build = registry.register("ai.build_model", "Build the AI model…",
+                                  self.open_build_dialog)
+        build.setText("Build model…")
+        self.settings_menu = QMenu("AI", self.window)  # the runtime's messages say "Settings > AI"
+        self.settings_menu.addAction(build)
+        self.window.menu("Settings").addMenu(self.settings_menu)
         registry.register("ai.auto_suggest", "Suggest after a pause", self._toggle_auto,
                           menu="AI", checkable=True, checked=self.auto_ghost)
+
+    def open_build_dialog(self, extra_args: list[str] | None = None) -> ModelBuildDialog:
+        """Offer to build the model; when it is built, load it."""
+        from desktop.ui.ai_build_dialog import ModelBuildDialog
+
+        dialog = ModelBuildDialog(self.window, extra_args)
+        self.build_dialog = dialog
+
+        def built(ok: bool) -> None:
+            if ok:
+                self.notice.dismiss()
+                self.load_model()
+
+        dialog.finished_build.connect(built)
+        dialog.show()
+        return dialog
 
     def _toggle_auto(self) -> None:
         self.auto_ghost = self.window.registry.action("ai.auto_suggest").isChecked()

@@ -438,3 +438,50 @@ def test_the_model_thread_restarts_after_a_refused_close(
     editor.set_cursor_position(len(TEXT))
     suggest_and_wait(qtbot, feature, editor)
     assert feature.host.thread.isRunning()
+
+
+def test_no_model_build_it_in_the_app_then_it_loads(
+        qtbot: Any, make_window: Any, library: Library, tiny_gguf: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DRAFTSMITH_MODEL_CACHE", str(tmp_path / "models"))
+    window, _document, _editor = open_doc(make_window, library)
+    feature = install_ai(window, auto_ghost=False)
+    qtbot.waitUntil(lambda: feature.notice.message() != "", timeout=10_000)
+    assert window.registry.action("ai.build_model") in feature.settings_menu.actions()
+    assert feature.settings_menu.menuAction() in window.menu("Settings").actions()
+
+    failing = feature.open_build_dialog([str(tmp_path / "missing.gguf")])
+    with qtbot.waitSignal(failing.finished_build, timeout=60_000) as failed:
+        failing.start_button.click()
+    assert failed.args == [False]
+    assert failing.state.text().startswith("The build failed: ")
+    assert not feature.ready
+    failing.close()
+
+    dialog = feature.open_build_dialog([str(tiny_gguf)])
+    with qtbot.waitSignal(dialog.finished_build, timeout=120_000) as built:
+        dialog.start_button.click()
+    assert built.args == [True], dialog.log.toPlainText()
+    assert "Reading GGUF" in dialog.log.toPlainText()
+    qtbot.waitUntil(lambda: feature.ready, timeout=20_000)
+    assert feature.notice.message() == ""
+    dialog.close()
+
+
+def test_a_build_can_be_cancelled(qtbot: Any, make_window: Any, library: Library,
+                                  tiny_gguf: Path, tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DRAFTSMITH_MODEL_CACHE", str(tmp_path / "models"))
+    window, _document, _editor = open_doc(make_window, library)
+    feature = install_ai(window, auto_ghost=False)
+    dialog = feature.open_build_dialog([str(tiny_gguf)])
+    dialog.start_button.click()
+    qtbot.waitUntil(dialog.running)
+    with qtbot.waitSignal(dialog.finished_build, timeout=20_000) as finished:
+        dialog.cancel_button.click()
+    assert finished.args == [False]
+    assert not dialog.running()
+    assert dialog.state.text().startswith("Cancelled")
+    qtbot.waitUntil(lambda: feature.notice.message() != "", timeout=10_000)
+    assert not feature.ready
+    dialog.close()
