@@ -108,10 +108,10 @@ class ModelHost(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.thread = QThread()
-        self.thread.setObjectName("draftsmith-model")
+        self.model_thread = QThread()
+        self.model_thread.setObjectName("draftsmith-model")
         self.worker = ModelWorker()
-        self.worker.moveToThread(self.thread)
+        self.worker.moveToThread(self.model_thread)
         self._load_requested.connect(self.worker.load)
         self._generate_requested.connect(self.worker.generate)
         self._warm_requested.connect(self.worker.warm)
@@ -126,8 +126,8 @@ class ModelHost(QObject):
         self.worker.failed.connect(self._on_failed)
 
     def _ensure_running(self) -> None:
-        if not self.thread.isRunning():
-            self.thread.start(QThread.Priority.LowPriority)
+        if not self.model_thread.isRunning():
+            self.model_thread.start(QThread.Priority.LowPriority)
 
     def load(self, path: Path | None = None, settings: RuntimeSettings | None = None) -> None:
         self._ensure_running()
@@ -190,10 +190,10 @@ class ModelHost(QObject):
     def shutdown(self) -> bool:
         """Cancel, stop and join the model thread; True when it stopped in time."""
         self.cancel()
-        if not self.thread.isRunning():
+        if not self.model_thread.isRunning():
             return True
-        self.thread.quit()
-        stopped = self.thread.wait(JOIN_TIMEOUT_MS)
+        self.model_thread.quit()
+        stopped = self.model_thread.wait(JOIN_TIMEOUT_MS)
         if not stopped:
             logger.warning("The model thread did not stop within %d ms", JOIN_TIMEOUT_MS)
         return bool(stopped)

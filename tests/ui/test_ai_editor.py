@@ -288,9 +288,9 @@ def test_closing_the_window_mid_generation_leaves_no_thread(
     feature.host.finished.connect(finished.append)
     with qtbot.waitSignal(feature.host.chunk, timeout=10_000):
         window.registry.trigger("ai.expand")
-    assert feature.host.thread.isRunning()
+    assert feature.host.model_thread.isRunning()
     window.close()
-    assert not feature.host.thread.isRunning()
+    assert not feature.host.model_thread.isRunning()
     qtbot.waitUntil(lambda: bool(finished))
     assert finished[0].job_id == feature.task_job.job_id
 
@@ -434,10 +434,10 @@ def test_the_model_thread_restarts_after_a_refused_close(
     window, _document, editor = open_doc(make_window, library)
     feature = ready_feature(qtbot, window, tiny_model_dir)
     assert feature.host.shutdown()
-    assert not feature.host.thread.isRunning()
+    assert not feature.host.model_thread.isRunning()
     editor.set_cursor_position(len(TEXT))
     suggest_and_wait(qtbot, feature, editor)
-    assert feature.host.thread.isRunning()
+    assert feature.host.model_thread.isRunning()
 
 
 def test_no_model_build_it_in_the_app_then_it_loads(
