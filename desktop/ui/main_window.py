@@ -129,9 +129,11 @@ class MainWindow(QMainWindow):
         geometry = settings.get_str("window_geometry")
         if geometry:
             self.restoreGeometry(QByteArray.fromBase64(geometry.encode("ascii")))
-        self.spell_loader = SpellLoader(self)
+        # No parent: the loader's thread keeps it alive even if this window closes first
+        # (emitting on a QObject deleted with its parent would crash).
+        self.spell_loader = SpellLoader()
         self.spell_loader.loaded.connect(self._spell_ready)
-        self.spell_loader.failed.connect(lambda message: self.statusBar().showMessage(message))
+        self.spell_loader.failed.connect(self._spell_failed)
         if load_spelling and settings.get_bool("spell_check"):
             QTimer.singleShot(0, self.load_spelling)
 
@@ -786,6 +788,9 @@ class MainWindow(QMainWindow):
     # ===== spelling =====
     def load_spelling(self) -> None:
         self.spell_loader.load(self.library.spelling_language(), paths.personal_dictionary_path())
+
+    def _spell_failed(self, message: str) -> None:
+        self.statusBar().showMessage(message)
 
     def _spell_ready(self, dictionary: SpellDictionary) -> None:
         if not self.settings.get_bool("spell_check"):
