@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
@@ -85,13 +86,20 @@ class _FeatureLoader(QObject):
     ready = Signal(object)
 
 
+# Loaders live here until their feature is installed: they have no parent (a thread may
+# still emit after the window is gone) yet must outlive the function that started them.
+_PENDING_LOADERS: set[_FeatureLoader] = set()
+
+
 def load_optional_features(window: MainWindow) -> None:
     """Sync's modules take ~0.6 s to import: import them in a thread after the window is up,
     then install on the GUI thread. A build without sync simply has no sync menu entries."""
-    loader = _FeatureLoader(window)
+    loader = _FeatureLoader()
+    _PENDING_LOADERS.add(loader)
 
     def install(install_sync: Callable[[Any], Any] | None) -> None:
-        if install_sync is not None:
+        _PENDING_LOADERS.discard(loader)
+        if install_sync is not None and shiboken6.isValid(window):
             window.sync = install_sync(window)  # type: ignore[attr-defined]
 
     def load() -> None:
@@ -115,10 +123,12 @@ AI_LOAD_DELAY_MS = 1500
 def load_ai_feature(window: MainWindow) -> None:
     """AI help: onnxruntime's import is slow, so import in a thread, install on the GUI thread;
     the model itself then loads on the AI feature's own thread."""
-    loader = _FeatureLoader(window)
+    loader = _FeatureLoader()
+    _PENDING_LOADERS.add(loader)
 
     def install(install_ai: Callable[..., Any] | None) -> None:
-        if install_ai is not None:
+        _PENDING_LOADERS.discard(loader)
+        if install_ai is not None and shiboken6.isValid(window):
             window.ai = install_ai(window, load_delay_ms=AI_LOAD_DELAY_MS)  # type: ignore[attr-defined]
 
     def load() -> None:
