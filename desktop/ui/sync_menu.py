@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLineEdit, QWidget
 
@@ -151,7 +152,8 @@ class SyncFeature(QObject):
         except SyncError as exc:  # e.g. secrets missing from the keyring
             log.warning("sync could not start: %s", exc)
             return
-        self.engine_ready.emit(engine)
+        if shiboken6.isValid(self):  # the window (and this object) may have closed meanwhile
+            self.engine_ready.emit(engine)
 
     # --- state ---------------------------------------------------------------------------
 
