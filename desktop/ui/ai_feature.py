@@ -143,6 +143,7 @@ class AIFeature(QObject):
         self.status.ready(device_label)
         self.status.setToolTip("The AI model runs on this computer; nothing leaves it.")
         self._refresh_actions()
+        self.warm_timer.start()  # the open document's context, while the writer reads
         logger.info("AI model ready on %s", device_label)
 
     def _on_load_failed(self, message: str) -> None:
@@ -293,6 +294,8 @@ class AIFeature(QObject):
             editor.installEventFilter(self)
             key = id(editor)
             editor.destroyed.connect(lambda *_args: self._editor_gone(key))
+        if editor is not None and self.ready:
+            self.warm_timer.start()
         self._refresh_actions()
 
     def _editor_gone(self, key: int) -> None:

@@ -486,3 +486,16 @@ def test_a_build_can_be_cancelled(qtbot: Any, make_window: Any, library: Library
     qtbot.waitUntil(lambda: feature.notice.message() != "", timeout=10_000)
     assert not feature.ready
     dialog.close()
+
+
+def test_the_open_document_is_warmed_when_the_model_is_ready_and_on_switching(
+        qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path) -> None:
+    window, _document, editor = open_doc(make_window, library)
+    editor.set_cursor_position(len(TEXT))
+    feature = install_ai(window, model_path=tiny_model_dir, auto_ghost=False)
+    with qtbot.waitSignal(feature.host.warmed, timeout=10_000) as warmed:
+        qtbot.waitUntil(lambda: feature.ready, timeout=10_000)
+    assert warmed.args[0] > 10
+    window.open_document(library.create_document(title="Other", text="A second story."))
+    with qtbot.waitSignal(feature.host.warmed, timeout=10_000):
+        window.tabs.setCurrentWidget(editor)
