@@ -34,6 +34,16 @@ class JobResult:
         return self.stop_reason == "cancelled"
 
 
+def _stop_thread(thread: QThread, state: dict[str, object]) -> None:
+    cancel = state.get("_cancel")
+    if isinstance(cancel, threading.Event):
+        cancel.set()
+    if thread.isRunning():
+        thread.quit()
+        if not thread.wait(JOIN_TIMEOUT_MS):
+            logger.warning("The model thread did not stop within %d ms", JOIN_TIMEOUT_MS)
+
+
 class ModelWorker(QObject):
     """Owned by the model thread. Never touches widgets."""
 
@@ -116,6 +126,11 @@ class ModelHost(QObject):
         self._generate_requested.connect(self.worker.generate)
         self._warm_requested.connect(self.worker.warm)
         self.worker.warmed.connect(self._on_warmed)
+        if parent is not None:
+            # Deleted without a close (or before shutdown): still stop and join, using only
+            # Python-side state, since the Qt objects around it are going away.
+            thread, state = self.model_thread, self.__dict__
+            parent.destroyed.connect(lambda *_args: _stop_thread(thread, state))
         self._next_id = 0
         self._cancel: threading.Event | None = None
         self.current_job: int | None = None

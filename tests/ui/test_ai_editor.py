@@ -499,3 +499,23 @@ def test_the_open_document_is_warmed_when_the_model_is_ready_and_on_switching(
     window.open_document(library.create_document(title="Other", text="A second story."))
     with qtbot.waitSignal(feature.host.warmed, timeout=10_000):
         window.tabs.setCurrentWidget(editor)
+
+
+def test_model_thread_is_joined_when_its_owner_is_deleted_without_a_close(
+        qtbot: Any, tiny_model_dir: Path) -> None:
+    from PySide6.QtCore import QObject
+
+    from desktop.ui.ai_worker import ModelHost
+    from inference.runtime import GenerationRequest
+
+    owner = QObject()
+    host = ModelHost(owner)
+    thread = host.model_thread
+    with qtbot.waitSignal(host.loaded, timeout=10_000):
+        host.load(tiny_model_dir)
+    host.submit(GenerationRequest("expand", selection=TEXT, max_new_tokens=1024))
+    assert thread.isRunning()
+    with qtbot.waitSignal(owner.destroyed):
+        owner.deleteLater()
+    assert not thread.isRunning()
+    assert host._cancel is not None and host._cancel.is_set()
