@@ -241,6 +241,16 @@ class AIFeature(QObject):
         self.window.menu("Settings").addMenu(self.settings_menu)
         registry.register("ai.auto_suggest", "Suggest after a pause", self._toggle_auto,
                           menu="AI", checkable=True, checked=self.auto_ghost)
+        self.window.editor_context_menu_hooks.append(self._add_context_menu_entries)
+
+    def _add_context_menu_entries(self, menu: QMenu, editor: Any) -> None:
+        """Right-click: the writing tasks, right where the selection is."""
+        menu.addSeparator()
+        ai_menu = menu.addMenu("AI")
+        ai_menu.addAction(self.window.registry.action("ai.continue"))
+        for action_id, _title, _task, _shortcut in TASK_ACTIONS:
+            ai_menu.addAction(self.window.registry.action(action_id))
+        ai_menu.addMenu(self.tone_menu)
 
     def open_build_dialog(self, extra_args: list[str] | None = None) -> ModelBuildDialog:
         """Offer to build the model; when it is built, load it."""

@@ -444,8 +444,16 @@ class DocumentEditor(QPlainTextEdit):
         return entries
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        menu = self.context_menu_at(event.pos())
+        menu.exec(event.globalPos())
+        menu.deleteLater()
+
+    def context_menu_at(self, pos: QPoint) -> QMenu:
+        """The right-click menu: spelling suggestions, the standard edit actions, then what
+        features added to the main window's ``editor_context_menu_hooks`` (hook(menu, editor),
+        e.g. AI tasks on the selection)."""
         menu = self.createStandardContextMenu()
-        word_cursor = self.word_at(event.pos())
+        word_cursor = self.word_at(pos)
         entries = self.spelling_menu_entries(word_cursor) if word_cursor else []
         if entries:
             first = menu.actions()[0] if menu.actions() else None
@@ -457,5 +465,6 @@ class DocumentEditor(QPlainTextEdit):
                 menu.insertAction(first, action)  # type: ignore[arg-type]
             if first is not None:
                 menu.insertSeparator(first)
-        menu.exec(event.globalPos())
-        menu.deleteLater()
+        for hook in getattr(self.window(), "editor_context_menu_hooks", ()):
+            hook(menu, self)
+        return menu

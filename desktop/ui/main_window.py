@@ -10,8 +10,10 @@ Seams for other features:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QByteArray, QObject, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence
@@ -72,6 +74,8 @@ class MainWindow(QMainWindow):
         self._menus: dict[str, QMenu] = {}
 
         self.registry = ActionRegistry(self)
+        # hook(menu, editor): features adding to the editor's right-click menu.
+        self.editor_context_menu_hooks: list[Callable[[QMenu, Any], None]] = []
         self.registry.action_added.connect(self._place_in_menu)
         for title in MENUS:
             self._menus[title] = self.menuBar().addMenu(title)

@@ -519,3 +519,18 @@ def test_model_thread_is_joined_when_its_owner_is_deleted_without_a_close(
         owner.deleteLater()
     assert not thread.isRunning()
     assert host._cancel is not None and host._cancel.is_set()
+
+
+def test_right_click_offers_the_writing_tasks(qtbot: Any, make_window: Any, library: Library,
+                                              tiny_model_dir: Path) -> None:
+    window, _document, editor = open_doc(make_window, library)
+    feature = ready_feature(qtbot, window, tiny_model_dir)
+    select(editor, 0, 10)
+    menu = editor.context_menu_at(editor.cursorRect().center())
+    ai_menu = next(a.menu() for a in menu.actions() if a.menu() and a.text() == "AI")
+    titles = [a.text() for a in ai_menu.actions()]
+    assert window.registry.action("ai.rewrite").text() in titles
+    assert feature.tone_menu.menuAction() in ai_menu.actions()
+    with qtbot.waitSignal(feature.host.finished, timeout=10_000):
+        window.registry.action("ai.shorten").trigger()
+    menu.deleteLater()
