@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from inference.runtime import GenerationRequest, LocalModel, RuntimeErrorBase, RuntimeSettings
@@ -38,6 +39,8 @@ def _stop_thread(thread: QThread, state: dict[str, object]) -> None:
     cancel = state.get("_cancel")
     if isinstance(cancel, threading.Event):
         cancel.set()
+    if not shiboken6.isValid(thread):  # already destroyed at interpreter exit: nothing to join
+        return
     if thread.isRunning():
         thread.quit()
         if not thread.wait(JOIN_TIMEOUT_MS):
