@@ -154,4 +154,5 @@ def find_default_model() -> ModelFolder | None:
     """The model the app uses when the writer has not picked one: the newest default build."""
     models = find_models()
     defaults = [m for m in models if m.manifest.get("source", {}).get("is_default")]
-    return (defaults or models or [None])[0]
+    candidates = defaults or models
+    return candidates[0] if candidates else None

@@ -299,7 +299,7 @@ def build(gguf_path: str | Path | None = None, *, cache_root: Path | None = None
     try:
         root.mkdir(parents=True, exist_ok=True)
         is_default = gguf_path is None
-        if is_default:
+        if gguf_path is None:
             progress("download", 0.0)
             gguf_path = fetch_default_gguf(root / "sources", show_download_output)
             progress("download", 1.0)

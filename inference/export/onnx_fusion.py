@@ -208,10 +208,12 @@ def fuse_attention(editor: GraphEditor, cfg: Architecture, context_length: int) 
 
 def set_io_shapes(editor: GraphEditor, cfg: Architecture) -> None:
     """Symbolic shapes with real sizes (the converted proxy declared tiny ones)."""
-    cache = ["batch", cfg.num_kv_heads, "past_sequence", cfg.head_dim]
-    shapes = {"input_ids": ["batch", "sequence"], "attention_mask": ["batch", "total_sequence"],
-              "position_ids": ["batch", "sequence"], "logits": ["batch", 1, cfg.vocab_size]}
+    cache: list[str | int] = ["batch", cfg.num_kv_heads, "past_sequence", cfg.head_dim]
+    shapes: dict[str, list[str | int]] = {
+        "input_ids": ["batch", "sequence"], "attention_mask": ["batch", "total_sequence"],
+        "position_ids": ["batch", "sequence"], "logits": ["batch", 1, cfg.vocab_size]}
     for value in [*editor.graph.input, *editor.graph.output]:
+        dims: list[str | int]
         if value.name.startswith("past_key_values."):
             dims = cache
         elif value.name.startswith("present."):

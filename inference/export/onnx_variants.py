@@ -81,6 +81,7 @@ class VariantBuilder:
     def _gather(self, node: onnx.NodeProto) -> None:
         table = self.weights.matrix(node.input[0])
         if self.variant == "q4" and table.qtype == GGMLQuantizationType.Q8_0:
+            assert table.q is not None and table.scale is not None
             self.editor.add_initializer("embedding.q", table.q)
             self.editor.add_initializer("embedding.scale", table.scale)
             self.editor.remove_nodes([node])
