@@ -118,14 +118,21 @@ class FindBar(QWidget):
             index += 1
         return index
 
-    def find_next(self) -> bool:
+    def _matches_or_report(self) -> tuple[str, list] | None:
+        """The matches when there are any; otherwise says "Not found" and returns None."""
         found = self._matches()
+        if found is None or self.editor is None:
+            return None
+        if not found[1]:
+            self.message.setText("Not found")
+            return None
+        return found
+
+    def find_next(self) -> bool:
+        found = self._matches_or_report()
         if found is None or self.editor is None:
             return False
         text, matches = found
-        if not matches:
-            self.message.setText("Not found")
-            return False
         after = self._py_index(text, self.editor.textCursor().selectionEnd())
         match = next((m for m in matches if m.start >= after), matches[0])
         self._select(text, match.start, match.end)
@@ -134,13 +141,10 @@ class FindBar(QWidget):
         return True
 
     def find_previous(self) -> bool:
-        found = self._matches()
+        found = self._matches_or_report()
         if found is None or self.editor is None:
             return False
         text, matches = found
-        if not matches:
-            self.message.setText("Not found")
-            return False
         before = self._py_index(text, self.editor.textCursor().selectionStart())
         earlier = [m for m in matches if m.end <= before]
         match = earlier[-1] if earlier else matches[-1]

@@ -27,31 +27,42 @@ def version_label(version: Version) -> str:
     return f"{when} · {version.device_name} · {what}{current}"
 
 
-class SyncHistoryDialog(QDialog):
-    restored = Signal(str)  # path written; the editor reloads it
+class _VersionListDialog(QDialog):
+    """A list of versions, a note under it, and Restore / Close buttons."""
 
-    def __init__(
-        self, controller: SyncController, path: str, parent: QWidget | None = None
-    ) -> None:
+    def __init__(self, controller: SyncController, title: str, restore_label: str,
+                 parent: QWidget | None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"Synced versions of {path}")
+        self.setWindowTitle(title)
         self.resize(560, 420)
         self.controller = controller
-        self.path = path
         self.versions: list[Version] = []
         self.list = QListWidget()
         self.note = QLabel()
         self.note.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        self.restore_button = buttons.addButton(
-            "Restore this version", QDialogButtonBox.ButtonRole.ActionRole
-        )
+        self.restore_button = buttons.addButton(restore_label,
+                                                QDialogButtonBox.ButtonRole.ActionRole)
         self.restore_button.clicked.connect(self.restore_selected)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.list)
         layout.addWidget(self.note)
         layout.addWidget(buttons)
+
+    def restore_selected(self) -> None:
+        raise NotImplementedError
+
+
+class SyncHistoryDialog(_VersionListDialog):
+    restored = Signal(str)  # path written; the editor reloads it
+
+    def __init__(
+        self, controller: SyncController, path: str, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(controller, f"Synced versions of {path}", "Restore this version",
+                         parent)
+        self.path = path
         self.list.currentRowChanged.connect(self._on_row)
         self.reload()
 
@@ -111,30 +122,13 @@ class SyncHistoryDialog(QDialog):
         self.reload()
 
 
-class SyncDeletedDialog(QDialog):
+class SyncDeletedDialog(_VersionListDialog):
     """Documents deleted on every device; restoring one brings it back into the library."""
 
     restored = Signal(str)
 
     def __init__(self, controller: SyncController, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Deleted documents")
-        self.resize(560, 420)
-        self.controller = controller
-        self.versions: list[Version] = []
-        self.list = QListWidget()
-        self.note = QLabel()
-        self.note.setWordWrap(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        self.restore_button = buttons.addButton(
-            "Restore document", QDialogButtonBox.ButtonRole.ActionRole
-        )
-        self.restore_button.clicked.connect(self.restore_selected)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.list)
-        layout.addWidget(self.note)
-        layout.addWidget(buttons)
+        super().__init__(controller, "Deleted documents", "Restore document", parent)
         self.reload()
 
     def reload(self) -> None:
