@@ -63,9 +63,15 @@ def main() -> None:
         from desktop import paths
 
         paths.progress_path().parent.mkdir(parents=True, exist_ok=True)
-        paths.progress_path().write_text(json.dumps({
-            "day": date.today().isoformat(),
-            "baselines": {str(library.relative(chapter)): 0}, "current": {}}))
+        paths.progress_path().write_text(
+            json.dumps(
+                {
+                    "day": date.today().isoformat(),
+                    "baselines": {str(library.relative(chapter)): 0},
+                    "current": {},
+                }
+            )
+        )
         settings = Settings()
         settings.set("daily_word_goal", 1000)
         window = MainWindow(library, settings)

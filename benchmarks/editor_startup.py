@@ -20,9 +20,34 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-WORDS = ["the", "sea", "light", "keeper", "harbour", "fog", "rolled", "in", "at", "dusk", "and",
-         "nobody", "came", "boat", "rope", "lamp", "night", "storm", "quiet", "window", "stair",
-         "wind", "salt", "letter", "morning", "tide"]
+WORDS = [
+    "the",
+    "sea",
+    "light",
+    "keeper",
+    "harbour",
+    "fog",
+    "rolled",
+    "in",
+    "at",
+    "dusk",
+    "and",
+    "nobody",
+    "came",
+    "boat",
+    "rope",
+    "lamp",
+    "night",
+    "storm",
+    "quiet",
+    "window",
+    "stair",
+    "wind",
+    "salt",
+    "letter",
+    "morning",
+    "tide",
+]
 
 
 def child_startup(library: str) -> None:
@@ -54,12 +79,16 @@ def measure_startup(runs: int = 5) -> list[float]:
                 env[name] = str(Path(tmp) / name.lower())
             library = Path(tmp) / "Library"
             library.mkdir()
-            (library / "Chapter 1.md").write_text("# Chapter 1\n\nIt was a quiet night.\n",
-                                                  encoding="utf-8")
+            (library / "Chapter 1.md").write_text(
+                "# Chapter 1\n\nIt was a quiet night.\n", encoding="utf-8"
+            )
             start = time.perf_counter()
             process = subprocess.Popen(
-                [sys.executable, __file__, "--child", str(library)], env=env,
-                stdout=subprocess.PIPE, text=True)
+                [sys.executable, __file__, "--child", str(library)],
+                env=env,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
             assert process.stdout is not None
             for line in process.stdout:
                 if line.startswith("READY"):
@@ -158,24 +187,33 @@ def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--child":
         child_startup(sys.argv[2])
         return
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY")
-                          else os.environ.get("QT_QPA_PLATFORM", "xcb"))
-    print(f"Qt platform: {os.environ.get('QT_QPA_PLATFORM')}, Python {sys.version.split()[0]}, "
-          f"{os.cpu_count()} CPUs")
+    os.environ.setdefault(
+        "QT_QPA_PLATFORM",
+        "offscreen" if not os.environ.get("DISPLAY") else os.environ.get("QT_QPA_PLATFORM", "xcb"),
+    )
+    print(
+        f"Qt platform: {os.environ.get('QT_QPA_PLATFORM')}, Python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} CPUs"
+    )
     times = measure_startup()
-    print(f"Start-up to an editable document: median {statistics.median(times):.2f} s "
-          f"(min {min(times):.2f}, max {max(times):.2f}, {len(times)} runs, includes "
-          "interpreter start)")
+    print(
+        f"Start-up to an editable document: median {statistics.median(times):.2f} s "
+        f"(min {min(times):.2f}, max {max(times):.2f}, {len(times)} runs, includes "
+        "interpreter start)"
+    )
     figures = measure_typing()
-    print(f"200k-word document ({figures['words']:,} words): opened in "
-          f"{figures['load_s']:.2f} s")
-    print(f"Typing latency per key (key event + repaint): median {figures['median_ms']:.1f} ms, "
-          f"p95 {figures['p95_ms']:.1f} ms, max {figures['max_ms']:.1f} ms "
-          "(one frame at 60 Hz = 16.7 ms)")
-    print(f"Off the keystroke path: word recount {figures['recount_ms']:.1f} ms (debounced "
-          f"300 ms; a full regex count would take {figures['full_regex_count_ms']:.1f} ms), "
-          f"journal hand-off to its thread {figures['journal_ms']:.1f} ms, "
-          f"atomic save {figures['save_ms']:.1f} ms (GUI thread)")
+    print(f"200k-word document ({figures['words']:,} words): opened in {figures['load_s']:.2f} s")
+    print(
+        f"Typing latency per key (key event + repaint): median {figures['median_ms']:.1f} ms, "
+        f"p95 {figures['p95_ms']:.1f} ms, max {figures['max_ms']:.1f} ms "
+        "(one frame at 60 Hz = 16.7 ms)"
+    )
+    print(
+        f"Off the keystroke path: word recount {figures['recount_ms']:.1f} ms (debounced "
+        f"300 ms; a full regex count would take {figures['full_regex_count_ms']:.1f} ms), "
+        f"journal hand-off to its thread {figures['journal_ms']:.1f} ms, "
+        f"atomic save {figures['save_ms']:.1f} ms (GUI thread)"
+    )
 
 
 if __name__ == "__main__":

@@ -105,9 +105,16 @@ def worker_llama(spec: dict) -> dict:
     from llama_cpp import Llama  # only in benchmarks/.env/llama
 
     started = time.perf_counter()
-    llm = Llama(model_path=spec["gguf"], n_ctx=CONTEXT_TOKENS, n_batch=512, n_ubatch=512,
-                n_threads=spec["threads"], n_threads_batch=spec["threads"],
-                n_gpu_layers=-1 if spec["device"] == "cuda" else 0, verbose=False)
+    llm = Llama(
+        model_path=spec["gguf"],
+        n_ctx=CONTEXT_TOKENS,
+        n_batch=512,
+        n_ubatch=512,
+        n_threads=spec["threads"],
+        n_threads_batch=spec["threads"],
+        n_gpu_layers=-1 if spec["device"] == "cuda" else 0,
+        verbose=False,
+    )
     load_s = time.perf_counter() - started
     out: dict = {"engine": "llama.cpp", "version": LLAMA_VERSION, "load_seconds": load_s}
     llm.eval(spec["short"][:16])  # warm-up: first-call allocations
@@ -161,14 +168,24 @@ def worker_ours(spec: dict) -> dict:
     from inference.runtime import GenerationRequest, LocalModel, RuntimeSettings, SamplingSettings
 
     started = time.perf_counter()
-    model = LocalModel.load(spec["model"], RuntimeSettings(
-        device=spec["device"], threads=spec["threads"], variant=spec.get("variant"),
-        context_tokens=CONTEXT_TOKENS))
+    model = LocalModel.load(
+        spec["model"],
+        RuntimeSettings(
+            device=spec["device"],
+            threads=spec["threads"],
+            variant=spec.get("variant"),
+            context_tokens=CONTEXT_TOKENS,
+        ),
+    )
     load_s = time.perf_counter() - started
     generator = model.generator
     greedy = SamplingSettings(temperature=0, repetition_penalty=1.0)
-    out: dict = {"engine": "draftsmith", "variant": model.session.variant,
-                 "device": model.device_report.label(), "load_seconds": load_s}
+    out: dict = {
+        "engine": "draftsmith",
+        "variant": model.session.variant,
+        "device": model.device_report.label(),
+        "load_seconds": load_s,
+    }
     generator.generate(spec["short"][:16], max_new_tokens=2, sampling=greedy)  # warm-up
 
     def prefill(ids: list[int]) -> float:
@@ -184,22 +201,32 @@ def worker_ours(spec: dict) -> dict:
 
     def decode() -> float:
         generator.clear_cache()
-        output = generator.generate(spec["short"], max_new_tokens=DECODE_TOKENS,
-                                    sampling=greedy, min_new_tokens=DECODE_TOKENS)
+        output = generator.generate(
+            spec["short"],
+            max_new_tokens=DECODE_TOKENS,
+            sampling=greedy,
+            min_new_tokens=DECODE_TOKENS,
+        )
         return output.stats.decode_tokens_per_second
 
     out["decode_tps"] = max(decode() for _ in range(spec["repeats"]))
 
-    request = GenerationRequest("continue", before=spec["doc_text"], sampling=greedy,
-                                max_new_tokens=TTFT_NEW_TOKENS)
+    request = GenerationRequest(
+        "continue", before=spec["doc_text"], sampling=greedy, max_new_tokens=TTFT_NEW_TOKENS
+    )
     generator.clear_cache()
     cold = model.run(request)
     out["ttft_cold_s"] = cold.stats.first_token_seconds
     out["ttft_cold_prompt_tokens"] = cold.stats.prompt_tokens
     warm_runs = []
     for typed in spec["typed_texts"]:
-        warm_runs.append(model.run(GenerationRequest(
-            "continue", before=typed, sampling=greedy, max_new_tokens=TTFT_NEW_TOKENS)).stats)
+        warm_runs.append(
+            model.run(
+                GenerationRequest(
+                    "continue", before=typed, sampling=greedy, max_new_tokens=TTFT_NEW_TOKENS
+                )
+            ).stats
+        )
     best = min(warm_runs, key=lambda stats: stats.first_token_seconds)
     out["ttft_warm_s"] = best.first_token_seconds
     out["ttft_warm_all_s"] = [round(stats.first_token_seconds, 4) for stats in warm_runs]
@@ -215,10 +242,18 @@ def worker_ours(spec: dict) -> dict:
 # kernels die with SIGILL (seen here: `tilezero` in ggml_backend_amx_mul_mat), and
 # GGML_AMX_*=OFF alone does not help because -march=native turns AMX back on. So the
 # benchmark's own build lists the CPU's other vector extensions explicitly, without AMX.
-_GGML_FEATURES = {"avx": "AVX", "avx2": "AVX2", "fma": "FMA", "f16c": "F16C", "bmi2": "BMI2",
-                  "avx512f": "AVX512", "avx512vbmi": "AVX512_VBMI",
-                  "avx512_vnni": "AVX512_VNNI", "avx512_bf16": "AVX512_BF16",
-                  "avx_vnni": "AVX_VNNI"}
+_GGML_FEATURES = {
+    "avx": "AVX",
+    "avx2": "AVX2",
+    "fma": "FMA",
+    "f16c": "F16C",
+    "bmi2": "BMI2",
+    "avx512f": "AVX512",
+    "avx512vbmi": "AVX512_VBMI",
+    "avx512_vnni": "AVX512_VNNI",
+    "avx512_bf16": "AVX512_BF16",
+    "avx_vnni": "AVX_VNNI",
+}
 
 
 def llama_cmake_args() -> str:
@@ -233,26 +268,47 @@ def llama_cmake_args() -> str:
             break
     if not flags:
         return ""
-    args = ["-DGGML_NATIVE=OFF", "-DGGML_AMX_TILE=OFF", "-DGGML_AMX_INT8=OFF",
-            "-DGGML_AMX_BF16=OFF"]
-    args += [f"-DGGML_{name}={'ON' if flag in flags else 'OFF'}"
-             for flag, name in _GGML_FEATURES.items()]
+    args = [
+        "-DGGML_NATIVE=OFF",
+        "-DGGML_AMX_TILE=OFF",
+        "-DGGML_AMX_INT8=OFF",
+        "-DGGML_AMX_BF16=OFF",
+    ]
+    args += [
+        f"-DGGML_{name}={'ON' if flag in flags else 'OFF'}" for flag, name in _GGML_FEATURES.items()
+    ]
     return " ".join(args)
 
 
 def ensure_llama_env() -> Path:
     python = LLAMA_ENV / "bin" / "python"
-    check = [str(python), "-c",
-             f"import llama_cpp; assert llama_cpp.__version__ == '{LLAMA_VERSION}'"]
+    check = [
+        str(python),
+        "-c",
+        f"import llama_cpp; assert llama_cpp.__version__ == '{LLAMA_VERSION}'",
+    ]
     if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
         return python
-    print(f"setting up llama-cpp-python=={LLAMA_VERSION} in {LLAMA_ENV} (a build from source: "
-          "several minutes) ...", flush=True)
+    print(
+        f"setting up llama-cpp-python=={LLAMA_VERSION} in {LLAMA_ENV} (a build from source: "
+        "several minutes) ...",
+        flush=True,
+    )
     subprocess.run([sys.executable, "-m", "venv", str(LLAMA_ENV)], check=True)
     # --no-cache-dir: a wheel cached from a build with other CPU flags would be reused as is.
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-cache-dir",
-                    f"llama-cpp-python=={LLAMA_VERSION}"], check=True,
-                   env={**os.environ, "CMAKE_ARGS": llama_cmake_args()})
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-cache-dir",
+            f"llama-cpp-python=={LLAMA_VERSION}",
+        ],
+        check=True,
+        env={**os.environ, "CMAKE_ARGS": llama_cmake_args()},
+    )
     return python
 
 
@@ -276,15 +332,21 @@ def run_worker(python: Path, engine: str, spec: dict) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(spec, handle)
     try:
-        done = subprocess.run([str(python), __file__, "--worker", engine, handle.name],
-                              capture_output=True, text=True, timeout=1800,
-                              env={**os.environ, "OMP_NUM_THREADS": str(spec["threads"])})
+        done = subprocess.run(
+            [str(python), __file__, "--worker", engine, handle.name],
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            env={**os.environ, "OMP_NUM_THREADS": str(spec["threads"])},
+        )
     finally:
         os.unlink(handle.name)
     if done.returncode == -4 or done.returncode == 132:
-        raise SystemExit(f"{engine} worker died of an illegal instruction: its build uses CPU "
-                         "instructions this machine does not run (see llama_cmake_args); "
-                         f"delete {LLAMA_ENV} or pass --llama-python")
+        raise SystemExit(
+            f"{engine} worker died of an illegal instruction: its build uses CPU "
+            "instructions this machine does not run (see llama_cmake_args); "
+            f"delete {LLAMA_ENV} or pass --llama-python"
+        )
     if done.returncode != 0:
         raise SystemExit(f"{engine} worker failed ({done.returncode}):\n{done.stderr[-4000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -306,8 +368,10 @@ def table(ours: dict, llama: dict | None, spec: dict) -> str:
         ("peak memory (MB RSS)", "peak_rss_mb", False, ""),
         ("load time (s)", "load_seconds", False, ""),
     ]
-    head = (f"| metric | draftsmith ({ours.get('variant')}) | llama.cpp {LLAMA_VERSION} "
-            "| ratio (>1 = draftsmith better) | target |")
+    head = (
+        f"| metric | draftsmith ({ours.get('variant')}) | llama.cpp {LLAMA_VERSION} "
+        "| ratio (>1 = draftsmith better) | target |"
+    )
     lines = [head, "|---|---|---|---|---|"]
     for label, key, higher_better, target in rows:
         mine = ours.get(key)
@@ -326,13 +390,20 @@ def main() -> int:
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--model", help="model folder (default: the built default model)")
     parser.add_argument("--variant", help="model variant (default: the device's)")
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="prefill and decode repeats (the best is kept: other work on the "
-                             "machine only ever slows a run down)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="prefill and decode repeats (the best is kept: other work on the "
+        "machine only ever slows a run down)",
+    )
     parser.add_argument("--skip-llamacpp", action="store_true")
-    parser.add_argument("--llama-python", metavar="PYTHON",
-                        help=f"a Python with llama-cpp-python=={LLAMA_VERSION} (default: set up "
-                             f"{LLAMA_ENV.relative_to(ROOT)})")
+    parser.add_argument(
+        "--llama-python",
+        metavar="PYTHON",
+        help=f"a Python with llama-cpp-python=={LLAMA_VERSION} (default: set up "
+        f"{LLAMA_ENV.relative_to(ROOT)})",
+    )
     args = parser.parse_args()
     if args.worker:
         engine, spec_path = args.worker
@@ -350,38 +421,60 @@ def main() -> int:
     if folder is None:
         raise SystemExit("no built model: run `.venv/bin/draftsmith-model build` first")
     gguf = find_gguf(folder.path)
-    planner = LocalModel.load(folder.path, RuntimeSettings(device="cpu", threads=1,
-                                                          context_tokens=CONTEXT_TOKENS))
+    planner = LocalModel.load(
+        folder.path, RuntimeSettings(device="cpu", threads=1, context_tokens=CONTEXT_TOKENS)
+    )
     codec = planner.codec
     doc_text = document(1000)
     doc_ids = planner.plan(GenerationRequest("continue", before=doc_text)).token_ids
-    typed_texts = [doc_text + "".join(TYPED_SENTENCES[: i + 1])
-                   for i in range(len(TYPED_SENTENCES))]
-    typed_ids = [planner.plan(GenerationRequest("continue", before=text)).token_ids
-                 for text in typed_texts]
+    typed_texts = [
+        doc_text + "".join(TYPED_SENTENCES[: i + 1]) for i in range(len(TYPED_SENTENCES))
+    ]
+    typed_ids = [
+        planner.plan(GenerationRequest("continue", before=text)).token_ids for text in typed_texts
+    ]
     short_ids = codec.encode(document(230))[:300]
     long_ids = codec.encode(document(1000))[:1300]
     del planner
-    spec = {"gguf": str(gguf), "model": str(folder.path), "threads": args.threads,
-            "device": args.device, "variant": args.variant, "repeats": args.repeats,
-            "short": short_ids, "long": long_ids, "doc": doc_ids, "doc_typed": typed_ids,
-            "doc_text": doc_text, "typed_texts": typed_texts}
-    print(f"model: {folder.path}\ngguf:  {gguf}\nthreads: {args.threads}, device: {args.device}\n"
-          f"prompts: {len(short_ids)} / {len(long_ids)} tokens; document {len(doc_ids)} tokens "
-          f"(+{len(typed_ids[0]) - len(doc_ids)} typed)", flush=True)
+    spec = {
+        "gguf": str(gguf),
+        "model": str(folder.path),
+        "threads": args.threads,
+        "device": args.device,
+        "variant": args.variant,
+        "repeats": args.repeats,
+        "short": short_ids,
+        "long": long_ids,
+        "doc": doc_ids,
+        "doc_typed": typed_ids,
+        "doc_text": doc_text,
+        "typed_texts": typed_texts,
+    }
+    print(
+        f"model: {folder.path}\ngguf:  {gguf}\nthreads: {args.threads}, device: {args.device}\n"
+        f"prompts: {len(short_ids)} / {len(long_ids)} tokens; document {len(doc_ids)} tokens "
+        f"(+{len(typed_ids[0]) - len(doc_ids)} typed)",
+        flush=True,
+    )
     ours = run_worker(Path(sys.executable), "ours", spec)
     llama = None
     if not args.skip_llamacpp:
         python = Path(args.llama_python) if args.llama_python else ensure_llama_env()
         llama = run_worker(python, "llama", spec)
-    print(f"\nload average after the run: {os.getloadavg()[0]:.2f} "
-          f"(on {os.cpu_count()} CPUs; above ~{args.threads} the figures are noisy)")
+    print(
+        f"\nload average after the run: {os.getloadavg()[0]:.2f} "
+        f"(on {os.cpu_count()} CPUs; above ~{args.threads} the figures are noisy)"
+    )
     print(table(ours, llama, spec))
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = RESULTS / f"generation_vs_llamacpp-{stamp}.json"
-    out.write_text(json.dumps({"ours": ours, "llama.cpp": llama, "threads": args.threads,
-                               "device": args.device}, indent=2))
+    out.write_text(
+        json.dumps(
+            {"ours": ours, "llama.cpp": llama, "threads": args.threads, "device": args.device},
+            indent=2,
+        )
+    )
     print(f"\nraw results: {out.relative_to(ROOT)}")
     return 0
 

@@ -59,12 +59,37 @@ def start_postgres(base: Path) -> tuple[str, list[str], Path] | None:
         os.chmod(base, 0o755)
         as_user = ["runuser", "-u", "postgres", "--"]
     port = free_port()
-    subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "trust",
-                    "-U", "postgres", "--no-sync"], check=True, capture_output=True)
-    subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l",
-                    str(base / "pg.log"), "-o",
-                    f"-k {sock} -p {port} -c listen_addresses='' -c max_connections=200",
-                    "start"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            *as_user,
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            *as_user,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(base / "pg.log"),
+            "-o",
+            f"-k {sock} -p {port} -c listen_addresses='' -c max_connections=200",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
     stop = [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]
     return f"postgresql+psycopg://postgres@/postgres?host={sock}&port={port}", stop, data
 
@@ -76,19 +101,41 @@ def run_one(label: str, db_url: str, key_path: Path, clients: int, total: int) -
     with sessions() as session, session.begin():
         for _ in range(total // seats_per_license + 1):
             _, key = licenses.mint(
-                session, edition="standard", entitlements=["ai", "sync"],
-                max_machines=seats_per_license, purchased_at=dt.date.today(),
+                session,
+                edition="standard",
+                entitlements=["ai", "sync"],
+                max_machines=seats_per_license,
+                purchased_at=dt.date.today(),
                 updates_until=dt.date.today() + dt.timedelta(days=365),
             )
             keys.append(key)
     port = free_port()
-    env = dict(os.environ, DRAFTSMITH_LICENSE_DB=db_url,
-               DRAFTSMITH_LICENSE_SIGNING_KEY=str(key_path), DRAFTSMITH_LICENSE_KID="bench",
-               DRAFTSMITH_LOOKUPS_PER_MINUTE="100000000", DRAFTSMITH_FAILED_LOOKUPS="100000000")
+    env = dict(
+        os.environ,
+        DRAFTSMITH_LICENSE_DB=db_url,
+        DRAFTSMITH_LICENSE_SIGNING_KEY=str(key_path),
+        DRAFTSMITH_LICENSE_KID="bench",
+        DRAFTSMITH_LOOKUPS_PER_MINUTE="100000000",
+        DRAFTSMITH_FAILED_LOOKUPS="100000000",
+    )
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "licensing.server.app:app_from_env",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-         "--no-access-log"], cwd=ROOT, env=env)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "licensing.server.app:app_from_env",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -109,8 +156,12 @@ def run_one(label: str, db_url: str, key_path: Path, clients: int, total: int) -
             nonlocal failures
             if not hasattr(local, "session"):
                 local.session = requests.Session()
-            body = {"key": keys[i // seats_per_license], "fingerprint": fingerprint_of(
-                f"{label}-{i}"), "machine_name": f"m{i}", "nonce": secrets.token_hex(8)}
+            body = {
+                "key": keys[i // seats_per_license],
+                "fingerprint": fingerprint_of(f"{label}-{i}"),
+                "machine_name": f"m{i}",
+                "nonce": secrets.token_hex(8),
+            }
             started = time.perf_counter()
             reply = local.session.post(f"{url}/v1/activate", json=body, timeout=60)
             elapsed = time.perf_counter() - started
@@ -129,9 +180,11 @@ def run_one(label: str, db_url: str, key_path: Path, clients: int, total: int) -
         latencies.sort()
         p50 = statistics.median(latencies) * 1000
         p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
-        print(f"{label:<11} {clients:>3} clients  {total} activations  "
-              f"{total / wall:7.1f} activations/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  "
-              f"failures {failures}")
+        print(
+            f"{label:<11} {clients:>3} clients  {total} activations  "
+            f"{total / wall:7.1f} activations/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  "
+            f"failures {failures}"
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -145,12 +198,15 @@ def main() -> int:
     base = Path(tempfile.mkdtemp(prefix="draftsmith-bench-"))
     key_path = base / "keys" / "bench.pem"
     write_private_key(key_path)
-    print(f"license server benchmark: 1 uvicorn worker, {os.cpu_count()} CPUs, "
-          "client and server on this machine")
+    print(
+        f"license server benchmark: 1 uvicorn worker, {os.cpu_count()} CPUs, "
+        "client and server on this machine"
+    )
     stop: list[str] | None = None
     try:
-        run_one("SQLite", f"sqlite:///{base / 'bench.db'}", key_path, args.clients,
-                args.activations)
+        run_one(
+            "SQLite", f"sqlite:///{base / 'bench.db'}", key_path, args.clients, args.activations
+        )
         pg = start_postgres(base)
         if pg is None:
             print("PostgreSQL    skipped: no binaries under /usr/lib/postgresql/*/bin")

@@ -27,8 +27,11 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--context", type=int, default=300)
     parser.add_argument("--steps", type=int, default=32)
-    parser.add_argument("--growing-kv", action="store_true",
-                        help="use the growing KV layout instead of the in-place buffers")
+    parser.add_argument(
+        "--growing-kv",
+        action="store_true",
+        help="use the growing KV layout instead of the in-place buffers",
+    )
     args = parser.parse_args()
 
     import numpy as np
@@ -43,8 +46,7 @@ def main() -> int:
     prefix = str(Path(tempfile.mkdtemp()) / "decode")
     settings = SessionSettings(device="cpu", threads=args.threads, profile_prefix=prefix)
     capacity = None if args.growing_kv else args.context + args.steps + 8
-    session = ModelSession.load(folder, settings, args.variant, verify=False,
-                                kv_capacity=capacity)
+    session = ModelSession.load(folder, settings, args.variant, verify=False, kv_capacity=capacity)
     cache = session.new_cache()
     rng = np.random.default_rng(0)
     prompt = rng.integers(100, session.vocab_size - 100, args.context, dtype=np.int64)[None, :]
@@ -70,17 +72,23 @@ def main() -> int:
         by_op[op] += event.get("dur", 0)
         nodes[op] += 1
     total = sum(by_op.values())
-    print(f"model: {folder.path} ({session.variant}), {args.threads} threads, "
-          f"context {args.context}, KV {'growing' if args.growing_kv else 'in place'}")
+    print(
+        f"model: {folder.path} ({session.variant}), {args.threads} threads, "
+        f"context {args.context}, KV {'growing' if args.growing_kv else 'in place'}"
+    )
     print(f"wall per decode step (Python): {wall * 1000:.2f} ms  = {1 / wall:.1f} tokens/s")
-    print(f"kernel time per step: {total / args.steps / 1000:.2f} ms "
-          f"({len([e for e in events if e.get('cat') == 'Node']) // max(len(runs), 1)} "
-          "node events per run)")
+    print(
+        f"kernel time per step: {total / args.steps / 1000:.2f} ms "
+        f"({len([e for e in events if e.get('cat') == 'Node']) // max(len(runs), 1)} "
+        "node events per run)"
+    )
     print("| op type | ms per step | share | nodes per step |")
     print("|---|---|---|---|")
     for op, dur in sorted(by_op.items(), key=lambda item: -item[1]):
-        print(f"| {op} | {dur / args.steps / 1000:.3f} | {dur / total:.1%} | "
-              f"{nodes[op] // args.steps} |")
+        print(
+            f"| {op} | {dur / args.steps / 1000:.3f} | {dur / total:.1%} | "
+            f"{nodes[op] // args.steps} |"
+        )
     profile.unlink()
     return 0
 

@@ -50,8 +50,12 @@ def launch_editor(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="draftsmith", description="Draftsmith writing app.")
     parser.add_argument("-d", "--debug", action="store_true", help="log debug messages")
-    parser.add_argument("--library", type=Path, default=None,
-                        help="open this library folder instead of the one in settings")
+    parser.add_argument(
+        "--library",
+        type=Path,
+        default=None,
+        help="open this library folder instead of the one in settings",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     from inference.runtime.cli import register_commands as register_runtime_commands
 

@@ -18,10 +18,21 @@ def _rope_permute(weight: np.ndarray, heads: int) -> np.ndarray:
     return weight.reshape(heads, 2, rows // heads // 2, cols).swapaxes(1, 2).reshape(rows, cols)
 
 
-def write_tiny_gguf(path: Path, *, layers: int = 2, hidden: int = 64, heads: int = 4,
-                    kv_heads: int = 2, intermediate: int = 128, context: int = 256,
-                    linear_type: Q = Q.Q4_1, embedding_type: Q = Q.Q8_0,
-                    untied: bool = False, seed: int = 0, vocab: int | None = None) -> Path:
+def write_tiny_gguf(
+    path: Path,
+    *,
+    layers: int = 2,
+    hidden: int = 64,
+    heads: int = 4,
+    kv_heads: int = 2,
+    intermediate: int = 128,
+    context: int = 256,
+    linear_type: Q = Q.Q4_1,
+    embedding_type: Q = Q.Q8_0,
+    untied: bool = False,
+    seed: int = 0,
+    vocab: int | None = None,
+) -> Path:
     from tests.tiny_vocab import add_tiny_tokenizer
 
     rng = np.random.default_rng(seed)

@@ -39,8 +39,9 @@ def _fingerprint(root: Path, files: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def backup_library(root: Path, destination: Path, keep: int = DEFAULT_KEEP,
-                   now: datetime | None = None) -> Path | None:
+def backup_library(
+    root: Path, destination: Path, keep: int = DEFAULT_KEEP, now: datetime | None = None
+) -> Path | None:
     """Write ``<destination>/<library>-<time>.zip``; None when nothing changed since the last."""
     root = Path(root)
     files = _backup_files(root)

@@ -57,13 +57,18 @@ class DailyProgress:
 
     def words_today(self) -> int:
         self._roll_day()
-        return sum(max(0, words - self._baselines.get(key, words))
-                   for key, words in self._current.items())
+        return sum(
+            max(0, words - self._baselines.get(key, words)) for key, words in self._current.items()
+        )
 
     def save(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(self.path, json.dumps(
-                {"day": self._day, "baselines": self._baselines, "current": self._current}))
+            atomic_write_text(
+                self.path,
+                json.dumps(
+                    {"day": self._day, "baselines": self._baselines, "current": self._current}
+                ),
+            )
         except OSError as exc:
             logger.warning("Couldn't save today's progress: %s", exc)

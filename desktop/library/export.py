@@ -16,8 +16,13 @@ from desktop.library.errors import save_error_from_os_error
 
 logger = logging.getLogger(__name__)
 
-FORMATS = {"md": "Markdown", "txt": "Plain text", "html": "HTML", "docx": "Word (DOCX)",
-           "pdf": "PDF"}
+FORMATS = {
+    "md": "Markdown",
+    "txt": "Plain text",
+    "html": "HTML",
+    "docx": "Word (DOCX)",
+    "pdf": "PDF",
+}
 
 HTML_STYLE = """
 body { font-family: Georgia, 'DejaVu Serif', serif; max-width: 40em; margin: 3em auto;
@@ -62,18 +67,21 @@ def markdown_to_plain(text: str) -> str:
 def markdown_to_html(text: str, title: str = "Document") -> str:
     import markdown
 
-    body = markdown.markdown(text, extensions=["extra", "sane_lists", "smarty"],
-                             output_format="html")
-    return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(title)}</title><style>{HTML_STYLE}</style></head>\n"
-            f"<body>\n{body}\n</body></html>\n")
+    body = markdown.markdown(
+        text, extensions=["extra", "sane_lists", "smarty"], output_format="html"
+    )
+    return (
+        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{HTML_STYLE}</style></head>\n"
+        f"<body>\n{body}\n</body></html>\n"
+    )
 
 
 def _add_inline(paragraph: object, text: str) -> None:
     last = 0
     for match in _INLINE.finditer(text):
         if match.start() > last:
-            paragraph.add_run(text[last:match.start()])  # type: ignore[attr-defined]
+            paragraph.add_run(text[last : match.start()])  # type: ignore[attr-defined]
         if match.group(2) is not None:
             paragraph.add_run(match.group(2)).bold = True  # type: ignore[attr-defined]
         elif match.group(4) is not None:

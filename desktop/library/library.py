@@ -63,8 +63,7 @@ class SearchHit:
 
 def natural_key(path: Path) -> list[object]:
     """“Chapter 2” before “Chapter 10”."""
-    return [int(part) if part.isdigit() else part.lower()
-            for part in re.split(r"(\d+)", path.name)]
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
 
 
 def clean_name(name: str) -> str:
@@ -109,8 +108,10 @@ class Library:
         for path in self.root.rglob(f"*{paths.DOCUMENT_SUFFIX}"):
             if path.is_file() and not paths.is_hidden_part(path.relative_to(self.root)):
                 found.append(path)
-        return sorted(found, key=lambda p: [natural_key(Path(part))
-                                            for part in p.relative_to(self.root).parts])
+        return sorted(
+            found,
+            key=lambda p: [natural_key(Path(part)) for part in p.relative_to(self.root).parts],
+        )
 
     def tree(self, folder: Path | None = None, *, with_counts: bool = True) -> Node:
         folder = folder or self.root
@@ -155,8 +156,9 @@ class Library:
         return found
 
     # ----- changes ---------------------------------------------------------------------------
-    def create_document(self, folder: Path | None = None, title: str = "Untitled",
-                        text: str = "") -> Path:
+    def create_document(
+        self, folder: Path | None = None, title: str = "Untitled", text: str = ""
+    ) -> Path:
         folder = folder or self.root
         path = unique_path(folder, clean_name(title), paths.DOCUMENT_SUFFIX)
         folder.mkdir(parents=True, exist_ok=True)
@@ -185,8 +187,9 @@ class Library:
     def move(self, path: Path, folder: Path) -> Path:
         path = Path(path)
         folder = Path(folder)
-        if path.is_dir() and (folder.resolve() == path.resolve()
-                              or path.resolve() in folder.resolve().parents):
+        if path.is_dir() and (
+            folder.resolve() == path.resolve() or path.resolve() in folder.resolve().parents
+        ):
             raise LibraryError("A folder can't be moved into itself.")
         target = folder / path.name
         if target.exists():
@@ -232,8 +235,9 @@ class Library:
     # ----- per-library configuration (spell-check language) -----------------------------------
     def config(self) -> dict[str, object]:
         try:
-            raw = json.loads((paths.meta_dir(self.root) / paths.LIBRARY_CONFIG_FILE)
-                             .read_text(encoding="utf-8"))
+            raw = json.loads(
+                (paths.meta_dir(self.root) / paths.LIBRARY_CONFIG_FILE).read_text(encoding="utf-8")
+            )
         except (OSError, ValueError):
             return {}
         return raw if isinstance(raw, dict) else {}

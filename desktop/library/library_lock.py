@@ -45,8 +45,14 @@ class LibraryLock:
         self.held = False
 
     def _payload(self) -> str:
-        return json.dumps({"host": socket.gethostname(), "pid": os.getpid(),
-                           "time": time.time(), "token": self.token})
+        return json.dumps(
+            {
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "time": time.time(),
+                "token": self.token,
+            }
+        )
 
     def read_owner(self) -> dict[str, object] | None:
         try:
@@ -81,14 +87,19 @@ class LibraryLock:
                 return None
             stale = self.is_stale(owner)
             stamp = owner.get("time")
-            when = time.strftime("%H:%M", time.localtime(
-                float(stamp) if isinstance(stamp, (int, float)) else 0.0))
+            when = time.strftime(
+                "%H:%M", time.localtime(float(stamp) if isinstance(stamp, (int, float)) else 0.0)
+            )
             if stale:
-                message = (f"This library was left locked by Draftsmith on “{owner.get('host')}” "
-                           f"(last seen {when}), which is no longer running.")
+                message = (
+                    f"This library was left locked by Draftsmith on “{owner.get('host')}” "
+                    f"(last seen {when}), which is no longer running."
+                )
             else:
-                message = ("This library is open in another Draftsmith window "
-                           f"(on “{owner.get('host')}”, process {owner.get('pid')}).")
+                message = (
+                    "This library is open in another Draftsmith window "
+                    f"(on “{owner.get('host')}”, process {owner.get('pid')})."
+                )
             raise LibraryLockedError(message, owner, stale) from None
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(self._payload())

@@ -41,8 +41,9 @@ class RecoveryJournal:
         self.folder = Path(folder)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
 
-    def record_in_background(self, document: Path, text: str,
-                             on_error: Callable[[OSError], None] | None = None) -> Future[None]:
+    def record_in_background(
+        self, document: Path, text: str, on_error: Callable[[OSError], None] | None = None
+    ) -> Future[None]:
         def write() -> None:
             try:
                 self._record(document, text)
@@ -110,7 +111,6 @@ class RecoveryJournal:
                 entry_file.unlink(missing_ok=True)  # nothing newer than disk
                 continue
             found.append(
-                RecoveryEntry(document, text, float(raw["saved_at"]), exists,
-                              decode_document(data))
+                RecoveryEntry(document, text, float(raw["saved_at"]), exists, decode_document(data))
             )
         return found

@@ -72,7 +72,7 @@ class SnapshotStore:
         if file.exists():  # two in the same microsecond: keep both
             file = file.with_name(f"{now:%Y%m%dT%H%M%S%f}_{safe_reason}-2.md")
         atomic_write_text(file, text)
-        for old in existing[self.keep - 1:]:
+        for old in existing[self.keep - 1 :]:
             old.path.unlink(missing_ok=True)
         return Snapshot(file, now, reason)
 
@@ -85,7 +85,9 @@ class SnapshotStore:
             old.replace(new)
 
 
-def unified_diff(old: str, new: str, old_label: str = "snapshot",
-                 new_label: str = "current") -> list[str]:
-    return list(difflib.unified_diff(old.splitlines(), new.splitlines(), old_label, new_label,
-                                     lineterm=""))
+def unified_diff(
+    old: str, new: str, old_label: str = "snapshot", new_label: str = "current"
+) -> list[str]:
+    return list(
+        difflib.unified_diff(old.splitlines(), new.splitlines(), old_label, new_label, lineterm="")
+    )

@@ -13,8 +13,16 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-LANGUAGES = {"en": "English", "es": "Español", "fr": "Français", "de": "Deutsch",
-             "pt": "Português", "it": "Italiano", "nl": "Nederlands", "ru": "Русский"}
+LANGUAGES = {
+    "en": "English",
+    "es": "Español",
+    "fr": "Français",
+    "de": "Deutsch",
+    "pt": "Português",
+    "it": "Italiano",
+    "nl": "Nederlands",
+    "ru": "Русский",
+}
 # Words of the app's own vocabulary that the bundled dictionaries don't know.
 BUILT_IN_WORDS = frozenset({"draftsmith", "ctrl", "alt", "markdown", "docx", "pdf", "html"})
 WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
@@ -44,22 +52,27 @@ class SpellDictionary:
         if cached is not None:
             return cached
         lower = _normal(word)
-        correct = (len(word) < 2 or lower in self._personal or lower in self._checker
-                   or word.isupper())
+        correct = (
+            len(word) < 2 or lower in self._personal or lower in self._checker or word.isupper()
+        )
         if len(self._cache) > 100_000:
             self._cache.clear()
         self._cache[word] = correct
         return correct
 
     def misspelled(self, text: str) -> list[tuple[int, int, str]]:
-        return [(m.start(), m.end(), m.group()) for m in WORD.finditer(text)
-                if not self.is_correct(m.group())]
+        return [
+            (m.start(), m.end(), m.group())
+            for m in WORD.finditer(text)
+            if not self.is_correct(m.group())
+        ]
 
     def suggestions(self, word: str, limit: int = 7) -> list[str]:
         candidates = self._checker.candidates(word.lower()) or set()
         best = self._checker.correction(word.lower())
-        ranked = sorted(candidates, key=lambda w: (w != best,
-                                                   -self._checker.word_usage_frequency(w), w))
+        ranked = sorted(
+            candidates, key=lambda w: (w != best, -self._checker.word_usage_frequency(w), w)
+        )
         if word[:1].isupper():
             ranked = [w[:1].upper() + w[1:] for w in ranked]
         return [w for w in ranked if w.lower() != word.lower()][:limit]

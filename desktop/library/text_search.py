@@ -39,8 +39,9 @@ def compile_pattern(query: str, options: SearchOptions) -> re.Pattern[str]:
         raise LibraryError(f"That regular expression isn't valid: {exc}.") from exc
 
 
-def find_all(text: str, query: str, options: SearchOptions,
-             replacement: str | None = None) -> list[Match]:
+def find_all(
+    text: str, query: str, options: SearchOptions, replacement: str | None = None
+) -> list[Match]:
     pattern = compile_pattern(query, options)
     matches = []
     for found in pattern.finditer(text):
@@ -66,7 +67,7 @@ def replace_all(text: str, query: str, replacement: str, options: SearchOptions)
     matches = find_all(text, query, options, replacement)
     pieces, last = [], 0
     for match in matches:
-        pieces.append(text[last:match.start])
+        pieces.append(text[last : match.start])
         pieces.append(match.replacement)
         last = match.end
     pieces.append(text[last:])

@@ -64,8 +64,9 @@ class ModelBuildDialog(QDialog):
         self.state.setText("Building… (starting the build tools takes a few seconds)")
         self.start_button.setEnabled(False)
         self.cancel_button.setText("Cancel")
-        self.process.start(sys.executable,
-                           ["-m", "inference.export.cli", "build", *self.extra_args])
+        self.process.start(
+            sys.executable, ["-m", "inference.export.cli", "build", *self.extra_args]
+        )
 
     def cancel(self) -> None:
         if not self.running():

@@ -62,11 +62,18 @@ class TaskJob:
 
 
 class AIFeature(QObject):
-    def __init__(self, window: Any, *, model_path: Path | None = None,
-                 runtime_settings: RuntimeSettings | None = None,
-                 ghost_delay_ms: int = 1000, auto_ghost: bool = True,
-                 suggestion_tokens: int = 60, task_tokens: int | None = None,
-                 load_delay_ms: int = 0) -> None:
+    def __init__(
+        self,
+        window: Any,
+        *,
+        model_path: Path | None = None,
+        runtime_settings: RuntimeSettings | None = None,
+        ghost_delay_ms: int = 1000,
+        auto_ghost: bool = True,
+        suggestion_tokens: int = 60,
+        task_tokens: int | None = None,
+        load_delay_ms: int = 0,
+    ) -> None:
         super().__init__(window)
         self.window = window
         self.model_path = model_path
@@ -168,10 +175,14 @@ class AIFeature(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.window and event.type() == QEvent.Type.Close:
             self.shutdown()  # a refused close restarts the thread on the next request
-        elif (event.type() == QEvent.Type.KeyPress and isinstance(watched, DocumentEditor)
-              and isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Right
-              and event.modifiers() == Qt.KeyboardModifier.ControlModifier
-              and watched.ghost_text()):
+        elif (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(watched, DocumentEditor)
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Right
+            and event.modifiers() == Qt.KeyboardModifier.ControlModifier
+            and watched.ghost_text()
+        ):
             self.accept_next_word(watched)
             return True
         return super().eventFilter(watched, event)
@@ -180,6 +191,7 @@ class AIFeature(QObject):
     def _license_reason(self) -> str:
         try:
             from licensing.client import feature_status
+
             status = feature_status("ai")
         except Exception as exc:  # a broken licence check must not break the editor
             logger.warning("Licence check failed: %s", exc)
@@ -217,30 +229,51 @@ class AIFeature(QObject):
         def enabled() -> bool:
             return not self.available()
 
-        registry.register("ai.continue", "Suggest a continuation", self.suggest,
-                          shortcut="Ctrl+Space", menu="AI", enabled=enabled)
+        registry.register(
+            "ai.continue",
+            "Suggest a continuation",
+            self.suggest,
+            shortcut="Ctrl+Space",
+            menu="AI",
+            enabled=enabled,
+        )
         for action_id, title, task, shortcut in TASK_ACTIONS:
-            registry.register(action_id, title, lambda t=task: self.run_task(t),
-                              shortcut=shortcut, menu="AI", enabled=enabled)
+            registry.register(
+                action_id,
+                title,
+                lambda t=task: self.run_task(t),
+                shortcut=shortcut,
+                menu="AI",
+                enabled=enabled,
+            )
         tone_menu = QMenu("Change tone", self.window)
         for tone in TONES:
-            action = registry.register(f"ai.tone.{tone}", f"Change tone: {tone.capitalize()}",
-                                       lambda t=tone: self.run_task(Task.CHANGE_TONE, tone=t),
-                                       enabled=enabled)
+            action = registry.register(
+                f"ai.tone.{tone}",
+                f"Change tone: {tone.capitalize()}",
+                lambda t=tone: self.run_task(Task.CHANGE_TONE, tone=t),
+                enabled=enabled,
+            )
             action.setText(tone.capitalize())
             tone_menu.addAction(action)
         self.tone_menu = tone_menu
         self.window.menu("AI").addMenu(tone_menu)
-        registry.register("ai.show_notes", "Document notes",
-                          lambda: self.window._show_pane("notes"), menu="AI")
-        build = registry.register("ai.build_model", "Build the AI model…",
-                                  self.open_build_dialog)
+        registry.register(
+            "ai.show_notes", "Document notes", lambda: self.window._show_pane("notes"), menu="AI"
+        )
+        build = registry.register("ai.build_model", "Build the AI model…", self.open_build_dialog)
         build.setText("Build model…")
         self.settings_menu = QMenu("AI", self.window)  # the runtime's messages say "Settings > AI"
         self.settings_menu.addAction(build)
         self.window.menu("Settings").addMenu(self.settings_menu)
-        registry.register("ai.auto_suggest", "Suggest after a pause", self._toggle_auto,
-                          menu="AI", checkable=True, checked=self.auto_ghost)
+        registry.register(
+            "ai.auto_suggest",
+            "Suggest after a pause",
+            self._toggle_auto,
+            menu="AI",
+            checkable=True,
+            checked=self.auto_ghost,
+        )
         self.window.editor_context_menu_hooks.append(self._add_context_menu_entries)
 
     def _add_context_menu_entries(self, menu: QMenu, editor: Any) -> None:
@@ -293,7 +326,8 @@ class AIFeature(QObject):
             except OSError as exc:
                 notes = ""
                 self.notice.show_message(
-                    f"Couldn't read this document's notes: {exc.strerror or exc}")
+                    f"Couldn't read this document's notes: {exc.strerror or exc}"
+                )
             self.notes_pane.show_notes(notes, enabled=not self.window.read_only)
         if editor is not None and id(editor) not in self._wired:
             self._wired.add(id(editor))
@@ -335,12 +369,11 @@ class AIFeature(QObject):
         try:
             self.window.library.save_notes(document.path, self.notes_pane.text())
         except OSError as exc:
-            self.notice.show_message(
-                f"Couldn't save this document's notes: {exc.strerror or exc}")
+            self.notice.show_message(f"Couldn't save this document's notes: {exc.strerror or exc}")
 
     # ----- ghost text -------------------------------------------------------------------------
     def current_delay_ms(self) -> int:
-        return int(self.ghost_delay_ms * min(MAX_BACKOFF, 1.5 ** self.dismissals))
+        return int(self.ghost_delay_ms * min(MAX_BACKOFF, 1.5**self.dismissals))
 
     def _on_typed(self, editor: DocumentEditor) -> None:
         if self.ghost_job is not None and self.ghost_job.editor is editor:
@@ -352,9 +385,12 @@ class AIFeature(QObject):
 
     def _continue_request(self, editor: DocumentEditor) -> GenerationRequest:
         return GenerationRequest(
-            Task.CONTINUE, before=editor.text_before_cursor(CONTEXT_BEFORE_CHARS),
-            after=editor.text_after_cursor(CONTEXT_AFTER_CHARS), notes=self.notes_for(editor),
-            max_new_tokens=self.suggestion_tokens)
+            Task.CONTINUE,
+            before=editor.text_before_cursor(CONTEXT_BEFORE_CHARS),
+            after=editor.text_after_cursor(CONTEXT_AFTER_CHARS),
+            notes=self.notes_for(editor),
+            max_new_tokens=self.suggestion_tokens,
+        )
 
     def warm_cache(self) -> None:
         """Idle time: prefill what a suggestion here would send (never while one runs)."""
@@ -418,7 +454,7 @@ class AIFeature(QObject):
         stripped = ghost.lstrip()
         lead = len(ghost) - len(stripped)
         cut = len(stripped.split(" ", 1)[0].split("\n", 1)[0])
-        word, rest = ghost[:lead + cut], ghost[lead + cut:]
+        word, rest = ghost[: lead + cut], ghost[lead + cut :]
         self.cancel_ghost()
         editor.clear_ghost_text()
         editor.insert_text_as_one_undo_step(word)
@@ -436,9 +472,14 @@ class AIFeature(QObject):
         selection = editor.selected_text()
         title = f"Change tone: {tone}" if tone else task.name.capitalize()
         request = GenerationRequest(
-            task, before=editor.text_before_cursor(CONTEXT_BEFORE_CHARS),
-            after=editor.text_after_cursor(CONTEXT_AFTER_CHARS), selection=selection,
-            notes=self.notes_for(editor), tone=tone, max_new_tokens=self.task_tokens)
+            task,
+            before=editor.text_before_cursor(CONTEXT_BEFORE_CHARS),
+            after=editor.text_after_cursor(CONTEXT_AFTER_CHARS),
+            selection=selection,
+            notes=self.notes_for(editor),
+            tone=tone,
+            max_new_tokens=self.task_tokens,
+        )
         self._start_task(TaskJob(0, editor, start, end, selection, request, title))
 
     def _start_task(self, job: TaskJob) -> None:
@@ -465,8 +506,9 @@ class AIFeature(QObject):
         job = self.task_job
         if job is None or not self._can_run():
             return
-        self._start_task(TaskJob(0, job.editor, job.start, job.end, job.selection, job.request,
-                                 job.title))
+        self._start_task(
+            TaskJob(0, job.editor, job.start, job.end, job.selection, job.request, job.title)
+        )
 
     def _target_editor(self) -> TaskJob | None:
         job = self.task_job
@@ -478,7 +520,8 @@ class AIFeature(QObject):
         last = job.editor.document().characterCount() - 1
         if job.end > last or job.editor._range_text(job.start, job.end) != job.selection:
             self.notice.show_message(
-                "The text has changed since the task ran; select it again and try again.")
+                "The text has changed since the task ran; select it again and try again."
+            )
             return None
         return job
 

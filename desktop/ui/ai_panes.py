@@ -50,8 +50,13 @@ class TaskPane(QWidget):
         self.retry_button.clicked.connect(self.retry_requested)
         self.stop_button.clicked.connect(self.stop_requested)
         row = QHBoxLayout()
-        for button in (self.replace_button, self.insert_button, self.copy_button,
-                       self.retry_button, self.stop_button):
+        for button in (
+            self.replace_button,
+            self.insert_button,
+            self.copy_button,
+            self.retry_button,
+            self.stop_button,
+        ):
             row.addWidget(button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
@@ -101,13 +106,16 @@ class NotesPane(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        hint = QLabel("Notes for this document (characters, setting, tone to keep). "
-                      "They go with every AI request for it.")
+        hint = QLabel(
+            "Notes for this document (characters, setting, tone to keep). "
+            "They go with every AI request for it."
+        )
         hint.setWordWrap(True)
         self.editor = QPlainTextEdit()
         self.editor.setObjectName("ai-notes")
         self.editor.setPlaceholderText(
-            "e.g. Mara is the narrator; the story is set in 1920s Lisbon.")
+            "e.g. Mara is the narrator; the story is set in 1920s Lisbon."
+        )
         layout = QVBoxLayout(self)
         layout.addWidget(hint)
         layout.addWidget(self.editor, 1)

@@ -80,8 +80,9 @@ class ModelWorker(QObject):
             self.failed.emit(job_id, "The model is not loaded.")
             return
         try:
-            result = self.model.run(request, on_text=lambda piece: self.chunk.emit(job_id, piece),
-                                    cancel=cancel)
+            result = self.model.run(
+                request, on_text=lambda piece: self.chunk.emit(job_id, piece), cancel=cancel
+            )
         except RuntimeErrorBase as error:  # a request the runtime refuses, in plain words
             self.failed.emit(job_id, str(error))
             return
@@ -89,8 +90,15 @@ class ModelWorker(QObject):
             logger.exception("Generation failed")
             self.failed.emit(job_id, f"The model could not write an answer: {error}")
             return
-        self.finished.emit(JobResult(job_id, result.text, result.stop_reason,
-                                     self.model.tokens_per_second, result.stats.reused_tokens))
+        self.finished.emit(
+            JobResult(
+                job_id,
+                result.text,
+                result.stop_reason,
+                self.model.tokens_per_second,
+                result.stats.reused_tokens,
+            )
+        )
 
     @Slot(object, object)
     def warm(self, request: GenerationRequest, cancel: threading.Event) -> None:

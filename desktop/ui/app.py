@@ -44,8 +44,9 @@ def open_first_documents(window: MainWindow, welcome: Path | None) -> None:
             window.new_document()
 
 
-def build_window(library_path: Path | None = None,
-                 prompter: Prompter | None = None) -> MainWindow | None:
+def build_window(
+    library_path: Path | None = None, prompter: Prompter | None = None
+) -> MainWindow | None:
     settings = Settings()
     prompter = prompter or Prompter()
     if library_path is None and not settings.get_bool("first_run_done"):
@@ -56,9 +57,11 @@ def build_window(library_path: Path | None = None,
     try:
         welcome = library.ensure_exists(welcome=not settings.get_bool("first_run_done"))
     except OSError as exc:
-        prompter.error("Can't open the library",
-                       f"Draftsmith couldn't create its library folder “{library.root}”: "
-                       f"{exc.strerror or exc}. Choose another folder in Settings.")
+        prompter.error(
+            "Can't open the library",
+            f"Draftsmith couldn't create its library folder “{library.root}”: "
+            f"{exc.strerror or exc}. Choose another folder in Settings.",
+        )
         return None
     if ask_running_instance_to_activate(library.root):
         logger.info("Draftsmith is already open on this library; switched to it")

@@ -12,12 +12,12 @@ from types import TracebackType
 logger = logging.getLogger(__name__)
 
 
-def install_excepthook(save_everything: Callable[[], None],
-                       show_error: Callable[[str, str, str], None]) -> Callable[..., None]:
+def install_excepthook(
+    save_everything: Callable[[], None], show_error: Callable[[str, str, str], None]
+) -> Callable[..., None]:
     handling = False
 
-    def hook(kind: type[BaseException], value: BaseException,
-             tb: TracebackType | None) -> None:
+    def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
         nonlocal handling
         details = "".join(traceback.format_exception(kind, value, tb))
         logger.critical("Unexpected error:\n%s", details)
@@ -30,12 +30,16 @@ def install_excepthook(save_everything: Callable[[], None],
                 saved = "Your documents were saved."
             except Exception:
                 logger.exception("Emergency save failed")
-                saved = ("Draftsmith couldn't save everything; your text is in the recovery "
-                         "journal and will be offered next time.")
-            show_error("Something went wrong",
-                       f"Draftsmith hit an unexpected error. {saved} You can keep working; "
-                       "if it happens again, please send the details below to support.",
-                       details)
+                saved = (
+                    "Draftsmith couldn't save everything; your text is in the recovery "
+                    "journal and will be offered next time."
+                )
+            show_error(
+                "Something went wrong",
+                f"Draftsmith hit an unexpected error. {saved} You can keep working; "
+                "if it happens again, please send the details below to support.",
+                details,
+            )
         finally:
             handling = False
 

@@ -139,8 +139,9 @@ class DocumentEditor(QPlainTextEdit):
         cursor.insertText(text)
         cursor.endEditBlock()
         cursor.setPosition(start)
-        cursor.setPosition(start + len(text.encode("utf-16-le")) // 2,
-                           QTextCursor.MoveMode.KeepAnchor)
+        cursor.setPosition(
+            start + len(text.encode("utf-16-le")) // 2, QTextCursor.MoveMode.KeepAnchor
+        )
         self.setTextCursor(cursor)
 
     def replace_range_as_one_undo_step(self, start: int, end: int, text: str) -> None:
@@ -161,8 +162,9 @@ class DocumentEditor(QPlainTextEdit):
         self.set_cursor_position(position)
 
     # ----- look ---------------------------------------------------------------------------------
-    def apply_look(self, *, theme: Theme, family: str, size: int, line_spacing: int,
-                   measure_chars: int) -> None:
+    def apply_look(
+        self, *, theme: Theme, family: str, size: int, line_spacing: int, measure_chars: int
+    ) -> None:
         self.theme = theme
         font = QFont(family) if family else QFont()
         if not family:
@@ -183,7 +185,8 @@ class DocumentEditor(QPlainTextEdit):
         self.setStyleSheet(
             f"QPlainTextEdit {{ background: {self.theme.paper}; color: {text}; border: none;"
             f" selection-background-color: {self.theme.accent};"
-            f" selection-color: {self.theme.paper}; }}")
+            f" selection-color: {self.theme.paper}; }}"
+        )
         palette = self.palette()
         palette.setColor(QPalette.ColorRole.Text, QColor(text))
         palette.setColor(QPalette.ColorRole.Base, QColor(self.theme.paper))
@@ -194,8 +197,9 @@ class DocumentEditor(QPlainTextEdit):
         if self.document().characterCount() > 5_000_000:
             return  # ~0.2 s per 200,000 words: beyond ~800,000 words keep default spacing
         block_format = QTextBlockFormat()
-        block_format.setLineHeight(float(self.line_spacing),
-                                   QTextBlockFormat.LineHeightTypes.ProportionalHeight.value)
+        block_format.setLineHeight(
+            float(self.line_spacing), QTextBlockFormat.LineHeightTypes.ProportionalHeight.value
+        )
         cursor = QTextCursor(self.document())
         cursor.select(QTextCursor.SelectionType.Document)
         modified = self.document().isModified()
@@ -212,8 +216,18 @@ class DocumentEditor(QPlainTextEdit):
     def _update_margins(self) -> None:
         metrics = QFontMetricsF(self.font())
         column = metrics.horizontalAdvance("n") * self.measure_chars
-        side = max(24, int((self.viewport().width() + self.viewportMargins().left()
-                            + self.viewportMargins().right() - column) / 2))
+        side = max(
+            24,
+            int(
+                (
+                    self.viewport().width()
+                    + self.viewportMargins().left()
+                    + self.viewportMargins().right()
+                    - column
+                )
+                / 2
+            ),
+        )
         self.setViewportMargins(side, 24, side, 24)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -241,8 +255,9 @@ class DocumentEditor(QPlainTextEdit):
         first, last = self._paragraph_blocks()
         cursor = QTextCursor(self.document())
         cursor.setPosition(first.position())
-        cursor.setPosition(last.position() + max(0, last.length() - 1),
-                           QTextCursor.MoveMode.KeepAnchor)
+        cursor.setPosition(
+            last.position() + max(0, last.length() - 1), QTextCursor.MoveMode.KeepAnchor
+        )
         selection.cursor = cursor
         self.setExtraSelections([selection])
 
@@ -361,8 +376,13 @@ class DocumentEditor(QPlainTextEdit):
                 if y > cursor_rect.top() and y not in covered:
                     # Rows below the cursor line cover the real text while the ghost shows.
                     covered.add(y)
-                    painter.fillRect(int(left), int(y), int(right - left) + 1, int(line_height),
-                                     QColor(self.theme.paper))
+                    painter.fillRect(
+                        int(left),
+                        int(y),
+                        int(right - left) + 1,
+                        int(line_height),
+                        QColor(self.theme.paper),
+                    )
                 painter.drawText(int(x), int(y + metrics.ascent()), piece)
                 x += width
             if y > self.viewport().height():
@@ -415,8 +435,9 @@ class DocumentEditor(QPlainTextEdit):
             if match.start() <= offset <= match.end():
                 word_cursor = QTextCursor(cursor.block())
                 word_cursor.setPosition(cursor.block().position() + match.start())
-                word_cursor.setPosition(cursor.block().position() + match.end(),
-                                        QTextCursor.MoveMode.KeepAnchor)
+                word_cursor.setPosition(
+                    cursor.block().position() + match.end(), QTextCursor.MoveMode.KeepAnchor
+                )
                 return word_cursor
         return None
 
@@ -433,6 +454,7 @@ class DocumentEditor(QPlainTextEdit):
                 word_cursor.beginEditBlock()
                 word_cursor.insertText(suggestion)
                 word_cursor.endEditBlock()
+
             return apply
 
         def add() -> None:

@@ -64,8 +64,9 @@ class FindBar(QWidget):
         close.clicked.connect(self.close_bar)
 
     def options(self) -> SearchOptions:
-        return SearchOptions(self.case.isChecked(), self.whole_word.isChecked(),
-                             self.regex.isChecked())
+        return SearchOptions(
+            self.case.isChecked(), self.whole_word.isChecked(), self.regex.isChecked()
+        )
 
     def open(self, editor: DocumentEditor, *, replace: bool) -> None:
         self.editor = editor

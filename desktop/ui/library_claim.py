@@ -19,8 +19,11 @@ def claim_library(library: Library, prompter: Prompter) -> tuple[LibraryLock, bo
         lock.acquire()
         return lock, False
     except LibraryLockedError as locked:
-        hint = (" You can take it over." if locked.stale
-                else " Opening it here read-only keeps both windows from overwriting each other.")
+        hint = (
+            " You can take it over."
+            if locked.stale
+            else " Opening it here read-only keeps both windows from overwriting each other."
+        )
         choice = prompter.ask_locked(str(locked) + hint, locked.stale)
     except OSError as exc:
         logger.warning("Can't write the library lock (%s); opening read-only", exc)

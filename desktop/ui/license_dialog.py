@@ -79,8 +79,9 @@ class _Task(QRunnable):
 class LicenseDialog(QDialog):
     operation_finished = Signal(str, bool, str)  # kind, ok, message
 
-    def __init__(self, parent: QWidget | None = None, *,
-                 client: ActivationClient | None = None) -> None:
+    def __init__(
+        self, parent: QWidget | None = None, *, client: ActivationClient | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("License")
         self.resize(620, 640)
@@ -189,8 +190,12 @@ class LicenseDialog(QDialog):
         return bool(self._tasks)
 
     def _set_busy(self, busy: bool) -> None:
-        for button in (self.activate_button, self.refresh_machines_button,
-                       self.request_button, self.import_button):
+        for button in (
+            self.activate_button,
+            self.refresh_machines_button,
+            self.request_button,
+            self.import_button,
+        ):
             button.setEnabled(not busy)
         self.deactivate_button.setEnabled(not busy and self.machine_list.currentRow() >= 0)
         if busy:
@@ -198,8 +203,7 @@ class LicenseDialog(QDialog):
         else:
             QApplication.restoreOverrideCursor()
 
-    def _run(self, kind: str, work: Callable[[], Any],
-             on_done: Callable[[Any], str]) -> None:
+    def _run(self, kind: str, work: Callable[[], Any], on_done: Callable[[Any], str]) -> None:
         task = _Task(work)
         self._tasks.add(task)
         self._set_busy(True)
@@ -303,8 +307,11 @@ class LicenseDialog(QDialog):
     def save_request(self, path: Path | None = None) -> None:
         if path is None:
             chosen, _ = QFileDialog.getSaveFileName(
-                self, "Save activation request", str(Path.home() / "draftsmith-request.txt"),
-                "Text files (*.txt)")
+                self,
+                "Save activation request",
+                str(Path.home() / "draftsmith-request.txt"),
+                "Text files (*.txt)",
+            )
             if not chosen:
                 return
             path = Path(chosen)
@@ -318,7 +325,8 @@ class LicenseDialog(QDialog):
     def import_file(self, path: Path | None = None) -> None:
         if path is None:
             chosen, _ = QFileDialog.getOpenFileName(
-                self, "Import license file", str(Path.home()), "License files (*.txt);;All (*)")
+                self, "Import license file", str(Path.home()), "License files (*.txt);;All (*)"
+            )
             if not chosen:
                 return
             path = Path(chosen)

@@ -53,10 +53,17 @@ MENUS = ("File", "Edit", "View", "Settings", "Help")
 class MainWindow(QMainWindow):
     current_editor_changed = Signal(object)  # DocumentEditor | None
 
-    def __init__(self, library: Library, settings: Settings, *,
-                 journal: RecoveryJournal | None = None, lock: LibraryLock | None = None,
-                 read_only: bool = False, prompter: Prompter | None = None,
-                 load_spelling: bool = True) -> None:
+    def __init__(
+        self,
+        library: Library,
+        settings: Settings,
+        *,
+        journal: RecoveryJournal | None = None,
+        lock: LibraryLock | None = None,
+        read_only: bool = False,
+        prompter: Prompter | None = None,
+        load_spelling: bool = True,
+    ) -> None:
         super().__init__()
         self.setObjectName("MainWindow")
         self.library = library
@@ -176,6 +183,7 @@ class MainWindow(QMainWindow):
     # ===== actions =====
     def _register_actions(self) -> None:
         r = self.registry.register
+
         def has_doc() -> bool:
             return self.current_document() is not None
 
@@ -186,88 +194,257 @@ class MainWindow(QMainWindow):
             return not self.read_only and self.current_document() is not None
 
         key = QKeySequence.StandardKey
-        r("file.new", "New document", self.new_document, shortcut=key.New, menu="File",
-          enabled=writable)
+        r(
+            "file.new",
+            "New document",
+            self.new_document,
+            shortcut=key.New,
+            menu="File",
+            enabled=writable,
+        )
         r("file.new_folder", "New folder…", self.new_folder, menu="File", enabled=writable)
-        r("file.open", "Open from library…", self.focus_library_search, shortcut=key.Open,
-          menu="File")
-        r("file.save", "Save", self.save_current, shortcut=key.Save, menu="File",
-          enabled=writable_doc)
-        r("file.save_all", "Save all", self.save_all, shortcut="Ctrl+Alt+S", menu="File",
-          enabled=writable)
-        r("file.rename", "Rename document…", lambda: self.rename_path(None), shortcut="F2",
-          menu="File", enabled=writable_doc)
-        r("file.move", "Move document…", lambda: self.move_path(None), menu="File",
-          enabled=writable_doc)
-        r("file.delete", "Move document to trash", lambda: self.delete_path(None),
-          menu="File", enabled=writable_doc)
-        r("file.history", "Document history…", self.show_history, shortcut="Ctrl+Alt+H",
-          menu="File", enabled=writable_doc)
+        r(
+            "file.open",
+            "Open from library…",
+            self.focus_library_search,
+            shortcut=key.Open,
+            menu="File",
+        )
+        r(
+            "file.save",
+            "Save",
+            self.save_current,
+            shortcut=key.Save,
+            menu="File",
+            enabled=writable_doc,
+        )
+        r(
+            "file.save_all",
+            "Save all",
+            self.save_all,
+            shortcut="Ctrl+Alt+S",
+            menu="File",
+            enabled=writable,
+        )
+        r(
+            "file.rename",
+            "Rename document…",
+            lambda: self.rename_path(None),
+            shortcut="F2",
+            menu="File",
+            enabled=writable_doc,
+        )
+        r(
+            "file.move",
+            "Move document…",
+            lambda: self.move_path(None),
+            menu="File",
+            enabled=writable_doc,
+        )
+        r(
+            "file.delete",
+            "Move document to trash",
+            lambda: self.delete_path(None),
+            menu="File",
+            enabled=writable_doc,
+        )
+        r(
+            "file.history",
+            "Document history…",
+            self.show_history,
+            shortcut="Ctrl+Alt+H",
+            menu="File",
+            enabled=writable_doc,
+        )
         for fmt, label in FORMATS.items():
-            r(f"file.export.{fmt}", f"Export document as {label}…",
-              partial(self.export_current, fmt), menu="File", enabled=has_doc)
+            r(
+                f"file.export.{fmt}",
+                f"Export document as {label}…",
+                partial(self.export_current, fmt),
+                menu="File",
+                enabled=has_doc,
+            )
         for fmt, label in FORMATS.items():
-            r(f"file.export_folder.{fmt}", f"Export folder as {label}…",
-              partial(self.export_folder, fmt), menu="File")
-        r("file.close_tab", "Close tab", self.close_current_tab, shortcut=key.Close,
-          menu="File", enabled=has_doc)
+            r(
+                f"file.export_folder.{fmt}",
+                f"Export folder as {label}…",
+                partial(self.export_folder, fmt),
+                menu="File",
+            )
+        r(
+            "file.close_tab",
+            "Close tab",
+            self.close_current_tab,
+            shortcut=key.Close,
+            menu="File",
+            enabled=has_doc,
+        )
         r("file.quit", "Quit", self.close, shortcut=key.Quit, menu="File")
 
-        r("edit.undo", "Undo", lambda: self._on_editor("undo"), shortcut=key.Undo, menu="Edit",
-          enabled=has_doc)
-        r("edit.redo", "Redo", lambda: self._on_editor("redo"), shortcut=key.Redo, menu="Edit",
-          enabled=has_doc)
-        r("edit.find", "Find…", lambda: self.open_find(replace=False), shortcut=key.Find,
-          menu="Edit", enabled=has_doc)
-        r("edit.replace", "Replace…", lambda: self.open_find(replace=True),
-          shortcut="Ctrl+H", menu="Edit", enabled=writable_doc)
-        r("edit.find_next", "Find next", self.find_bar.find_next, shortcut=key.FindNext,
-          menu="Edit", enabled=has_doc)
-        r("edit.find_previous", "Find previous", self.find_bar.find_previous,
-          shortcut=key.FindPrevious, menu="Edit", enabled=has_doc)
-        r("edit.go_to_heading", "Go to heading…", self.go_to_heading, shortcut="Ctrl+Shift+O",
-          menu="Edit", enabled=has_doc)
-        r("edit.palette", "Command palette…", self.show_palette, shortcut="Ctrl+Shift+P",
-          menu="Edit")
+        r(
+            "edit.undo",
+            "Undo",
+            lambda: self._on_editor("undo"),
+            shortcut=key.Undo,
+            menu="Edit",
+            enabled=has_doc,
+        )
+        r(
+            "edit.redo",
+            "Redo",
+            lambda: self._on_editor("redo"),
+            shortcut=key.Redo,
+            menu="Edit",
+            enabled=has_doc,
+        )
+        r(
+            "edit.find",
+            "Find…",
+            lambda: self.open_find(replace=False),
+            shortcut=key.Find,
+            menu="Edit",
+            enabled=has_doc,
+        )
+        r(
+            "edit.replace",
+            "Replace…",
+            lambda: self.open_find(replace=True),
+            shortcut="Ctrl+H",
+            menu="Edit",
+            enabled=writable_doc,
+        )
+        r(
+            "edit.find_next",
+            "Find next",
+            self.find_bar.find_next,
+            shortcut=key.FindNext,
+            menu="Edit",
+            enabled=has_doc,
+        )
+        r(
+            "edit.find_previous",
+            "Find previous",
+            self.find_bar.find_previous,
+            shortcut=key.FindPrevious,
+            menu="Edit",
+            enabled=has_doc,
+        )
+        r(
+            "edit.go_to_heading",
+            "Go to heading…",
+            self.go_to_heading,
+            shortcut="Ctrl+Shift+O",
+            menu="Edit",
+            enabled=has_doc,
+        )
+        r(
+            "edit.palette",
+            "Command palette…",
+            self.show_palette,
+            shortcut="Ctrl+Shift+P",
+            menu="Edit",
+        )
 
-        r("view.focus", "Focus mode", self.toggle_focus_mode, shortcut="F11", menu="View",
-          checkable=True)
-        leave = r("view.leave_focus", "Leave focus mode", self.leave_focus_mode,
-                  shortcut="Esc", enabled=lambda: self.focus_mode)
+        r(
+            "view.focus",
+            "Focus mode",
+            self.toggle_focus_mode,
+            shortcut="F11",
+            menu="View",
+            checkable=True,
+        )
+        leave = r(
+            "view.leave_focus",
+            "Leave focus mode",
+            self.leave_focus_mode,
+            shortcut="Esc",
+            enabled=lambda: self.focus_mode,
+        )
         leave.setEnabled(False)  # only while in focus mode, so Esc stays free elsewhere
-        r("view.sidebar", "Show sidebar", self.toggle_sidebar, shortcut="Ctrl+\\", menu="View",
-          checkable=True, checked=True)
-        r("view.zoom_in", "Zoom in", lambda: self.zoom(+1),
-          shortcut=[*QKeySequence.keyBindings(key.ZoomIn), QKeySequence("Ctrl+=")], menu="View")
+        r(
+            "view.sidebar",
+            "Show sidebar",
+            self.toggle_sidebar,
+            shortcut="Ctrl+\\",
+            menu="View",
+            checkable=True,
+            checked=True,
+        )
+        r(
+            "view.zoom_in",
+            "Zoom in",
+            lambda: self.zoom(+1),
+            shortcut=[*QKeySequence.keyBindings(key.ZoomIn), QKeySequence("Ctrl+=")],
+            menu="View",
+        )
         r("view.zoom_out", "Zoom out", lambda: self.zoom(-1), shortcut=key.ZoomOut, menu="View")
         r("view.zoom_reset", "Actual size", lambda: self.zoom(0), shortcut="Ctrl+0", menu="View")
-        r("view.next_tab", "Next tab", lambda: self.cycle_tab(+1),
-          shortcut=[QKeySequence("Ctrl+Tab"), QKeySequence("Ctrl+PgDown")], menu="View")
-        r("view.previous_tab", "Previous tab", lambda: self.cycle_tab(-1),
-          shortcut=[QKeySequence("Ctrl+Shift+Tab"), QKeySequence("Ctrl+PgUp")], menu="View")
-        r("view.library", "Show library", lambda: self._show_pane("library"),
-          shortcut="Ctrl+Shift+L", menu="View")
-        r("view.outline", "Show outline", lambda: self._show_pane("outline"),
-          shortcut="Ctrl+Shift+E", menu="View")
+        r(
+            "view.next_tab",
+            "Next tab",
+            lambda: self.cycle_tab(+1),
+            shortcut=[QKeySequence("Ctrl+Tab"), QKeySequence("Ctrl+PgDown")],
+            menu="View",
+        )
+        r(
+            "view.previous_tab",
+            "Previous tab",
+            lambda: self.cycle_tab(-1),
+            shortcut=[QKeySequence("Ctrl+Shift+Tab"), QKeySequence("Ctrl+PgUp")],
+            menu="View",
+        )
+        r(
+            "view.library",
+            "Show library",
+            lambda: self._show_pane("library"),
+            shortcut="Ctrl+Shift+L",
+            menu="View",
+        )
+        r(
+            "view.outline",
+            "Show outline",
+            lambda: self._show_pane("outline"),
+            shortcut="Ctrl+Shift+E",
+            menu="View",
+        )
         for name in ("light", "dark", "system"):
-            r(f"view.theme.{name}", f"Theme: {name.capitalize()}",
-              partial(self.set_theme, name), menu="View")
+            r(
+                f"view.theme.{name}",
+                f"Theme: {name.capitalize()}",
+                partial(self.set_theme, name),
+                menu="View",
+            )
 
         r("settings.goal", "Daily word goal…", self.ask_goal, menu="Settings")
         r("settings.font", "Font…", self.ask_font, menu="Settings")
         r("settings.line_spacing", "Line spacing…", self.ask_line_spacing, menu="Settings")
-        r("settings.smart", "Smart quotes and dashes", self.toggle_smart_typography,
-          menu="Settings", checkable=True, checked=self.settings.get_bool("smart_typography"))
-        r("settings.spell", "Check spelling as you type", self.toggle_spelling,
-          menu="Settings", checkable=True, checked=self.settings.get_bool("spell_check"))
-        r("settings.language", "Spelling language for this library…", self.ask_language,
-          menu="Settings")
+        r(
+            "settings.smart",
+            "Smart quotes and dashes",
+            self.toggle_smart_typography,
+            menu="Settings",
+            checkable=True,
+            checked=self.settings.get_bool("smart_typography"),
+        )
+        r(
+            "settings.spell",
+            "Check spelling as you type",
+            self.toggle_spelling,
+            menu="Settings",
+            checkable=True,
+            checked=self.settings.get_bool("spell_check"),
+        )
+        r(
+            "settings.language",
+            "Spelling language for this library…",
+            self.ask_language,
+            menu="Settings",
+        )
         r("settings.library", "Change library folder…", self.change_library, menu="Settings")
         # Sync: the sync feature registers "sync.*" actions with menu="Settings".
 
         r("help.license", "License…", self.show_license, menu="Help")
-        r("help.shortcuts", "Keyboard shortcuts", self.show_palette, shortcut="Ctrl+/",
-          menu="Help")
+        r("help.shortcuts", "Keyboard shortcuts", self.show_palette, shortcut="Ctrl+/", menu="Help")
         r("help.about", "About Draftsmith", self.show_about, menu="Help")
         self._menus["Help"].aboutToShow.connect(self.registry.refresh_enabled)
         for menu in self._menus.values():
@@ -284,8 +461,9 @@ class MainWindow(QMainWindow):
         self.sidebar.show_pane(pane_id)
 
     # ===== documents =====
-    def open_document(self, path: Path, *, cursor: int | None = None,
-                      line: int = 0) -> OpenDocument | None:
+    def open_document(
+        self, path: Path, *, cursor: int | None = None, line: int = 0
+    ) -> OpenDocument | None:
         path = Path(path).resolve()
         for document in self.documents:
             if document.path.resolve() == path:
@@ -294,14 +472,18 @@ class MainWindow(QMainWindow):
                 return document
         try:
             document = OpenDocument(
-                path, self.library, self.journal,
+                path,
+                self.library,
+                self.journal,
                 autosave_seconds=self.settings.get_float("autosave_seconds"),
                 journal_seconds=self.settings.get_float("journal_seconds"),
                 snapshot_minutes=self.settings.get_float("snapshot_minutes"),
-                read_only=self.read_only)
+                read_only=self.read_only,
+            )
         except OSError as exc:
-            self.prompter.error("Couldn't open document",
-                                f"Couldn't open “{path.name}”: {exc.strerror or exc}.")
+            self.prompter.error(
+                "Couldn't open document", f"Couldn't open “{path.name}”: {exc.strerror or exc}."
+            )
             return None
         self._wire(document)
         self.documents.append(document)
@@ -336,8 +518,11 @@ class MainWindow(QMainWindow):
         document.saved.connect(partial(self._on_saved, document))
         document.save_failed.connect(self._on_save_failed)
         document.conflict_kept_both.connect(self._on_conflict)
-        document.reloaded.connect(lambda: self.statusBar().showMessage(
-            "Reloaded: the file was changed by another program.", 8000))
+        document.reloaded.connect(
+            lambda: self.statusBar().showMessage(
+                "Reloaded: the file was changed by another program.", 8000
+            )
+        )
 
     def _update_tab(self, document: OpenDocument) -> None:
         index = self.tabs.indexOf(document.editor)
@@ -390,8 +575,11 @@ class MainWindow(QMainWindow):
 
     def _library_context_menu(self, path: Path | None, global_pos: QPoint) -> None:
         menu = QMenu(self)
-        folder = path if path is not None and path.is_dir() else (
-            path.parent if path is not None else self.library.root)
+        folder = (
+            path
+            if path is not None and path.is_dir()
+            else (path.parent if path is not None else self.library.root)
+        )
         writable = not self.read_only
         menu.addAction("New document", lambda: self.new_document(folder)).setEnabled(writable)
         menu.addAction("New folder…", lambda: self.new_folder(folder)).setEnabled(writable)
@@ -403,8 +591,9 @@ class MainWindow(QMainWindow):
             if path.is_dir():
                 menu.addSeparator()
                 for fmt, label in FORMATS.items():
-                    menu.addAction(f"Export folder as {label}…",
-                                   partial(self.export_folder, fmt, path))
+                    menu.addAction(
+                        f"Export folder as {label}…", partial(self.export_folder, fmt, path)
+                    )
         menu.exec(global_pos)
 
     def new_document(self, folder: Path | None = None) -> OpenDocument | None:
@@ -472,10 +661,10 @@ class MainWindow(QMainWindow):
         target = self._target(path)
         if target is None:
             return None
-        folders = [p for p in self.library.folders()
-                   if p != target and target not in p.parents]
-        labels = ["Library (top level)"] + [str(p.relative_to(self.library.root))
-                                            for p in folders[1:]]
+        folders = [p for p in self.library.folders() if p != target and target not in p.parents]
+        labels = ["Library (top level)"] + [
+            str(p.relative_to(self.library.root)) for p in folders[1:]
+        ]
         choice = self.prompter.choose("Move", f"Move “{target.name}” to:", labels)
         if choice is None:
             return None
@@ -516,8 +705,9 @@ class MainWindow(QMainWindow):
         if target is None:
             return False
         kind = "folder" if target.is_dir() else "document"
-        if not self.prompter.confirm("Move to trash",
-                                     f"Move the {kind} “{target.name}” to the trash?"):
+        if not self.prompter.confirm(
+            "Move to trash", f"Move the {kind} “{target.name}” to the trash?"
+        ):
             return False
         for document in list(self.documents):
             if document.path == target or target in document.path.parents:
@@ -537,9 +727,10 @@ class MainWindow(QMainWindow):
         if document is None:
             return False
         if not document.close() and not self.prompter.confirm(
-                "Close without saving?",
-                f"“{document.title}” couldn't be saved: {document.last_error} "
-                "Its text stays in the recovery journal. Close anyway?"):
+            "Close without saving?",
+            f"“{document.title}” couldn't be saved: {document.last_error} "
+            "Its text stays in the recovery journal. Close anyway?",
+        ):
             return False
         self._remove_document(document)
         return True
@@ -576,11 +767,11 @@ class MainWindow(QMainWindow):
             words = document.word_count()
             selected = document.editor.selected_text()
             # Paragraph-cached counting: selecting all of a 200k-word book stays cheap.
-            self.writing_status.show_counts(words, document.counter.count(selected)
-                                            if selected else None)
+            self.writing_status.show_counts(
+                words, document.counter.count(selected) if selected else None
+            )
             self.progress.update(self.library_key(document.path), words)
-        self.writing_status.show_goal(self.progress.words_today(),
-                                      self.settings.daily_word_goal())
+        self.writing_status.show_goal(self.progress.words_today(), self.settings.daily_word_goal())
 
     def update_outline(self) -> None:
         editor = self.current_editor()
@@ -604,14 +795,16 @@ class MainWindow(QMainWindow):
         if not found:
             self.statusBar().showMessage("This document has no headings.", 4000)
             return
-        choice = self.prompter.choose("Go to heading", "Heading:",
-                                      ["  " * (h.level - 1) + h.title for h in found])
+        choice = self.prompter.choose(
+            "Go to heading", "Heading:", ["  " * (h.level - 1) + h.title for h in found]
+        )
         if choice is not None:
             self.go_to_block(found[choice].line)
 
     def ask_goal(self) -> None:
-        text = self.prompter.ask_text("Daily word goal", "Words per day (0 for none):",
-                                      str(self.settings.daily_word_goal()))
+        text = self.prompter.ask_text(
+            "Daily word goal", "Words per day (0 for none):", str(self.settings.daily_word_goal())
+        )
         if text is None:
             return
         try:
@@ -644,8 +837,9 @@ class MainWindow(QMainWindow):
         document = self.current_document()
         if document is None:
             return
-        dialog = SnapshotDialog(self.library.snapshots.list(document.path),
-                                document.editor.text(), self)
+        dialog = SnapshotDialog(
+            self.library.snapshots.list(document.path), document.editor.text(), self
+        )
         self._history_dialog = dialog
         if dialog.exec() and dialog.chosen is not None:
             self.restore_snapshot(document, dialog.chosen.read())
@@ -663,14 +857,18 @@ class MainWindow(QMainWindow):
             return None
         return self._export(document.editor.text(), document.title, fmt, destination)
 
-    def export_folder(self, fmt: str, folder: Path | None = None,
-                      destination: Path | None = None) -> Path | None:
+    def export_folder(
+        self, fmt: str, folder: Path | None = None, destination: Path | None = None
+    ) -> Path | None:
         if folder is None:
             folder = self.prompter.ask_folder("Export folder", self.library.root)
             if folder is None:
                 return None
-        chapters = [d for d in self.library.documents()
-                    if d.resolve() == folder.resolve() or folder.resolve() in d.resolve().parents]
+        chapters = [
+            d
+            for d in self.library.documents()
+            if d.resolve() == folder.resolve() or folder.resolve() in d.resolve().parents
+        ]
         if not chapters:
             self.prompter.info("Export folder", f"“{folder.name}” has no documents to export.")
             return None
@@ -680,7 +878,8 @@ class MainWindow(QMainWindow):
     def _export(self, text: str, title: str, fmt: str, destination: Path | None) -> Path | None:
         if destination is None:
             destination = self.prompter.ask_save_path(
-                "Export", Path.home() / f"{title}.{fmt}", f"{FORMATS[fmt]} (*.{fmt})")
+                "Export", Path.home() / f"{title}.{fmt}", f"{FORMATS[fmt]} (*.{fmt})"
+            )
             if destination is None:
                 return None
         try:
@@ -706,10 +905,13 @@ class MainWindow(QMainWindow):
         self.library_pane.refresh()
 
     def _style_editor(self, editor: DocumentEditor) -> None:
-        editor.apply_look(theme=self.theme, family=self.settings.get_str("font_family"),
-                          size=self.settings.get_int("font_size"),
-                          line_spacing=self.settings.get_int("line_spacing"),
-                          measure_chars=self.settings.get_int("measure_chars"))
+        editor.apply_look(
+            theme=self.theme,
+            family=self.settings.get_str("font_family"),
+            size=self.settings.get_int("font_size"),
+            line_spacing=self.settings.get_int("line_spacing"),
+            measure_chars=self.settings.get_int("measure_chars"),
+        )
         editor.smart_typography = self.settings.get_bool("smart_typography")
         editor.typewriter = self.settings.get_bool("typewriter_scrolling")
 
@@ -748,8 +950,11 @@ class MainWindow(QMainWindow):
                 self._style_editor(document.editor)
 
     def ask_line_spacing(self) -> None:
-        text = self.prompter.ask_text("Line spacing", "Line spacing in percent (100–250):",
-                                      str(self.settings.get_int("line_spacing")))
+        text = self.prompter.ask_text(
+            "Line spacing",
+            "Line spacing in percent (100–250):",
+            str(self.settings.get_int("line_spacing")),
+        )
         if text is None:
             return
         try:
@@ -815,8 +1020,9 @@ class MainWindow(QMainWindow):
 
     def ask_language(self) -> None:
         codes = list(LANGUAGES)
-        choice = self.prompter.choose("Spelling language", "Language for this library:",
-                                      [LANGUAGES[c] for c in codes])
+        choice = self.prompter.choose(
+            "Spelling language", "Language for this library:", [LANGUAGES[c] for c in codes]
+        )
         if choice is None:
             return
         try:
@@ -832,24 +1038,28 @@ class MainWindow(QMainWindow):
         if folder is None:
             return
         self._set("library_path", str(folder))
-        self.prompter.info("Library folder", f"Draftsmith will open “{folder}” the next time "
-                           "it starts.")
+        self.prompter.info(
+            "Library folder", f"Draftsmith will open “{folder}” the next time it starts."
+        )
 
     # ===== help =====
     def show_license(self) -> None:
         try:
             from desktop.ui.license_dialog import LicenseDialog
         except ImportError:
-            self.prompter.info("License", "Licensing isn't part of this build yet. "
-                               "The editor works without it.")
+            self.prompter.info(
+                "License", "Licensing isn't part of this build yet. The editor works without it."
+            )
             return
         dialog = LicenseDialog(parent=self)
         dialog.exec()
 
     def show_about(self) -> None:
-        self.prompter.info("About Draftsmith",
-                           "Draftsmith — a calm writing app whose AI runs on your own machine.\n"
-                           f"Library: {self.library.root}")
+        self.prompter.info(
+            "About Draftsmith",
+            "Draftsmith — a calm writing app whose AI runs on your own machine.\n"
+            f"Library: {self.library.root}",
+        )
 
     # ===== safety =====
     def recover_from_journal(self) -> int:
@@ -922,9 +1132,11 @@ class MainWindow(QMainWindow):
             return
         if not still_mine:
             self.set_read_only(True)
-            self.prompter.info("Library taken over",
-                               "Another Draftsmith window took over this library. This window "
-                               "is now read-only so the two don't overwrite each other.")
+            self.prompter.info(
+                "Library taken over",
+                "Another Draftsmith window took over this library. This window "
+                "is now read-only so the two don't overwrite each other.",
+            )
 
     def set_read_only(self, on: bool) -> None:
         self.read_only = on
@@ -950,14 +1162,16 @@ class MainWindow(QMainWindow):
 
     def save_session(self) -> None:
         ordered = sorted(self.documents, key=lambda d: self.tabs.indexOf(d.editor))
-        self.settings.set("open_documents", [{"path": str(d.path),
-                                              "cursor": d.editor.cursor_position()}
-                                             for d in ordered])
+        self.settings.set(
+            "open_documents",
+            [{"path": str(d.path), "cursor": d.editor.cursor_position()} for d in ordered],
+        )
         current = self.current_document()
         self.settings.set("current_document", str(current.path) if current else "")
         if not self.focus_mode:
-            self.settings.set("window_geometry",
-                              bytes(self.saveGeometry().toBase64().data()).decode("ascii"))
+            self.settings.set(
+                "window_geometry", bytes(self.saveGeometry().toBase64().data()).decode("ascii")
+            )
         try:
             self.settings.save()
         except OSError as exc:
@@ -968,9 +1182,10 @@ class MainWindow(QMainWindow):
         if unsaved:
             names = ", ".join(f"“{d.title}”" for d in unsaved)
             if not self.prompter.confirm(
-                    "Quit without saving?",
-                    f"{names} couldn't be saved. The text stays in the recovery journal and "
-                    "will be offered next time. Quit anyway?"):
+                "Quit without saving?",
+                f"{names} couldn't be saved. The text stays in the recovery journal and "
+                "will be offered next time. Quit anyway?",
+            ):
                 event.ignore()
                 return
         self.save_session()

@@ -47,8 +47,14 @@ class MarkdownHighlighter(QSyntaxHighlighter):
         self.set_theme(theme, rehighlight=False)
 
     def set_theme(self, theme: Theme, *, rehighlight: bool = True) -> None:
-        def fmt(color: str, *, bold: bool = False, italic: bool = False,
-                background: str | None = None, mono: bool = False) -> QTextCharFormat:
+        def fmt(
+            color: str,
+            *,
+            bold: bool = False,
+            italic: bool = False,
+            background: str | None = None,
+            mono: bool = False,
+        ) -> QTextCharFormat:
             f = QTextCharFormat()
             f.setForeground(QColor(color))
             if bold:

@@ -40,9 +40,17 @@ class OpenDocument(QObject):
     dirty_changed = Signal(bool)
     journal_failed = Signal()  # emitted from the journal thread; delivered on the GUI thread
 
-    def __init__(self, path: Path, library: Library, journal: RecoveryJournal, *,
-                 autosave_seconds: float = 3, journal_seconds: float = 1.5,
-                 snapshot_minutes: float = 10, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        library: Library,
+        journal: RecoveryJournal,
+        *,
+        autosave_seconds: float = 3,
+        journal_seconds: float = 1.5,
+        snapshot_minutes: float = 10,
+        read_only: bool = False,
+    ) -> None:
         super().__init__()
         self.library = library
         self.journal = journal
@@ -109,8 +117,9 @@ class OpenDocument(QObject):
         if self.read_only or not self.is_dirty():
             return
         if not wait:
-            self.journal.record_in_background(self.path, self.editor.text(),
-                                              lambda _exc: self.journal_failed.emit())
+            self.journal.record_in_background(
+                self.path, self.editor.text(), lambda _exc: self.journal_failed.emit()
+            )
             return
         try:
             self.journal.record(self.path, self.editor.text())
@@ -121,7 +130,8 @@ class OpenDocument(QObject):
     def _report_journal_failure(self) -> None:
         self.save_failed.emit(
             "Couldn't write the recovery journal (the disk may be full). "
-            "Your text is still in the editor; save it somewhere else if you can.")
+            "Your text is still in the editor; save it somewhere else if you can."
+        )
 
     # ----- saving --------------------------------------------------------------------------------
     def autosave(self) -> None:
@@ -224,7 +234,8 @@ class OpenDocument(QObject):
         self.conflict_kept_both.emit(
             f"“{original.name}” was changed by another program while you were editing it. "
             f"Nothing was overwritten: your version is saved as “{copy.name}” and stays open; "
-            f"the other version is still in “{original.name}”.")
+            f"the other version is still in “{original.name}”."
+        )
         return True
 
     def rebind(self, new_path: Path) -> None:
@@ -241,8 +252,12 @@ class OpenDocument(QObject):
     def close(self) -> bool:
         """Save and stop; returns False if the text could not be saved."""
         ok = True if self.read_only else (not self.is_dirty() or self.save())
-        for timer in (self.autosave_timer, self.autosave_deadline, self.journal_timer,
-                      self.retry_timer):
+        for timer in (
+            self.autosave_timer,
+            self.autosave_deadline,
+            self.journal_timer,
+            self.retry_timer,
+        ):
             timer.stop()
         files = self.watcher.files()
         if files:

@@ -13,14 +13,22 @@ from desktop.library.errors import SaveError
 def export_pdf(markdown_text: str, destination: Path, title: str = "Document") -> None:
     destination = Path(destination)
     if not destination.parent.is_dir():
-        raise SaveError(destination, f"Couldn't save “{destination.name}”: the folder "
-                        f"“{destination.parent}” doesn't exist.", retryable=False)
+        raise SaveError(
+            destination,
+            f"Couldn't save “{destination.name}”: the folder “{destination.parent}” doesn't exist.",
+            retryable=False,
+        )
     writer = QPdfWriter(str(destination))
     writer.setTitle(title)
     writer.setCreator("Draftsmith")
-    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4),
-                                     QPageLayout.Orientation.Portrait,
-                                     QMarginsF(20, 20, 20, 20), QPageLayout.Unit.Millimeter))
+    writer.setPageLayout(
+        QPageLayout(
+            QPageSize(QPageSize.PageSizeId.A4),
+            QPageLayout.Orientation.Portrait,
+            QMarginsF(20, 20, 20, 20),
+            QPageLayout.Unit.Millimeter,
+        )
+    )
     document = QTextDocument()
     font = QFont()
     font.setFamilies(["Noto Serif", "DejaVu Serif", "Georgia", "serif"])

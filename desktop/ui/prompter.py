@@ -28,8 +28,9 @@ class Prompter:
         QMessageBox.information(self.parent, title, message)
 
     def error(self, title: str, message: str, details: str = "") -> None:
-        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok,
-                          self.parent)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self.parent
+        )
         if details:
             box.setDetailedText(details)
             copy = box.addButton("Copy details and close", QMessageBox.ButtonRole.ActionRole)
@@ -58,10 +59,14 @@ class Prompter:
 
     def offer_library(self, default: Path) -> Path:
         """First run: where the documents live. Keeps the default unless another is chosen."""
-        box = QMessageBox(QMessageBox.Icon.Question, "Welcome to Draftsmith",
-                          "Your documents will be plain Markdown files in this folder:\n\n"
-                          f"{default}\n\nYou can change it later in Settings.",
-                          QMessageBox.StandardButton.NoButton, self.parent)
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Welcome to Draftsmith",
+            "Your documents will be plain Markdown files in this folder:\n\n"
+            f"{default}\n\nYou can change it later in Settings.",
+            QMessageBox.StandardButton.NoButton,
+            self.parent,
+        )
         box.addButton("Use this folder", QMessageBox.ButtonRole.AcceptRole)
         other = box.addButton("Choose another…", QMessageBox.ButtonRole.ActionRole)
         box.exec()
@@ -73,10 +78,14 @@ class Prompter:
 
     def ask_restore(self, entry: RecoveryEntry) -> bool:
         state = "is newer than the saved file" if entry.disk_exists else "was never saved"
-        box = QMessageBox(QMessageBox.Icon.Question, "Recover unsaved text",
-                          f"Draftsmith didn't close properly. Text for “{entry.document.name}” "
-                          f"{state}. Restore it?", QMessageBox.StandardButton.NoButton,
-                          self.parent)
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Recover unsaved text",
+            f"Draftsmith didn't close properly. Text for “{entry.document.name}” "
+            f"{state}. Restore it?",
+            QMessageBox.StandardButton.NoButton,
+            self.parent,
+        )
         restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
         box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
         box.exec()
@@ -84,8 +93,13 @@ class Prompter:
 
     def ask_locked(self, message: str, stale: bool) -> str:
         """Returns "take_over", "read_only" or "quit"."""
-        box = QMessageBox(QMessageBox.Icon.Warning, "Library in use", message,
-                          QMessageBox.StandardButton.NoButton, self.parent)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Library in use",
+            message,
+            QMessageBox.StandardButton.NoButton,
+            self.parent,
+        )
         take: QPushButton | None = None
         if stale:
             take = box.addButton("Take over", QMessageBox.ButtonRole.AcceptRole)

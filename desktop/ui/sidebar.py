@@ -58,8 +58,9 @@ class LibraryTree(QTreeWidget):
             return
         event.setDropAction(Qt.DropAction.IgnoreAction)  # don't let Qt move the item itself
         event.accept()
-        self.dropped.emit(Path(source.data(0, PATH_ROLE)),
-                          self.folder_at(event.position().toPoint()))
+        self.dropped.emit(
+            Path(source.data(0, PATH_ROLE)), self.folder_at(event.position().toPoint())
+        )
 
 
 class LibraryPane(QWidget):
@@ -173,8 +174,9 @@ class LibraryPane(QWidget):
         self.tree.hide()
         self.results.show()
         for hit in self.library.search(query):
-            label = (f"{hit.path.stem}" if hit.in_title
-                     else f"{hit.path.stem}:{hit.line}  {hit.excerpt}")
+            label = (
+                f"{hit.path.stem}" if hit.in_title else f"{hit.path.stem}:{hit.line}  {hit.excerpt}"
+            )
             item = QListWidgetItem(label, self.results)
             item.setData(PATH_ROLE, (str(hit.path), hit.line))
         if not self.results.count():
@@ -205,8 +207,9 @@ class OutlinePane(QListWidget):
 
 
 class Sidebar(QTabWidget):
-    def __init__(self, library_pane: LibraryPane, outline: OutlinePane,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, library_pane: LibraryPane, outline: OutlinePane, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("Sidebar")
         self.setDocumentMode(True)

@@ -19,8 +19,9 @@ from desktop.library.snapshots import Snapshot, unified_diff
 
 
 class SnapshotDialog(QDialog):
-    def __init__(self, snapshots: list[Snapshot], current_text: str,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, snapshots: list[Snapshot], current_text: str, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Document history")
         self.resize(900, 560)
@@ -34,8 +35,9 @@ class SnapshotDialog(QDialog):
         self.diff = QPlainTextEdit(readOnly=True)
         self.diff.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         buttons = QDialogButtonBox()
-        self.restore_button = buttons.addButton("Restore this version",
-                                                QDialogButtonBox.ButtonRole.AcceptRole)
+        self.restore_button = buttons.addButton(
+            "Restore this version", QDialogButtonBox.ButtonRole.AcceptRole
+        )
         buttons.addButton(QDialogButtonBox.StandardButton.Close)
         buttons.accepted.connect(self._restore)
         buttons.rejected.connect(self.reject)
@@ -50,8 +52,10 @@ class SnapshotDialog(QDialog):
         if snapshots:
             self.list.setCurrentRow(0)
         else:
-            self.diff.setPlainText("No snapshots yet. One is taken when a document is opened "
-                                   "and every few minutes while you write.")
+            self.diff.setPlainText(
+                "No snapshots yet. One is taken when a document is opened "
+                "and every few minutes while you write."
+            )
 
     def show_diff(self, row: int) -> None:
         if row < 0:

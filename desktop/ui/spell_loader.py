@@ -17,8 +17,9 @@ class SpellLoader(QObject):
     failed = Signal(str)
 
     def load(self, language: str, personal_path: Path) -> None:
-        thread = threading.Thread(target=self._run, args=(language, personal_path),
-                                  name="spell-loader", daemon=True)
+        thread = threading.Thread(
+            target=self._run, args=(language, personal_path), name="spell-loader", daemon=True
+        )
         thread.start()
 
     def _run(self, language: str, personal_path: Path) -> None:

@@ -30,8 +30,9 @@ def version_label(version: Version) -> str:
 class _VersionListDialog(QDialog):
     """A list of versions, a note under it, and Restore / Close buttons."""
 
-    def __init__(self, controller: SyncController, title: str, restore_label: str,
-                 parent: QWidget | None) -> None:
+    def __init__(
+        self, controller: SyncController, title: str, restore_label: str, parent: QWidget | None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
         self.resize(560, 420)
@@ -41,8 +42,9 @@ class _VersionListDialog(QDialog):
         self.note = QLabel()
         self.note.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        self.restore_button = buttons.addButton(restore_label,
-                                                QDialogButtonBox.ButtonRole.ActionRole)
+        self.restore_button = buttons.addButton(
+            restore_label, QDialogButtonBox.ButtonRole.ActionRole
+        )
         self.restore_button.clicked.connect(self.restore_selected)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -60,8 +62,7 @@ class SyncHistoryDialog(_VersionListDialog):
     def __init__(
         self, controller: SyncController, path: str, parent: QWidget | None = None
     ) -> None:
-        super().__init__(controller, f"Synced versions of {path}", "Restore this version",
-                         parent)
+        super().__init__(controller, f"Synced versions of {path}", "Restore this version", parent)
         self.path = path
         self.list.currentRowChanged.connect(self._on_row)
         self.reload()

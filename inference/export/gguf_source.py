@@ -73,26 +73,35 @@ class BlockWeight:
         def take(a: np.ndarray | None) -> np.ndarray | None:
             return None if a is None else np.ascontiguousarray(a[order])
 
-        return BlockWeight(self.qtype, self.rows, self.cols, take(self.dense), take(self.q),
-                           take(self.scale), self.zero, take(self.minimum))
+        return BlockWeight(
+            self.qtype,
+            self.rows,
+            self.cols,
+            take(self.dense),
+            take(self.q),
+            take(self.scale),
+            self.zero,
+            take(self.minimum),
+        )
 
 
-def _unpack_blocks(raw: np.ndarray, qtype: GGMLQuantizationType, rows: int,
-                   cols: int) -> BlockWeight:
+def _unpack_blocks(
+    raw: np.ndarray, qtype: GGMLQuantizationType, rows: int, cols: int
+) -> BlockWeight:
     blocks = raw.reshape(rows, cols // BLOCK, -1)
     if qtype == GGMLQuantizationType.Q8_0:
         scale = blocks[..., :2].copy().view(np.float16)[..., 0].astype(np.float32)
         codes = blocks[..., 2:].copy().view(np.int8).astype(np.int16) + 128
-        return BlockWeight(qtype, rows, cols, q=codes.astype(np.uint8).reshape(rows, cols),
-                           scale=scale, zero=128)
+        return BlockWeight(
+            qtype, rows, cols, q=codes.astype(np.uint8).reshape(rows, cols), scale=scale, zero=128
+        )
     header = 4 if qtype == GGMLQuantizationType.Q4_1 else 2
     halves = blocks[..., :header].copy().view(np.float16).astype(np.float32)
     nibbles = blocks[..., header:]
     # ggml stores element j in the low nibble of byte j and element j+16 in its high nibble.
     codes = np.concatenate([nibbles & 0x0F, nibbles >> 4], axis=-1).reshape(rows, cols)
     if qtype == GGMLQuantizationType.Q4_1:
-        return BlockWeight(qtype, rows, cols, q=codes, scale=halves[..., 0],
-                           minimum=halves[..., 1])
+        return BlockWeight(qtype, rows, cols, q=codes, scale=halves[..., 0], minimum=halves[..., 1])
     return BlockWeight(qtype, rows, cols, q=codes, scale=halves[..., 0], zero=8)
 
 
@@ -141,8 +150,14 @@ class GGUFSource:
         return self._field("tokenizer.chat_template")
 
     def metadata(self) -> dict[str, Any]:
-        keys = ("general.name", "general.license", "general.organization", "general.basename",
-                "general.size_label", "general.finetune")
+        keys = (
+            "general.name",
+            "general.license",
+            "general.organization",
+            "general.basename",
+            "general.size_label",
+            "general.finetune",
+        )
         return {k.split(".", 1)[1]: self._field(k) for k in keys if self._field(k) is not None}
 
     def _read_architecture(self) -> Architecture:
@@ -154,8 +169,9 @@ class GGUFSource:
             )
         scaling = self._field(f"{arch}.rope.scaling.type")
         if scaling not in (None, "none"):
-            raise GGUFError(f"{self.path.name} uses '{scaling}' rope scaling, which is not "
-                            "supported.")
+            raise GGUFError(
+                f"{self.path.name} uses '{scaling}' rope scaling, which is not supported."
+            )
         try:
             hidden = int(self._field(f"{arch}.embedding_length"))
             heads = int(self._field(f"{arch}.attention.head_count"))
@@ -172,29 +188,44 @@ class GGUFSource:
                 intermediate_size=int(self._field(f"{arch}.feed_forward_length")),
                 vocab_size=int(embedding.shape[1]),
                 rope_theta=float(self._field(f"{arch}.rope.freq_base", 10000.0)),
-                rms_norm_eps=float(self._field(f"{arch}.attention.layer_norm_rms_epsilon",
-                                               1e-5)),
+                rms_norm_eps=float(self._field(f"{arch}.attention.layer_norm_rms_epsilon", 1e-5)),
                 tie_embeddings="output.weight" not in self.tensors,
             )
         except (TypeError, KeyError, ValueError) as error:
-            raise GGUFError(f"{self.path.name} lacks the Llama settings it needs ({error}).") \
-                from error
+            raise GGUFError(
+                f"{self.path.name} lacks the Llama settings it needs ({error})."
+            ) from error
         if heads * head_dim != hidden or heads % kv_heads or head_dim % 2:
-            raise GGUFError(f"{self.path.name} has an unsupported attention layout "
-                            f"({heads} heads of {head_dim} for width {hidden}).")
+            raise GGUFError(
+                f"{self.path.name} has an unsupported attention layout "
+                f"({heads} heads of {head_dim} for width {hidden})."
+            )
         return config
 
     def _check_tensors(self) -> None:
         cfg = self.architecture
         expected = ["token_embd.weight", "output_norm.weight"]
         for i in range(cfg.num_layers):
-            expected += [f"blk.{i}.{n}.weight" for n in (
-                "attn_norm", "attn_q", "attn_k", "attn_v", "attn_output",
-                "ffn_norm", "ffn_gate", "ffn_up", "ffn_down")]
+            expected += [
+                f"blk.{i}.{n}.weight"
+                for n in (
+                    "attn_norm",
+                    "attn_q",
+                    "attn_k",
+                    "attn_v",
+                    "attn_output",
+                    "ffn_norm",
+                    "ffn_gate",
+                    "ffn_up",
+                    "ffn_down",
+                )
+            ]
         missing = [n for n in expected if n not in self.tensors]
         if missing:
-            raise GGUFError(f"{self.path.name} is missing tensors: {', '.join(missing[:5])}"
-                            f"{' …' if len(missing) > 5 else ''}")
+            raise GGUFError(
+                f"{self.path.name} is missing tensors: {', '.join(missing[:5])}"
+                f"{' …' if len(missing) > 5 else ''}"
+            )
         for name in [*expected, "output.weight"]:
             tensor = self.tensors.get(name)
             if tensor is None:
@@ -205,10 +236,13 @@ class GGUFSource:
                     "supported types are F32, F16, Q4_0, Q4_1 and Q8_0."
                 )
             cols = int(tensor.shape[0])
-            if tensor.tensor_type not in (GGMLQuantizationType.F32, GGMLQuantizationType.F16) \
-                    and cols % BLOCK:
-                raise GGUFError(f"{self.path.name}: tensor {name} has a width of {cols}, "
-                                "not a multiple of 32.")
+            if (
+                tensor.tensor_type not in (GGMLQuantizationType.F32, GGMLQuantizationType.F16)
+                and cols % BLOCK
+            ):
+                raise GGUFError(
+                    f"{self.path.name}: tensor {name} has a width of {cols}, not a multiple of 32."
+                )
 
     # -- tensors ---------------------------------------------------------------------
     def vector(self, name: str) -> np.ndarray:
@@ -227,8 +261,9 @@ class GGUFSource:
             else:
                 weight = _unpack_blocks(np.asarray(tensor.data), qtype, rows, cols)
         except ValueError as error:
-            raise GGUFError(f"{self.path.name}: tensor {name} is truncated or malformed.") \
-                from error
+            raise GGUFError(
+                f"{self.path.name}: tensor {name} is truncated or malformed."
+            ) from error
         if name.endswith(("attn_q.weight", "attn_k.weight")):
             cfg = self.architecture
             heads = cfg.num_heads if "attn_q" in name else cfg.num_kv_heads
@@ -239,6 +274,6 @@ class GGUFSource:
         return self.matrix(f"blk.{layer}.{part}.weight")
 
     def output_matrix(self) -> BlockWeight:
-        return self.matrix("token_embd.weight" if self.architecture.tie_embeddings
-                           else "output.weight")
-
+        return self.matrix(
+            "token_embd.weight" if self.architecture.tie_embeddings else "output.weight"
+        )

@@ -21,8 +21,7 @@ from inference.model_folder import Architecture
 
 
 def _weight(layer: keras.layers.Layer, name: str, shape: tuple[int, ...]) -> keras.Variable:
-    return layer.add_weight(shape=shape, name=name, initializer="random_normal",
-                            trainable=False)
+    return layer.add_weight(shape=shape, name=name, initializer="random_normal", trainable=False)
 
 
 class RMSNorm(keras.layers.Layer):
@@ -73,7 +72,7 @@ class Attention(keras.layers.Layer):
         # Query heads h = kv*groups + g share key/value head kv: fold the groups into the
         # query length instead of repeating K/V.
         q = tf.reshape(q, [batch, cfg.num_kv_heads, groups * seq, cfg.head_dim])
-        scores = tf.matmul(q, key, transpose_b=True) * (cfg.head_dim ** -0.5)
+        scores = tf.matmul(q, key, transpose_b=True) * (cfg.head_dim**-0.5)
         total = tf.shape(key)[2]
         scores = tf.reshape(scores, [batch, cfg.num_kv_heads, groups, seq, total])
         probs = tf.nn.softmax(scores + bias[:, :, None], axis=-1)
@@ -103,13 +102,15 @@ class DecoderLayer(keras.layers.Layer):
         super().__init__(**kwargs)
         self.input_norm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps, name="input_norm")
         self.attention = Attention(cfg, name="attention")
-        self.post_attention_norm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps,
-                                           name="post_attention_norm")
+        self.post_attention_norm = RMSNorm(
+            cfg.hidden_size, cfg.rms_norm_eps, name="post_attention_norm"
+        )
         self.mlp = MLP(cfg, name="mlp")
 
     def call(self, x, cos, sin, bias, past_key, past_value):
-        attended, key, value = self.attention(self.input_norm(x), cos, sin, bias, past_key,
-                                              past_value)
+        attended, key, value = self.attention(
+            self.input_norm(x), cos, sin, bias, past_key, past_value
+        )
         x = x + attended
         return x + self.mlp(self.post_attention_norm(x)), key, value
 
@@ -123,18 +124,20 @@ class LlamaDecoder(keras.Model):
         self.embedding = _weight(self, "embedding", (cfg.vocab_size, cfg.hidden_size))
         self.blocks = [DecoderLayer(cfg, name=f"layer_{i}") for i in range(cfg.num_layers)]
         self.final_norm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps, name="final_norm")
-        self.lm_head = (None if cfg.tie_embeddings
-                        else _weight(self, "lm_head", (cfg.hidden_size, cfg.vocab_size)))
+        self.lm_head = (
+            None
+            if cfg.tie_embeddings
+            else _weight(self, "lm_head", (cfg.hidden_size, cfg.vocab_size))
+        )
         half = np.arange(0, cfg.head_dim, 2, dtype=np.float64) / cfg.head_dim
-        self.inv_freq = (1.0 / cfg.rope_theta ** half).astype(np.float32)
+        self.inv_freq = (1.0 / cfg.rope_theta**half).astype(np.float32)
 
     def call(self, input_ids, attention_mask, position_ids, past_keys, past_values):
         x = tf.gather(self.embedding, input_ids)
         cos, sin = self._rotary_tables(position_ids)
         bias = self._attention_bias(attention_mask, tf.shape(input_ids)[1])
         presents = []
-        for block, past_key, past_value in zip(self.blocks, past_keys, past_values,
-                                               strict=True):
+        for block, past_key, past_value in zip(self.blocks, past_keys, past_values, strict=True):
             x, key, value = block(x, cos, sin, bias, past_key, past_value)
             presents.append((key, value))
         last = self.final_norm(x[:, -1:, :])
@@ -163,8 +166,13 @@ def build_model(cfg: Architecture) -> LlamaDecoder:
     """A model with random weights; ``load_weights`` fills in real ones."""
     model = LlamaDecoder(cfg)
     empty = tf.zeros([1, cfg.num_kv_heads, 0, cfg.head_dim])
-    model(tf.zeros([1, 1], tf.int64), tf.ones([1, 1], tf.int64), tf.zeros([1, 1], tf.int64),
-          [empty] * cfg.num_layers, [empty] * cfg.num_layers)
+    model(
+        tf.zeros([1, 1], tf.int64),
+        tf.ones([1, 1], tf.int64),
+        tf.zeros([1, 1], tf.int64),
+        [empty] * cfg.num_layers,
+        [empty] * cfg.num_layers,
+    )
     return model
 
 

@@ -43,8 +43,9 @@ def _scopes(editor: GraphEditor, scope: str) -> dict[str, list[onnx.NodeProto]]:
     return groups
 
 
-def _boundary(editor: GraphEditor, nodes: list[onnx.NodeProto],
-              doomed: frozenset[str] = frozenset()) -> tuple[list[str], list[str]]:
+def _boundary(
+    editor: GraphEditor, nodes: list[onnx.NodeProto], doomed: frozenset[str] = frozenset()
+) -> tuple[list[str], list[str]]:
     """Non-constant tensors entering and tensors leaving a group of nodes. Consumers in
     ``doomed`` (nodes about to be replaced too) do not count: tf2onnx merges identical
     shape computations across layers, so one layer's scope may feed another's."""
@@ -57,9 +58,11 @@ def _boundary(editor: GraphEditor, nodes: list[onnx.NodeProto],
             if name and name not in produced and name not in inits and name not in inputs:
                 inputs.append(name)
     consumers = editor.consumers()
-    outputs = [t for t in produced
-               if t in editor.output_names
-               or any(c.name not in inside for c in consumers.get(t, []))]
+    outputs = [
+        t
+        for t in produced
+        if t in editor.output_names or any(c.name not in inside for c in consumers.get(t, []))
+    ]
     return inputs, outputs
 
 
@@ -83,10 +86,15 @@ def fuse_norms(editor: GraphEditor, cfg: Architecture) -> int:
         if len(inputs) != 1 or len(outputs) != 1 or len(set(scale)) != 1:
             raise FusionError(f"unexpected normalisation graph at {prefix}")
         editor.remove_nodes(nodes)
-        editor.add_node("SimplifiedLayerNormalization", [inputs[0], scale[0]], outputs,
-                        name=prefix.removesuffix(f"{NORM_SCOPE}/") + "SimplifiedLayerNormalization",
-                        axis=-1,
-                        epsilon=cfg.rms_norm_eps, stash_type=1)
+        editor.add_node(
+            "SimplifiedLayerNormalization",
+            [inputs[0], scale[0]],
+            outputs,
+            name=prefix.removesuffix(f"{NORM_SCOPE}/") + "SimplifiedLayerNormalization",
+            axis=-1,
+            epsilon=cfg.rms_norm_eps,
+            stash_type=1,
+        )
         count += 1
     return count
 
@@ -109,12 +117,14 @@ def fuse_swiglu(editor: GraphEditor) -> int:
         packed_weight = f"{layer}.mlp.gate_up_proj"
         editor.add_initializer(packed_weight, np.zeros((1, 1), np.float32))  # bound later
         editor.remove_nodes([*nodes, *projections.values()])
-        packed = editor.add_node("MatMul", [hidden, packed_weight],
-                                 name=f"{layer}/mlp/gate_up_proj").output[0]
+        packed = editor.add_node(
+            "MatMul", [hidden, packed_weight], name=f"{layer}/mlp/gate_up_proj"
+        ).output[0]
         gate, up = f"{layer}/mlp/gate:0", f"{layer}/mlp/up:0"
         editor.add_node("Split", [packed], [gate, up], axis=-1, name=f"{layer}/mlp/Split")
-        activated = editor.add_node("QuickGelu", [gate], domain=MS_DOMAIN, alpha=1.0,
-                                    name=f"{layer}/mlp/SiLU").output[0]
+        activated = editor.add_node(
+            "QuickGelu", [gate], domain=MS_DOMAIN, alpha=1.0, name=f"{layer}/mlp/SiLU"
+        ).output[0]
         editor.add_node("Mul", [activated, up], outputs, name=f"{layer}/mlp/gated")
         count += 1
     return count
@@ -134,19 +144,23 @@ def fuse_skip_norms(editor: GraphEditor) -> int:
             continue
         epsilon = next(a.f for a in norm.attribute if a.name == "epsilon")
         editor.remove_nodes([add, norm])
-        editor.add_node("SkipSimplifiedLayerNormalization",
-                        [add.input[0], add.input[1], norm.input[1]],
-                        [norm.output[0], "", "", add.output[0]], domain=MS_DOMAIN,
-                        name=norm.name.replace("SimplifiedLayerNormalization",
-                                               "SkipSimplifiedLayerNormalization"),
-                        epsilon=epsilon)
+        editor.add_node(
+            "SkipSimplifiedLayerNormalization",
+            [add.input[0], add.input[1], norm.input[1]],
+            [norm.output[0], "", "", add.output[0]],
+            domain=MS_DOMAIN,
+            name=norm.name.replace(
+                "SimplifiedLayerNormalization", "SkipSimplifiedLayerNormalization"
+            ),
+            epsilon=epsilon,
+        )
         count += 1
     return count
 
 
 def _rotary_cache(cfg: Architecture, positions: int) -> tuple[np.ndarray, np.ndarray]:
     half = np.arange(0, cfg.head_dim, 2, dtype=np.float64) / cfg.head_dim
-    inv_freq = 1.0 / cfg.rope_theta ** half
+    inv_freq = 1.0 / cfg.rope_theta**half
     angles = np.arange(positions, dtype=np.float64)[:, None] * inv_freq[None]
     return np.cos(angles).astype(np.float32), np.sin(angles).astype(np.float32)
 
@@ -158,10 +172,14 @@ def fuse_attention(editor: GraphEditor, cfg: Architecture, context_length: int) 
     editor.add_initializer("rotary.sin_cache", sin)
     # GroupQueryAttention reads sequence lengths rather than a mask (batch rows are
     # right-padded or unpadded): seqlens_k = valid tokens - 1, and the total length.
-    mask_sum = editor.add_node("ReduceSum", ["attention_mask", editor.add_initializer(
-        "attention.sum_axes", np.array([1], np.int64))], keepdims=0).output[0]
-    minus_one = editor.add_node("Sub", [mask_sum, editor.add_initializer(
-        "attention.one", np.array(1, np.int64))]).output[0]
+    mask_sum = editor.add_node(
+        "ReduceSum",
+        ["attention_mask", editor.add_initializer("attention.sum_axes", np.array([1], np.int64))],
+        keepdims=0,
+    ).output[0]
+    minus_one = editor.add_node(
+        "Sub", [mask_sum, editor.add_initializer("attention.one", np.array(1, np.int64))]
+    ).output[0]
     seqlens = editor.add_node("Cast", [minus_one], to=TensorProto.INT32).output[0]
     mask_shape = editor.add_node("Shape", ["attention_mask"], start=1, end=2).output[0]
     total = editor.add_node("Cast", [mask_shape], to=TensorProto.INT32).output[0]
@@ -190,17 +208,33 @@ def fuse_attention(editor: GraphEditor, cfg: Architecture, context_length: int) 
 
         packed_weight = f"{layer}.attention.qkv_proj"
         editor.add_initializer(packed_weight, np.zeros((1, 1), np.float32))  # bound later
-        packed = editor.add_node("MatMul", [hidden, packed_weight],
-                                 name=f"{layer}/attention/qkv_proj").output[0]
+        packed = editor.add_node(
+            "MatMul", [hidden, packed_weight], name=f"{layer}/attention/qkv_proj"
+        ).output[0]
         editor.remove_nodes([*nodes, *projections.values()])
         editor.add_node(
             "GroupQueryAttention",
-            [packed, "", "", f"past_key_values.{index}.key", f"past_key_values.{index}.value",
-             seqlens, total, "rotary.cos_cache", "rotary.sin_cache", "position_ids"],
+            [
+                packed,
+                "",
+                "",
+                f"past_key_values.{index}.key",
+                f"past_key_values.{index}.value",
+                seqlens,
+                total,
+                "rotary.cos_cache",
+                "rotary.sin_cache",
+                "position_ids",
+            ],
             [attended[0], present_key, present_value],
-            domain=MS_DOMAIN, name=f"{layer}/attention/GroupQueryAttention",
-            num_heads=cfg.num_heads, kv_num_heads=cfg.num_kv_heads, do_rotary=1,
-            rotary_interleaved=0, scale=cfg.head_dim ** -0.5, local_window_size=-1,
+            domain=MS_DOMAIN,
+            name=f"{layer}/attention/GroupQueryAttention",
+            num_heads=cfg.num_heads,
+            kv_num_heads=cfg.num_kv_heads,
+            do_rotary=1,
+            rotary_interleaved=0,
+            scale=cfg.head_dim**-0.5,
+            local_window_size=-1,
         )
         count += 1
     return count
@@ -210,8 +244,11 @@ def set_io_shapes(editor: GraphEditor, cfg: Architecture) -> None:
     """Symbolic shapes with real sizes (the converted proxy declared tiny ones)."""
     cache: list[str | int] = ["batch", cfg.num_kv_heads, "past_sequence", cfg.head_dim]
     shapes: dict[str, list[str | int]] = {
-        "input_ids": ["batch", "sequence"], "attention_mask": ["batch", "total_sequence"],
-        "position_ids": ["batch", "sequence"], "logits": ["batch", 1, cfg.vocab_size]}
+        "input_ids": ["batch", "sequence"],
+        "attention_mask": ["batch", "total_sequence"],
+        "position_ids": ["batch", "sequence"],
+        "logits": ["batch", 1, cfg.vocab_size],
+    }
     for value in [*editor.graph.input, *editor.graph.output]:
         dims: list[str | int]
         if value.name.startswith("past_key_values."):
@@ -238,16 +275,19 @@ def _io_order(value: onnx.ValueInfoProto) -> tuple[int, int, str]:
     return (len(fixed), int(layer), kind)
 
 
-def fuse(model: onnx.ModelProto, bindings: dict[str, str], cfg: Architecture,
-         context_length: int) -> onnx.ModelProto:
+def fuse(
+    model: onnx.ModelProto, bindings: dict[str, str], cfg: Architecture, context_length: int
+) -> onnx.ModelProto:
     editor = GraphEditor(model)
     name_io(editor, bindings)
     norms = fuse_norms(editor, cfg)
     attentions = fuse_attention(editor, cfg, context_length)
     activations = fuse_swiglu(editor)
     if norms != 2 * cfg.num_layers + 1 or not attentions == activations == cfg.num_layers:
-        raise FusionError(f"fused {norms} norms, {attentions} attention blocks and "
-                          f"{activations} activations for {cfg.num_layers} layers")
+        raise FusionError(
+            f"fused {norms} norms, {attentions} attention blocks and "
+            f"{activations} activations for {cfg.num_layers} layers"
+        )
     fuse_skip_norms(editor)
     editor.prune()
     set_io_shapes(editor, cfg)

@@ -54,12 +54,18 @@ class GraphEditor:
                 del self.graph.initializer[i]
                 return
 
-    def add_node(self, op_type: str, inputs: list[str], outputs: list[str] | None = None,
-                 domain: str = "", name: str | None = None, **attrs) -> onnx.NodeProto:
+    def add_node(
+        self,
+        op_type: str,
+        inputs: list[str],
+        outputs: list[str] | None = None,
+        domain: str = "",
+        name: str | None = None,
+        **attrs,
+    ) -> onnx.NodeProto:
         name = name or self.unique(op_type)
         outputs = outputs if outputs is not None else [name + ":0"]
-        node = helper.make_node(op_type, inputs, outputs, name=name, domain=domain or None,
-                                **attrs)
+        node = helper.make_node(op_type, inputs, outputs, name=name, domain=domain or None, **attrs)
         self.graph.node.append(node)
         return node
 

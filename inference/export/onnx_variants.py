@@ -85,10 +85,17 @@ class VariantBuilder:
             self.editor.add_initializer("embedding.q", table.q)
             self.editor.add_initializer("embedding.scale", table.scale)
             self.editor.remove_nodes([node])
-            self.editor.add_node("GatherBlockQuantized",
-                                 ["embedding.q", node.input[1], "embedding.scale"],
-                                 list(node.output), domain=MS_DOMAIN, name=node.name,
-                                 bits=8, block_size=BLOCK, gather_axis=0, quantize_axis=1)
+            self.editor.add_node(
+                "GatherBlockQuantized",
+                ["embedding.q", node.input[1], "embedding.scale"],
+                list(node.output),
+                domain=MS_DOMAIN,
+                name=node.name,
+                bits=8,
+                block_size=BLOCK,
+                gather_axis=0,
+                quantize_axis=1,
+            )
         else:
             self.editor.add_initializer(node.input[0], table.to_float())
 
@@ -112,7 +119,8 @@ class VariantBuilder:
                 # Share the Gather's bytes: same [vocab, hidden] codes, reshaped for MatMulNBits.
                 blocks = embedding.cols // BLOCK
                 shape = self.editor.add_initializer(
-                    "lm_head.b_shape", np.array([embedding.rows, blocks, BLOCK], np.int64))
+                    "lm_head.b_shape", np.array([embedding.rows, blocks, BLOCK], np.int64)
+                )
                 flat = self.editor.add_initializer("lm_head.flat", np.array([-1], np.int64))
                 b = self.editor.add_node("Reshape", ["embedding.q", shape]).output[0]
                 s = self.editor.add_node("Reshape", ["embedding.scale", flat]).output[0]
@@ -127,18 +135,25 @@ class VariantBuilder:
         flat = self.editor.add_node("Reshape", [node.input[0], shape2d]).output[0]
         logits2d = self.editor.add_node("Gemm", [flat, "embedding"], transB=1).output[0]
         shape3d = self.editor.add_initializer(
-            "lm_head.out_shape", np.array([-1, 1, embedding.rows], np.int64))
+            "lm_head.out_shape", np.array([-1, 1, embedding.rows], np.int64)
+        )
         self.editor.remove_nodes([node])
         self.editor.add_node("Reshape", [logits2d, shape3d], list(node.output), name=node.name)
 
-    def _matmul_nbits(self, node: onnx.NodeProto, name: str, weight: BlockWeight,
-                      weight_inputs: tuple[str, str] | None) -> None:
+    def _matmul_nbits(
+        self,
+        node: onnx.NodeProto,
+        name: str,
+        weight: BlockWeight,
+        weight_inputs: tuple[str, str] | None,
+    ) -> None:
         """Replace ``node`` (x @ W) by MatMulNBits over ``weight``'s own blocks."""
         assert weight.q is not None and weight.scale is not None
         if weight_inputs is None:
             codes = weight.q if weight.bits == 8 else _pack_nibbles(weight.q)
             b = self.editor.add_initializer(
-                f"{name}.q", codes.reshape(weight.rows, weight.cols // BLOCK, -1))
+                f"{name}.q", codes.reshape(weight.rows, weight.cols // BLOCK, -1)
+            )
             s = self.editor.add_initializer(f"{name}.scale", weight.scale.reshape(-1))
         else:
             b, s = weight_inputs
@@ -148,25 +163,38 @@ class VariantBuilder:
             inputs.append(self.editor.add_initializer(f"{name}.zero", _zero_points(weight)))
         self.editor.remove_nodes([node])
         product = node.output[0] if weight.minimum is None else node.output[0] + ".scaled"
-        self.editor.add_node("MatMulNBits", inputs, [product], domain=MS_DOMAIN,
-                             name=node.name, K=weight.cols, N=weight.rows, bits=weight.bits,
-                             block_size=BLOCK, accuracy_level=ACCURACY_LEVEL)
+        self.editor.add_node(
+            "MatMulNBits",
+            inputs,
+            [product],
+            domain=MS_DOMAIN,
+            name=node.name,
+            K=weight.cols,
+            N=weight.rows,
+            bits=weight.bits,
+            block_size=BLOCK,
+            accuracy_level=ACCURACY_LEVEL,
+        )
         if weight.minimum is not None:
-            minimum_t = self.editor.add_initializer(f"{name}.minimum",
-                                                    np.ascontiguousarray(weight.minimum.T))
-            offset = self.editor.add_node("MatMul", [self._block_sum(node.input[0], weight.cols),
-                                                     minimum_t]).output[0]
+            minimum_t = self.editor.add_initializer(
+                f"{name}.minimum", np.ascontiguousarray(weight.minimum.T)
+            )
+            offset = self.editor.add_node(
+                "MatMul", [self._block_sum(node.input[0], weight.cols), minimum_t]
+            ).output[0]
             self.editor.add_node("Add", [product, offset], [node.output[0]])
 
     def _block_sum(self, tensor: str, width: int) -> str:
         """Sum of ``tensor`` over each 32-wide block of its last axis (shared by users)."""
         if tensor not in self._block_sums:
             shape = self.editor.add_initializer(
-                f"block_sum.shape.{width}", np.array([0, 0, width // BLOCK, BLOCK], np.int64))
+                f"block_sum.shape.{width}", np.array([0, 0, width // BLOCK, BLOCK], np.int64)
+            )
             axes = self.editor.add_initializer("block_sum.axes", np.array([3], np.int64))
             blocks = self.editor.add_node("Reshape", [tensor, shape]).output[0]
             self._block_sums[tensor] = self.editor.add_node(
-                "ReduceSum", [blocks, axes], keepdims=0).output[0]
+                "ReduceSum", [blocks, axes], keepdims=0
+            ).output[0]
         return self._block_sums[tensor]
 
 

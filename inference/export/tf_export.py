@@ -32,7 +32,10 @@ def proxy_architecture(cfg: Architecture) -> Architecture:
     fused scopes is replaced by the rewrite, so the proxy's values never reach the model."""
     head_dim = 2
     return dataclasses.replace(
-        cfg, hidden_size=cfg.num_heads * head_dim, head_dim=head_dim, intermediate_size=4,
+        cfg,
+        hidden_size=cfg.num_heads * head_dim,
+        head_dim=head_dim,
+        intermediate_size=4,
         vocab_size=8,
     )
 
@@ -48,8 +51,7 @@ def convert_model(model: LlamaDecoder) -> tuple[onnx.ModelProto, dict[str, str]]
 
     @tf.function(input_signature=signature)
     def decoder(input_ids, attention_mask, position_ids, past_keys, past_values):
-        logits, presents = model(input_ids, attention_mask, position_ids, past_keys,
-                                 past_values)
+        logits, presents = model(input_ids, attention_mask, position_ids, past_keys, past_values)
         outputs = {"logits": logits}
         for i, (key, value) in enumerate(presents):
             outputs[f"present.{i}.key"] = key

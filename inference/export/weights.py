@@ -35,8 +35,16 @@ def concat_rows(parts: list[BlockWeight]) -> BlockWeight:
         values = [getattr(p, field) for p in parts]
         return None if values[0] is None else np.concatenate(values, axis=0)
 
-    return BlockWeight(first.qtype, sum(p.rows for p in parts), first.cols, stack("dense"),
-                       stack("q"), stack("scale"), first.zero, stack("minimum"))
+    return BlockWeight(
+        first.qtype,
+        sum(p.rows for p in parts),
+        first.cols,
+        stack("dense"),
+        stack("q"),
+        stack("scale"),
+        first.zero,
+        stack("minimum"),
+    )
 
 
 class GGUFWeights:
@@ -55,9 +63,10 @@ class GGUFWeights:
         if match is None:
             raise KeyError(name)
         layer, part = int(match[1]), match[2]
-        packed = {"attention.qkv_proj": ("attention.q_proj", "attention.k_proj",
-                                         "attention.v_proj"),
-                  "mlp.gate_up_proj": ("mlp.gate_proj", "mlp.up_proj")}.get(part)
+        packed = {
+            "attention.qkv_proj": ("attention.q_proj", "attention.k_proj", "attention.v_proj"),
+            "mlp.gate_up_proj": ("mlp.gate_proj", "mlp.up_proj"),
+        }.get(part)
         if packed:
             return concat_rows([self.matrix(f"layer_{layer}.{p}") for p in packed])
         return self.source.layer_matrix(layer, _LINEAR_PARTS[part])

@@ -27,52 +27,94 @@ EXIT_INTERRUPTED = 130
 
 COMMANDS = ("generate", "devices")
 _DEVICE_CHOICES = ("auto", "cpu", "cuda", "directml", "coreml")
-_TASK_NAMES = ("continue", "rewrite", "shorten", "expand", "tone", "summarize", "brainstorm",
-               "describe")
+_TASK_NAMES = (
+    "continue",
+    "rewrite",
+    "shorten",
+    "expand",
+    "tone",
+    "summarize",
+    "brainstorm",
+    "describe",
+)
 
 
 def register_commands(subparsers: Any) -> None:
     """Add ``generate`` and ``devices`` to the ``draftsmith`` command's sub-commands."""
     generate = subparsers.add_parser(
-        "generate", help="run a writing task on a text file with the local model",
+        "generate",
+        help="run a writing task on a text file with the local model",
         description="Run a writing task on a UTF-8 text or Markdown file with the local model "
-                    "and stream the result to standard output.",
+        "and stream the result to standard output.",
     )
-    generate.add_argument("--task", default="continue", metavar="TASK",
-                          help=f"one of: {', '.join(_TASK_NAMES)} (default: continue)")
-    generate.add_argument("--file", required=True, metavar="PATH",
-                          help="the text to work on ('-' reads standard input); continue "
-                               "writes what comes after its end, other tasks work on all of it")
-    generate.add_argument("--tone", help="for --task tone: formal, casual, friendly, confident, "
-                                         "vivid, humorous or neutral")
+    generate.add_argument(
+        "--task",
+        default="continue",
+        metavar="TASK",
+        help=f"one of: {', '.join(_TASK_NAMES)} (default: continue)",
+    )
+    generate.add_argument(
+        "--file",
+        required=True,
+        metavar="PATH",
+        help="the text to work on ('-' reads standard input); continue "
+        "writes what comes after its end, other tasks work on all of it",
+    )
+    generate.add_argument(
+        "--tone",
+        help="for --task tone: formal, casual, friendly, confident, vivid, humorous or neutral",
+    )
     generate.add_argument("--notes", metavar="PATH", help="a file with document notes to respect")
     generate.add_argument("--max-tokens", type=int, metavar="N", help="most tokens to write")
-    generate.add_argument("--temperature", type=float, metavar="T",
-                          help="0 gives the most predictable text; about 0.7 varied text")
+    generate.add_argument(
+        "--temperature",
+        type=float,
+        metavar="T",
+        help="0 gives the most predictable text; about 0.7 varied text",
+    )
     generate.add_argument("--seed", type=int, help="random seed, for repeatable sampling")
-    generate.add_argument("--length", choices=("sentence", "paragraph"), default="paragraph",
-                          help="for continue: stop after a sentence or a paragraph")
+    generate.add_argument(
+        "--length",
+        choices=("sentence", "paragraph"),
+        default="paragraph",
+        help="for continue: stop after a sentence or a paragraph",
+    )
     _add_device_arguments(generate)
     generate.add_argument("--model", metavar="FOLDER", help="model folder (default: the built one)")
-    generate.add_argument("--context-tokens", type=int, metavar="N",
-                          help="context window to use (default 2048, at most the model's)")
-    generate.add_argument("--json", action="store_true",
-                          help="print one JSON object with the result and timings")
+    generate.add_argument(
+        "--context-tokens",
+        type=int,
+        metavar="N",
+        help="context window to use (default 2048, at most the model's)",
+    )
+    generate.add_argument(
+        "--json", action="store_true", help="print one JSON object with the result and timings"
+    )
     generate.set_defaults(runtime_handler=run_generate)
 
-    devices = subparsers.add_parser("devices", help="show which device runs the local model",
-                                    description="Show the device the local model runs on, and "
-                                                "why a GPU is not used.")
+    devices = subparsers.add_parser(
+        "devices",
+        help="show which device runs the local model",
+        description="Show the device the local model runs on, and why a GPU is not used.",
+    )
     _add_device_arguments(devices)
     devices.add_argument("--json", action="store_true", help="print the report as JSON")
     devices.set_defaults(runtime_handler=run_devices)
 
 
 def _add_device_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", choices=_DEVICE_CHOICES, default="auto",
-                        help="where to run the model (default: auto, the GPU when usable)")
-    parser.add_argument("--threads", type=int, metavar="N",
-                        help="CPU threads (default: the number of physical cores)")
+    parser.add_argument(
+        "--device",
+        choices=_DEVICE_CHOICES,
+        default="auto",
+        help="where to run the model (default: auto, the GPU when usable)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="CPU threads (default: the number of physical cores)",
+    )
 
 
 def dispatch(args: argparse.Namespace) -> int | None:
@@ -156,8 +198,11 @@ def run_generate(args: argparse.Namespace) -> int:
         task = Task.parse(args.task)
         request = _request(args, task, text, notes)
         request.validated()  # bad input is reported before the model loads
-        settings = RuntimeSettings(device=args.device, threads=args.threads,
-                                   context_tokens=args.context_tokens or DEFAULT_CONTEXT_TOKENS)
+        settings = RuntimeSettings(
+            device=args.device,
+            threads=args.threads,
+            context_tokens=args.context_tokens or DEFAULT_CONTEXT_TOKENS,
+        )
     except _InputError as error:
         _error(str(error))
         return EXIT_USAGE
@@ -191,22 +236,31 @@ def run_generate(args: argparse.Namespace) -> int:
     finally:
         _restore_interrupt(previous)
     if args.json:
-        _write(json.dumps({
-            "task": result.task.value,
-            "text": result.text,
-            "stop_reason": result.stop_reason,
-            "context_cut": result.context_cut,
-            "timings": result.stats.as_dict(),
-            "device": model.device_report.as_dict(),
-            "model": model.folder.name,
-            "variant": model.session.variant,
-        }, indent=2, ensure_ascii=False) + "\n")
+        _write(
+            json.dumps(
+                {
+                    "task": result.task.value,
+                    "text": result.text,
+                    "stop_reason": result.stop_reason,
+                    "context_cut": result.context_cut,
+                    "timings": result.stats.as_dict(),
+                    "device": model.device_report.as_dict(),
+                    "model": model.folder.name,
+                    "variant": model.session.variant,
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
     else:
         _write("\n")
         if sys.stderr.isatty():
-            _error(f"{result.stats.generated_tokens} tokens, "
-                   f"{result.stats.decode_tokens_per_second:.1f} tokens/s on "
-                   f"{model.device_report.label()}")
+            _error(
+                f"{result.stats.generated_tokens} tokens, "
+                f"{result.stats.decode_tokens_per_second:.1f} tokens/s on "
+                f"{model.device_report.label()}"
+            )
     return EXIT_INTERRUPTED if result.cancelled else EXIT_OK
 
 
@@ -226,10 +280,23 @@ def _request(args: argparse.Namespace, task: Any, text: str, notes: str) -> Any:
     if args.seed is not None:
         sampling = replace(sampling, seed=args.seed)
     if task is Task.CONTINUE:
-        return GenerationRequest(task, before=text, notes=notes, sampling=sampling,
-                                 max_new_tokens=args.max_tokens, length=args.length)
-    return GenerationRequest(task, before=text, selection=text, notes=notes, tone=args.tone,
-                             sampling=sampling, max_new_tokens=args.max_tokens)
+        return GenerationRequest(
+            task,
+            before=text,
+            notes=notes,
+            sampling=sampling,
+            max_new_tokens=args.max_tokens,
+            length=args.length,
+        )
+    return GenerationRequest(
+        task,
+        before=text,
+        selection=text,
+        notes=notes,
+        tone=args.tone,
+        sampling=sampling,
+        max_new_tokens=args.max_tokens,
+    )
 
 
 def _install_interrupt(cancel: threading.Event) -> Any:

@@ -56,7 +56,7 @@ def _cut_at_boundary(text: str, start: int) -> str:
     for pattern in (_PARAGRAPH, _LINE, _SENTENCE, _WORD):
         match = pattern.search(text, max(start - 1, 0))
         if match is not None and match.end() <= limit and match.end() < len(text):
-            return text[match.end():]
+            return text[match.end() :]
     return text[start:]
 
 
@@ -78,4 +78,3 @@ def fit_head(text: str, budget: int, codec: TextCodec) -> FittedText:
     while head and codec.count(head) > budget:
         head = head[: int(len(head) * 0.95)]
     return FittedText(head, codec.count(head), True)
-

@@ -94,8 +94,11 @@ class Generator:
     """Runs prompts through one model session, keeping the KV cache between requests."""
 
     def __init__(
-        self, model: ModelSession, decoder_factory: Callable[[], StreamingDecoder],
-        *, prefill_chunk: int = DEFAULT_PREFILL_CHUNK,
+        self,
+        model: ModelSession,
+        decoder_factory: Callable[[], StreamingDecoder],
+        *,
+        prefill_chunk: int = DEFAULT_PREFILL_CHUNK,
     ) -> None:
         self.model = model
         self.decoder_factory = decoder_factory
@@ -118,7 +121,10 @@ class Generator:
     # -- prefill -----------------------------------------------------------------------
 
     def _prefill(
-        self, prompt: Sequence[int], cancel: CancelFlag | None, chunk: int,
+        self,
+        prompt: Sequence[int],
+        cancel: CancelFlag | None,
+        chunk: int,
         stats: GenerationStats | None = None,
     ) -> np.ndarray | None:
         """Bring the cache to ``prompt``; returns the logits after it (None when cancelled)."""
@@ -138,7 +144,7 @@ class Generator:
         while position < len(prompt):
             if cancel is not None and cancel.is_set():
                 return None
-            piece = np.asarray(prompt[position:position + chunk], dtype=np.int64)[None, :]
+            piece = np.asarray(prompt[position : position + chunk], dtype=np.int64)[None, :]
             logits = self.model.forward(piece, cache)
             position += piece.shape[1]
             self._last_logits = logits
@@ -161,7 +167,9 @@ class Generator:
     ) -> threading.Thread:
         """``warm`` on a daemon thread (returned, already started)."""
         thread = threading.Thread(
-            target=self._warm_quietly, args=(list(prompt), cancel), name="draftsmith-warm",
+            target=self._warm_quietly,
+            args=(list(prompt), cancel),
+            name="draftsmith-warm",
             daemon=True,
         )
         thread.start()
@@ -214,17 +222,32 @@ class Generator:
                 stats.total_seconds = stats.prefill_seconds
                 return GenerationOutput("", [], "cancelled", stats)
             output = self._decode(
-                logits, sampler, max_new_tokens, min_new_tokens, set(stop_token_ids),
-                StopStringFilter(stop_strings, keep_stop_strings), on_text, cancel, stats, started,
+                logits,
+                sampler,
+                max_new_tokens,
+                min_new_tokens,
+                set(stop_token_ids),
+                StopStringFilter(stop_strings, keep_stop_strings),
+                on_text,
+                cancel,
+                stats,
+                started,
             )
         stats.total_seconds = time.perf_counter() - started
         return output
 
     def _decode(
-        self, logits: np.ndarray, sampler: Sampler, max_new_tokens: int, min_new_tokens: int,
+        self,
+        logits: np.ndarray,
+        sampler: Sampler,
+        max_new_tokens: int,
+        min_new_tokens: int,
         stop_ids: set[int],
-        stops: StopStringFilter, on_text: TextCallback | None,
-        cancel: CancelFlag | None, stats: GenerationStats, started: float,
+        stops: StopStringFilter,
+        on_text: TextCallback | None,
+        cancel: CancelFlag | None,
+        stats: GenerationStats,
+        started: float,
     ) -> GenerationOutput:
         cache = self.cache
         decoder = self.decoder_factory()

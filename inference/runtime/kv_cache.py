@@ -27,8 +27,14 @@ class KVCache:
     """Per-layer past keys/values plus the token ids they were computed from."""
 
     def __init__(
-        self, num_layers: int, num_kv_heads: int, head_dim: int, dtype: np.dtype,
-        device: str = "cpu", device_id: int = 0, capacity: int | None = None,
+        self,
+        num_layers: int,
+        num_kv_heads: int,
+        head_dim: int,
+        dtype: np.dtype,
+        device: str = "cpu",
+        device_id: int = 0,
+        capacity: int | None = None,
     ) -> None:
         """``capacity`` set: shared-buffer layout holding at most that many positions."""
         self.num_layers = num_layers
@@ -83,7 +89,7 @@ class KVCache:
         if length >= self.length:
             return
         if self.shared:  # later steps overwrite the dropped positions in place
-            del self.tokens[max(length, 0):]
+            del self.tokens[max(length, 0) :]
             return
         if length <= 0:
             self.reset()

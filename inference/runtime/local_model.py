@@ -55,8 +55,9 @@ class RuntimeSettings:
     shared_kv: bool | None = None
 
     def session_settings(self) -> SessionSettings:
-        return SessionSettings(device=self.device, threads=self.threads,
-                               allow_spinning=self.allow_spinning)
+        return SessionSettings(
+            device=self.device, threads=self.threads, allow_spinning=self.allow_spinning
+        )
 
 
 @dataclass(frozen=True)
@@ -74,14 +75,20 @@ class TaskResult:
 
 
 class LocalModel:
-    def __init__(self, folder: ModelFolder, session: ModelSession, codec: TextCodec,
-                 settings: RuntimeSettings) -> None:
+    def __init__(
+        self,
+        folder: ModelFolder,
+        session: ModelSession,
+        codec: TextCodec,
+        settings: RuntimeSettings,
+    ) -> None:
         self.folder = folder
         self.session = session
         self.codec = codec
         self.settings = settings
-        self.generator = Generator(session, codec.stream_decoder,
-                                   prefill_chunk=settings.prefill_chunk)
+        self.generator = Generator(
+            session, codec.stream_decoder, prefill_chunk=settings.prefill_chunk
+        )
         special = folder.special_tokens
         stop_ids = {int(t) for t in special.get("stop_token_ids") or []}
         if special.get("eos_token_id") is not None:
@@ -103,8 +110,9 @@ class LocalModel:
     # -- loading ---------------------------------------------------------------------
 
     @classmethod
-    def load(cls, path: str | Path | None = None,
-             settings: RuntimeSettings | None = None) -> LocalModel:
+    def load(
+        cls, path: str | Path | None = None, settings: RuntimeSettings | None = None
+    ) -> LocalModel:
         """Open the model folder at ``path`` (default: the built default model) and load it."""
         settings = settings or RuntimeSettings()
         try:
@@ -117,18 +125,25 @@ class LocalModel:
                 "(or Settings > AI > Build model)."
             )
         session = ModelSession.load(
-            folder, settings.session_settings(), settings.variant, verify=settings.verify_files,
+            folder,
+            settings.session_settings(),
+            settings.variant,
+            verify=settings.verify_files,
             kv_capacity=max(32, min(settings.context_tokens, folder.context_length)),
-            shared_kv=settings.shared_kv)
+            shared_kv=settings.shared_kv,
+        )
         codec = TextCodec.from_file(folder.tokenizer_path)
         return cls(folder, session, codec, settings)
 
     @classmethod
     def load_in_background(
-        cls, on_done: Callable[[LocalModel | None, Exception | None], None],
-        path: str | Path | None = None, settings: RuntimeSettings | None = None,
+        cls,
+        on_done: Callable[[LocalModel | None, Exception | None], None],
+        path: str | Path | None = None,
+        settings: RuntimeSettings | None = None,
     ) -> threading.Thread:
         """Load on a daemon thread; ``on_done(model, None)`` or ``on_done(None, error)``."""
+
         def work() -> None:
             try:
                 model = cls.load(path, settings)
@@ -162,8 +177,13 @@ class LocalModel:
         """The prompt ``request`` would use (validated and fitted into the context)."""
         return build_prompt(request.validated(), self.codec, self.text_info)
 
-    def run(self, request: GenerationRequest, *, on_text: TextCallback | None = None,
-            cancel: CancelFlag | None = None) -> TaskResult:
+    def run(
+        self,
+        request: GenerationRequest,
+        *,
+        on_text: TextCallback | None = None,
+        cancel: CancelFlag | None = None,
+    ) -> TaskResult:
         """Run one writing task; ``on_text`` receives the answer as it streams."""
         request = request.validated()
         plan = build_prompt(request, self.codec, self.text_info)
@@ -172,6 +192,7 @@ class LocalModel:
         if task is Task.CONTINUE:
             spacing = ContinuationSpacing(request.before)
             if on_text is not None:
+
                 def callback(piece: str) -> None:
                     fixed = spacing.feed(piece)
                     if fixed:
@@ -179,6 +200,7 @@ class LocalModel:
         else:
             answer = AnswerStream()
             if on_text is not None:
+
                 def callback(piece: str) -> None:
                     fixed = answer.feed(piece)
                     if fixed:
@@ -210,8 +232,9 @@ class LocalModel:
                     on_text(tail)
             raw = plan.answer_prefix + raw
             text = clean_answer(task, raw, plan.source_text, self._special_texts)
-        log.debug("%s: %d tokens, stop=%s", task.value, output.stats.generated_tokens,
-                  output.stop_reason)
+        log.debug(
+            "%s: %d tokens, stop=%s", task.value, output.stats.generated_tokens, output.stop_reason
+        )
         return TaskResult(task, text, raw, output.stop_reason, output.stats, plan.context_cut)
 
     def warm(self, request: GenerationRequest, cancel: CancelFlag | None = None) -> int:
@@ -219,7 +242,8 @@ class LocalModel:
         plan = self.plan(request)
         return self.generator.warm(plan.token_ids, cancel)
 
-    def warm_in_background(self, request: GenerationRequest,
-                           cancel: CancelFlag | None = None) -> threading.Thread:
+    def warm_in_background(
+        self, request: GenerationRequest, cancel: CancelFlag | None = None
+    ) -> threading.Thread:
         plan = self.plan(request)
         return self.generator.warm_in_background(plan.token_ids, cancel)

@@ -63,8 +63,14 @@ class ModelSession:
     """A loaded variant: ``forward(ids, cache)`` runs one prefill chunk or decode step."""
 
     def __init__(
-        self, folder: ModelFolder, session: ort.InferenceSession, report: DeviceReport,
-        variant: str, *, io_binding: bool | None = None, kv_capacity: int | None = None,
+        self,
+        folder: ModelFolder,
+        session: ort.InferenceSession,
+        report: DeviceReport,
+        variant: str,
+        *,
+        io_binding: bool | None = None,
+        kv_capacity: int | None = None,
         shared_kv: bool | None = None,
     ) -> None:
         """``kv_capacity``: positions to preallocate for the shared-buffer cache layout, used
@@ -101,13 +107,23 @@ class ModelSession:
             if shared_kv or self._shared_buffers_work():
                 self.kv_capacity = capacity
                 self.context_length = capacity
-        log.info("KV cache: %s", f"shared buffers of {self.kv_capacity} positions"
-                 if self.kv_capacity else "growing tensors")
+        log.info(
+            "KV cache: %s",
+            f"shared buffers of {self.kv_capacity} positions"
+            if self.kv_capacity
+            else "growing tensors",
+        )
 
     @classmethod
     def load(
-        cls, folder: ModelFolder, settings: SessionSettings, variant: str | None = None,
-        *, verify: bool = True, io_binding: bool | None = None, kv_capacity: int | None = None,
+        cls,
+        folder: ModelFolder,
+        settings: SessionSettings,
+        variant: str | None = None,
+        *,
+        verify: bool = True,
+        io_binding: bool | None = None,
+        kv_capacity: int | None = None,
         shared_kv: bool | None = None,
     ) -> ModelSession:
         """Choose the device, pick the variant for it and create the session."""
@@ -129,18 +145,40 @@ class ModelSession:
             ) from error
         if used != report.provider:
             log.warning("%s started for the probe but not for the model", report.provider)
-            report = choose_provider(SessionSettings(
-                device="cpu", threads=settings.threads, allow_spinning=settings.allow_spinning,
-                optimization=settings.optimization))
-        log.info("loaded %s (%s) on %s in %.1f s", folder.name, variant, report.label(),
-                 time.perf_counter() - started)
-        return cls(folder, session, report, variant, io_binding=io_binding,
-                   kv_capacity=kv_capacity, shared_kv=shared_kv)
+            report = choose_provider(
+                SessionSettings(
+                    device="cpu",
+                    threads=settings.threads,
+                    allow_spinning=settings.allow_spinning,
+                    optimization=settings.optimization,
+                )
+            )
+        log.info(
+            "loaded %s (%s) on %s in %.1f s",
+            folder.name,
+            variant,
+            report.label(),
+            time.perf_counter() - started,
+        )
+        return cls(
+            folder,
+            session,
+            report,
+            variant,
+            io_binding=io_binding,
+            kv_capacity=kv_capacity,
+            shared_kv=shared_kv,
+        )
 
     def new_cache(self, *, capacity: int | None = None) -> KVCache:
-        return KVCache(self.signature.num_layers, self.num_kv_heads, self.head_dim,
-                       self.signature.kv_dtype, device=self._device,
-                       capacity=capacity or self.kv_capacity)
+        return KVCache(
+            self.signature.num_layers,
+            self.num_kv_heads,
+            self.head_dim,
+            self.signature.kv_dtype,
+            device=self._device,
+            capacity=capacity or self.kv_capacity,
+        )
 
     def _shared_buffers_work(self) -> bool:
         """Whether the graph writes into a bound past buffer in place (GroupQueryAttention
@@ -148,8 +186,13 @@ class ModelSession:
         (a prompt, then a chunk after it, as prompt-cache reuse does)."""
         ids = np.array([[1, 2, 3, 4]], dtype=np.int64) % max(self.vocab_size, 5)
         try:
-            growing = KVCache(self.signature.num_layers, self.num_kv_heads, self.head_dim,
-                              self.signature.kv_dtype, device=self._device)
+            growing = KVCache(
+                self.signature.num_layers,
+                self.num_kv_heads,
+                self.head_dim,
+                self.signature.kv_dtype,
+                device=self._device,
+            )
             shared = self.new_cache(capacity=8)
             self.forward(ids[:, :2], growing)
             self.forward(ids[:, :2], shared)
@@ -184,7 +227,7 @@ class ModelSession:
             logits = np.array(outputs[0].numpy())  # own copy: the OrtValue goes away
             presents = outputs[1:]
         cache.replace(presents, token_ids[0].tolist())
-        return logits.reshape(-1)[-self.vocab_size:]
+        return logits.reshape(-1)[-self.vocab_size :]
 
     def _forward_shared(self, feeds: dict[str, np.ndarray], cache: KVCache) -> np.ndarray:
         """Shared-buffer layout: the cache buffers stay bound as both past and present."""

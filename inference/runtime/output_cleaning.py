@@ -64,14 +64,16 @@ class ContinuationSpacing:
             if not piece:
                 return ""
         elif self._after_punctuation and (
-                not _NO_SPACE_BEFORE.match(piece) or (self._after_comma and piece[0] in "\"“'‘")):
+            not _NO_SPACE_BEFORE.match(piece) or (self._after_comma and piece[0] in "\"“'‘")
+        ):
             piece = " " + piece
         self._started = True
         return piece
 
 
-def clean_continuation(text: str, length: str, special_tokens: list[str] | tuple[str, ...] = ()
-                       ) -> str:
+def clean_continuation(
+    text: str, length: str, special_tokens: list[str] | tuple[str, ...] = ()
+) -> str:
     text = strip_markers(text, special_tokens)
     if length == "sentence":
         match = _SENTENCE_END.search(text)
@@ -80,8 +82,9 @@ def clean_continuation(text: str, length: str, special_tokens: list[str] | tuple
     return text.rstrip()
 
 
-def clean_answer(task: Task, text: str, source: str = "",
-                 special_tokens: list[str] | tuple[str, ...] = ()) -> str:
+def clean_answer(
+    task: Task, text: str, source: str = "", special_tokens: list[str] | tuple[str, ...] = ()
+) -> str:
     """An instruction task's answer without markers, preambles or stray quotes."""
     raw = strip_markers(text, special_tokens)
     cleaned = _ROLE_LINE.sub("", raw, count=1)
@@ -90,8 +93,13 @@ def clean_answer(task: Task, text: str, source: str = "",
     if without_intro.strip():
         cleaned = without_intro
     cleaned = cleaned.strip()
-    if len(cleaned) >= 2 and cleaned[0] in "\"“" and cleaned[-1] in "\"”" \
-            and not source.strip().startswith(("\"", "“")) and cleaned.count(cleaned[0]) <= 2:
+    if (
+        len(cleaned) >= 2
+        and cleaned[0] in '"“'
+        and cleaned[-1] in '"”'
+        and not source.strip().startswith(('"', "“"))
+        and cleaned.count(cleaned[0]) <= 2
+    ):
         cleaned = cleaned[1:-1].strip()
     if task is Task.BRAINSTORM:
         cleaned = _as_list(cleaned)

@@ -24,24 +24,24 @@ SYSTEM_PROMPT = "You are a writing assistant. Reply with the requested text only
 # Each instruction follows the text it is about: small models heed the last thing they read.
 INSTRUCTIONS: dict[Task, str] = {
     Task.REWRITE: "Rewrite this text so it reads clearly and smoothly. Keep its meaning, voice, "
-                  "point of view and tense.",
+    "point of view and tense.",
     Task.SHORTEN: "Shorten this text to about half its length. Keep the key points and the "
-                  "writer's voice.",
+    "writer's voice.",
     Task.EXPAND: "Expand this text with more detail and description. Keep its style, point of "
-                 "view and tense.",
+    "view and tense.",
     Task.CHANGE_TONE: "Rewrite this text in a {tone} tone. Keep its meaning.",
     Task.SUMMARIZE: "Summarize this text in a few sentences.",
     Task.BRAINSTORM: "Brainstorm five new ideas for what could happen next in this piece of "
-                     "writing. One short line per idea, as a numbered list.",
+    "writing. One short line per idea, as a numbered list.",
     Task.DESCRIBE: "Describe this in a short paragraph rich in sensory detail (sight, sound, "
-                   "smell, touch, taste).",
+    "smell, touch, taste).",
 }
 
 # Starting the answer for the model keeps a small one on format (a list, not a copy).
 ANSWER_PREFIXES: dict[Task, str] = {Task.BRAINSTORM: "1."}
 
 CHAT_STOP_STRINGS = ("<|im_end|>", "<|im_start|>", "<|endoftext|>", "<|eot_id|>", "</s>")
-SENTENCE_STOPS = (". ", "! ", "? ", ".\n", "!\n", "?\n", "…", ".\"", ".”")
+SENTENCE_STOPS = (". ", "! ", "? ", ".\n", "!\n", "?\n", "…", '."', ".”")
 # Room kept for token merges where the fitted text joins the template.
 _MARGIN = 4
 _MIN_TEXT_TOKENS = 16
@@ -101,7 +101,11 @@ def _bos(model: ModelTextInfo) -> list[int]:
 
 
 def _continue_prompt(
-    request: GenerationRequest, codec: TextCodec, model: ModelTextInfo, notes: str, max_new: int,
+    request: GenerationRequest,
+    codec: TextCodec,
+    model: ModelTextInfo,
+    notes: str,
+    max_new: int,
 ) -> PromptPlan:
     before = request.before.rstrip(" \t")
     if not before.strip():
@@ -118,9 +122,10 @@ def _continue_prompt(
     else:
         stops, keep = ("\n\n", *CHAT_STOP_STRINGS), ()
     # Penalise repeating the recent document text and what is generated, not the notes.
-    penalty_context = ids[len(prefix_ids):]
-    return PromptPlan(Task.CONTINUE, ids, max_new, stops, keep, penalty_context, fitted.cut,
-                      fitted.text)
+    penalty_context = ids[len(prefix_ids) :]
+    return PromptPlan(
+        Task.CONTINUE, ids, max_new, stops, keep, penalty_context, fitted.cut, fitted.text
+    )
 
 
 def _target_text(request: GenerationRequest, task: Task) -> tuple[str, bool]:
@@ -137,8 +142,9 @@ def _target_text(request: GenerationRequest, task: Task) -> tuple[str, bool]:
     return paragraph, False
 
 
-def _messages(request: GenerationRequest, task: Task, notes: str, text: str
-              ) -> list[dict[str, str]]:
+def _messages(
+    request: GenerationRequest, task: Task, notes: str, text: str
+) -> list[dict[str, str]]:
     system = SYSTEM_PROMPT
     if notes:
         system += f"\n\nThe writer's notes about this document (respect them):\n{notes}"
@@ -151,12 +157,21 @@ def _messages(request: GenerationRequest, task: Task, notes: str, text: str
 
 
 def _render(model: ModelTextInfo, messages: list[dict[str, str]]) -> str:
-    return render_chat(model.chat_template, messages, add_generation_prompt=True,
-                       bos_token=model.bos_token, eos_token=model.eos_token)
+    return render_chat(
+        model.chat_template,
+        messages,
+        add_generation_prompt=True,
+        bos_token=model.bos_token,
+        eos_token=model.eos_token,
+    )
 
 
 def _instruction_prompt(
-    request: GenerationRequest, task: Task, codec: TextCodec, model: ModelTextInfo, notes: str,
+    request: GenerationRequest,
+    task: Task,
+    codec: TextCodec,
+    model: ModelTextInfo,
+    notes: str,
     max_new: int,
 ) -> PromptPlan:
     target, may_cut = _target_text(request, task)
@@ -184,12 +199,14 @@ def _instruction_prompt(
     prefix = ANSWER_PREFIXES.get(task, "")
     prompt_text = _render(model, _messages(request, task, notes, fitted.text)) + prefix
     ids = _enforce(_bos(model) + codec.encode(prompt_text), budget)
-    return PromptPlan(task, ids, max_new, CHAT_STOP_STRINGS, (), [], fitted.cut, fitted.text,
-                      prefix)
+    return PromptPlan(
+        task, ids, max_new, CHAT_STOP_STRINGS, (), [], fitted.cut, fitted.text, prefix
+    )
 
 
-def _make_room(model: ModelTextInfo, overhead: int, max_new: int, notes: str,
-               wanted: int = _MIN_TEXT_TOKENS) -> tuple[int, int, int]:
+def _make_room(
+    model: ModelTextInfo, overhead: int, max_new: int, notes: str, wanted: int = _MIN_TEXT_TOKENS
+) -> tuple[int, int, int]:
     """(max new tokens, prompt budget, text budget): shorten the answer before the text."""
     text_budget = model.context_tokens - max_new - overhead - _MARGIN
     if text_budget < wanted:
@@ -199,9 +216,11 @@ def _make_room(model: ModelTextInfo, overhead: int, max_new: int, notes: str,
         if notes:
             raise InvalidRequestError(
                 "The document notes leave no room for the text in the model's context; "
-                "shorten the notes.")
+                "shorten the notes."
+            )
         raise InvalidRequestError(
-            f"The model's context ({model.context_tokens} tokens) is too small for this task.")
+            f"The model's context ({model.context_tokens} tokens) is too small for this task."
+        )
     return max_new, model.context_tokens - max_new, text_budget
 
 

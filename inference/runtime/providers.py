@@ -37,9 +37,7 @@ _DEVICE_TO_PROVIDER = {"cpu": CPU, "cuda": CUDA, "directml": DIRECTML, "coreml":
 
 # A one-node ONNX model (Identity, opset 13): creating a session from it tells which providers
 # really start, in milliseconds, before the (large) model is loaded.
-_PROBE_MODEL_B64 = (
-    "CAgSADo7ChAKAXgSAXkiCElkZW50aXR5EgVwcm9iZVoPCgF4EgoKCAgBEgQKAggBYg8KAXkSCgoICAESBAoCCAFCBAoAEA0="
-)
+_PROBE_MODEL_B64 = "CAgSADo7ChAKAXgSAXkiCElkZW50aXR5EgVwcm9iZVoPCgF4EgoKCAgBEgQKAggBYg8KAXkSCgoICAESBAoCCAFCBAoAEA0="
 
 
 def _probe_model() -> bytes:
@@ -229,7 +227,9 @@ def choose_provider(settings: SessionSettings) -> DeviceReport:
 
 
 def _report(
-    provider: str, settings: SessionSettings, gpu_reason: str | None,
+    provider: str,
+    settings: SessionSettings,
+    gpu_reason: str | None,
     attempts: list[ProviderAttempt],
 ) -> DeviceReport:
     if provider == CUDA:
@@ -262,8 +262,10 @@ def _relevant_gpu_providers() -> tuple[str, ...]:
 
 def _not_built_reason(provider: str) -> str:
     if provider == CUDA:
-        return ("this onnxruntime package has no CUDA support (install Draftsmith's `cuda` extra, "
-                "which brings onnxruntime-gpu and the NVIDIA libraries)")
+        return (
+            "this onnxruntime package has no CUDA support (install Draftsmith's `cuda` extra, "
+            "which brings onnxruntime-gpu and the NVIDIA libraries)"
+        )
     if provider == DIRECTML:
         return "the DirectML build of onnxruntime (onnxruntime-directml) is not installed"
     if provider == COREML:
@@ -343,7 +345,11 @@ def diagnose_gpu_failure(provider: str) -> str:
         cuda_names = [f"libcublasLt.so.{major}"]
         cudnn_names = ["libcudnn.so.9"]
     if not _load(cuda_names) or not _load(cudnn_names):
-        return (f"CUDA {major} / cuDNN 9 libraries not found — install the `cuda` extra "
-                "(pip install \"draftsmith[cuda]\")")
-    return ("onnxruntime could not start its CUDA provider (the GPU may be too old, or out of "
-            "memory); run with --debug for details")
+        return (
+            f"CUDA {major} / cuDNN 9 libraries not found — install the `cuda` extra "
+            '(pip install "draftsmith[cuda]")'
+        )
+    return (
+        "onnxruntime could not start its CUDA provider (the GPU may be too old, or out of "
+        "memory); run with --debug for details"
+    )

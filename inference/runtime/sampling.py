@@ -158,7 +158,7 @@ class Sampler:
         settings = self.settings
         vocab = scores.shape[0]
         if 0 < settings.top_k < vocab:
-            candidates = np.argpartition(scores, -settings.top_k)[-settings.top_k:]
+            candidates = np.argpartition(scores, -settings.top_k)[-settings.top_k :]
         else:
             candidates = np.arange(vocab)
         cand_scores = scores[candidates].astype(np.float64) / settings.temperature

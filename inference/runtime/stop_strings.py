@@ -34,7 +34,7 @@ class StopStringFilter:
             self._held = ""
             return text[:cut] + (stop.rstrip() if stop in self.keep else "")
         keep = self._longest_partial(text)
-        self._held = text[len(text) - keep:] if keep else ""
+        self._held = text[len(text) - keep :] if keep else ""
         return text[: len(text) - keep]
 
     def flush(self) -> str:

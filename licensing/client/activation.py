@@ -84,8 +84,9 @@ def _save(cert_text: object, *, fingerprint: str, now: float, nonce: str | None)
 
 def _saved(data: dict[str, Any], fingerprint: str) -> Certificate:
     """Save the certificate of a verified answer, and take the server's clock as last seen."""
-    cert = _save(data.get("certificate"), fingerprint=fingerprint, now=time.time(),
-                 nonce=data["_nonce"])
+    cert = _save(
+        data.get("certificate"), fingerprint=fingerprint, now=time.time(), nonce=data["_nonce"]
+    )
     trust_server_time(data["_issued"])
     return cert
 
@@ -273,4 +274,3 @@ def refresh_if_due(client: ActivationClient | None = None) -> Certificate | None
     except ActivationError as error:
         log.info("license refresh skipped: %s", error.code)
         return None
-

@@ -67,6 +67,4 @@ def verify_response(
     if not isinstance(code, str) or not isinstance(message, str):
         raise _bad("malformed error")
     machines = details.get("machines")
-    raise ActivationError(
-        message, code, machines if isinstance(machines, list) else None
-    )
+    raise ActivationError(message, code, machines if isinstance(machines, list) else None)

@@ -62,9 +62,7 @@ def strict_json_object(raw: bytes, what: str) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise CertificateError(f"The {what} is not UTF-8 text.") from None
     try:
-        value = json.loads(
-            text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants
-        )
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
     except CertificateError:
         raise
     except RecursionError:

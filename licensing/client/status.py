@@ -194,15 +194,23 @@ def evaluate(
         if problem:
             reason = f"{reason} {problem}"
         return LicenseStatus(
-            TRIAL, reason, _all(True, reason), certificate=None,
-            trial_ends=trial_ends, notes=tuple(notes),
+            TRIAL,
+            reason,
+            _all(True, reason),
+            certificate=None,
+            trial_ends=trial_ends,
+            notes=tuple(notes),
         )
     if problem:
         reason = f"{problem} {KEEPS_WORKING}"
         status = UPDATES_EXPIRED if cert is not None else NOT_VALID
         return LicenseStatus(
-            status, reason, _all(False, reason), certificate=cert,
-            trial_ends=trial_ends, notes=tuple(notes),
+            status,
+            reason,
+            _all(False, reason),
+            certificate=cert,
+            trial_ends=trial_ends,
+            notes=tuple(notes),
         )
     reason = (
         "Your 14-day trial has ended. Buy Draftsmith or enter your license key in "

@@ -109,7 +109,10 @@ def create_app(
         headers: dict[str, str] | None = None,
     ) -> Response:
         payload: dict[str, Any] = {
-            "v": 1, "nonce": nonce, "issued": int(time.time()), "status": status,
+            "v": 1,
+            "nonce": nonce,
+            "issued": int(time.time()),
+            "status": status,
             "ok": error is None,
         }
         if error is None:
@@ -117,8 +120,10 @@ def create_app(
         else:
             payload["error"] = error
         return Response(
-            signer.envelope("response", payload), status_code=status,
-            media_type="application/json", headers=headers,
+            signer.envelope("response", payload),
+            status_code=status,
+            media_type="application/json",
+            headers=headers,
         )
 
     def problem_response(problem: LicenseProblem, nonce: str | None) -> Response:
@@ -141,7 +146,8 @@ def create_app(
         wait = limiter.check(client)
         if wait > 0:
             problem = LicenseProblem(
-                "RATE_LIMITED", 429,
+                "RATE_LIMITED",
+                429,
                 f"Too many attempts from this address. Please wait {math.ceil(wait)} seconds.",
             )
             problem.retry_after = math.ceil(wait)  # type: ignore[attr-defined]
@@ -163,7 +169,10 @@ def create_app(
         license, machine, created = licenses.activate(session, key, fingerprint, name)
         cert = signer.certificate(
             licenses.certificate_payload(
-                license, machine, nonce=nonce, now=int(time.time()),
+                license,
+                machine,
+                nonce=nonce,
+                now=int(time.time()),
                 refresh_days=settings.refresh_days,
             )
         )
@@ -194,11 +203,17 @@ def create_app(
     async def access_log(request: Request, call_next: Callable[..., Any]) -> Response:
         started = time.perf_counter()
         response: Response = await call_next(request)
-        log.info(json.dumps({
-            "event": "request", "method": request.method, "path": request.url.path,
-            "status": response.status_code,
-            "ms": round((time.perf_counter() - started) * 1000, 1),
-        }))
+        log.info(
+            json.dumps(
+                {
+                    "event": "request",
+                    "method": request.method,
+                    "path": request.url.path,
+                    "status": response.status_code,
+                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                }
+            )
+        )
         return response
 
     @app.get("/v1/health")
@@ -210,9 +225,11 @@ def create_app(
     @app.post("/v1/activate", status_code=201)
     def activate(body: ActivateBody, request: Request) -> Response:
         return lookup(
-            request, body.nonce,
-            lambda s: certificate_answer(s, body.key, body.fingerprint, body.machine_name,
-                                         body.nonce),
+            request,
+            body.nonce,
+            lambda s: certificate_answer(
+                s, body.key, body.fingerprint, body.machine_name, body.nonce
+            ),
         )
 
     @app.post("/v1/validate")
@@ -221,7 +238,10 @@ def create_app(
             license, machine = licenses.validate(session, body.key, body.fingerprint)
             cert = signer.certificate(
                 licenses.certificate_payload(
-                    license, machine, nonce=body.nonce, now=int(time.time()),
+                    license,
+                    machine,
+                    nonce=body.nonce,
+                    now=int(time.time()),
                     refresh_days=settings.refresh_days,
                 )
             )
@@ -271,18 +291,21 @@ def create_app(
         if request_file is not None and request_file.filename:
             raw = await request_file.read(MAX_OFFLINE_REQUEST + 1)
             if len(raw) > MAX_OFFLINE_REQUEST:
-                return HTMLResponse(_page("That file is too large to be an activation request."),
-                                    status_code=400)
+                return HTMLResponse(
+                    _page("That file is too large to be an activation request."), status_code=400
+                )
             text_in = raw.decode("ascii", errors="replace")
         if not text_in.strip():
-            return HTMLResponse(_page("Please paste the activation request or choose its file."),
-                                status_code=400)
+            return HTMLResponse(
+                _page("Please paste the activation request or choose its file."), status_code=400
+            )
         client = client_of(request)
         wait = limiter.check(client)
         if wait > 0:
             return HTMLResponse(
                 _page(f"Too many attempts. Please wait {math.ceil(wait)} seconds."),
-                status_code=429, headers={"Retry-After": str(math.ceil(wait))},
+                status_code=429,
+                headers={"Retry-After": str(math.ceil(wait))},
             )
 
         def work() -> str:
@@ -300,7 +323,8 @@ def create_app(
                 limiter.failure(client)
             return HTMLResponse(_page(problem.message), status_code=problem.status)
         return Response(
-            cert, media_type="text/plain; charset=us-ascii",
+            cert,
+            media_type="text/plain; charset=us-ascii",
             headers={"Content-Disposition": 'attachment; filename="draftsmith-license.txt"'},
         )
 

@@ -93,7 +93,8 @@ def find_license(session: Session, key: str, *, for_update: bool = False) -> Lic
     license = session.execute(query).scalar_one_or_none()
     if license is None:
         raise LicenseProblem(
-            "NOT_FOUND", 404,
+            "NOT_FOUND",
+            404,
             "No license has this key. Please check it against your purchase e-mail.",
         )
     return license
@@ -101,9 +102,7 @@ def find_license(session: Session, key: str, *, for_update: bool = False) -> Lic
 
 def require_usable(license: License) -> None:
     if license.status == SUSPENDED:
-        raise LicenseProblem(
-            "SUSPENDED", 403, "This license is suspended. Please contact support."
-        )
+        raise LicenseProblem("SUSPENDED", 403, "This license is suspended. Please contact support.")
     if license.status == REFUNDED:
         raise LicenseProblem("REFUNDED", 403, "This license was refunded and no longer works.")
     if license.status == REVOKED:
@@ -163,7 +162,8 @@ def activate(
             return license, machine, False
     if len(machines) >= license.max_machines:
         raise LicenseProblem(
-            "TOO_MANY_MACHINES", 409,
+            "TOO_MANY_MACHINES",
+            409,
             f"This license is already activated on {len(machines)} of "
             f"{license.max_machines} machines. Deactivate one to free a seat.",
             machines=[machine_json(m) for m in machines],
@@ -183,7 +183,8 @@ def validate(session: Session, key: str, fingerprint: str) -> tuple[License, Mac
             machine.last_seen = utcnow()
             return license, machine
     raise LicenseProblem(
-        "MACHINE_NOT_ACTIVATED", 404,
+        "MACHINE_NOT_ACTIVATED",
+        404,
         "This computer is no longer activated for this license. Activate it again.",
     )
 
@@ -195,9 +196,7 @@ def deactivate(session: Session, key: str, machine_id: str) -> License:
         select(Machine).where(Machine.id == machine_id, Machine.license_id == license.id)
     ).scalar_one_or_none()
     if machine is None:
-        raise LicenseProblem(
-            "NOT_FOUND", 404, "This license has no machine with that id."
-        )
+        raise LicenseProblem("NOT_FOUND", 404, "This license has no machine with that id.")
     session.delete(machine)
     session.flush()
     log.info("deactivated machine %s of license %s", machine_id, license.id)

@@ -26,7 +26,7 @@ def key_email(
         "Thank you for buying Draftsmith.\n\n"
         f"Your license key:\n\n    {key}\n\n"
         "To activate: open Draftsmith, choose Help > License, and enter the key.\n"
-        "On a computer without internet, use \"Offline activation\" in the same dialog and\n"
+        'On a computer without internet, use "Offline activation" in the same dialog and\n'
         f"open {settings.public_url}/offline on any device that has internet.\n\n"
         f"Edition: {edition}. Your license includes updates released until {updates_until};\n"
         "the versions you own keep working forever.\n\n"
@@ -44,7 +44,11 @@ def send(settings: Settings, message: EmailMessage) -> None:
                 smtp.login(settings.smtp_user, settings.smtp_password)
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as error:
-        log.error("could not send e-mail via %s:%s: %s", settings.smtp_host, settings.smtp_port,
-                  type(error).__name__)
+        log.error(
+            "could not send e-mail via %s:%s: %s",
+            settings.smtp_host,
+            settings.smtp_port,
+            type(error).__name__,
+        )
         raise MailError(f"could not send e-mail: {type(error).__name__}") from error
     log.info("sent license e-mail")

@@ -21,9 +21,7 @@ class SigningKeyError(Exception):
 
 
 def canonical_json(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, allow_nan=False).encode(
-        "utf-8"
-    )
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, allow_nan=False).encode("utf-8")
 
 
 class Signer:

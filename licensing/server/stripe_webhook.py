@@ -94,8 +94,11 @@ def handle(
 ) -> str:
     """Process one webhook delivery; returns what happened (for the log and the reply)."""
     verify_signature(
-        settings.stripe_webhook_secret, body, signature_header,
-        tolerance_s=settings.webhook_tolerance_s, now=now,
+        settings.stripe_webhook_secret,
+        body,
+        signature_header,
+        tolerance_s=settings.webhook_tolerance_s,
+        now=now,
     )
     event = _parse(body)
     event_id, kind = event["id"], event["type"]
@@ -145,7 +148,8 @@ def _checkout_completed(session: Session, obj: dict[str, Any], settings: Setting
     created = obj.get("created")
     purchased = (
         dt.datetime.fromtimestamp(created, dt.UTC).date()
-        if isinstance(created, int) else dt.datetime.now(dt.UTC).date()
+        if isinstance(created, int)
+        else dt.datetime.now(dt.UTC).date()
     )
     refunded_early = payment_ref is not None and session.get(EarlyRefund, payment_ref) is not None
     license, key = licenses.mint(

@@ -56,8 +56,10 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     print(f"Private key written to {out} (mode 0600). Keep it secret and backed up.")
     print("Add this line to licensing/client/trusted_keys.py (_COMPILED):")
     print(f'    "{args.kid}": "{signer.public_key_b64()}",')
-    print(f"Then run the server with DRAFTSMITH_LICENSE_SIGNING_KEY={out} "
-          f"DRAFTSMITH_LICENSE_KID={args.kid}")
+    print(
+        f"Then run the server with DRAFTSMITH_LICENSE_SIGNING_KEY={out} "
+        f"DRAFTSMITH_LICENSE_KID={args.kid}"
+    )
     return 0
 
 
@@ -80,8 +82,13 @@ def cmd_mint(args: argparse.Namespace) -> int:
     entitlements = [e.strip() for e in args.entitlements.split(",") if e.strip()]
     with _sessions(args)() as session, session.begin():
         license, key = licenses.mint(
-            session, edition=args.edition, entitlements=entitlements, max_machines=args.seats,
-            purchased_at=purchased, updates_until=until, email=args.email,
+            session,
+            edition=args.edition,
+            entitlements=entitlements,
+            max_machines=args.seats,
+            purchased_at=purchased,
+            updates_until=until,
+            email=args.email,
         )
         license_id = license.id
     print(f"license: {license_id}")
@@ -113,9 +120,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     with _sessions(args)() as session:
         for license in session.execute(select(License).order_by(License.created_at)).scalars():
             used = licenses.count_machines(session, license)
-            print(f"{license.id}  {license.status:<9} {license.edition:<10} "
-                  f"{used}/{license.max_machines} machines  updates until "
-                  f"{license.updates_until}  {license.email or ''}")
+            print(
+                f"{license.id}  {license.status:<9} {license.edition:<10} "
+                f"{used}/{license.max_machines} machines  updates until "
+                f"{license.updates_until}  {license.email or ''}"
+            )
     return 0
 
 
@@ -131,8 +140,10 @@ def cmd_activations(args: argparse.Namespace) -> int:
         print(f"{license.id}: {len(machines)} of {license.max_machines} machines")
         for machine in machines:
             info = licenses.machine_json(machine)
-            print(f"  {info['id']}  {info['name']!r}  activated {info['activated_at']}  "
-                  f"last seen {info['last_seen']}")
+            print(
+                f"  {info['id']}  {info['name']!r}  activated {info['activated_at']}  "
+                f"last seen {info['last_seen']}"
+            )
     return 0
 
 
@@ -168,15 +179,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     # Behind a reverse proxy, pass its address so rate limits see the real client address.
-    uvicorn.run(app_from_env(), host=args.host, port=args.port,
-                proxy_headers=bool(args.forwarded_allow_ips),
-                forwarded_allow_ips=args.forwarded_allow_ips or None)
+    uvicorn.run(
+        app_from_env(),
+        host=args.host,
+        port=args.port,
+        proxy_headers=bool(args.forwarded_allow_ips),
+        forwarded_allow_ips=args.forwarded_allow_ips or None,
+    )
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="draftsmith-license",
-                                     description="Draftsmith's vendor license tools.")
+    parser = argparse.ArgumentParser(
+        prog="draftsmith-license", description="Draftsmith's vendor license tools."
+    )
     parser.add_argument("-d", "--debug", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -199,8 +215,11 @@ def build_parser() -> argparse.ArgumentParser:
     mint.add_argument("--email")
     mint.set_defaults(run=cmd_mint)
 
-    for name, text in (("suspend", "suspend a license"), ("revoke", "revoke a license"),
-                       ("reinstate", "make a license active again")):
+    for name, text in (
+        ("suspend", "suspend a license"),
+        ("revoke", "revoke a license"),
+        ("reinstate", "make a license active again"),
+    ):
         p = with_db(sub.add_parser(name, help=text))
         p.add_argument("license_id")
         p.set_defaults(run=cmd_set_status)
@@ -219,8 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the license server (settings from environment)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--forwarded-allow-ips", default="",
-                       help="reverse proxy addresses whose X-Forwarded-For is trusted")
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default="",
+        help="reverse proxy addresses whose X-Forwarded-For is trusted",
+    )
     serve.set_defaults(run=cmd_serve)
     return parser
 
@@ -242,5 +264,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-

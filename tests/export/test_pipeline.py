@@ -60,13 +60,18 @@ def test_variants_use_fused_kernels_and_keep_gguf_blocks(tiny_model_dir: Path) -
 
 
 def test_io_names_and_last_position_logits(tiny_model_dir: Path) -> None:
-    session = ort.InferenceSession(str(tiny_model_dir / "model.q4.onnx"),
-                                   providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        str(tiny_model_dir / "model.q4.onnx"), providers=["CPUExecutionProvider"]
+    )
     inputs = [i.name for i in session.get_inputs()]
     outputs = [o.name for o in session.get_outputs()]
     assert inputs[:3] == ["input_ids", "attention_mask", "position_ids"]
-    assert inputs[3:7] == ["past_key_values.0.key", "past_key_values.0.value",
-                           "past_key_values.1.key", "past_key_values.1.value"]
+    assert inputs[3:7] == [
+        "past_key_values.0.key",
+        "past_key_values.0.value",
+        "past_key_values.1.key",
+        "past_key_values.1.value",
+    ]
     assert outputs[:3] == ["logits", "present.0.key", "present.0.value"]
     folder = ModelFolder.open(tiny_model_dir)
     decoder = OnnxDecoder(folder.variant_path(), folder.architecture)
@@ -100,13 +105,21 @@ def test_tf2onnx_conversion_matches_tensorflow_before_any_rewrite(tiny_gguf: Pat
     session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
     ids = np.array([[3, 9, 27, 81, 100]], np.int64)
     empty = np.zeros([1, cfg.num_kv_heads, 0, cfg.head_dim], np.float32)
-    feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids),
-             "position_ids": np.arange(5)[None]}
+    feeds = {
+        "input_ids": ids,
+        "attention_mask": np.ones_like(ids),
+        "position_ids": np.arange(5)[None],
+    }
     for i in range(cfg.num_layers):
         feeds[f"past_keys_{i}"] = feeds[f"past_values_{i}"] = empty
     onnx_logits = session.run(["logits"], feeds)[0]
-    tf_logits, _ = model(tf.constant(ids), tf.ones([1, 5], tf.int64),
-                         tf.constant(feeds["position_ids"]), [empty] * 2, [empty] * 2)
+    tf_logits, _ = model(
+        tf.constant(ids),
+        tf.ones([1, 5], tf.int64),
+        tf.constant(feeds["position_ids"]),
+        [empty] * 2,
+        [empty] * 2,
+    )
     np.testing.assert_allclose(onnx_logits, tf_logits.numpy(), atol=1e-4)
 
 
@@ -115,10 +128,12 @@ def test_tf2onnx_conversion_matches_tensorflow_before_any_rewrite(tiny_gguf: Pat
     [(Q.Q4_0, Q.Q8_0, False), (Q.Q8_0, Q.F32, False), (Q.F16, Q.Q4_1, True)],
     ids=["q4_0", "q8_0-f32-embedding", "f16-untied-head"],
 )
-def test_other_gguf_tensor_types_convert_exactly(tmp_path: Path, linear: Q, embedding: Q,
-                                                  untied: bool) -> None:
-    path = write_tiny_gguf(tmp_path / "model.gguf", linear_type=linear, embedding_type=embedding,
-                           untied=untied, seed=3)
+def test_other_gguf_tensor_types_convert_exactly(
+    tmp_path: Path, linear: Q, embedding: Q, untied: bool
+) -> None:
+    path = write_tiny_gguf(
+        tmp_path / "model.gguf", linear_type=linear, embedding_type=embedding, untied=untied, seed=3
+    )
     result = build(path, cache_root=tmp_path / "cache")
     results = result.report.results
     assert results["fp32_vs_tensorflow_max_abs_diff"] < 1e-3
@@ -126,8 +141,9 @@ def test_other_gguf_tensor_types_convert_exactly(tmp_path: Path, linear: Q, embe
     q4 = OnnxDecoder(folder.variant_path("q4"), folder.architecture)
     fp32 = OnnxDecoder(folder.variant_path("fp32"), folder.architecture)
     ids = list(range(3, 60))
-    agreement = (q4.logits_at_every_position(ids).argmax(-1)
-                 == fp32.logits_at_every_position(ids).argmax(-1)).mean()
+    agreement = (
+        q4.logits_at_every_position(ids).argmax(-1) == fp32.logits_at_every_position(ids).argmax(-1)
+    ).mean()
     assert agreement >= 0.9
 
 
@@ -183,8 +199,9 @@ def test_unsupported_tensor_type_is_named(tmp_path: Path) -> None:
         build(path, cache_root=tmp_path / "cache")
 
 
-def test_disk_full_leaves_no_half_written_model(tiny_gguf: Path, tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_disk_full_leaves_no_half_written_model(
+    tiny_gguf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def full_disk(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
@@ -247,8 +264,9 @@ def test_cli_info_and_verify(tiny_model_dir: Path, capsys: pytest.CaptureFixture
     assert "checksums match" in capsys.readouterr().out
 
 
-def test_cli_reports_damage_without_a_traceback(model_copy: Path,
-                                                capsys: pytest.CaptureFixture) -> None:
+def test_cli_reports_damage_without_a_traceback(
+    model_copy: Path, capsys: pytest.CaptureFixture
+) -> None:
     (model_copy / "model.fp32.onnx").write_bytes(b"garbage")
     assert cli.main(["verify", str(model_copy)]) == 1
     err = capsys.readouterr().err

@@ -22,17 +22,19 @@ def test_backup_holds_documents_and_notes_not_snapshots(library: Library, tmp_pa
 
 
 def test_unchanged_library_is_not_backed_up_twice_and_old_ones_are_pruned(
-        library: Library, tmp_path: Path) -> None:
+    library: Library, tmp_path: Path
+) -> None:
     doc = library.create_document(title="A", text="v0")
     backups = tmp_path / "backups"
     assert backup_library(library.root, backups, keep=2, now=datetime(2026, 1, 1, 0, 0, 0))
     assert backup_library(library.root, backups, keep=2, now=datetime(2026, 1, 1, 0, 0, 1)) is None
     for second in range(2, 5):
         doc.write_text(f"v{second}", encoding="utf-8")
-        assert backup_library(library.root, backups, keep=2,
-                              now=datetime(2026, 1, 1, 0, 0, second))
+        assert backup_library(library.root, backups, keep=2, now=datetime(2026, 1, 1, 0, 0, second))
     assert [p.name for p in sorted(backups.glob("*.zip"))] == [
-        "Library-20260101-000003.zip", "Library-20260101-000004.zip"]
+        "Library-20260101-000003.zip",
+        "Library-20260101-000004.zip",
+    ]
 
 
 def test_empty_library_has_nothing_to_back_up(library: Library, tmp_path: Path) -> None:

@@ -41,8 +41,9 @@ def test_new_file_that_appears_before_first_save_is_not_overwritten(work: Path) 
         doc.save("mine")
 
 
-def test_disk_full_leaves_old_file_intact_and_says_so(work: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_disk_full_leaves_old_file_intact_and_says_so(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = work / "a.md"
     doc = DocumentFile(path)
     doc.save("version one")
@@ -64,8 +65,9 @@ def test_disk_full_leaves_old_file_intact_and_says_so(work: Path,
     assert path.read_text(encoding="utf-8") == "version two"
 
 
-@pytest.mark.skipif(os.geteuid() == 0 if hasattr(os, "geteuid") else False,
-                    reason="root ignores folder permissions")
+@pytest.mark.skipif(
+    os.geteuid() == 0 if hasattr(os, "geteuid") else False, reason="root ignores folder permissions"
+)
 def test_read_only_folder_is_a_plain_error(work: Path) -> None:
     folder = work / "ro"
     folder.mkdir()

@@ -55,8 +55,9 @@ def test_create_rename_move_delete(library: Library) -> None:
     assert moved not in library.documents()
 
 
-def test_delete_uses_system_trash_when_available(library: Library,
-                                                 isolated_user_dirs: dict[str, Path]) -> None:
+def test_delete_uses_system_trash_when_available(
+    library: Library, isolated_user_dirs: dict[str, Path]
+) -> None:
     doc = library.create_document(title="Bin me", text="x")
     assert library.delete(doc) is None
     assert not doc.exists()
@@ -73,7 +74,9 @@ def test_search_titles_and_text(library: Library) -> None:
     library.create_document(title="Lighthouse keeper", text="Nothing here")
     hits = library.search("LIGHTHOUSE")
     assert {(h.path.stem, h.in_title, h.line) for h in hits} == {
-        ("Harbour", False, 2), ("Lighthouse keeper", True, 0)}
+        ("Harbour", False, 2),
+        ("Lighthouse keeper", True, 0),
+    }
     assert library.search("   ") == []
 
 

@@ -33,8 +33,12 @@ def test_find_case_whole_word_and_regex() -> None:
     assert len(find_all(text, "cat", SearchOptions())) == 4
     assert len(find_all(text, "cat", SearchOptions(case_sensitive=True))) == 2
     assert len(find_all(text, "cat", SearchOptions(whole_word=True))) == 3
-    new, n = replace_all("2024-01-05 and 2025-12-31", r"(\d{4})-(\d\d)-(\d\d)", r"\3/\2/\1",
-                         SearchOptions(regex=True))
+    new, n = replace_all(
+        "2024-01-05 and 2025-12-31",
+        r"(\d{4})-(\d\d)-(\d\d)",
+        r"\3/\2/\1",
+        SearchOptions(regex=True),
+    )
     assert (new, n) == ("05/01/2024 and 31/12/2025", 2)
     new, n = replace_all("a.b a.b", "a.b", "X", SearchOptions())
     assert (new, n) == ("X X", 2)

@@ -63,13 +63,20 @@ def test_second_lock_is_refused_with_a_clear_message(library: Library) -> None:
 
 
 def test_lock_of_dead_process_is_stale_and_can_be_taken_over(library: Library) -> None:
-    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                           capture_output=True, text=True, check=True)
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     dead_pid = int(child.stdout)
     lock = LibraryLock(library.root)
     lock.path.parent.mkdir(parents=True, exist_ok=True)
-    lock.path.write_text(json.dumps({"host": socket.gethostname(), "pid": dead_pid,
-                                     "time": time.time(), "token": "old"}))
+    lock.path.write_text(
+        json.dumps(
+            {"host": socket.gethostname(), "pid": dead_pid, "time": time.time(), "token": "old"}
+        )
+    )
     with pytest.raises(LibraryLockedError) as caught:
         lock.acquire()
     assert caught.value.stale

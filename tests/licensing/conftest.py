@@ -84,13 +84,24 @@ class RunningServer:
     engine: Engine
     app: Any
 
-    def mint(self, *, seats: int = 3, status: str = "active", edition: str = "standard",
-             updates_until: dt.date = dt.date(2027, 6, 1),
-             entitlements: tuple[str, ...] = ("ai", "sync")) -> tuple[str, str]:
+    def mint(
+        self,
+        *,
+        seats: int = 3,
+        status: str = "active",
+        edition: str = "standard",
+        updates_until: dt.date = dt.date(2027, 6, 1),
+        entitlements: tuple[str, ...] = ("ai", "sync"),
+    ) -> tuple[str, str]:
         with self.sessions() as session, session.begin():
             lic, key = licenses.mint(
-                session, edition=edition, entitlements=entitlements, max_machines=seats,
-                purchased_at=dt.date(2026, 6, 1), updates_until=updates_until, status=status,
+                session,
+                edition=edition,
+                entitlements=entitlements,
+                max_machines=seats,
+                purchased_at=dt.date(2026, 6, 1),
+                updates_until=updates_until,
+                status=status,
             )
             return lic.id, key
 
@@ -152,8 +163,10 @@ def postgres_url() -> Iterator[str]:
     """A throwaway PostgreSQL cluster in a temp dir, on a private unix socket (no TCP)."""
     bindir = _postgres_bin()
     if bindir is None:
-        pytest.skip("PostgreSQL binaries not found under /usr/lib/postgresql/*/bin "
-                    "(install the Debian package 'postgresql'; `make test` does)")
+        pytest.skip(
+            "PostgreSQL binaries not found under /usr/lib/postgresql/*/bin "
+            "(install the Debian package 'postgresql'; `make test` does)"
+        )
     base = Path(tempfile.mkdtemp(prefix="draftsmith-pg-"))
     data, sock = base / "data", base / "sock"
     sock.mkdir()
@@ -168,16 +181,37 @@ def postgres_url() -> Iterator[str]:
     def run(*args: str) -> None:
         subprocess.run([*as_user, *args], check=True, capture_output=True, timeout=120)
 
-    run(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-        "--no-sync", "-E", "UTF8")
-    run(str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(base / "log"),
-        "-o", f"-k {sock} -p {port} -c listen_addresses='' -c fsync=off "
-              "-c max_connections=200", "start")
+    run(
+        str(bindir / "initdb"),
+        "-D",
+        str(data),
+        "-A",
+        "trust",
+        "-U",
+        "postgres",
+        "--no-sync",
+        "-E",
+        "UTF8",
+    )
+    run(
+        str(bindir / "pg_ctl"),
+        "-D",
+        str(data),
+        "-w",
+        "-l",
+        str(base / "log"),
+        "-o",
+        f"-k {sock} -p {port} -c listen_addresses='' -c fsync=off -c max_connections=200",
+        "start",
+    )
     try:
         yield f"postgresql+psycopg://postgres@/postgres?host={sock}&port={port}"
     finally:
-        subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                        "stop"], capture_output=True, timeout=60)
+        subprocess.run(
+            [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+            timeout=60,
+        )
         shutil.rmtree(base, ignore_errors=True)
 
 

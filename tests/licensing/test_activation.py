@@ -34,10 +34,16 @@ from tests.licensing.conftest import RunningServer
 
 
 def other_machine(server: RunningServer, key: str, name: str) -> requests.Response:
-    return requests.post(f"{server.url}/v1/activate", json={
-        "key": key, "fingerprint": fingerprint_of(name), "machine_name": name,
-        "nonce": secrets.token_hex(8),
-    }, timeout=10)
+    return requests.post(
+        f"{server.url}/v1/activate",
+        json={
+            "key": key,
+            "fingerprint": fingerprint_of(name),
+            "machine_name": name,
+            "nonce": secrets.token_hex(8),
+        },
+        timeout=10,
+    )
 
 
 def test_activate_saves_a_verified_certificate_and_remembers_the_key(
@@ -207,9 +213,16 @@ def test_replayed_genuine_answer_is_refused(server: RunningServer, fake: FakeSer
     _, key = server.mint()
     from licensing.client.fingerprint import machine_fingerprint
 
-    captured = requests.post(f"{server.url}/v1/activate", json={
-        "key": key, "fingerprint": machine_fingerprint(), "machine_name": "x",
-        "nonce": "old-nonce"}, timeout=10)
+    captured = requests.post(
+        f"{server.url}/v1/activate",
+        json={
+            "key": key,
+            "fingerprint": machine_fingerprint(),
+            "machine_name": "x",
+            "nonce": "old-nonce",
+        },
+        timeout=10,
+    )
     assert captured.status_code == 201
     fake.reply, fake.status = captured.content, 201
     with pytest.raises(ActivationError, match="different request") as info:
@@ -219,10 +232,17 @@ def test_replayed_genuine_answer_is_refused(server: RunningServer, fake: FakeSer
 
 def _signed_reply(signer: Signer, doc_type: str, **changes: object):
     def make(body: dict) -> bytes:
-        payload = {"v": 1, "nonce": body["nonce"], "issued": int(time.time()), "status": 200,
-                   "ok": True, "data": {"certificate": "x", "machines": []}}
+        payload = {
+            "v": 1,
+            "nonce": body["nonce"],
+            "issued": int(time.time()),
+            "status": 200,
+            "ok": True,
+            "data": {"certificate": "x", "machines": []},
+        }
         payload.update(changes)
         return signer.envelope(doc_type, payload)
+
     return make
 
 
@@ -267,8 +287,10 @@ def test_connection_dropped_mid_answer_is_a_network_error() -> None:
     def answer_half() -> None:
         conn, _ = listener.accept()
         conn.recv(65536)
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 5000\r\n\r\n{\"alg\":")
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 5000\r\n\r\n{"alg":'
+        )
         conn.close()
 
     thread = threading.Thread(target=answer_half, daemon=True)
@@ -301,8 +323,13 @@ def test_malformed_requests_get_a_signed_bad_request(server: RunningServer) -> N
         reply = requests.post(f"{server.url}/v1/activate", json=body, timeout=10)
         assert reply.status_code == 400
         with pytest.raises(ActivationError) as info:
-            verify_response(reply.content, http_status=400, nonce="n1", now=time.time(),
-                            trusted_keys=trusted_keys())
+            verify_response(
+                reply.content,
+                http_status=400,
+                nonce="n1",
+                now=time.time(),
+                trusted_keys=trusted_keys(),
+            )
         assert info.value.code == "BAD_REQUEST"
     garbage = requests.post(f"{server.url}/v1/activate", data=b"\x00not json", timeout=10)
     assert garbage.status_code == 400
@@ -311,8 +338,14 @@ def test_malformed_requests_get_a_signed_bad_request(server: RunningServer) -> N
 def test_health_and_openapi(server: RunningServer) -> None:
     assert requests.get(f"{server.url}/v1/health", timeout=10).json() == {"status": "ok"}
     schema = requests.get(f"{server.url}/openapi.json", timeout=10).json()
-    assert {"/v1/activate", "/v1/validate", "/v1/deactivate", "/v1/machines",
-            "/v1/offline/activate", "/v1/webhooks/stripe"} <= set(schema["paths"])
+    assert {
+        "/v1/activate",
+        "/v1/validate",
+        "/v1/deactivate",
+        "/v1/machines",
+        "/v1/offline/activate",
+        "/v1/webhooks/stripe",
+    } <= set(schema["paths"])
 
 
 # -- offline activation ---------------------------------------------------------------
@@ -322,8 +355,11 @@ def test_offline_activation_through_the_web_page(server: RunningServer) -> None:
     page = requests.get(f"{server.url}/offline", timeout=10)
     assert page.status_code == 200 and "Activate Draftsmith offline" in page.text
     # the buyer uploads the request file on another device ...
-    reply = requests.post(f"{server.url}/offline", files={
-        "request_file": ("request.txt", request_text.encode(), "text/plain")}, timeout=10)
+    reply = requests.post(
+        f"{server.url}/offline",
+        files={"request_file": ("request.txt", request_text.encode(), "text/plain")},
+        timeout=10,
+    )
     assert reply.status_code == 200
     assert "attachment" in reply.headers["Content-Disposition"]
     # ... and imports the file on the offline machine
@@ -331,8 +367,7 @@ def test_offline_activation_through_the_web_page(server: RunningServer) -> None:
     assert cert.license_id == license_id
     assert license_status().state == status.LICENSED
     # pasting the same request again returns the same seat
-    again = requests.post(f"{server.url}/offline", data={"request_text": request_text},
-                          timeout=10)
+    again = requests.post(f"{server.url}/offline", data={"request_text": request_text}, timeout=10)
     assert again.status_code == 200
     assert import_license(again.text).machine_id == cert.machine_id
 
@@ -342,8 +377,9 @@ def test_offline_page_explains_bad_requests(server: RunningServer) -> None:
     assert reply.status_code == 400
     assert "not a valid activation request" in reply.text
     _, key = server.mint(status=REFUNDED)
-    refused = requests.post(f"{server.url}/offline", data={"request_text": offline_request(key)},
-                            timeout=10)
+    refused = requests.post(
+        f"{server.url}/offline", data={"request_text": offline_request(key)}, timeout=10
+    )
     assert refused.status_code == 403 and "refunded" in refused.text
 
 
@@ -352,11 +388,15 @@ def test_offline_activation_api(server: RunningServer) -> None:
     from licensing.client.trusted_keys import trusted_keys
 
     _, key = server.mint()
-    reply = requests.post(f"{server.url}/v1/offline/activate",
-                          json={"request": offline_request(key), "nonce": "abc"}, timeout=10)
+    reply = requests.post(
+        f"{server.url}/v1/offline/activate",
+        json={"request": offline_request(key), "nonce": "abc"},
+        timeout=10,
+    )
     assert reply.status_code == 201
-    data = verify_response(reply.content, http_status=201, nonce="abc", now=time.time(),
-                           trusted_keys=trusted_keys())
+    data = verify_response(
+        reply.content, http_status=201, nonce="abc", now=time.time(), trusted_keys=trusted_keys()
+    )
     assert import_license(data["certificate"]).product == "draftsmith"
 
 
@@ -402,9 +442,13 @@ def test_the_desktop_side_never_imports_the_vendor_server() -> None:
         "'licensing.tools', 'fastapi', 'sqlalchemy', 'uvicorn')))\n"
         "print(bad); sys.exit(1 if bad else 0)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=120, env={**__import__("os").environ,
-                                              "QT_QPA_PLATFORM": "offscreen"})
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

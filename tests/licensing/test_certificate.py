@@ -191,11 +191,23 @@ def test_duplicate_json_keys(private_key: Ed25519PrivateKey, signer: Signer) -> 
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("v", "1"), ("v", True), ("v", 1.0), ("issued", "1780000000"), ("issued", True),
-        ("issued", 1.5e9), ("entitlements", "ai,sync"), ("entitlements", [1, 2]),
-        ("entitlements", ["ai", "ai"]), ("entitlements", [["ai"]]), ("fingerprint", 5),
-        ("product", None), ("updates_until", "2027-02-30"), ("updates_until", "20270101"),
-        ("issued", -1), ("license_id", ""), ("nonce", {"a": 1}),
+        ("v", "1"),
+        ("v", True),
+        ("v", 1.0),
+        ("issued", "1780000000"),
+        ("issued", True),
+        ("issued", 1.5e9),
+        ("entitlements", "ai,sync"),
+        ("entitlements", [1, 2]),
+        ("entitlements", ["ai", "ai"]),
+        ("entitlements", [["ai"]]),
+        ("fingerprint", 5),
+        ("product", None),
+        ("updates_until", "2027-02-30"),
+        ("updates_until", "20270101"),
+        ("issued", -1),
+        ("license_id", ""),
+        ("nonce", {"a": 1}),
     ],
 )
 def test_wrong_types_and_values(private_key: Ed25519PrivateKey, field: str, value: object) -> None:
@@ -214,8 +226,9 @@ def test_missing_and_unknown_fields(private_key: Ed25519PrivateKey) -> None:
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 def test_nan_and_infinity(private_key: Ed25519PrivateKey, constant: str) -> None:
-    payload = canonical_json(cert_payload()).replace(b'"issued":1780000000',
-                                                      f'"issued":{constant}'.encode())
+    payload = canonical_json(cert_payload()).replace(
+        b'"issued":1780000000', f'"issued":{constant}'.encode()
+    )
     assert constant.encode() in payload
     with pytest.raises(CertificateError, match=constant):
         parse_certificate(forged(private_key, payload), trusted_keys())

@@ -28,9 +28,16 @@ def storm(server: RunningServer, key: str, fingerprints: list[str]) -> list[requ
     def one(fingerprint: str) -> requests.Response:
         with requests.Session() as session:
             barrier.wait(timeout=30)
-            return session.post(f"{server.url}/v1/activate", timeout=60, json={
-                "key": key, "fingerprint": fingerprint, "machine_name": fingerprint[:8],
-                "nonce": secrets.token_hex(8)})
+            return session.post(
+                f"{server.url}/v1/activate",
+                timeout=60,
+                json={
+                    "key": key,
+                    "fingerprint": fingerprint,
+                    "machine_name": fingerprint[:8],
+                    "nonce": secrets.token_hex(8),
+                },
+            )
 
     with ThreadPoolExecutor(len(fingerprints)) as pool:
         return list(pool.map(one, fingerprints))
@@ -62,8 +69,9 @@ def sqlite_server(tmp_path: Path, signer: Signer) -> Iterator[RunningServer]:
 
 
 @pytest.fixture()
-def postgres_server(pg_engine: Engine, postgres_url: str, signer: Signer
-                    ) -> Iterator[RunningServer]:
+def postgres_server(
+    pg_engine: Engine, postgres_url: str, signer: Signer
+) -> Iterator[RunningServer]:
     with running_server(settings_for(postgres_url), signer, pg_engine) as running:
         yield running
 

@@ -30,8 +30,12 @@ BUILD = dt.date(2026, 11, 29)
 
 
 def at(now: float, release: dt.date = BUILD, store: KeyringStore | None = None):
-    return evaluate(now=now, release_date=release, fingerprint=machine_fingerprint(),
-                    store=store or KeyringStore())
+    return evaluate(
+        now=now,
+        release_date=release,
+        fingerprint=machine_fingerprint(),
+        store=store or KeyringStore(),
+    )
 
 
 def install(signer: Signer, **changes: object) -> None:

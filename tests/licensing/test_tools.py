@@ -45,8 +45,9 @@ def test_keygen_refuses_a_path_inside_the_repository(
     assert not target.exists()
 
 
-def test_a_group_readable_key_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]
-                                         ) -> None:
+def test_a_group_readable_key_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "k.pem"
     run(capsys, "keygen", "--out", str(out))
     out.chmod(0o640)
@@ -60,8 +61,20 @@ def test_mint_list_suspend_reinstate_and_activations(
     server: RunningServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = server.settings.database_url
-    code, text = run(capsys, "mint", "--db", db, "--edition", "pro", "--seats", "2",
-                     "--updates-until", "2027-12-31", "--email", "b@example.org")
+    code, text = run(
+        capsys,
+        "mint",
+        "--db",
+        db,
+        "--edition",
+        "pro",
+        "--seats",
+        "2",
+        "--updates-until",
+        "2027-12-31",
+        "--email",
+        "b@example.org",
+    )
     assert code == 0
     license_id = re.search(r"license: (lic_\w+)", text).group(1)
     key = re.search(r"key:\s+(\S+)", text).group(1)
@@ -98,13 +111,16 @@ def test_inspect_verifies_with_the_vendor_key(
     lines = good.read_text().splitlines()
     lines[1] = ("B" if lines[1][0] != "B" else "C") + lines[1][1:]
     tampered.write_text("\n".join(lines))
-    code, text = run(capsys, "inspect", str(tampered), "--private-key", str(key_path),
-                     "--kid", "ds-x")
+    code, text = run(
+        capsys, "inspect", str(tampered), "--private-key", str(key_path), "--kid", "ds-x"
+    )
     assert code == 1 and "INVALID" in text
 
 
 def test_server_configured_from_the_environment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_key: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    private_key: Any,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """What `draftsmith-license serve` runs: settings and signing key from the environment."""
@@ -117,9 +133,14 @@ def test_server_configured_from_the_environment(
 
     key_file = tmp_path / "signing.pem"
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.write(fd, private_key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    os.write(
+        fd,
+        private_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    )
     os.close(fd)
     db = f"sqlite:///{tmp_path / 'env.db'}"
     monkeypatch.setenv("DRAFTSMITH_LICENSE_SIGNING_KEY", str(key_file))

@@ -59,38 +59,70 @@ def shop(tmp_path: Path, signer: Signer, smtp: tuple[Inbox, int]) -> Iterator[Ru
         yield running
 
 
-def checkout_event(event_id: str = "evt_1", session_id: str = "cs_1", pi: str = "pi_1",
-                   paid: str = "paid") -> dict[str, Any]:
+def checkout_event(
+    event_id: str = "evt_1", session_id: str = "cs_1", pi: str = "pi_1", paid: str = "paid"
+) -> dict[str, Any]:
     return {
-        "id": event_id, "object": "event", "type": "checkout.session.completed",
-        "data": {"object": {
-            "id": session_id, "object": "checkout.session", "payment_status": paid,
-            "payment_intent": pi, "created": 1_780_000_000,
-            "customer_details": {"email": "writer@example.org", "name": "A. Writer"},
-            "metadata": {"edition": "standard"},
-        }},
+        "id": event_id,
+        "object": "event",
+        "type": "checkout.session.completed",
+        "data": {
+            "object": {
+                "id": session_id,
+                "object": "checkout.session",
+                "payment_status": paid,
+                "payment_intent": pi,
+                "created": 1_780_000_000,
+                "customer_details": {"email": "writer@example.org", "name": "A. Writer"},
+                "metadata": {"edition": "standard"},
+            }
+        },
     }
 
 
 def refund_event(event_id: str = "evt_r1", pi: str = "pi_1", full: bool = True) -> dict[str, Any]:
     return {
-        "id": event_id, "object": "event", "type": "charge.refunded",
-        "data": {"object": {"id": "ch_1", "object": "charge", "payment_intent": pi,
-                            "refunded": full, "amount": 4900,
-                            "amount_refunded": 4900 if full else 1000}},
+        "id": event_id,
+        "object": "event",
+        "type": "charge.refunded",
+        "data": {
+            "object": {
+                "id": "ch_1",
+                "object": "charge",
+                "payment_intent": pi,
+                "refunded": full,
+                "amount": 4900,
+                "amount_refunded": 4900 if full else 1000,
+            }
+        },
     }
 
 
-def post(server: RunningServer, event: dict[str, Any], *, secret: str = SECRET,
-         timestamp: int | None = None, body: bytes | None = None,
-         header: str | None = None) -> requests.Response:
+def post(
+    server: RunningServer,
+    event: dict[str, Any],
+    *,
+    secret: str = SECRET,
+    timestamp: int | None = None,
+    body: bytes | None = None,
+    header: str | None = None,
+) -> requests.Response:
     raw = body if body is not None else json.dumps(event).encode()
-    signature = header if header is not None else sign(
-        secret, json.dumps(event).encode() if body is not None else raw,
-        timestamp or int(time.time()))
-    return requests.post(f"{server.url}/v1/webhooks/stripe", data=raw, timeout=10,
-                         headers={"Stripe-Signature": signature,
-                                  "Content-Type": "application/json"})
+    signature = (
+        header
+        if header is not None
+        else sign(
+            secret,
+            json.dumps(event).encode() if body is not None else raw,
+            timestamp or int(time.time()),
+        )
+    )
+    return requests.post(
+        f"{server.url}/v1/webhooks/stripe",
+        data=raw,
+        timeout=10,
+        headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
+    )
 
 
 def licenses_in(server: RunningServer) -> list[License]:
@@ -135,8 +167,10 @@ def test_retried_event_is_processed_once(shop: RunningServer, smtp: tuple[Inbox,
     assert len(smtp[0].messages) == 1
 
 
-@pytest.mark.parametrize("case", ["wrong-secret", "no-header", "garbled-header", "tampered-body",
-                                  "stale", "from-the-future"])
+@pytest.mark.parametrize(
+    "case",
+    ["wrong-secret", "no-header", "garbled-header", "tampered-body", "stale", "from-the-future"],
+)
 def test_bad_and_replayed_webhooks_are_rejected(
     shop: RunningServer, smtp: tuple[Inbox, int], case: str
 ) -> None:

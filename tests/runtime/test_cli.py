@@ -30,20 +30,45 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
-def test_generate_streams_text_and_exits_zero(capsys: pytest.CaptureFixture[str], draft: Path,
-                                              runtime_model_dir: Path) -> None:
-    code, out, err = run(capsys, "generate", "--file", str(draft), "--model",
-                         str(runtime_model_dir), "--max-tokens", "8", "--temperature", "0",
-                         "--device", "cpu")
+def test_generate_streams_text_and_exits_zero(
+    capsys: pytest.CaptureFixture[str], draft: Path, runtime_model_dir: Path
+) -> None:
+    code, out, err = run(
+        capsys,
+        "generate",
+        "--file",
+        str(draft),
+        "--model",
+        str(runtime_model_dir),
+        "--max-tokens",
+        "8",
+        "--temperature",
+        "0",
+        "--device",
+        "cpu",
+    )
     assert code == EXIT_OK, err
     assert out.strip()
 
 
-def test_generate_json_has_result_and_timings(capsys: pytest.CaptureFixture[str], draft: Path,
-                                              runtime_model_dir: Path) -> None:
-    code, out, _ = run(capsys, "generate", "--task", "continue", "--file", str(draft),
-                       "--model", str(runtime_model_dir), "--max-tokens", "6", "--json",
-                       "--seed", "3")
+def test_generate_json_has_result_and_timings(
+    capsys: pytest.CaptureFixture[str], draft: Path, runtime_model_dir: Path
+) -> None:
+    code, out, _ = run(
+        capsys,
+        "generate",
+        "--task",
+        "continue",
+        "--file",
+        str(draft),
+        "--model",
+        str(runtime_model_dir),
+        "--max-tokens",
+        "6",
+        "--json",
+        "--seed",
+        "3",
+    )
     assert code == EXIT_OK
     data = json.loads(out)
     assert data["task"] == "continue" and isinstance(data["text"], str)
@@ -52,55 +77,91 @@ def test_generate_json_has_result_and_timings(capsys: pytest.CaptureFixture[str]
     assert data["device"]["provider"]
 
 
-@pytest.mark.parametrize(("setup", "message"), [
-    (lambda p: None, "does not exist"),
-    (lambda p: p.write_bytes(b"caf\xe9 au lait"), "not UTF-8"),
-    (lambda p: p.write_text("", encoding="utf-8"), "no text before the cursor"),
-    (lambda p: p.mkdir(), "is a folder"),
-])
-def test_bad_input_files_exit_2_with_a_message(capsys: pytest.CaptureFixture[str],
-                                               tmp_path: Path, setup: object, message: str,
-                                               runtime_model_dir: Path) -> None:
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda p: None, "does not exist"),
+        (lambda p: p.write_bytes(b"caf\xe9 au lait"), "not UTF-8"),
+        (lambda p: p.write_text("", encoding="utf-8"), "no text before the cursor"),
+        (lambda p: p.mkdir(), "is a folder"),
+    ],
+)
+def test_bad_input_files_exit_2_with_a_message(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    setup: object,
+    message: str,
+    runtime_model_dir: Path,
+) -> None:
     path = tmp_path / "input.md"
     setup(path)  # type: ignore[operator]
-    code, out, err = run(capsys, "generate", "--file", str(path), "--model",
-                         str(runtime_model_dir))
+    code, out, err = run(capsys, "generate", "--file", str(path), "--model", str(runtime_model_dir))
     assert code == EXIT_USAGE
     assert message in err and out == ""
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--max-tokens", "0"], "at least 1"),
-    (["--temperature", "-0.5"], "cannot be negative"),
-    (["--task", "poem"], "Unknown task"),
-    (["--task", "tone", "--tone", "grumpy"], "Unknown tone"),
-])
-def test_bad_options_exit_2(capsys: pytest.CaptureFixture[str], draft: Path,
-                            runtime_model_dir: Path, args: list[str], message: str) -> None:
-    code, _, err = run(capsys, "generate", "--file", str(draft), "--model",
-                       str(runtime_model_dir), *args)
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--max-tokens", "0"], "at least 1"),
+        (["--temperature", "-0.5"], "cannot be negative"),
+        (["--task", "poem"], "Unknown task"),
+        (["--task", "tone", "--tone", "grumpy"], "Unknown tone"),
+    ],
+)
+def test_bad_options_exit_2(
+    capsys: pytest.CaptureFixture[str],
+    draft: Path,
+    runtime_model_dir: Path,
+    args: list[str],
+    message: str,
+) -> None:
+    code, _, err = run(
+        capsys, "generate", "--file", str(draft), "--model", str(runtime_model_dir), *args
+    )
     assert code == EXIT_USAGE and message in err
 
 
-def test_huge_max_tokens_is_lowered_with_a_note(capsys: pytest.CaptureFixture[str], draft: Path,
-                                                runtime_model_dir: Path) -> None:
-    code, _, err = run(capsys, "generate", "--file", str(draft), "--model",
-                       str(runtime_model_dir), "--max-tokens", "1000000", "--json")
+def test_huge_max_tokens_is_lowered_with_a_note(
+    capsys: pytest.CaptureFixture[str], draft: Path, runtime_model_dir: Path
+) -> None:
+    code, _, err = run(
+        capsys,
+        "generate",
+        "--file",
+        str(draft),
+        "--model",
+        str(runtime_model_dir),
+        "--max-tokens",
+        "1000000",
+        "--json",
+    )
     assert code == EXIT_OK and "lowered" in err
 
 
-def test_missing_model_exits_3(capsys: pytest.CaptureFixture[str], draft: Path,
-                               tmp_path: Path) -> None:
-    code, _, err = run(capsys, "generate", "--file", str(draft), "--model",
-                       str(tmp_path / "no-model"))
+def test_missing_model_exits_3(
+    capsys: pytest.CaptureFixture[str], draft: Path, tmp_path: Path
+) -> None:
+    code, _, err = run(
+        capsys, "generate", "--file", str(draft), "--model", str(tmp_path / "no-model")
+    )
     assert code == EXIT_NO_MODEL and "draftsmith-model build" in err
 
 
 @pytest.mark.skipif(bool(cuda_device_name()), reason="this machine has a usable NVIDIA GPU")
-def test_forced_cuda_without_gpu_exits_4(capsys: pytest.CaptureFixture[str], draft: Path,
-                                         runtime_model_dir: Path) -> None:
-    code, _, err = run(capsys, "generate", "--file", str(draft), "--model",
-                       str(runtime_model_dir), "--device", "cuda")
+def test_forced_cuda_without_gpu_exits_4(
+    capsys: pytest.CaptureFixture[str], draft: Path, runtime_model_dir: Path
+) -> None:
+    code, _, err = run(
+        capsys,
+        "generate",
+        "--file",
+        str(draft),
+        "--model",
+        str(runtime_model_dir),
+        "--device",
+        "cuda",
+    )
     assert code == EXIT_NO_DEVICE and "cannot be used" in err
     code, _, err = run(capsys, "devices", "--device", "cuda")
     assert code == EXIT_NO_DEVICE
@@ -117,13 +178,31 @@ def test_the_installed_command_reads_stdin_and_streams(runtime_model_dir: Path) 
     """The real console entry point, as a shell user runs it."""
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
     done = subprocess.run(
-        [sys.executable, "-m", "desktop.cli", "generate", "--file", "-", "--model",
-         str(runtime_model_dir), "--max-tokens", "5", "--temperature", "0"],
-        input=DRAFT.encode(), capture_output=True, timeout=120, env=env,
+        [
+            sys.executable,
+            "-m",
+            "desktop.cli",
+            "generate",
+            "--file",
+            "-",
+            "--model",
+            str(runtime_model_dir),
+            "--max-tokens",
+            "5",
+            "--temperature",
+            "0",
+        ],
+        input=DRAFT.encode(),
+        capture_output=True,
+        timeout=120,
+        env=env,
     )
     assert done.returncode == 0, done.stderr.decode()
     assert done.stdout.decode("utf-8").strip()
-    missing = subprocess.run([sys.executable, "-m", "desktop.cli", "generate", "--file",
-                              "/nonexistent/draft.md"], capture_output=True, timeout=120)
+    missing = subprocess.run(
+        [sys.executable, "-m", "desktop.cli", "generate", "--file", "/nonexistent/draft.md"],
+        capture_output=True,
+        timeout=120,
+    )
     assert missing.returncode == EXIT_USAGE
     assert b"does not exist" in missing.stderr

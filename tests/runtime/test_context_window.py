@@ -19,7 +19,8 @@ def codec(runtime_model_dir: Path) -> TextCodec:
 def paragraphs(count: int) -> str:
     return "\n\n".join(
         f"Paragraph {i} begins here. The writer kept going with sentence two of it. "
-        f"And a third sentence closes paragraph {i}." for i in range(count)
+        f"And a third sentence closes paragraph {i}."
+        for i in range(count)
     )
 
 

@@ -14,9 +14,11 @@ from inference.runtime.tasks import Task
 pytestmark = pytest.mark.default_model
 
 GREEDY = SamplingSettings(temperature=0, repetition_penalty=1.1)
-PASSAGE = ("The lighthouse at Carrow Point had not been lit in eleven years when Maren Holt "
-           "arrived with two suitcases and a crate of books. She spent the first week cleaning "
-           "salt from the brass rails and the hinges of the lamp room.")
+PASSAGE = (
+    "The lighthouse at Carrow Point had not been lit in eleven years when Maren Holt "
+    "arrived with two suitcases and a crate of books. She spent the first week cleaning "
+    "salt from the brass rails and the hinges of the lamp room."
+)
 DOCUMENT = "\n\n".join([PASSAGE] * 8)
 MARKERS = ("<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|", "|>")
 
@@ -28,8 +30,9 @@ def model(default_model_dir: Path) -> LocalModel:
 
 @pytest.mark.parametrize("task", list(Task))
 def test_each_task_returns_clean_text(model: LocalModel, task: Task) -> None:
-    request = GenerationRequest(task, before=PASSAGE, selection=PASSAGE, tone="formal",
-                                max_new_tokens=40, sampling=GREEDY)
+    request = GenerationRequest(
+        task, before=PASSAGE, selection=PASSAGE, tone="formal", max_new_tokens=40, sampling=GREEDY
+    )
     result = model.run(request)
     assert result.text.strip(), result.raw_text
     assert not any(marker in result.text for marker in MARKERS)
@@ -37,21 +40,27 @@ def test_each_task_returns_clean_text(model: LocalModel, task: Task) -> None:
         assert result.text[0] in " \n"  # the passage ends with "." and no space
 
 
-def test_continue_at_temperature_zero_is_reproducible(model: LocalModel,
-                                                      default_model_dir: Path) -> None:
+def test_continue_at_temperature_zero_is_reproducible(
+    model: LocalModel, default_model_dir: Path
+) -> None:
     request = GenerationRequest("continue", before=PASSAGE, max_new_tokens=24, sampling=GREEDY)
     first = model.run(request).text
     fresh = LocalModel.load(default_model_dir, RuntimeSettings(device="cpu")).run(request).text
     assert first and first == fresh
 
 
-def test_prompt_cache_is_faster_and_gives_the_same_tokens(model: LocalModel,
-                                                          default_model_dir: Path) -> None:
+def test_prompt_cache_is_faster_and_gives_the_same_tokens(
+    model: LocalModel, default_model_dir: Path
+) -> None:
     model.generator.clear_cache()
     model.run(GenerationRequest("continue", before=DOCUMENT, max_new_tokens=8, sampling=GREEDY))
     cold_stats = model.last_stats
-    typed = GenerationRequest("continue", before=DOCUMENT + " The fog came in at midnight.",
-                              max_new_tokens=16, sampling=GREEDY)
+    typed = GenerationRequest(
+        "continue",
+        before=DOCUMENT + " The fog came in at midnight.",
+        max_new_tokens=16,
+        sampling=GREEDY,
+    )
     warm = model.run(typed)
     cold = LocalModel.load(default_model_dir, RuntimeSettings(device="cpu")).run(typed)
     assert cold_stats is not None
@@ -79,8 +88,11 @@ def test_cancel_stops_the_real_model_within_one_step(model: LocalModel) -> None:
             cancel.set()
 
     try:
-        result = model.run(GenerationRequest("expand", selection=PASSAGE, max_new_tokens=300),
-                           on_text=on_text, cancel=cancel)
+        result = model.run(
+            GenerationRequest("expand", selection=PASSAGE, max_new_tokens=300),
+            on_text=on_text,
+            cancel=cancel,
+        )
     finally:
         del model.session.forward
     assert result.cancelled
@@ -93,8 +105,9 @@ def test_device_report_and_speed_are_known_after_a_run(model: LocalModel) -> Non
     assert model.tokens_per_second > 0
 
 
-def test_ctrl_c_stops_the_command_within_a_token_and_exits_130(default_model_dir: Path,
-                                                               tmp_path: Path) -> None:
+def test_ctrl_c_stops_the_command_within_a_token_and_exits_130(
+    default_model_dir: Path, tmp_path: Path
+) -> None:
     import os
     import signal
     import subprocess
@@ -104,10 +117,24 @@ def test_ctrl_c_stops_the_command_within_a_token_and_exits_130(default_model_dir
     draft = tmp_path / "draft.md"
     draft.write_text(PASSAGE, encoding="utf-8")
     process = subprocess.Popen(
-        [sys.executable, "-m", "desktop.cli", "generate", "--task", "expand", "--file",
-         str(draft), "--model", str(default_model_dir), "--max-tokens", "1000",
-         "--device", "cpu"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "desktop.cli",
+            "generate",
+            "--task",
+            "expand",
+            "--file",
+            str(draft),
+            "--model",
+            str(default_model_dir),
+            "--max-tokens",
+            "1000",
+            "--device",
+            "cpu",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:

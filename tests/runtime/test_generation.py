@@ -14,8 +14,10 @@ from inference.runtime.generation import Generator
 from inference.runtime.model_session import ModelSession
 
 GREEDY = SamplingSettings(temperature=0, repetition_penalty=1.0)
-STORY = ("The lighthouse keeper climbed the stairs every evening. She counted the steps, "
-         "one hundred and twelve, and lit the lamp.\n\nThat night the fog came in early.")
+STORY = (
+    "The lighthouse keeper climbed the stairs every evening. She counted the steps, "
+    "one hundred and twelve, and lit the lamp.\n\nThat night the fog came in early."
+)
 
 
 def continue_request(before: str = STORY, **kwargs: object) -> GenerationRequest:
@@ -28,10 +30,14 @@ def load(model_dir: Path, **settings: object) -> LocalModel:
     return LocalModel.load(model_dir, RuntimeSettings(device="cpu", threads=1, **settings))  # type: ignore[arg-type]
 
 
-def generate_ids(generator: Generator, prompt: list[int], count: int = 10,
-                 **kwargs: object) -> list[int]:
-    options: dict[str, object] = {"max_new_tokens": count, "sampling": GREEDY,
-                                  "min_new_tokens": count}
+def generate_ids(
+    generator: Generator, prompt: list[int], count: int = 10, **kwargs: object
+) -> list[int]:
+    options: dict[str, object] = {
+        "max_new_tokens": count,
+        "sampling": GREEDY,
+        "min_new_tokens": count,
+    }
     options.update(kwargs)
     return generator.generate(prompt, **options).token_ids  # type: ignore[arg-type]
 
@@ -113,8 +119,14 @@ def test_cancel_stops_within_one_model_step(runtime_model_dir: Path) -> None:
         if len(seen) == 3:
             cancel.set()
 
-    result = model.run(continue_request(max_new_tokens=200, sampling=SamplingSettings(
-        temperature=1.0, seed=3, repetition_penalty=1.0)), on_text=on_text, cancel=cancel)
+    result = model.run(
+        continue_request(
+            max_new_tokens=200,
+            sampling=SamplingSettings(temperature=1.0, seed=3, repetition_penalty=1.0),
+        ),
+        on_text=on_text,
+        cancel=cancel,
+    )
     assert result.cancelled
     assert len(steps_after_cancel) <= 1
     assert result.stats.generated_tokens < 200
@@ -128,9 +140,13 @@ def test_cancel_from_another_thread_returns_promptly(runtime_model_dir: Path) ->
 
     def work() -> None:
         outcome["result"] = model.run(
-            continue_request(max_new_tokens=1000, sampling=SamplingSettings(
-                temperature=1.0, seed=1, repetition_penalty=1.0)),
-            on_text=lambda _: first_piece.set(), cancel=cancel)
+            continue_request(
+                max_new_tokens=1000,
+                sampling=SamplingSettings(temperature=1.0, seed=1, repetition_penalty=1.0),
+            ),
+            on_text=lambda _: first_piece.set(),
+            cancel=cancel,
+        )
 
     thread = threading.Thread(target=work)
     thread.start()
@@ -150,8 +166,7 @@ def test_a_cancel_set_before_start_generates_nothing(tiny_model: LocalModel) -> 
 
 def test_max_tokens_is_exact(tiny_model: LocalModel) -> None:
     ids = prompt_ids(tiny_model)
-    output = tiny_model.generator.generate(ids, max_new_tokens=5, sampling=GREEDY,
-                                           min_new_tokens=5)
+    output = tiny_model.generator.generate(ids, max_new_tokens=5, sampling=GREEDY, min_new_tokens=5)
     assert len(output.token_ids) == 5 and output.stop_reason == "max_tokens"
 
 
@@ -160,20 +175,23 @@ def test_end_token_stops_generation(tiny_model: LocalModel) -> None:
     expected = generate_ids(tiny_model.generator, ids, 6)
     stop_at = expected[3]
     first = expected.index(stop_at)
-    output = tiny_model.generator.generate(ids, max_new_tokens=6, sampling=GREEDY,
-                                           stop_token_ids=[stop_at], min_new_tokens=0)
+    output = tiny_model.generator.generate(
+        ids, max_new_tokens=6, sampling=GREEDY, stop_token_ids=[stop_at], min_new_tokens=0
+    )
     assert output.stop_reason == "end_token"
     assert output.token_ids == expected[:first]
 
 
 def test_stop_string_ends_the_text_before_it(tiny_model: LocalModel) -> None:
     ids = prompt_ids(tiny_model)
-    full = tiny_model.generator.generate(ids, max_new_tokens=30, sampling=GREEDY,
-                                         min_new_tokens=30).text
+    full = tiny_model.generator.generate(
+        ids, max_new_tokens=30, sampling=GREEDY, min_new_tokens=30
+    ).text
     assert len(full) > 6
     stop = full[3:5]
-    output = tiny_model.generator.generate(ids, max_new_tokens=30, sampling=GREEDY,
-                                           min_new_tokens=30, stop_strings=[stop])
+    output = tiny_model.generator.generate(
+        ids, max_new_tokens=30, sampling=GREEDY, min_new_tokens=30, stop_strings=[stop]
+    )
     assert output.stop_reason == "stop_string"
     assert output.text == full[: full.index(stop)]
 
@@ -181,8 +199,9 @@ def test_stop_string_ends_the_text_before_it(tiny_model: LocalModel) -> None:
 def test_generation_stops_when_the_context_is_full(tiny_model: LocalModel) -> None:
     context = tiny_model.session.context_length
     ids = (prompt_ids(tiny_model) * 50)[: context - 4]
-    output = tiny_model.generator.generate(ids, max_new_tokens=50, sampling=GREEDY,
-                                           min_new_tokens=50)
+    output = tiny_model.generator.generate(
+        ids, max_new_tokens=50, sampling=GREEDY, min_new_tokens=50
+    )
     assert output.stop_reason == "context_full"
     assert tiny_model.generator.cache.length <= context
 
@@ -221,8 +240,9 @@ def test_per_token_overhead_of_the_loop_is_small(runtime_model_dir: Path) -> Non
 
     model.session.forward = timed_forward  # type: ignore[method-assign]
     ids = prompt_ids(model)[:20]
-    output = model.generator.generate(ids, max_new_tokens=60, sampling=SamplingSettings(
-        seed=1), min_new_tokens=60)
+    output = model.generator.generate(
+        ids, max_new_tokens=60, sampling=SamplingSettings(seed=1), min_new_tokens=60
+    )
     steps = len(spent) - 1
     loop_overhead = (output.stats.decode_seconds - sum(spent[1:])) / max(steps, 1)
     assert steps >= 30
@@ -230,8 +250,9 @@ def test_per_token_overhead_of_the_loop_is_small(runtime_model_dir: Path) -> Non
 
 
 @pytest.mark.parametrize("chunk", [3])
-def test_cancel_during_prefill_keeps_the_cache_consistent(runtime_model_dir: Path,
-                                                          chunk: int) -> None:
+def test_cancel_during_prefill_keeps_the_cache_consistent(
+    runtime_model_dir: Path, chunk: int
+) -> None:
     model = load(runtime_model_dir, prefill_chunk=chunk)
     ids = prompt_ids(model)
 
@@ -243,12 +264,12 @@ def test_cancel_during_prefill_keeps_the_cache_consistent(runtime_model_dir: Pat
             self.checks -= 1
             return self.checks < 0
 
-    output = model.generator.generate(ids, max_new_tokens=5, sampling=GREEDY,
-                                      cancel=CancelAfter(2))
+    output = model.generator.generate(ids, max_new_tokens=5, sampling=GREEDY, cancel=CancelAfter(2))
     assert output.stop_reason == "cancelled" and output.token_ids == []
     assert model.generator.cache.length == 2 * chunk
-    assert generate_ids(model.generator, ids) == generate_ids(load(runtime_model_dir).generator,
-                                                              ids)
+    assert generate_ids(model.generator, ids) == generate_ids(
+        load(runtime_model_dir).generator, ids
+    )
 
 
 def test_in_place_kv_buffers_match_the_growing_cache(runtime_model_dir: Path) -> None:
@@ -270,10 +291,14 @@ def test_streamed_text_equals_decoding_all_tokens_at_once(tiny_model: LocalModel
     pieces: list[str] = []
     ids = tiny_model.codec.encode("Café — naïve 😀 ünïcödé. ")
     output = tiny_model.generator.generate(
-        ids, max_new_tokens=60, min_new_tokens=60, on_text=pieces.append,
-        sampling=SamplingSettings(temperature=1.5, seed=11, top_k=0, top_p=1.0, min_p=0.0))
+        ids,
+        max_new_tokens=60,
+        min_new_tokens=60,
+        on_text=pieces.append,
+        sampling=SamplingSettings(temperature=1.5, seed=11, top_k=0, top_p=1.0, min_p=0.0),
+    )
     streamed = "".join(pieces)
     decoded = tiny_model.codec.decode(output.token_ids)
     assert decoded.startswith(streamed)
-    assert decoded[len(streamed):].strip("\ufffd") == ""  # only an unfinished last character
+    assert decoded[len(streamed) :].strip("\ufffd") == ""  # only an unfinished last character
     assert all(piece == piece.encode("utf-8").decode("utf-8") for piece in pieces)

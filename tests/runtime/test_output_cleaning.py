@@ -16,18 +16,22 @@ def stream(before: str, pieces: list[str]) -> str:
     return "".join(spacing.feed(p) for p in pieces)
 
 
-@pytest.mark.parametrize(("before", "pieces", "expected"), [
-    ("She opened the door", [" and", " left."], " and left."),  # model's own space kept
-    ("She opened the door ", [" and", " left."], "and left."),  # writer typed the space
-    ("She opened the door.", ["It", " was"], " It was"),       # missing space added
-    ("She opened the door.", [" It"], " It"),
-    ("The end.\n\n", ["  Next", " part"], "Next part"),         # new paragraph: no indent
-    ("She said,", ["\"Hi\""], " \"Hi\""),
-    ("Mid-wo", ["rd"], "rd"),                                    # finishing a word
-    ("She waited", ["", " long"], " long"),
-])
-def test_continuation_joins_the_text_before_it(before: str, pieces: list[str],
-                                               expected: str) -> None:
+@pytest.mark.parametrize(
+    ("before", "pieces", "expected"),
+    [
+        ("She opened the door", [" and", " left."], " and left."),  # model's own space kept
+        ("She opened the door ", [" and", " left."], "and left."),  # writer typed the space
+        ("She opened the door.", ["It", " was"], " It was"),  # missing space added
+        ("She opened the door.", [" It"], " It"),
+        ("The end.\n\n", ["  Next", " part"], "Next part"),  # new paragraph: no indent
+        ("She said,", ['"Hi"'], ' "Hi"'),
+        ("Mid-wo", ["rd"], "rd"),  # finishing a word
+        ("She waited", ["", " long"], " long"),
+    ],
+)
+def test_continuation_joins_the_text_before_it(
+    before: str, pieces: list[str], expected: str
+) -> None:
     assert stream(before, pieces) == expected
 
 
@@ -44,13 +48,13 @@ def test_markers_never_reach_the_writer() -> None:
 
 
 def test_answer_loses_chatty_preamble_and_wrapping_quotes() -> None:
-    raw = "Sure! Here is the rewritten text:\n\n\"The rain fell softly.\""
+    raw = 'Sure! Here is the rewritten text:\n\n"The rain fell softly."'
     assert clean_answer(Task.REWRITE, raw, source="The rain fell.") == "The rain fell softly."
 
 
 def test_quotes_stay_when_the_source_was_quoted() -> None:
-    raw = "\"Go,\" she said."
-    assert clean_answer(Task.REWRITE, raw, source="\"Go,\" she said.") == raw
+    raw = '"Go," she said.'
+    assert clean_answer(Task.REWRITE, raw, source='"Go," she said.') == raw
 
 
 def test_brainstorm_becomes_a_markdown_list() -> None:
@@ -65,8 +69,10 @@ def test_cleaning_never_empties_a_real_answer() -> None:
 
 
 def test_an_introduction_paragraph_ending_in_a_colon_is_dropped() -> None:
-    raw = ("The original text is about a lighthouse. Here's an expanded version:\n\n"
-           "The lighthouse stood tall.")
+    raw = (
+        "The original text is about a lighthouse. Here's an expanded version:\n\n"
+        "The lighthouse stood tall."
+    )
     assert clean_answer(Task.EXPAND, raw) == "The lighthouse stood tall."
 
 
@@ -78,8 +84,10 @@ def feed_all(pieces: list[str]) -> str:
 
 
 def test_answer_stream_drops_a_chatty_first_line() -> None:
-    assert feed_all(["Sure", "! Here is", " the text:", "\n\n", "The rain", " fell."]) == \
-        "The rain fell."
+    assert (
+        feed_all(["Sure", "! Here is", " the text:", "\n\n", "The rain", " fell."])
+        == "The rain fell."
+    )
 
 
 def test_answer_stream_passes_normal_text_at_once() -> None:
@@ -92,6 +100,8 @@ def test_answer_stream_passes_normal_text_at_once() -> None:
 
 
 def test_answer_stream_keeps_an_answer_that_only_looked_like_an_introduction() -> None:
-    assert feed_all(["Here", " the river bends", " west.\nIt rained."]) == \
-        "Here the river bends west.\nIt rained."
+    assert (
+        feed_all(["Here", " the river bends", " west.\nIt rained."])
+        == "Here the river bends west.\nIt rained."
+    )
     assert feed_all(["Summary"]) == "Summary"

@@ -33,8 +33,7 @@ def test_auto_uses_the_provider_a_real_session_reports() -> None:
         if CUDA in ort.get_available_providers():
             # onnxruntime lists CUDA here although it cannot start: say why, in words.
             assert report.gpu_unavailable_reason
-            assert "GPU" in report.gpu_unavailable_reason or "CUDA" in \
-                report.gpu_unavailable_reason
+            assert "GPU" in report.gpu_unavailable_reason or "CUDA" in report.gpu_unavailable_reason
             assert "Why no GPU" in report.describe()
 
 

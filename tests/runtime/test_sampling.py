@@ -23,8 +23,9 @@ def test_greedy_takes_the_top_token() -> None:
 
 def test_seed_makes_sampling_repeatable_and_different_seeds_differ() -> None:
     scores = np.linspace(0, 1, 50).astype(np.float32)
-    settings = SamplingSettings(temperature=1.0, top_k=0, top_p=1.0, min_p=0.0,
-                                repetition_penalty=1.0, seed=7)
+    settings = SamplingSettings(
+        temperature=1.0, top_k=0, top_p=1.0, min_p=0.0, repetition_penalty=1.0, seed=7
+    )
 
     def draw(seed: int) -> list[int]:
         sampler = Sampler(SamplingSettings(**{**settings.__dict__, "seed": seed}))
@@ -35,14 +36,20 @@ def test_seed_makes_sampling_repeatable_and_different_seeds_differ() -> None:
 
 
 def test_top_k_one_is_greedy_even_when_hot() -> None:
-    sampler = Sampler(SamplingSettings(temperature=5.0, top_k=1, top_p=1.0, min_p=0.0,
-                                       repetition_penalty=1.0, seed=1))
+    sampler = Sampler(
+        SamplingSettings(
+            temperature=5.0, top_k=1, top_p=1.0, min_p=0.0, repetition_penalty=1.0, seed=1
+        )
+    )
     assert {sampler.choose(logits(1.0, 1.2, 0.9)) for _ in range(30)} == {1}
 
 
 def test_top_k_limits_the_candidates() -> None:
-    sampler = Sampler(SamplingSettings(temperature=5.0, top_k=2, top_p=1.0, min_p=0.0,
-                                       repetition_penalty=1.0, seed=3))
+    sampler = Sampler(
+        SamplingSettings(
+            temperature=5.0, top_k=2, top_p=1.0, min_p=0.0, repetition_penalty=1.0, seed=3
+        )
+    )
     picks = {sampler.choose(logits(1.0, 5.0, 4.9, 0.5, 0.2)) for _ in range(200)}
     assert picks == {1, 2}
 
@@ -50,16 +57,22 @@ def test_top_k_limits_the_candidates() -> None:
 def test_top_p_keeps_the_smallest_set_reaching_p() -> None:
     # probabilities ~ 0.5, 0.3, 0.2: top_p 0.6 keeps the first two only.
     probs = np.array([0.5, 0.3, 0.2])
-    sampler = Sampler(SamplingSettings(temperature=1.0, top_k=0, top_p=0.6, min_p=0.0,
-                                       repetition_penalty=1.0, seed=5))
+    sampler = Sampler(
+        SamplingSettings(
+            temperature=1.0, top_k=0, top_p=0.6, min_p=0.0, repetition_penalty=1.0, seed=5
+        )
+    )
     picks = {sampler.choose(np.log(probs).astype(np.float32)) for _ in range(300)}
     assert picks == {0, 1}
 
 
 def test_min_p_drops_tokens_far_below_the_best() -> None:
     probs = np.array([0.6, 0.35, 0.05])
-    sampler = Sampler(SamplingSettings(temperature=1.0, top_k=0, top_p=1.0, min_p=0.2,
-                                       repetition_penalty=1.0, seed=5))
+    sampler = Sampler(
+        SamplingSettings(
+            temperature=1.0, top_k=0, top_p=1.0, min_p=0.2, repetition_penalty=1.0, seed=5
+        )
+    )
     picks = {sampler.choose(np.log(probs).astype(np.float32)) for _ in range(300)}
     assert picks == {0, 1}  # 0.05 < 0.2 * 0.6
 
@@ -76,8 +89,7 @@ def test_repetition_penalty_divides_positive_and_multiplies_negative_logits() ->
 
 
 def test_repetition_penalty_applies_to_accepted_tokens_within_the_window() -> None:
-    sampler = Sampler(SamplingSettings(temperature=0, repetition_penalty=3.0,
-                                       repetition_window=2))
+    sampler = Sampler(SamplingSettings(temperature=0, repetition_penalty=3.0, repetition_window=2))
     scores = logits(2.0, 1.0, 0.0)
     assert sampler.choose(scores) == 0
     sampler.accept(0)
@@ -101,16 +113,27 @@ def test_no_repeat_ngram_bans_the_token_completing_a_seen_ngram() -> None:
 
 
 def test_no_repeat_ngram_never_leaves_nothing_to_choose() -> None:
-    sampler = Sampler(SamplingSettings(temperature=0, repetition_penalty=1.0,
-                                       no_repeat_ngram=1), context=[0, 1])
+    sampler = Sampler(
+        SamplingSettings(temperature=0, repetition_penalty=1.0, no_repeat_ngram=1), context=[0, 1]
+    )
     assert sampler.choose(logits(1.0, 2.0)) == 1
 
 
-@pytest.mark.parametrize("bad", [
-    {"temperature": -0.1}, {"temperature": math.nan}, {"top_p": 0.0}, {"top_p": 1.5},
-    {"min_p": 1.0}, {"min_p": -0.1}, {"top_k": -1}, {"repetition_penalty": 0.0},
-    {"no_repeat_ngram": -2}, {"temperature": math.inf},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"temperature": -0.1},
+        {"temperature": math.nan},
+        {"top_p": 0.0},
+        {"top_p": 1.5},
+        {"min_p": 1.0},
+        {"min_p": -0.1},
+        {"top_k": -1},
+        {"repetition_penalty": 0.0},
+        {"no_repeat_ngram": -2},
+        {"temperature": math.inf},
+    ],
+)
 def test_nonsense_settings_are_refused_with_a_message(bad: dict[str, float]) -> None:
     with pytest.raises(InvalidRequestError) as error:
         SamplingSettings(**bad).validated()

@@ -28,9 +28,14 @@ MARKERS = ("<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|", "|>")
 
 @pytest.mark.parametrize("task", [t for t in Task if t is not Task.CONTINUE])
 def test_each_instruction_task_gives_marker_free_text(tiny_model: LocalModel, task: Task) -> None:
-    request = GenerationRequest(task, before=SHORT, selection=SHORT, tone="formal",
-                                max_new_tokens=24,
-                                sampling=SamplingSettings(temperature=0.8, seed=4))
+    request = GenerationRequest(
+        task,
+        before=SHORT,
+        selection=SHORT,
+        tone="formal",
+        max_new_tokens=24,
+        sampling=SamplingSettings(temperature=0.8, seed=4),
+    )
     plan = tiny_model.plan(request)
     prompt = tiny_model.codec.decode(plan.token_ids)
     assert SHORT in prompt  # the text is in the prompt, uncut
@@ -58,14 +63,18 @@ def test_continue_is_a_raw_continuation_with_notes_first(tiny_model: LocalModel)
 
 def test_continue_output_has_the_right_leading_space(tiny_model: LocalModel) -> None:
     for before in (TEXT + " ", TEXT + "\n\n"):
-        result = tiny_model.run(GenerationRequest(
-            "continue", before=before, max_new_tokens=8,
-            sampling=SamplingSettings(temperature=0.9, seed=2)))
+        result = tiny_model.run(
+            GenerationRequest(
+                "continue",
+                before=before,
+                max_new_tokens=8,
+                sampling=SamplingSettings(temperature=0.9, seed=2),
+            )
+        )
         assert not result.text.startswith((" ", "\t"))
 
 
-def test_long_document_is_cut_to_fit_and_never_exceeds_the_context(
-        tiny_model: LocalModel) -> None:
+def test_long_document_is_cut_to_fit_and_never_exceeds_the_context(tiny_model: LocalModel) -> None:
     document = "\n\n".join(f"Paragraph {i}. " + TEXT for i in range(400))
     for task in ("continue", "summarize", "brainstorm"):
         request = GenerationRequest(task, before=document, max_new_tokens=40)
@@ -81,22 +90,28 @@ def test_long_selection_to_rewrite_is_refused_in_plain_words(tiny_model: LocalMo
         tiny_model.plan(GenerationRequest("rewrite", selection=TEXT * 400))
 
 
-@pytest.mark.parametrize(("request_", "message"), [
-    (GenerationRequest("continue", before=""), "no text before the cursor"),
-    (GenerationRequest("continue", before="   \n  "), "no text before the cursor"),
-    (GenerationRequest("rewrite"), "Select some text"),
-    (GenerationRequest("describe"), "Select a subject"),
-    (GenerationRequest("poem", before=TEXT), "Unknown task"),
-    (GenerationRequest("tone", selection=TEXT, tone="sarcastic"), "Unknown tone"),
-    (GenerationRequest("continue", before=TEXT, max_new_tokens=0), "at least 1"),
-    (GenerationRequest("continue", before=TEXT, max_new_tokens=-5), "at least 1"),
-    (GenerationRequest("continue", before=TEXT,
-                       sampling=SamplingSettings(temperature=-1)), "cannot be negative"),
-    (GenerationRequest("continue", before="x" * (MAX_TEXT_CHARS + 1)), "too large"),
-    (GenerationRequest("continue", before=TEXT, length="chapter"), "sentence"),
-])
-def test_bad_requests_get_a_clear_error(tiny_model: LocalModel, request_: GenerationRequest,
-                                        message: str) -> None:
+@pytest.mark.parametrize(
+    ("request_", "message"),
+    [
+        (GenerationRequest("continue", before=""), "no text before the cursor"),
+        (GenerationRequest("continue", before="   \n  "), "no text before the cursor"),
+        (GenerationRequest("rewrite"), "Select some text"),
+        (GenerationRequest("describe"), "Select a subject"),
+        (GenerationRequest("poem", before=TEXT), "Unknown task"),
+        (GenerationRequest("tone", selection=TEXT, tone="sarcastic"), "Unknown tone"),
+        (GenerationRequest("continue", before=TEXT, max_new_tokens=0), "at least 1"),
+        (GenerationRequest("continue", before=TEXT, max_new_tokens=-5), "at least 1"),
+        (
+            GenerationRequest("continue", before=TEXT, sampling=SamplingSettings(temperature=-1)),
+            "cannot be negative",
+        ),
+        (GenerationRequest("continue", before="x" * (MAX_TEXT_CHARS + 1)), "too large"),
+        (GenerationRequest("continue", before=TEXT, length="chapter"), "sentence"),
+    ],
+)
+def test_bad_requests_get_a_clear_error(
+    tiny_model: LocalModel, request_: GenerationRequest, message: str
+) -> None:
     with pytest.raises(InvalidRequestError, match=message):
         tiny_model.run(request_)
 
@@ -131,16 +146,18 @@ def test_missing_model_folder_is_a_clear_error(tmp_path: Path) -> None:
         LocalModel.load(tmp_path / "nowhere")
 
 
-def test_no_built_model_says_how_to_build_one(monkeypatch: pytest.MonkeyPatch,
-                                              tmp_path: Path) -> None:
+def test_no_built_model_says_how_to_build_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("DRAFTSMITH_MODEL_CACHE", str(tmp_path / "empty-cache"))
     monkeypatch.setattr("inference.model_cache.BUNDLED_MODELS_DIR", tmp_path / "no-bundle")
     with pytest.raises(ModelUnavailableError, match="No model has been built"):
         LocalModel.load()
 
 
-def test_damaged_model_file_is_detected_by_its_checksum(runtime_model_dir: Path,
-                                                        tmp_path: Path) -> None:
+def test_damaged_model_file_is_detected_by_its_checksum(
+    runtime_model_dir: Path, tmp_path: Path
+) -> None:
     folder = copy_model(runtime_model_dir, tmp_path / "model")
     manifest = json.loads((folder / "draftsmith-model.json").read_text())
     onnx_file = folder / manifest["variants"][manifest["default_variant"]]["file"]
@@ -158,8 +175,9 @@ def test_missing_model_file_is_a_clear_error(runtime_model_dir: Path, tmp_path: 
         LocalModel.load(folder, RuntimeSettings(device="cpu"))
 
 
-def test_garbage_onnx_file_is_a_clear_error_when_not_verifying(runtime_model_dir: Path,
-                                                               tmp_path: Path) -> None:
+def test_garbage_onnx_file_is_a_clear_error_when_not_verifying(
+    runtime_model_dir: Path, tmp_path: Path
+) -> None:
     folder = copy_model(runtime_model_dir, tmp_path / "model")
     manifest = json.loads((folder / "draftsmith-model.json").read_text())
     (folder / manifest["variants"][manifest["default_variant"]]["file"]).write_bytes(b"junk")
@@ -169,19 +187,24 @@ def test_garbage_onnx_file_is_a_clear_error_when_not_verifying(runtime_model_dir
 
 def test_model_loads_in_the_background(runtime_model_dir: Path) -> None:
     outcome: list[object] = []
-    thread = LocalModel.load_in_background(lambda m, e: outcome.extend([m, e]),
-                                           runtime_model_dir, RuntimeSettings(device="cpu"))
+    thread = LocalModel.load_in_background(
+        lambda m, e: outcome.extend([m, e]), runtime_model_dir, RuntimeSettings(device="cpu")
+    )
     thread.join(60)
     model, error = outcome
     assert error is None and isinstance(model, LocalModel)
     assert model.tokens_per_second == 0.0
-    model.run(GenerationRequest("continue", before=TEXT, max_new_tokens=4,
-                                sampling=SamplingSettings(temperature=0)))
+    model.run(
+        GenerationRequest(
+            "continue", before=TEXT, max_new_tokens=4, sampling=SamplingSettings(temperature=0)
+        )
+    )
     assert model.last_stats is not None and model.last_stats.generated_tokens >= 1
 
 
 def test_background_load_reports_errors(tmp_path: Path) -> None:
     outcome: list[object] = []
-    LocalModel.load_in_background(lambda m, e: outcome.extend([m, e]),
-                                  tmp_path / "nowhere").join(30)
+    LocalModel.load_in_background(lambda m, e: outcome.extend([m, e]), tmp_path / "nowhere").join(
+        30
+    )
     assert outcome[0] is None and isinstance(outcome[1], ModelUnavailableError)

@@ -93,8 +93,9 @@ def fast_settings() -> Settings:
 
 
 @pytest.fixture
-def make_window(qtbot: Any, library: Library, fast_settings: Settings,
-                prompter: ScriptedPrompter) -> Iterator[Callable[..., Any]]:
+def make_window(
+    qtbot: Any, library: Library, fast_settings: Settings, prompter: ScriptedPrompter
+) -> Iterator[Callable[..., Any]]:
     from desktop.ui.main_window import MainWindow
 
     windows: list[MainWindow] = []
@@ -103,8 +104,9 @@ def make_window(qtbot: Any, library: Library, fast_settings: Settings,
         kwargs.setdefault("prompter", prompter)
         kwargs.setdefault("load_spelling", False)
         kwargs.setdefault("journal", RecoveryJournal(paths.journal_dir()))
-        window = MainWindow(kwargs.pop("library", library), kwargs.pop("settings", fast_settings),
-                            **kwargs)
+        window = MainWindow(
+            kwargs.pop("library", library), kwargs.pop("settings", fast_settings), **kwargs
+        )
         qtbot.addWidget(window)
         window.show()
         windows.append(window)

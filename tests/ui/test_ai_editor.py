@@ -18,8 +18,10 @@ from desktop.ui.ai_feature import AIFeature, install_ai
 from inference.runtime import Task
 
 # Cross-thread mistakes (a timer touched from the model thread...) show up as Qt warnings.
-pytestmark = [pytest.mark.qt_log_level_fail("WARNING"),
-              pytest.mark.qt_log_ignore("propagateSizeHints")]
+pytestmark = [
+    pytest.mark.qt_log_level_fail("WARNING"),
+    pytest.mark.qt_log_ignore("propagateSizeHints"),
+]
 
 TEXT = "The keeper climbed the stairs. The lamp was cold."
 
@@ -53,7 +55,8 @@ def select(editor: Any, start: int, end: int) -> None:
 
 
 def test_actions_wait_for_the_model_then_status_shows_device(
-        qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path) -> None:
+    qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path
+) -> None:
     window, _document, _editor = open_doc(make_window, library)
     feature = install_ai(window, model_path=tiny_model_dir, auto_ghost=False)
     action = window.registry.action("ai.rewrite")
@@ -64,15 +67,23 @@ def test_actions_wait_for_the_model_then_status_shows_device(
     assert action.isEnabled()
     assert feature.status.text().startswith("AI: CPU")
     assert "threads" in feature.status.text()
-    for action_id in ("ai.continue", "ai.shorten", "ai.expand", "ai.describe", "ai.summarize",
-                      "ai.brainstorm", "ai.tone.formal"):
+    for action_id in (
+        "ai.continue",
+        "ai.shorten",
+        "ai.expand",
+        "ai.describe",
+        "ai.summarize",
+        "ai.brainstorm",
+        "ai.tone.formal",
+    ):
         assert window.registry.get(action_id) is not None
     tone_titles = [a.text() for a in feature.tone_menu.actions()]
     assert "Formal" in tone_titles and "Casual" in tone_titles
 
 
 def test_ctrl_space_streams_ghost_text_and_tab_accepts_as_one_undo_step(
-        qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path) -> None:
+    qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path
+) -> None:
     window, _document, editor = open_doc(make_window, library)
     feature = ready_feature(qtbot, window, tiny_model_dir)
     editor.set_cursor_position(len(TEXT))
@@ -96,7 +107,8 @@ def test_ctrl_space_streams_ghost_text_and_tab_accepts_as_one_undo_step(
 
 
 def test_typing_cancels_the_generation_and_no_ghost_appears(
-        qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path) -> None:
+    qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path
+) -> None:
     window, _document, editor = open_doc(make_window, library)
     feature = ready_feature(qtbot, window, tiny_model_dir, suggestion_tokens=1024)
     editor.set_cursor_position(len(TEXT))
@@ -114,7 +126,8 @@ def test_typing_cancels_the_generation_and_no_ghost_appears(
 
 
 def test_escape_dismisses_and_backs_off_ctrl_right_takes_one_word(
-        qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path) -> None:
+    qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path
+) -> None:
     window, _document, editor = open_doc(make_window, library)
     feature = ready_feature(qtbot, window, tiny_model_dir, ghost_delay_ms=1000)
     editor.set_cursor_position(len(TEXT))
@@ -126,22 +139,22 @@ def test_escape_dismisses_and_backs_off_ctrl_right_takes_one_word(
     suggest_and_wait(qtbot, feature, editor)
     ghost = editor.ghost_text()
     stripped = ghost.lstrip()
-    word = ghost[:len(ghost) - len(stripped)] + stripped.split(" ", 1)[0].split("\n", 1)[0]
+    word = ghost[: len(ghost) - len(stripped)] + stripped.split(" ", 1)[0].split("\n", 1)[0]
     qtbot.keyClick(editor, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)
     assert editor.text() == TEXT + word
-    assert editor.ghost_text() == ghost[len(word):]
+    assert editor.ghost_text() == ghost[len(word) :]
     editor.undo()
     assert editor.text() == TEXT
 
 
 def test_suggestion_after_a_pause_at_paragraph_end(
-        qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path) -> None:
+    qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path
+) -> None:
     window, _document, editor = open_doc(make_window, library)
     feature = ready_feature(qtbot, window, tiny_model_dir, ghost_delay_ms=50, auto_ghost=True)
     editor.set_cursor_position(len(TEXT))
     qtbot.keyClicks(editor, " Then")
-    qtbot.waitUntil(lambda: editor.ghost_text() != "" and feature.ghost_job is None,
-                    timeout=10_000)
+    qtbot.waitUntil(lambda: editor.ghost_text() != "" and feature.ghost_job is None, timeout=10_000)
     assert feature.last_request is not None and feature.last_request.before.endswith("Then")
     # Turned off: typing starts no timer.
     window.registry.action("ai.auto_suggest").setChecked(False)
@@ -151,7 +164,8 @@ def test_suggestion_after_a_pause_at_paragraph_end(
 
 
 def test_task_streams_into_pane_replace_and_insert_are_one_undo_step_each(
-        qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path) -> None:
+    qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path
+) -> None:
     window, _document, editor = open_doc(make_window, library)
     feature = ready_feature(qtbot, window, tiny_model_dir)
     select(editor, 0, 30)
@@ -186,8 +200,9 @@ def test_task_streams_into_pane_replace_and_insert_are_one_undo_step_each(
     assert "changed" in feature.notice.message()
 
 
-def test_tone_task_stop_and_try_again(qtbot: Any, make_window: Any, library: Library,
-                                      tiny_model_dir: Path) -> None:
+def test_tone_task_stop_and_try_again(
+    qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path
+) -> None:
     window, _document, editor = open_doc(make_window, library)
     feature = ready_feature(qtbot, window, tiny_model_dir)
     select(editor, 0, len(TEXT))
@@ -204,8 +219,9 @@ def test_tone_task_stop_and_try_again(qtbot: Any, make_window: Any, library: Lib
     assert again.args[0].job_id > done.args[0].job_id
 
 
-def test_notes_are_saved_and_reach_the_prompt(qtbot: Any, make_window: Any, library: Library,
-                                             tiny_model_dir: Path) -> None:
+def test_notes_are_saved_and_reach_the_prompt(
+    qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path
+) -> None:
     window, document, editor = open_doc(make_window, library)
     feature = ready_feature(qtbot, window, tiny_model_dir)
     notes = "Mara keeps the lighthouse."
@@ -229,7 +245,8 @@ def test_notes_are_saved_and_reach_the_prompt(qtbot: Any, make_window: Any, libr
 
 
 def test_refused_request_is_a_dismissible_message_and_the_editor_keeps_working(
-        qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path) -> None:
+    qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path
+) -> None:
     window, _document, editor = open_doc(make_window, library, text="")
     feature = ready_feature(qtbot, window, tiny_model_dir)
     with qtbot.waitSignal(feature.host.failed, timeout=10_000):
@@ -245,9 +262,9 @@ def test_refused_request_is_a_dismissible_message_and_the_editor_keeps_working(
     assert feature.ghost_job is not None
 
 
-def test_missing_model_says_how_to_build_it(qtbot: Any, make_window: Any, library: Library,
-                                            tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_model_says_how_to_build_it(
+    qtbot: Any, make_window: Any, library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DRAFTSMITH_MODEL_CACHE", str(tmp_path / "no-models"))
     window, _document, editor = open_doc(make_window, library)
     feature = install_ai(window, auto_ghost=False)
@@ -265,9 +282,9 @@ def test_missing_model_says_how_to_build_it(qtbot: Any, make_window: Any, librar
     assert editor.text() == TEXT + "!"
 
 
-def test_corrupt_model_is_reported_in_plain_words(qtbot: Any, make_window: Any,
-                                                  library: Library, tiny_model_dir: Path,
-                                                  tmp_path: Path) -> None:
+def test_corrupt_model_is_reported_in_plain_words(
+    qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path, tmp_path: Path
+) -> None:
     broken = tmp_path / "broken-model"
     shutil.copytree(tiny_model_dir, broken)
     onnx_file = next(broken.glob("**/*.onnx"))
@@ -280,7 +297,8 @@ def test_corrupt_model_is_reported_in_plain_words(qtbot: Any, make_window: Any,
 
 
 def test_closing_the_window_mid_generation_leaves_no_thread(
-        qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path) -> None:
+    qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path
+) -> None:
     window, _document, editor = open_doc(make_window, library)
     feature = ready_feature(qtbot, window, tiny_model_dir, suggestion_tokens=1024)
     select(editor, 0, len(TEXT))
@@ -296,8 +314,8 @@ def test_closing_the_window_mid_generation_leaves_no_thread(
 
 
 def test_start_up_installs_ai_after_the_window_and_finds_the_default_model(
-        qtbot: Any, make_window: Any, tiny_model_dir: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    qtbot: Any, make_window: Any, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from desktop.ui.app import load_ai_feature
 
     monkeypatch.setenv("DRAFTSMITH_MODEL_CACHE", str(tiny_model_dir.parent))
@@ -310,8 +328,9 @@ def test_start_up_installs_ai_after_the_window_and_finds_the_default_model(
     assert window.ai.status.text().startswith("AI: CPU")
 
 
-def longest_stall_while_typing(qtbot: Any, feature: AIFeature, editor: Any,
-                               action_id: str) -> tuple[float, int]:
+def longest_stall_while_typing(
+    qtbot: Any, feature: AIFeature, editor: Any, action_id: str
+) -> tuple[float, int]:
     """Start ``action_id`` and type into the editor while it streams; the longest gap (ms)
     between ticks of a 1 ms GUI timer, and how many pieces streamed."""
     from PySide6.QtCore import QElapsedTimer, QTimer
@@ -347,7 +366,8 @@ def longest_stall_while_typing(qtbot: Any, feature: AIFeature, editor: Any,
 
 
 def test_typing_stays_responsive_while_a_task_streams(
-        qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path) -> None:
+    qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path
+) -> None:
     window, _document, editor = open_doc(make_window, library)
     feature = ready_feature(qtbot, window, tiny_model_dir)
     select(editor, 0, len(TEXT))
@@ -357,23 +377,28 @@ def test_typing_stays_responsive_while_a_task_streams(
     assert stall < 150, f"the GUI froze for {stall:.0f} ms while the model streamed"
 
 
-@pytest.mark.skipif(not os.environ.get("DRAFTSMITH_AI_STALL_BENCH"),
-                    reason="measures with the real default model; set DRAFTSMITH_AI_STALL_BENCH=1")
-def test_stall_with_the_default_model(qtbot: Any, make_window: Any, library: Library,
-                                      default_model_dir: Path) -> None:
+@pytest.mark.skipif(
+    not os.environ.get("DRAFTSMITH_AI_STALL_BENCH"),
+    reason="measures with the real default model; set DRAFTSMITH_AI_STALL_BENCH=1",
+)
+def test_stall_with_the_default_model(
+    qtbot: Any, make_window: Any, library: Library, default_model_dir: Path
+) -> None:
     window, _document, editor = open_doc(make_window, library)
-    feature = install_ai(window, model_path=default_model_dir, auto_ghost=False,
-                         task_tokens=200)
+    feature = install_ai(window, model_path=default_model_dir, auto_ghost=False, task_tokens=200)
     qtbot.waitUntil(lambda: feature.ready, timeout=120_000)
     select(editor, 0, len(TEXT))
     stall, pieces = longest_stall_while_typing(qtbot, feature, editor, "ai.expand")
-    print(f"default model on {feature.status.text()}: longest event-loop stall "
-          f"{stall:.1f} ms over {pieces} streamed pieces")
+    print(
+        f"default model on {feature.status.text()}: longest event-loop stall "
+        f"{stall:.1f} ms over {pieces} streamed pieces"
+    )
     assert stall < 50
 
 
 def test_licensing_says_no_ai_waits_and_the_editor_keeps_working(
-        qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path) -> None:
+    qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path
+) -> None:
     import time
 
     from licensing.client import feature_status, invalidate_status_cache
@@ -397,7 +422,8 @@ def test_licensing_says_no_ai_waits_and_the_editor_keeps_working(
 
 
 def test_idle_time_warms_the_prompt_cache_for_the_next_suggestion(
-        qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path) -> None:
+    qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path
+) -> None:
     window, _document, editor = open_doc(make_window, library)
     feature = ready_feature(qtbot, window, tiny_model_dir)
     editor.set_cursor_position(len(TEXT))
@@ -410,7 +436,8 @@ def test_idle_time_warms_the_prompt_cache_for_the_next_suggestion(
 
 
 def test_closing_a_document_mid_task_stops_it_and_its_notes_are_kept(
-        qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path) -> None:
+    qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path
+) -> None:
     window, document, editor = open_doc(make_window, library)
     window.open_document(library.create_document(title="Other", text="Second."))
     window.tabs.setCurrentWidget(editor)
@@ -431,7 +458,8 @@ def test_closing_a_document_mid_task_stops_it_and_its_notes_are_kept(
 
 
 def test_the_model_thread_restarts_after_a_refused_close(
-        qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path) -> None:
+    qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path
+) -> None:
     window, _document, editor = open_doc(make_window, library)
     feature = ready_feature(qtbot, window, tiny_model_dir)
     assert feature.host.shutdown()
@@ -442,8 +470,13 @@ def test_the_model_thread_restarts_after_a_refused_close(
 
 
 def test_no_model_build_it_in_the_app_then_it_loads(
-        qtbot: Any, make_window: Any, library: Library, tiny_gguf: Path, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    qtbot: Any,
+    make_window: Any,
+    library: Library,
+    tiny_gguf: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("DRAFTSMITH_MODEL_CACHE", str(tmp_path / "models"))
     window, _document, _editor = open_doc(make_window, library)
     feature = install_ai(window, auto_ghost=False)
@@ -469,9 +502,14 @@ def test_no_model_build_it_in_the_app_then_it_loads(
     dialog.close()
 
 
-def test_a_build_can_be_cancelled(qtbot: Any, make_window: Any, library: Library,
-                                  tiny_gguf: Path, tmp_path: Path,
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_build_can_be_cancelled(
+    qtbot: Any,
+    make_window: Any,
+    library: Library,
+    tiny_gguf: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("DRAFTSMITH_MODEL_CACHE", str(tmp_path / "models"))
     window, _document, _editor = open_doc(make_window, library)
     feature = install_ai(window, auto_ghost=False)
@@ -489,7 +527,8 @@ def test_a_build_can_be_cancelled(qtbot: Any, make_window: Any, library: Library
 
 
 def test_the_open_document_is_warmed_when_the_model_is_ready_and_on_switching(
-        qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path) -> None:
+    qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path
+) -> None:
     window, _document, editor = open_doc(make_window, library)
     editor.set_cursor_position(len(TEXT))
     feature = install_ai(window, model_path=tiny_model_dir, auto_ghost=False)
@@ -502,7 +541,8 @@ def test_the_open_document_is_warmed_when_the_model_is_ready_and_on_switching(
 
 
 def test_model_thread_is_joined_when_its_owner_is_deleted_without_a_close(
-        qtbot: Any, tiny_model_dir: Path) -> None:
+    qtbot: Any, tiny_model_dir: Path
+) -> None:
     from PySide6.QtCore import QObject
 
     from desktop.ui.ai_worker import ModelHost
@@ -521,8 +561,9 @@ def test_model_thread_is_joined_when_its_owner_is_deleted_without_a_close(
     assert host._cancel is not None and host._cancel.is_set()
 
 
-def test_right_click_offers_the_writing_tasks(qtbot: Any, make_window: Any, library: Library,
-                                              tiny_model_dir: Path) -> None:
+def test_right_click_offers_the_writing_tasks(
+    qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path
+) -> None:
     window, _document, editor = open_doc(make_window, library)
     feature = ready_feature(qtbot, window, tiny_model_dir)
     select(editor, 0, 10)

@@ -9,23 +9,25 @@ from desktop.library import Library
 from tests.ui.conftest import ScriptedPrompter, type_into
 
 
-def test_new_document_is_a_file_at_once_and_autosaves(qtbot: Any, make_window: Any,
-                                                      library: Library) -> None:
+def test_new_document_is_a_file_at_once_and_autosaves(
+    qtbot: Any, make_window: Any, library: Library
+) -> None:
     window = make_window()
     document = window.new_document()
     assert document.path == library.root / "Untitled.md" and document.path.exists()
     type_into(qtbot, document.editor, "First words of the day")
     assert window.tabs.tabText(window.tabs.currentIndex()) == "Untitled •"
-    qtbot.waitUntil(lambda: document.path.read_text(encoding="utf-8")
-                    == "First words of the day", timeout=10000)
+    qtbot.waitUntil(
+        lambda: document.path.read_text(encoding="utf-8") == "First words of the day", timeout=10000
+    )
     assert not document.is_dirty()
     assert window.tabs.tabText(window.tabs.currentIndex()) == "Untitled"
     assert window.library_pane.words_shown_for(document.path) == "5"
 
 
-def test_rename_move_and_delete_keep_the_open_tab_right(qtbot: Any, make_window: Any,
-                                                        library: Library,
-                                                        prompter: ScriptedPrompter) -> None:
+def test_rename_move_and_delete_keep_the_open_tab_right(
+    qtbot: Any, make_window: Any, library: Library, prompter: ScriptedPrompter
+) -> None:
     window = make_window()
     document = window.new_document()
     type_into(qtbot, document.editor, "Chapter text")
@@ -50,8 +52,9 @@ def test_rename_move_and_delete_keep_the_open_tab_right(qtbot: Any, make_window:
     assert "Opening" not in window.library_pane.titles()
 
 
-def test_rename_to_existing_name_is_refused_in_plain_words(make_window: Any, library: Library,
-                                                          prompter: ScriptedPrompter) -> None:
+def test_rename_to_existing_name_is_refused_in_plain_words(
+    make_window: Any, library: Library, prompter: ScriptedPrompter
+) -> None:
     library.create_document(title="Taken")
     window = make_window()
     window.new_document()
@@ -60,8 +63,9 @@ def test_rename_to_existing_name_is_refused_in_plain_words(make_window: Any, lib
     assert "already a “Taken.md”" in prompter.messages("error")[0]
 
 
-def test_session_reopens_documents_and_cursor(qtbot: Any, make_window: Any, library: Library,
-                                              fast_settings: Any) -> None:
+def test_session_reopens_documents_and_cursor(
+    qtbot: Any, make_window: Any, library: Library, fast_settings: Any
+) -> None:
     first = library.create_document(title="One", text="alpha beta gamma")
     second = library.create_document(title="Two", text="delta")
     window = make_window()
@@ -92,7 +96,9 @@ def test_outline_lists_headings_and_jumps(qtbot: Any, make_window: Any, library:
     window.open_document(doc)
     window.update_outline()
     assert [window.outline.item(i).text().strip() for i in range(window.outline.count())] == [
-        "One", "Two"]
+        "One",
+        "Two",
+    ]
     window.outline.heading_chosen.emit(2)
     assert window.current_editor().textCursor().blockNumber() == 2
 
@@ -109,8 +115,9 @@ def test_tabs_cycle_with_shortcut_actions(make_window: Any, library: Library) ->
     assert window.current_document().path == b
 
 
-def test_file_deleted_by_another_program_is_recreated_on_save(qtbot: Any, make_window: Any,
-                                                             library: Library) -> None:
+def test_file_deleted_by_another_program_is_recreated_on_save(
+    qtbot: Any, make_window: Any, library: Library
+) -> None:
     doc = library.create_document(title="Fragile", text="keep me")
     window = make_window()
     document = window.open_document(doc)
@@ -120,9 +127,9 @@ def test_file_deleted_by_another_program_is_recreated_on_save(qtbot: Any, make_w
     assert doc.read_text(encoding="utf-8") == "keep me"
 
 
-def test_renaming_a_folder_keeps_its_open_documents_saving(qtbot: Any, make_window: Any,
-                                                          library: Library,
-                                                          prompter: ScriptedPrompter) -> None:
+def test_renaming_a_folder_keeps_its_open_documents_saving(
+    qtbot: Any, make_window: Any, library: Library, prompter: ScriptedPrompter
+) -> None:
     folder = library.create_folder(name="Draft")
     doc = library.create_document(folder, "Scene", "start")
     window = make_window()
@@ -132,26 +139,28 @@ def test_renaming_a_folder_keeps_its_open_documents_saving(qtbot: Any, make_wind
     assert new_folder == library.root / "Final"
     assert document.path == new_folder / "Scene.md"
     type_into(qtbot, document.editor, "more ")
-    qtbot.waitUntil(lambda: (new_folder / "Scene.md").read_text(encoding="utf-8")
-                    == "more start", timeout=10000)
+    qtbot.waitUntil(
+        lambda: (new_folder / "Scene.md").read_text(encoding="utf-8") == "more start", timeout=10000
+    )
     assert not folder.exists()
     library.save_notes(document.path, "notes follow")
     assert library.load_notes(document.path) == "notes follow"
 
 
-def test_files_other_programs_add_appear_in_the_sidebar(qtbot: Any, make_window: Any,
-                                                        library: Library) -> None:
+def test_files_other_programs_add_appear_in_the_sidebar(
+    qtbot: Any, make_window: Any, library: Library
+) -> None:
     window = make_window()
     (library.root / "From another app.md").write_text("three words here", encoding="utf-8")
     qtbot.waitUntil(lambda: "From another app" in window.library_pane.titles(), timeout=10000)
     assert window.library_pane.words_shown_for(library.root / "From another app.md") == "3"
     (library.root / "From another app.md").unlink()
-    qtbot.waitUntil(lambda: "From another app" not in window.library_pane.titles(),
-                    timeout=10000)
+    qtbot.waitUntil(lambda: "From another app" not in window.library_pane.titles(), timeout=10000)
 
 
-def test_drag_and_drop_in_the_sidebar_moves_on_disk(qtbot: Any, make_window: Any,
-                                                    library: Library) -> None:
+def test_drag_and_drop_in_the_sidebar_moves_on_disk(
+    qtbot: Any, make_window: Any, library: Library
+) -> None:
     folder = library.create_folder(name="Part Two")
     doc = library.create_document(title="Loose", text="text")
     window = make_window()

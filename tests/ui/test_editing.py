@@ -33,8 +33,9 @@ def open_text(make_window: Any, library: Library, text: str, title: str = "Doc")
     return window, document, document.editor
 
 
-def test_editor_api_one_undo_step_and_signals(qtbot: Any, make_window: Any,
-                                              library: Library) -> None:
+def test_editor_api_one_undo_step_and_signals(
+    qtbot: Any, make_window: Any, library: Library
+) -> None:
     _window, _document, editor = open_text(make_window, library, "Hello world")
     editor.set_cursor_position(5)
     assert editor.text_before_cursor() == "Hello"
@@ -60,10 +61,12 @@ def test_editor_api_one_undo_step_and_signals(qtbot: Any, make_window: Any,
     assert moved.args == [2]
 
 
-def test_find_and_replace_with_regex_is_one_undo_step(qtbot: Any, make_window: Any,
-                                                      library: Library) -> None:
+def test_find_and_replace_with_regex_is_one_undo_step(
+    qtbot: Any, make_window: Any, library: Library
+) -> None:
     window, _document, editor = open_text(
-        make_window, library, "Met on 2024-01-05. Left on 2025-12-31. Cat concat cat.")
+        make_window, library, "Met on 2024-01-05. Left on 2025-12-31. Cat concat cat."
+    )
     window.registry.trigger("edit.replace")
     bar = window.find_bar
     assert bar.isVisible() and bar.replace_input.isVisible()
@@ -101,9 +104,9 @@ def test_find_handles_emoji_positions(make_window: Any, library: Library) -> Non
     assert editor.selected_text() == "needle"
 
 
-def test_spell_check_suggestions_and_personal_dictionary(qtbot: Any, make_window: Any,
-                                                         library: Library,
-                                                         fast_settings: Any) -> None:
+def test_spell_check_suggestions_and_personal_dictionary(
+    qtbot: Any, make_window: Any, library: Library, fast_settings: Any
+) -> None:
     fast_settings.set("spell_check", True)
     window = make_window(load_spelling=True)
     qtbot.waitUntil(lambda: window.spell is not None, timeout=10000)
@@ -112,8 +115,11 @@ def test_spell_check_suggestions_and_personal_dictionary(qtbot: Any, make_window
     type_into(qtbot, editor, "The wrold turns. Zorblax waves.")
     block = editor.document().firstBlock()
     formats = block.layout().formats()
-    underlined = {block.text()[f.start:f.start + f.length] for f in formats
-                  if f.format.underlineStyle() == f.format.UnderlineStyle.SpellCheckUnderline}
+    underlined = {
+        block.text()[f.start : f.start + f.length]
+        for f in formats
+        if f.format.underlineStyle() == f.format.UnderlineStyle.SpellCheckUnderline
+    }
     assert underlined == {"wrold", "Zorblax"}
     rect = editor.cursorRect(_cursor_at(editor, 6))
     word = editor.word_at(QPoint(rect.x() + 1, rect.center().y()))
@@ -137,8 +143,9 @@ def _cursor_at(editor: Any, position: int) -> QTextCursor:
     return cursor
 
 
-def test_spell_check_can_be_turned_off(qtbot: Any, make_window: Any, library: Library,
-                                       fast_settings: Any) -> None:
+def test_spell_check_can_be_turned_off(
+    qtbot: Any, make_window: Any, library: Library, fast_settings: Any
+) -> None:
     fast_settings.set("spell_check", True)
     window = make_window(load_spelling=True)
     qtbot.waitUntil(lambda: window.spell is not None, timeout=10000)
@@ -165,8 +172,9 @@ def test_export_every_format(tmp_path: Path, make_window: Any, library: Library)
     assert "**" not in pdf_text, "the PDF is rendered Markdown, not source"
 
 
-def test_export_folder_chapters_in_order(tmp_path: Path, make_window: Any,
-                                         library: Library) -> None:
+def test_export_folder_chapters_in_order(
+    tmp_path: Path, make_window: Any, library: Library
+) -> None:
     book = library.create_folder(name="Book")
     library.create_document(book, "Chapter 10", "# Ten\n")
     library.create_document(book, "Chapter 2", "# Two\n")
@@ -178,8 +186,9 @@ def test_export_folder_chapters_in_order(tmp_path: Path, make_window: Any,
     assert headings == ["Two", "Ten"]
 
 
-def test_export_failure_is_reported(tmp_path: Path, make_window: Any, library: Library,
-                                    prompter: ScriptedPrompter) -> None:
+def test_export_failure_is_reported(
+    tmp_path: Path, make_window: Any, library: Library, prompter: ScriptedPrompter
+) -> None:
     window, _document, _editor = open_text(make_window, library, STORY)
     assert window.export_current("pdf", tmp_path / "missing" / "a.pdf") is None
     assert window.export_current("html", tmp_path / "missing" / "a.html") is None
@@ -187,8 +196,9 @@ def test_export_failure_is_reported(tmp_path: Path, make_window: Any, library: L
     assert len(errors) == 2 and all("Couldn't" in e for e in errors)
 
 
-def test_word_counts_goal_and_reading_time(qtbot: Any, make_window: Any, library: Library,
-                                           prompter: ScriptedPrompter) -> None:
+def test_word_counts_goal_and_reading_time(
+    qtbot: Any, make_window: Any, library: Library, prompter: ScriptedPrompter
+) -> None:
     window, _document, editor = open_text(make_window, library, "one two three")
     prompter.texts.append("5")
     window.registry.trigger("settings.goal")
@@ -207,8 +217,9 @@ def test_word_counts_goal_and_reading_time(qtbot: Any, make_window: Any, library
     assert "isn't a number" in prompter.messages("error")[0]
 
 
-def test_focus_mode_hides_chrome_and_dims_other_paragraphs(qtbot: Any, make_window: Any,
-                                                           library: Library) -> None:
+def test_focus_mode_hides_chrome_and_dims_other_paragraphs(
+    qtbot: Any, make_window: Any, library: Library
+) -> None:
     text = "First.\n\nSecond line one\nsecond line two.\n\nThird."
     window, _document, editor = open_text(make_window, library, text)
     editor.set_cursor_position(text.index("line one"))
@@ -235,17 +246,20 @@ def test_focus_mode_hides_chrome_and_dims_other_paragraphs(qtbot: Any, make_wind
     assert not leave.isEnabled(), "Esc is free again outside focus mode"
 
 
-def test_command_palette_lists_every_action_and_runs_one(qtbot: Any, make_window: Any,
-                                                         library: Library) -> None:
+def test_command_palette_lists_every_action_and_runs_one(
+    qtbot: Any, make_window: Any, library: Library
+) -> None:
     window = make_window()
     calls: list[str] = []
-    window.registry.register("ai.continue", "Continue writing", lambda: calls.append("ai"),
-                             shortcut="Ctrl+J", menu="AI")
+    window.registry.register(
+        "ai.continue", "Continue writing", lambda: calls.append("ai"), shortcut="Ctrl+J", menu="AI"
+    )
     assert any(a.text() == "Continue writing" for a in window.menu("AI").actions())
     window.registry.trigger("edit.palette")
     palette = window._palette
-    assert palette.list.count() >= len([a for a in window.registry.all()
-                                        if a.action.isEnabled()]) - 1
+    assert (
+        palette.list.count() >= len([a for a in window.registry.all() if a.action.isEnabled()]) - 1
+    )
     qtbot.keyClicks(palette.input, "contwri")
     assert palette.list.count() == 1 and "Continue writing" in palette.list.item(0).text()
     assert "Ctrl+J" in palette.list.item(0).text()
@@ -256,8 +270,9 @@ def test_command_palette_lists_every_action_and_runs_one(qtbot: Any, make_window
 def test_registry_refuses_duplicates_and_tracks_enabled_state(make_window: Any) -> None:
     window = make_window()
     state = {"on": False}
-    action = window.registry.register("sync.now", "Sync now", lambda: None, menu="Settings",
-                                      enabled=lambda: state["on"])
+    action = window.registry.register(
+        "sync.now", "Sync now", lambda: None, menu="Settings", enabled=lambda: state["on"]
+    )
     window.registry.refresh_enabled()
     assert not action.isEnabled()
     state["on"] = True
@@ -302,26 +317,30 @@ def test_zoom_changes_font_size(make_window: Any, library: Library, fast_setting
 def test_smart_quotes_and_dashes(qtbot: Any, make_window: Any, library: Library) -> None:
     window, _document, editor = open_text(make_window, library, "")
     window.registry.action("settings.smart").setChecked(True)
-    type_into(qtbot, editor, "\"It's--\" she said")
+    type_into(qtbot, editor, '"It\'s--" she said')
     assert editor.text() == "“It’s—” she said"
 
 
-def test_markdown_highlighting_marks_headings_and_emphasis(make_window: Any,
-                                                           library: Library) -> None:
+def test_markdown_highlighting_marks_headings_and_emphasis(
+    make_window: Any, library: Library
+) -> None:
     _window, _document, editor = open_text(make_window, library, STORY)
     editor.highlighter.rehighlight()
     heading = editor.document().firstBlock()
     formats = heading.layout().formats()
     assert any(f.format.fontWeight() >= 700 and f.length > 5 for f in formats)
     emphasis_block = editor.document().findBlockByNumber(2)
-    italic = [emphasis_block.text()[f.start:f.start + f.length]
-              for f in emphasis_block.layout().formats() if f.format.fontItalic()]
+    italic = [
+        emphasis_block.text()[f.start : f.start + f.length]
+        for f in emphasis_block.layout().formats()
+        if f.format.fontItalic()
+    ]
     assert "nobody" in "".join(italic)
 
 
-def test_license_action_without_license_module_explains(make_window: Any,
-                                                        prompter: ScriptedPrompter,
-                                                        monkeypatch: Any) -> None:
+def test_license_action_without_license_module_explains(
+    make_window: Any, prompter: ScriptedPrompter, monkeypatch: Any
+) -> None:
     import builtins
 
     real_import = builtins.__import__
@@ -345,8 +364,9 @@ def test_changing_the_look_is_not_an_edit(make_window: Any, library: Library) ->
     assert not document.autosave_timer.isActive() and not document.journal_timer.isActive()
 
 
-def test_ghost_text_tab_accepts_as_one_undo_step(qtbot: Any, make_window: Any,
-                                                 library: Library) -> None:
+def test_ghost_text_tab_accepts_as_one_undo_step(
+    qtbot: Any, make_window: Any, library: Library
+) -> None:
     _window, document, editor = open_text(make_window, library, "The sea was")
     editor.moveCursor(QTextCursor.MoveOperation.End)
     editor.show_ghost_text(" calm")
@@ -366,8 +386,9 @@ def test_ghost_text_tab_accepts_as_one_undo_step(qtbot: Any, make_window: Any,
     assert editor.text() == "The sea was", "one Ctrl+Z removes the whole suggestion"
 
 
-def test_ghost_text_dismissed_by_esc_typing_or_moving(qtbot: Any, make_window: Any,
-                                                      library: Library) -> None:
+def test_ghost_text_dismissed_by_esc_typing_or_moving(
+    qtbot: Any, make_window: Any, library: Library
+) -> None:
     _window, _document, editor = open_text(make_window, library, "Hello")
     editor.moveCursor(QTextCursor.MoveOperation.End)
     editor.show_ghost_text(" world")

@@ -46,8 +46,14 @@ def test_kill_minus_nine_loses_at_most_two_seconds(tmp_path: Path) -> None:
     library.mkdir()
     doc = library / "Draft.md"
     doc.write_text("Start.", encoding="utf-8")
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(library)], cwd=REPO, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(library)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     typed: list[tuple[int, float]] = []
     try:
         assert child.stdout is not None

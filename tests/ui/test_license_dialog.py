@@ -49,8 +49,9 @@ def test_first_run_shows_the_trial(qtbot: Any, server: RunningServer) -> None:
     assert dialog.edition_label.text() == "—"
 
 
-def test_trial_expiry_message(qtbot: Any, server: RunningServer,
-                              memory_keyring: MemoryKeyring) -> None:
+def test_trial_expiry_message(
+    qtbot: Any, server: RunningServer, memory_keyring: MemoryKeyring
+) -> None:
     memory_keyring.entries[(KEYRING_SERVICE, "trial-started")] = str(int(time.time()) - 20 * 86400)
     dialog = make_dialog(qtbot, server)
     text = dialog.status_label.text()
@@ -82,9 +83,16 @@ def test_a_typo_is_caught_before_any_network(qtbot: Any, server: RunningServer) 
 
 def test_too_many_machines_then_deactivate_one(qtbot: Any, server: RunningServer) -> None:
     _, key = server.mint(seats=1)
-    requests.post(f"{server.url}/v1/activate", json={
-        "key": key, "fingerprint": fingerprint_of("old-laptop"), "machine_name": "old laptop",
-        "nonce": secrets.token_hex(8)}, timeout=10).raise_for_status()
+    requests.post(
+        f"{server.url}/v1/activate",
+        json={
+            "key": key,
+            "fingerprint": fingerprint_of("old-laptop"),
+            "machine_name": "old laptop",
+            "nonce": secrets.token_hex(8),
+        },
+        timeout=10,
+    ).raise_for_status()
     dialog = make_dialog(qtbot, server)
     _, ok, message = activate_in(qtbot, dialog, key)
     assert not ok and "already activated on 1 of 1 machines" in message
@@ -112,8 +120,9 @@ def test_deactivate_this_computer(qtbot: Any, server: RunningServer) -> None:
     assert dialog.machine_list.count() == 0
 
 
-def test_offline_request_and_import(qtbot: Any, server: RunningServer, tmp_path: Path,
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_offline_request_and_import(
+    qtbot: Any, server: RunningServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     license_id, key = server.mint()
     dialog = make_dialog(qtbot, server)
     qtbot.keyClicks(dialog.key_edit, key)
@@ -125,8 +134,11 @@ def test_offline_request_and_import(qtbot: Any, server: RunningServer, tmp_path:
     qtbot.mouseClick(dialog.save_request_button, Qt.MouseButton.LeftButton)
     assert saved.read_text() == request_text
     # on another device: the activation page turns the request into a license file
-    reply = requests.post(f"{server.url}/offline", files={
-        "request_file": ("request.txt", saved.read_bytes(), "text/plain")}, timeout=10)
+    reply = requests.post(
+        f"{server.url}/offline",
+        files={"request_file": ("request.txt", saved.read_bytes(), "text/plain")},
+        timeout=10,
+    )
     reply.raise_for_status()
     license_file = tmp_path / "draftsmith-license.txt"
     license_file.write_bytes(reply.content)
@@ -138,8 +150,9 @@ def test_offline_request_and_import(qtbot: Any, server: RunningServer, tmp_path:
     assert license_status().certificate.license_id == license_id
 
 
-def test_importing_a_damaged_file_explains_why(qtbot: Any, server: RunningServer,
-                                              tmp_path: Path) -> None:
+def test_importing_a_damaged_file_explains_why(
+    qtbot: Any, server: RunningServer, tmp_path: Path
+) -> None:
     dialog = make_dialog(qtbot, server)
     damaged = tmp_path / "license.txt"
     damaged.write_text("-----BEGIN DRAFTSMITH LICENSE-----\nAAAA\n")

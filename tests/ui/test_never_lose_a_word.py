@@ -23,9 +23,9 @@ from desktop.ui.library_claim import claim_library
 from tests.ui.conftest import ScriptedPrompter, type_into
 
 
-def test_crash_loses_at_most_the_journal_interval(qtbot: Any, make_window: Any,
-                                                  library: Library, fast_settings: Any,
-                                                  prompter: ScriptedPrompter) -> None:
+def test_crash_loses_at_most_the_journal_interval(
+    qtbot: Any, make_window: Any, library: Library, fast_settings: Any, prompter: ScriptedPrompter
+) -> None:
     doc = library.create_document(title="Novel", text="Saved part.")
     fast_settings.set("autosave_seconds", 600)  # autosave never runs: only the journal does
     window = make_window()
@@ -51,8 +51,9 @@ def test_crash_loses_at_most_the_journal_interval(qtbot: Any, make_window: Any,
     assert "Saved part." in [s.read() for s in library.snapshots.list(doc)], "old text kept"
 
 
-def test_declined_recovery_is_discarded(make_window: Any, library: Library,
-                                        prompter: ScriptedPrompter) -> None:
+def test_declined_recovery_is_discarded(
+    make_window: Any, library: Library, prompter: ScriptedPrompter
+) -> None:
     doc = library.create_document(title="Draft", text="disk")
     journal = RecoveryJournal(paths.journal_dir())
     journal.record(doc, "journal text")
@@ -63,20 +64,20 @@ def test_declined_recovery_is_discarded(make_window: Any, library: Library,
     assert doc.read_text(encoding="utf-8") == "disk"
 
 
-def test_external_change_without_local_edits_reloads(qtbot: Any, make_window: Any,
-                                                     library: Library) -> None:
+def test_external_change_without_local_edits_reloads(
+    qtbot: Any, make_window: Any, library: Library
+) -> None:
     doc = library.create_document(title="Shared", text="old text")
     window = make_window()
     document = window.open_document(doc)
     doc.write_text("new text from the sync tool", encoding="utf-8")
-    qtbot.waitUntil(lambda: document.editor.text() == "new text from the sync tool",
-                    timeout=10000)
+    qtbot.waitUntil(lambda: document.editor.text() == "new text from the sync tool", timeout=10000)
     assert not document.is_dirty()
 
 
-def test_external_change_with_local_edits_keeps_both(qtbot: Any, make_window: Any,
-                                                     library: Library, fast_settings: Any,
-                                                     prompter: ScriptedPrompter) -> None:
+def test_external_change_with_local_edits_keeps_both(
+    qtbot: Any, make_window: Any, library: Library, fast_settings: Any, prompter: ScriptedPrompter
+) -> None:
     fast_settings.set("autosave_seconds", 600)
     doc = library.create_document(title="Shared", text="base")
     window = make_window()
@@ -94,8 +95,9 @@ def test_external_change_with_local_edits_keeps_both(qtbot: Any, make_window: An
     assert "Nothing was overwritten" in message and copies[0].name in message
 
 
-def test_save_refuses_to_clobber_and_keeps_both(qtbot: Any, make_window: Any, library: Library,
-                                                fast_settings: Any) -> None:
+def test_save_refuses_to_clobber_and_keeps_both(
+    qtbot: Any, make_window: Any, library: Library, fast_settings: Any
+) -> None:
     fast_settings.set("autosave_seconds", 600)
     doc = library.create_document(title="Race", text="v1")
     window = make_window()
@@ -108,8 +110,9 @@ def test_save_refuses_to_clobber_and_keeps_both(qtbot: Any, make_window: Any, li
     assert document.path.read_text(encoding="utf-8") == "mine v1"
 
 
-def test_snapshot_restore_is_undoable_and_snapshotted(qtbot: Any, make_window: Any,
-                                                      library: Library) -> None:
+def test_snapshot_restore_is_undoable_and_snapshotted(
+    qtbot: Any, make_window: Any, library: Library
+) -> None:
     from desktop.ui.snapshot_dialog import SnapshotDialog
 
     doc = library.create_document(title="Story", text="First draft.")
@@ -130,15 +133,23 @@ def test_snapshot_restore_is_undoable_and_snapshotted(qtbot: Any, make_window: A
     assert document.editor.text() == "Second draft, much better."
 
 
-@pytest.mark.parametrize(("code", "words"), [
-    (errno.ENOSPC, "disk is full"),
-    (errno.EROFS, "read-only"),
-    (errno.EACCES, "isn't allowed to write"),
-])
-def test_disk_full_read_only_permission_denied(qtbot: Any, make_window: Any, library: Library,
-                                               prompter: ScriptedPrompter,
-                                               monkeypatch: pytest.MonkeyPatch,
-                                               code: int, words: str) -> None:
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        (errno.ENOSPC, "disk is full"),
+        (errno.EROFS, "read-only"),
+        (errno.EACCES, "isn't allowed to write"),
+    ],
+)
+def test_disk_full_read_only_permission_denied(
+    qtbot: Any,
+    make_window: Any,
+    library: Library,
+    prompter: ScriptedPrompter,
+    monkeypatch: pytest.MonkeyPatch,
+    code: int,
+    words: str,
+) -> None:
     doc = library.create_document(title="Chapter", text="")
     window = make_window()
     document = window.open_document(doc)
@@ -164,9 +175,13 @@ def test_disk_full_read_only_permission_denied(qtbot: Any, make_window: Any, lib
     assert RecoveryJournal(paths.journal_dir()).pending() == []
 
 
-def test_disk_full_is_retried_automatically(qtbot: Any, make_window: Any, library: Library,
-                                            prompter: ScriptedPrompter,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_disk_full_is_retried_automatically(
+    qtbot: Any,
+    make_window: Any,
+    library: Library,
+    prompter: ScriptedPrompter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import desktop.ui.open_document as open_document_module
 
     monkeypatch.setattr(open_document_module, "RETRY_SECONDS", 0.2)
@@ -188,8 +203,9 @@ def test_disk_full_is_retried_automatically(qtbot: Any, make_window: Any, librar
     assert len(prompter.messages("error")) == 1
 
 
-def test_second_instance_opens_read_only(qtbot: Any, make_window: Any, library: Library,
-                                         prompter: ScriptedPrompter) -> None:
+def test_second_instance_opens_read_only(
+    qtbot: Any, make_window: Any, library: Library, prompter: ScriptedPrompter
+) -> None:
     doc = library.create_document(title="Mine", text="text")
     first_claim = claim_library(library, prompter)
     assert first_claim is not None and first_claim[1] is False
@@ -215,12 +231,24 @@ def test_second_instance_opens_read_only(qtbot: Any, make_window: Any, library: 
 
 
 def test_stale_lock_can_be_taken_over(library: Library, prompter: ScriptedPrompter) -> None:
-    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                           capture_output=True, text=True, check=True)
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     lock_path = library.root / ".draftsmith" / "library.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    lock_path.write_text(json.dumps({"host": socket.gethostname(), "pid": int(child.stdout),
-                                     "time": time.time(), "token": "crashed"}))
+    lock_path.write_text(
+        json.dumps(
+            {
+                "host": socket.gethostname(),
+                "pid": int(child.stdout),
+                "time": time.time(),
+                "token": "crashed",
+            }
+        )
+    )
     prompter.lock_answers.append("take_over")
     claim = claim_library(library, prompter)
     assert claim is not None and claim[1] is False
@@ -228,8 +256,9 @@ def test_stale_lock_can_be_taken_over(library: Library, prompter: ScriptedPrompt
     assert json.loads(lock_path.read_text())["token"] == claim[0].token
 
 
-def test_lock_taken_over_elsewhere_makes_window_read_only(make_window: Any, library: Library,
-                                                          prompter: ScriptedPrompter) -> None:
+def test_lock_taken_over_elsewhere_makes_window_read_only(
+    make_window: Any, library: Library, prompter: ScriptedPrompter
+) -> None:
     lock = LibraryLock(library.root)
     lock.acquire()
     window = make_window(lock=lock)
@@ -239,9 +268,9 @@ def test_lock_taken_over_elsewhere_makes_window_read_only(make_window: Any, libr
     assert "now read-only" in prompter.messages("info")[0]
 
 
-def test_excepthook_saves_everything_and_shows_details(qtbot: Any, make_window: Any,
-                                                       library: Library, fast_settings: Any,
-                                                       prompter: ScriptedPrompter) -> None:
+def test_excepthook_saves_everything_and_shows_details(
+    qtbot: Any, make_window: Any, library: Library, fast_settings: Any, prompter: ScriptedPrompter
+) -> None:
     fast_settings.set("autosave_seconds", 600)
     doc = library.create_document(title="Unsaved", text="")
     window = make_window()

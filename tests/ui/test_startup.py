@@ -16,18 +16,28 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_without_a_display_it_explains_how_to_run(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
-    result = subprocess.run([sys.executable, "-m", "desktop"], cwd=REPO, env=env,
-                            capture_output=True, text=True, timeout=60)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "desktop"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "QT_QPA_PLATFORM=offscreen draftsmith" in result.stderr
     assert "xvfb-run" in result.stderr
     assert "qt.qpa.plugin" not in result.stderr
 
 
-def test_first_run_creates_library_and_opens_welcome(qtbot: Any,
-                                                     isolated_user_dirs: dict[str, Path]) -> None:
+def test_first_run_creates_library_and_opens_welcome(
+    qtbot: Any, isolated_user_dirs: dict[str, Path]
+) -> None:
     from desktop.ui.app import build_window
 
     prompter = ScriptedPrompter()
@@ -59,15 +69,19 @@ def test_unwritable_library_location_is_a_plain_error(qtbot: Any, tmp_path: Path
 
 
 def test_debug_flag_writes_a_log_file(tmp_path: Path) -> None:
-    code = ("import logging, sys; from desktop.cli import setup_logging; setup_logging(True); "
-            "logging.getLogger('x').debug('hello log')")
-    subprocess.run([sys.executable, "-c", code], cwd=REPO, env=dict(os.environ), check=True,
-                   timeout=60)
+    code = (
+        "import logging, sys; from desktop.cli import setup_logging; setup_logging(True); "
+        "logging.getLogger('x').debug('hello log')"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=dict(os.environ), check=True, timeout=60
+    )
     assert "hello log" in (paths.log_dir() / paths.LOG_FILE).read_text(encoding="utf-8")
 
 
-def test_first_run_offers_the_library_folder(qtbot: Any, tmp_path: Path,
-                                             isolated_user_dirs: dict[str, Path]) -> None:
+def test_first_run_offers_the_library_folder(
+    qtbot: Any, tmp_path: Path, isolated_user_dirs: dict[str, Path]
+) -> None:
     from desktop.ui.app import build_window
 
     prompter = ScriptedPrompter()
@@ -115,8 +129,13 @@ def test_second_launch_brings_the_running_window_forward(qtbot: Any, tmp_path: P
     qtbot.addWidget(window)
     assert window.instance_server is not None and window.instance_server.is_listening()
     with qtbot.waitSignal(window.instance_server.activate_requested, timeout=20000):
-        second = subprocess.Popen([sys.executable, "-c", SECOND_LAUNCH, str(library)], cwd=REPO,
-                                  env=dict(os.environ), stdout=subprocess.PIPE, text=True)
+        second = subprocess.Popen(
+            [sys.executable, "-c", SECOND_LAUNCH, str(library)],
+            cwd=REPO,
+            env=dict(os.environ),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
     qtbot.waitUntil(lambda: second.poll() is not None, timeout=20000)
     assert second.stdout is not None and second.stdout.read().strip() == "HANDED_OVER"
     assert prompter.lock_messages == [], "no 'library in use' question"
