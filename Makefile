@@ -22,7 +22,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 run: setup model
 	@$(BIN)/draftsmith $(ARGS)
 
-test: setup model
+test: setup model lint
 	QT_QPA_PLATFORM=offscreen PYTHON_KEYRING_BACKEND=keyring.backends.fail.Keyring \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -49,6 +49,7 @@ model: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy desktop inference licensing
 
 bench: setup model

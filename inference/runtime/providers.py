@@ -37,7 +37,10 @@ _DEVICE_TO_PROVIDER = {"cpu": CPU, "cuda": CUDA, "directml": DIRECTML, "coreml":
 
 # A one-node ONNX model (Identity, opset 13): creating a session from it tells which providers
 # really start, in milliseconds, before the (large) model is loaded.
-_PROBE_MODEL_B64 = "CAgSADo7ChAKAXgSAXkiCElkZW50aXR5EgVwcm9iZVoPCgF4EgoKCAgBEgQKAggBYg8KAXkSCgoICAESBAoCCAFCBAoAEA0="
+_PROBE_MODEL_B64 = (
+    "CAgSADo7ChAKAXgSAXkiCElkZW50aXR5EgVwcm9iZVoPCgF4EgoKCAgBEgQKAggB"
+    "Yg8KAXkSCgoICAESBAoCCAFCBAoAEA0="
+)
 
 
 def _probe_model() -> bytes:
