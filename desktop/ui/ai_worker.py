@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import shiboken6
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from inference.runtime import GenerationRequest, LocalModel, RuntimeErrorBase, RuntimeSettings
+from inference.runtime import (
+    AnswerCheck,
+    GenerationRequest,
+    LocalModel,
+    RuntimeErrorBase,
+    RuntimeSettings,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +35,7 @@ class JobResult:
     stop_reason: str
     tokens_per_second: float
     reused_tokens: int = 0  # prompt tokens found in the cache (warmed or from the last request)
+    check: AnswerCheck = field(default_factory=AnswerCheck)  # the answer's verdict
 
     @property
     def cancelled(self) -> bool:
@@ -97,6 +104,7 @@ class ModelWorker(QObject):
                 result.stop_reason,
                 self.model.tokens_per_second,
                 result.stats.reused_tokens,
+                result.check,
             )
         )
 

@@ -10,6 +10,7 @@ Never imports TensorFlow or Qt."""
 
 from __future__ import annotations
 
+from inference.runtime.answer_check import AnswerCheck
 from inference.runtime.device_report import DeviceReport
 from inference.runtime.errors import (
     DeviceUnavailableError,
@@ -25,6 +26,7 @@ from inference.runtime.tasks import TONES, GenerationRequest, Task
 
 __all__ = [
     "TONES",
+    "AnswerCheck",
     "DeviceReport",
     "DeviceUnavailableError",
     "GenerationRequest",

@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from inference.model_folder import ModelFolder, ModelFolderError, find_default_model
+from inference.runtime.answer_check import AnswerCheck
 from inference.runtime.device_report import DeviceReport
 from inference.runtime.errors import ModelUnavailableError
 from inference.runtime.generation import (
@@ -68,6 +69,9 @@ class TaskResult:
     stop_reason: str
     stats: GenerationStats
     context_cut: bool
+    # Whether the answer passed its task's rules (see answer_check.py); the editor shows a
+    # failing answer marked with the reasons and asks before it reaches the document.
+    check: AnswerCheck = field(default_factory=AnswerCheck)
 
     @property
     def cancelled(self) -> bool:
@@ -171,6 +175,11 @@ class LocalModel:
     def context_tokens(self) -> int:
         return self.text_info.context_tokens
 
+    def weak_tasks(self) -> dict[Task, str]:
+        """Tasks this model does poorly by measurement, each with a note for the AI menu
+        (e.g. "works better with a larger model"); empty when nothing has been measured."""
+        return {}
+
     # -- work ------------------------------------------------------------------------
 
     def plan(self, request: GenerationRequest) -> PromptPlan:
@@ -183,8 +192,12 @@ class LocalModel:
         *,
         on_text: TextCallback | None = None,
         cancel: CancelFlag | None = None,
+        on_restart: Callable[[str], None] | None = None,
     ) -> TaskResult:
-        """Run one writing task; ``on_text`` receives the answer as it streams."""
+        """Run one writing task; ``on_text`` receives the answer as it streams.
+
+        ``on_restart(reason)`` is called when an answer failed its check and is being written
+        again: the caller discards what it streamed so far (``reason`` says why, plainly)."""
         request = request.validated()
         plan = build_prompt(request, self.codec, self.text_info)
         task = plan.task
