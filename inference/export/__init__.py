@@ -1,10 +1,4 @@
 """Build-time model pipeline: GGUF -> Keras model -> tf2onnx -> ONNX variants -> checks.
 
-The only package in Draftsmith that imports TensorFlow (lazily, where it is needed)."""
-
-import os
-
-# TensorFlow's C++ start-up chatter is noise in a progress display; errors still surface as
-# Python exceptions.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+The only package in Draftsmith that imports TensorFlow (lazily, where it is needed). The
+environment TensorFlow and Keras read at import is set by ``inference.process_environment``."""

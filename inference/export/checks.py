@@ -18,8 +18,11 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from inference.model_folder import Architecture
+from inference.process_environment import disable_onnxruntime_telemetry_events
 
 log = logging.getLogger(__name__)
+
+disable_onnxruntime_telemetry_events()  # the build's sessions are created in this module
 
 PARITY_TOLERANCE = 1e-3
 FLOAT_CACHE_TOLERANCE = 1e-3

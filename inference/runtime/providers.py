@@ -21,10 +21,13 @@ from pathlib import Path
 
 import onnxruntime as ort
 
+from inference.process_environment import disable_onnxruntime_telemetry_events
 from inference.runtime.device_report import DeviceReport, ProviderAttempt
 from inference.runtime.errors import DeviceUnavailableError, InvalidRequestError
 
 log = logging.getLogger(__name__)
+
+disable_onnxruntime_telemetry_events()  # every run-time session is created in this module
 
 CUDA = "CUDAExecutionProvider"
 DIRECTML = "DmlExecutionProvider"
