@@ -7,13 +7,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 # Debian packages: Qt's runtime libraries (offscreen and xcb), a virtual display for
-# screenshots, and the real servers the tests talk to.
+# screenshots, the real servers the tests talk to, and strace for the privacy test.
 DEB_PACKAGES := \
 	libegl1 libgl1 libopengl0 libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0 \
 	libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 \
 	libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 \
 	libxcb-xkb1 libx11-xcb1 xvfb xauth fonts-dejavu-core \
-	rclone postgresql
+	rclone postgresql strace
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

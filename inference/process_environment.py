@@ -9,7 +9,12 @@ onnxruntime 1.29+ on Linux and macOS ships Microsoft's 1DS telemetry, on by defa
 device identifier and an event database under ``$XDG_CACHE_HOME/Microsoft/DeveloperTools`` and
 uploads to ``mobile.events.data.microsoft.com``. ``ORT_DISABLE_TELEMETRY=1`` is its full opt-out,
 read once when onnxruntime initialises (so it must be set before the import). On Windows the
-same events go through ETW and are switched off with ``disable_telemetry_events()``."""
+same events go through ETW and are switched off with ``disable_telemetry_events()``.
+
+Keras (the model build) reads and, on first use, writes its settings in ``~/.keras/keras.json``:
+``KERAS_HOME`` keeps that file in Draftsmith's cache folder, so a build writes nothing outside
+Draftsmith's folders and a writer's own Keras settings (another backend, float16) can't change
+the model it builds."""
 
 from __future__ import annotations
 
@@ -17,17 +22,33 @@ import functools
 import logging
 import os
 import sys
+from pathlib import Path
+
+import platformdirs
+
+from inference.model_cache import APP_NAME
 
 log = logging.getLogger(__name__)
 
 ONNXRUNTIME_TELEMETRY_ENV = "ORT_DISABLE_TELEMETRY"
+KERAS_HOME_ENV = "KERAS_HOME"
+
+
+def keras_home() -> Path:
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)) / "keras"
+
 
 # Forced, not defaulted: Draftsmith promises that nothing leaves the computer, so a value a
-# shell profile left behind (ORT_DISABLE_TELEMETRY=0) must not turn the uploads back on.
-FORCED = {ONNXRUNTIME_TELEMETRY_ENV: "1"}
-# Defaults a user may override: TensorFlow's C++ start-up chatter is noise in a progress display
-# (errors still surface as Python exceptions), and Keras must use TensorFlow for the export.
-DEFAULTS = {"TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow"}
+# shell profile left behind (ORT_DISABLE_TELEMETRY=0) must not turn the uploads back on; and the
+# export is written for Keras on TensorFlow, whatever backend the writer's shell chose.
+FORCED = {
+    ONNXRUNTIME_TELEMETRY_ENV: "1",
+    KERAS_HOME_ENV: str(keras_home()),
+    "KERAS_BACKEND": "tensorflow",
+}
+# A default a user may override: TensorFlow's C++ start-up chatter is noise in a progress
+# display (errors still surface as Python exceptions).
+DEFAULTS = {"TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
 def apply() -> None:

@@ -55,3 +55,15 @@ def test_subprocesses_inherit_the_setting(tmp_path: Path) -> None:
         "capture_output=True, text=True).stdout.strip())"
     )
     assert run_python(tmp_path, code) == "1"
+
+
+def test_the_model_build_keeps_keras_settings_in_draftsmiths_cache(tmp_path: Path) -> None:
+    """Keras writes ``keras.json`` on first import, and a writer's own file (another backend)
+    would change the build: both stay out of ``~/.keras``."""
+    home = tmp_path / "home"
+    (home / ".keras").mkdir(parents=True)
+    (home / ".keras" / "keras.json").write_text('{"floatx": "float16"}', encoding="utf-8")
+    code = "import inference.export.keras_llama, keras; print(keras.config.floatx())"
+    assert run_python(home, code, KERAS_BACKEND="jax") == "float32"
+    assert sorted(p.name for p in (home / ".keras").iterdir()) == ["keras.json"]
+    assert (home / ".cache" / "Draftsmith" / "keras" / "keras.json").is_file()
