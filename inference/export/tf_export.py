@@ -49,7 +49,9 @@ def convert_model(model: LlamaDecoder) -> tuple[onnx.ModelProto, dict[str, str]]
     initializer names to weight names (``layer_0.attention.q_proj``, ``embedding.T``...)."""
     signature = cache_signature(model.cfg)
 
-    @tf.function(input_signature=signature)
+    # autograph=False: the body has no tensor-dependent Python control flow to convert, and
+    # AutoGraph would leave its generated module's byte-code in $TMPDIR after every build.
+    @tf.function(input_signature=signature, autograph=False)
     def decoder(input_ids, attention_mask, position_ids, past_keys, past_values):
         logits, presents = model(input_ids, attention_mask, position_ids, past_keys, past_values)
         outputs = {"logits": logits}
