@@ -33,6 +33,7 @@ SENTENCE = "The keeper climbed the stairs to the lamp room."
 # Ends mid-sentence, so the continuation has something to finish.
 TYPED = "\n\n" + SENTENCE + " The lamp was cold, and the wind"
 POLL_MS = 50
+MAX_SUGGESTIONS = 3
 
 
 class SessionDriver:
@@ -47,6 +48,7 @@ class SessionDriver:
         self.step = "wait for the AI model"
         self.finished_jobs: set[int] = set()
         self.rewrite_job: int | None = None
+        self.suggestions = 0
         self.result: dict[str, Any] = {}
         self.ok = False
         self.timer = QTimer()
@@ -86,6 +88,7 @@ class SessionDriver:
         editor.insert_text_as_one_undo_step(TYPED)
         self.result["device"] = self.feature.status.text()
         self.window.registry.trigger("ai.continue")
+        self.suggestions = 1
         self.step = "wait for the ghost text"
 
     def _on_finished(self, result: Any) -> None:
@@ -101,6 +104,10 @@ class SessionDriver:
             if self.feature.ghost_job is None and self.feature.notice.message():
                 self.result["error"] = "No suggestion: " + self.feature.notice.message()
                 self.close()
+            elif self.feature.ghost_job is None and self.suggestions < MAX_SUGGESTIONS:
+                # The model may stop at once (a paragraph end): ask again, as a writer would.
+                self.suggestions += 1
+                self.window.registry.trigger("ai.continue")
             return
         self.result["ghost_text"] = editor.ghost_text()
         editor.clear_ghost_text()
