@@ -14,7 +14,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FORBIDDEN = ("PySide6", "shiboken6", "tensorflow", "keras", "tf2onnx")
-PLAIN_ROOMS = ("desktop.library", "desktop.sync", "inference.runtime", "licensing.client")
+PLAIN_ROOMS = (
+    "atomic_write",
+    "desktop.library",
+    "desktop.sync",
+    "inference.runtime",
+    "licensing.client",
+)
 
 PROBE = """
 import importlib, importlib.abc, pkgutil, sys
