@@ -42,10 +42,27 @@ class JobResult:
         return self.stop_reason == "cancelled"
 
 
-def _stop_thread(thread: QThread, state: dict[str, object]) -> None:
-    cancel = state.get("_cancel")
-    if isinstance(cancel, threading.Event):
-        cancel.set()
+class _CancelFlag:
+    """The newest job's cancel event. Plain Python, so the shutdown hook can reach it after
+    the Qt objects around it are gone (and without keeping the host alive)."""
+
+    def __init__(self) -> None:
+        self.event: threading.Event | None = None
+
+    def set(self) -> None:
+        if self.event is not None:
+            self.event.set()
+
+    def is_set(self) -> bool:
+        return self.event is not None and self.event.is_set()
+
+    def renew(self) -> threading.Event:
+        self.event = threading.Event()
+        return self.event
+
+
+def _stop_thread(thread: QThread, flag: _CancelFlag) -> None:
+    flag.set()
     if not shiboken6.isValid(thread):  # already destroyed at interpreter exit: nothing to join
         return
     if thread.isRunning():
@@ -140,6 +157,7 @@ class ModelHost(QObject):
         self.model_thread = QThread()
         self.model_thread.setObjectName("draftsmith-model")
         self.worker = ModelWorker()
+        self._cancel = _CancelFlag()
         self.worker.moveToThread(self.model_thread)
         self._load_requested.connect(self.worker.load)
         self._generate_requested.connect(self.worker.generate)
@@ -148,10 +166,9 @@ class ModelHost(QObject):
         if parent is not None:
             # Deleted without a close (or before shutdown): still stop and join, using only
             # Python-side state, since the Qt objects around it are going away.
-            thread, state = self.model_thread, self.__dict__
-            parent.destroyed.connect(lambda *_args: _stop_thread(thread, state))
+            thread, flag = self.model_thread, self._cancel
+            parent.destroyed.connect(lambda *_args: _stop_thread(thread, flag))
         self._next_id = 0
-        self._cancel: threading.Event | None = None
         self.current_job: int | None = None
         self.worker.loaded.connect(self._on_loaded)
         self.worker.load_failed.connect(self._on_load_failed)
@@ -172,28 +189,25 @@ class ModelHost(QObject):
         self.cancel()
         self._ensure_running()
         self._next_id += 1
-        self._cancel = threading.Event()
+        cancel = self._cancel.renew()
         self.current_job = self._next_id
-        self._generate_requested.emit(self._next_id, request, self._cancel)
+        self._generate_requested.emit(self._next_id, request, cancel)
         return self._next_id
 
     def warm(self, request: GenerationRequest) -> bool:
         """Prefill ``request``'s prompt while idle; the next job cancels it. False when busy."""
         if self.busy():
             return False
-        if self._cancel is not None:
-            self._cancel.set()  # an older warm-up is stale now
+        self._cancel.set()  # an older warm-up is stale now
         self._ensure_running()
-        self._cancel = threading.Event()
-        self._warm_requested.emit(request, self._cancel)
+        self._warm_requested.emit(request, self._cancel.renew())
         return True
 
     def cancel(self, job_id: int | None = None) -> None:
         """Cancel the running job (only if it is ``job_id`` when given)."""
         if job_id is not None and job_id != self.current_job:
             return
-        if self._cancel is not None:
-            self._cancel.set()
+        self._cancel.set()
         self.current_job = None
 
     def busy(self) -> bool:

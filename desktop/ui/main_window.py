@@ -446,7 +446,6 @@ class MainWindow(QMainWindow):
         r("help.license", "License…", self.show_license, menu="Help")
         r("help.shortcuts", "Keyboard shortcuts", self.show_palette, shortcut="Ctrl+/", menu="Help")
         r("help.about", "About Draftsmith", self.show_about, menu="Help")
-        self._menus["Help"].aboutToShow.connect(self.registry.refresh_enabled)
         for menu in self._menus.values():
             menu.aboutToShow.connect(self.registry.refresh_enabled)
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+import atomic_write as atomic_write_module
 from desktop import paths
 from desktop.library import Library, RecoveryJournal
-from desktop.library import atomic_write as atomic_write_module
 from desktop.library.library_lock import LibraryLock
 from desktop.ui.crash_handler import install_excepthook
 from desktop.ui.library_claim import claim_library
