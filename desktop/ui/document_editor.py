@@ -410,7 +410,27 @@ class DocumentEditor(QPlainTextEdit):
                 cursor.endEditBlock()
                 self.setTextCursor(cursor)
                 return
+        if self._is_plain_enter(event) and not self.isReadOnly():
+            self.insert_paragraph_break()
+            return
         super().keyPressEvent(event)
+
+    @staticmethod
+    def _is_plain_enter(event: QKeyEvent) -> bool:
+        modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        return event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not modifiers
+
+    def insert_paragraph_break(self) -> None:
+        """Enter: a new paragraph with this one's format.
+
+        Qt's own Enter, on an empty line whose block format isn't the default (our line
+        spacing), resets that format instead of inserting a line, which swallowed the blank
+        line after the first line of every new document.
+        """
+        cursor = self.textCursor()
+        cursor.insertBlock(cursor.blockFormat(), cursor.charFormat())
+        self.setTextCursor(cursor)
+        self.ensureCursorVisible()
 
     def _smart_replacement(self, typed: str) -> tuple[bool, str] | None:
         if typed not in ('"', "'", "-"):

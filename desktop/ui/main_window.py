@@ -764,11 +764,11 @@ class MainWindow(QMainWindow):
         if document is None:
             self.writing_status.show_counts(0, None)
         else:
-            words = document.word_count()
+            words, cjk = document.counter.count_with_cjk(document.editor.text())
             selected = document.editor.selected_text()
             # Paragraph-cached counting: selecting all of a 200k-word book stays cheap.
             self.writing_status.show_counts(
-                words, document.counter.count(selected) if selected else None
+                words, document.counter.count(selected) if selected else None, cjk
             )
             self.progress.update(self.library_key(document.path), words)
         self.writing_status.show_goal(self.progress.words_today(), self.settings.daily_word_goal())
@@ -1082,6 +1082,9 @@ class MainWindow(QMainWindow):
                 continue
             document.take_snapshot("before recovery")
             document.editor.replace_all_text_as_one_undo_step(entry.text)
+            if entry.cursor is not None:
+                document.editor.set_cursor_position(entry.cursor)
+                document.editor.centerCursor()
             document.save()
             restored += 1
         if restored:

@@ -118,11 +118,14 @@ class OpenDocument(QObject):
             return
         if not wait:
             self.journal.record_in_background(
-                self.path, self.editor.text(), lambda _exc: self.journal_failed.emit()
+                self.path,
+                self.editor.text(),
+                lambda _exc: self.journal_failed.emit(),
+                cursor=self.editor.cursor_position(),
             )
             return
         try:
-            self.journal.record(self.path, self.editor.text())
+            self.journal.record(self.path, self.editor.text(), self.editor.cursor_position())
         except OSError as exc:
             logger.error("Couldn't write the recovery journal: %s", exc)
             self._report_journal_failure()

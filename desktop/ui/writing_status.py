@@ -22,12 +22,16 @@ class WritingStatus(QWidget):
         for widget in (self.save_state, self.words, self.reading, self.today, self.goal_bar):
             layout.addWidget(widget)
 
-    def show_counts(self, document_words: int, selection_words: int | None) -> None:
+    def show_counts(
+        self, document_words: int, selection_words: int | None, cjk_characters: int = 0
+    ) -> None:
+        """``cjk_characters``: how many of the document's words are CJK characters (each
+        counts as a word, and they read faster than words)."""
         if selection_words:
             self.words.setText(f"{selection_words:,} of {document_words:,} words")
         else:
             self.words.setText(f"{document_words:,} words")
-        minutes = reading_minutes(document_words)
+        minutes = reading_minutes(document_words, cjk_characters)
         self.reading.setText(f"{minutes} min read" if minutes else "")
 
     def show_goal(self, today: int, goal: int) -> None:

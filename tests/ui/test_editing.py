@@ -404,3 +404,45 @@ def test_ghost_text_dismissed_by_esc_typing_or_moving(
         editor.set_cursor_position(0)
     qtbot.keyClick(editor, Qt.Key.Key_Tab)
     assert editor.text() == "\tHello!", "without a suggestion Tab types a tab"
+
+
+def test_enter_twice_after_the_first_line_of_a_new_document_keeps_the_blank_line(
+    qtbot: Any, make_window: Any
+) -> None:
+    from PySide6.QtTest import QTest
+
+    window = make_window()
+    editor = window.new_document().editor
+    type_into(qtbot, editor, "# My story")
+    QTest.keyClick(editor, Qt.Key.Key_Return)
+    QTest.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.keyClicks(editor, "It began.")
+    QTest.keyClick(editor, Qt.Key.Key_Enter)  # the keypad's Enter too
+    QTest.keyClick(editor, Qt.Key.Key_Enter)
+    qtbot.keyClicks(editor, "Then.")
+    assert editor.text() == "# My story\n\nIt began.\n\nThen."
+    spacing = [editor.document().findBlockByNumber(n).blockFormat().lineHeight() for n in range(5)]
+    assert spacing == [150.0] * 5, "every new line keeps the line spacing"
+    editor.undo()
+    assert editor.text().startswith("# My story\n\nIt began.")
+
+
+def test_chinese_counts_a_word_per_character_and_is_not_spell_checked(
+    qtbot: Any, make_window: Any, library: Library, tmp_path: Path
+) -> None:
+    from desktop.library.spelling import SpellDictionary
+
+    text = "我们今天去公园散步，天气很好。" * 40  # 520 characters
+    window, _document, editor = open_text(make_window, library, text)
+    window.update_counts()
+    assert window.writing_status.words.text() == "520 words"
+    assert window.writing_status.reading.text() == "2 min read"  # 400 characters a minute
+    editor.highlighter.set_spell(SpellDictionary("en", tmp_path / "personal.txt"))
+    editor.highlighter.rehighlight()
+    block = editor.document().firstBlock()
+    underlined = [
+        r
+        for r in block.layout().formats()
+        if r.format.underlineStyle() == r.format.UnderlineStyle.SpellCheckUnderline
+    ]
+    assert underlined == []
