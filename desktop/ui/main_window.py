@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QObject, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtGui import QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QMainWindow,
@@ -48,10 +48,16 @@ from desktop.ui.writing_status import WritingStatus
 logger = logging.getLogger(__name__)
 
 MENUS = ("File", "Edit", "View", "Settings", "Help")
+# Settings that change how the text column looks.
+EDITOR_LOOK_KEYS = frozenset(
+    {"font_family", "font_size", "line_spacing", "measure_chars", "typewriter_scrolling"}
+)
 
 
 class MainWindow(QMainWindow):
     current_editor_changed = Signal(object)  # DocumentEditor | None
+    # A setting was changed (and saved) through the window; features re-read what they use.
+    settings_changed = Signal(str)
 
     def __init__(
         self,
@@ -407,17 +413,34 @@ class MainWindow(QMainWindow):
             shortcut="Ctrl+Shift+E",
             menu="View",
         )
+        self.theme_group = QActionGroup(self)
         for name in ("light", "dark", "system"):
-            r(
+            theme_action = r(
                 f"view.theme.{name}",
                 f"Theme: {name.capitalize()}",
                 partial(self.set_theme, name),
                 menu="View",
             )
+            theme_action.setCheckable(True)  # the menu ticks the theme in use
+            theme_action.setChecked(name == self.settings.theme())
+            self.theme_group.addAction(theme_action)
 
+        r(
+            "settings.open",
+            "Settings…",
+            lambda: self.show_settings(),
+            shortcut="Ctrl+,",
+            menu="Settings",
+        )
         r("settings.goal", "Daily word goal…", self.ask_goal, menu="Settings")
-        r("settings.font", "Font…", self.ask_font, menu="Settings")
-        r("settings.line_spacing", "Line spacing…", self.ask_line_spacing, menu="Settings")
+        # Shortcuts into the Settings dialog's pages.
+        r("settings.font", "Font…", lambda: self.show_settings("editor"), menu="Settings")
+        r(
+            "settings.line_spacing",
+            "Line spacing…",
+            lambda: self.show_settings("editor"),
+            menu="Settings",
+        )
         r(
             "settings.smart",
             "Smart quotes and dashes",
@@ -437,7 +460,7 @@ class MainWindow(QMainWindow):
         r(
             "settings.language",
             "Spelling language for this library…",
-            self.ask_language,
+            lambda: self.show_settings("editor"),
             menu="Settings",
         )
         r("settings.library", "Change library folder…", self.change_library, menu="Settings")
@@ -921,11 +944,50 @@ class MainWindow(QMainWindow):
             self.settings.save()
         except OSError as exc:
             self.statusBar().showMessage(f"Couldn't save settings: {exc.strerror or exc}", 8000)
+        self.settings_changed.emit(key)
+
+    def change_setting(self, key: str, value: object) -> None:
+        """Persist one setting and apply it at once (the Settings dialog's one entry point)."""
+        self._set(key, value)
+        if key == "theme":
+            self.theme = resolve(self.settings.theme())
+            self.apply_look()
+            theme_action = self.registry.get(f"view.theme.{self.settings.theme()}")
+            if theme_action is not None:
+                theme_action.action.setChecked(True)
+        elif key in EDITOR_LOOK_KEYS:
+            for document in self.documents:
+                self._style_editor(document.editor)
+        elif key == "smart_typography":
+            self._sync_check("settings.smart", self.settings.get_bool(key))
+            for document in self.documents:
+                document.editor.smart_typography = self.settings.get_bool(key)
+        elif key == "spell_check":
+            self._sync_check("settings.spell", self.settings.get_bool(key))
+            self._apply_spelling()
+        elif key == "daily_word_goal":
+            self.update_counts()
+
+    def _sync_check(self, action_id: str, on: bool) -> None:
+        action = self.registry.action(action_id)
+        if action.isChecked() != on:
+            action.blockSignals(True)
+            action.setChecked(on)
+            action.blockSignals(False)
+
+    def show_settings(self, page: str = "editor") -> None:
+        from desktop.ui.settings_dialog import SettingsDialog
+
+        dialog = getattr(self, "settings_dialog", None)
+        if not isinstance(dialog, SettingsDialog):
+            dialog = self.settings_dialog = SettingsDialog(self)
+        dialog.show_page(page)
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
 
     def set_theme(self, name: str) -> None:
-        self._set("theme", name)
-        self.theme = resolve(name)
-        self.apply_look()
+        self.change_setting("theme", name)
 
     def _follow_system_theme(self) -> None:
         if self.settings.theme() == "system":
@@ -934,43 +996,10 @@ class MainWindow(QMainWindow):
 
     def zoom(self, step: int) -> None:
         size = 13 if step == 0 else max(8, min(40, self.settings.get_int("font_size") + step))
-        self._set("font_size", size)
-        for document in self.documents:
-            self._style_editor(document.editor)
-
-    def ask_font(self) -> None:
-        from PySide6.QtWidgets import QFontDialog
-
-        editor = self.current_editor()
-        ok, font = QFontDialog.getFont(editor.font() if editor else self.font(), self)
-        if ok:
-            self._set("font_family", font.family())
-            self._set("font_size", max(8, font.pointSize()))
-            for document in self.documents:
-                self._style_editor(document.editor)
-
-    def ask_line_spacing(self) -> None:
-        text = self.prompter.ask_text(
-            "Line spacing",
-            "Line spacing in percent (100–250):",
-            str(self.settings.get_int("line_spacing")),
-        )
-        if text is None:
-            return
-        try:
-            value = max(100, min(250, int(text.strip().rstrip("%"))))
-        except ValueError:
-            self.prompter.error("Line spacing", f"“{text}” isn't a percentage.")
-            return
-        self._set("line_spacing", value)
-        for document in self.documents:
-            self._style_editor(document.editor)
+        self.change_setting("font_size", size)
 
     def toggle_smart_typography(self) -> None:
-        on = self.registry.action("settings.smart").isChecked()
-        self._set("smart_typography", on)
-        for document in self.documents:
-            document.editor.smart_typography = on
+        self.change_setting("smart_typography", self.registry.action("settings.smart").isChecked())
 
     def toggle_sidebar(self) -> None:
         self.sidebar.setVisible(self.registry.action("view.sidebar").isChecked())
@@ -1009,29 +1038,28 @@ class MainWindow(QMainWindow):
             document.editor.highlighter.set_spell(dictionary)
 
     def toggle_spelling(self) -> None:
-        on = self.registry.action("settings.spell").isChecked()
-        self._set("spell_check", on)
-        if on:
+        self.change_setting("spell_check", self.registry.action("settings.spell").isChecked())
+
+    def _apply_spelling(self) -> None:
+        if self.settings.get_bool("spell_check"):
             self.load_spelling()
         else:
             self.spell = None
             for document in self.documents:
                 document.editor.highlighter.set_spell(None)
 
-    def ask_language(self) -> None:
-        codes = list(LANGUAGES)
-        choice = self.prompter.choose(
-            "Spelling language", "Language for this library:", [LANGUAGES[c] for c in codes]
-        )
-        if choice is None:
-            return
+    def set_spelling_language(self, code: str) -> bool:
+        """The spelling language belongs to the library (its config), not to this computer."""
+        if code not in LANGUAGES:
+            raise ValueError(f"No dictionary for {code!r}")
         try:
-            self.library.set_config("spelling_language", codes[choice])
+            self.library.set_config("spelling_language", code)
         except OSError as exc:
             self.prompter.error("Spelling language", self._os_words(exc))
-            return
+            return False
         if self.settings.get_bool("spell_check"):
             self.load_spelling()
+        return True
 
     def change_library(self) -> None:
         folder = self.prompter.ask_folder("Choose the library folder", self.library.root)
