@@ -69,6 +69,7 @@ class DocumentEditor(QPlainTextEdit):
         self._formatting = False
         self._ghost = ""
         self._ghost_position = -1
+        self._search_highlights: list[QTextEdit.ExtraSelection] = []
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.setTabChangesFocus(False)
         self.highlighter = MarkdownHighlighter(self.document(), theme)
@@ -243,9 +244,29 @@ class DocumentEditor(QPlainTextEdit):
             self.centerCursor()
             QTimer.singleShot(0, self.centerCursor)  # again once full screen has resized us
 
+    def set_search_highlights(self, ranges: list[tuple[int, int]]) -> None:
+        """Mark every find match (Qt positions); the cursors follow later edits."""
+        char_format = QTextCharFormat()
+        char_format.setBackground(QColor(self.theme.search_match))
+        self._search_highlights = []
+        for start, end in ranges:
+            selection = QTextEdit.ExtraSelection()
+            selection.format = char_format
+            cursor = QTextCursor(self.document())
+            cursor.setPosition(start)
+            cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+            selection.cursor = cursor
+            self._search_highlights.append(selection)
+        self._update_extra_selections()
+
+    def search_highlights(self) -> list[tuple[int, int]]:
+        return [
+            (s.cursor.selectionStart(), s.cursor.selectionEnd()) for s in self._search_highlights
+        ]
+
     def _update_extra_selections(self) -> None:
         if not self.focus_mode:
-            self.setExtraSelections([])
+            self.setExtraSelections(self._search_highlights)
             return
         selection = QTextEdit.ExtraSelection()
         char_format = QTextCharFormat()
@@ -259,7 +280,7 @@ class DocumentEditor(QPlainTextEdit):
             last.position() + max(0, last.length() - 1), QTextCursor.MoveMode.KeepAnchor
         )
         selection.cursor = cursor
-        self.setExtraSelections([selection])
+        self.setExtraSelections([selection, *self._search_highlights])
 
     def _paragraph_blocks(self) -> tuple[QTextBlock, QTextBlock]:
         """The Markdown paragraph around the cursor: lines up to the blank ones around it."""
@@ -280,7 +301,7 @@ class DocumentEditor(QPlainTextEdit):
 
     def current_paragraph_is_highlighted(self) -> bool:
         selections = self.extraSelections()
-        if not selections:
+        if not self.focus_mode or not selections:
             return False
         highlighted = selections[0].cursor
         position = self.cursor_position()

@@ -566,8 +566,8 @@ class MainWindow(QMainWindow):
         self.update_counts()
         self.update_outline()
         editor = self.current_editor()
-        if self.find_bar.isVisible() and editor is not None:
-            self.find_bar.editor = editor
+        if self.find_bar.isVisible():
+            self.find_bar.set_editor(editor)
         if editor is not None and self.focus_mode:
             editor.set_focus_mode(True)
         self.current_editor_changed.emit(editor)

@@ -446,3 +446,30 @@ def test_chinese_counts_a_word_per_character_and_is_not_spell_checked(
         if r.format.underlineStyle() == r.format.UnderlineStyle.SpellCheckUnderline
     ]
     assert underlined == []
+
+
+def test_find_searches_as_you_type_and_highlights_every_match(
+    qtbot: Any, make_window: Any, library: Library
+) -> None:
+    window, _document, editor = open_text(
+        make_window, library, "🙂 The fog. Then the fog lifted; the end of the fog."
+    )
+    editor.set_cursor_position(0)
+    window.registry.trigger("edit.find")
+    bar = window.find_bar
+    qtbot.keyClicks(bar.find_input, "fog")  # no Enter
+    qtbot.waitUntil(lambda: bar.message.text() == "1 of 3", timeout=5000)
+    assert editor.selected_text() == "fog"
+    text = editor.text()
+    starts = [i for i in range(len(text)) if text.startswith("fog", i)]
+    qt = [i + 1 for i in starts]  # the emoji is two UTF-16 units
+    assert editor.search_highlights() == [(p, p + 3) for p in qt]
+    qtbot.keyClicks(bar.find_input, "x")
+    qtbot.waitUntil(lambda: bar.message.text() == "Not found", timeout=5000)
+    assert editor.search_highlights() == []
+    qtbot.keyClick(bar.find_input, Qt.Key.Key_Backspace)
+    qtbot.waitUntil(lambda: len(editor.search_highlights()) == 3, timeout=5000)
+    bar.find_next()
+    assert bar.message.text() == "2 of 3"
+    bar.close_bar()
+    assert editor.search_highlights() == [] and editor.extraSelections() == []
