@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from desktop import paths
 from desktop.library import Library, LibraryError, RecoveryJournal, SaveError
 from desktop.library.daily_progress import DailyProgress
+from desktop.library.document_title import free_title, title_from_text
 from desktop.library.export import FORMATS, export_text, folder_text
 from desktop.library.library_lock import HEARTBEAT_SECONDS, LibraryLock
 from desktop.library.markdown_outline import headings
@@ -574,12 +575,32 @@ class MainWindow(QMainWindow):
 
     def _on_saved(self, document: OpenDocument) -> None:
         self.writing_status.show_save_state("Saved")
+        if document.auto_title:
+            self.name_from_text(document)
         item = self.library_pane.item_for(document.path)
         if item is not None:
             item.setText(1, f"{document.word_count():,}")
         elif self.library.contains(document.path):
             self.library_pane.refresh()
         self.progress.save()
+
+    def name_from_text(self, document: OpenDocument) -> Path | None:
+        """A new document takes its name from its first heading or line (until renamed)."""
+        title = title_from_text(document.editor.text())
+        if self.read_only or not title or title == document.title:
+            return None
+        old = document.path
+        title = free_title(old.parent, title, old.suffix, keep=old)
+        if title == document.title:
+            return None
+        try:
+            new_path = self.library.rename(old, title)
+        except (OSError, LibraryError) as exc:
+            logger.info("Couldn't name the new document after its first line: %s", exc)
+            return None
+        self._rebind_documents(old, new_path)
+        self.library_pane.refresh()
+        return new_path
 
     def _on_save_failed(self, message: str) -> None:
         self.writing_status.show_save_state("Not saved")
@@ -667,8 +688,16 @@ class MainWindow(QMainWindow):
         if target is None:
             return None
         title = target.name if target.is_dir() else target.stem
-        new_title = self.prompter.ask_text("Rename", "New name:", title)
-        if not new_title or new_title == title:
+        opened = next((d for d in self.documents if d.path == target), None)
+        suggestion = ""
+        if opened is not None and opened.auto_title:
+            suggestion = title_from_text(opened.editor.text())
+        new_title = self.prompter.ask_text("Rename", "New name:", suggestion or title)
+        if not new_title:
+            return None
+        if opened is not None:
+            opened.auto_title = False  # the writer chose: no more automatic names
+        if new_title == title:
             return None
         self._save_documents_under(target)
         try:
@@ -1186,7 +1215,11 @@ class MainWindow(QMainWindow):
             path = Path(str(entry.get("path", "")))
             if path.is_file() and self.library.contains(path):  # not another library's files
                 cursor = entry.get("cursor")
-                self.open_document(path, cursor=cursor if isinstance(cursor, int) else None)
+                document = self.open_document(
+                    path, cursor=cursor if isinstance(cursor, int) else None
+                )
+                if document is not None and entry.get("auto_title") is True:
+                    document.auto_title = True  # named from its text until the writer renames
         for document in self.documents:
             if str(document.path) == current:
                 self.tabs.setCurrentWidget(document.editor)
@@ -1195,7 +1228,14 @@ class MainWindow(QMainWindow):
         ordered = sorted(self.documents, key=lambda d: self.tabs.indexOf(d.editor))
         self.settings.set(
             "open_documents",
-            [{"path": str(d.path), "cursor": d.editor.cursor_position()} for d in ordered],
+            [
+                {
+                    "path": str(d.path),
+                    "cursor": d.editor.cursor_position(),
+                    "auto_title": d.auto_title,
+                }
+                for d in ordered
+            ],
         )
         current = self.current_document()
         self.settings.set("current_document", str(current.path) if current else "")

@@ -23,6 +23,7 @@ class ScriptedPrompter(Prompter):
         super().__init__(None)
         self.shown: list[tuple[str, str, str]] = []
         self.texts: list[str | None] = []
+        self.text_questions: list[tuple[str, str]] = []  # (title, the answer filled in)
         self.choices: list[int | None] = []
         self.confirms: list[bool] = []
         self.restores: list[bool] = []
@@ -43,6 +44,7 @@ class ScriptedPrompter(Prompter):
         return self.confirms.pop(0) if self.confirms else True
 
     def ask_text(self, title: str, label: str, default: str = "") -> str | None:
+        self.text_questions.append((title, default))
         return self.texts.pop(0)
 
     def choose(self, title: str, label: str, options: list[str]) -> int | None:
