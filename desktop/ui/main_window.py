@@ -907,7 +907,9 @@ class MainWindow(QMainWindow):
         document = self.current_document()
         if document is None:
             return None
-        return self._export(document.editor.text(), document.title, fmt, destination)
+        return self._export(
+            document.editor.text(), document.title, fmt, destination, document.path.parent
+        )
 
     def export_folder(
         self, fmt: str, folder: Path | None = None, destination: Path | None = None
@@ -925,15 +927,26 @@ class MainWindow(QMainWindow):
             self.prompter.info("Export folder", f"“{folder.name}” has no documents to export.")
             return None
         self.save_all()
-        return self._export(folder_text(chapters), folder.name, fmt, destination)
+        return self._export(folder_text(chapters), folder.name, fmt, destination, folder.parent)
 
-    def _export(self, text: str, title: str, fmt: str, destination: Path | None) -> Path | None:
+    def _export(
+        self, text: str, title: str, fmt: str, destination: Path | None, start_folder: Path
+    ) -> Path | None:
+        """Asks where, starting in the document's folder with the document's name."""
         if destination is None:
+            suggested = start_folder / f"{title}.{fmt}"
+            if suggested.exists():  # never offer to overwrite the document itself
+                suggested = start_folder / f"{title} (exported).{fmt}"
             destination = self.prompter.ask_save_path(
-                "Export", Path.home() / f"{title}.{fmt}", f"{FORMATS[fmt]} (*.{fmt})"
+                "Export", suggested, f"{FORMATS[fmt]} (*.{fmt})"
             )
             if destination is None:
                 return None
+        if any(d.path.resolve() == destination.resolve() for d in self.documents):
+            self.prompter.error(
+                "Export", f"“{destination.name}” is an open document; choose another name."
+            )
+            return None
         try:
             if fmt == "pdf":
                 from desktop.ui.pdf_export import export_pdf

@@ -30,6 +30,7 @@ class ScriptedPrompter(Prompter):
         self.lock_answers: list[str] = []
         self.lock_messages: list[tuple[str, bool]] = []
         self.save_paths: list[Path | None] = []
+        self.save_starts: list[Path] = []  # where each save dialog opened, with its name
         self.folders: list[Path | None] = []
         self.library_choices: list[Path] = []
 
@@ -52,6 +53,7 @@ class ScriptedPrompter(Prompter):
         return self.choices.pop(0)
 
     def ask_save_path(self, title: str, start: Path, filter_text: str) -> Path | None:
+        self.save_starts.append(start)
         return self.save_paths.pop(0)
 
     def ask_folder(self, title: str, start: Path) -> Path | None:

@@ -473,3 +473,19 @@ def test_find_searches_as_you_type_and_highlights_every_match(
     assert bar.message.text() == "2 of 3"
     bar.close_bar()
     assert editor.search_highlights() == [] and editor.extraSelections() == []
+
+
+def test_export_dialog_opens_in_the_documents_folder_with_its_name(
+    make_window: Any, library: Library, prompter: ScriptedPrompter
+) -> None:
+    book = library.create_folder(name="Book")
+    window = make_window()
+    document = window.open_document(library.create_document(book, "The Lighthouse", STORY))
+    prompter.save_paths.extend([None, None, document.path])
+    window.registry.trigger("file.export.html")
+    assert prompter.save_starts[-1] == book / "The Lighthouse.html"
+    window.registry.trigger("file.export.md")  # the document itself is never offered
+    assert prompter.save_starts[-1] == book / "The Lighthouse (exported).md"
+    assert window.export_current("md") is None
+    assert "open document" in prompter.messages("error")[-1]
+    assert document.path.read_text(encoding="utf-8") == STORY

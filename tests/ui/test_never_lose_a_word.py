@@ -110,6 +110,21 @@ def test_save_refuses_to_clobber_and_keeps_both(
     assert document.path.read_text(encoding="utf-8") == "mine v1"
 
 
+def _struck_and_plain(view: Any) -> tuple[str, str]:
+    """The history view's text split into struck-through (removed) and the rest."""
+    struck, plain = [], []
+    block = view.document().begin()
+    while block.isValid():
+        iterator = block.begin()
+        while not iterator.atEnd():
+            fragment = iterator.fragment()
+            target = struck if fragment.charFormat().fontStrikeOut() else plain
+            target.append(fragment.text())
+            iterator += 1
+        block = block.next()
+    return "".join(struck).strip(), "".join(plain).strip()
+
+
 def test_snapshot_restore_is_undoable_and_snapshotted(
     qtbot: Any, make_window: Any, library: Library
 ) -> None:
@@ -123,8 +138,12 @@ def test_snapshot_restore_is_undoable_and_snapshotted(
     snapshots = library.snapshots.list(doc)
     dialog = SnapshotDialog(snapshots, document.editor.text(), window)
     qtbot.addWidget(dialog)
-    assert "-First draft." in dialog.diff_text()
-    assert "+Second draft, much better." in dialog.diff_text()
+    # A readable inline word diff, not a unified diff: struck-through old words, new words.
+    struck, plain = _struck_and_plain(dialog.diff)
+    assert struck == "Firstdraft." and plain == "Second draft, much better."
+    assert "@@" not in dialog.diff_text() and "---" not in dialog.diff_text()
+    assert dialog.list.item(0).text() == "just now — when opened"
+    assert "4 words added, 2 removed" in dialog.summary.text()
     window.restore_snapshot(document, snapshots[0].read())
     assert document.editor.text() == "First draft."
     assert doc.read_text(encoding="utf-8") == "First draft."
