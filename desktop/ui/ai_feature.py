@@ -483,7 +483,7 @@ class AIFeature(QObject):
         word, rest = ghost[: lead + cut], ghost[lead + cut :]
         self.cancel_ghost()
         editor.clear_ghost_text()
-        editor.insert_text_as_one_undo_step(word)
+        editor.insert_text_as_one_undo_step(word, ai_written=True)
         if rest:
             editor.show_ghost_text(rest)
 
@@ -556,7 +556,7 @@ class AIFeature(QObject):
         text = self.task_pane.text()
         if job is None or not text:
             return
-        job.editor.replace_range_as_one_undo_step(job.start, job.end, text)
+        job.editor.replace_range_as_one_undo_step(job.start, job.end, text, ai_written=True)
 
     def insert_result_below(self) -> None:
         job = self._target_editor()
@@ -566,7 +566,7 @@ class AIFeature(QObject):
         cursor = QTextCursor(job.editor.document())
         cursor.setPosition(job.end)
         cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock)
-        job.editor.insert_text_as_one_undo_step("\n\n" + text, cursor.position())
+        job.editor.insert_text_as_one_undo_step("\n\n" + text, cursor.position(), ai_written=True)
 
     # ----- results ----------------------------------------------------------------------------
     def _on_chunk(self, job_id: int, piece: str) -> None:

@@ -2,6 +2,8 @@
 
 - ``insert_text_as_one_undo_step`` / ``replace_selection_as_one_undo_step`` /
   ``replace_range_as_one_undo_step``: one Ctrl+Z undoes the whole insertion.
+  Pass ``ai_written=True`` for text the AI wrote: ``ai_text_inserted`` then reports it, so
+  today's words count the writer's own words apart from accepted suggestions.
 - ``text_before_cursor`` / ``text_after_cursor`` / ``selected_text`` / ``cursor_position``.
 - Signals ``document_edited`` (text changed by anyone) and ``cursor_moved(position)``.
 - Ghost text (a suggestion drawn after the cursor, not part of the document):
@@ -56,6 +58,7 @@ class DocumentEditor(QPlainTextEdit):
     focus_lost = Signal()
     ghost_text_accepted = Signal(str)
     ghost_text_dismissed = Signal()
+    ai_text_inserted = Signal(str)  # text the AI wrote, now in the document
 
     def __init__(self, parent: QWidget | None = None, theme: Theme = LIGHT) -> None:
         super().__init__(parent)
@@ -122,7 +125,9 @@ class DocumentEditor(QPlainTextEdit):
         cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
         return _plain(cursor.selectedText())
 
-    def insert_text_as_one_undo_step(self, text: str, position: int | None = None) -> None:
+    def insert_text_as_one_undo_step(
+        self, text: str, position: int | None = None, *, ai_written: bool = False
+    ) -> None:
         """Insert at ``position`` (default: the cursor, replacing any selection)."""
         cursor = self.textCursor()
         if position is not None:
@@ -132,8 +137,10 @@ class DocumentEditor(QPlainTextEdit):
         cursor.insertText(text)
         cursor.endEditBlock()
         self.setTextCursor(cursor)
+        if ai_written:
+            self.ai_text_inserted.emit(text)
 
-    def replace_selection_as_one_undo_step(self, text: str) -> None:
+    def replace_selection_as_one_undo_step(self, text: str, *, ai_written: bool = False) -> None:
         cursor = self.textCursor()
         start = cursor.selectionStart()
         cursor.beginEditBlock()
@@ -144,14 +151,20 @@ class DocumentEditor(QPlainTextEdit):
             start + len(text.encode("utf-16-le")) // 2, QTextCursor.MoveMode.KeepAnchor
         )
         self.setTextCursor(cursor)
+        if ai_written:
+            self.ai_text_inserted.emit(text)
 
-    def replace_range_as_one_undo_step(self, start: int, end: int, text: str) -> None:
+    def replace_range_as_one_undo_step(
+        self, start: int, end: int, text: str, *, ai_written: bool = False
+    ) -> None:
         cursor = QTextCursor(self.document())
         cursor.setPosition(start)
         cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
         cursor.beginEditBlock()
         cursor.insertText(text)
         cursor.endEditBlock()
+        if ai_written:
+            self.ai_text_inserted.emit(text)
 
     def replace_all_text_as_one_undo_step(self, text: str) -> None:
         position = self.cursor_position()
@@ -361,7 +374,7 @@ class DocumentEditor(QPlainTextEdit):
         if not text:
             return False
         self.clear_ghost_text()  # first, so the insertion below doesn't count as a dismissal
-        self.insert_text_as_one_undo_step(text)
+        self.insert_text_as_one_undo_step(text, ai_written=True)
         self.ghost_text_accepted.emit(text)
         return True
 

@@ -35,6 +35,7 @@ from desktop.library.export import FORMATS, export_text, folder_text
 from desktop.library.library_lock import HEARTBEAT_SECONDS, LibraryLock
 from desktop.library.markdown_outline import headings
 from desktop.library.spelling import LANGUAGES, SpellDictionary
+from desktop.library.word_count import count_words
 from desktop.settings import Settings
 from desktop.ui.action_registry import ActionRegistry
 from desktop.ui.document_editor import DocumentEditor
@@ -533,6 +534,7 @@ class MainWindow(QMainWindow):
         self._style_editor(editor)
         editor.highlighter.spell = self.spell
         editor.document_edited.connect(self.count_timer.start)
+        editor.ai_text_inserted.connect(partial(self._on_ai_text, document))
         editor.document_edited.connect(self.outline_timer.start)
         editor.document_edited.connect(lambda: self.writing_status.show_save_state("Edited"))
         editor.cursor_moved.connect(lambda _pos: self.count_timer.start())
@@ -547,6 +549,10 @@ class MainWindow(QMainWindow):
                 "Reloaded: the file was changed by another program.", 8000
             )
         )
+
+    def _on_ai_text(self, document: OpenDocument, text: str) -> None:
+        self.progress.add_ai_words(self.library_key(document.path), count_words(text))
+        self.update_counts()
 
     def _update_tab(self, document: OpenDocument) -> None:
         index = self.tabs.indexOf(document.editor)
@@ -823,7 +829,11 @@ class MainWindow(QMainWindow):
                 words, document.counter.count(selected) if selected else None, cjk
             )
             self.progress.update(self.library_key(document.path), words)
-        self.writing_status.show_goal(self.progress.words_today(), self.settings.daily_word_goal())
+        self.writing_status.show_goal(
+            self.progress.words_written_today(),
+            self.settings.daily_word_goal(),
+            self.progress.ai_words_today(),
+        )
 
     def update_outline(self) -> None:
         editor = self.current_editor()

@@ -489,3 +489,22 @@ def test_export_dialog_opens_in_the_documents_folder_with_its_name(
     assert window.export_current("md") is None
     assert "open document" in prompter.messages("error")[-1]
     assert document.path.read_text(encoding="utf-8") == STORY
+
+
+def test_words_accepted_from_ai_count_apart_from_the_daily_goal(
+    qtbot: Any, make_window: Any, library: Library, fast_settings: Any
+) -> None:
+    fast_settings.set("daily_word_goal", 100)
+    window, _document, editor = open_text(make_window, library, "one two three")
+    editor.moveCursor(QTextCursor.MoveOperation.End)
+    type_into(qtbot, editor, " four five")
+    editor.show_ghost_text(" six seven eight")
+    qtbot.keyClick(editor, Qt.Key.Key_Tab)  # accept the suggestion
+    assert editor.text() == "one two three four five six seven eight"
+    status = window.writing_status
+    qtbot.waitUntil(lambda: status.words.text() == "8 words", timeout=10000)
+    assert status.today.text() == "Today 2 / 100 written + 3 from AI"
+    assert status.goal_bar.value() == 2
+    # Text the AI feature inserts itself is marked the same way.
+    editor.insert_text_as_one_undo_step(" nine ten", ai_written=True)
+    qtbot.waitUntil(lambda: status.today.text() == "Today 2 / 100 written + 5 from AI")
