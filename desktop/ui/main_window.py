@@ -201,6 +201,10 @@ class MainWindow(QMainWindow):
         def writable_doc() -> bool:
             return not self.read_only and self.current_document() is not None
 
+        def writable_library_doc() -> bool:  # rename, move, trash, history: library only
+            document = self.current_document()
+            return writable_doc() and document is not None and self.library.contains(document.path)
+
         key = QKeySequence.StandardKey
         r(
             "file.new",
@@ -218,6 +222,17 @@ class MainWindow(QMainWindow):
             shortcut=key.Open,
             menu="File",
         )
+        r(
+            "file.open_file",
+            "Open file from outside the library…",
+            lambda: self.open_file(None),
+            shortcut="Ctrl+Alt+O",
+            menu="File",
+            tip="Opens a Markdown or text file where it is; your changes are saved to it.",
+        )
+        self.recent_menu = self._menus["File"].addMenu("Recent documents")
+        self.recent_menu.setObjectName("RecentDocumentsMenu")
+        self.recent_menu.aboutToShow.connect(self.fill_recent_menu)
         r(
             "file.save",
             "Save",
@@ -240,21 +255,21 @@ class MainWindow(QMainWindow):
             lambda: self.rename_path(None),
             shortcut="F2",
             menu="File",
-            enabled=writable_doc,
+            enabled=writable_library_doc,
         )
         r(
             "file.move",
             "Move document…",
             lambda: self.move_path(None),
             menu="File",
-            enabled=writable_doc,
+            enabled=writable_library_doc,
         )
         r(
             "file.delete",
             "Move document to trash",
             lambda: self.delete_path(None),
             menu="File",
-            enabled=writable_doc,
+            enabled=writable_library_doc,
         )
         r(
             "file.history",
@@ -262,7 +277,7 @@ class MainWindow(QMainWindow):
             self.show_history,
             shortcut="Ctrl+Alt+H",
             menu="File",
-            enabled=writable_doc,
+            enabled=writable_library_doc,
         )
         for fmt, label in FORMATS.items():
             r(
@@ -469,7 +484,13 @@ class MainWindow(QMainWindow):
         # Sync: the sync feature registers "sync.*" actions with menu="Settings".
 
         r("help.license", "License…", self.show_license, menu="Help")
-        r("help.shortcuts", "Keyboard shortcuts", self.show_palette, shortcut="Ctrl+/", menu="Help")
+        r(
+            "help.shortcuts",
+            "Keyboard shortcuts",
+            self.show_shortcuts,
+            shortcut="Ctrl+/",
+            menu="Help",
+        )
         r("help.about", "About Draftsmith", self.show_about, menu="Help")
         self._menus["Help"].aboutToShow.connect(self.registry.refresh_enabled)
         for menu in self._menus.values():
@@ -518,6 +539,58 @@ class MainWindow(QMainWindow):
         words = document.word_count()
         self.progress.update(self.library_key(document.path), words)
         document.editor.setFocus()
+        self._remember_recent(document.path)
+        return document
+
+    # ===== recent documents, files from outside the library =====
+    def _remember_recent(self, path: Path) -> None:
+        self.settings.add_recent_document(path)
+        try:
+            self.settings.save()
+        except OSError as exc:
+            logger.warning("Couldn't save the recent documents: %s", exc)
+
+    def fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = [p for p in self.settings.recent_documents() if p.is_file()]
+        if not recent:
+            self.recent_menu.addAction("No recent documents").setEnabled(False)
+            return
+        for path in recent:
+            where = "" if self.library.contains(path) else f"  ({path.parent})"
+            action = self.recent_menu.addAction(path.stem + where)
+            action.setToolTip(str(path))
+            action.triggered.connect(partial(self.open_recent, path))
+        self.recent_menu.addSeparator()
+        self.recent_menu.addAction("Clear the list", lambda: self._set("recent_documents", []))
+
+    def open_recent(self, path: Path) -> OpenDocument | None:
+        if self.library.contains(path):
+            return self.open_document(path)
+        return self.open_file(path)
+
+    def open_file(self, path: Path | None) -> OpenDocument | None:
+        """A Markdown or text file from anywhere opens in place: it is not copied into the
+        library, and every save goes back to that file."""
+        if path is None:
+            path = self.prompter.ask_open_path(
+                "Open a Markdown or text file",
+                Path.home(),
+                "Markdown and text (*.md *.markdown *.txt);;All files (*)",
+            )
+            if path is None:
+                return None
+        path = Path(path)
+        if not path.is_file():
+            self.prompter.error("Couldn't open", f"“{path}” isn't a file that can be opened.")
+            return None
+        document = self.open_document(path)
+        if document is not None and not self.library.contains(document.path):
+            self.statusBar().showMessage(
+                f"Opened “{path.name}” in place: changes are saved to {path}. It stays "
+                "outside the library (no history snapshots).",
+                12000,
+            )
         return document
 
     def library_key(self, path: Path) -> Path:
@@ -559,7 +632,8 @@ class MainWindow(QMainWindow):
         if index >= 0:
             marker = " •" if document.is_dirty() else ""
             self.tabs.setTabText(index, document.title + marker)
-            self.tabs.setTabToolTip(index, str(document.path))
+            outside = "" if self.library.contains(document.path) else "Outside the library: "
+            self.tabs.setTabToolTip(index, outside + str(document.path))
         self._update_title()
 
     def _update_title(self) -> None:
@@ -691,7 +765,7 @@ class MainWindow(QMainWindow):
 
     def rename_path(self, path: Path | None) -> Path | None:
         target = self._target(path)
-        if target is None:
+        if target is None or not self.library.contains(target):
             return None
         title = target.name if target.is_dir() else target.stem
         opened = next((d for d in self.documents if d.path == target), None)
@@ -898,6 +972,13 @@ class MainWindow(QMainWindow):
 
         document = self.current_document()
         if document is None:
+            return
+        if not self.library.contains(document.path):
+            self.prompter.info(
+                "Document history",
+                f"“{document.path.name}” is opened in place from outside the library; "
+                "history snapshots are kept only for documents in the library.",
+            )
             return
         dialog = SnapshotDialog(
             self.library.snapshots.list(document.path), document.editor.text(), self
@@ -1135,11 +1216,16 @@ class MainWindow(QMainWindow):
         dialog.exec()
 
     def show_about(self) -> None:
-        self.prompter.info(
-            "About Draftsmith",
-            "Draftsmith — a calm writing app whose AI runs on your own machine.\n"
-            f"Library: {self.library.root}",
-        )
+        from desktop.ui.about_dialog import AboutDialog, gather_facts
+
+        self.about_dialog = AboutDialog(gather_facts(self.settings, self.library.root), self)
+        self.about_dialog.show()
+
+    def show_shortcuts(self) -> None:
+        from desktop.ui.shortcuts_dialog import ShortcutsDialog
+
+        self.shortcuts_dialog = ShortcutsDialog(self.registry, self)
+        self.shortcuts_dialog.show()
 
     # ===== safety =====
     def recover_from_journal(self) -> int:

@@ -60,7 +60,7 @@ class OpenDocument(QObject):
         self.snapshot_minutes = snapshot_minutes
         self.counter = ParagraphWordCounter()
         # Named after its first heading or line on each save, until the writer renames it.
-        self.auto_title = is_untitled(self.file.path.stem)
+        self.auto_title = is_untitled(self.file.path.stem) and library.contains(self.file.path)
         self.last_error = ""
         self.editor = DocumentEditor()
         text = self.file.read() if self.file.path.exists() else ""

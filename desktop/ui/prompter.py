@@ -62,6 +62,10 @@ class Prompter:
         name, _ = QFileDialog.getSaveFileName(self.parent, title, str(start), filter_text)
         return Path(name) if name else None
 
+    def ask_open_path(self, title: str, start: Path, filter_text: str) -> Path | None:
+        name, _ = QFileDialog.getOpenFileName(self.parent, title, str(start), filter_text)
+        return Path(name) if name else None
+
     def ask_folder(self, title: str, start: Path) -> Path | None:
         name = QFileDialog.getExistingDirectory(self.parent, title, str(start))
         return Path(name) if name else None

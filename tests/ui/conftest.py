@@ -32,6 +32,7 @@ class ScriptedPrompter(Prompter):
         self.save_paths: list[Path | None] = []
         self.save_starts: list[Path] = []  # where each save dialog opened, with its name
         self.folders: list[Path | None] = []
+        self.open_paths: list[Path | None] = []
         self.library_choices: list[Path] = []
 
     def info(self, title: str, message: str) -> None:
@@ -58,6 +59,9 @@ class ScriptedPrompter(Prompter):
 
     def ask_folder(self, title: str, start: Path) -> Path | None:
         return self.folders.pop(0)
+
+    def ask_open_path(self, title: str, start: Path, filter_text: str) -> Path | None:
+        return self.open_paths.pop(0)
 
     def offer_library(self, default: Path) -> Path:
         self.shown.append(("offer_library", "", str(default)))
