@@ -81,7 +81,7 @@ def test_recent_documents_survive_a_restart_and_reopen(
     assert again.current_document().path == first
     second.unlink()  # gone files are not offered
     again.fill_recent_menu()
-    assert [a.text() for a in again.recent_menu.actions() if a.text()][0] == "One"
+    assert next(a.text() for a in again.recent_menu.actions() if a.text()) == "One"
 
 
 def test_a_file_from_outside_the_library_opens_in_place(
