@@ -122,6 +122,17 @@ class Settings:
         rest = [str(p) for p in self.recent_documents() if str(p) != entry]
         self.set("recent_documents", [entry, *rest][:RECENT_LIMIT])
 
+    def rename_recent_document(self, old: Path, new: Path) -> None:
+        """Keep a renamed or moved document (or a document in a moved folder) in the list."""
+        renamed = []
+        for path in self.recent_documents():
+            if path == old:
+                path = new
+            elif old in path.parents:
+                path = new / path.relative_to(old)
+            renamed.append(str(path))
+        self.set("recent_documents", renamed)
+
     # AI options, clamped to what the runtime accepts.
     def ai_suggest_delay_ms(self) -> int:
         return max(200, min(10_000, self.get_int("ai_suggest_delay_ms")))

@@ -545,10 +545,14 @@ class MainWindow(QMainWindow):
     # ===== recent documents, files from outside the library =====
     def _remember_recent(self, path: Path) -> None:
         self.settings.add_recent_document(path)
+        self._save_settings_quietly()
+
+    def _save_settings_quietly(self) -> None:
+        """For bookkeeping (recent documents): a failure is logged, not shown."""
         try:
             self.settings.save()
         except OSError as exc:
-            logger.warning("Couldn't save the recent documents: %s", exc)
+            logger.warning("Couldn't save the settings: %s", exc)
 
     def fill_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -822,6 +826,8 @@ class MainWindow(QMainWindow):
                 document.save()
 
     def _rebind_documents(self, old: Path, new: Path) -> None:
+        self.settings.rename_recent_document(old, new)
+        self._save_settings_quietly()
         for document in self.documents:
             before = document.path
             if before == old:

@@ -105,7 +105,11 @@ class SnapshotDialog(QDialog):
             self.diff.setPlainText(self.tr("This version is the same as the current text."))
             return
         cursor = self.diff.textCursor()
+        previous = ""
         for piece in diff.pieces:
+            if previous == REMOVED and piece.kind == ADDED:
+                cursor.insertText(" ", QTextCharFormat())  # "came rolled", not "camerolled"
+            previous = piece.kind
             fmt = QTextCharFormat()
             if piece.kind == REMOVED:
                 fmt.setForeground(QColor("#b3261e"))

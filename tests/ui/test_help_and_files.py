@@ -106,3 +106,17 @@ def test_a_file_from_outside_the_library_opens_in_place(
     assert window.tabs.tabToolTip(window.tabs.currentIndex()).startswith("Outside the library")
     window.fill_recent_menu()
     assert window.recent_menu.actions()[0].toolTip() == str(outside)
+
+
+def test_recent_documents_follow_a_rename(
+    qtbot: Any, make_window: Any, library: Library, prompter: ScriptedPrompter
+) -> None:
+    window = make_window()
+    document = window.new_document()  # "Untitled", then named from its first line
+    type_into(qtbot, document.editor, "Harbour notes")
+    qtbot.waitUntil(lambda: document.path.name == "Harbour notes.md", timeout=10000)
+    prompter.texts.append("Renamed")
+    window.rename_path(None)
+    window.fill_recent_menu()
+    assert window.recent_menu.actions()[0].text() == "Renamed"
+    assert Settings().recent_documents()[0] == library.root / "Renamed.md"
