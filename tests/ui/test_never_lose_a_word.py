@@ -122,7 +122,7 @@ def _struck_and_plain(view: Any) -> tuple[str, str]:
             target.append(fragment.text())
             iterator += 1
         block = block.next()
-    return "".join(struck).strip(), "".join(plain).strip()
+    return "".join(struck).strip(), " ".join("".join(plain).split())
 
 
 def test_snapshot_restore_is_undoable_and_snapshotted(
