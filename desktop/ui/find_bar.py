@@ -26,8 +26,11 @@ from desktop.ui.document_editor import DocumentEditor
 logger = logging.getLogger(__name__)
 
 # Beyond this many matches only the first ones are highlighted (the count stays exact).
-MAX_HIGHLIGHTS = 5000
+MAX_HIGHLIGHTS = 2000
 TYPING_PAUSE_MS = 120
+# A long document waits for a longer pause: each search there takes a noticeable moment.
+LONG_DOCUMENT_CHARS = 200_000
+LONG_DOCUMENT_PAUSE_MS = 400
 
 
 class FindBar(QWidget):
@@ -75,9 +78,15 @@ class FindBar(QWidget):
         self.live_timer.setSingleShot(True)
         self.live_timer.setInterval(TYPING_PAUSE_MS)
         self.live_timer.timeout.connect(self.search_as_you_type)
-        self.find_input.textEdited.connect(lambda _text: self.live_timer.start())
+        self.find_input.textEdited.connect(lambda _text: self._schedule())
         for box in (self.case, self.whole_word, self.regex):
-            box.toggled.connect(lambda _on: self.live_timer.start())
+            box.toggled.connect(lambda _on: self._schedule())
+
+    def _schedule(self) -> None:
+        long = self.editor is not None and self.editor.document().characterCount() > (
+            LONG_DOCUMENT_CHARS
+        )
+        self.live_timer.start(LONG_DOCUMENT_PAUSE_MS if long else TYPING_PAUSE_MS)
 
     def options(self) -> SearchOptions:
         return SearchOptions(
