@@ -8,7 +8,7 @@ the writer types is logged."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from desktop.ui.ai_build_dialog import ModelBuildDialog
 from desktop.ui.document_editor import DocumentEditor
 from inference.runtime import TONES, GenerationRequest, RuntimeSettings, Task
+from inference.runtime.tasks import CONTINUE_SAMPLING
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ class AIFeature(QObject):
         suggestion_tokens: int = 60,
         task_tokens: int | None = None,
         load_delay_ms: int = 0,
+        temperature: float | None = None,  # of suggestions; None: the runtime's default
     ) -> None:
         super().__init__(window)
         self.window = window
@@ -82,6 +84,7 @@ class AIFeature(QObject):
         self.auto_ghost = auto_ghost
         self.suggestion_tokens = suggestion_tokens
         self.task_tokens = task_tokens  # None: each task's own default length
+        self.temperature = temperature
         self.ready = False
         self.reason = "The AI model is loading…"
         self.dismissals = 0
@@ -125,6 +128,8 @@ class AIFeature(QObject):
 
         self._register_actions()
         window.current_editor_changed.connect(self._editor_changed)
+        if hasattr(window, "settings_changed"):
+            window.settings_changed.connect(self.apply_setting)
         window.installEventFilter(self)
         app = QApplication.instance()
         if app is not None:
@@ -302,9 +307,27 @@ class AIFeature(QObject):
         return dialog
 
     def _toggle_auto(self) -> None:
-        self.auto_ghost = self.window.registry.action("ai.auto_suggest").isChecked()
+        on = self.window.registry.action("ai.auto_suggest").isChecked()
+        if hasattr(self.window, "change_setting"):
+            self.window.change_setting("ai_suggest_after_pause", on)  # persisted; applied below
+        self.auto_ghost = on
         if not self.auto_ghost:
             self.ghost_timer.stop()
+
+    def apply_setting(self, key: str) -> None:
+        """A persisted AI option changed (Settings dialog or menu): use it from now on."""
+        if not key.startswith("ai_"):
+            return
+        options = ai_options(self.window.settings)
+        self.ghost_delay_ms = options["ghost_delay_ms"]
+        self.suggestion_tokens = options["suggestion_tokens"]
+        self.temperature = options["temperature"]
+        if self.auto_ghost != options["auto_ghost"]:
+            self.window.registry.action("ai.auto_suggest").setChecked(options["auto_ghost"])
+        if key in ("ai_device", "ai_threads", "ai_model_dir"):
+            self.model_path = options["model_path"]
+            self.runtime_settings = options["runtime_settings"]
+            self.load_model()
 
     # ----- editors ----------------------------------------------------------------------------
     def _editor_changed(self, editor: DocumentEditor | None) -> None:
@@ -390,6 +413,9 @@ class AIFeature(QObject):
             after=editor.text_after_cursor(CONTEXT_AFTER_CHARS),
             notes=self.notes_for(editor),
             max_new_tokens=self.suggestion_tokens,
+            sampling=None
+            if self.temperature is None
+            else replace(CONTINUE_SAMPLING, temperature=self.temperature),
         )
 
     def warm_cache(self) -> None:
@@ -457,7 +483,7 @@ class AIFeature(QObject):
         word, rest = ghost[: lead + cut], ghost[lead + cut :]
         self.cancel_ghost()
         editor.clear_ghost_text()
-        editor.insert_text_as_one_undo_step(word)
+        editor.insert_text_as_one_undo_step(word, ai_written=True)
         if rest:
             editor.show_ghost_text(rest)
 
@@ -530,7 +556,7 @@ class AIFeature(QObject):
         text = self.task_pane.text()
         if job is None or not text:
             return
-        job.editor.replace_range_as_one_undo_step(job.start, job.end, text)
+        job.editor.replace_range_as_one_undo_step(job.start, job.end, text, ai_written=True)
 
     def insert_result_below(self) -> None:
         job = self._target_editor()
@@ -540,7 +566,7 @@ class AIFeature(QObject):
         cursor = QTextCursor(job.editor.document())
         cursor.setPosition(job.end)
         cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock)
-        job.editor.insert_text_as_one_undo_step("\n\n" + text, cursor.position())
+        job.editor.insert_text_as_one_undo_step("\n\n" + text, cursor.position(), ai_written=True)
 
     # ----- results ----------------------------------------------------------------------------
     def _on_chunk(self, job_id: int, piece: str) -> None:
@@ -574,6 +600,24 @@ class AIFeature(QObject):
         self.notice.show_message(message)
 
 
+def ai_options(settings: Any) -> dict[str, Any]:
+    """The persisted AI options (desktop/settings.py) as AIFeature arguments."""
+    return {
+        "auto_ghost": settings.get_bool("ai_suggest_after_pause"),
+        "ghost_delay_ms": settings.ai_suggest_delay_ms(),
+        "temperature": settings.ai_temperature(),
+        "suggestion_tokens": settings.ai_suggestion_tokens(),
+        "model_path": settings.ai_model_dir(),
+        "runtime_settings": RuntimeSettings(
+            device=settings.ai_device(), threads=settings.ai_threads()
+        ),
+    }
+
+
 def install_ai(window: Any, **options: Any) -> AIFeature:
-    """Add AI help to ``window``; the model starts loading on its own thread right away."""
-    return AIFeature(window, **options)
+    """Add AI help to ``window``; the model starts loading on its own thread right away.
+
+    Options not given come from the user's saved settings (Settings › AI)."""
+    settings = getattr(window, "settings", None)
+    saved = ai_options(settings) if settings is not None else {}
+    return AIFeature(window, **{**saved, **options})

@@ -2,6 +2,8 @@
 
 - ``insert_text_as_one_undo_step`` / ``replace_selection_as_one_undo_step`` /
   ``replace_range_as_one_undo_step``: one Ctrl+Z undoes the whole insertion.
+  Pass ``ai_written=True`` for text the AI wrote: ``ai_text_inserted`` then reports it, so
+  today's words count the writer's own words apart from accepted suggestions.
 - ``text_before_cursor`` / ``text_after_cursor`` / ``selected_text`` / ``cursor_position``.
 - Signals ``document_edited`` (text changed by anyone) and ``cursor_moved(position)``.
 - Ghost text (a suggestion drawn after the cursor, not part of the document):
@@ -56,6 +58,7 @@ class DocumentEditor(QPlainTextEdit):
     focus_lost = Signal()
     ghost_text_accepted = Signal(str)
     ghost_text_dismissed = Signal()
+    ai_text_inserted = Signal(str)  # text the AI wrote, now in the document
 
     def __init__(self, parent: QWidget | None = None, theme: Theme = LIGHT) -> None:
         super().__init__(parent)
@@ -69,6 +72,7 @@ class DocumentEditor(QPlainTextEdit):
         self._formatting = False
         self._ghost = ""
         self._ghost_position = -1
+        self._search_highlights: list[QTextEdit.ExtraSelection] = []
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.setTabChangesFocus(False)
         self.highlighter = MarkdownHighlighter(self.document(), theme)
@@ -121,7 +125,9 @@ class DocumentEditor(QPlainTextEdit):
         cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
         return _plain(cursor.selectedText())
 
-    def insert_text_as_one_undo_step(self, text: str, position: int | None = None) -> None:
+    def insert_text_as_one_undo_step(
+        self, text: str, position: int | None = None, *, ai_written: bool = False
+    ) -> None:
         """Insert at ``position`` (default: the cursor, replacing any selection)."""
         cursor = self.textCursor()
         if position is not None:
@@ -131,8 +137,10 @@ class DocumentEditor(QPlainTextEdit):
         cursor.insertText(text)
         cursor.endEditBlock()
         self.setTextCursor(cursor)
+        if ai_written:
+            self.ai_text_inserted.emit(text)
 
-    def replace_selection_as_one_undo_step(self, text: str) -> None:
+    def replace_selection_as_one_undo_step(self, text: str, *, ai_written: bool = False) -> None:
         cursor = self.textCursor()
         start = cursor.selectionStart()
         cursor.beginEditBlock()
@@ -143,14 +151,20 @@ class DocumentEditor(QPlainTextEdit):
             start + len(text.encode("utf-16-le")) // 2, QTextCursor.MoveMode.KeepAnchor
         )
         self.setTextCursor(cursor)
+        if ai_written:
+            self.ai_text_inserted.emit(text)
 
-    def replace_range_as_one_undo_step(self, start: int, end: int, text: str) -> None:
+    def replace_range_as_one_undo_step(
+        self, start: int, end: int, text: str, *, ai_written: bool = False
+    ) -> None:
         cursor = QTextCursor(self.document())
         cursor.setPosition(start)
         cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
         cursor.beginEditBlock()
         cursor.insertText(text)
         cursor.endEditBlock()
+        if ai_written:
+            self.ai_text_inserted.emit(text)
 
     def replace_all_text_as_one_undo_step(self, text: str) -> None:
         position = self.cursor_position()
@@ -243,9 +257,29 @@ class DocumentEditor(QPlainTextEdit):
             self.centerCursor()
             QTimer.singleShot(0, self.centerCursor)  # again once full screen has resized us
 
+    def set_search_highlights(self, ranges: list[tuple[int, int]]) -> None:
+        """Mark every find match (Qt positions); the cursors follow later edits."""
+        char_format = QTextCharFormat()
+        char_format.setBackground(QColor(self.theme.search_match))
+        self._search_highlights = []
+        for start, end in ranges:
+            selection = QTextEdit.ExtraSelection()
+            selection.format = char_format
+            cursor = QTextCursor(self.document())
+            cursor.setPosition(start)
+            cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+            selection.cursor = cursor
+            self._search_highlights.append(selection)
+        self._update_extra_selections()
+
+    def search_highlights(self) -> list[tuple[int, int]]:
+        return [
+            (s.cursor.selectionStart(), s.cursor.selectionEnd()) for s in self._search_highlights
+        ]
+
     def _update_extra_selections(self) -> None:
         if not self.focus_mode:
-            self.setExtraSelections([])
+            self.setExtraSelections(self._search_highlights)
             return
         selection = QTextEdit.ExtraSelection()
         char_format = QTextCharFormat()
@@ -259,7 +293,7 @@ class DocumentEditor(QPlainTextEdit):
             last.position() + max(0, last.length() - 1), QTextCursor.MoveMode.KeepAnchor
         )
         selection.cursor = cursor
-        self.setExtraSelections([selection])
+        self.setExtraSelections([selection, *self._search_highlights])
 
     def _paragraph_blocks(self) -> tuple[QTextBlock, QTextBlock]:
         """The Markdown paragraph around the cursor: lines up to the blank ones around it."""
@@ -280,7 +314,7 @@ class DocumentEditor(QPlainTextEdit):
 
     def current_paragraph_is_highlighted(self) -> bool:
         selections = self.extraSelections()
-        if not selections:
+        if not self.focus_mode or not selections:
             return False
         highlighted = selections[0].cursor
         position = self.cursor_position()
@@ -340,7 +374,7 @@ class DocumentEditor(QPlainTextEdit):
         if not text:
             return False
         self.clear_ghost_text()  # first, so the insertion below doesn't count as a dismissal
-        self.insert_text_as_one_undo_step(text)
+        self.insert_text_as_one_undo_step(text, ai_written=True)
         self.ghost_text_accepted.emit(text)
         return True
 
@@ -410,7 +444,27 @@ class DocumentEditor(QPlainTextEdit):
                 cursor.endEditBlock()
                 self.setTextCursor(cursor)
                 return
+        if self._is_plain_enter(event) and not self.isReadOnly():
+            self.insert_paragraph_break()
+            return
         super().keyPressEvent(event)
+
+    @staticmethod
+    def _is_plain_enter(event: QKeyEvent) -> bool:
+        modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        return event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not modifiers
+
+    def insert_paragraph_break(self) -> None:
+        """Enter: a new paragraph with this one's format.
+
+        Qt's own Enter, on an empty line whose block format isn't the default (our line
+        spacing), resets that format instead of inserting a line, which swallowed the blank
+        line after the first line of every new document.
+        """
+        cursor = self.textCursor()
+        cursor.insertBlock(cursor.blockFormat(), cursor.charFormat())
+        self.setTextCursor(cursor)
+        self.ensureCursorVisible()
 
     def _smart_replacement(self, typed: str) -> tuple[bool, str] | None:
         if typed not in ('"', "'", "-"):
