@@ -124,6 +124,7 @@ class AIFeature(QObject):
         host.restarted.connect(self._on_restarted)
         self._reload_pending = False  # a new model is in the cache; load it when idle
         self._announce_load = False  # say in the status bar when the reloaded model is ready
+        self._said = ""  # the status-bar message this feature put up last
 
         self.status = AIStatus()
         self.notice = AINotice()
@@ -215,7 +216,14 @@ class AIFeature(QObject):
 
     def say(self, message: str) -> None:
         """A short message in the status bar, in plain words (it goes away by itself)."""
+        self._said = message
         self.window.statusBar().showMessage(message, STATUS_MESSAGE_MS)
+
+    def _unsay(self) -> None:
+        """A new request: an old message about the last one would mislead."""
+        if self._said and self.window.statusBar().currentMessage() == self._said:
+            self.window.statusBar().clearMessage()
+        self._said = ""
 
     def shutdown(self) -> None:
         """Cancel any generation and join the model thread (window closing or app quitting)."""
@@ -516,6 +524,7 @@ class AIFeature(QObject):
                 self.notice.show_message("Write something first; the suggestion continues it.")
             return
         self._stop_task_job()
+        self._unsay()
         self.last_request = request
         job_id = self.host.submit(request)
         self.ghost_job = GhostJob(job_id, editor, editor.cursor_position())
@@ -567,6 +576,7 @@ class AIFeature(QObject):
         self._stop_task_job()
         job.editor.clear_ghost_text()
         self.task_pane.start(job.title)
+        self._unsay()
         self.last_request = job.request
         job.job_id = self.host.submit(job.request)
         self.task_job = job

@@ -26,6 +26,19 @@ logger = logging.getLogger(__name__)
 NOTES_SAVE_DELAY_MS = 600
 
 
+class QuietLabel(QLabel):
+    """A wrapped line that takes no room while it has nothing to say."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.hide()
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setVisible(bool(text))
+
+
 class TaskPane(QWidget):
     """A task's answer as it streams, with Replace / Insert below / Copy / Try again / Stop.
 
@@ -44,8 +57,7 @@ class TaskPane(QWidget):
         self.output = QPlainTextEdit()
         self.output.setReadOnly(True)
         self.output.setObjectName("ai-task-output")
-        self.state = QLabel("")
-        self.state.setWordWrap(True)
+        self.state = QuietLabel()
         self.state.setObjectName("ai-task-state")
         # How the answer was checked: the failed rules, or the method that wrote it.
         self.verdict = QLabel("")
@@ -160,9 +172,8 @@ class TaskPane(QWidget):
         if self._allowed:
             return True
         self._pending = action
-        reasons = self.check.summary or "it did not follow the task's rules."
         self.confirm_label.setText(
-            f"This answer did not pass its check ({_sentence(reasons).rstrip('.')}). "
+            "This answer did not pass its check (the reasons are above). "
             "Put it into your document anyway?"
         )
         self.confirm.show()
