@@ -635,7 +635,7 @@ def test_a_longer_shorten_is_marked_and_reaches_the_document_only_after_use_anyw
 
     pane.replace_button.click()
     assert editor.text() == TEXT, "one click does not put a failing answer in the document"
-    assert pane.confirm.isVisible() and "longer" in pane.confirm_label.text()
+    assert pane.confirm.isVisible() and "anyway" in pane.confirm_label.text()
     pane.keep_button.click()
     assert not pane.confirm.isVisible() and editor.text() == TEXT
     pane.insert_button.click()
