@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -783,3 +784,41 @@ def test_the_no_model_notice_stays_one_line(
     assert window.statusBar().height() < 3 * one_line
     assert label.text().endswith("…") and "draftsmith-model build" in label.toolTip()
     assert "draftsmith-model build" in feature.notice.message()
+
+
+def test_a_rebuilt_model_waits_until_the_answer_being_written_is_done(
+    qtbot: Any,
+    make_window: Any,
+    library: Library,
+    tiny_model_dir: Path,
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    window, _document, editor = open_doc(make_window, library)
+    feature = ready_feature(qtbot, window, folder, model_watch_ms=100)
+    model = feature.host.worker.model
+    assert model is not None
+    real_run = type(model).run.__get__(model)
+    writing = threading.Event()
+    may_finish = threading.Event()
+
+    def slow_run(request: Any, **kwargs: Any) -> Any:
+        writing.set()
+        may_finish.wait(10)
+        return real_run(request, **kwargs)
+
+    model.run = slow_run  # type: ignore[method-assign]
+    loads: list[str] = []
+    feature.host.loaded.connect(loads.append)
+    select(editor, 0, 30)
+    window.registry.trigger("ai.rewrite")
+    qtbot.waitUntil(writing.is_set)
+    manifest = folder / "draftsmith-model.json"
+    os.utime(manifest, ns=(manifest.stat().st_atime_ns, manifest.stat().st_mtime_ns + 10**9))
+    qtbot.wait(600)
+    assert loads == [] and feature.ready, "no reload under a running answer"
+    with qtbot.waitSignal(feature.host.loaded, timeout=10_000):
+        may_finish.set()
+    assert feature.task_pane.text(), "the answer was kept"
+    qtbot.waitUntil(lambda: feature.ready)

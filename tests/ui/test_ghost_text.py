@@ -109,3 +109,19 @@ def test_typing_or_clicking_with_a_suggestion_shown_edits_the_real_text(
     assert editor.textCursor().block().blockNumber() == 4, "the click lands on the real line"
     editor.moveCursor(QTextCursor.MoveOperation.End)
     assert editor.text().endswith("kept on.")
+
+
+def test_ghost_text_at_the_end_makes_the_document_taller_and_can_be_scrolled_to(
+    qtbot: Any, make_window: Any, library: Library
+) -> None:
+    _window, _document, editor = open_text(make_window, library, MIDDLE)
+    editor.moveCursor(QTextCursor.MoveOperation.End)
+    layout = editor.document().documentLayout()
+    lines_before = layout.documentSize().height()  # a plain-text layout counts lines
+    editor.show_ghost_text(" The tide turned.\nThe gulls came back.\nThe boats were out.")
+    qtbot.wait(10)
+    assert layout.documentSize().height() >= lines_before + 2
+    assert editor.text() == MIDDLE
+    editor.clear_ghost_text()
+    qtbot.wait(10)
+    assert layout.documentSize().height() == lines_before
