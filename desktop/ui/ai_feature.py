@@ -17,7 +17,7 @@ from PySide6.QtGui import QKeyEvent, QTextCursor
 from PySide6.QtWidgets import QApplication, QMenu
 
 from desktop.ui.ai_model_watch import WATCH_INTERVAL_MS, ModelCacheWatch
-from desktop.ui.ai_panes import AINotice, AIStatus, NotesPane, TaskPane
+from desktop.ui.ai_panes import AINotice, AIStatus, NotesPane, TaskPane, restart_message
 from desktop.ui.ai_worker import JobResult, ModelHost
 
 if TYPE_CHECKING:
@@ -647,7 +647,7 @@ class AIFeature(QObject):
         ghost = self.ghost_job
         if ghost is not None and ghost.job_id == job_id:
             ghost.editor.clear_ghost_text()
-            self.say(f"Writing the suggestion again: {reason}")
+            self.say(f"Suggestion: {restart_message(reason)}")
         elif self.task_job is not None and self.task_job.job_id == job_id:
             self.task_pane.restart(reason)
 

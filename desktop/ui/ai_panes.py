@@ -130,7 +130,7 @@ class TaskPane(QWidget):
     def restart(self, reason: str) -> None:
         """The answer so far failed its check and is being written again: drop it."""
         self.output.clear()
-        self.state.setText(f"Writing it again — {_sentence(reason)}")
+        self.state.setText(restart_message(reason))
 
     def finish(
         self, text: str, stop_reason: str, check: AnswerCheck | None = None, method_note: str = ""
@@ -211,9 +211,19 @@ class TaskPane(QWidget):
         QGuiApplication.clipboard().setText(self.text())
 
 
+def restart_message(reason: str) -> str:
+    """What to say when an answer is dropped and written again (the runtime's reason may say
+    what happens next already: "… Writing it again…", "… Using sentences from your text
+    instead.")."""
+    text = _sentence(reason)
+    if any(word in text.lower() for word in ("again", "instead", "showing")):
+        return text
+    return f"Writing it again: {text}"
+
+
 def _sentence(text: str) -> str:
     text = text.strip()
-    if text and text[-1] not in ".!?":
+    if text and text[-1] not in ".!?…":
         text += "."
     return text[:1].upper() + text[1:]
 
