@@ -370,6 +370,20 @@ class DocumentEditor(QPlainTextEdit):
         layout.setFormats([ghost_range])
         self._ghost_block = block
         self._relayout(block)
+        self._reveal_ghost(block)
+
+    def _reveal_ghost(self, block: QTextBlock) -> None:
+        """Scroll so the suggestion's last line shows, as far as the cursor stays in view (a
+        writer at the bottom of the window would otherwise never see it)."""
+        bottom = self.blockBoundingGeometry(block).translated(self.contentOffset()).bottom()
+        overflow = bottom - self.viewport().height()
+        cursor = self.cursorRect()
+        line = max(1, cursor.height())
+        room = cursor.top()  # scrolling further would hide the cursor's line
+        lines = int(min(overflow, room) + line - 1) // line
+        if lines > 0:
+            scroll_bar = self.verticalScrollBar()  # a plain-text edit scrolls by lines
+            scroll_bar.setValue(scroll_bar.value() + lines)
 
     def _remove_ghost_from_layout(self) -> None:
         block, self._ghost_block = self._ghost_block, None

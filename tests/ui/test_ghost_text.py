@@ -125,3 +125,21 @@ def test_ghost_text_at_the_end_makes_the_document_taller_and_can_be_scrolled_to(
     editor.clear_ghost_text()
     qtbot.wait(10)
     assert layout.documentSize().height() == lines_before
+
+
+def test_a_suggestion_at_the_bottom_of_the_window_scrolls_into_view(
+    qtbot: Any, make_window: Any, library: Library
+) -> None:
+    long_text = "\n\n".join(f"Paragraph {n} of the story." for n in range(200))
+    _window, _document, editor = open_text(make_window, library, long_text)
+    editor.moveCursor(QTextCursor.MoveOperation.End)
+    qtbot.wait(10)
+    viewport = editor.viewport().height()
+    assert editor.cursorRect().bottom() <= viewport
+    editor.show_ghost_text(" The tide turned.\nThe gulls came back.\nThe boats were out.")
+    qtbot.wait(10)
+    last = editor.document().lastBlock()
+    bottom = editor.blockBoundingGeometry(last).translated(editor.contentOffset()).bottom()
+    assert bottom <= viewport + 1, "the whole suggestion is visible"
+    assert editor.cursorRect().top() >= 0, "and so is the cursor"
+    assert editor.text() == long_text
