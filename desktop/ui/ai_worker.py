@@ -21,6 +21,7 @@ from inference.runtime import (
     LocalModel,
     RuntimeErrorBase,
     RuntimeSettings,
+    Task,
 )
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,8 @@ class ModelWorker(QObject):
     finished = Signal(object)  # JobResult
     failed = Signal(int, str)  # job id, message
     warmed = Signal(int)  # prompt tokens now cached
+    restarted = Signal(int, str)  # job id, why: the answer so far failed its check; discard it
+    weak_tasks = Signal(object)  # dict[Task, str] for the loaded model (before ``loaded``)
 
     def __init__(self) -> None:
         super().__init__()
@@ -93,6 +96,12 @@ class ModelWorker(QObject):
             logger.warning("The model could not be loaded: %s", error)
             self.load_failed.emit(str(error) or type(error).__name__)
             return
+        try:
+            weak = dict(self.model.weak_tasks())
+        except Exception as error:  # a missing measurement only costs the menu notes
+            logger.info("Could not read the model's weak tasks: %s", type(error).__name__)
+            weak = {}
+        self.weak_tasks.emit(weak)
         self.loaded.emit(self.model.device_report.label())
 
     @Slot(int, object, object)
@@ -105,7 +114,10 @@ class ModelWorker(QObject):
             return
         try:
             result = self.model.run(
-                request, on_text=lambda piece: self.chunk.emit(job_id, piece), cancel=cancel
+                request,
+                on_text=lambda piece: self.chunk.emit(job_id, piece),
+                cancel=cancel,
+                on_restart=lambda reason: self.restarted.emit(job_id, reason),
             )
         except RuntimeErrorBase as error:  # a request the runtime refuses, in plain words
             self.failed.emit(job_id, str(error))
@@ -148,6 +160,7 @@ class ModelHost(QObject):
     finished = Signal(object)
     failed = Signal(int, str)
     warmed = Signal(int)
+    restarted = Signal(int, str)  # job id, reason: drop what was streamed, it is written again
     _load_requested = Signal(object, object)
     _warm_requested = Signal(object, object)
     _generate_requested = Signal(int, object, object)
@@ -175,6 +188,9 @@ class ModelHost(QObject):
         self.worker.chunk.connect(self._on_chunk)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
+        self.worker.restarted.connect(self._on_restarted)
+        self.worker.weak_tasks.connect(self._on_weak_tasks)
+        self.weak_tasks: dict[Task, str] = {}  # the loaded model's tasks it does poorly, noted
 
     def _ensure_running(self) -> None:
         if not self.model_thread.isRunning():
@@ -218,6 +234,12 @@ class ModelHost(QObject):
 
     def _on_load_failed(self, message: str) -> None:
         self.load_failed.emit(message)
+
+    def _on_weak_tasks(self, weak: dict[Task, str]) -> None:
+        self.weak_tasks = weak
+
+    def _on_restarted(self, job_id: int, reason: str) -> None:
+        self.restarted.emit(job_id, reason)
 
     def _on_warmed(self, cached: int) -> None:
         self.warmed.emit(cached)
