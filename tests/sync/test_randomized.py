@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sync.conftest import DavServer, Device, FaultProxy, Fleet, running_proxy
+from tests.sync.dav_harness import DavServer, Device, FaultProxy, Fleet, running_proxy
 
 FAULTS = [
     "drop",

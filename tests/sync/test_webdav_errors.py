@@ -6,7 +6,7 @@ import pytest
 
 from desktop.sync import errors
 from desktop.sync.webdav import WebDavClient
-from tests.sync.conftest import PASSWORD, USER, DavServer, FaultProxy
+from tests.sync.dav_harness import PASSWORD, USER, DavServer, FaultProxy
 
 
 def _client(url: str, password: str = PASSWORD) -> WebDavClient:
