@@ -611,20 +611,30 @@ class SyncEngine:
         return renamed
 
     def _move_aside(self, doc: LocalDoc, taken: set[str], report: SyncReport) -> None:
+        """Move another document's file off a name that ``doc``'s rival takes.
+
+        The file on this disk may be older than that document's newest revision (a rename
+        or edit on another device not written here yet). Its text must never be published
+        as new: only the document's current winner may be renamed, and only when the
+        winner still wants this name; otherwise the file just moves out of the way and the
+        winner is written over it as usual.
+        """
         root = self.library_root
         new_rel = library_files.free_name(root, doc.path, taken)
-        current = self.state.revision(doc.rev_id)
-        assert current is not None
-        renamed = self._rename_revision(current, new_rel)
+        winner, _ = resolve(self.state.heads(doc.doc_id))
+        assert winner is not None  # only live documents are moved aside
+        rev_id = doc.rev_id
+        if library_files.local_name(winner.path).casefold() == doc.path.casefold():
+            renamed = self._rename_revision(winner, new_rel)
+            if winner.rev_id == doc.rev_id:
+                rev_id = renamed.rev_id
         source = library_files.on_disk(root, doc.path)
         target = library_files.on_disk(root, new_rel)
         target.parent.mkdir(parents=True, exist_ok=True)
         source.replace(target)
         stat = target.stat()
         self.state.set_local_doc(
-            LocalDoc(
-                doc.doc_id, new_rel, renamed.rev_id, doc.sha256, stat.st_size, stat.st_mtime_ns
-            )
+            LocalDoc(doc.doc_id, new_rel, rev_id, doc.sha256, stat.st_size, stat.st_mtime_ns)
         )
         report.renamed.append((doc.path, new_rel))
 
