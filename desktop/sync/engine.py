@@ -31,6 +31,7 @@ from desktop.sync.remote_store import RemoteStore
 from desktop.sync.resolution import (
     conflict_doc_id,
     conflict_rev_id,
+    is_conflict_copy,
     order_key,
     rename_rev_id,
     resolve,
@@ -408,11 +409,16 @@ class SyncEngine:
             elif on_disk is None or winner.rev_id != on_disk.rev_id:
                 to_write.append(doc_id)
         self._guarded_deletes(plan, len(tracked), report, remote_ok)
-        for doc_id in to_write:
+        # Documents before conflict copies: a copy is only worth writing once its document
+        # shows the other text (see _echoes_a_document).
+        for doc_id in sorted(to_write, key=lambda d: (is_conflict_copy(d), d)):
             on_disk = self.state.local_doc(doc_id)
             winner, _ = resolve(self.state.heads(doc_id))
-            if winner is not None and (on_disk is None or winner.rev_id != on_disk.rev_id):
-                self._materialize(winner, on_disk, report, remote_ok)
+            if winner is None or (on_disk is not None and winner.rev_id == on_disk.rev_id):
+                continue
+            if on_disk is None and self._echoes_a_document(winner):
+                continue
+            self._materialize(winner, on_disk, report, remote_ok)
         for doc_id, loser in copies:
             self._conflict_copy(doc_id, loser, report, remote_ok)
 
@@ -519,8 +525,23 @@ class SyncEngine:
             device=loser.device,
         )
         self.state.add_revision(rev, published=False)
+        if self._echoes_a_document(rev):
+            return  # written by a later round, once its document shows the winning text
         if self._materialize(rev, None, report, remote_ok):
             report.conflicts.append(self.state.local_doc(copy_doc).path)  # type: ignore[union-attr]
+
+    def _echoes_a_document(self, rev: Revision) -> bool:
+        """A conflict copy whose text its document on this disk still holds, because that
+        document's winning text could not be written yet (download cut short, file busy,
+        offline). Writing it now would show the writer two identical files; a later round
+        writes it, once the document shows the winner."""
+        if not is_conflict_copy(rev.doc_id) or rev.blob_doc is None:
+            return False
+        source = self.state.local_doc(rev.blob_doc)
+        if source is None or source.sha256 != rev.sha256:
+            return False
+        winner, _ = resolve(self.state.heads(source.doc_id))
+        return winner is not None and winner.rev_id != source.rev_id
 
     def _occupant(self, rel: str, doc_id: str) -> tuple[LocalDoc, bool] | None:
         """Another document whose file is at ``rel`` (case-insensitively), and whether it

@@ -24,6 +24,7 @@ FAULTS = [
     "drop_after",
     "truncate_upload",
     "truncate_download",
+    "truncate_unsized",
     "status:500",
     "status:503",
     "status:507",
@@ -124,6 +125,8 @@ def _rounds(seed: int, dav: DavServer, proxy: FaultProxy, fleet: Fleet) -> None:
             saved |= {_sha(p.read_bytes()) for p in device.library.rglob("*.md")}
             report = device.engine.sync_once()
             failures += report.error is not None
+            twins = duplicate_conflict_copies(device)
+            assert not twins, f"round {round_no}: {twins}"
         lost = saved - _retrievable(devices, dav.root)
         assert not lost, f"round {round_no}: {len(lost)} saved versions are gone"
 
