@@ -235,7 +235,8 @@ class SyncEngine:
         for device in listed:
             if device == self.device_id:
                 continue
-            seqs = self.store.log_seqs(device)
+            sizes = self.store.log_sizes(device)
+            seqs = sorted(sizes)
             seq, last_hash = self.state.cursor(device)
             top = max(seqs, default=0)
             if top < seq:
@@ -247,8 +248,7 @@ class SyncEngine:
             present = set(seqs)
             while seq + 1 in present:
                 seq += 1
-                ciphertext = self.client.get(self.store.log_path(device, seq))
-                last_hash = self._apply_record(device, seq, last_hash, ciphertext)
+                last_hash = self._fetch_record(device, seq, last_hash, sizes[seq])
             if seq < top:
                 report.warnings.append(
                     f"Log entry {seq + 1} of device {self._device_name(device)} is missing "
@@ -278,6 +278,32 @@ class SyncEngine:
                 f"The server had lost {len(missing)} of this device's log entries; "
                 "they were uploaded again."
             )
+
+    def _fetch_record(self, device: str, seq: int, prev_hash: str, size: int | None) -> str:
+        """Download and apply one log entry. A body cut short without Content-Length looks
+        like damage: shorter than the listed size is a network failure, and an entry that
+        fails its check is downloaded again; only the same bad bytes twice are the server's."""
+        path = self.store.log_path(device, seq)
+        ciphertext = self.client.get(path)
+        if size is not None and len(ciphertext) < size:
+            raise errors.RemoteUnreachable(
+                f"The download of log entry {seq} of device {self._device_name(device)} was "
+                f"cut short ({len(ciphertext)} of {size} bytes; a network problem). "
+                "Sync will try again."
+            )
+        try:
+            return self._apply_record(device, seq, prev_hash, ciphertext)
+        except errors.RemoteTampered:
+            again = self.client.get(path)
+            if again == ciphertext:
+                raise
+        try:
+            return self._apply_record(device, seq, prev_hash, again)
+        except errors.RemoteTampered as exc:
+            raise errors.RemoteUnreachable(
+                f"Log entry {seq} of device {self._device_name(device)} arrived damaged twice, "
+                "differently each time (an unreliable connection). Sync will try again."
+            ) from exc
 
     def _apply_record(self, device: str, seq: int, prev_hash: str, ciphertext: bytes) -> str:
         plain = crypto.decrypt_record(self._data_key, self.remote_id, device, seq, ciphertext)
@@ -682,7 +708,7 @@ class SyncEngine:
             raise FileNotFoundError(rev.blob)
         with tempfile.TemporaryDirectory(dir=self.staging) as tmp:
             download = Path(tmp) / "blob"
-            self.store.fetch_blob(rev.blob, download)
+            self.store.fetch_blob(rev.blob, download, rev.blob_size)
             with download.open("rb") as fh:
                 yield crypto.decrypt_blob_chunks(self._data_key, rev.blob_doc, rev.blob_rev, fh)
 

@@ -40,7 +40,7 @@ def test_rename_edit_and_new_document_with_the_old_name_keep_the_newest_text(
     b.write("M.md", "T2 the newest edit\n")
     b.sync()
     # The new document's id sorts below or above the old one's ("d" + hex).
-    prefix = "0" if new_doc_sorts == "below" else "f"
+    prefix = "00000000" if new_doc_sorts == "below" else "ffffffff"
     fake = _ids_starting_with(prefix)
     with monkeypatch.context() as patch:
         patch.setattr(engine_module.secrets, "token_hex", lambda n=32: next(fake)[: 2 * n])
