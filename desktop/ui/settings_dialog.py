@@ -82,6 +82,7 @@ class SettingsDialog(QDialog):
         self.pages = QListWidget()
         self.pages.setObjectName("SettingsPages")
         self.pages.setFixedWidth(150)
+        self.pages.setSpacing(3)
         self.stack = QStackedWidget()
         builders = {
             "editor": self._editor_page,
