@@ -590,8 +590,7 @@ class MainWindow(QMainWindow):
         document = self.open_document(path)
         if document is not None and not self.library.contains(document.path):
             self.statusBar().showMessage(
-                f"Opened “{path.name}” in place: changes are saved to {path}. It stays "
-                "outside the library (no history snapshots).",
+                f"Opened “{path.name}” in place, outside the library: saving writes to that file.",
                 12000,
             )
         return document

@@ -82,6 +82,7 @@ class SettingsDialog(QDialog):
         self.pages = QListWidget()
         self.pages.setObjectName("SettingsPages")
         self.pages.setFixedWidth(150)
+        self.pages.setSpacing(3)
         self.stack = QStackedWidget()
         builders = {
             "editor": self._editor_page,
@@ -347,16 +348,26 @@ class SettingsDialog(QDialog):
         self.sync_intro.setText(
             self.tr(
                 "Keep this library in step with your other computers through your own "
-                "WebDAV server. These open the sync windows:"
+                "WebDAV server. The same commands as in the Settings menu:"
             )
         )
         self.window_.registry.refresh_enabled()
         for entry in actions:
-            button = QPushButton(entry.action.text().replace("&", ""))
-            button.setObjectName(f"SettingsButton.{entry.id}")
-            button.setEnabled(entry.action.isEnabled())
-            button.clicked.connect(entry.action.trigger)
-            self.sync_buttons.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
+            title = entry.action.text().replace("&", "")
+            control: QWidget
+            if entry.action.isCheckable():  # an on/off option, e.g. sync on this device
+                box = QCheckBox(title)
+                box.setChecked(entry.action.isChecked())
+                box.toggled.connect(entry.action.setChecked)
+                entry.action.toggled.connect(box.setChecked)
+                control = box
+            else:
+                button = QPushButton(title)
+                button.clicked.connect(entry.action.trigger)
+                control = button
+            control.setObjectName(f"SettingsButton.{entry.id}")
+            control.setEnabled(entry.action.isEnabled())
+            self.sync_buttons.addWidget(control, 0, Qt.AlignmentFlag.AlignLeft)
 
     def _license_page(self) -> QWidget:
         page, form = self._form(self.tr("License"))

@@ -27,10 +27,11 @@ class WritingStatus(QWidget):
     ) -> None:
         """``cjk_characters``: how many of the document's words are CJK characters (each
         counts as a word, and they read faster than words)."""
+        unit = "word" if document_words == 1 else "words"
         if selection_words:
-            self.words.setText(f"{selection_words:,} of {document_words:,} words")
+            self.words.setText(f"{selection_words:,} of {document_words:,} {unit}")
         else:
-            self.words.setText(f"{document_words:,} words")
+            self.words.setText(f"{document_words:,} {unit}")
         minutes = reading_minutes(document_words, cjk_characters)
         self.reading.setText(f"{minutes} min read" if minutes else "")
 

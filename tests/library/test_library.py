@@ -138,3 +138,11 @@ def test_daily_progress_counts_ai_words_apart(tmp_path: Path) -> None:
     again.update(Path("a.md"), 100)  # everything deleted again
     assert again.words_written_today() == 0 and again.ai_words_today() == 0
     assert DailyProgress(tmp_path / "p.json", today=date(2026, 3, 2)).ai_words_today() == 0
+
+
+def test_notes_of_a_file_outside_the_library_are_kept(library: Library, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere" / "notes.md"
+    assert library.load_notes(outside) == ""
+    library.save_notes(outside, "Mara is the keeper's daughter.")
+    assert library.load_notes(outside) == "Mara is the keeper's daughter."
+    assert not (outside.parent / ".draftsmith").exists()
