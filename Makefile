@@ -50,7 +50,7 @@ model: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy desktop inference licensing
+	$(BIN)/mypy atomic_write desktop inference licensing
 
 bench: setup model
 	$(BIN)/python benchmarks/generation_vs_llamacpp.py

@@ -80,8 +80,8 @@ def main() -> None:
         editor.setTextCursor(cursor)
         window.registry.trigger("ai.rewrite")
         settle(300)
-        wait(lambda: not feature.host.busy if hasattr(feature.host, "busy") else True, 60_000)
-        settle(8000)
+        wait(lambda: not feature.host.busy(), 120_000)
+        settle(500)
         window.grab().save(str(out / "ai-task-pane.png"))
         for name in ("ai-ghost-text.png", "ai-task-pane.png"):
             print("wrote", out / name)

@@ -1,8 +1,10 @@
-"""Screenshots of the main window in the light and dark themes, for the README.
+"""Screenshots for the README: the main window in the light and dark themes, the Settings
+dialog, find highlighting every match, and the document history's word diff.
 
     xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python benchmarks/editor_screenshots.py
 
-Uses a throw-away sample library and user dirs; writes assets/screenshots/editor-{light,dark}.png.
+Uses a throw-away sample library and user dirs; writes assets/screenshots/editor-{light,dark}.png,
+editor-settings.png, editor-find.png and editor-history.png.
 """
 
 from __future__ import annotations
@@ -97,6 +99,35 @@ def main() -> None:
             settle(600)
             window.grab().save(str(out / f"editor-{theme}.png"))
             print("wrote", out / f"editor-{theme}.png")
+        window.set_theme("light")
+
+        def save(widget: object, name: str) -> None:
+            settle(400)
+            widget.grab().save(str(out / name))  # type: ignore[attr-defined]
+            print("wrote", out / name)
+
+        window.show_settings("editor")
+        save(window.settings_dialog, "editor-settings.png")
+        window.settings_dialog.hide()
+
+        window.open_find(replace=False)
+        window.find_bar.find_input.setText("the")
+        window.find_bar.search_as_you_type()
+        save(window, "editor-find.png")
+        window.find_bar.close_bar()
+
+        # History: an earlier draft of the chapter against today's text.
+        from desktop.ui.snapshot_dialog import SnapshotDialog
+
+        earlier = CHAPTER.replace("Fog rolled in at **dusk**", "Fog came at night").replace(
+            "Tonight she would write the third, and she would send it.",
+            "Tonight she would try again.",
+        )
+        library.snapshots.take(chapter, earlier, "autosnapshot")
+        history = SnapshotDialog(library.snapshots.list(chapter), CHAPTER, window)
+        history.show()
+        save(history, "editor-history.png")
+        history.close()
         for doc in window.documents:
             doc.close()
 

@@ -13,7 +13,6 @@ import argparse
 import os
 import sys
 import tempfile
-import threading
 import time
 import tracemalloc
 from pathlib import Path
@@ -21,36 +20,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import keyring
-from cheroot import wsgi
-from wsgidav.wsgidav_app import WsgiDAVApp
 
 from desktop.sync import Connection, KdfParams, create_remote, join_remote
 from desktop.sync.crypto import passphrase_key
 from desktop.sync.webdav import WebDavClient
 from tests.keyring_memory import MemoryKeyring
+from tests.sync.dav_harness import running_wsgidav
 
 USER, PASSWORD, PASSPHRASE = "writer", "app-pass", "benchmark passphrase"
-
-
-def _server(root: Path) -> tuple[wsgi.Server, str]:
-    config = {
-        "host": "127.0.0.1",
-        "port": 0,
-        "provider_mapping": {"/": str(root)},
-        "simple_dc": {"user_mapping": {"*": {USER: {"password": PASSWORD}}}},
-        "http_authenticator": {
-            "accept_basic": True,
-            "accept_digest": False,
-            "default_to_digest": False,
-        },
-        "verbose": 0,
-        "logging": {"enable": False},
-    }
-    server = wsgi.Server(("127.0.0.1", 0), WsgiDAVApp(config), numthreads=8)
-    server.expiration_interval = 0.05
-    server.prepare()
-    threading.Thread(target=server.serve, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.bind_addr[1]}/"
 
 
 def _timed(label: str, fn):
@@ -74,8 +51,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         (tmp / "dav").mkdir()
-        server, url = _server(tmp / "dav")
-        try:
+        with running_wsgidav(tmp / "dav", USER, PASSWORD) as server:
+            url = server.url
             libs = {name: tmp / name for name in ("a", "b")}
             for lib in libs.values():
                 lib.mkdir()
@@ -111,8 +88,6 @@ def main() -> None:
                 print(f"{'  peak Python memory during that round':<52} {peak / 2**20:8.1f} MiB")
             a.close()
             b.close()
-        finally:
-            server.stop()
 
 
 if __name__ == "__main__":

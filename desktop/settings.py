@@ -17,6 +17,9 @@ from desktop.library.atomic_write import atomic_write_text
 logger = logging.getLogger(__name__)
 
 THEMES = ("system", "light", "dark")
+# Where the AI model may run (the runtime's own choices; "auto" picks the best available).
+AI_DEVICES = ("auto", "cpu", "cuda", "directml", "coreml")
+RECENT_LIMIT = 10
 
 DEFAULTS: dict[str, Any] = {
     "library_path": "",  # empty: the default library dir
@@ -36,6 +39,15 @@ DEFAULTS: dict[str, Any] = {
     "current_document": "",
     "window_geometry": "",
     "first_run_done": False,
+    "recent_documents": [],  # newest first, paths as strings
+    # AI help (read by desktop/ui/ai_feature.py at install and whenever one changes)
+    "ai_suggest_after_pause": True,
+    "ai_suggest_delay_ms": 1000,
+    "ai_temperature": 0.7,  # "creativity": 0 always picks the likeliest word
+    "ai_suggestion_tokens": 60,
+    "ai_device": "auto",
+    "ai_model_dir": "",  # empty: the default model built into the model cache
+    "ai_threads": 0,  # 0: as many as onnxruntime thinks best
 }
 
 
@@ -100,3 +112,45 @@ class Settings:
 
     def daily_word_goal(self) -> int:
         return max(0, self.get_int("daily_word_goal"))
+
+    def recent_documents(self) -> list[Path]:
+        return [Path(p) for p in self.get_list("recent_documents") if isinstance(p, str) and p]
+
+    def add_recent_document(self, path: Path) -> None:
+        """Newest first, no duplicates, at most RECENT_LIMIT."""
+        entry = str(path)
+        rest = [str(p) for p in self.recent_documents() if str(p) != entry]
+        self.set("recent_documents", [entry, *rest][:RECENT_LIMIT])
+
+    def rename_recent_document(self, old: Path, new: Path) -> None:
+        """Keep a renamed or moved document (or a document in a moved folder) in the list."""
+        renamed = []
+        for path in self.recent_documents():
+            if path == old:
+                path = new
+            elif old in path.parents:
+                path = new / path.relative_to(old)
+            renamed.append(str(path))
+        self.set("recent_documents", renamed)
+
+    # AI options, clamped to what the runtime accepts.
+    def ai_suggest_delay_ms(self) -> int:
+        return max(200, min(10_000, self.get_int("ai_suggest_delay_ms")))
+
+    def ai_temperature(self) -> float:
+        return max(0.0, min(2.0, self.get_float("ai_temperature")))
+
+    def ai_suggestion_tokens(self) -> int:
+        return max(8, min(400, self.get_int("ai_suggestion_tokens")))
+
+    def ai_device(self) -> str:
+        value = self.get_str("ai_device")
+        return value if value in AI_DEVICES else "auto"
+
+    def ai_model_dir(self) -> Path | None:
+        value = self.get_str("ai_model_dir")
+        return Path(value).expanduser() if value else None
+
+    def ai_threads(self) -> int | None:
+        threads = self.get_int("ai_threads")
+        return threads if threads > 0 else None

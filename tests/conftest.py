@@ -67,3 +67,25 @@ def default_model_dir() -> Path:
     from inference.export.build import build
 
     return build().path
+
+
+# -- perf: wall-clock goals report instead of flaking (see tests/perf.py) --------------------
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> object:
+    from tests.perf import SlowerThanExpected, strict
+
+    outcome = yield
+    report = outcome.get_result()
+    slow = call.excinfo is not None and call.excinfo.errisinstance(SlowerThanExpected)
+    if slow and report.failed and item.get_closest_marker("perf") and not strict():
+        report.outcome = "skipped"
+        report.wasxfail = f"perf: {call.excinfo.value}"
+
+
+def pytest_terminal_summary(terminalreporter: object) -> None:
+    from tests.perf import FIGURES
+
+    if FIGURES:
+        terminalreporter.section("performance figures")  # type: ignore[attr-defined]
+        for figure in FIGURES:
+            terminalreporter.write_line(str(figure))  # type: ignore[attr-defined]

@@ -1,4 +1,6 @@
-"""Qt-free document library: files on disk, autosave, recovery journal, snapshots, export."""
+"""Qt-free document library: files on disk (atomic saves), recovery journal, snapshots, export.
+
+Autosave timing lives in the UI (`desktop/ui/open_document.py`); it saves through here."""
 
 from __future__ import annotations
 

@@ -2,6 +2,10 @@
 
 For each document the first word count seen today is its baseline; today's words are the sum
 of (current - baseline), never negative per document. Stored per day in the state dir.
+
+Words accepted from AI suggestions are counted apart (``add_ai_words``): the goal is about
+the writer's own words, so ``words_written_today`` leaves them out and the status bar shows
+"Today 116 written + 50 from AI".
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ class DailyProgress:
         self._day = ""
         self._baselines: dict[str, int] = {}
         self._current: dict[str, int] = {}
+        self._ai: dict[str, int] = {}
         self._load()
 
     def today(self) -> str:
@@ -37,11 +42,13 @@ class DailyProgress:
         if isinstance(raw, dict) and raw.get("day") == self._day:
             self._baselines = {k: int(v) for k, v in raw.get("baselines", {}).items()}
             self._current = {k: int(v) for k, v in raw.get("current", {}).items()}
+            self._ai = {k: int(v) for k, v in raw.get("ai", {}).items()}
 
     def _roll_day(self) -> None:
         if self.today() != self._day:
             # A new day: yesterday's final counts become today's baselines.
             self._baselines = dict(self._current)
+            self._ai = {}
             self._day = self.today()
 
     def update(self, document: Path, words: int) -> None:
@@ -51,7 +58,7 @@ class DailyProgress:
         self._current[key] = words
 
     def rename(self, old: Path, new: Path) -> None:
-        for table in (self._baselines, self._current):
+        for table in (self._baselines, self._current, self._ai):
             if str(old) in table:
                 table[str(new)] = table.pop(str(old))
 
@@ -61,13 +68,40 @@ class DailyProgress:
             max(0, words - self._baselines.get(key, words)) for key, words in self._current.items()
         )
 
+    def add_ai_words(self, document: Path, words: int) -> None:
+        """``words`` from an accepted AI suggestion went into ``document``."""
+        self._roll_day()
+        key = str(Path(document))
+        self._ai[key] = self._ai.get(key, 0) + max(0, words)
+
+    def ai_words_today(self) -> int:
+        """AI words still in the text (deleting them again takes them off)."""
+        self._roll_day()
+        return sum(min(self._ai.get(key, 0), added) for key, added in self._added().items())
+
+    def words_written_today(self) -> int:
+        """The writer's own words today: added words less those accepted from the AI."""
+        self._roll_day()
+        return sum(max(0, added - self._ai.get(key, 0)) for key, added in self._added().items())
+
+    def _added(self) -> dict[str, int]:
+        return {
+            key: max(0, words - self._baselines.get(key, words))
+            for key, words in self._current.items()
+        }
+
     def save(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(
                 self.path,
                 json.dumps(
-                    {"day": self._day, "baselines": self._baselines, "current": self._current}
+                    {
+                        "day": self._day,
+                        "baselines": self._baselines,
+                        "current": self._current,
+                        "ai": self._ai,
+                    }
                 ),
             )
         except OSError as exc:

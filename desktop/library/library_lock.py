@@ -1,11 +1,14 @@
 """A lock file so two running Draftsmith instances don't fight over one library.
 
-The lock records host, pid and a heartbeat time. It is stale when its process is gone (same
-host) or its heartbeat is older than STALE_AFTER (another host, e.g. a synced folder).
+The lock records host, user, pid and a heartbeat time. It is stale when its process is gone
+(same host) or its heartbeat is older than STALE_AFTER (another host, e.g. a synced folder).
+A stale lock left by this user on this machine (Draftsmith crashed or was killed) is taken
+over without asking; any other lock is reported so the writer decides.
 """
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
 import os
@@ -38,6 +41,13 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+def _user_name() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError, ImportError):
+        return ""
+
+
 class LibraryLock:
     def __init__(self, library_root: Path) -> None:
         self.path = paths.meta_dir(Path(library_root)) / paths.LOCK_FILE
@@ -48,6 +58,7 @@ class LibraryLock:
         return json.dumps(
             {
                 "host": socket.gethostname(),
+                "user": _user_name(),
                 "pid": os.getpid(),
                 "time": time.time(),
                 "token": self.token,
@@ -73,6 +84,20 @@ class LibraryLock:
             return not _process_alive(pid)
         return not isinstance(stamp, (int, float)) or now - stamp > STALE_AFTER
 
+    def left_by_me_here(self, owner: dict[str, object]) -> bool:
+        """A crashed Draftsmith of this user on this machine: its process is gone, and the
+        lock names this user (older locks without a user: the lock file is this user's)."""
+        if owner.get("host") != socket.gethostname() or not self.is_stale(owner):
+            return False
+        user = owner.get("user")
+        if user is not None:
+            return bool(user) and user == _user_name()
+        getuid = getattr(os, "getuid", None)
+        try:
+            return getuid is not None and self.path.stat().st_uid == getuid()
+        except OSError:
+            return False
+
     def acquire(self) -> None:
         """Take the lock or raise LibraryLockedError explaining who holds it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -84,6 +109,10 @@ class LibraryLock:
                 return self.acquire()
             if owner.get("token") == self.token:
                 self.held = True
+                return None
+            if self.left_by_me_here(owner):
+                logger.info("Taking over the lock of a Draftsmith that is no longer running")
+                self.take_over()
                 return None
             stale = self.is_stale(owner)
             stamp = owner.get("time")

@@ -1,10 +1,12 @@
 """Per-document notes (characters, plot points, style...) kept in ``.draftsmith/notes/``.
 
-The AI features read them as context for a document; the file stays plain Markdown.
+The AI features read them as context for a document; the file stays plain Markdown. A file
+opened from outside the library keeps its notes under ``notes/outside/<hash of its path>/``.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from desktop import paths
@@ -12,8 +14,13 @@ from desktop.library.atomic_write import atomic_write_text
 
 
 def notes_path(library_root: Path, document: Path) -> Path:
-    relative = Path(document).resolve().relative_to(Path(library_root).resolve())
-    return paths.meta_dir(Path(library_root)) / paths.NOTES_DIR / relative
+    folder = paths.meta_dir(Path(library_root)) / paths.NOTES_DIR
+    resolved = Path(document).resolve()
+    try:
+        return folder / resolved.relative_to(Path(library_root).resolve())
+    except ValueError:
+        key = hashlib.sha256(str(resolved).encode("utf-8")).hexdigest()[:32]
+        return folder / "outside" / key / resolved.name
 
 
 def load_notes(library_root: Path, document: Path) -> str:

@@ -30,6 +30,7 @@ class RecoveryEntry:
     saved_at: float
     disk_exists: bool
     disk_text: str
+    cursor: int | None = None  # where the writer's cursor was, to put it back on restore
 
 
 class RecoveryJournal:
@@ -42,11 +43,15 @@ class RecoveryJournal:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
 
     def record_in_background(
-        self, document: Path, text: str, on_error: Callable[[OSError], None] | None = None
+        self,
+        document: Path,
+        text: str,
+        on_error: Callable[[OSError], None] | None = None,
+        cursor: int | None = None,
     ) -> Future[None]:
         def write() -> None:
             try:
-                self._record(document, text)
+                self._record(document, text, cursor)
             except OSError as exc:
                 logger.error("Couldn't write the recovery journal: %s", exc)
                 if on_error is not None:
@@ -61,18 +66,20 @@ class RecoveryJournal:
         key = hashlib.sha256(str(Path(document).resolve()).encode("utf-8")).hexdigest()[:32]
         return self.folder / f"{key}.json"
 
-    def record(self, document: Path, text: str) -> None:
+    def record(self, document: Path, text: str, cursor: int | None = None) -> None:
         """Raises OSError if even the journal can't be written (the caller tells the user)."""
-        self._writer.submit(self._record, document, text).result()
+        self._writer.submit(self._record, document, text, cursor).result()
 
-    def _record(self, document: Path, text: str) -> None:
+    def _record(self, document: Path, text: str, cursor: int | None = None) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        entry = {
+        entry: dict[str, object] = {
             "document": str(Path(document).resolve()),
             "text": text,
             "text_sha256": text_hash(text),
             "saved_at": time.time(),
         }
+        if cursor is not None:
+            entry["cursor"] = cursor
         atomic_write_text(self._entry_path(document), json.dumps(entry, ensure_ascii=False))
 
     def clear(self, document: Path) -> None:
@@ -110,7 +117,15 @@ class RecoveryJournal:
             if exists and content_hash(data) == text_hash(text):
                 entry_file.unlink(missing_ok=True)  # nothing newer than disk
                 continue
+            cursor = raw.get("cursor")
             found.append(
-                RecoveryEntry(document, text, float(raw["saved_at"]), exists, decode_document(data))
+                RecoveryEntry(
+                    document,
+                    text,
+                    float(raw["saved_at"]),
+                    exists,
+                    decode_document(data),
+                    cursor if isinstance(cursor, int) and not isinstance(cursor, bool) else None,
+                )
             )
         return found

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -23,6 +24,9 @@ LANGUAGES = {
     "nl": "Nederlands",
     "ru": "Русский",
 }
+# The script each bundled dictionary covers: words in any other script (Chinese, Japanese,
+# Korean, Greek…) are not this dictionary's business and are never marked as misspelled.
+SCRIPTS = {code: "CYRILLIC" if code == "ru" else "LATIN" for code in LANGUAGES}
 # Words of the app's own vocabulary that the bundled dictionaries don't know.
 BUILT_IN_WORDS = frozenset({"draftsmith", "ctrl", "alt", "markdown", "docx", "pdf", "html"})
 WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
@@ -35,6 +39,7 @@ class SpellDictionary:
         if language not in LANGUAGES:
             raise ValueError(f"No bundled dictionary for language {language!r}")
         self.language = language
+        self.script = SCRIPTS[language]
         self.personal_path = Path(personal_path)
         self._checker = SpellChecker(language=language, distance=2)
         self._personal: set[str] = set(BUILT_IN_WORDS)
@@ -53,12 +58,20 @@ class SpellDictionary:
             return cached
         lower = _normal(word)
         correct = (
-            len(word) < 2 or lower in self._personal or lower in self._checker or word.isupper()
+            len(word) < 2
+            or not self.covers(word)
+            or lower in self._personal
+            or lower in self._checker
+            or word.isupper()
         )
         if len(self._cache) > 100_000:
             self._cache.clear()
         self._cache[word] = correct
         return correct
+
+    def covers(self, word: str) -> bool:
+        """True when every letter of ``word`` is in this dictionary's script."""
+        return all(ch in "'’" or unicodedata.name(ch, "").startswith(self.script) for ch in word)
 
     def misspelled(self, text: str) -> list[tuple[int, int, str]]:
         return [

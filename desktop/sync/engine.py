@@ -31,6 +31,7 @@ from desktop.sync.remote_store import RemoteStore
 from desktop.sync.resolution import (
     conflict_doc_id,
     conflict_rev_id,
+    is_conflict_copy,
     order_key,
     rename_rev_id,
     resolve,
@@ -234,7 +235,8 @@ class SyncEngine:
         for device in listed:
             if device == self.device_id:
                 continue
-            seqs = self.store.log_seqs(device)
+            sizes = self.store.log_sizes(device)
+            seqs = sorted(sizes)
             seq, last_hash = self.state.cursor(device)
             top = max(seqs, default=0)
             if top < seq:
@@ -246,8 +248,7 @@ class SyncEngine:
             present = set(seqs)
             while seq + 1 in present:
                 seq += 1
-                ciphertext = self.client.get(self.store.log_path(device, seq))
-                last_hash = self._apply_record(device, seq, last_hash, ciphertext)
+                last_hash = self._fetch_record(device, seq, last_hash, sizes[seq])
             if seq < top:
                 report.warnings.append(
                     f"Log entry {seq + 1} of device {self._device_name(device)} is missing "
@@ -277,6 +278,32 @@ class SyncEngine:
                 f"The server had lost {len(missing)} of this device's log entries; "
                 "they were uploaded again."
             )
+
+    def _fetch_record(self, device: str, seq: int, prev_hash: str, size: int | None) -> str:
+        """Download and apply one log entry. A body cut short without Content-Length looks
+        like damage: shorter than the listed size is a network failure, and an entry that
+        fails its check is downloaded again; only the same bad bytes twice are the server's."""
+        path = self.store.log_path(device, seq)
+        ciphertext = self.client.get(path)
+        if size is not None and len(ciphertext) < size:
+            raise errors.RemoteUnreachable(
+                f"The download of log entry {seq} of device {self._device_name(device)} was "
+                f"cut short ({len(ciphertext)} of {size} bytes; a network problem). "
+                "Sync will try again."
+            )
+        try:
+            return self._apply_record(device, seq, prev_hash, ciphertext)
+        except errors.RemoteTampered:
+            again = self.client.get(path)
+            if again == ciphertext:
+                raise
+        try:
+            return self._apply_record(device, seq, prev_hash, again)
+        except errors.RemoteTampered as exc:
+            raise errors.RemoteUnreachable(
+                f"Log entry {seq} of device {self._device_name(device)} arrived damaged twice, "
+                "differently each time (an unreliable connection). Sync will try again."
+            ) from exc
 
     def _apply_record(self, device: str, seq: int, prev_hash: str, ciphertext: bytes) -> str:
         plain = crypto.decrypt_record(self._data_key, self.remote_id, device, seq, ciphertext)
@@ -408,11 +435,16 @@ class SyncEngine:
             elif on_disk is None or winner.rev_id != on_disk.rev_id:
                 to_write.append(doc_id)
         self._guarded_deletes(plan, len(tracked), report, remote_ok)
-        for doc_id in to_write:
+        # Documents before conflict copies: a copy is only worth writing once its document
+        # shows the other text (see _echoes_a_document).
+        for doc_id in sorted(to_write, key=lambda d: (is_conflict_copy(d), d)):
             on_disk = self.state.local_doc(doc_id)
             winner, _ = resolve(self.state.heads(doc_id))
-            if winner is not None and (on_disk is None or winner.rev_id != on_disk.rev_id):
-                self._materialize(winner, on_disk, report, remote_ok)
+            if winner is None or (on_disk is not None and winner.rev_id == on_disk.rev_id):
+                continue
+            if on_disk is None and self._echoes_a_document(winner):
+                continue
+            self._materialize(winner, on_disk, report, remote_ok)
         for doc_id, loser in copies:
             self._conflict_copy(doc_id, loser, report, remote_ok)
 
@@ -519,8 +551,23 @@ class SyncEngine:
             device=loser.device,
         )
         self.state.add_revision(rev, published=False)
+        if self._echoes_a_document(rev):
+            return  # written by a later round, once its document shows the winning text
         if self._materialize(rev, None, report, remote_ok):
             report.conflicts.append(self.state.local_doc(copy_doc).path)  # type: ignore[union-attr]
+
+    def _echoes_a_document(self, rev: Revision) -> bool:
+        """A conflict copy whose text its document on this disk still holds, because that
+        document's winning text could not be written yet (download cut short, file busy,
+        offline). Writing it now would show the writer two identical files; a later round
+        writes it, once the document shows the winner."""
+        if not is_conflict_copy(rev.doc_id) or rev.blob_doc is None:
+            return False
+        source = self.state.local_doc(rev.blob_doc)
+        if source is None or source.sha256 != rev.sha256:
+            return False
+        winner, _ = resolve(self.state.heads(source.doc_id))
+        return winner is not None and winner.rev_id != source.rev_id
 
     def _occupant(self, rel: str, doc_id: str) -> tuple[LocalDoc, bool] | None:
         """Another document whose file is at ``rel`` (case-insensitively), and whether it
@@ -611,20 +658,30 @@ class SyncEngine:
         return renamed
 
     def _move_aside(self, doc: LocalDoc, taken: set[str], report: SyncReport) -> None:
+        """Move another document's file off a name that ``doc``'s rival takes.
+
+        The file on this disk may be older than that document's newest revision (a rename
+        or edit on another device not written here yet). Its text must never be published
+        as new: only the document's current winner may be renamed, and only when the
+        winner still wants this name; otherwise the file just moves out of the way and the
+        winner is written over it as usual.
+        """
         root = self.library_root
         new_rel = library_files.free_name(root, doc.path, taken)
-        current = self.state.revision(doc.rev_id)
-        assert current is not None
-        renamed = self._rename_revision(current, new_rel)
+        winner, _ = resolve(self.state.heads(doc.doc_id))
+        assert winner is not None  # only live documents are moved aside
+        rev_id = doc.rev_id
+        if library_files.local_name(winner.path).casefold() == doc.path.casefold():
+            renamed = self._rename_revision(winner, new_rel)
+            if winner.rev_id == doc.rev_id:
+                rev_id = renamed.rev_id
         source = library_files.on_disk(root, doc.path)
         target = library_files.on_disk(root, new_rel)
         target.parent.mkdir(parents=True, exist_ok=True)
         source.replace(target)
         stat = target.stat()
         self.state.set_local_doc(
-            LocalDoc(
-                doc.doc_id, new_rel, renamed.rev_id, doc.sha256, stat.st_size, stat.st_mtime_ns
-            )
+            LocalDoc(doc.doc_id, new_rel, rev_id, doc.sha256, stat.st_size, stat.st_mtime_ns)
         )
         report.renamed.append((doc.path, new_rel))
 
@@ -651,7 +708,7 @@ class SyncEngine:
             raise FileNotFoundError(rev.blob)
         with tempfile.TemporaryDirectory(dir=self.staging) as tmp:
             download = Path(tmp) / "blob"
-            self.store.fetch_blob(rev.blob, download)
+            self.store.fetch_blob(rev.blob, download, rev.blob_size)
             with download.open("rb") as fh:
                 yield crypto.decrypt_blob_chunks(self._data_key, rev.blob_doc, rev.blob_rev, fh)
 

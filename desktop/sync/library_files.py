@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import secrets
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import atomic_write
 
 DOCUMENT_SUFFIXES = (".md", ".markdown", ".txt")
 METADATA_DIR = ".draftsmith"
@@ -100,32 +101,30 @@ def atomic_write_chunks(
     expected_sha256: str | None = None,
     still_ok: Callable[[], bool] | None = None,
 ) -> tuple[str, int] | None:
-    """Write to a temp file beside ``target``, fsync, rename. Returns (sha256, size).
+    """Write through the project's atomic-write helper. Returns (sha256, size).
 
     Nothing replaces ``target`` unless the text hashes to ``expected_sha256`` and
     ``still_ok()`` (checked at the last moment, e.g. "the writer has not saved meanwhile")
     is true; returns None when ``still_ok`` said no."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.sync.tmp")
     h = hashlib.sha256()
     size = 0
-    try:
-        with tmp.open("wb") as fh:
-            for chunk in chunks:
-                fh.write(chunk)
-                h.update(chunk)
-                size += len(chunk)
-            fh.flush()
-            os.fsync(fh.fileno())
+
+    def counted() -> Iterator[bytes]:
+        nonlocal size
+        for chunk in chunks:
+            h.update(chunk)
+            size += len(chunk)
+            yield chunk
+
+    def ready() -> bool:
         if expected_sha256 is not None and h.hexdigest() != expected_sha256:
             raise ContentMismatch(f"{target.name}: the received text does not match its record.")
-        if still_ok is not None and not still_ok():
-            tmp.unlink(missing_ok=True)
-            return None
-        tmp.replace(target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        return still_ok is None or still_ok()
+
+    if not atomic_write.write_chunks(
+        target, counted(), ready=ready, make_parents=True, temp_suffix=".sync.tmp"
+    ):
+        return None
     return h.hexdigest(), size
 
 

@@ -170,8 +170,34 @@ class RemoteStore:
                 raise
             self.client.delete(tmp)
 
-    def fetch_blob(self, digest: str, sink_path: Path) -> None:
-        """Download blobs/<digest> into ``sink_path`` and check its hash."""
+    def fetch_blob(self, digest: str, sink_path: Path, size: int | None = None) -> None:
+        """Download blobs/<digest> into ``sink_path`` and check its hash.
+
+        A body can end early without the client noticing (no Content-Length, the connection
+        just closes). Short of ``size`` is a network failure; wrong bytes are downloaded a
+        second time, and only the same wrong bytes twice count as damage on the server."""
+        first = self._download_blob(digest, sink_path, size)
+        if first == digest:
+            return
+        copy = sink_path.with_name(sink_path.name + ".again")
+        try:
+            second = self._download_blob(digest, copy, size)
+            if second == digest:
+                copy.replace(sink_path)
+                return
+        finally:
+            copy.unlink(missing_ok=True)
+        if second != first:
+            raise errors.RemoteUnreachable(
+                f"A stored version ({digest[:12]}) arrived damaged twice, differently each "
+                "time (an unreliable connection). Sync will try again."
+            )
+        raise errors.RemoteTampered(
+            f"A stored version ({digest[:12]}) on the server does not match its hash "
+            "(swapped or damaged)."
+        )
+
+    def _download_blob(self, digest: str, sink_path: Path, size: int | None) -> str:
         hasher = hashlib.sha256()
         with sink_path.open("wb") as fh:
 
@@ -181,16 +207,17 @@ class RemoteStore:
                     fh.write(chunk)
 
             try:
-                self.client.download(f"blobs/{digest}", _Tee())  # type: ignore[arg-type]
+                got = self.client.download(f"blobs/{digest}", _Tee())  # type: ignore[arg-type]
             except errors.RemoteNotFound as exc:
                 raise errors.RemoteTampered(
                     f"A stored version ({digest[:12]}) is missing from the server."
                 ) from exc
-        if hasher.hexdigest() != digest:
-            raise errors.RemoteTampered(
-                f"A stored version ({digest[:12]}) on the server does not match its hash "
-                "(swapped or damaged)."
+        if size is not None and got < size:
+            raise errors.RemoteUnreachable(
+                f"The download of a stored version ({digest[:12]}) was cut short "
+                f"({got} of {size} bytes; a network problem). Sync will try again."
             )
+        return hasher.hexdigest()
 
     # --- keys ------------------------------------------------------------------------
 
@@ -224,11 +251,15 @@ class RemoteStore:
         return sorted(e.name for e in self.client.list_folder("log") if e.is_dir)
 
     def log_seqs(self, device: str) -> list[int]:
-        seqs = []
-        for entry in self.client.list_folder(f"log/{device}"):
-            if not entry.is_dir and entry.name.isdigit():
-                seqs.append(int(entry.name))
-        return sorted(seqs)
+        return sorted(self.log_sizes(device))
+
+    def log_sizes(self, device: str) -> dict[int, int | None]:
+        """Entry number -> size the server lists for it (None if it lists none)."""
+        return {
+            int(entry.name): entry.size
+            for entry in self.client.list_folder(f"log/{device}")
+            if not entry.is_dir and entry.name.isdigit()
+        }
 
     def clean_own_tmp(self) -> None:
         """Remove staging leftovers of this device (from dropped uploads). Best effort."""

@@ -36,6 +36,11 @@ def conflict_doc_id(doc_id: str, loser_rev: str) -> str:
     return "c" + hashlib.sha256(f"copy-doc|{doc_id}|{loser_rev}".encode()).hexdigest()[:31]
 
 
+def is_conflict_copy(doc_id: str) -> bool:
+    """Conflict copies have ids from ``conflict_doc_id``; documents start with "d"."""
+    return doc_id.startswith("c")
+
+
 def conflict_rev_id(doc_id: str, loser_rev: str) -> str:
     return "c" + hashlib.sha256(f"copy-rev|{doc_id}|{loser_rev}".encode()).hexdigest()[:31]
 

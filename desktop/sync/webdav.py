@@ -71,13 +71,25 @@ class WebDavClient:
             raise errors.RemoteUnreachable(
                 f"The server's certificate could not be verified ({url})."
             ) from exc
+        except (
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError,
+        ) as exc:
+            # The server's answer was cut off part-way (IncompleteRead): a network failure.
+            log.info("%s %s: answer cut short: %s", method, path, exc)
+            raise errors.RemoteUnreachable(
+                f"The connection to the sync server dropped before its answer to {method} "
+                f"{path or '/'} was complete (a network problem). Sync will try again."
+            ) from exc
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             raise errors.RemoteUnreachable(
                 f"The sync server could not be reached ({method} {path})."
             ) from exc
         except requests.exceptions.RequestException as exc:
+            log.info("%s %s failed: %s", method, path, exc)
             raise errors.RemoteUnreachable(
-                f"The connection to the sync server failed ({exc})."
+                f"The connection to the sync server failed during {method} {path or '/'}. "
+                "Sync will try again."
             ) from exc
         if response.status_code not in expected:
             self._raise_for_status(method, path, response)
@@ -240,13 +252,17 @@ class WebDavClient:
         try:
             yield from response.iter_content(chunk_size=256 * 1024)
         except requests.exceptions.RequestException as exc:
-            raise errors.RemoteUnreachable("The connection dropped during a download.") from exc
+            raise errors.RemoteUnreachable(
+                "The connection dropped during a download. Sync will try again."
+            ) from exc
 
     @staticmethod
     def _check_length(response: requests.Response, got: int, path: str) -> None:
         declared = response.headers.get("Content-Length")
         if declared is not None and declared.isdigit() and int(declared) != got:
-            raise errors.RemoteUnreachable(f"The download of {path} was cut short.")
+            raise errors.RemoteUnreachable(
+                f"The download of {path} was cut short (a network problem). Sync will try again."
+            )
 
     def put(self, path: str, body: bytes | BinaryIO) -> None:
         self._request("PUT", path, (200, 201, 204), data=body).close()

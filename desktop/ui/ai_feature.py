@@ -8,7 +8,7 @@ the writer types is logged."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,13 +16,16 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QKeyEvent, QTextCursor
 from PySide6.QtWidgets import QApplication, QMenu
 
-from desktop.ui.ai_panes import AINotice, AIStatus, NotesPane, TaskPane
+from desktop.ui.ai_model_watch import WATCH_INTERVAL_MS, ModelCacheWatch
+from desktop.ui.ai_panes import AINotice, AIStatus, NotesPane, TaskPane, restart_message
 from desktop.ui.ai_worker import JobResult, ModelHost
 
 if TYPE_CHECKING:
     from desktop.ui.ai_build_dialog import ModelBuildDialog
 from desktop.ui.document_editor import DocumentEditor
-from inference.runtime import TONES, GenerationRequest, RuntimeSettings, Task
+from inference.runtime import TONES, AnswerCheck, GenerationRequest, RuntimeSettings, Task
+from inference.runtime.answer_check import METHOD_EXTRACTIVE
+from inference.runtime.tasks import CONTINUE_SAMPLING
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +34,8 @@ CONTEXT_AFTER_CHARS = 2_000
 MAX_BACKOFF = 4.0
 # After this much quiet the prompt for a continuation is prefilled, so the suggestion is quick.
 WARM_DELAY_MS = 300
+# How long a short status-bar message ("No suggestion here…") stays.
+STATUS_MESSAGE_MS = 6_000
 
 # (action id, title, task, shortcut)
 TASK_ACTIONS: list[tuple[str, str, Task, str | None]] = [
@@ -41,6 +46,23 @@ TASK_ACTIONS: list[tuple[str, str, Task, str | None]] = [
     ("ai.summarize", "Summarize", Task.SUMMARIZE, "Ctrl+Alt+U"),
     ("ai.brainstorm", "Brainstorm", Task.BRAINSTORM, "Ctrl+Alt+B"),
 ]
+
+ACTION_TASKS = {action_id: task for action_id, _title, task, _shortcut in TASK_ACTIONS}
+ACTION_TASKS["ai.continue"] = Task.CONTINUE
+
+# What the pane says when an answer was written by a method that cannot invent.
+EXTRACTIVE_NOTES = {
+    Task.SHORTEN: "Shortened by keeping your most important sentences, in their order.",
+    Task.SUMMARIZE: "Summarized by keeping your most important sentences, in their order.",
+}
+EXTRACTIVE_NOTE = "Written by keeping your most important sentences, in their order."
+
+
+def method_note(task: Task, check: AnswerCheck) -> str:
+    """One line on who wrote the answer, when it was not the model."""
+    if check.method != METHOD_EXTRACTIVE:
+        return ""
+    return EXTRACTIVE_NOTES.get(task, EXTRACTIVE_NOTE)
 
 
 @dataclass
@@ -73,6 +95,8 @@ class AIFeature(QObject):
         suggestion_tokens: int = 60,
         task_tokens: int | None = None,
         load_delay_ms: int = 0,
+        temperature: float | None = None,  # of suggestions; None: the runtime's default
+        model_watch_ms: int = WATCH_INTERVAL_MS,
     ) -> None:
         super().__init__(window)
         self.window = window
@@ -82,6 +106,7 @@ class AIFeature(QObject):
         self.auto_ghost = auto_ghost
         self.suggestion_tokens = suggestion_tokens
         self.task_tokens = task_tokens  # None: each task's own default length
+        self.temperature = temperature
         self.ready = False
         self.reason = "The AI model is loading…"
         self.dismissals = 0
@@ -99,6 +124,10 @@ class AIFeature(QObject):
         host.chunk.connect(self._on_chunk)
         host.finished.connect(self._on_finished)
         host.failed.connect(self._on_failed)
+        host.restarted.connect(self._on_restarted)
+        self._reload_pending = False  # a new model is in the cache; load it when idle
+        self._announce_load = False  # say in the status bar when the reloaded model is ready
+        self._said = ""  # the status-bar message this feature put up last
 
         self.status = AIStatus()
         self.notice = AINotice()
@@ -125,6 +154,8 @@ class AIFeature(QObject):
 
         self._register_actions()
         window.current_editor_changed.connect(self._editor_changed)
+        if hasattr(window, "settings_changed"):
+            window.settings_changed.connect(self.apply_setting)
         window.installEventFilter(self)
         app = QApplication.instance()
         if app is not None:
@@ -135,9 +166,13 @@ class AIFeature(QObject):
         self.load_timer.setSingleShot(True)
         self.load_timer.timeout.connect(self.load_model)
         self.load_timer.start(load_delay_ms)
+        self.model_watch = ModelCacheWatch(model_path, model_watch_ms, self)
+        self.model_watch.changed.connect(self._model_files_changed)
 
     # ----- model lifecycle --------------------------------------------------------------------
     def load_model(self) -> None:
+        self._reload_pending = False
+        self.model_watch.loading()
         self.ready = False
         self.reason = "The AI model is loading…"
         self.status.loading()
@@ -149,7 +184,12 @@ class AIFeature(QObject):
         self.reason = ""
         self.status.ready(device_label)
         self.status.setToolTip("The AI model runs on this computer; nothing leaves it.")
+        self.notice.dismiss()
+        self._mark_weak_tasks()
         self._refresh_actions()
+        if self._announce_load:
+            self._announce_load = False
+            self.say("The new AI model is loaded and ready.")
         self.warm_timer.start()  # the open document's context, while the writer reads
         logger.info("AI model ready on %s", device_label)
 
@@ -157,9 +197,38 @@ class AIFeature(QObject):
         self.ready = False
         self.reason = message
         self.status.unavailable(message)
-        self.notice.show_message(f"AI help is not available: {message}")
-        self.notice.setToolTip("Settings > AI > Build model… builds it here.")
+        self.notice.show_message(
+            f"AI help is not available: {message}",
+            hint="Settings > AI > Build model… builds it here. A model built or copied into "
+            "the model cache is picked up without a restart.",
+        )
+        self._announce_load = False
         self._refresh_actions()
+
+    def _model_files_changed(self) -> None:
+        """A model appeared in the cache (or was rebuilt): load it as soon as nothing runs."""
+        if self.build_dialog is not None and self.build_dialog.running():
+            return  # the dialog loads it when the build finishes
+        self._reload_pending = True
+        self._reload_when_idle()
+
+    def _reload_when_idle(self) -> None:
+        if not self._reload_pending or self.host.busy():
+            return
+        self._announce_load = True
+        self.say("Found a new AI model; loading it…")
+        self.load_model()
+
+    def say(self, message: str) -> None:
+        """A short message in the status bar, in plain words (it goes away by itself)."""
+        self._said = message
+        self.window.statusBar().showMessage(message, STATUS_MESSAGE_MS)
+
+    def _unsay(self) -> None:
+        """A new request: an old message about the last one would mislead."""
+        if self._said and self.window.statusBar().currentMessage() == self._said:
+            self.window.statusBar().clearMessage()
+        self._said = ""
 
     def shutdown(self) -> None:
         """Cancel any generation and join the model thread (window closing or app quitting)."""
@@ -168,6 +237,7 @@ class AIFeature(QObject):
         self.ghost_timer.stop()
         self.warm_timer.stop()
         self.load_timer.stop()
+        self.model_watch.stop()
         if self.build_dialog is not None and self.build_dialog.running():
             self.build_dialog.cancel()
         self.host.shutdown()
@@ -220,8 +290,27 @@ class AIFeature(QObject):
         tip = "" if self.ready else self.reason
         for entry in self.window.registry.all():
             if entry.id.startswith("ai."):
-                entry.action.setToolTip(tip or entry.title)
+                note = self._weak_note(entry.id)
+                entry.action.setToolTip(tip or (f"{entry.title} — {note}" if note else entry.title))
         self.window.registry.refresh_enabled()
+
+    def _weak_note(self, action_id: str) -> str:
+        """The loaded model's note for an action's task ("works better with a larger model")."""
+        task = ACTION_TASKS.get(action_id)
+        if task is None and action_id.startswith("ai.tone."):
+            task = Task.CHANGE_TONE
+        return self.host.weak_tasks.get(task, "") if task is not None else ""
+
+    def _mark_weak_tasks(self) -> None:
+        """Say in the AI menu which tasks this model does poorly, instead of pretending."""
+        registry = self.window.registry
+        titles = {action_id: title for action_id, title, _task, _shortcut in TASK_ACTIONS}
+        titles["ai.continue"] = "Suggest a continuation"
+        for action_id, title in titles.items():
+            note = self._weak_note(action_id)
+            registry.action(action_id).setText(f"{title} — {note}" if note else title)
+        note = self.host.weak_tasks.get(Task.CHANGE_TONE, "")
+        self.tone_menu.setTitle(f"Change tone — {note}" if note else "Change tone")
 
     def _register_actions(self) -> None:
         registry = self.window.registry
@@ -302,9 +391,27 @@ class AIFeature(QObject):
         return dialog
 
     def _toggle_auto(self) -> None:
-        self.auto_ghost = self.window.registry.action("ai.auto_suggest").isChecked()
+        on = self.window.registry.action("ai.auto_suggest").isChecked()
+        if hasattr(self.window, "change_setting"):
+            self.window.change_setting("ai_suggest_after_pause", on)  # persisted; applied below
+        self.auto_ghost = on
         if not self.auto_ghost:
             self.ghost_timer.stop()
+
+    def apply_setting(self, key: str) -> None:
+        """A persisted AI option changed (Settings dialog or menu): use it from now on."""
+        if not key.startswith("ai_"):
+            return
+        options = ai_options(self.window.settings)
+        self.ghost_delay_ms = options["ghost_delay_ms"]
+        self.suggestion_tokens = options["suggestion_tokens"]
+        self.temperature = options["temperature"]
+        if self.auto_ghost != options["auto_ghost"]:
+            self.window.registry.action("ai.auto_suggest").setChecked(options["auto_ghost"])
+        if key in ("ai_device", "ai_threads", "ai_model_dir"):
+            self.model_path = options["model_path"]
+            self.runtime_settings = options["runtime_settings"]
+            self.load_model()
 
     # ----- editors ----------------------------------------------------------------------------
     def _editor_changed(self, editor: DocumentEditor | None) -> None:
@@ -390,6 +497,9 @@ class AIFeature(QObject):
             after=editor.text_after_cursor(CONTEXT_AFTER_CHARS),
             notes=self.notes_for(editor),
             max_new_tokens=self.suggestion_tokens,
+            sampling=None
+            if self.temperature is None
+            else replace(CONTINUE_SAMPLING, temperature=self.temperature),
         )
 
     def warm_cache(self) -> None:
@@ -440,6 +550,7 @@ class AIFeature(QObject):
                 self.notice.show_message("Write something first; the suggestion continues it.")
             return
         self._stop_task_job()
+        self._unsay()
         self.last_request = request
         job_id = self.host.submit(request)
         self.ghost_job = GhostJob(job_id, editor, editor.cursor_position())
@@ -457,7 +568,7 @@ class AIFeature(QObject):
         word, rest = ghost[: lead + cut], ghost[lead + cut :]
         self.cancel_ghost()
         editor.clear_ghost_text()
-        editor.insert_text_as_one_undo_step(word)
+        editor.insert_text_as_one_undo_step(word, ai_written=True)
         if rest:
             editor.show_ghost_text(rest)
 
@@ -491,6 +602,7 @@ class AIFeature(QObject):
         self._stop_task_job()
         job.editor.clear_ghost_text()
         self.task_pane.start(job.title)
+        self._unsay()
         self.last_request = job.request
         job.job_id = self.host.submit(job.request)
         self.task_job = job
@@ -526,13 +638,17 @@ class AIFeature(QObject):
         return job
 
     def replace_with_result(self) -> None:
+        if not self.task_pane.may_use(self.task_pane.replace_requested):
+            return  # failed its check: only after "Use anyway"
         job = self._target_editor()
         text = self.task_pane.text()
         if job is None or not text:
             return
-        job.editor.replace_range_as_one_undo_step(job.start, job.end, text)
+        job.editor.replace_range_as_one_undo_step(job.start, job.end, text, ai_written=True)
 
     def insert_result_below(self) -> None:
+        if not self.task_pane.may_use(self.task_pane.insert_requested):
+            return  # failed its check: only after "Use anyway"
         job = self._target_editor()
         text = self.task_pane.text()
         if job is None or not text:
@@ -540,7 +656,7 @@ class AIFeature(QObject):
         cursor = QTextCursor(job.editor.document())
         cursor.setPosition(job.end)
         cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock)
-        job.editor.insert_text_as_one_undo_step("\n\n" + text, cursor.position())
+        job.editor.insert_text_as_one_undo_step("\n\n" + text, cursor.position(), ai_written=True)
 
     # ----- results ----------------------------------------------------------------------------
     def _on_chunk(self, job_id: int, piece: str) -> None:
@@ -552,19 +668,44 @@ class AIFeature(QObject):
         if self.task_job is not None and self.task_job.job_id == job_id:
             self.task_pane.append(piece)
 
+    def _on_restarted(self, job_id: int, reason: str) -> None:
+        """The answer streamed so far failed its check and is being written again."""
+        ghost = self.ghost_job
+        if ghost is not None and ghost.job_id == job_id:
+            ghost.editor.clear_ghost_text()
+            self.say(f"Suggestion: {restart_message(reason)}")
+        elif self.task_job is not None and self.task_job.job_id == job_id:
+            self.task_pane.restart(reason)
+
     def _on_finished(self, result: JobResult) -> None:
         self.status.speed(result.tokens_per_second)
         ghost = self.ghost_job
         if ghost is not None and ghost.job_id == result.job_id:
             self.ghost_job = None
             if ghost.editor.cursor_position() == ghost.position and not result.cancelled:
-                if result.text:
+                if result.text.strip():
                     ghost.editor.show_ghost_text(result.text)
+                    if not result.check.passed:
+                        self.say(f"This suggestion may not fit: {result.check.summary}")
                 else:
                     ghost.editor.clear_ghost_text()
-            return
-        if self.task_job is not None and self.task_job.job_id == result.job_id:
-            self.task_pane.finish(result.text, result.stop_reason)
+                    self.say(
+                        "No suggestion here: the model had nothing usable to add. "
+                        "Press Ctrl+Space to try again."
+                    )
+        elif self.task_job is not None and self.task_job.job_id == result.job_id:
+            job = self.task_job
+            self.task_pane.finish(
+                result.text,
+                result.stop_reason,
+                result.check,
+                method_note(Task(job.request.task), result.check),
+            )
+            if not result.cancelled and not result.text.strip():
+                self.say(f"{job.title}: the model wrote nothing usable for this text.")
+            elif not result.cancelled and not result.check.passed:
+                self.say(f"{job.title}: the answer did not pass its check; see the AI pane.")
+        self._reload_when_idle()
 
     def _on_failed(self, job_id: int, message: str) -> None:
         if self.ghost_job is not None and self.ghost_job.job_id == job_id:
@@ -572,8 +713,27 @@ class AIFeature(QObject):
         if self.task_job is not None and self.task_job.job_id == job_id:
             self.task_pane.fail(message)
         self.notice.show_message(message)
+        self._reload_when_idle()
+
+
+def ai_options(settings: Any) -> dict[str, Any]:
+    """The persisted AI options (desktop/settings.py) as AIFeature arguments."""
+    return {
+        "auto_ghost": settings.get_bool("ai_suggest_after_pause"),
+        "ghost_delay_ms": settings.ai_suggest_delay_ms(),
+        "temperature": settings.ai_temperature(),
+        "suggestion_tokens": settings.ai_suggestion_tokens(),
+        "model_path": settings.ai_model_dir(),
+        "runtime_settings": RuntimeSettings(
+            device=settings.ai_device(), threads=settings.ai_threads()
+        ),
+    }
 
 
 def install_ai(window: Any, **options: Any) -> AIFeature:
-    """Add AI help to ``window``; the model starts loading on its own thread right away."""
-    return AIFeature(window, **options)
+    """Add AI help to ``window``; the model starts loading on its own thread right away.
+
+    Options not given come from the user's saved settings (Settings › AI)."""
+    settings = getattr(window, "settings", None)
+    saved = ai_options(settings) if settings is not None else {}
+    return AIFeature(window, **{**saved, **options})

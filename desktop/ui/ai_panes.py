@@ -5,26 +5,45 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QSize, Qt, QTimer, Signal, SignalInstance
+from PySide6.QtGui import QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
+
+from inference.runtime import AnswerCheck
 
 logger = logging.getLogger(__name__)
 
 NOTES_SAVE_DELAY_MS = 600
 
 
+class QuietLabel(QLabel):
+    """A wrapped line that takes no room while it has nothing to say."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.hide()
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setVisible(bool(text))
+
+
 class TaskPane(QWidget):
-    """A task's answer as it streams, with Replace / Insert below / Copy / Try again / Stop."""
+    """A task's answer as it streams, with Replace / Insert below / Copy / Try again / Stop.
+
+    An answer that failed its check is shown marked with the reasons; *Replace* and *Insert
+    below* then ask first, and only "Use anyway" lets it into the document."""
 
     replace_requested = Signal()
     insert_requested = Signal()
@@ -38,7 +57,13 @@ class TaskPane(QWidget):
         self.output = QPlainTextEdit()
         self.output.setReadOnly(True)
         self.output.setObjectName("ai-task-output")
-        self.state = QLabel("")
+        self.state = QuietLabel()
+        self.state.setObjectName("ai-task-state")
+        # How the answer was checked: the failed rules, or the method that wrote it.
+        self.verdict = QLabel("")
+        self.verdict.setWordWrap(True)
+        self.verdict.setObjectName("ai-task-verdict")
+        self.verdict.hide()
         self.replace_button = QPushButton("Replace")
         self.insert_button = QPushButton("Insert below")
         self.copy_button = QPushButton("Copy")
@@ -49,6 +74,23 @@ class TaskPane(QWidget):
         self.copy_button.clicked.connect(self.copy)
         self.retry_button.clicked.connect(self.retry_requested)
         self.stop_button.clicked.connect(self.stop_requested)
+        # The second step for an answer that failed its check.
+        self.confirm = QFrame()
+        self.confirm.setObjectName("ai-use-anyway")
+        self.confirm_label = QLabel("")
+        self.confirm_label.setWordWrap(True)
+        self.use_anyway_button = QPushButton("Use anyway")
+        self.keep_button = QPushButton("Don't use it")
+        self.use_anyway_button.clicked.connect(self._use_anyway)
+        self.keep_button.clicked.connect(self._cancel_use)
+        confirm_row = QHBoxLayout()
+        confirm_row.addWidget(self.use_anyway_button)
+        confirm_row.addWidget(self.keep_button)
+        confirm_layout = QVBoxLayout(self.confirm)
+        confirm_layout.setContentsMargins(0, 0, 0, 0)
+        confirm_layout.addWidget(self.confirm_label)
+        confirm_layout.addLayout(confirm_row)
+        self.confirm.hide()
         row = QHBoxLayout()
         for button in (
             self.replace_button,
@@ -61,8 +103,13 @@ class TaskPane(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.output, 1)
+        layout.addWidget(self.verdict)
         layout.addWidget(self.state)
         layout.addLayout(row)
+        layout.addWidget(self.confirm)
+        self.check = AnswerCheck()
+        self._allowed = True  # the answer may reach the document (passed, or "Use anyway")
+        self._pending: SignalInstance | None = None  # the action waiting for "Use anyway"
         self.set_running(False, has_result=False)
 
     def text(self) -> str:
@@ -72,6 +119,7 @@ class TaskPane(QWidget):
         self.title.setText(title)
         self.output.clear()
         self.state.setText("Writing…")
+        self._set_verdict(AnswerCheck(), "")
         self.set_running(True, has_result=False)
 
     def append(self, piece: str) -> None:
@@ -79,11 +127,73 @@ class TaskPane(QWidget):
         cursor.movePosition(cursor.MoveOperation.End)
         cursor.insertText(piece)
 
-    def finish(self, text: str, stop_reason: str) -> None:
+    def restart(self, reason: str) -> None:
+        """The answer so far failed its check and is being written again: drop it."""
+        self.output.clear()
+        self.state.setText(restart_message(reason))
+
+    def finish(
+        self, text: str, stop_reason: str, check: AnswerCheck | None = None, method_note: str = ""
+    ) -> None:
         if text and stop_reason != "cancelled":
             self.output.setPlainText(text)  # the cleaned answer replaces the raw stream
-        self.state.setText("Stopped." if stop_reason == "cancelled" else "")
-        self.set_running(False, has_result=bool(self.text().strip()))
+        has_result = bool(self.text().strip())
+        if stop_reason == "cancelled":
+            self.state.setText("Stopped.")
+        elif not has_result:
+            self.state.setText(
+                "The model wrote nothing usable here. Try again, or select a little more text."
+            )
+        else:
+            self.state.setText("")
+        self._set_verdict(check or AnswerCheck(), method_note if has_result else "")
+        self.set_running(False, has_result=has_result)
+
+    def _set_verdict(self, check: AnswerCheck, method_note: str) -> None:
+        self.check = check
+        self._allowed = check.passed
+        self._pending = None
+        self.confirm.hide()
+        lines = []
+        if not check.passed:
+            reasons = check.summary or "it did not follow the task's rules."
+            lines.append(f"⚠ This answer did not pass its check: {_sentence(reasons)}")
+        if method_note:
+            lines.append(method_note)
+        self.verdict.setText("\n".join(lines))
+        self.verdict.setVisible(bool(lines))
+        self.verdict.setProperty("failed", not check.passed)
+        self.replace_button.setText("Replace" if check.passed else "Replace…")
+        self.insert_button.setText("Insert below" if check.passed else "Insert below…")
+
+    def may_use(self, action: SignalInstance) -> bool:
+        """True when the answer may go into the document now; otherwise ask for "Use anyway"
+        (``action`` is emitted again once the writer confirms)."""
+        if self._allowed:
+            return True
+        self._pending = action
+        self.confirm_label.setText(
+            "This answer did not pass its check (the reasons are above). "
+            "Put it into your document anyway?"
+        )
+        self.confirm.show()
+        self.use_anyway_button.setFocus()
+        return False
+
+    def needs_confirmation(self) -> bool:
+        return not self._allowed
+
+    def _use_anyway(self) -> None:
+        action, self._pending = self._pending, None
+        self.confirm.hide()
+        if action is None:
+            return
+        self._allowed = True  # the writer has read the reasons and chosen this answer
+        action.emit()
+
+    def _cancel_use(self) -> None:
+        self._pending = None
+        self.confirm.hide()
 
     def fail(self, message: str) -> None:
         self.state.setText(message)
@@ -94,9 +204,28 @@ class TaskPane(QWidget):
         self.retry_button.setEnabled(not running and self.title.text() != "")
         for button in (self.replace_button, self.insert_button, self.copy_button):
             button.setEnabled(not running and has_result)
+        if running:
+            self.confirm.hide()
 
     def copy(self) -> None:
         QGuiApplication.clipboard().setText(self.text())
+
+
+def restart_message(reason: str) -> str:
+    """What to say when an answer is dropped and written again (the runtime's reason may say
+    what happens next already: "… Writing it again…", "… Using sentences from your text
+    instead.")."""
+    text = _sentence(reason)
+    if any(word in text.lower() for word in ("again", "instead", "showing")):
+        return text
+    return f"Writing it again: {text}"
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if text and text[-1] not in ".!?…":
+        text += "."
+    return text[:1].upper() + text[1:]
 
 
 class NotesPane(QWidget):
@@ -166,15 +295,52 @@ class AIStatus(QLabel):
         self.setToolTip(reason)
 
 
+class ElidedLabel(QLabel):
+    """One line that never wraps: what doesn't fit ends in "…", the full text is its tooltip."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setWordWrap(False)
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(
+            self.fontMetrics().horizontalAdvance("AI help…") + 8, super().sizeHint().height()
+        )
+
+    def sizeHint(self) -> QSize:
+        return QSize(
+            self.fontMetrics().horizontalAdvance(self._full) + 8, super().sizeHint().height()
+        )
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(
+            " ".join(self._full.split()), Qt.TextElideMode.ElideRight, max(0, self.width() - 4)
+        )
+        super().setText(shown)
+
+
 class AINotice(QFrame):
-    """A message in plain words with a close button; the editor keeps working under it."""
+    """A message in plain words with a close button; the editor keeps working under it. It
+    stays one line in the status bar (elided; the whole message is the tooltip)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("ai-notice")
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.label = ElidedLabel()
         self.close_button = QToolButton()
         self.close_button.setText("✕")
         self.close_button.setToolTip("Dismiss")
@@ -183,15 +349,18 @@ class AINotice(QFrame):
         layout.setContentsMargins(4, 0, 4, 0)
         layout.addWidget(self.label, 1)
         layout.addWidget(self.close_button)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.hide()
 
-    def show_message(self, message: str) -> None:
+    def show_message(self, message: str, hint: str = "") -> None:
         self.label.setText(message)
+        if hint:
+            self.label.setToolTip(f"{message}\n\n{hint}")
         self.show()
 
     def message(self) -> str:
-        return "" if self.isHidden() else self.label.text()
+        return "" if self.isHidden() else self.label.full_text()
 
     def dismiss(self) -> None:
-        self.label.clear()
+        self.label.setText("")
         self.hide()

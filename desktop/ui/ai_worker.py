@@ -21,6 +21,7 @@ from inference.runtime import (
     LocalModel,
     RuntimeErrorBase,
     RuntimeSettings,
+    Task,
 )
 
 logger = logging.getLogger(__name__)
@@ -42,10 +43,27 @@ class JobResult:
         return self.stop_reason == "cancelled"
 
 
-def _stop_thread(thread: QThread, state: dict[str, object]) -> None:
-    cancel = state.get("_cancel")
-    if isinstance(cancel, threading.Event):
-        cancel.set()
+class _CancelFlag:
+    """The newest job's cancel event. Plain Python, so the shutdown hook can reach it after
+    the Qt objects around it are gone (and without keeping the host alive)."""
+
+    def __init__(self) -> None:
+        self.event: threading.Event | None = None
+
+    def set(self) -> None:
+        if self.event is not None:
+            self.event.set()
+
+    def is_set(self) -> bool:
+        return self.event is not None and self.event.is_set()
+
+    def renew(self) -> threading.Event:
+        self.event = threading.Event()
+        return self.event
+
+
+def _stop_thread(thread: QThread, flag: _CancelFlag) -> None:
+    flag.set()
     if not shiboken6.isValid(thread):  # already destroyed at interpreter exit: nothing to join
         return
     if thread.isRunning():
@@ -63,6 +81,8 @@ class ModelWorker(QObject):
     finished = Signal(object)  # JobResult
     failed = Signal(int, str)  # job id, message
     warmed = Signal(int)  # prompt tokens now cached
+    restarted = Signal(int, str)  # job id, why: the answer so far failed its check; discard it
+    weak_tasks = Signal(object)  # dict[Task, str] for the loaded model (before ``loaded``)
 
     def __init__(self) -> None:
         super().__init__()
@@ -76,6 +96,12 @@ class ModelWorker(QObject):
             logger.warning("The model could not be loaded: %s", error)
             self.load_failed.emit(str(error) or type(error).__name__)
             return
+        try:
+            weak = dict(self.model.weak_tasks())
+        except Exception as error:  # a missing measurement only costs the menu notes
+            logger.info("Could not read the model's weak tasks: %s", type(error).__name__)
+            weak = {}
+        self.weak_tasks.emit(weak)
         self.loaded.emit(self.model.device_report.label())
 
     @Slot(int, object, object)
@@ -88,7 +114,10 @@ class ModelWorker(QObject):
             return
         try:
             result = self.model.run(
-                request, on_text=lambda piece: self.chunk.emit(job_id, piece), cancel=cancel
+                request,
+                on_text=lambda piece: self.chunk.emit(job_id, piece),
+                cancel=cancel,
+                on_restart=lambda reason: self.restarted.emit(job_id, reason),
             )
         except RuntimeErrorBase as error:  # a request the runtime refuses, in plain words
             self.failed.emit(job_id, str(error))
@@ -131,6 +160,7 @@ class ModelHost(QObject):
     finished = Signal(object)
     failed = Signal(int, str)
     warmed = Signal(int)
+    restarted = Signal(int, str)  # job id, reason: drop what was streamed, it is written again
     _load_requested = Signal(object, object)
     _warm_requested = Signal(object, object)
     _generate_requested = Signal(int, object, object)
@@ -140,6 +170,7 @@ class ModelHost(QObject):
         self.model_thread = QThread()
         self.model_thread.setObjectName("draftsmith-model")
         self.worker = ModelWorker()
+        self._cancel = _CancelFlag()
         self.worker.moveToThread(self.model_thread)
         self._load_requested.connect(self.worker.load)
         self._generate_requested.connect(self.worker.generate)
@@ -148,16 +179,18 @@ class ModelHost(QObject):
         if parent is not None:
             # Deleted without a close (or before shutdown): still stop and join, using only
             # Python-side state, since the Qt objects around it are going away.
-            thread, state = self.model_thread, self.__dict__
-            parent.destroyed.connect(lambda *_args: _stop_thread(thread, state))
+            thread, flag = self.model_thread, self._cancel
+            parent.destroyed.connect(lambda *_args: _stop_thread(thread, flag))
         self._next_id = 0
-        self._cancel: threading.Event | None = None
         self.current_job: int | None = None
         self.worker.loaded.connect(self._on_loaded)
         self.worker.load_failed.connect(self._on_load_failed)
         self.worker.chunk.connect(self._on_chunk)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
+        self.worker.restarted.connect(self._on_restarted)
+        self.worker.weak_tasks.connect(self._on_weak_tasks)
+        self.weak_tasks: dict[Task, str] = {}  # the loaded model's tasks it does poorly, noted
 
     def _ensure_running(self) -> None:
         if not self.model_thread.isRunning():
@@ -172,28 +205,25 @@ class ModelHost(QObject):
         self.cancel()
         self._ensure_running()
         self._next_id += 1
-        self._cancel = threading.Event()
+        cancel = self._cancel.renew()
         self.current_job = self._next_id
-        self._generate_requested.emit(self._next_id, request, self._cancel)
+        self._generate_requested.emit(self._next_id, request, cancel)
         return self._next_id
 
     def warm(self, request: GenerationRequest) -> bool:
         """Prefill ``request``'s prompt while idle; the next job cancels it. False when busy."""
         if self.busy():
             return False
-        if self._cancel is not None:
-            self._cancel.set()  # an older warm-up is stale now
+        self._cancel.set()  # an older warm-up is stale now
         self._ensure_running()
-        self._cancel = threading.Event()
-        self._warm_requested.emit(request, self._cancel)
+        self._warm_requested.emit(request, self._cancel.renew())
         return True
 
     def cancel(self, job_id: int | None = None) -> None:
         """Cancel the running job (only if it is ``job_id`` when given)."""
         if job_id is not None and job_id != self.current_job:
             return
-        if self._cancel is not None:
-            self._cancel.set()
+        self._cancel.set()
         self.current_job = None
 
     def busy(self) -> bool:
@@ -204,6 +234,12 @@ class ModelHost(QObject):
 
     def _on_load_failed(self, message: str) -> None:
         self.load_failed.emit(message)
+
+    def _on_weak_tasks(self, weak: dict[Task, str]) -> None:
+        self.weak_tasks = weak
+
+    def _on_restarted(self, job_id: int, reason: str) -> None:
+        self.restarted.emit(job_id, reason)
 
     def _on_warmed(self, cached: int) -> None:
         self.warmed.emit(cached)

@@ -2,9 +2,12 @@
 
 - ``insert_text_as_one_undo_step`` / ``replace_selection_as_one_undo_step`` /
   ``replace_range_as_one_undo_step``: one Ctrl+Z undoes the whole insertion.
+  Pass ``ai_written=True`` for text the AI wrote: ``ai_text_inserted`` then reports it, so
+  today's words count the writer's own words apart from accepted suggestions.
 - ``text_before_cursor`` / ``text_after_cursor`` / ``selected_text`` / ``cursor_position``.
 - Signals ``document_edited`` (text changed by anyone) and ``cursor_moved(position)``.
-- Ghost text (a suggestion drawn after the cursor, not part of the document):
+- Ghost text (a suggestion shown after the cursor as part of the layout — following lines move
+  down for it — but not part of the document):
   ``show_ghost_text`` / ``append_ghost_text`` (streaming) / ``clear_ghost_text``; Tab accepts it
   as one undo step (``ghost_text_accepted``), Esc, any edit or a cursor move dismisses it
   (``ghost_text_dismissed``).
@@ -25,8 +28,7 @@ from PySide6.QtGui import (
     QFont,
     QFontMetricsF,
     QKeyEvent,
-    QPainter,
-    QPaintEvent,
+    QMouseEvent,
     QPalette,
     QResizeEvent,
     QTextBlock,
@@ -34,6 +36,7 @@ from PySide6.QtGui import (
     QTextCharFormat,
     QTextCursor,
     QTextFormat,
+    QTextLayout,
 )
 from PySide6.QtWidgets import QMenu, QPlainTextEdit, QTextEdit, QWidget
 
@@ -56,6 +59,7 @@ class DocumentEditor(QPlainTextEdit):
     focus_lost = Signal()
     ghost_text_accepted = Signal(str)
     ghost_text_dismissed = Signal()
+    ai_text_inserted = Signal(str)  # text the AI wrote, now in the document
 
     def __init__(self, parent: QWidget | None = None, theme: Theme = LIGHT) -> None:
         super().__init__(parent)
@@ -69,6 +73,8 @@ class DocumentEditor(QPlainTextEdit):
         self._formatting = False
         self._ghost = ""
         self._ghost_position = -1
+        self._search_highlights: list[QTextEdit.ExtraSelection] = []
+        self._ghost_block: QTextBlock | None = None
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.setTabChangesFocus(False)
         self.highlighter = MarkdownHighlighter(self.document(), theme)
@@ -81,6 +87,7 @@ class DocumentEditor(QPlainTextEdit):
 
     def load_text(self, text: str) -> None:
         """Replace everything without an undo step (opening a file)."""
+        self.clear_ghost_text()
         self.highlighter.paused = True
         try:
             self.setPlainText(text)
@@ -121,7 +128,9 @@ class DocumentEditor(QPlainTextEdit):
         cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
         return _plain(cursor.selectedText())
 
-    def insert_text_as_one_undo_step(self, text: str, position: int | None = None) -> None:
+    def insert_text_as_one_undo_step(
+        self, text: str, position: int | None = None, *, ai_written: bool = False
+    ) -> None:
         """Insert at ``position`` (default: the cursor, replacing any selection)."""
         cursor = self.textCursor()
         if position is not None:
@@ -131,8 +140,10 @@ class DocumentEditor(QPlainTextEdit):
         cursor.insertText(text)
         cursor.endEditBlock()
         self.setTextCursor(cursor)
+        if ai_written:
+            self.ai_text_inserted.emit(text)
 
-    def replace_selection_as_one_undo_step(self, text: str) -> None:
+    def replace_selection_as_one_undo_step(self, text: str, *, ai_written: bool = False) -> None:
         cursor = self.textCursor()
         start = cursor.selectionStart()
         cursor.beginEditBlock()
@@ -143,14 +154,20 @@ class DocumentEditor(QPlainTextEdit):
             start + len(text.encode("utf-16-le")) // 2, QTextCursor.MoveMode.KeepAnchor
         )
         self.setTextCursor(cursor)
+        if ai_written:
+            self.ai_text_inserted.emit(text)
 
-    def replace_range_as_one_undo_step(self, start: int, end: int, text: str) -> None:
+    def replace_range_as_one_undo_step(
+        self, start: int, end: int, text: str, *, ai_written: bool = False
+    ) -> None:
         cursor = QTextCursor(self.document())
         cursor.setPosition(start)
         cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
         cursor.beginEditBlock()
         cursor.insertText(text)
         cursor.endEditBlock()
+        if ai_written:
+            self.ai_text_inserted.emit(text)
 
     def replace_all_text_as_one_undo_step(self, text: str) -> None:
         position = self.cursor_position()
@@ -243,9 +260,29 @@ class DocumentEditor(QPlainTextEdit):
             self.centerCursor()
             QTimer.singleShot(0, self.centerCursor)  # again once full screen has resized us
 
+    def set_search_highlights(self, ranges: list[tuple[int, int]]) -> None:
+        """Mark every find match (Qt positions); the cursors follow later edits."""
+        char_format = QTextCharFormat()
+        char_format.setBackground(QColor(self.theme.search_match))
+        self._search_highlights = []
+        for start, end in ranges:
+            selection = QTextEdit.ExtraSelection()
+            selection.format = char_format
+            cursor = QTextCursor(self.document())
+            cursor.setPosition(start)
+            cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+            selection.cursor = cursor
+            self._search_highlights.append(selection)
+        self._update_extra_selections()
+
+    def search_highlights(self) -> list[tuple[int, int]]:
+        return [
+            (s.cursor.selectionStart(), s.cursor.selectionEnd()) for s in self._search_highlights
+        ]
+
     def _update_extra_selections(self) -> None:
         if not self.focus_mode:
-            self.setExtraSelections([])
+            self.setExtraSelections(self._search_highlights)
             return
         selection = QTextEdit.ExtraSelection()
         char_format = QTextCharFormat()
@@ -259,7 +296,7 @@ class DocumentEditor(QPlainTextEdit):
             last.position() + max(0, last.length() - 1), QTextCursor.MoveMode.KeepAnchor
         )
         selection.cursor = cursor
-        self.setExtraSelections([selection])
+        self.setExtraSelections([selection, *self._search_highlights])
 
     def _paragraph_blocks(self) -> tuple[QTextBlock, QTextBlock]:
         """The Markdown paragraph around the cursor: lines up to the blank ones around it."""
@@ -280,7 +317,7 @@ class DocumentEditor(QPlainTextEdit):
 
     def current_paragraph_is_highlighted(self) -> bool:
         selections = self.extraSelections()
-        if not selections:
+        if not self.focus_mode or not selections:
             return False
         highlighted = selections[0].cursor
         position = self.cursor_position()
@@ -306,16 +343,23 @@ class DocumentEditor(QPlainTextEdit):
         self.focus_lost.emit()
 
     # ----- ghost text ----------------------------------------------------------------------------
+    # The suggestion lives in the cursor block's QTextLayout as its preedit area (what an input
+    # method uses for text being composed): it takes part in line breaking, so the rest of the
+    # paragraph and the lines below move aside for it, yet it is not in the document — the
+    # text, undo stack, "modified" flag, word count and autosave never see it.
     def ghost_text(self) -> str:
         return self._ghost
 
     def show_ghost_text(self, text: str) -> None:
-        """Show ``text`` after the cursor without touching the document."""
+        """Show ``text`` after the cursor without touching the document; a suggestion that
+        starts with a paragraph break shows it."""
         if self.isReadOnly():
             return
+        self._remove_ghost_from_layout()
         self._ghost = text
         self._ghost_position = self.cursor_position()
-        self.viewport().update()
+        if text:
+            self._put_ghost_in_layout()
 
     def append_ghost_text(self, chunk: str) -> None:
         if self._ghost_position != self.cursor_position():
@@ -324,11 +368,9 @@ class DocumentEditor(QPlainTextEdit):
             self.show_ghost_text(self._ghost + chunk)
 
     def clear_ghost_text(self) -> None:
-        had_ghost = bool(self._ghost)
+        self._remove_ghost_from_layout()
         self._ghost = ""
         self._ghost_position = -1
-        if had_ghost:
-            self.viewport().update()
 
     def dismiss_ghost_text(self) -> None:
         if self._ghost:
@@ -340,54 +382,69 @@ class DocumentEditor(QPlainTextEdit):
         if not text:
             return False
         self.clear_ghost_text()  # first, so the insertion below doesn't count as a dismissal
-        self.insert_text_as_one_undo_step(text)
+        self.insert_text_as_one_undo_step(text, ai_written=True)
         self.ghost_text_accepted.emit(text)
         return True
 
-    def paintEvent(self, event: QPaintEvent) -> None:
-        super().paintEvent(event)
-        if self._ghost:
-            self._paint_ghost()
-
-    def _paint_ghost(self) -> None:
-        cursor_rect = self.cursorRect()
-        metrics = QFontMetricsF(self.font())
-        left = self.document().documentMargin() + self.contentOffset().x()
-        right = self.viewport().width() - self.document().documentMargin()
-        line_height = cursor_rect.height()
-        painter = QPainter(self.viewport())
-        painter.setFont(self.font())
-        painter.setPen(QColor(self.theme.marker))
-        x, y = float(cursor_rect.right() + 1), float(cursor_rect.top())
+    def _put_ghost_in_layout(self) -> None:
         cursor = self.textCursor()
-        if cursor.positionInBlock() < len(cursor.block().text()):
-            x, y = left, y + line_height  # mid-paragraph: start below, never on top of text
-        covered: set[float] = set()
-        for index, line in enumerate(self._ghost.split("\n")):
-            if index > 0:
-                x, y = left, y + line_height
-            words = line.split(" ")
-            for number, word in enumerate(words):
-                piece = word if number == 0 else " " + word
-                width = metrics.horizontalAdvance(piece)
-                if x + width > right and x > left:
-                    x, y, piece = left, y + line_height, word
-                    width = metrics.horizontalAdvance(piece)
-                if y > cursor_rect.top() and y not in covered:
-                    # Rows below the cursor line cover the real text while the ghost shows.
-                    covered.add(y)
-                    painter.fillRect(
-                        int(left),
-                        int(y),
-                        int(right - left) + 1,
-                        int(line_height),
-                        QColor(self.theme.paper),
-                    )
-                painter.drawText(int(x), int(y + metrics.ascent()), piece)
-                x += width
-            if y > self.viewport().height():
-                break
-        painter.end()
+        block = cursor.block()
+        layout = block.layout()
+        if layout is None:
+            return
+        offset = cursor.positionInBlock()
+        shown = self._ghost.replace("\r\n", "\n").replace("\n", "\u2028")  # breaks, in-block
+        layout.setPreeditArea(offset, shown)
+        ghost_format = QTextCharFormat()
+        ghost_format.setForeground(QColor(self.theme.marker))
+        ghost_range = QTextLayout.FormatRange()
+        ghost_range.start = offset
+        ghost_range.length = len(shown.encode("utf-16-le")) // 2
+        ghost_range.format = ghost_format
+        layout.setFormats([ghost_range])
+        self._ghost_block = block
+        self._relayout(block)
+        self._reveal_ghost(block)
+
+    def _reveal_ghost(self, block: QTextBlock) -> None:
+        """Scroll so the suggestion's last line shows, as far as the cursor stays in view (a
+        writer at the bottom of the window would otherwise never see it)."""
+        bottom = self.blockBoundingGeometry(block).translated(self.contentOffset()).bottom()
+        overflow = bottom - self.viewport().height()
+        cursor = self.cursorRect()
+        line = max(1, cursor.height())
+        room = cursor.top()  # scrolling further would hide the cursor's line
+        lines = int(min(overflow, room) + line - 1) // line
+        if lines > 0:
+            scroll_bar = self.verticalScrollBar()  # a plain-text edit scrolls by lines
+            scroll_bar.setValue(scroll_bar.value() + lines)
+
+    def _remove_ghost_from_layout(self) -> None:
+        block, self._ghost_block = self._ghost_block, None
+        if block is None or not block.isValid():
+            return
+        layout = block.layout()
+        if layout is None or not layout.preeditAreaText():
+            return
+        layout.setPreeditArea(-1, "")
+        layout.clearFormats()
+        self._relayout(block)
+
+    def _relayout(self, block: QTextBlock) -> None:
+        """Lay ``block`` out again (its highlighting too) without an edit: the document emits
+        no contentsChange for it, so nothing counts it as typing."""
+        self._formatting = True
+        try:
+            self.highlighter.rehighlightBlock(block)  # keeps formats inside the preedit area
+            self.document().markContentsDirty(block.position(), block.length())
+        finally:
+            self._formatting = False
+        self.viewport().update()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        # A click goes to the text under it (and dismisses the suggestion), not to the ghost.
+        self.dismiss_ghost_text()
+        super().mousePressEvent(event)
 
     # ----- smart typography ---------------------------------------------------------------------
     def keyPressEvent(self, event: QKeyEvent) -> None:
@@ -410,7 +467,27 @@ class DocumentEditor(QPlainTextEdit):
                 cursor.endEditBlock()
                 self.setTextCursor(cursor)
                 return
+        if self._is_plain_enter(event) and not self.isReadOnly():
+            self.insert_paragraph_break()
+            return
         super().keyPressEvent(event)
+
+    @staticmethod
+    def _is_plain_enter(event: QKeyEvent) -> bool:
+        modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        return event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not modifiers
+
+    def insert_paragraph_break(self) -> None:
+        """Enter: a new paragraph with this one's format.
+
+        Qt's own Enter, on an empty line whose block format isn't the default (our line
+        spacing), resets that format instead of inserting a line, which swallowed the blank
+        line after the first line of every new document.
+        """
+        cursor = self.textCursor()
+        cursor.insertBlock(cursor.blockFormat(), cursor.charFormat())
+        self.setTextCursor(cursor)
+        self.ensureCursorVisible()
 
     def _smart_replacement(self, typed: str) -> tuple[bool, str] | None:
         if typed not in ('"', "'", "-"):

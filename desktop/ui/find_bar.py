@@ -1,10 +1,14 @@
-"""Find / replace bar under the editor: case, whole word, regular expression."""
+"""Find / replace bar under the editor: case, whole word, regular expression.
+
+It searches as you type (from where the cursor was when the bar opened) and highlights every
+match in the document; Enter / Next / Previous step through them.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -21,6 +25,13 @@ from desktop.ui.document_editor import DocumentEditor
 
 logger = logging.getLogger(__name__)
 
+# Beyond this many matches only the first ones are highlighted (the count stays exact).
+MAX_HIGHLIGHTS = 2000
+TYPING_PAUSE_MS = 120
+# A long document waits for a longer pause: each search there takes a noticeable moment.
+LONG_DOCUMENT_CHARS = 200_000
+LONG_DOCUMENT_PAUSE_MS = 400
+
 
 class FindBar(QWidget):
     closed = Signal()
@@ -29,6 +40,7 @@ class FindBar(QWidget):
         super().__init__(parent)
         self.setObjectName("FindBar")
         self.editor: DocumentEditor | None = None
+        self._anchor = 0  # where the cursor was when the bar opened: typing searches from here
         self.find_input = QLineEdit(placeholderText="Find")
         self.replace_input = QLineEdit(placeholderText="Replace with")
         self.case = QCheckBox("Match case")
@@ -62,6 +74,19 @@ class FindBar(QWidget):
         replace.clicked.connect(self.replace_one)
         replace_all.clicked.connect(self.replace_all)
         close.clicked.connect(self.close_bar)
+        self.live_timer = QTimer(self)
+        self.live_timer.setSingleShot(True)
+        self.live_timer.setInterval(TYPING_PAUSE_MS)
+        self.live_timer.timeout.connect(self.search_as_you_type)
+        self.find_input.textEdited.connect(lambda _text: self._schedule())
+        for box in (self.case, self.whole_word, self.regex):
+            box.toggled.connect(lambda _on: self._schedule())
+
+    def _schedule(self) -> None:
+        long = self.editor is not None and self.editor.document().characterCount() > (
+            LONG_DOCUMENT_CHARS
+        )
+        self.live_timer.start(LONG_DOCUMENT_PAUSE_MS if long else TYPING_PAUSE_MS)
 
     def options(self) -> SearchOptions:
         return SearchOptions(
@@ -69,7 +94,10 @@ class FindBar(QWidget):
         )
 
     def open(self, editor: DocumentEditor, *, replace: bool) -> None:
+        if self.editor is not None and self.editor is not editor:
+            self.editor.set_search_highlights([])
         self.editor = editor
+        self._anchor = editor.textCursor().selectionStart()
         for widget in self.replace_widgets:
             widget.setVisible(replace)
         selected = editor.selected_text()
@@ -78,8 +106,21 @@ class FindBar(QWidget):
         self.show()
         self.find_input.setFocus()
         self.find_input.selectAll()
+        if self.find_input.text():
+            self.highlight_all()
+
+    def set_editor(self, editor: DocumentEditor | None) -> None:
+        """The writer switched tabs while the bar is open."""
+        if self.editor is not None and self.editor is not editor:
+            self.editor.set_search_highlights([])
+        self.editor = editor
+        if editor is not None and self.isVisible():
+            self.highlight_all()
 
     def close_bar(self) -> None:
+        self.live_timer.stop()
+        if self.editor is not None:
+            self.editor.set_search_highlights([])
         self.hide()
         self.closed.emit()
         if self.editor is not None:
@@ -96,10 +137,57 @@ class FindBar(QWidget):
             return None
         text = self.editor.text()
         try:
-            return text, find_all(text, self.find_input.text(), self.options(), replacement)
+            found = find_all(text, self.find_input.text(), self.options(), replacement)
         except LibraryError as error:
             self.message.setText(str(error))
+            self.editor.set_search_highlights([])
             return None
+        self._highlight(text, found)
+        return text, found
+
+    def _highlight(self, text: str, matches: list) -> None:
+        if self.editor is None:
+            return
+        ranges = []
+        units = index = 0  # walk the text once: UTF-16 positions for every match
+        for match in matches[:MAX_HIGHLIGHTS]:
+            for position in (match.start, match.end):
+                if position > index:
+                    piece = text[index:position]
+                    units += len(piece) + (
+                        0 if piece.isascii() else sum(1 for ch in piece if ord(ch) > 0xFFFF)
+                    )
+                    index = position
+                ranges.append(units)
+        self.editor.set_search_highlights(list(zip(ranges[::2], ranges[1::2], strict=True)))
+
+    def highlight_all(self) -> int:
+        """Highlight every match without moving the cursor; returns how many there are."""
+        if not self.find_input.text():
+            if self.editor is not None:
+                self.editor.set_search_highlights([])
+            return 0
+        found = self._matches()
+        return len(found[1]) if found else 0
+
+    def search_as_you_type(self) -> bool:
+        """Select the first match from where the bar opened and highlight them all."""
+        self.live_timer.stop()
+        if self.editor is None:
+            return False
+        if not self.find_input.text():
+            self.editor.set_search_highlights([])
+            self.message.setText("")
+            return False
+        found = self._matches_or_report()
+        if found is None:
+            return False
+        text, matches = found
+        anchor = self._py_index(text, min(self._anchor, len(text.encode("utf-16-le")) // 2))
+        match = next((m for m in matches if m.start >= anchor), matches[0])
+        self._select(text, match.start, match.end)
+        self.message.setText(f"{matches.index(match) + 1} of {len(matches)}")
+        return True
 
     def _select(self, text: str, start: int, end: int) -> None:
         assert self.editor is not None
@@ -130,6 +218,7 @@ class FindBar(QWidget):
         return found
 
     def find_next(self) -> bool:
+        self.live_timer.stop()
         found = self._matches_or_report()
         if found is None or self.editor is None:
             return False
@@ -142,6 +231,7 @@ class FindBar(QWidget):
         return True
 
     def find_previous(self) -> bool:
+        self.live_timer.stop()
         found = self._matches_or_report()
         if found is None or self.editor is None:
             return False
@@ -187,5 +277,6 @@ class FindBar(QWidget):
             cursor.setPosition(utf16_offset(text, match.end), QTextCursor.MoveMode.KeepAnchor)
             cursor.insertText(match.replacement)
         cursor.endEditBlock()
+        self.highlight_all()
         self.message.setText(f"Replaced {len(matches)}")
         return len(matches)

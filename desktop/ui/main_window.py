@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QObject, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtGui import QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QMainWindow,
@@ -30,10 +30,12 @@ from PySide6.QtWidgets import (
 from desktop import paths
 from desktop.library import Library, LibraryError, RecoveryJournal, SaveError
 from desktop.library.daily_progress import DailyProgress
+from desktop.library.document_title import free_title, title_from_text
 from desktop.library.export import FORMATS, export_text, folder_text
 from desktop.library.library_lock import HEARTBEAT_SECONDS, LibraryLock
 from desktop.library.markdown_outline import headings
 from desktop.library.spelling import LANGUAGES, SpellDictionary
+from desktop.library.word_count import count_words
 from desktop.settings import Settings
 from desktop.ui.action_registry import ActionRegistry
 from desktop.ui.document_editor import DocumentEditor
@@ -48,10 +50,16 @@ from desktop.ui.writing_status import WritingStatus
 logger = logging.getLogger(__name__)
 
 MENUS = ("File", "Edit", "View", "Settings", "Help")
+# Settings that change how the text column looks.
+EDITOR_LOOK_KEYS = frozenset(
+    {"font_family", "font_size", "line_spacing", "measure_chars", "typewriter_scrolling"}
+)
 
 
 class MainWindow(QMainWindow):
     current_editor_changed = Signal(object)  # DocumentEditor | None
+    # A setting was changed (and saved) through the window; features re-read what they use.
+    settings_changed = Signal(str)
 
     def __init__(
         self,
@@ -193,6 +201,10 @@ class MainWindow(QMainWindow):
         def writable_doc() -> bool:
             return not self.read_only and self.current_document() is not None
 
+        def writable_library_doc() -> bool:  # rename, move, trash, history: library only
+            document = self.current_document()
+            return writable_doc() and document is not None and self.library.contains(document.path)
+
         key = QKeySequence.StandardKey
         r(
             "file.new",
@@ -210,6 +222,17 @@ class MainWindow(QMainWindow):
             shortcut=key.Open,
             menu="File",
         )
+        r(
+            "file.open_file",
+            "Open file from outside the library…",
+            lambda: self.open_file(None),
+            shortcut="Ctrl+Alt+O",
+            menu="File",
+            tip="Opens a Markdown or text file where it is; your changes are saved to it.",
+        )
+        self.recent_menu = self._menus["File"].addMenu("Recent documents")
+        self.recent_menu.setObjectName("RecentDocumentsMenu")
+        self.recent_menu.aboutToShow.connect(self.fill_recent_menu)
         r(
             "file.save",
             "Save",
@@ -232,21 +255,21 @@ class MainWindow(QMainWindow):
             lambda: self.rename_path(None),
             shortcut="F2",
             menu="File",
-            enabled=writable_doc,
+            enabled=writable_library_doc,
         )
         r(
             "file.move",
             "Move document…",
             lambda: self.move_path(None),
             menu="File",
-            enabled=writable_doc,
+            enabled=writable_library_doc,
         )
         r(
             "file.delete",
             "Move document to trash",
             lambda: self.delete_path(None),
             menu="File",
-            enabled=writable_doc,
+            enabled=writable_library_doc,
         )
         r(
             "file.history",
@@ -254,7 +277,7 @@ class MainWindow(QMainWindow):
             self.show_history,
             shortcut="Ctrl+Alt+H",
             menu="File",
-            enabled=writable_doc,
+            enabled=writable_library_doc,
         )
         for fmt, label in FORMATS.items():
             r(
@@ -407,17 +430,34 @@ class MainWindow(QMainWindow):
             shortcut="Ctrl+Shift+E",
             menu="View",
         )
+        self.theme_group = QActionGroup(self)
         for name in ("light", "dark", "system"):
-            r(
+            theme_action = r(
                 f"view.theme.{name}",
                 f"Theme: {name.capitalize()}",
                 partial(self.set_theme, name),
                 menu="View",
             )
+            theme_action.setCheckable(True)  # the menu ticks the theme in use
+            theme_action.setChecked(name == self.settings.theme())
+            self.theme_group.addAction(theme_action)
 
+        r(
+            "settings.open",
+            "Settings…",
+            lambda: self.show_settings(),
+            shortcut="Ctrl+,",
+            menu="Settings",
+        )
         r("settings.goal", "Daily word goal…", self.ask_goal, menu="Settings")
-        r("settings.font", "Font…", self.ask_font, menu="Settings")
-        r("settings.line_spacing", "Line spacing…", self.ask_line_spacing, menu="Settings")
+        # Shortcuts into the Settings dialog's pages.
+        r("settings.font", "Font…", lambda: self.show_settings("editor"), menu="Settings")
+        r(
+            "settings.line_spacing",
+            "Line spacing…",
+            lambda: self.show_settings("editor"),
+            menu="Settings",
+        )
         r(
             "settings.smart",
             "Smart quotes and dashes",
@@ -437,16 +477,21 @@ class MainWindow(QMainWindow):
         r(
             "settings.language",
             "Spelling language for this library…",
-            self.ask_language,
+            lambda: self.show_settings("editor"),
             menu="Settings",
         )
         r("settings.library", "Change library folder…", self.change_library, menu="Settings")
         # Sync: the sync feature registers "sync.*" actions with menu="Settings".
 
         r("help.license", "License…", self.show_license, menu="Help")
-        r("help.shortcuts", "Keyboard shortcuts", self.show_palette, shortcut="Ctrl+/", menu="Help")
+        r(
+            "help.shortcuts",
+            "Keyboard shortcuts",
+            self.show_shortcuts,
+            shortcut="Ctrl+/",
+            menu="Help",
+        )
         r("help.about", "About Draftsmith", self.show_about, menu="Help")
-        self._menus["Help"].aboutToShow.connect(self.registry.refresh_enabled)
         for menu in self._menus.values():
             menu.aboutToShow.connect(self.registry.refresh_enabled)
 
@@ -493,6 +538,61 @@ class MainWindow(QMainWindow):
         words = document.word_count()
         self.progress.update(self.library_key(document.path), words)
         document.editor.setFocus()
+        self._remember_recent(document.path)
+        return document
+
+    # ===== recent documents, files from outside the library =====
+    def _remember_recent(self, path: Path) -> None:
+        self.settings.add_recent_document(path)
+        self._save_settings_quietly()
+
+    def _save_settings_quietly(self) -> None:
+        """For bookkeeping (recent documents): a failure is logged, not shown."""
+        try:
+            self.settings.save()
+        except OSError as exc:
+            logger.warning("Couldn't save the settings: %s", exc)
+
+    def fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = [p for p in self.settings.recent_documents() if p.is_file()]
+        if not recent:
+            self.recent_menu.addAction("No recent documents").setEnabled(False)
+            return
+        for path in recent:
+            where = "" if self.library.contains(path) else f"  ({path.parent})"
+            action = self.recent_menu.addAction(path.stem + where)
+            action.setToolTip(str(path))
+            action.triggered.connect(partial(self.open_recent, path))
+        self.recent_menu.addSeparator()
+        self.recent_menu.addAction("Clear the list", lambda: self._set("recent_documents", []))
+
+    def open_recent(self, path: Path) -> OpenDocument | None:
+        if self.library.contains(path):
+            return self.open_document(path)
+        return self.open_file(path)
+
+    def open_file(self, path: Path | None) -> OpenDocument | None:
+        """A Markdown or text file from anywhere opens in place: it is not copied into the
+        library, and every save goes back to that file."""
+        if path is None:
+            path = self.prompter.ask_open_path(
+                "Open a Markdown or text file",
+                Path.home(),
+                "Markdown and text (*.md *.markdown *.txt);;All files (*)",
+            )
+            if path is None:
+                return None
+        path = Path(path)
+        if not path.is_file():
+            self.prompter.error("Couldn't open", f"“{path}” isn't a file that can be opened.")
+            return None
+        document = self.open_document(path)
+        if document is not None and not self.library.contains(document.path):
+            self.statusBar().showMessage(
+                f"Opened “{path.name}” in place, outside the library: saving writes to that file.",
+                12000,
+            )
         return document
 
     def library_key(self, path: Path) -> Path:
@@ -509,6 +609,7 @@ class MainWindow(QMainWindow):
         self._style_editor(editor)
         editor.highlighter.spell = self.spell
         editor.document_edited.connect(self.count_timer.start)
+        editor.ai_text_inserted.connect(partial(self._on_ai_text, document))
         editor.document_edited.connect(self.outline_timer.start)
         editor.document_edited.connect(lambda: self.writing_status.show_save_state("Edited"))
         editor.cursor_moved.connect(lambda _pos: self.count_timer.start())
@@ -524,12 +625,17 @@ class MainWindow(QMainWindow):
             )
         )
 
+    def _on_ai_text(self, document: OpenDocument, text: str) -> None:
+        self.progress.add_ai_words(self.library_key(document.path), count_words(text))
+        self.update_counts()
+
     def _update_tab(self, document: OpenDocument) -> None:
         index = self.tabs.indexOf(document.editor)
         if index >= 0:
             marker = " •" if document.is_dirty() else ""
             self.tabs.setTabText(index, document.title + marker)
-            self.tabs.setTabToolTip(index, str(document.path))
+            outside = "" if self.library.contains(document.path) else "Outside the library: "
+            self.tabs.setTabToolTip(index, outside + str(document.path))
         self._update_title()
 
     def _update_title(self) -> None:
@@ -543,20 +649,40 @@ class MainWindow(QMainWindow):
         self.update_counts()
         self.update_outline()
         editor = self.current_editor()
-        if self.find_bar.isVisible() and editor is not None:
-            self.find_bar.editor = editor
+        if self.find_bar.isVisible():
+            self.find_bar.set_editor(editor)
         if editor is not None and self.focus_mode:
             editor.set_focus_mode(True)
         self.current_editor_changed.emit(editor)
 
     def _on_saved(self, document: OpenDocument) -> None:
         self.writing_status.show_save_state("Saved")
+        if document.auto_title:
+            self.name_from_text(document)
         item = self.library_pane.item_for(document.path)
         if item is not None:
             item.setText(1, f"{document.word_count():,}")
         elif self.library.contains(document.path):
             self.library_pane.refresh()
         self.progress.save()
+
+    def name_from_text(self, document: OpenDocument) -> Path | None:
+        """A new document takes its name from its first heading or line (until renamed)."""
+        title = title_from_text(document.editor.text())
+        if self.read_only or not title or title == document.title:
+            return None
+        old = document.path
+        title = free_title(old.parent, title, old.suffix, keep=old)
+        if title == document.title:
+            return None
+        try:
+            new_path = self.library.rename(old, title)
+        except (OSError, LibraryError) as exc:
+            logger.info("Couldn't name the new document after its first line: %s", exc)
+            return None
+        self._rebind_documents(old, new_path)
+        self.library_pane.refresh()
+        return new_path
 
     def _on_save_failed(self, message: str) -> None:
         self.writing_status.show_save_state("Not saved")
@@ -641,11 +767,19 @@ class MainWindow(QMainWindow):
 
     def rename_path(self, path: Path | None) -> Path | None:
         target = self._target(path)
-        if target is None:
+        if target is None or not self.library.contains(target):
             return None
         title = target.name if target.is_dir() else target.stem
-        new_title = self.prompter.ask_text("Rename", "New name:", title)
-        if not new_title or new_title == title:
+        opened = next((d for d in self.documents if d.path == target), None)
+        suggestion = ""
+        if opened is not None and opened.auto_title:
+            suggestion = title_from_text(opened.editor.text())
+        new_title = self.prompter.ask_text("Rename", "New name:", suggestion or title)
+        if not new_title:
+            return None
+        if opened is not None:
+            opened.auto_title = False  # the writer chose: no more automatic names
+        if new_title == title:
             return None
         self._save_documents_under(target)
         try:
@@ -690,6 +824,8 @@ class MainWindow(QMainWindow):
                 document.save()
 
     def _rebind_documents(self, old: Path, new: Path) -> None:
+        self.settings.rename_recent_document(old, new)
+        self._save_settings_quietly()
         for document in self.documents:
             before = document.path
             if before == old:
@@ -764,14 +900,18 @@ class MainWindow(QMainWindow):
         if document is None:
             self.writing_status.show_counts(0, None)
         else:
-            words = document.word_count()
+            words, cjk = document.counter.count_with_cjk(document.editor.text())
             selected = document.editor.selected_text()
             # Paragraph-cached counting: selecting all of a 200k-word book stays cheap.
             self.writing_status.show_counts(
-                words, document.counter.count(selected) if selected else None
+                words, document.counter.count(selected) if selected else None, cjk
             )
             self.progress.update(self.library_key(document.path), words)
-        self.writing_status.show_goal(self.progress.words_today(), self.settings.daily_word_goal())
+        self.writing_status.show_goal(
+            self.progress.words_written_today(),
+            self.settings.daily_word_goal(),
+            self.progress.ai_words_today(),
+        )
 
     def update_outline(self) -> None:
         editor = self.current_editor()
@@ -837,6 +977,13 @@ class MainWindow(QMainWindow):
         document = self.current_document()
         if document is None:
             return
+        if not self.library.contains(document.path):
+            self.prompter.info(
+                "Document history",
+                f"“{document.path.name}” is opened in place from outside the library; "
+                "history snapshots are kept only for documents in the library.",
+            )
+            return
         dialog = SnapshotDialog(
             self.library.snapshots.list(document.path), document.editor.text(), self
         )
@@ -855,7 +1002,9 @@ class MainWindow(QMainWindow):
         document = self.current_document()
         if document is None:
             return None
-        return self._export(document.editor.text(), document.title, fmt, destination)
+        return self._export(
+            document.editor.text(), document.title, fmt, destination, document.path.parent
+        )
 
     def export_folder(
         self, fmt: str, folder: Path | None = None, destination: Path | None = None
@@ -873,15 +1022,26 @@ class MainWindow(QMainWindow):
             self.prompter.info("Export folder", f"“{folder.name}” has no documents to export.")
             return None
         self.save_all()
-        return self._export(folder_text(chapters), folder.name, fmt, destination)
+        return self._export(folder_text(chapters), folder.name, fmt, destination, folder.parent)
 
-    def _export(self, text: str, title: str, fmt: str, destination: Path | None) -> Path | None:
+    def _export(
+        self, text: str, title: str, fmt: str, destination: Path | None, start_folder: Path
+    ) -> Path | None:
+        """Asks where, starting in the document's folder with the document's name."""
         if destination is None:
+            suggested = start_folder / f"{title}.{fmt}"
+            if suggested.exists():  # never offer to overwrite the document itself
+                suggested = start_folder / f"{title} (exported).{fmt}"
             destination = self.prompter.ask_save_path(
-                "Export", Path.home() / f"{title}.{fmt}", f"{FORMATS[fmt]} (*.{fmt})"
+                "Export", suggested, f"{FORMATS[fmt]} (*.{fmt})"
             )
             if destination is None:
                 return None
+        if any(d.path.resolve() == destination.resolve() for d in self.documents):
+            self.prompter.error(
+                "Export", f"“{destination.name}” is an open document; choose another name."
+            )
+            return None
         try:
             if fmt == "pdf":
                 from desktop.ui.pdf_export import export_pdf
@@ -921,11 +1081,50 @@ class MainWindow(QMainWindow):
             self.settings.save()
         except OSError as exc:
             self.statusBar().showMessage(f"Couldn't save settings: {exc.strerror or exc}", 8000)
+        self.settings_changed.emit(key)
+
+    def change_setting(self, key: str, value: object) -> None:
+        """Persist one setting and apply it at once (the Settings dialog's one entry point)."""
+        self._set(key, value)
+        if key == "theme":
+            self.theme = resolve(self.settings.theme())
+            self.apply_look()
+            theme_action = self.registry.get(f"view.theme.{self.settings.theme()}")
+            if theme_action is not None:
+                theme_action.action.setChecked(True)
+        elif key in EDITOR_LOOK_KEYS:
+            for document in self.documents:
+                self._style_editor(document.editor)
+        elif key == "smart_typography":
+            self._sync_check("settings.smart", self.settings.get_bool(key))
+            for document in self.documents:
+                document.editor.smart_typography = self.settings.get_bool(key)
+        elif key == "spell_check":
+            self._sync_check("settings.spell", self.settings.get_bool(key))
+            self._apply_spelling()
+        elif key == "daily_word_goal":
+            self.update_counts()
+
+    def _sync_check(self, action_id: str, on: bool) -> None:
+        action = self.registry.action(action_id)
+        if action.isChecked() != on:
+            action.blockSignals(True)
+            action.setChecked(on)
+            action.blockSignals(False)
+
+    def show_settings(self, page: str = "editor") -> None:
+        from desktop.ui.settings_dialog import SettingsDialog
+
+        dialog = getattr(self, "settings_dialog", None)
+        if not isinstance(dialog, SettingsDialog):
+            dialog = self.settings_dialog = SettingsDialog(self)
+        dialog.show_page(page)
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
 
     def set_theme(self, name: str) -> None:
-        self._set("theme", name)
-        self.theme = resolve(name)
-        self.apply_look()
+        self.change_setting("theme", name)
 
     def _follow_system_theme(self) -> None:
         if self.settings.theme() == "system":
@@ -934,43 +1133,10 @@ class MainWindow(QMainWindow):
 
     def zoom(self, step: int) -> None:
         size = 13 if step == 0 else max(8, min(40, self.settings.get_int("font_size") + step))
-        self._set("font_size", size)
-        for document in self.documents:
-            self._style_editor(document.editor)
-
-    def ask_font(self) -> None:
-        from PySide6.QtWidgets import QFontDialog
-
-        editor = self.current_editor()
-        ok, font = QFontDialog.getFont(editor.font() if editor else self.font(), self)
-        if ok:
-            self._set("font_family", font.family())
-            self._set("font_size", max(8, font.pointSize()))
-            for document in self.documents:
-                self._style_editor(document.editor)
-
-    def ask_line_spacing(self) -> None:
-        text = self.prompter.ask_text(
-            "Line spacing",
-            "Line spacing in percent (100–250):",
-            str(self.settings.get_int("line_spacing")),
-        )
-        if text is None:
-            return
-        try:
-            value = max(100, min(250, int(text.strip().rstrip("%"))))
-        except ValueError:
-            self.prompter.error("Line spacing", f"“{text}” isn't a percentage.")
-            return
-        self._set("line_spacing", value)
-        for document in self.documents:
-            self._style_editor(document.editor)
+        self.change_setting("font_size", size)
 
     def toggle_smart_typography(self) -> None:
-        on = self.registry.action("settings.smart").isChecked()
-        self._set("smart_typography", on)
-        for document in self.documents:
-            document.editor.smart_typography = on
+        self.change_setting("smart_typography", self.registry.action("settings.smart").isChecked())
 
     def toggle_sidebar(self) -> None:
         self.sidebar.setVisible(self.registry.action("view.sidebar").isChecked())
@@ -1009,29 +1175,28 @@ class MainWindow(QMainWindow):
             document.editor.highlighter.set_spell(dictionary)
 
     def toggle_spelling(self) -> None:
-        on = self.registry.action("settings.spell").isChecked()
-        self._set("spell_check", on)
-        if on:
+        self.change_setting("spell_check", self.registry.action("settings.spell").isChecked())
+
+    def _apply_spelling(self) -> None:
+        if self.settings.get_bool("spell_check"):
             self.load_spelling()
         else:
             self.spell = None
             for document in self.documents:
                 document.editor.highlighter.set_spell(None)
 
-    def ask_language(self) -> None:
-        codes = list(LANGUAGES)
-        choice = self.prompter.choose(
-            "Spelling language", "Language for this library:", [LANGUAGES[c] for c in codes]
-        )
-        if choice is None:
-            return
+    def set_spelling_language(self, code: str) -> bool:
+        """The spelling language belongs to the library (its config), not to this computer."""
+        if code not in LANGUAGES:
+            raise ValueError(f"No dictionary for {code!r}")
         try:
-            self.library.set_config("spelling_language", codes[choice])
+            self.library.set_config("spelling_language", code)
         except OSError as exc:
             self.prompter.error("Spelling language", self._os_words(exc))
-            return
+            return False
         if self.settings.get_bool("spell_check"):
             self.load_spelling()
+        return True
 
     def change_library(self) -> None:
         folder = self.prompter.ask_folder("Choose the library folder", self.library.root)
@@ -1055,11 +1220,16 @@ class MainWindow(QMainWindow):
         dialog.exec()
 
     def show_about(self) -> None:
-        self.prompter.info(
-            "About Draftsmith",
-            "Draftsmith — a calm writing app whose AI runs on your own machine.\n"
-            f"Library: {self.library.root}",
-        )
+        from desktop.ui.about_dialog import AboutDialog, gather_facts
+
+        self.about_dialog = AboutDialog(gather_facts(self.settings, self.library.root), self)
+        self.about_dialog.show()
+
+    def show_shortcuts(self) -> None:
+        from desktop.ui.shortcuts_dialog import ShortcutsDialog
+
+        self.shortcuts_dialog = ShortcutsDialog(self.registry, self)
+        self.shortcuts_dialog.show()
 
     # ===== safety =====
     def recover_from_journal(self) -> int:
@@ -1082,6 +1252,9 @@ class MainWindow(QMainWindow):
                 continue
             document.take_snapshot("before recovery")
             document.editor.replace_all_text_as_one_undo_step(entry.text)
+            if entry.cursor is not None:
+                document.editor.set_cursor_position(entry.cursor)
+                document.editor.centerCursor()
             document.save()
             restored += 1
         if restored:
@@ -1155,7 +1328,11 @@ class MainWindow(QMainWindow):
             path = Path(str(entry.get("path", "")))
             if path.is_file() and self.library.contains(path):  # not another library's files
                 cursor = entry.get("cursor")
-                self.open_document(path, cursor=cursor if isinstance(cursor, int) else None)
+                document = self.open_document(
+                    path, cursor=cursor if isinstance(cursor, int) else None
+                )
+                if document is not None and entry.get("auto_title") is True:
+                    document.auto_title = True  # named from its text until the writer renames
         for document in self.documents:
             if str(document.path) == current:
                 self.tabs.setCurrentWidget(document.editor)
@@ -1164,7 +1341,14 @@ class MainWindow(QMainWindow):
         ordered = sorted(self.documents, key=lambda d: self.tabs.indexOf(d.editor))
         self.settings.set(
             "open_documents",
-            [{"path": str(d.path), "cursor": d.editor.cursor_position()} for d in ordered],
+            [
+                {
+                    "path": str(d.path),
+                    "cursor": d.editor.cursor_position(),
+                    "auto_title": d.auto_title,
+                }
+                for d in ordered
+            ],
         )
         current = self.current_document()
         self.settings.set("current_document", str(current.path) if current else "")

@@ -21,6 +21,7 @@ from desktop.library import (
     RecoveryJournal,
     SaveError,
 )
+from desktop.library.document_title import is_untitled
 from desktop.library.word_count import ParagraphWordCounter
 from desktop.ui.document_editor import DocumentEditor
 
@@ -58,6 +59,8 @@ class OpenDocument(QObject):
         self.read_only = read_only
         self.snapshot_minutes = snapshot_minutes
         self.counter = ParagraphWordCounter()
+        # Named after its first heading or line on each save, until the writer renames it.
+        self.auto_title = is_untitled(self.file.path.stem) and library.contains(self.file.path)
         self.last_error = ""
         self.editor = DocumentEditor()
         text = self.file.read() if self.file.path.exists() else ""
@@ -118,11 +121,14 @@ class OpenDocument(QObject):
             return
         if not wait:
             self.journal.record_in_background(
-                self.path, self.editor.text(), lambda _exc: self.journal_failed.emit()
+                self.path,
+                self.editor.text(),
+                lambda _exc: self.journal_failed.emit(),
+                cursor=self.editor.cursor_position(),
             )
             return
         try:
-            self.journal.record(self.path, self.editor.text())
+            self.journal.record(self.path, self.editor.text(), self.editor.cursor_position())
         except OSError as exc:
             logger.error("Couldn't write the recovery journal: %s", exc)
             self._report_journal_failure()

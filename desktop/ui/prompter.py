@@ -42,7 +42,16 @@ class Prompter:
         return answer == QMessageBox.StandardButton.Yes
 
     def ask_text(self, title: str, label: str, default: str = "") -> str | None:
-        text, ok = QInputDialog.getText(self.parent, title, label, text=default)
+        """A roomy one-line question with ``default`` filled in and selected."""
+        dialog = QInputDialog(self.parent)
+        dialog.setWindowTitle(title)
+        dialog.setLabelText(label)
+        dialog.setTextValue(default)
+        dialog.setMinimumWidth(460)
+        dialog.resize(max(460, dialog.sizeHint().width()), dialog.sizeHint().height())
+        ok = dialog.exec() == QInputDialog.DialogCode.Accepted
+        text = dialog.textValue()
+        dialog.deleteLater()
         return text if ok else None
 
     def choose(self, title: str, label: str, options: list[str]) -> int | None:
@@ -51,6 +60,10 @@ class Prompter:
 
     def ask_save_path(self, title: str, start: Path, filter_text: str) -> Path | None:
         name, _ = QFileDialog.getSaveFileName(self.parent, title, str(start), filter_text)
+        return Path(name) if name else None
+
+    def ask_open_path(self, title: str, start: Path, filter_text: str) -> Path | None:
+        name, _ = QFileDialog.getOpenFileName(self.parent, title, str(start), filter_text)
         return Path(name) if name else None
 
     def ask_folder(self, title: str, start: Path) -> Path | None:

@@ -53,6 +53,17 @@ class _VersionListDialog(QDialog):
         layout.addWidget(buttons)
 
     def restore_selected(self) -> None:
+        """Restore on the sync thread (it may download the version); ``_restored`` follows."""
+        row = self.list.currentRow()
+        if not 0 <= row < len(self.versions):
+            return
+        rev_id = self.versions[row].rev_id
+        engine = self.controller.engine
+        self.restore_button.setEnabled(False)
+        self.note.setText("Restoring…")
+        self.controller.run_job(lambda: engine.restore(rev_id), self._restored)
+
+    def _restored(self, result: object) -> None:
         raise NotImplementedError
 
 
@@ -100,17 +111,6 @@ class SyncHistoryDialog(_VersionListDialog):
             ok and not self.versions[row].deleted and not self.versions[row].current
         )
 
-    def restore_selected(self) -> None:
-        """Restore on the sync thread (it may download the version); ``restored`` follows."""
-        row = self.list.currentRow()
-        if not 0 <= row < len(self.versions):
-            return
-        rev_id = self.versions[row].rev_id
-        engine = self.controller.engine
-        self.restore_button.setEnabled(False)
-        self.note.setText("Restoring…")
-        self.controller.run_job(lambda: engine.restore(rev_id), self._restored)
-
     def _restored(self, result: object) -> None:
         if isinstance(result, Exception):
             message = str(result) if isinstance(result, SyncError) else f"Restore failed: {result}"
@@ -148,15 +148,6 @@ class SyncDeletedDialog(_VersionListDialog):
         if self.versions:
             self.list.setCurrentRow(0)
         self.restore_button.setEnabled(bool(self.versions))
-
-    def restore_selected(self) -> None:
-        row = self.list.currentRow()
-        if not 0 <= row < len(self.versions):
-            return
-        rev_id = self.versions[row].rev_id
-        engine = self.controller.engine
-        self.restore_button.setEnabled(False)
-        self.controller.run_job(lambda: engine.restore(rev_id), self._restored)
 
     def _restored(self, result: object) -> None:
         if isinstance(result, Exception):

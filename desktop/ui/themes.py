@@ -26,6 +26,7 @@ class Theme:
     marker: str
     current_line: str
     misspelled: str
+    search_match: str = "#f4dd8c"  # every match of the find bar
 
 
 LIGHT = Theme(
@@ -58,6 +59,7 @@ DARK = Theme(
     code_bg="#2a2d32",
     marker="#6f747c",
     current_line="#26292e",
+    search_match="#5c4f1f",
     misspelled="#e0796c",
 )
 

@@ -1,11 +1,13 @@
 """Checks the build runs on every model it writes; a failed hard check fails the build.
 
-1. The float ONNX model reproduces the TensorFlow model's logits.
-2. Decoding with the KV cache (prefix, then a chunk, then single tokens) gives the same
+1. The tokenizer holds the GGUF's vocabulary id for id and round-trips text exactly.
+2. The float ONNX model reproduces the TensorFlow model's logits at every position.
+3. Decoding with the KV cache (prefix, then a chunk, then single tokens) gives the same
    logits as recomputing the whole text.
-3. The 4-bit variant picks the same next token as the float one at nearly every position.
-4. Greedy text for "The capital of France is" mentions Paris (the default model only).
-5. The tokenizer round-trips text exactly."""
+4. The 4-bit variant picks the same next token as the float one at nearly every position
+   (88% top-1, 99% top-5 over 256 positions), for every build: a build of the 4-bit variant
+   alone still makes the float one, as the reference, and throws it away afterwards.
+5. Greedy text for "The capital of France is" mentions Paris (the default model only)."""
 
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ FLOAT_CACHE_TOLERANCE = 1e-3
 QUANTIZED_CACHE_RELATIVE_TOLERANCE = 0.1
 # The 4-bit variant's kernels quantize activations to int8 per 32-block, as llama.cpp does;
 # that rounding (not the weights, which are bit-exact GGUF blocks) flips the top token where
-# the float model hesitates (~91% top-1 agreement on SmolLM2). What must hold: the float
+# the float model hesitates (~93% top-1 agreement on SmolLM2). What must hold: the float
 # model's choice is always among the 4-bit model's top 5, and the top token mostly agrees.
 AGREEMENT_THRESHOLD = 0.88
 TOP5_THRESHOLD = 0.99
@@ -64,7 +66,6 @@ class CheckFailed(Exception):
 @dataclass
 class CheckReport:
     results: dict[str, object] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
 
 
 class OnnxDecoder:
@@ -124,7 +125,22 @@ class OnnxDecoder:
         return out
 
 
-def check_tokenizer(tokenizer: Tokenizer, report: CheckReport) -> None:
+def check_tokenizer(tokenizer: Tokenizer, gguf_tokens: list[str], report: CheckReport) -> None:
+    """The rebuilt tokenizer against the GGUF's own token list, then text round trips.
+
+    A round trip alone would pass a tokenizer with two entries swapped (it decodes what it
+    encodes); the id-for-id comparison catches that."""
+    if tokenizer.get_vocab_size(with_added_tokens=True) != len(gguf_tokens):
+        raise CheckFailed(
+            f"tokenizer has {tokenizer.get_vocab_size(with_added_tokens=True)} tokens, "
+            f"the GGUF {len(gguf_tokens)}"
+        )
+    for token_id, text in enumerate(gguf_tokens):
+        expected = text or f"[EMPTY_{token_id}]"
+        built = tokenizer.id_to_token(token_id)
+        if built != expected:
+            raise CheckFailed(f"tokenizer id {token_id} is {built!r}, the GGUF says {expected!r}")
+    report.results["tokenizer_vocabulary"] = "ok"
     for text in ROUND_TRIP_TEXTS:
         ids = tokenizer.encode(text, add_special_tokens=False).ids
         back = tokenizer.decode(ids, skip_special_tokens=False)
@@ -136,12 +152,19 @@ def check_tokenizer(tokenizer: Tokenizer, report: CheckReport) -> None:
 def check_float_parity(
     decoder: OnnxDecoder, reference_logits: np.ndarray, ids: list[int], report: CheckReport
 ) -> None:
-    logits, _ = decoder.step(ids, decoder.empty_cache())
-    diff = float(np.abs(logits - reference_logits).max())
+    """ONNX against TensorFlow at every position ([len(ids), vocab] reference), token by token
+    and as one prefill (which only returns the last position)."""
+    rows = decoder.logits_at_every_position(ids)
+    prefill, _ = decoder.step(ids, decoder.empty_cache())
+    per_position = np.abs(rows - reference_logits).max(-1)
+    worst = int(per_position.argmax())
+    diff = max(float(per_position[worst]), float(np.abs(prefill - reference_logits[-1]).max()))
     report.results["fp32_vs_tensorflow_max_abs_diff"] = diff
+    report.results["fp32_vs_tensorflow_positions"] = len(ids)
     if not diff < PARITY_TOLERANCE:
         raise CheckFailed(
-            f"ONNX logits differ from TensorFlow's by {diff:.2e} (allowed {PARITY_TOLERANCE:.0e})"
+            f"ONNX logits differ from TensorFlow's by {diff:.2e} (allowed "
+            f"{PARITY_TOLERANCE:.0e}; worst token by token at position {worst} of {len(ids)})"
         )
 
 
@@ -165,9 +188,7 @@ def check_cache(decoder: OnnxDecoder, variant: str, ids: list[int], report: Chec
         )
 
 
-def check_agreement(
-    quantized: np.ndarray, reference: np.ndarray, strict: bool, report: CheckReport
-) -> None:
+def check_agreement(quantized: np.ndarray, reference: np.ndarray, report: CheckReport) -> None:
     expected = reference.argmax(-1)
     agreement = float((quantized.argmax(-1) == expected).mean())
     top5 = np.argpartition(-quantized, 5, axis=-1)[:, :5]
@@ -176,14 +197,11 @@ def check_agreement(
     report.results["q4_top5_contains_fp32_top1"] = in_top5
     report.results["q4_vs_fp32_positions"] = len(reference)
     if agreement < AGREEMENT_THRESHOLD or in_top5 < TOP5_THRESHOLD:
-        message = (
+        raise CheckFailed(
             f"4-bit variant agrees with float on the next token at {agreement:.1%} of "
             f"{len(reference)} positions (want {AGREEMENT_THRESHOLD:.0%}), and has the "
             f"float choice in its top 5 at {in_top5:.1%} (want {TOP5_THRESHOLD:.0%})"
         )
-        if strict:
-            raise CheckFailed(message)
-        report.warnings.append(message)
 
 
 def check_paris(decoder: OnnxDecoder, tokenizer: Tokenizer, report: CheckReport) -> None:

@@ -89,8 +89,6 @@ def _build(args: argparse.Namespace) -> int:
     if result.report:
         for name, value in result.report.results.items():
             print(f"  {name}: {value}")
-        for warning in result.report.warnings:
-            print(f"  warning: {warning}")
     return 0
 
 

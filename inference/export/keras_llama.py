@@ -163,7 +163,7 @@ class LlamaDecoder(keras.Model):
 
 
 def build_model(cfg: Architecture) -> LlamaDecoder:
-    """A model with random weights; ``load_weights`` fills in real ones."""
+    """A model with random weights; the builder assigns the real ones through ``weight_map``."""
     model = LlamaDecoder(cfg)
     empty = tf.zeros([1, cfg.num_kv_heads, 0, cfg.head_dim])
     model(

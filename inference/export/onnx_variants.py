@@ -1,6 +1,6 @@
 """Puts real weights into the fused graph, one variant at a time.
 
-``fp32``: every weight dequantized to float32 (the parity reference, and for GPUs).
+``fp32``: every weight dequantized to float32 (the reference the build's checks compare to).
 ``q4``: linear weights keep the GGUF's own blocks. Q4_0 and Q8_0 map onto onnxruntime's
 MatMulNBits exactly. Q4_1 (w = d*q + m) maps onto MatMulNBits with zero point 0 plus a
 small exact correction, sum over blocks of m * sum(x in block), because MatMulNBits's fast

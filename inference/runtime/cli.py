@@ -1,8 +1,9 @@
 """``draftsmith generate`` and ``draftsmith devices``: the local AI from a shell.
 
-Exit codes: 0 done; 1 unexpected failure; 2 bad usage or input (missing file, not UTF-8,
-empty text, bad values); 3 no usable model (missing or damaged: rebuild it); 4 the forced
-device cannot be used; 130 interrupted (Ctrl+C stops within one token)."""
+Exit codes: 0 done; 1 unexpected failure (Python's own, with a traceback); 2 bad usage or
+input (missing file, not UTF-8, empty text, bad values); 3 no usable model (missing or damaged:
+rebuild it); 4 the forced device cannot be used; 130 interrupted (Ctrl+C stops within one
+token)."""
 
 from __future__ import annotations
 
@@ -19,13 +20,11 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 EXIT_OK = 0
-EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_NO_MODEL = 3
 EXIT_NO_DEVICE = 4
 EXIT_INTERRUPTED = 130
 
-COMMANDS = ("generate", "devices")
 _DEVICE_CHOICES = ("auto", "cpu", "cuda", "directml", "coreml")
 _TASK_NAMES = (
     "continue",
@@ -203,10 +202,7 @@ def run_generate(args: argparse.Namespace) -> int:
             threads=args.threads,
             context_tokens=args.context_tokens or DEFAULT_CONTEXT_TOKENS,
         )
-    except _InputError as error:
-        _error(str(error))
-        return EXIT_USAGE
-    except InvalidRequestError as error:
+    except (_InputError, InvalidRequestError) as error:
         _error(str(error))
         return EXIT_USAGE
     if args.max_tokens is not None and args.max_tokens > MAX_NEW_TOKENS_LIMIT:

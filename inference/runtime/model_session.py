@@ -17,7 +17,7 @@ from inference.model_folder import ModelFolder, ModelFolderError
 from inference.runtime.device_report import DeviceReport
 from inference.runtime.errors import ModelUnavailableError
 from inference.runtime.kv_cache import KVCache
-from inference.runtime.providers import CPU, CUDA, SessionSettings, choose_provider, create_session
+from inference.runtime.providers import CUDA, SessionSettings, choose_provider, create_session
 
 log = logging.getLogger(__name__)
 
@@ -126,9 +126,9 @@ class ModelSession:
         kv_capacity: int | None = None,
         shared_kv: bool | None = None,
     ) -> ModelSession:
-        """Choose the device, pick the variant for it and create the session."""
+        """Choose the device and create the session (the default variant unless told)."""
         report = choose_provider(settings)
-        variant = variant or _variant_for(folder, report.provider)
+        variant = variant or folder.default_variant  # the 4-bit one, on CPU and GPU alike
         try:
             path = folder.variant_path(variant)
             if verify:
@@ -266,12 +266,3 @@ class ModelSession:
         self.session.run_with_iobinding(binding)
         outputs = binding.get_outputs()
         return np.array(outputs[0].numpy()), list(outputs[1:])
-
-
-def _variant_for(folder: ModelFolder, provider: str) -> str:
-    """fp16 on a GPU when the pipeline made one; the default (4-bit) variant otherwise."""
-    if provider != CPU:
-        for name, info in folder.variants.items():
-            if info.get("dtype") == "float16":
-                return name
-    return folder.default_variant

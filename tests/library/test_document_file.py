@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+import atomic_write as atomic_write_module
 from desktop.library import ChangedOnDiskError, DocumentFile, SaveError
-from desktop.library import atomic_write as atomic_write_module
 
 
 def test_save_then_read_round_trips_unicode(work: Path) -> None:

@@ -121,3 +121,28 @@ def test_word_counts_are_cached_until_the_file_changes(library: Library) -> None
     doc.write_text("one two three four", encoding="utf-8")
     assert library.word_count(doc) == 4
     assert library.folders() == [library.root]
+
+
+def test_daily_progress_counts_ai_words_apart(tmp_path: Path) -> None:
+    from datetime import date
+
+    progress = DailyProgress(tmp_path / "p.json", today=date(2026, 3, 1))
+    progress.update(Path("a.md"), 100)
+    progress.update(Path("a.md"), 216)  # 116 typed
+    progress.add_ai_words(Path("a.md"), 50)
+    progress.update(Path("a.md"), 266)  # and 50 accepted from a suggestion
+    assert progress.words_written_today() == 116 and progress.ai_words_today() == 50
+    progress.save()
+    again = DailyProgress(tmp_path / "p.json", today=date(2026, 3, 1))
+    assert again.words_written_today() == 116 and again.ai_words_today() == 50
+    again.update(Path("a.md"), 100)  # everything deleted again
+    assert again.words_written_today() == 0 and again.ai_words_today() == 0
+    assert DailyProgress(tmp_path / "p.json", today=date(2026, 3, 2)).ai_words_today() == 0
+
+
+def test_notes_of_a_file_outside_the_library_are_kept(library: Library, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere" / "notes.md"
+    assert library.load_notes(outside) == ""
+    library.save_notes(outside, "Mara is the keeper's daughter.")
+    assert library.load_notes(outside) == "Mara is the keeper's daughter."
+    assert not (outside.parent / ".draftsmith").exists()

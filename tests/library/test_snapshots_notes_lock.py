@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import socket
@@ -62,27 +63,56 @@ def test_second_lock_is_refused_with_a_clear_message(library: Library) -> None:
     assert not second.path.exists()
 
 
-def test_lock_of_dead_process_is_stale_and_can_be_taken_over(library: Library) -> None:
+def _dead_pid() -> int:
     child = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],
         capture_output=True,
         text=True,
         check=True,
     )
-    dead_pid = int(child.stdout)
-    lock = LibraryLock(library.root)
+    return int(child.stdout)
+
+
+def _write_lock(lock: LibraryLock, **owner: object) -> None:
     lock.path.parent.mkdir(parents=True, exist_ok=True)
-    lock.path.write_text(
-        json.dumps(
-            {"host": socket.gethostname(), "pid": dead_pid, "time": time.time(), "token": "old"}
-        )
-    )
+    lock.path.write_text(json.dumps({"time": time.time(), "token": "old", **owner}))
+
+
+def test_lock_of_my_own_dead_process_is_taken_over_silently(library: Library) -> None:
+    """Draftsmith crashed (or was killed) here: starting again must not ask anything."""
+    lock = LibraryLock(library.root)
+    _write_lock(lock, host=socket.gethostname(), user=getpass.getuser(), pid=_dead_pid())
+    lock.acquire()
+    assert lock.held and lock.refresh()
+    assert json.loads(lock.path.read_text())["pid"] == os.getpid()
+
+
+def test_old_lock_without_user_of_a_dead_process_is_mine_when_the_file_is(
+    library: Library,
+) -> None:
+    lock = LibraryLock(library.root)
+    _write_lock(lock, host=socket.gethostname(), pid=_dead_pid())
+    lock.acquire()
+    assert lock.held
+
+
+def test_dead_process_of_another_user_still_asks_and_can_be_taken_over(library: Library) -> None:
+    lock = LibraryLock(library.root)
+    _write_lock(lock, host=socket.gethostname(), user="someone-else", pid=_dead_pid())
     with pytest.raises(LibraryLockedError) as caught:
         lock.acquire()
     assert caught.value.stale
     assert "no longer running" in str(caught.value)
     lock.take_over()
     assert lock.refresh()
+
+
+def test_live_process_of_this_user_still_asks(library: Library) -> None:
+    lock = LibraryLock(library.root)
+    _write_lock(lock, host=socket.gethostname(), user=getpass.getuser(), pid=os.getppid())
+    with pytest.raises(LibraryLockedError) as caught:
+        lock.acquire()
+    assert not caught.value.stale
 
 
 def test_lock_from_other_host_goes_stale_after_heartbeat_timeout(library: Library) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from inference.runtime import GenerationRequest, LocalModel, RuntimeSettings, SamplingSettings
 from inference.runtime.tasks import Task
+from tests.perf import expect_fast
 
 pytestmark = pytest.mark.default_model
 
@@ -49,6 +50,7 @@ def test_continue_at_temperature_zero_is_reproducible(
     assert first and first == fresh
 
 
+@pytest.mark.perf
 def test_prompt_cache_is_faster_and_gives_the_same_tokens(
     model: LocalModel, default_model_dir: Path
 ) -> None:
@@ -66,7 +68,11 @@ def test_prompt_cache_is_faster_and_gives_the_same_tokens(
     assert cold_stats is not None
     assert warm.stats.reused_tokens > 0.9 * cold_stats.prompt_tokens
     assert warm.raw_text == cold.raw_text
-    assert warm.stats.first_token_seconds < cold.stats.first_token_seconds / 3
+    expect_fast(
+        warm.stats.first_token_seconds,
+        cold.stats.first_token_seconds / 3,
+        "first token with the prompt cache (goal: a third of cold)",
+    )
 
 
 def test_cancel_stops_the_real_model_within_one_step(model: LocalModel) -> None:

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from inference.runtime import GenerationRequest, LocalModel, RuntimeSettings, SamplingSettings
-from inference.runtime.generation import Generator
+from inference.runtime.generation import GenerationOutput, Generator
 from inference.runtime.model_session import ModelSession
+from tests.perf import expect_fast
 
 GREEDY = SamplingSettings(temperature=0, repetition_penalty=1.0)
 STORY = (
@@ -70,6 +71,7 @@ def test_prompt_cache_gives_the_same_tokens_as_a_cold_run(runtime_model_dir: Pat
     assert warm.raw_text == cold.raw_text
 
 
+@pytest.mark.perf
 def test_prompt_cache_makes_the_next_request_faster(runtime_model_dir: Path) -> None:
     # One token per prefill step makes the cost proportional to the computed tokens,
     # which is what the cache saves.
@@ -77,7 +79,11 @@ def test_prompt_cache_makes_the_next_request_faster(runtime_model_dir: Path) -> 
     cold = model.run(continue_request())
     warm = model.run(continue_request(STORY + " More"))
     assert warm.stats.computed_prompt_tokens < cold.stats.computed_prompt_tokens // 4
-    assert warm.stats.prefill_seconds < cold.stats.prefill_seconds / 2
+    expect_fast(
+        warm.stats.prefill_seconds,
+        cold.stats.prefill_seconds / 2,
+        "warm prefill (goal: half of cold)",
+    )
 
 
 def test_chunked_prefill_matches_a_single_prefill(runtime_model_dir: Path) -> None:
@@ -132,19 +138,24 @@ def test_cancel_stops_within_one_model_step(runtime_model_dir: Path) -> None:
     assert result.stats.generated_tokens < 200
 
 
-def test_cancel_from_another_thread_returns_promptly(runtime_model_dir: Path) -> None:
-    model = load(runtime_model_dir)
+def test_cancel_from_another_thread_returns_promptly(tiny_model: LocalModel) -> None:
+    # This generation cannot end by itself: no end tokens, no stop strings, room for far more
+    # tokens than it makes before the cancel, and its first piece waits for the cancel.
     cancel = threading.Event()
     first_piece = threading.Event()
-    outcome: dict[str, object] = {}
+    outcome: dict[str, GenerationOutput] = {}
+    ids = prompt_ids(tiny_model)[:8]
+
+    def on_text(_piece: str) -> None:
+        first_piece.set()
+        cancel.wait(30)
 
     def work() -> None:
-        outcome["result"] = model.run(
-            continue_request(
-                max_new_tokens=1000,
-                sampling=SamplingSettings(temperature=1.0, seed=1, repetition_penalty=1.0),
-            ),
-            on_text=lambda _: first_piece.set(),
+        outcome["result"] = tiny_model.generator.generate(
+            ids,
+            max_new_tokens=tiny_model.session.context_length - len(ids),
+            sampling=SamplingSettings(temperature=1.0, seed=1, repetition_penalty=1.0),
+            on_text=on_text,
             cancel=cancel,
         )
 
@@ -154,7 +165,7 @@ def test_cancel_from_another_thread_returns_promptly(runtime_model_dir: Path) ->
     cancel.set()
     thread.join(5)
     assert not thread.is_alive()
-    assert outcome["result"].stop_reason in ("cancelled", "context_full", "end_token")  # type: ignore[attr-defined]
+    assert outcome["result"].stop_reason == "cancelled"
 
 
 def test_a_cancel_set_before_start_generates_nothing(tiny_model: LocalModel) -> None:
@@ -226,6 +237,7 @@ def test_background_warm_is_preempted_safely_by_a_request(runtime_model_dir: Pat
     assert result.raw_text == load(runtime_model_dir).run(request).raw_text
 
 
+@pytest.mark.perf
 def test_per_token_overhead_of_the_loop_is_small(runtime_model_dir: Path) -> None:
     model = load(runtime_model_dir)
     spent = []
@@ -246,7 +258,7 @@ def test_per_token_overhead_of_the_loop_is_small(runtime_model_dir: Path) -> Non
     steps = len(spent) - 1
     loop_overhead = (output.stats.decode_seconds - sum(spent[1:])) / max(steps, 1)
     assert steps >= 30
-    assert loop_overhead < 0.002  # seconds of Python per token, outside onnxruntime
+    expect_fast(loop_overhead, 0.002, "Python per token, outside onnxruntime")
 
 
 @pytest.mark.parametrize("chunk", [3])
@@ -288,17 +300,25 @@ def test_in_place_kv_buffers_match_the_growing_cache(runtime_model_dir: Path) ->
 
 def test_streamed_text_equals_decoding_all_tokens_at_once(tiny_model: LocalModel) -> None:
     """Whole characters only: pieces never split a multi-byte character."""
-    pieces: list[str] = []
     ids = tiny_model.codec.encode("Café — naïve 😀 ünïcödé. ")
-    output = tiny_model.generator.generate(
-        ids,
-        max_new_tokens=60,
-        min_new_tokens=60,
-        on_text=pieces.append,
-        sampling=SamplingSettings(temperature=1.5, seed=11, top_k=0, top_p=1.0, min_p=0.0),
-    )
-    streamed = "".join(pieces)
-    decoded = tiny_model.codec.decode(output.token_ids)
-    assert decoded.startswith(streamed)
-    assert decoded[len(streamed) :].strip("\ufffd") == ""  # only an unfinished last character
-    assert all(piece == piece.encode("utf-8").decode("utf-8") for piece in pieces)
+    spanning: list[str] = []  # characters whose bytes came in more than one token
+    for seed in range(8):
+        pieces: list[str] = []
+        output = tiny_model.generator.generate(
+            ids,
+            max_new_tokens=80,
+            min_new_tokens=80,
+            on_text=pieces.append,
+            # Every token new (no_repeat_ngram=1): the random model is pushed through byte
+            # tokens instead of repeating one space, so some characters span tokens.
+            sampling=SamplingSettings(
+                temperature=1.5, seed=seed, top_k=0, top_p=1.0, min_p=0.0, no_repeat_ngram=1
+            ),
+        )
+        streamed = "".join(pieces)
+        decoded = tiny_model.codec.decode(output.token_ids)
+        assert decoded.startswith(streamed)
+        assert decoded[len(streamed) :].strip("\ufffd") == ""  # only an unfinished last one
+        if any("\ufffd" in tiny_model.codec.decode([t]) for t in output.token_ids):
+            spanning += [c for c in streamed if len(c.encode("utf-8")) > 1 and c != "\ufffd"]
+    assert spanning, "no run held a character made of several tokens: the test proved nothing"

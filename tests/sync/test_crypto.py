@@ -8,7 +8,7 @@ import os
 import pytest
 
 from desktop.sync import crypto, errors
-from tests.sync.conftest import TEST_KDF
+from tests.sync.dav_harness import TEST_KDF
 
 
 def _encrypt(data: bytes, doc: str = "doc", rev: str = "rev") -> tuple[bytes, bytes]:

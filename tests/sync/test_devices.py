@@ -7,7 +7,7 @@ import os
 import pytest
 
 from desktop.sync import SyncReport
-from tests.sync.conftest import DavServer, Fleet
+from tests.sync.dav_harness import DavServer, Fleet
 
 
 def test_three_devices_edit_offline_then_converge(dav: DavServer, fleet_factory) -> None:

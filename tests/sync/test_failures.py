@@ -11,7 +11,7 @@ import pytest
 
 from desktop.sync import Connection, SyncReport, errors, join_remote
 from desktop.sync.engine import SyncEngine
-from tests.sync.conftest import PASSPHRASE, PASSWORD, USER, DavServer, FaultProxy, Fleet
+from tests.sync.dav_harness import PASSPHRASE, PASSWORD, USER, DavServer, FaultProxy, Fleet
 
 
 def _server_files(root: Path) -> dict[str, bytes]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from tests.sync.conftest import DavServer, Fleet
+from tests.sync.dav_harness import DavServer, Fleet
 
 
 def _library_of(fleet: Fleet, count: int) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from desktop.sync import errors
 from desktop.sync.webdav import WebDavClient
-from tests.sync.conftest import PASSWORD, USER, DavServer, FaultProxy
+from tests.sync.dav_harness import PASSWORD, USER, DavServer, FaultProxy
 
 
 def _client(url: str, password: str = PASSWORD) -> WebDavClient:
@@ -108,3 +108,15 @@ def test_listing_mkcol_move_without_overwrite(dav: DavServer) -> None:
 def test_url_must_be_http() -> None:
     with pytest.raises(errors.RemoteProtocolError, match="https://"):
         WebDavClient("ftp://example.invalid/", USER, PASSWORD)
+
+
+# --- a network failure is not tampering (issue 12, finding 3) --------------------------
+
+
+def test_truncated_folder_listing_is_a_plain_network_error(proxy: FaultProxy) -> None:
+    proxy.set_policy(lambda method, path: "truncate_download" if method == "PROPFIND" else None)
+    with pytest.raises(errors.RemoteUnreachable) as info:
+        _client(proxy.url).list_folder("")
+    message = str(info.value)
+    assert "dropped before its answer to PROPFIND / was complete" in message
+    assert "IncompleteRead" not in message and "Connection broken" not in message

@@ -23,13 +23,16 @@ class ScriptedPrompter(Prompter):
         super().__init__(None)
         self.shown: list[tuple[str, str, str]] = []
         self.texts: list[str | None] = []
+        self.text_questions: list[tuple[str, str]] = []  # (title, the answer filled in)
         self.choices: list[int | None] = []
         self.confirms: list[bool] = []
         self.restores: list[bool] = []
         self.lock_answers: list[str] = []
         self.lock_messages: list[tuple[str, bool]] = []
         self.save_paths: list[Path | None] = []
+        self.save_starts: list[Path] = []  # where each save dialog opened, with its name
         self.folders: list[Path | None] = []
+        self.open_paths: list[Path | None] = []
         self.library_choices: list[Path] = []
 
     def info(self, title: str, message: str) -> None:
@@ -43,6 +46,7 @@ class ScriptedPrompter(Prompter):
         return self.confirms.pop(0) if self.confirms else True
 
     def ask_text(self, title: str, label: str, default: str = "") -> str | None:
+        self.text_questions.append((title, default))
         return self.texts.pop(0)
 
     def choose(self, title: str, label: str, options: list[str]) -> int | None:
@@ -50,10 +54,14 @@ class ScriptedPrompter(Prompter):
         return self.choices.pop(0)
 
     def ask_save_path(self, title: str, start: Path, filter_text: str) -> Path | None:
+        self.save_starts.append(start)
         return self.save_paths.pop(0)
 
     def ask_folder(self, title: str, start: Path) -> Path | None:
         return self.folders.pop(0)
+
+    def ask_open_path(self, title: str, start: Path, filter_text: str) -> Path | None:
+        return self.open_paths.pop(0)
 
     def offer_library(self, default: Path) -> Path:
         self.shown.append(("offer_library", "", str(default)))

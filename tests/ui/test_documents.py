@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
+
 from desktop.library import Library
 from tests.ui.conftest import ScriptedPrompter, type_into
 
@@ -17,12 +19,61 @@ def test_new_document_is_a_file_at_once_and_autosaves(
     assert document.path == library.root / "Untitled.md" and document.path.exists()
     type_into(qtbot, document.editor, "First words of the day")
     assert window.tabs.tabText(window.tabs.currentIndex()) == "Untitled •"
+    named = library.root / "First words of the day.md"
     qtbot.waitUntil(
-        lambda: document.path.read_text(encoding="utf-8") == "First words of the day", timeout=10000
+        lambda: named.exists() and named.read_text(encoding="utf-8") == "First words of the day",
+        timeout=10000,
     )
-    assert not document.is_dirty()
-    assert window.tabs.tabText(window.tabs.currentIndex()) == "Untitled"
+    assert not document.is_dirty() and not (library.root / "Untitled.md").exists()
+    assert window.tabs.tabText(window.tabs.currentIndex()) == "First words of the day"
     assert window.library_pane.words_shown_for(document.path) == "5"
+
+
+def test_new_document_is_named_from_its_heading_until_the_writer_renames_it(
+    qtbot: Any, make_window: Any, library: Library, prompter: ScriptedPrompter
+) -> None:
+    library.create_document(title="The Lighthouse", text="taken by another document")
+    window = make_window()
+    document = window.new_document()
+    type_into(qtbot, document.editor, "# The Lighthouse")
+    qtbot.keyClick(document.editor, Qt.Key.Key_Return)
+    qtbot.keyClick(document.editor, Qt.Key.Key_Return)
+    type_into(qtbot, document.editor, "Fog rolled in.")
+    expected = library.root / "The Lighthouse 2.md"
+    qtbot.waitUntil(lambda: document.path == expected, timeout=10000)
+    assert expected.read_text(encoding="utf-8").startswith("# The Lighthouse")
+    assert (library.root / "The Lighthouse.md").read_text() == "taken by another document"
+    assert window.windowTitle().startswith("The Lighthouse 2 — ")
+    # F2 offers the name from the heading, filled in.
+    document.editor.moveCursor(document.editor.textCursor().MoveOperation.Start)
+    document.editor.moveCursor(document.editor.textCursor().MoveOperation.EndOfBlock)
+    type_into(qtbot, document.editor, " at Night")
+    prompter.texts.append("My own name")
+    window.registry.trigger("file.rename")
+    assert prompter.text_questions[-1] == ("Rename", "The Lighthouse at Night")
+    assert document.path == library.root / "My own name.md"
+    # Renamed by the writer: later headings no longer rename it.
+    type_into(qtbot, document.editor, " again")
+    assert document.save()
+    assert document.path == library.root / "My own name.md"
+
+
+def test_an_automatically_named_document_keeps_following_its_heading_after_restart(
+    qtbot: Any, make_window: Any, library: Library
+) -> None:
+    window = make_window()
+    document = window.new_document()
+    type_into(qtbot, document.editor, "# Draft one")
+    qtbot.waitUntil(lambda: document.path.name == "Draft one.md", timeout=10000)
+    window.close()
+    again = make_window()
+    again.restore_session()
+    reopened = again.current_document()
+    assert reopened.path.name == "Draft one.md" and reopened.auto_title
+    reopened.editor.moveCursor(reopened.editor.textCursor().MoveOperation.End)
+    type_into(qtbot, reopened.editor, " revised")
+    assert reopened.save()
+    assert reopened.path.name == "Draft one revised.md"
 
 
 def test_rename_move_and_delete_keep_the_open_tab_right(

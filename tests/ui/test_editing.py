@@ -404,3 +404,107 @@ def test_ghost_text_dismissed_by_esc_typing_or_moving(
         editor.set_cursor_position(0)
     qtbot.keyClick(editor, Qt.Key.Key_Tab)
     assert editor.text() == "\tHello!", "without a suggestion Tab types a tab"
+
+
+def test_enter_twice_after_the_first_line_of_a_new_document_keeps_the_blank_line(
+    qtbot: Any, make_window: Any
+) -> None:
+    from PySide6.QtTest import QTest
+
+    window = make_window()
+    editor = window.new_document().editor
+    type_into(qtbot, editor, "# My story")
+    QTest.keyClick(editor, Qt.Key.Key_Return)
+    QTest.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.keyClicks(editor, "It began.")
+    QTest.keyClick(editor, Qt.Key.Key_Enter)  # the keypad's Enter too
+    QTest.keyClick(editor, Qt.Key.Key_Enter)
+    qtbot.keyClicks(editor, "Then.")
+    assert editor.text() == "# My story\n\nIt began.\n\nThen."
+    spacing = [editor.document().findBlockByNumber(n).blockFormat().lineHeight() for n in range(5)]
+    assert spacing == [150.0] * 5, "every new line keeps the line spacing"
+    editor.undo()
+    assert editor.text().startswith("# My story\n\nIt began.")
+
+
+def test_chinese_counts_a_word_per_character_and_is_not_spell_checked(
+    qtbot: Any, make_window: Any, library: Library, tmp_path: Path
+) -> None:
+    from desktop.library.spelling import SpellDictionary
+
+    text = "我们今天去公园散步，天气很好。" * 40  # 520 characters
+    window, _document, editor = open_text(make_window, library, text)
+    window.update_counts()
+    assert window.writing_status.words.text() == "520 words"
+    assert window.writing_status.reading.text() == "2 min read"  # 400 characters a minute
+    editor.highlighter.set_spell(SpellDictionary("en", tmp_path / "personal.txt"))
+    editor.highlighter.rehighlight()
+    block = editor.document().firstBlock()
+    underlined = [
+        r
+        for r in block.layout().formats()
+        if r.format.underlineStyle() == r.format.UnderlineStyle.SpellCheckUnderline
+    ]
+    assert underlined == []
+
+
+def test_find_searches_as_you_type_and_highlights_every_match(
+    qtbot: Any, make_window: Any, library: Library
+) -> None:
+    window, _document, editor = open_text(
+        make_window, library, "🙂 The fog. Then the fog lifted; the end of the fog."
+    )
+    editor.set_cursor_position(0)
+    window.registry.trigger("edit.find")
+    bar = window.find_bar
+    qtbot.keyClicks(bar.find_input, "fog")  # no Enter
+    qtbot.waitUntil(lambda: bar.message.text() == "1 of 3", timeout=5000)
+    assert editor.selected_text() == "fog"
+    text = editor.text()
+    starts = [i for i in range(len(text)) if text.startswith("fog", i)]
+    qt = [i + 1 for i in starts]  # the emoji is two UTF-16 units
+    assert editor.search_highlights() == [(p, p + 3) for p in qt]
+    qtbot.keyClicks(bar.find_input, "x")
+    qtbot.waitUntil(lambda: bar.message.text() == "Not found", timeout=5000)
+    assert editor.search_highlights() == []
+    qtbot.keyClick(bar.find_input, Qt.Key.Key_Backspace)
+    qtbot.waitUntil(lambda: len(editor.search_highlights()) == 3, timeout=5000)
+    bar.find_next()
+    assert bar.message.text() == "2 of 3"
+    bar.close_bar()
+    assert editor.search_highlights() == [] and editor.extraSelections() == []
+
+
+def test_export_dialog_opens_in_the_documents_folder_with_its_name(
+    make_window: Any, library: Library, prompter: ScriptedPrompter
+) -> None:
+    book = library.create_folder(name="Book")
+    window = make_window()
+    document = window.open_document(library.create_document(book, "The Lighthouse", STORY))
+    prompter.save_paths.extend([None, None, document.path])
+    window.registry.trigger("file.export.html")
+    assert prompter.save_starts[-1] == book / "The Lighthouse.html"
+    window.registry.trigger("file.export.md")  # the document itself is never offered
+    assert prompter.save_starts[-1] == book / "The Lighthouse (exported).md"
+    assert window.export_current("md") is None
+    assert "open document" in prompter.messages("error")[-1]
+    assert document.path.read_text(encoding="utf-8") == STORY
+
+
+def test_words_accepted_from_ai_count_apart_from_the_daily_goal(
+    qtbot: Any, make_window: Any, library: Library, fast_settings: Any
+) -> None:
+    fast_settings.set("daily_word_goal", 100)
+    window, _document, editor = open_text(make_window, library, "one two three")
+    editor.moveCursor(QTextCursor.MoveOperation.End)
+    type_into(qtbot, editor, " four five")
+    editor.show_ghost_text(" six seven eight")
+    qtbot.keyClick(editor, Qt.Key.Key_Tab)  # accept the suggestion
+    assert editor.text() == "one two three four five six seven eight"
+    status = window.writing_status
+    qtbot.waitUntil(lambda: status.words.text() == "8 words", timeout=10000)
+    assert status.today.text() == "Today 2 / 100 written + 3 from AI"
+    assert status.goal_bar.value() == 2
+    # Text the AI feature inserts itself is marked the same way.
+    editor.insert_text_as_one_undo_step(" nine ten", ai_written=True)
+    qtbot.waitUntil(lambda: status.today.text() == "Today 2 / 100 written + 5 from AI")

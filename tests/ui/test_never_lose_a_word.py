@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+import atomic_write as atomic_write_module
 from desktop import paths
 from desktop.library import Library, RecoveryJournal
-from desktop.library import atomic_write as atomic_write_module
 from desktop.library.library_lock import LibraryLock
 from desktop.ui.crash_handler import install_excepthook
 from desktop.ui.library_claim import claim_library
@@ -110,6 +110,21 @@ def test_save_refuses_to_clobber_and_keeps_both(
     assert document.path.read_text(encoding="utf-8") == "mine v1"
 
 
+def _struck_and_plain(view: Any) -> tuple[str, str]:
+    """The history view's text split into struck-through (removed) and the rest."""
+    struck, plain = [], []
+    block = view.document().begin()
+    while block.isValid():
+        iterator = block.begin()
+        while not iterator.atEnd():
+            fragment = iterator.fragment()
+            target = struck if fragment.charFormat().fontStrikeOut() else plain
+            target.append(fragment.text())
+            iterator += 1
+        block = block.next()
+    return "".join(struck).strip(), " ".join("".join(plain).split())
+
+
 def test_snapshot_restore_is_undoable_and_snapshotted(
     qtbot: Any, make_window: Any, library: Library
 ) -> None:
@@ -123,8 +138,12 @@ def test_snapshot_restore_is_undoable_and_snapshotted(
     snapshots = library.snapshots.list(doc)
     dialog = SnapshotDialog(snapshots, document.editor.text(), window)
     qtbot.addWidget(dialog)
-    assert "-First draft." in dialog.diff_text()
-    assert "+Second draft, much better." in dialog.diff_text()
+    # A readable inline word diff, not a unified diff: struck-through old words, new words.
+    struck, plain = _struck_and_plain(dialog.diff)
+    assert struck == "Firstdraft." and plain == "Second draft, much better."
+    assert "@@" not in dialog.diff_text() and "---" not in dialog.diff_text()
+    assert dialog.list.item(0).text() == "just now — when opened"
+    assert "4 words added, 2 removed" in dialog.summary.text()
     window.restore_snapshot(document, snapshots[0].read())
     assert document.editor.text() == "First draft."
     assert doc.read_text(encoding="utf-8") == "First draft."
@@ -243,6 +262,7 @@ def test_stale_lock_can_be_taken_over(library: Library, prompter: ScriptedPrompt
         json.dumps(
             {
                 "host": socket.gethostname(),
+                "user": "another-account",  # this user's own crashed lock is taken silently
                 "pid": int(child.stdout),
                 "time": time.time(),
                 "token": "crashed",
@@ -308,3 +328,65 @@ def test_journal_records_text_unwritable_library(tmp_path: Path) -> None:
     journal = RecoveryJournal(tmp_path / "journal")
     journal.record(tmp_path / "nowhere" / "a.md", "still safe")
     assert journal.pending()[0].text == "still safe"
+
+
+def test_restore_after_a_crash_puts_the_cursor_back(
+    qtbot: Any, make_window: Any, library: Library, fast_settings: Any, prompter: ScriptedPrompter
+) -> None:
+    doc = library.create_document(title="Novel", text="First line.\n\nSecond paragraph.")
+    fast_settings.set("autosave_seconds", 600)
+    window = make_window()
+    document = window.open_document(doc)
+    document.editor.set_cursor_position(len("First line."))
+    type_into(qtbot, document.editor, " More words here")
+    position = document.editor.cursor_position()
+    journal = RecoveryJournal(paths.journal_dir())
+    qtbot.waitUntil(lambda: journal.has_entry(doc), timeout=10000)
+    for timer in (document.autosave_timer, document.journal_timer):
+        timer.stop()  # "kill -9"
+    document.editor.document().setModified(False)
+
+    prompter.restores.append(True)
+    after_restart = make_window()
+    assert after_restart.recover_from_journal() == 1
+    restored = after_restart.current_document().editor
+    assert restored.text() == "First line. More words here\n\nSecond paragraph."
+    assert restored.cursor_position() == position == len("First line. More words here")
+
+
+def test_a_dead_draftsmith_of_mine_leaves_no_lock_question(
+    qtbot: Any, tmp_path: Path, isolated_user_dirs: dict[str, Path]
+) -> None:
+    """kill -9 leaves the lock file behind: the next start takes it over without asking."""
+    import getpass
+
+    from desktop.ui.app import build_window
+
+    library = Library(tmp_path / "Library")
+    library.ensure_exists(welcome=False)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lock = LibraryLock(library.root)
+    lock.path.parent.mkdir(parents=True, exist_ok=True)
+    lock.path.write_text(
+        json.dumps(
+            {
+                "host": socket.gethostname(),
+                "user": getpass.getuser(),
+                "pid": int(dead.stdout),
+                "time": time.time(),
+                "token": "crashed",
+            }
+        )
+    )
+    prompter = ScriptedPrompter()
+    window = build_window(library.root, prompter=prompter)
+    qtbot.addWidget(window)
+    assert window is not None and not window.read_only
+    assert prompter.lock_messages == [], "no 'Library in use' question"
+    assert window.lock is not None and window.lock.refresh()
+    window.close()

@@ -1,0 +1,138 @@
+"""Help › About: what is installed and where things are — version (from pyproject.toml, via
+the installed package's metadata), the AI model and its checksum, the licence state, and the
+folders of the library, logs and backups. Everything here is read locally."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop import paths
+from desktop.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AboutFacts:
+    version: str
+    model: str
+    model_checksum: str
+    licence: str
+    library: Path
+    logs: Path
+    backups: Path
+
+    def as_text(self) -> str:
+        return "\n".join(f"{label}: {value}" for label, value in self.rows())
+
+    def rows(self) -> list[tuple[str, str]]:
+        return [
+            ("Version", self.version),
+            ("AI model", self.model),
+            ("Model checksum (SHA-256)", self.model_checksum),
+            ("Licence", self.licence),
+            ("Library", str(self.library)),
+            ("Logs", str(self.logs)),
+            ("Backups", str(self.backups)),
+        ]
+
+
+def app_version() -> str:
+    try:
+        return metadata.version("draftsmith")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed as a package)"
+
+
+def model_facts(settings: Settings) -> tuple[str, str]:
+    """(name, sha256 of the model file) of the model the AI uses, from its manifest."""
+    try:
+        from inference.model_folder import ModelFolder, ModelFolderError, find_default_model
+    except ImportError:
+        return "AI isn't part of this build", "—"
+    chosen = settings.ai_model_dir()
+    try:
+        folder = ModelFolder.open(chosen) if chosen is not None else find_default_model()
+    except (ModelFolderError, OSError) as exc:
+        return f"Can't read the model: {exc}", "—"
+    if folder is None:
+        return "No model built yet (Settings › AI › Build model…)", "—"
+    try:
+        model_file = folder.variant_path().name
+    except ModelFolderError:
+        model_file = ""
+    checksum = folder.files.get(model_file, "not listed in the model's manifest")
+    return f"{folder.name} ({model_file or 'no model file'}, in {folder.path})", checksum
+
+
+def licence_facts() -> str:
+    try:
+        from licensing.client.status import license_status
+
+        status = license_status()
+    except ImportError:
+        return "Licensing isn't part of this build"
+    except Exception as exc:  # a broken licence check must not break About
+        logger.warning("Licence check failed: %s", exc)
+        return "Couldn't check the licence"
+    state = status.state.replace("_", " ").capitalize()
+    return f"{state} — {status.reason}" if status.reason else state
+
+
+def gather_facts(settings: Settings, library_root: Path) -> AboutFacts:
+    model, checksum = model_facts(settings)
+    return AboutFacts(
+        version=app_version(),
+        model=model,
+        model_checksum=checksum,
+        licence=licence_facts(),
+        library=library_root,
+        logs=paths.log_dir(),
+        backups=paths.backups_dir(),
+    )
+
+
+class AboutDialog(QDialog):
+    def __init__(self, facts: AboutFacts, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("AboutDialog")
+        self.facts = facts
+        self.setWindowTitle(self.tr("About Draftsmith"))
+        self.setMinimumWidth(640)
+        intro = QLabel(
+            self.tr(
+                "<h2>Draftsmith</h2>A calm writing app whose AI runs on your own computer. "
+                "Your documents are plain Markdown files in your library folder."
+            )
+        )
+        intro.setWordWrap(True)
+        form = QFormLayout()
+        self.values: dict[str, QLabel] = {}
+        for label, value in facts.rows():
+            field = QLabel(value)
+            field.setWordWrap(True)
+            field.setTextInteractionFlags(field.textInteractionFlags().TextSelectableByMouse)
+            self.values[label] = field
+            form.addRow(self.tr(label) + ":", field)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        copy = buttons.addButton(self.tr("Copy"), QDialogButtonBox.ButtonRole.ActionRole)
+        copy.setToolTip(self.tr("Copy these details, e.g. for a support request"))
+        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(facts.as_text()))
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
