@@ -135,12 +135,22 @@ class SyncEngine:
         self.device_name = self.state.get("device_name") or self.device_id
         url = self.state.get("url") or ""
         user = self.state.get("user") or ""
+        #: None: the secrets are in the OS keyring; else the file the writer chose instead.
+        self.secrets_file = (
+            credentials.secrets_file_for(state_path)
+            if self.state.get("secrets") == "file"
+            else None
+        )
         if client is None:
-            client = WebDavClient(url, user, credentials.load_app_password(url, user))
+            client = WebDavClient(
+                url, user, credentials.load_app_password(url, user, self.secrets_file)
+            )
         self.client = client
         self.store = RemoteStore(client, self.device_id)
         self._data_key = (
-            data_key if data_key is not None else credentials.load_data_key(self.device_id)
+            data_key
+            if data_key is not None
+            else credentials.load_data_key(self.device_id, self.secrets_file)
         )
         self.confirm_deletes = confirm_deletes
         self.clock = clock
@@ -952,8 +962,8 @@ class SyncEngine:
         """Remove this device's sync secrets and state. Local files stay; the remote keeps
         this device's past log (other devices need it for history)."""
         url, user = self.state.get("url") or "", self.state.get("user") or ""
-        credentials.delete_data_key(self.device_id)
-        credentials.delete_app_password(url, user)
+        credentials.delete_data_key(self.device_id, self.secrets_file)
+        credentials.delete_app_password(url, user, self.secrets_file)
         path = self.state.path
         self.close()
         for suffix in ("", "-wal", "-shm"):

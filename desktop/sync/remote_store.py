@@ -174,30 +174,42 @@ class RemoteStore:
         """Download blobs/<digest> into ``sink_path`` and check its hash.
 
         A body can end early without the client noticing (no Content-Length, the connection
-        just closes). Short of ``size`` is a network failure; wrong bytes are downloaded a
-        second time, and only the same wrong bytes twice count as damage on the server."""
-        first = self._download_blob(digest, sink_path, size)
-        if first == digest:
+        just closes), which looks like damage. So a download that is short of ``size`` or has
+        the wrong hash is made a second time: a different result is the network's fault;
+        only the same wrong bytes twice are the server's."""
+        first = self._download_blob(digest, sink_path)
+        if self._whole(first, digest, size):
             return
         copy = sink_path.with_name(sink_path.name + ".again")
         try:
-            second = self._download_blob(digest, copy, size)
-            if second == digest:
+            second = self._download_blob(digest, copy)
+            if self._whole(second, digest, size):
                 copy.replace(sink_path)
                 return
         finally:
             copy.unlink(missing_ok=True)
+        got, _ = second
         if second != first:
             raise errors.RemoteUnreachable(
-                f"A stored version ({digest[:12]}) arrived damaged twice, differently each "
-                "time (an unreliable connection). Sync will try again."
+                f"The download of a stored version ({digest[:12]}) was cut short or garbled "
+                "on the way, differently each time (a network problem). Sync will try again."
+            )
+        if size is not None and got < size:
+            raise errors.RemoteTampered(
+                f"A stored version ({digest[:12]}) is incomplete on the server "
+                f"({got} of {size} bytes, twice; damaged)."
             )
         raise errors.RemoteTampered(
             f"A stored version ({digest[:12]}) on the server does not match its hash "
             "(swapped or damaged)."
         )
 
-    def _download_blob(self, digest: str, sink_path: Path, size: int | None) -> str:
+    @staticmethod
+    def _whole(result: tuple[int, str], digest: str, size: int | None) -> bool:
+        got, actual = result
+        return actual == digest and (size is None or got == size)
+
+    def _download_blob(self, digest: str, sink_path: Path) -> tuple[int, str]:
         hasher = hashlib.sha256()
         with sink_path.open("wb") as fh:
 
@@ -212,12 +224,7 @@ class RemoteStore:
                 raise errors.RemoteTampered(
                     f"A stored version ({digest[:12]}) is missing from the server."
                 ) from exc
-        if size is not None and got < size:
-            raise errors.RemoteUnreachable(
-                f"The download of a stored version ({digest[:12]}) was cut short "
-                f"({got} of {size} bytes; a network problem). Sync will try again."
-            )
-        return hasher.hexdigest()
+        return got, hasher.hexdigest()
 
     # --- keys ------------------------------------------------------------------------
 

@@ -83,7 +83,8 @@ class WebDavClient:
             ) from exc
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             raise errors.RemoteUnreachable(
-                f"The sync server could not be reached ({method} {path})."
+                f"The sync server could not be reached at {self.base_url} ({method} "
+                f"{path or '/'}). Check the address and your network connection."
             ) from exc
         except requests.exceptions.RequestException as exc:
             log.info("%s %s failed: %s", method, path, exc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import platform
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.sync import Connection, KdfParams, SyncEngine, SyncError, create_remote, join_remote
+from desktop.sync.account import check_local, check_server
+from desktop.sync.credentials import keyring_usable
 from desktop.sync.webdav import WebDavClient
 
 log = logging.getLogger(__name__)
@@ -40,39 +43,153 @@ def _set_text_colour(label: QLabel, colour: str | None) -> None:
     label.setPalette(palette)
 
 
+def _default_device_name() -> str:
+    return platform.node().split(".")[0] or "This computer"
+
+
 class _ServerPage(QWizardPage):
-    def __init__(self) -> None:
+    """Server, account and this device; checked here (locally first, then the server)
+    before the next page, so a wrong address is explained where it was typed."""
+
+    def __init__(self, wizard: SyncSetupWizard, keyring_ok: bool) -> None:
         super().__init__()
-        self.setTitle("Your WebDAV server")
+        self._wizard = wizard
+        self.setTitle(self.tr("Your WebDAV server"))
         self.setSubTitle(
-            "Draftsmith syncs through a WebDAV folder you already have "
-            "(Nextcloud, ownCloud, a NAS). "
-            "The server only ever sees encrypted, unnamed files."
+            self.tr(
+                "Draftsmith syncs through a WebDAV folder you already have "
+                "(Nextcloud, ownCloud, a NAS). "
+                "The server only ever sees encrypted, unnamed files."
+            )
         )
         self.url = QLineEdit(
             placeholderText="https://cloud.example.com/remote.php/dav/files/me/Draftsmith/"
         )
         self.user = QLineEdit()
         self.password = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
-        self.password.setToolTip("Use an app password from your server's security settings.")
-        self.device_name = QLineEdit()
-        self.create_new = QRadioButton("This is my first device: create the encrypted sync folder")
-        self.join_existing = QRadioButton("Join the sync folder I set up on another device")
+        self.password.setToolTip(
+            self.tr("Use an app password from your server's security settings.")
+        )
+        self.device_name = QLineEdit(_default_device_name())
+        self.device_name.setToolTip(
+            self.tr("Shown in the history and in conflict copies' names on your other devices.")
+        )
+        self.create_new = QRadioButton(
+            self.tr("This is my first device: create the encrypted sync folder")
+        )
+        self.join_existing = QRadioButton(
+            self.tr("Join the sync folder I set up on another device")
+        )
         self.create_new.setChecked(True)
         form = QFormLayout()
-        form.addRow("Server address", self.url)
-        form.addRow("User name", self.user)
-        form.addRow("App password", self.password)
-        form.addRow("This device's name", self.device_name)
+        form.addRow(self.tr("Server address"), self.url)
+        form.addRow(self.tr("User name"), self.user)
+        form.addRow(self.tr("App password"), self.password)
+        form.addRow(self.tr("This device's name"), self.device_name)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.create_new)
         layout.addWidget(self.join_existing)
-        for field in (self.url, self.user, self.password):
+        # Without a keyring: an honest alternative instead of a dead end.
+        self.no_keyring = QLabel(
+            self.tr(
+                "<b>No system keyring was found</b> (on Linux: GNOME Keyring or KWallet, "
+                "installed and unlocked). Sync needs a place for two secrets: the app "
+                "password and the key that decrypts your documents.<br>"
+                "Draftsmith can keep them in a file in its settings folder that only your "
+                "user account can read. That file is <i>not</i> protected by a password: "
+                "anyone who can read your files, or a backup of them, could use it to read "
+                "your synced documents. A keyring is safer; you can set sync up again later."
+            )
+        )
+        self.no_keyring.setWordWrap(True)
+        self.use_file = QCheckBox(
+            self.tr("Keep the sync secrets in a file only my user account can read")
+        )
+        self.use_file.toggled.connect(self.completeChanged)
+        layout.addWidget(self.no_keyring)
+        layout.addWidget(self.use_file)
+        self.no_keyring.setVisible(not keyring_ok)
+        self.use_file.setVisible(not keyring_ok)
+        self.keyring_ok = keyring_ok
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        _set_text_colour(self.error, "#b00020")
+        layout.addWidget(self.error)
+        self._checked: tuple[str, ...] | None = None  # the answers the server accepted
+        self.checking = False
+        for field in (self.url, self.user, self.password, self.device_name):
             field.textChanged.connect(self.completeChanged)
+        self.create_new.toggled.connect(self.completeChanged)
+
+    @property
+    def secrets_in_file(self) -> bool:
+        return not self.keyring_ok and self.use_file.isChecked()
+
+    def connection(self) -> Connection:
+        return Connection(
+            self.url.text().strip(),
+            self.user.text().strip(),
+            self.password.text(),
+            self.device_name.text().strip(),
+        )
+
+    def _answers(self) -> tuple[str, ...]:
+        c = self.connection()
+        return (c.url, c.user, c.app_password, str(self.create_new.isChecked()))
 
     def isComplete(self) -> bool:
-        return all(f.text().strip() for f in (self.url, self.user, self.password))
+        fields = (self.url, self.user, self.password, self.device_name)
+        return (
+            not self.checking
+            and all(f.text().strip() for f in fields)
+            and (self.keyring_ok or self.use_file.isChecked())
+        )
+
+    def validatePage(self) -> bool:
+        if self._checked == self._answers():
+            return True
+        if self.checking:
+            return False
+        wizard = self._wizard
+        try:
+            check_local(wizard.state_path, wizard.library_root, self.secrets_in_file)
+        except SyncError as exc:
+            self._show_error(str(exc))
+            return False
+        connection, creating, answers = (
+            self.connection(),
+            self.create_new.isChecked(),
+            self._answers(),
+        )
+        self.checking = True
+        self.completeChanged.emit()
+        _set_text_colour(self.error, None)
+        self.error.setText(self.tr("Checking the server…"))
+
+        def work() -> tuple[SyncEngine | None, str]:
+            check_server(connection, creating)
+            return None, ""
+
+        job = _SetupJob(work, self)
+        job.done.connect(lambda _engine, _key, error: self._on_checked(answers, error))
+        job.start()
+        return False
+
+    def _on_checked(self, answers: tuple[str, ...], error: str) -> None:
+        self.checking = False
+        self.completeChanged.emit()
+        if error:
+            self._show_error(error)
+            return
+        self.error.clear()
+        self._checked = answers
+        if self._answers() == answers and self._wizard.currentPage() is self:
+            self._wizard.next()
+
+    def _show_error(self, text: str) -> None:
+        _set_text_colour(self.error, "#b00020")
+        self.error.setText(text)
 
 
 class _KeyPage(QWizardPage):
@@ -191,7 +308,7 @@ class SyncSetupWizard(QWizard):
         self.engine: SyncEngine | None = None
         self.recovery_key = ""
         self.busy = False
-        self.server = _ServerPage()
+        self.server = _ServerPage(self, keyring_usable())
         self.keys = _KeyPage(self)
         self.recovery = _RecoveryPage(self)
         self.addPage(self.server)
@@ -205,13 +322,9 @@ class SyncSetupWizard(QWizard):
 
     def start_setup(self) -> None:
         s = self.server
-        connection = Connection(
-            s.url.text().strip(),
-            s.user.text().strip(),
-            s.password.text(),
-            s.device_name.text().strip(),
-        )
+        connection = s.connection()
         creating = s.create_new.isChecked()
+        in_file = s.secrets_in_file
         passphrase = self.keys.passphrase.text()
         recovery = self.keys.recovery.text().strip()
         state_path, library_root, kdf = self.state_path, self.library_root, self.kdf
@@ -220,7 +333,13 @@ class SyncSetupWizard(QWizard):
             client = WebDavClient(connection.url, connection.user, connection.app_password)
             if creating:
                 return create_remote(
-                    connection, passphrase, state_path, library_root, kdf=kdf, client=client
+                    connection,
+                    passphrase,
+                    state_path,
+                    library_root,
+                    kdf=kdf,
+                    client=client,
+                    secrets_in_file=in_file,
                 )
             engine = join_remote(
                 connection,
@@ -229,6 +348,7 @@ class SyncSetupWizard(QWizard):
                 passphrase=passphrase or None,
                 recovery_key=recovery or None,
                 client=client,
+                secrets_in_file=in_file,
             )
             return engine, ""
 
@@ -270,7 +390,7 @@ class _SetupJob(QObject):
 
     done = Signal(object, str, str)  # engine or None, recovery key, error message
 
-    def __init__(self, work: Callable[[], tuple[SyncEngine, str]], parent: QObject) -> None:
+    def __init__(self, work: Callable[[], tuple[SyncEngine | None, str]], parent: QObject) -> None:
         super().__init__(parent)
         self._work = work
 

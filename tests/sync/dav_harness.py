@@ -118,7 +118,7 @@ def running_rclone(root: Path, config_dir: Path) -> Iterator[DavServer]:
 # --- fault-injecting proxy -------------------------------------------------------------
 
 Fault = str | None  # "drop", "drop_after", "truncate_upload", "truncate_download",
-# "truncate_unsized" (a cut body without Content-Length),
+# "truncate_unsized[:share]" (a cut body without Content-Length),
 # "status:NNN", "html", "garbage_xml", "empty_multistatus", "delay"
 
 
@@ -211,12 +211,13 @@ def _make_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 if key.lower() in ("transfer-encoding", "connection", "content-length"):
                     continue
                 self.send_header(key, value)
-            if fault == "truncate_unsized":
+            if fault and fault.startswith("truncate_unsized"):
                 # No Content-Length: the body ends when the connection closes, so a cut body
-                # looks complete to the client.
+                # looks complete to the client. "truncate_unsized:0.25" keeps a quarter.
+                share = float(fault.partition(":")[2] or 0.5)
                 self.send_header("Connection", "close")
                 self.end_headers()
-                self.wfile.write(data[: len(data) // 2])
+                self.wfile.write(data[: int(len(data) * share)])
                 self.wfile.flush()
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)

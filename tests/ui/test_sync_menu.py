@@ -1,7 +1,7 @@
 """Sync inside a real main window: Settings menu actions, set-up, reload of open documents,
 the mass-delete question, passphrase change and forgetting the device."""
 
-# The WebDAV fixtures come from tests/sync/conftest.py; test arguments reuse their names.
+# The WebDAV fixtures come from tests/sync/dav_fixtures.py; test arguments reuse their names.
 # ruff: noqa: F811
 
 from __future__ import annotations
@@ -13,14 +13,13 @@ import pytest
 from PySide6.QtWidgets import QWizard
 
 from desktop.ui.sync_menu import install_sync
-from tests.sync.conftest import (  # noqa: F401 - fixtures
+from tests.sync.dav_fixtures import fleet_factory, wsgidav_server  # noqa: F401 - fixtures
+from tests.sync.dav_harness import (
     PASSPHRASE,
     PASSWORD,
     USER,
     DavServer,
     Fleet,
-    fleet_factory,
-    wsgidav_server,
 )
 
 
@@ -41,7 +40,8 @@ def _set_up(qtbot, window, features, url: str):
     page.user.setText(USER)
     page.password.setText(PASSWORD)
     page.join_existing.setChecked(True)
-    wizard.next()
+    wizard.next()  # the server page checks the server first, then moves on by itself
+    qtbot.waitUntil(lambda: wizard.currentPage() is wizard.keys, timeout=20_000)
     wizard.keys.passphrase.setText(PASSPHRASE)
     with qtbot.waitSignal(wizard.accepted):
         wizard.button(QWizard.WizardButton.FinishButton).click()

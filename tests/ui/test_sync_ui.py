@@ -1,7 +1,7 @@
 """The sync UI against a real WebDAV server: set-up wizard, background rounds, status, log,
 conflict notice and history."""
 
-# The WebDAV fixtures come from tests/sync/conftest.py; test arguments reuse their names.
+# The WebDAV fixtures come from tests/sync/dav_fixtures.py; test arguments reuse their names.
 # ruff: noqa: F811
 
 from __future__ import annotations
@@ -16,15 +16,14 @@ from desktop.ui.sync_controller import SyncController
 from desktop.ui.sync_history_dialog import SyncHistoryDialog
 from desktop.ui.sync_setup_wizard import SyncSetupWizard
 from desktop.ui.sync_status import ConflictNotice, SyncStatusButton, describe
-from tests.sync.conftest import (  # noqa: F401 - fixtures
+from tests.sync.dav_fixtures import fleet_factory, wsgidav_server  # noqa: F401 - fixtures
+from tests.sync.dav_harness import (
     PASSPHRASE,
     PASSWORD,
     TEST_KDF,
     USER,
     DavServer,
     Fleet,
-    fleet_factory,
-    wsgidav_server,
 )
 
 
@@ -56,7 +55,8 @@ def test_wizard_creates_then_joins(qtbot, wsgidav_server: DavServer, tmp_path: P
     (tmp_path / "lib-a").mkdir()
     first.show()
     _fill_server(first, wsgidav_server.url, create=True)
-    first.next()
+    first.next()  # the server page checks the server first, then moves on by itself
+    qtbot.waitUntil(lambda: first.currentPage() is first.keys, timeout=20_000)
     first.keys.passphrase.setText(PASSPHRASE)
     first.keys.repeat.setText(PASSPHRASE + "typo")
     assert not first.keys.isComplete()  # the two entries differ
@@ -84,6 +84,7 @@ def test_wizard_creates_then_joins(qtbot, wsgidav_server: DavServer, tmp_path: P
     second.show()
     _fill_server(second, wsgidav_server.url, create=False)
     second.next()
+    qtbot.waitUntil(lambda: second.currentPage() is second.keys, timeout=20_000)
     second.keys.passphrase.setText("not the passphrase")
     second.next()
     qtbot.waitUntil(lambda: "does not open" in second.keys.error.text(), timeout=20_000)
@@ -243,3 +244,63 @@ def test_no_round_runs_when_licensing_says_no(
     assert blocked.args == ["Your 14-day trial has ended."]
     assert not ca.running and button.text() == "Sync: off"
     assert not any((wsgidav_server.root / "blobs").iterdir())  # nothing was sent
+
+
+# --- a set-up that can't get stuck (issue 12, finding 4) --------------------------------
+
+
+def test_server_errors_show_on_the_server_page_before_anything_is_written(
+    qtbot, wsgidav_server: DavServer, tmp_path: Path
+) -> None:
+    (tmp_path / "lib").mkdir()
+    wizard = SyncSetupWizard(tmp_path / "s" / "sync.sqlite", tmp_path / "lib", kdf=TEST_KDF)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    assert wizard.server.device_name.text().strip()  # pre-filled with this computer's name
+    _fill_server(wizard, "http://127.0.0.1:9/nothing-listens-here/", create=True)
+    wizard.next()
+    qtbot.waitUntil(lambda: "could not be reached" in wizard.server.error.text(), timeout=20_000)
+    assert wizard.currentPage() is wizard.server
+
+    _fill_server(wizard, wsgidav_server.url, create=True)
+    wizard.server.password.setText("wrong")
+    wizard.next()
+    qtbot.waitUntil(lambda: "app password" in wizard.server.error.text(), timeout=20_000)
+    assert wizard.currentPage() is wizard.server
+    assert list(wsgidav_server.root.iterdir()) == []
+
+    wizard.server.password.setText(PASSWORD)
+    wizard.next()
+    qtbot.waitUntil(lambda: wizard.currentPage() is wizard.keys, timeout=20_000)
+    assert wizard.server.error.text() == ""
+
+
+def test_without_a_keyring_the_wizard_offers_the_secrets_file_and_finishes(
+    qtbot, wsgidav_server: DavServer, tmp_path: Path
+) -> None:
+    import keyring
+    from keyring.backends.fail import Keyring as NoKeyringBackend
+
+    keyring.set_keyring(NoKeyringBackend())
+    (tmp_path / "lib").mkdir()
+    state = tmp_path / "s" / "sync.sqlite"
+    wizard = SyncSetupWizard(state, tmp_path / "lib", kdf=TEST_KDF)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    page = wizard.server
+    assert page.no_keyring.isVisible() and page.use_file.isVisible()
+    assert "not* protected" in page.no_keyring.text().replace("<i>", "*").replace("</i>", "*")
+    _fill_server(wizard, wsgidav_server.url, create=True)
+    assert not page.isComplete()  # the writer has to choose the file knowingly
+    page.use_file.setChecked(True)
+    assert page.isComplete()
+    wizard.next()
+    qtbot.waitUntil(lambda: wizard.currentPage() is wizard.keys, timeout=20_000)
+    wizard.keys.passphrase.setText(PASSPHRASE)
+    wizard.keys.repeat.setText(PASSPHRASE)
+    wizard.next()
+    qtbot.waitUntil(lambda: wizard.currentPage() is wizard.recovery, timeout=20_000)
+    assert len(wizard.recovery.key.text().replace("-", "")) == 32
+    assert wizard.engine is not None
+    wizard.engine.close()
+    assert (tmp_path / "s" / "sync-secrets.json").exists()
