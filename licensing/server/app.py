@@ -22,7 +22,20 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from licensing.client.certificate import FINGERPRINT, TOKEN
+from licensing.client.certificate import MAX_FILE_BYTES as MAX_CERTIFICATE
+from licensing.client.certificate import parse_certificate
+from licensing.client.errors import CertificateError
+from licensing.client.trusted_keys import trusted_keys
+from licensing.protocol import (
+    FINGERPRINT,
+    MAX_MACHINE_NAME,
+    MAX_OFFLINE_REQUEST,
+    RESPONSE_DOCUMENT,
+    TOKEN,
+    ActivationMode,
+    ErrorCode,
+    response_payload_binding,
+)
 from licensing.server import licenses, stripe_webhook
 from licensing.server.database import make_engine, make_sessions
 from licensing.server.licenses import LicenseProblem
@@ -38,7 +51,6 @@ Nonce = Annotated[str, Field(pattern=f"^{TOKEN.pattern}$")]
 Key = Annotated[str, Field(min_length=1, max_length=200)]
 Fingerprint = Annotated[str, Field(pattern=f"^{FINGERPRINT.pattern}$")]
 MachineId = Annotated[str, Field(min_length=1, max_length=40)]
-MAX_OFFLINE_REQUEST = 16 * 1024
 
 
 class _Body(BaseModel):
@@ -48,12 +60,18 @@ class _Body(BaseModel):
 class ActivateBody(_Body):
     key: Key
     fingerprint: Fingerprint
-    machine_name: Annotated[str, Field(min_length=1, max_length=100)]
+    machine_name: Annotated[str, Field(min_length=1, max_length=MAX_MACHINE_NAME)]
     nonce: Nonce
 
 
 class ValidateBody(_Body):
     key: Key
+    fingerprint: Fingerprint
+    nonce: Nonce
+
+
+class RefreshBody(_Body):
+    certificate: Annotated[str, Field(min_length=1, max_length=MAX_CERTIFICATE)]
     fingerprint: Fingerprint
     nonce: Nonce
 
@@ -74,7 +92,7 @@ class OfflineBody(_Body):
     nonce: Nonce
 
 
-LOOKUP_FAILURES = {"NOT_FOUND", "BAD_REQUEST"}
+LOOKUP_FAILURES = {ErrorCode.NOT_FOUND, ErrorCode.BAD_REQUEST}
 
 
 def create_app(
@@ -103,6 +121,7 @@ def create_app(
     def signed(
         status: int,
         nonce: str | None,
+        request: Request,
         *,
         data: dict[str, Any] | None = None,
         error: dict[str, Any] | None = None,
@@ -114,26 +133,29 @@ def create_app(
             "issued": int(time.time()),
             "status": status,
             "ok": error is None,
+            **response_payload_binding(request.method, request.url.path),
         }
         if error is None:
             payload["data"] = data or {}
         else:
             payload["error"] = error
         return Response(
-            signer.envelope("response", payload),
+            signer.envelope(RESPONSE_DOCUMENT, payload),
             status_code=status,
             media_type="application/json",
             headers=headers,
         )
 
-    def problem_response(problem: LicenseProblem, nonce: str | None) -> Response:
-        error: dict[str, Any] = {"code": problem.code, "message": problem.message}
+    def problem_response(problem: LicenseProblem, nonce: str | None, request: Request) -> Response:
+        error: dict[str, Any] = {"code": str(problem.code), "message": problem.message}
         if problem.machines is not None:
             error["machines"] = problem.machines
+        if problem.license_id is not None:
+            error["license_id"] = problem.license_id
         headers = None
-        if problem.code == "RATE_LIMITED":
-            headers = {"Retry-After": str(getattr(problem, "retry_after", 60))}
-        return signed(problem.status, nonce, error=error, headers=headers)
+        if problem.retry_after is not None:
+            headers = {"Retry-After": str(problem.retry_after)}
+        return signed(problem.status, nonce, request, error=error, headers=headers)
 
     def client_of(request: Request) -> str:
         return request.client.host if request.client else "unknown"
@@ -146,25 +168,30 @@ def create_app(
         wait = limiter.check(client)
         if wait > 0:
             problem = LicenseProblem(
-                "RATE_LIMITED",
+                ErrorCode.RATE_LIMITED,
                 429,
                 f"Too many attempts from this address. Please wait {math.ceil(wait)} seconds.",
+                retry_after=math.ceil(wait),
             )
-            problem.retry_after = math.ceil(wait)  # type: ignore[attr-defined]
             log.warning(json.dumps({"event": "rate_limited", "client": client}))
-            return problem_response(problem, nonce)
+            return problem_response(problem, nonce, request)
         try:
             with sessions() as session, session.begin():
                 status, data = work(session)
         except LicenseProblem as problem:
             if problem.code in LOOKUP_FAILURES:
                 limiter.failure(client)
-            log.info(json.dumps({"event": "refused", "code": problem.code, "client": client}))
-            return problem_response(problem, nonce)
-        return signed(status, nonce, data=data)
+            log.info(json.dumps({"event": "refused", "code": str(problem.code), "client": client}))
+            return problem_response(problem, nonce, request)
+        return signed(status, nonce, request, data=data)
 
     def certificate_answer(
-        session: Session, key: str, fingerprint: str, name: str, nonce: str
+        session: Session,
+        key: str,
+        fingerprint: str,
+        name: str,
+        nonce: str,
+        activation: ActivationMode,
     ) -> tuple[int, dict[str, Any]]:
         license, machine, created = licenses.activate(session, key, fingerprint, name)
         cert = signer.certificate(
@@ -174,6 +201,7 @@ def create_app(
                 nonce=nonce,
                 now=int(time.time()),
                 refresh_days=settings.refresh_days,
+                activation=activation,
             )
         )
         machines = [licenses.machine_json(m) for m in licenses.machines_of(session, license)]
@@ -186,18 +214,26 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
-        nonce = None
-        try:
-            body = json.loads(await request.body())
-            candidate = body.get("nonce") if isinstance(body, dict) else None
-            nonce = candidate if isinstance(candidate, str) and TOKEN.fullmatch(candidate) else None
-        except ValueError:
-            pass
+        # The body was already read (and, for a form, consumed) by FastAPI: use what it
+        # parsed (``exc.body``), never the request stream again.
         fields = sorted({".".join(str(p) for p in e["loc"][1:]) for e in exc.errors()})
         message = "The request is malformed" + (f" ({', '.join(fields)})." if fields else ".")
+        if request.url.path == "/offline":
+            return HTMLResponse(
+                _page(
+                    "That is not an activation request. Please paste the request text "
+                    "(at most 16,384 characters) or choose its file."
+                ),
+                status_code=400,
+            )
         if request.url.path.startswith("/v1/webhooks"):
             return JSONResponse({"error": message}, status_code=400)
-        return signed(400, nonce, error={"code": "BAD_REQUEST", "message": message})
+        body = exc.body
+        candidate = body.get("nonce") if isinstance(body, dict) else None
+        nonce = candidate if isinstance(candidate, str) and TOKEN.fullmatch(candidate) else None
+        return signed(
+            400, nonce, request, error={"code": ErrorCode.BAD_REQUEST.value, "message": message}
+        )
 
     @app.middleware("http")
     async def access_log(request: Request, call_next: Callable[..., Any]) -> Response:
@@ -228,7 +264,7 @@ def create_app(
             request,
             body.nonce,
             lambda s: certificate_answer(
-                s, body.key, body.fingerprint, body.machine_name, body.nonce
+                s, body.key, body.fingerprint, body.machine_name, body.nonce, ActivationMode.ONLINE
             ),
         )
 
@@ -236,16 +272,43 @@ def create_app(
     def validate(body: ValidateBody, request: Request) -> Response:
         def work(session: Session) -> tuple[int, dict[str, Any]]:
             license, machine = licenses.validate(session, body.key, body.fingerprint)
-            cert = signer.certificate(
-                licenses.certificate_payload(
-                    license,
-                    machine,
-                    nonce=body.nonce,
-                    now=int(time.time()),
-                    refresh_days=settings.refresh_days,
-                )
+            return fresh_certificate(license, machine, body.nonce)
+
+        return lookup(request, body.nonce, work)
+
+    def fresh_certificate(license: Any, machine: Any, nonce: str) -> tuple[int, dict[str, Any]]:
+        cert = signer.certificate(
+            licenses.certificate_payload(
+                license,
+                machine,
+                nonce=nonce,
+                now=int(time.time()),
+                refresh_days=settings.refresh_days,
+                activation=ActivationMode.ONLINE,
             )
-            return 200, {"certificate": cert, "license": licenses.license_json(license)}
+        )
+        return 200, {"certificate": cert, "license": licenses.license_json(license)}
+
+    @app.post("/v1/refresh")
+    def refresh(body: RefreshBody, request: Request) -> Response:
+        """Renew by the certificate itself: the app's background check needs no stored key."""
+
+        def work(session: Session) -> tuple[int, dict[str, Any]]:
+            keys = {**trusted_keys(), signer.kid: signer.private_key.public_key()}
+            try:
+                old = parse_certificate(body.certificate, keys)
+            except CertificateError as error:
+                raise LicenseProblem(
+                    ErrorCode.BAD_REQUEST, 400, f"This license file can't be renewed: {error}"
+                ) from None
+            if old.fingerprint != body.fingerprint:
+                raise LicenseProblem(
+                    ErrorCode.BAD_REQUEST, 400, "This license file is for another computer."
+                )
+            license, machine = licenses.validate_seat(
+                session, old.license_id, old.machine_id, body.fingerprint
+            )
+            return fresh_certificate(license, machine, body.nonce)
 
         return lookup(request, body.nonce, work)
 
@@ -272,7 +335,12 @@ def create_app(
         def work(session: Session) -> tuple[int, dict[str, Any]]:
             parsed = parse_offline_request(body.request)
             return certificate_answer(
-                session, parsed.key, parsed.fingerprint, parsed.machine_name, parsed.nonce
+                session,
+                parsed.key,
+                parsed.fingerprint,
+                parsed.machine_name,
+                parsed.nonce,
+                ActivationMode.OFFLINE,
             )
 
         return lookup(request, body.nonce, work)
@@ -312,7 +380,12 @@ def create_app(
             parsed = parse_offline_request(text_in)
             with sessions() as session, session.begin():
                 _, data = certificate_answer(
-                    session, parsed.key, parsed.fingerprint, parsed.machine_name, parsed.nonce
+                    session,
+                    parsed.key,
+                    parsed.fingerprint,
+                    parsed.machine_name,
+                    parsed.nonce,
+                    ActivationMode.OFFLINE,
                 )
             return data["certificate"]
 

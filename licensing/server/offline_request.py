@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from licensing.client.activation import REQUEST_LABEL
-from licensing.client.certificate import FINGERPRINT, PRODUCT, TOKEN, dearmor
+from licensing.client.certificate import dearmor
 from licensing.client.errors import CertificateError, LicenseKeyError
 from licensing.client.license_key import normalize_key
 from licensing.client.signed_document import strict_json_object
+from licensing.protocol import (
+    FINGERPRINT,
+    MAX_MACHINE_NAME,
+    PRODUCT,
+    REQUEST_LABEL,
+    TOKEN,
+    ErrorCode,
+)
 from licensing.server.licenses import LicenseProblem
 
 _FIELDS = {"v", "product", "key", "fingerprint", "machine_name", "nonce", "created"}
@@ -24,7 +31,9 @@ class OfflineRequest:
 
 def parse_offline_request(text: str) -> OfflineRequest:
     def bad(why: str) -> LicenseProblem:
-        return LicenseProblem("BAD_REQUEST", 400, f"This is not a valid activation request: {why}")
+        return LicenseProblem(
+            ErrorCode.BAD_REQUEST, 400, f"This is not a valid activation request: {why}"
+        )
 
     try:
         raw = dearmor(text, REQUEST_LABEL)
@@ -38,7 +47,7 @@ def parse_offline_request(text: str) -> OfflineRequest:
     fingerprint, name, nonce = value["fingerprint"], value["machine_name"], value["nonce"]
     if not isinstance(fingerprint, str) or not FINGERPRINT.fullmatch(fingerprint):
         raise bad("the machine fingerprint is malformed.")
-    if not isinstance(name, str) or not 0 < len(name) <= 100:
+    if not isinstance(name, str) or not 0 < len(name) <= MAX_MACHINE_NAME:
         raise bad("the machine name is malformed.")
     if not isinstance(nonce, str) or not TOKEN.fullmatch(nonce):
         raise bad("the request id is malformed.")
