@@ -34,6 +34,7 @@ from licensing.protocol import (
     TOKEN,
     ActivationMode,
     ErrorCode,
+    edition_problem,
     response_payload_binding,
 )
 from licensing.server import licenses, stripe_webhook
@@ -105,6 +106,9 @@ def create_app(
         if settings.signing_key_path is None:
             raise ValueError("DRAFTSMITH_LICENSE_SIGNING_KEY is not set")
         signer = load_signer(settings.signing_key_path, settings.signing_kid)
+    problem = edition_problem(settings.default_edition)
+    if problem is not None:
+        raise ValueError(f"DRAFTSMITH_LICENSE_EDITION: {problem}")
     engine = engine or make_engine(settings.database_url)
     sessions: sessionmaker[Session] = make_sessions(engine)
     limiter = LookupLimiter(
