@@ -243,7 +243,16 @@ class ActivationClient:
         return _saved(data, fingerprint)
 
     def machines(self, key: str | None = None) -> list[Machine]:
-        _, data = self._post("/v1/machines", {"key": self._key(key)})
+        """This license's machines: by ``key``, the stored key, or this machine's certificate."""
+        body: dict[str, Any]
+        current = self._this_certificate() if key is None else None
+        try:
+            body = {"key": self._key(key)}
+        except ActivationError:
+            if current is None:
+                raise
+            body = {"certificate": current.armored, "fingerprint": machine_fingerprint()}
+        _, data = self._post("/v1/machines", body)
         return machines_from_json(data.get("machines"), self._this_machine_id())
 
     def deactivate(self, machine_id: str | None = None, key: str | None = None) -> list[Machine]:

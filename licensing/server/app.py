@@ -84,7 +84,11 @@ class DeactivateBody(_Body):
 
 
 class MachinesBody(_Body):
-    key: Key
+    """By the key, or (the app without a keyring) by this machine's certificate."""
+
+    key: Key | None = None
+    certificate: Annotated[str, Field(min_length=1, max_length=MAX_CERTIFICATE)] | None = None
+    fingerprint: Fingerprint | None = None
     nonce: Nonce
 
 
@@ -293,25 +297,27 @@ def create_app(
         )
         return 200, {"certificate": cert, "license": licenses.license_json(license)}
 
+    def seat_of(session: Session, certificate: str, fingerprint: str) -> tuple[Any, Any]:
+        """The license and machine a certificate we signed stands for, if still active."""
+        keys = {**trusted_keys(), signer.kid: signer.private_key.public_key()}
+        try:
+            old = parse_certificate(certificate, keys)
+        except CertificateError as error:
+            raise LicenseProblem(
+                ErrorCode.BAD_REQUEST, 400, f"This license file can't be used here: {error}"
+            ) from None
+        if old.fingerprint != fingerprint:
+            raise LicenseProblem(
+                ErrorCode.BAD_REQUEST, 400, "This license file is for another computer."
+            )
+        return licenses.validate_seat(session, old.license_id, old.machine_id, fingerprint)
+
     @app.post("/v1/refresh")
     def refresh(body: RefreshBody, request: Request) -> Response:
         """Renew by the certificate itself: the app's background check needs no stored key."""
 
         def work(session: Session) -> tuple[int, dict[str, Any]]:
-            keys = {**trusted_keys(), signer.kid: signer.private_key.public_key()}
-            try:
-                old = parse_certificate(body.certificate, keys)
-            except CertificateError as error:
-                raise LicenseProblem(
-                    ErrorCode.BAD_REQUEST, 400, f"This license file can't be renewed: {error}"
-                ) from None
-            if old.fingerprint != body.fingerprint:
-                raise LicenseProblem(
-                    ErrorCode.BAD_REQUEST, 400, "This license file is for another computer."
-                )
-            license, machine = licenses.validate_seat(
-                session, old.license_id, old.machine_id, body.fingerprint
-            )
+            license, machine = seat_of(session, body.certificate, body.fingerprint)
             return fresh_certificate(license, machine, body.nonce)
 
         return lookup(request, body.nonce, work)
@@ -328,7 +334,14 @@ def create_app(
     @app.post("/v1/machines")
     def machines(body: MachinesBody, request: Request) -> Response:
         def work(session: Session) -> tuple[int, dict[str, Any]]:
-            license = licenses.find_license(session, body.key)
+            if body.key is not None:
+                license = licenses.find_license(session, body.key)
+            elif body.certificate is not None and body.fingerprint is not None:
+                license, _ = seat_of(session, body.certificate, body.fingerprint)
+            else:
+                raise LicenseProblem(
+                    ErrorCode.BAD_REQUEST, 400, "Send the license key (or this machine's license)."
+                )
             listed = [licenses.machine_json(m) for m in licenses.machines_of(session, license)]
             return 200, {"license": licenses.license_json(license), "machines": listed}
 
