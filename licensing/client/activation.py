@@ -38,6 +38,12 @@ from licensing.client.license_key import normalize_key
 from licensing.client.machines import Machine, machines_from_json
 from licensing.client.server_response import MAX_RESPONSE_BYTES, verify_response
 from licensing.client.status import invalidate_status_cache, trust_server_time
+from licensing.client.trial import (
+    TrialCertificate,
+    parse_trial_certificate,
+    read_trial_certificate,
+    write_trial_certificate,
+)
 from licensing.client.trusted_keys import trusted_keys
 from licensing.client.withdrawals import clear as clear_withdrawal
 from licensing.client.withdrawals import record as record_withdrawal
@@ -242,6 +248,31 @@ class ActivationClient:
             raise
         return _saved(data, fingerprint)
 
+    def start_trial(self) -> TrialCertificate:
+        """Ask the server for this machine's signed trial certificate, and save it.
+
+        The server keeps one trial per machine: asking again returns the first start.
+        """
+        fingerprint = machine_fingerprint()
+        _, data = self._post("/v1/trial", {"fingerprint": fingerprint})
+        text = data.get("trial")
+        if not isinstance(text, str):
+            raise ActivationError("The license server sent no trial.", "BAD_RESPONSE")
+        try:
+            trial = parse_trial_certificate(text, trusted_keys())
+        except CertificateError as error:
+            raise ActivationError(
+                f"The license server sent a trial this app cannot use: {error}", "BAD_RESPONSE"
+            ) from None
+        if trial.fingerprint != fingerprint or trial.nonce != data["_nonce"]:
+            raise ActivationError(
+                "The license server sent a trial made for another request.", "BAD_RESPONSE"
+            )
+        write_trial_certificate(trial)
+        invalidate_status_cache()
+        log.info("trial certificate saved (started %s)", trial.started)
+        return trial
+
     def machines(self, key: str | None = None) -> list[Machine]:
         """This license's machines: by ``key``, the stored key, or this machine's certificate."""
         body: dict[str, Any]
@@ -340,7 +371,15 @@ def refresh_if_due(
 
     current = license_status()
     now = time.time() if now is None else now
-    if current.certificate is None or not refresh_due(current.certificate, now):
+    if current.certificate is None:
+        # No license: make sure the trial is the server's (one per machine), once.
+        if read_trial_certificate(machine_fingerprint(), trusted_keys()) is None:
+            try:
+                (client or ActivationClient()).start_trial()
+            except ActivationError as error:
+                log.info("trial check skipped: %s", error.code)
+        return None
+    if not refresh_due(current.certificate, now):
         return None
     client = client or ActivationClient()
     try:

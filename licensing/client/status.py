@@ -32,6 +32,7 @@ from licensing.client.errors import CertificateError, KeyringUnavailable, Licens
 from licensing.client.fingerprint import machine_fingerprint
 from licensing.client.keyring_store import LAST_SEEN_ENTRY, TRIAL_ENTRY, KeyringStore
 from licensing.client.license_files import read_certificate_bytes, read_state, update_state
+from licensing.client.trial import read_trial_certificate, read_trial_record, update_trial_record
 from licensing.client.trusted_keys import trusted_keys
 from licensing.client.withdrawals import withdrawal_of
 from licensing.protocol import ActivationMode
@@ -115,18 +116,16 @@ def _read_times(store: KeyringStore, notes: list[str]) -> tuple[int | None, int 
         return None, None
 
 
-def _earliest(*values: object) -> int | None:
-    found = [v for v in values if isinstance(v, int) and not isinstance(v, bool) and v >= 0]
-    return min(found) if found else None
-
-
 def _latest(*values: object) -> int | None:
     found = [v for v in values if isinstance(v, int) and not isinstance(v, bool) and v >= 0]
     return max(found) if found else None
 
 
 def _record(store: KeyringStore, entry: str, when: int, keyring_ok: bool) -> None:
-    update_state(**{entry.replace("-", "_"): when})
+    """Keep a time in all three places: state file, trial record, keyring."""
+    name = entry.replace("-", "_")
+    update_state(**{name: when})
+    update_trial_record(**{name: when})
     if keyring_ok:
         with contextlib.suppress(KeyringUnavailable):
             store.store_time_entry(entry, when)
@@ -157,7 +156,8 @@ def evaluate(
     kr_last_seen, kr_trial = _read_times(store, notes)
     keyring_ok = not notes
     state = read_state()
-    last_seen = _latest(kr_last_seen, state.get("last_seen"))
+    trial_record = read_trial_record()
+    last_seen = _latest(kr_last_seen, state.get("last_seen"), trial_record.get("last_seen"))
 
     if last_seen is not None and now < last_seen - ROLLBACK_SLACK_S:
         seen = dt.datetime.fromtimestamp(last_seen).strftime("%Y-%m-%d %H:%M")
@@ -246,11 +246,29 @@ def evaluate(
             "this one."
         )
 
-    trial_started = _earliest(kr_trial, state.get("trial_started"))
-    if trial_started is None or (kr_trial is None and keyring_ok):
-        trial_started = trial_started if trial_started is not None else int(now)
+    trial_started, tampered = _trial_start(
+        now=now,
+        fingerprint=fingerprint,
+        local=(kr_trial, state.get("trial_started"), trial_record.get("trial_started")),
+        last_seen=last_seen,
+    )
+    if not tampered and (
+        (keyring_ok and kr_trial != trial_started)
+        or state.get("trial_started") != trial_started
+        or trial_record.get("trial_started") != trial_started
+    ):
         _record(store, TRIAL_ENTRY, trial_started, keyring_ok)
     trial_ends = trial_started + TRIAL_DAYS * DAY_S
+    if tampered:
+        reason = (
+            "Your 14-day trial has ended: the trial record on this computer was changed, or "
+            "its clock was far off. Buy Draftsmith or enter your license key in Help > "
+            "License to use AI features and sync; if this is a mistake, connect to the "
+            f"internet and Draftsmith checks the trial with the server. {KEEPS_WORKING}"
+        )
+        return LicenseStatus(
+            TRIAL_EXPIRED, reason, _all(False, reason), trial_ends=trial_ends, notes=tuple(notes)
+        )
     if now < trial_ends:
         days = -(-int(trial_ends - now) // DAY_S)
         reason = f"Free trial: {days} day{'s' if days != 1 else ''} left."
@@ -282,6 +300,32 @@ def evaluate(
     return LicenseStatus(
         TRIAL_EXPIRED, reason, _all(False, reason), trial_ends=trial_ends, notes=tuple(notes)
     )
+
+
+def _is_time(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**40
+
+
+def _trial_start(
+    *, now: float, fingerprint: str, local: tuple[object, ...], last_seen: int | None
+) -> tuple[int, bool]:
+    """When the trial started, and whether the local records were tampered with.
+
+    The server's signed start wins (with any earlier, sane local start). Offline: a start
+    that isn't a sane time, lies in the future, or comes without any "last seen" time means
+    the records were changed; that ends the trial instead of starting a new one.
+    """
+    present = [value for value in local if value is not None]
+    sane = [
+        v for v in present if isinstance(v, int) and _is_time(v) and v <= now + ROLLBACK_SLACK_S
+    ]
+    server = read_trial_certificate(fingerprint, trusted_keys())
+    if server is not None:
+        return min([server.started, *sane]), False
+    if not present:
+        return int(now), False
+    tampered = len(sane) != len(present) or last_seen is None
+    return (min(sane) if sane else int(now)), tampered
 
 
 _cache_lock = threading.Lock()

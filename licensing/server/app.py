@@ -25,19 +25,23 @@ from starlette.concurrency import run_in_threadpool
 from licensing.client.certificate import MAX_FILE_BYTES as MAX_CERTIFICATE
 from licensing.client.certificate import parse_certificate
 from licensing.client.errors import CertificateError
+from licensing.client.trial import trial_armor
 from licensing.client.trusted_keys import trusted_keys
 from licensing.protocol import (
     FINGERPRINT,
+    FORMAT_VERSION,
     MAX_MACHINE_NAME,
     MAX_OFFLINE_REQUEST,
+    PRODUCT,
     RESPONSE_DOCUMENT,
     TOKEN,
+    TRIAL_DOCUMENT,
     ActivationMode,
     ErrorCode,
     edition_problem,
     response_payload_binding,
 )
-from licensing.server import licenses, stripe_webhook
+from licensing.server import licenses, stripe_webhook, trials
 from licensing.server.database import make_engine, make_sessions
 from licensing.server.licenses import LicenseProblem
 from licensing.server.mailer import MailError
@@ -73,6 +77,11 @@ class ValidateBody(_Body):
 
 class RefreshBody(_Body):
     certificate: Annotated[str, Field(min_length=1, max_length=MAX_CERTIFICATE)]
+    fingerprint: Fingerprint
+    nonce: Nonce
+
+
+class TrialBody(_Body):
     fingerprint: Fingerprint
     nonce: Nonce
 
@@ -319,6 +328,26 @@ def create_app(
         def work(session: Session) -> tuple[int, dict[str, Any]]:
             license, machine = seat_of(session, body.certificate, body.fingerprint)
             return fresh_certificate(license, machine, body.nonce)
+
+        return lookup(request, body.nonce, work)
+
+    @app.post("/v1/trial")
+    def trial(body: TrialBody, request: Request) -> Response:
+        """A signed trial certificate for this fingerprint: one trial per machine, ever."""
+
+        def work(session: Session) -> tuple[int, dict[str, Any]]:
+            now = int(time.time())
+            started = trials.start_of(session, body.fingerprint, now)
+            payload = {
+                "v": FORMAT_VERSION,
+                "product": PRODUCT,
+                "fingerprint": body.fingerprint,
+                "started": started,
+                "issued": now,
+                "nonce": body.nonce,
+            }
+            armored = trial_armor(signer.envelope(TRIAL_DOCUMENT, payload))
+            return 200, {"trial": armored}
 
         return lookup(request, body.nonce, work)
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # License statuses
@@ -78,3 +86,12 @@ class EarlyRefund(Base):
 
     payment_ref: Mapped[str] = mapped_column(String(200), primary_key=True)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Trial(Base):
+    """One trial per machine fingerprint: asking again returns the first start."""
+
+    __tablename__ = "trials"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[int] = mapped_column(BigInteger)
