@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Form, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, text
@@ -65,7 +66,9 @@ class _Body(BaseModel):
 class ActivateBody(_Body):
     key: Key
     fingerprint: Fingerprint
-    machine_name: Annotated[str, Field(min_length=1, max_length=MAX_MACHINE_NAME)]
+    machine_name: Annotated[
+        str, Field(min_length=1, max_length=MAX_MACHINE_NAME, pattern=r"^[^\x00-\x1f\x7f]+$")
+    ]
     nonce: Nonce
 
 
@@ -108,6 +111,66 @@ class OfflineBody(_Body):
 
 LOOKUP_FAILURES = {ErrorCode.NOT_FOUND, ErrorCode.BAD_REQUEST}
 
+# What each status means, for the OpenAPI document (the API never answers 422).
+_MEANING = {
+    200: "Done (an existing seat, a refreshed certificate, a list).",
+    201: "A new seat was taken; the answer carries its certificate.",
+    400: "The request is malformed (code BAD_REQUEST).",
+    403: "The license is suspended, refunded or revoked.",
+    404: "No license has this key, or this machine has no seat (NOT_FOUND, MACHINE_NOT_ACTIVATED).",
+    409: "Every seat is taken (TOO_MANY_MACHINES); the answer lists the machines.",
+    429: "Too many attempts from this address (RATE_LIMITED); see Retry-After.",
+    503: "The key e-mail could not be sent; nothing was recorded and Stripe retries.",
+}
+
+
+class SignedAnswer(BaseModel):
+    """Every /v1 answer: an Ed25519 envelope (see licensing/client/signed_document.py) whose
+    payload holds v, nonce, issued, status, method, path, ok, and data or error."""
+
+    alg: str
+    kid: str
+    payload: str
+    sig: str
+
+
+def _signed(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": SignedAnswer, "description": _MEANING[code]} for code in codes}
+
+
+def _plain(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"description": _MEANING[code]} for code in codes}
+
+
+def _html(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"description": _MEANING[code], "content": {"text/html": {}}} for code in codes}
+
+
+def _offline_page_answers() -> dict[int | str, dict[str, Any]]:
+    answers = _html(400, 403, 404, 409, 429)
+    answers[200] = {
+        "description": "The license file to take back to the offline computer.",
+        "content": {"text/plain": {}},
+    }
+    return answers
+
+
+def _without_422(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """FastAPI documents 422 for every body; this API answers 400 instead (``bad_request``)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            for path in schema.get("paths", {}).values():
+                for operation in path.values():
+                    operation.get("responses", {}).pop("422", None)
+            for name in ("HTTPValidationError", "ValidationError"):
+                schema.get("components", {}).get("schemas", {}).pop(name, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    return openapi
+
 
 def create_app(
     settings: Settings,
@@ -130,6 +193,7 @@ def create_app(
         settings.failed_lookup_window_s,
     )
     app = FastAPI(title="Draftsmith license server", version="1")
+    app.openapi = _without_422(app)  # type: ignore[method-assign]
     app.state.sessions = sessions
     app.state.engine = engine
     app.state.signer = signer
@@ -269,13 +333,13 @@ def create_app(
         )
         return response
 
-    @app.get("/v1/health")
+    @app.get("/v1/health", responses=_plain(200))
     def health() -> dict[str, str]:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         return {"status": "ok"}
 
-    @app.post("/v1/activate", status_code=201)
+    @app.post("/v1/activate", status_code=201, responses=_signed(200, 201, 400, 403, 404, 409, 429))
     def activate(body: ActivateBody, request: Request) -> Response:
         return lookup(
             request,
@@ -285,7 +349,7 @@ def create_app(
             ),
         )
 
-    @app.post("/v1/validate")
+    @app.post("/v1/validate", responses=_signed(200, 400, 403, 404, 429))
     def validate(body: ValidateBody, request: Request) -> Response:
         def work(session: Session) -> tuple[int, dict[str, Any]]:
             license, machine = licenses.validate(session, body.key, body.fingerprint)
@@ -321,7 +385,7 @@ def create_app(
             )
         return licenses.validate_seat(session, old.license_id, old.machine_id, fingerprint)
 
-    @app.post("/v1/refresh")
+    @app.post("/v1/refresh", responses=_signed(200, 400, 403, 404, 429))
     def refresh(body: RefreshBody, request: Request) -> Response:
         """Renew by the certificate itself: the app's background check needs no stored key."""
 
@@ -331,7 +395,7 @@ def create_app(
 
         return lookup(request, body.nonce, work)
 
-    @app.post("/v1/trial")
+    @app.post("/v1/trial", responses=_signed(200, 400, 429))
     def trial(body: TrialBody, request: Request) -> Response:
         """A signed trial certificate for this fingerprint: one trial per machine, ever."""
 
@@ -351,7 +415,7 @@ def create_app(
 
         return lookup(request, body.nonce, work)
 
-    @app.post("/v1/deactivate")
+    @app.post("/v1/deactivate", responses=_signed(200, 400, 404, 429))
     def deactivate(body: DeactivateBody, request: Request) -> Response:
         def work(session: Session) -> tuple[int, dict[str, Any]]:
             license = licenses.deactivate(session, body.key, body.machine_id)
@@ -360,7 +424,7 @@ def create_app(
 
         return lookup(request, body.nonce, work)
 
-    @app.post("/v1/machines")
+    @app.post("/v1/machines", responses=_signed(200, 400, 403, 404, 429))
     def machines(body: MachinesBody, request: Request) -> Response:
         def work(session: Session) -> tuple[int, dict[str, Any]]:
             if body.key is not None:
@@ -376,7 +440,11 @@ def create_app(
 
         return lookup(request, body.nonce, work)
 
-    @app.post("/v1/offline/activate", status_code=201)
+    @app.post(
+        "/v1/offline/activate",
+        status_code=201,
+        responses=_signed(200, 201, 400, 403, 404, 409, 429),
+    )
     def offline_activate(body: OfflineBody, request: Request) -> Response:
         def work(session: Session) -> tuple[int, dict[str, Any]]:
             parsed = parse_offline_request(body.request)
@@ -391,11 +459,11 @@ def create_app(
 
         return lookup(request, body.nonce, work)
 
-    @app.get("/offline", response_class=HTMLResponse)
+    @app.get("/offline", response_class=HTMLResponse, responses=_html(200))
     def offline_page() -> HTMLResponse:
         return HTMLResponse(_page(""))
 
-    @app.post("/offline", response_model=None)
+    @app.post("/offline", response_model=None, responses=_offline_page_answers())
     async def offline_submit(
         request: Request,
         request_text: Annotated[str, Form(max_length=MAX_OFFLINE_REQUEST)] = "",
@@ -447,7 +515,7 @@ def create_app(
             headers={"Content-Disposition": 'attachment; filename="draftsmith-license.txt"'},
         )
 
-    @app.post("/v1/webhooks/stripe")
+    @app.post("/v1/webhooks/stripe", responses=_plain(200, 400, 503))
     async def stripe(request: Request) -> JSONResponse:
         body = await request.body()
         header = request.headers.get("stripe-signature")

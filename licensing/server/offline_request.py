@@ -47,7 +47,7 @@ def parse_offline_request(text: str) -> OfflineRequest:
     fingerprint, name, nonce = value["fingerprint"], value["machine_name"], value["nonce"]
     if not isinstance(fingerprint, str) or not FINGERPRINT.fullmatch(fingerprint):
         raise bad("the machine fingerprint is malformed.")
-    if not isinstance(name, str) or not 0 < len(name) <= MAX_MACHINE_NAME:
+    if not isinstance(name, str) or not 0 < len(name) <= MAX_MACHINE_NAME or not name.isprintable():
         raise bad("the machine name is malformed.")
     if not isinstance(nonce, str) or not TOKEN.fullmatch(nonce):
         raise bad("the request id is malformed.")
