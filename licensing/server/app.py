@@ -188,6 +188,7 @@ def create_app(
     engine = engine or make_engine(settings.database_url)
     sessions: sessionmaker[Session] = make_sessions(engine)
     limiter = LookupLimiter(
+        sessions,
         settings.lookups_per_minute,
         settings.failed_lookups_per_window,
         settings.failed_lookup_window_s,
@@ -482,7 +483,7 @@ def create_app(
                 _page("Please paste the activation request or choose its file."), status_code=400
             )
         client = client_of(request)
-        wait = limiter.check(client)
+        wait = await run_in_threadpool(limiter.check, client)
         if wait > 0:
             return HTMLResponse(
                 _page(f"Too many attempts. Please wait {math.ceil(wait)} seconds."),
@@ -507,7 +508,7 @@ def create_app(
             cert = await run_in_threadpool(work)
         except LicenseProblem as problem:
             if problem.code in LOOKUP_FAILURES:
-                limiter.failure(client)
+                await run_in_threadpool(limiter.failure, client)
             return HTMLResponse(_page(problem.message), status_code=problem.status)
         return Response(
             cert,

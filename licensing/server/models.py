@@ -95,3 +95,14 @@ class Trial(Base):
 
     fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
     started_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class RateCounter(Base):
+    """Lookups per client address and time window (shared by every server process)."""
+
+    __tablename__ = "rate_counters"
+
+    client: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    hits: Mapped[int] = mapped_column(Integer)
