@@ -13,6 +13,10 @@ from enum import StrEnum
 
 PRODUCT = "draftsmith"
 FORMAT_VERSION = 1
+# What the client understands. Protocol 2 clients read a certificate's optional
+# ``activation`` field; a protocol 1 client (no ``protocol`` in its requests, ``v: 1`` in its
+# offline request) refuses unknown certificate fields, so the server leaves it out for them.
+PROTOCOL_VERSION = 2
 
 # Signed document types (the signature covers "<type>/" + payload, see signed_document).
 LICENSE_DOCUMENT = "license"

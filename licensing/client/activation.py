@@ -50,6 +50,8 @@ from licensing.client.withdrawals import record as record_withdrawal
 from licensing.client.withdrawals import withdrawal_of
 from licensing.protocol import (
     LICENSE_WITHDRAWN,
+    PRODUCT,
+    PROTOCOL_VERSION,
     REQUEST_LABEL,
     SEAT_WITHDRAWN,
     ActivationMode,
@@ -219,7 +221,12 @@ class ActivationClient:
         fingerprint = machine_fingerprint()
         _, data = self._post(
             "/v1/activate",
-            {"key": key, "fingerprint": fingerprint, "machine_name": machine_name()},
+            {
+                "key": key,
+                "fingerprint": fingerprint,
+                "machine_name": machine_name(),
+                "protocol": PROTOCOL_VERSION,
+            },
         )
         cert = _saved(data, fingerprint)
         remembered, note = _remember_key(self.store, key)
@@ -237,10 +244,11 @@ class ActivationClient:
         """
         fingerprint = machine_fingerprint()
         current = self._this_certificate() if key is None else None
+        body: dict[str, Any]
         if current is not None:  # the certificate vouches for itself: no key needed
             path, body = "/v1/refresh", {"certificate": current.armored}
         else:
-            path, body = "/v1/validate", {"key": self._key(key)}
+            path, body = "/v1/validate", {"key": self._key(key), "protocol": PROTOCOL_VERSION}
         try:
             _, data = self._post(path, {**body, "fingerprint": fingerprint})
         except ActivationError as error:
@@ -308,8 +316,8 @@ def offline_request(key: str, *, store: KeyringStore | None = None) -> str:
     key = normalize_key(key)
     nonce = secrets.token_urlsafe(18)
     request = {
-        "v": 1,
-        "product": "draftsmith",
+        "v": PROTOCOL_VERSION,
+        "product": PRODUCT,
         "key": key,
         "fingerprint": machine_fingerprint(),
         "machine_name": machine_name(),

@@ -34,6 +34,7 @@ from licensing.protocol import (
     MAX_MACHINE_NAME,
     MAX_OFFLINE_REQUEST,
     PRODUCT,
+    PROTOCOL_VERSION,
     RESPONSE_DOCUMENT,
     TOKEN,
     TRIAL_DOCUMENT,
@@ -63,7 +64,19 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+Protocol = Annotated[int, Field(ge=1, le=1000)]
+
+
+def online_mode(protocol: int) -> ActivationMode | None:
+    return ActivationMode.ONLINE if protocol >= PROTOCOL_VERSION else None
+
+
+def offline_mode(version: int) -> ActivationMode | None:
+    return ActivationMode.OFFLINE if version >= PROTOCOL_VERSION else None
+
+
 class ActivateBody(_Body):
+    protocol: Protocol = 1
     key: Key
     fingerprint: Fingerprint
     machine_name: Annotated[
@@ -73,6 +86,7 @@ class ActivateBody(_Body):
 
 
 class ValidateBody(_Body):
+    protocol: Protocol = 1
     key: Key
     fingerprint: Fingerprint
     nonce: Nonce
@@ -273,7 +287,7 @@ def create_app(
         fingerprint: str,
         name: str,
         nonce: str,
-        activation: ActivationMode,
+        activation: ActivationMode | None,
     ) -> tuple[int, dict[str, Any]]:
         license, machine, created = licenses.activate(session, key, fingerprint, name)
         cert = signer.certificate(
@@ -346,7 +360,12 @@ def create_app(
             request,
             body.nonce,
             lambda s: certificate_answer(
-                s, body.key, body.fingerprint, body.machine_name, body.nonce, ActivationMode.ONLINE
+                s,
+                body.key,
+                body.fingerprint,
+                body.machine_name,
+                body.nonce,
+                online_mode(body.protocol),
             ),
         )
 
@@ -354,11 +373,13 @@ def create_app(
     def validate(body: ValidateBody, request: Request) -> Response:
         def work(session: Session) -> tuple[int, dict[str, Any]]:
             license, machine = licenses.validate(session, body.key, body.fingerprint)
-            return fresh_certificate(license, machine, body.nonce)
+            return fresh_certificate(license, machine, body.nonce, online_mode(body.protocol))
 
         return lookup(request, body.nonce, work)
 
-    def fresh_certificate(license: Any, machine: Any, nonce: str) -> tuple[int, dict[str, Any]]:
+    def fresh_certificate(
+        license: Any, machine: Any, nonce: str, activation: ActivationMode | None
+    ) -> tuple[int, dict[str, Any]]:
         cert = signer.certificate(
             licenses.certificate_payload(
                 license,
@@ -366,7 +387,7 @@ def create_app(
                 nonce=nonce,
                 now=int(time.time()),
                 refresh_days=settings.refresh_days,
-                activation=ActivationMode.ONLINE,
+                activation=activation,
             )
         )
         return 200, {"certificate": cert, "license": licenses.license_json(license)}
@@ -392,7 +413,7 @@ def create_app(
 
         def work(session: Session) -> tuple[int, dict[str, Any]]:
             license, machine = seat_of(session, body.certificate, body.fingerprint)
-            return fresh_certificate(license, machine, body.nonce)
+            return fresh_certificate(license, machine, body.nonce, ActivationMode.ONLINE)
 
         return lookup(request, body.nonce, work)
 
@@ -455,7 +476,7 @@ def create_app(
                 parsed.fingerprint,
                 parsed.machine_name,
                 parsed.nonce,
-                ActivationMode.OFFLINE,
+                offline_mode(parsed.version),
             )
 
         return lookup(request, body.nonce, work)
@@ -500,7 +521,7 @@ def create_app(
                     parsed.fingerprint,
                     parsed.machine_name,
                     parsed.nonce,
-                    ActivationMode.OFFLINE,
+                    offline_mode(parsed.version),
                 )
             return data["certificate"]
 

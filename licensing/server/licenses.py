@@ -259,10 +259,10 @@ def certificate_payload(
     nonce: str,
     now: int,
     refresh_days: int,
-    activation: ActivationMode,
+    activation: ActivationMode | None,
 ) -> dict[str, Any]:
-    return {
-        "activation": activation.value,
+    """The certificate's fields; ``activation`` None for clients that predate the field."""
+    payload: dict[str, Any] = {
         "v": FORMAT_VERSION,
         "license_id": license.id,
         "machine_id": machine.id,
@@ -276,6 +276,9 @@ def certificate_payload(
         "refresh_after": now + refresh_days * 86400,
         "nonce": nonce,
     }
+    if activation is not None:
+        payload["activation"] = activation.value
+    return payload
 
 
 def set_status(session: Session, license_id: str, status: str) -> License:

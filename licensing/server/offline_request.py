@@ -12,6 +12,7 @@ from licensing.protocol import (
     FINGERPRINT,
     MAX_MACHINE_NAME,
     PRODUCT,
+    PROTOCOL_VERSION,
     REQUEST_LABEL,
     TOKEN,
     ErrorCode,
@@ -27,6 +28,7 @@ class OfflineRequest:
     fingerprint: str
     machine_name: str
     nonce: str
+    version: int  # 1: a client from before certificates named their activation kind
 
 
 def parse_offline_request(text: str) -> OfflineRequest:
@@ -42,7 +44,7 @@ def parse_offline_request(text: str) -> OfflineRequest:
         raise bad(str(error)) from None
     if set(value) != _FIELDS:
         raise bad("it has the wrong fields.")
-    if value["v"] != 1 or value["product"] != PRODUCT:
+    if value["v"] not in (1, PROTOCOL_VERSION) or value["product"] != PRODUCT:
         raise bad("it is for another product or version.")
     fingerprint, name, nonce = value["fingerprint"], value["machine_name"], value["nonce"]
     if not isinstance(fingerprint, str) or not FINGERPRINT.fullmatch(fingerprint):
@@ -55,4 +57,4 @@ def parse_offline_request(text: str) -> OfflineRequest:
         key = normalize_key(value["key"])
     except LicenseKeyError as error:
         raise bad(str(error)) from None
-    return OfflineRequest(key, fingerprint, name, nonce)
+    return OfflineRequest(key, fingerprint, name, nonce, value["v"])

@@ -605,3 +605,33 @@ def test_a_signed_answer_cannot_be_replayed_for_another_call(server: RunningServ
             trusted_keys=trusted_keys(),
             **common,
         )
+
+
+def test_clients_from_before_the_activation_field_get_certificates_they_can_read(
+    server: RunningServer,
+) -> None:
+    """A protocol-1 client (no ``protocol`` field, ``v: 1`` offline requests) refuses unknown
+    certificate fields, so the server leaves ``activation`` out for it."""
+    import base64
+
+    _, key = server.mint()
+    reply = requests.post(
+        f"{server.url}/v1/activate",
+        json={
+            "key": key,
+            "fingerprint": fingerprint_of("old client"),
+            "machine_name": "old client",
+            "nonce": "n1",
+        },
+        timeout=10,
+    )
+    assert reply.status_code == 201
+    envelope = json.loads(reply.content)
+    data = json.loads(base64.b64decode(envelope["payload"]))["data"]
+    cert_envelope = json.loads(base64.b64decode("".join(data["certificate"].splitlines()[1:-1])))
+    fields = set(json.loads(base64.b64decode(cert_envelope["payload"])))
+    assert "activation" not in fields
+    assert fields == {
+        "v", "license_id", "machine_id", "product", "edition", "entitlements",
+        "purchased_at", "updates_until", "fingerprint", "issued", "refresh_after", "nonce",
+    }  # fmt: skip
