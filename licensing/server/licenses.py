@@ -121,7 +121,7 @@ def find_license(session: Session, key: str, *, for_update: bool = False) -> Lic
     return license
 
 
-_WITHDRAWN_MESSAGES = {
+_WITHDRAWN_MESSAGES: dict[str, tuple[ErrorCode, str]] = {
     SUSPENDED: (ErrorCode.SUSPENDED, "This license is suspended. Please contact support."),
     REFUNDED: (ErrorCode.REFUNDED, "This license was refunded and no longer works."),
     REVOKED: (ErrorCode.REVOKED, "This license was revoked. Please contact support."),

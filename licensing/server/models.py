@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -15,11 +16,20 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-# License statuses
-ACTIVE = "active"
-SUSPENDED = "suspended"
-REFUNDED = "refunded"
-REVOKED = "revoked"
+
+class LicenseStatus(StrEnum):
+    """A license's standing; stored as its plain value."""
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    REFUNDED = "refunded"
+    REVOKED = "revoked"
+
+
+ACTIVE = LicenseStatus.ACTIVE
+SUSPENDED = LicenseStatus.SUSPENDED
+REFUNDED = LicenseStatus.REFUNDED
+REVOKED = LicenseStatus.REVOKED
 
 
 def utcnow() -> dt.datetime:
