@@ -59,36 +59,37 @@ class LookupLimiter:
         ).returning(RateCounter.hits)
         return int(session.execute(statement).scalar_one())
 
-    @staticmethod
-    def _previous(session: Session, client: str, kind: str, window: int) -> int:
-        hits = session.execute(
-            select(RateCounter.hits).where(
-                RateCounter.client == client[:100],
-                RateCounter.kind == kind,
-                RateCounter.window_start == window,
-            )
-        ).scalar_one_or_none()
-        return int(hits or 0)
-
-    def _estimate(
-        self, session: Session, client: str, kind: str, now: float, length: int, current: int
-    ) -> float:
-        start = _window(now, length)
-        previous = self._previous(session, client, kind, start - length)
-        return current + previous * (1 - (now - start) / length)
-
     def check(self, client: str, now: float | None = None) -> float:
-        """Record one lookup; the seconds to wait when over a limit (0 when allowed)."""
+        """Record one lookup; the seconds to wait when over a limit (0 when allowed).
+
+        Two statements: one read of this address's counters, one atomic increment.
+        """
         now = time.time() if now is None else now
-        failed_length, failed_start = self.failure_window_s, _window(now, self.failure_window_s)
-        minute = _window(now, MINUTE_S)
+        failed_length = self.failure_window_s
+        failed_start, minute = _window(now, failed_length), _window(now, MINUTE_S)
+        wanted = {
+            (FAILED, failed_start),
+            (FAILED, failed_start - failed_length),
+            (ALL, minute - MINUTE_S),
+        }
         with self.sessions() as session, session.begin():
-            failed_now = self._previous(session, client, FAILED, failed_start)
-            failed = self._estimate(session, client, FAILED, now, failed_length, failed_now)
-            if failed >= self.failures:
+            rows = session.execute(
+                select(RateCounter.kind, RateCounter.window_start, RateCounter.hits).where(
+                    RateCounter.client == client[:100],
+                    RateCounter.window_start.in_({window for _, window in wanted}),
+                )
+            ).all()
+            hits = {(kind, window): count for kind, window, count in rows}
+
+            def estimate(kind: str, start: int, length: int, current: int) -> float:
+                previous = hits.get((kind, start - length), 0)
+                return current + previous * (1 - (now - start) / length)
+
+            failed_now = hits.get((FAILED, failed_start), 0)
+            if estimate(FAILED, failed_start, failed_length, failed_now) >= self.failures:
                 return max(1.0, failed_start + failed_length - now)
             lookups = self._count(session, client, ALL, minute)
-            if self._estimate(session, client, ALL, now, MINUTE_S, lookups) > self.per_minute:
+            if estimate(ALL, minute, MINUTE_S, lookups) > self.per_minute:
                 return max(1.0, minute + MINUTE_S - now)
             if random.randrange(PRUNE_ONE_IN) == 0:
                 oldest = now - 2 * max(self.failure_window_s, MINUTE_S)
