@@ -78,3 +78,27 @@ def test_revocation_reaches_the_machine_through_the_background_check(
         raise AssertionError("an old copy of a revoked license was accepted")
     assert read_certificate_bytes() is None
     assert not feature_status("ai").allowed
+
+
+def test_the_background_check_is_quiet_when_the_server_is_unreachable(
+    qtbot: Any, server: RunningServer, make_window: Any
+) -> None:
+    import threading
+
+    _, key = server.mint()
+    ActivationClient(server.url).activate(key)
+    window = make_window()
+    seen_threads: list[str] = []
+
+    def unreachable() -> ActivationClient:
+        seen_threads.append(threading.current_thread().name)
+        return ActivationClient("http://127.0.0.1:9", timeout=2)
+
+    refresher = LicenseRefresher(
+        window, client_factory=unreachable, clock=lambda: time.time() + 40 * 86400
+    )
+    after = run_check(qtbot, refresher)
+    assert seen_threads == ["license-refresh"]  # off the GUI thread
+    assert after.state == status.LICENSED and after.allows("ai")  # still licensed, no error
+    assert read_certificate_bytes() is not None
+    assert window.prompter.messages("error") == [] and window.prompter.messages("info") == []
