@@ -1,33 +1,19 @@
-"""Whether this installation may use sync: a licensed feature, on during the trial.
+"""Whether this installation may use sync: the one licensing gate, asked for "sync".
 
-The one place the sync code asks licensing; the UI shows ``reason`` when it is off.
+The sync code asks here; the UI shows ``reason`` when it is off. The gate itself
+(``licensing.client.feature_status``) is shared with AI and fails closed.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
+from licensing.client import FeatureStatus, feature_status
 
-log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SyncPermission:
-    allowed: bool
-    reason: str
+# What the sync code calls a permission is the gate's answer, unchanged.
+SyncPermission = FeatureStatus
 
 
 def sync_permission() -> SyncPermission:
-    try:
-        from licensing.client import feature_status
-    except ImportError:  # a build without the licensing client: nothing to ask
-        return SyncPermission(True, "")
-    try:
-        status = feature_status("sync")
-    except Exception:  # a licensing failure must never break the editor
-        log.exception("licensing check for sync failed")
-        return SyncPermission(False, "Draftsmith could not check its license for sync.")
-    return SyncPermission(bool(status.allowed), str(status.reason))
+    return feature_status("sync")
 
 
 def sync_allowed() -> bool:

@@ -26,6 +26,7 @@ from desktop.ui.document_editor import DocumentEditor
 from inference.runtime import TONES, AnswerCheck, GenerationRequest, RuntimeSettings, Task
 from inference.runtime.answer_check import METHOD_EXTRACTIVE
 from inference.runtime.tasks import CONTINUE_SAMPLING
+from licensing.client import feature_status
 
 logger = logging.getLogger(__name__)
 
@@ -259,13 +260,8 @@ class AIFeature(QObject):
 
     # ----- availability -----------------------------------------------------------------------
     def _license_reason(self) -> str:
-        try:
-            from licensing.client import feature_status
-
-            status = feature_status("ai")
-        except Exception as exc:  # a broken licence check must not break the editor
-            logger.warning("Licence check failed: %s", exc)
-            return "Draftsmith couldn't check whether AI help is included in your licence."
+        # The one licensing gate, shared with sync; it fails closed and never raises.
+        status = feature_status("ai")
         return "" if status.allowed else status.reason
 
     def available(self) -> str:

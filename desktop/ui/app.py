@@ -22,6 +22,7 @@ from desktop.library import Library
 from desktop.settings import Settings
 from desktop.ui.crash_handler import install_excepthook
 from desktop.ui.library_claim import claim_library
+from desktop.ui.license_refresh import start_license_refresh
 from desktop.ui.main_window import MainWindow
 from desktop.ui.prompter import Prompter
 from desktop.ui.single_instance import InstanceServer, ask_running_instance_to_activate
@@ -163,6 +164,7 @@ def run(argv: list[str], *, library_path: Path | None = None) -> int:
     if not window.read_only:
         QTimer.singleShot(0, window.recover_from_journal)
     load_optional_features(window)
+    start_license_refresh(window)  # refunds and revocations reach this machine
     code = app.exec()
     sys.excepthook = sys.__excepthook__
     return code

@@ -1,7 +1,9 @@
 """Help > License: trial status, activation by key, this license's machines, offline activation.
 
-Network calls run on a worker thread (``QThreadPool``); the dialog reports each finished
-operation with ``operation_finished(kind, ok, message)``. Everything it knows comes from
+Network calls, and working out the status (the keyring can take seconds to answer), run on a
+worker thread (``QThreadPool``) after the dialog shows; ``status_loaded`` says when the status
+is on screen. The dialog reports each finished operation with
+``operation_finished(kind, ok, message)``. Everything it knows comes from
 ``licensing.client``; it never imports the vendor's server.
 """
 
@@ -35,6 +37,7 @@ from licensing.client import (
     ActivationClient,
     LicenseError,
     LicenseKeyError,
+    LicenseStatus,
     Machine,
     import_license,
     invalidate_status_cache,
@@ -78,6 +81,7 @@ class _Task(QRunnable):
 
 class LicenseDialog(QDialog):
     operation_finished = Signal(str, bool, str)  # kind, ok, message
+    status_loaded = Signal(object)  # the LicenseStatus now shown
 
     def __init__(
         self, parent: QWidget | None = None, *, client: ActivationClient | None = None
@@ -87,9 +91,11 @@ class LicenseDialog(QDialog):
         self.resize(620, 640)
         self.client = client or ActivationClient()
         self._tasks: set[_Task] = set()
+        self._status_tasks: set[_Task] = set()
         self.machines: list[Machine] = []
 
-        self.status_label = QLabel(wordWrap=True)
+        self.status: LicenseStatus | None = None
+        self.status_label = QLabel("Checking the license…", wordWrap=True)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.notes_label = QLabel(wordWrap=True)
         self.edition_label = QLabel("—")
@@ -106,11 +112,17 @@ class LicenseDialog(QDialog):
 
         self.key_edit = QLineEdit(placeholderText="XXXXX-XXXXX-XXXXX-XXXXX-XXXXX")
         self.activate_button = QPushButton("Activate")
+        self.refresh_button = QPushButton("Refresh now")
+        self.refresh_button.setToolTip(
+            "Check this computer's license with the license server now "
+            "(Draftsmith also does this by itself once a day)."
+        )
         self.message_label = QLabel(wordWrap=True)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         key_row = QHBoxLayout()
         key_row.addWidget(self.key_edit, 1)
         key_row.addWidget(self.activate_button)
+        key_row.addWidget(self.refresh_button)
         key_box = QGroupBox("License key")
         key_layout = QVBoxLayout(key_box)
         key_layout.addLayout(key_row)
@@ -163,6 +175,7 @@ class LicenseDialog(QDialog):
         layout.addWidget(close)
 
         self.activate_button.clicked.connect(lambda: self.activate())
+        self.refresh_button.clicked.connect(lambda: self.refresh_now())
         self.key_edit.returnPressed.connect(self.activate)
         self.refresh_machines_button.clicked.connect(lambda: self.load_machines())
         self.deactivate_button.clicked.connect(lambda: self.deactivate_selected())
@@ -172,19 +185,47 @@ class LicenseDialog(QDialog):
         self.request_button.clicked.connect(lambda: self.create_request())
         self.save_request_button.clicked.connect(lambda: self.save_request())
         self.import_button.clicked.connect(lambda: self.import_file())
-        self.refresh_status()
+        self.notes_label.hide()
+        self.refresh_button.setEnabled(False)  # until the status says there is a license
+        self.refresh_status()  # on a worker: the dialog shows at once
 
     # -- status -----------------------------------------------------------------------
     def refresh_status(self) -> None:
-        invalidate_status_cache()
-        status = license_status()
+        """Work out the status on a worker thread, then show it."""
+
+        def fresh_status() -> LicenseStatus:
+            invalidate_status_cache()
+            return license_status()
+
+        task = _Task(fresh_status)
+        self._status_tasks.add(task)
+
+        def show(status: LicenseStatus) -> None:
+            self._status_tasks.discard(task)
+            self._show_status(status)
+
+        def failed(message: str, _code: str) -> None:
+            self._status_tasks.discard(task)
+            self.status_label.setText(message)
+
+        task.signals.done.connect(show)
+        task.signals.failed.connect(failed)
+        QThreadPool.globalInstance().start(task)
+
+    def _show_status(self, status: LicenseStatus) -> None:
+        self.status = status
         self.status_label.setText(status.reason)
-        self.notes_label.setText(" ".join(status.notes))
-        self.notes_label.setVisible(bool(status.notes))
         cert = status.certificate
+        # The notes are about a license's key and refresh (the keyring can't keep the key,
+        # the server wasn't reached): news to a licensed user, noise to one on the trial.
+        notes = status.notes if cert is not None else ()
+        self.notes_label.setText(" ".join(notes))
+        self.notes_label.setVisible(bool(notes))
         self.edition_label.setText(cert.edition.capitalize() if cert else "—")
         self.purchased_label.setText(cert.purchased_at.isoformat() if cert else "—")
         self.updates_label.setText(cert.updates_until.isoformat() if cert else "—")
+        self.refresh_button.setEnabled(cert is not None and not self._busy())
+        self.status_loaded.emit(status)
 
     def _busy(self) -> bool:
         return bool(self._tasks)
@@ -197,6 +238,8 @@ class LicenseDialog(QDialog):
             self.import_button,
         ):
             button.setEnabled(not busy)
+        has_license = self.status is not None and self.status.certificate is not None
+        self.refresh_button.setEnabled(not busy and has_license)
         self.deactivate_button.setEnabled(not busy and self.machine_list.currentRow() >= 0)
         if busy:
             QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
@@ -204,25 +247,48 @@ class LicenseDialog(QDialog):
             QApplication.restoreOverrideCursor()
 
     def _run(self, kind: str, work: Callable[[], Any], on_done: Callable[[Any], str]) -> None:
-        task = _Task(work)
+        """Run ``work`` on a worker, then the status too (it may have changed), then report."""
+
+        def work_then_status() -> tuple[Any, LicenseError | None, LicenseStatus]:
+            result, error = None, None
+            try:
+                result = work()
+            except LicenseError as refused:  # shown below, with the status it left
+                error = refused
+            invalidate_status_cache()
+            return result, error, license_status()
+
+        task = _Task(work_then_status)
         self._tasks.add(task)
         self._set_busy(True)
-        self.message_label.setText("Contacting the license server…")
+        if kind != "import":
+            self.message_label.setText("Contacting the license server…")
 
         def finish(ok: bool, message: str) -> None:
             self._tasks.discard(task)
             self._set_busy(bool(self._tasks))
             self.message_label.setText(message)
-            self.refresh_status()
             self.operation_finished.emit(kind, ok, message)
+
+        def done(outcome: tuple[Any, LicenseError | None, LicenseStatus]) -> None:
+            result, error, status = outcome
+            self._show_status(status)
+            if error is None:
+                finish(True, on_done(result))
+            else:
+                failed(str(error), getattr(error, "code", ""))
 
         def failed(message: str, code: str) -> None:
             finish(False, message)
             if code == "TOO_MANY_MACHINES":  # show which machines hold the seats
                 self.load_machines()
 
-        task.signals.done.connect(lambda result: finish(True, on_done(result)))
-        task.signals.failed.connect(failed)
+        def crashed(message: str, code: str) -> None:
+            self.refresh_status()
+            failed(message, code)
+
+        task.signals.done.connect(done)
+        task.signals.failed.connect(crashed)
         QThreadPool.globalInstance().start(task)
 
     def _typed_key(self) -> str | None:
@@ -255,10 +321,26 @@ class LicenseDialog(QDialog):
 
         self._run("activate", lambda: self.client.activate(key), done)
 
-    def load_machines(self) -> None:
-        key = self._typed_key()
-        if key is None:
+    def refresh_now(self) -> None:
+        """Check this computer's license with the server now (after a long time offline)."""
+        if self._busy():
             return
+
+        def done(cert: Any) -> str:
+            return f"License checked: {cert.edition} edition, all features available."
+
+        self._run("refresh", lambda: self.client.refresh(), done)
+
+    def load_machines(self) -> None:
+        """List this license's machines: by the key typed (or stored), else by this
+        computer's license file, so it works without a keyring too."""
+        if self._busy():
+            return
+        key: str | None = None
+        if self.key_edit.text().strip() or self.status is None or self.status.certificate is None:
+            key = self._typed_key()
+            if key is None:
+                return
 
         def done(machines: list[Machine]) -> str:
             self._show_machines(machines)
@@ -330,21 +412,23 @@ class LicenseDialog(QDialog):
             if not chosen:
                 return
             path = Path(chosen)
+        if self._busy():
+            return
         try:
             with open(path, "rb") as handle:
                 data = handle.read(64 * 1024)
-            cert = import_license(data)
         except OSError as error:
-            message, ok = f"Could not read {path.name}: {error.strerror}.", False
-        except LicenseError as error:
-            message, ok = str(error), False
-        else:
-            message, ok = f"License imported: {cert.edition} edition on this computer.", True
-        self.message_label.setText(message)
-        self.refresh_status()
-        self.operation_finished.emit("import", ok, message)
+            message = f"Could not read {path.name}: {error.strerror}."
+            self.message_label.setText(message)
+            self.operation_finished.emit("import", False, message)
+            return
+
+        def done(cert: Any) -> str:
+            return f"License imported: {cert.edition} edition on this computer."
+
+        self._run("import", lambda: import_license(data), done)
 
     def done(self, result: int) -> None:
-        if self._tasks:
+        if self._tasks or self._status_tasks:
             QThreadPool.globalInstance().waitForDone(20_000)
         super().done(result)

@@ -1209,13 +1209,8 @@ class MainWindow(QMainWindow):
 
     # ===== help =====
     def show_license(self) -> None:
-        try:
-            from desktop.ui.license_dialog import LicenseDialog
-        except ImportError:
-            self.prompter.info(
-                "License", "Licensing isn't part of this build yet. The editor works without it."
-            )
-            return
+        from desktop.ui.license_dialog import LicenseDialog  # loaded on first use
+
         dialog = LicenseDialog(parent=self)
         dialog.exec()
 

@@ -38,15 +38,31 @@ from licensing.client.license_key import normalize_key
 from licensing.client.machines import Machine, machines_from_json
 from licensing.client.server_response import MAX_RESPONSE_BYTES, verify_response
 from licensing.client.status import invalidate_status_cache, trust_server_time
+from licensing.client.trial import (
+    TrialCertificate,
+    parse_trial_certificate,
+    read_trial_certificate,
+    write_trial_certificate,
+)
 from licensing.client.trusted_keys import trusted_keys
+from licensing.client.withdrawals import clear as clear_withdrawal
+from licensing.client.withdrawals import record as record_withdrawal
+from licensing.client.withdrawals import withdrawal_of
+from licensing.protocol import (
+    LICENSE_WITHDRAWN,
+    PRODUCT,
+    PROTOCOL_VERSION,
+    REQUEST_LABEL,
+    SEAT_WITHDRAWN,
+    ActivationMode,
+)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SERVER_URL = "https://licenses.draftsmith.app"
 SERVER_URL_ENV = "DRAFTSMITH_LICENSE_SERVER"
-REQUEST_LABEL = "DRAFTSMITH ACTIVATION REQUEST"
-# Codes after which the server no longer vouches for this machine's certificate.
-WITHDRAWN = {"NOT_FOUND", "SUSPENDED", "REFUNDED", "REVOKED", "MACHINE_NOT_ACTIVATED"}
+# The background check asks the server at most this often (start-up, then daily).
+CHECK_EVERY_S = 86400
 
 
 @dataclass(frozen=True)
@@ -78,6 +94,7 @@ def _save(cert_text: object, *, fingerprint: str, now: float, nonce: str | None)
         )
     write_certificate(cert.armored)
     update_state(verdict=None)
+    clear_withdrawal(cert.license_id)
     invalidate_status_cache()
     return cert
 
@@ -142,6 +159,8 @@ class ActivationClient:
             content,
             http_status=response.status_code,
             nonce=nonce,
+            method="POST",
+            path=path,
             now=time.time(),
             trusted_keys=trusted_keys(),
         )
@@ -160,20 +179,40 @@ class ActivationClient:
         return stored
 
     @staticmethod
-    def _this_machine_id() -> str | None:
+    def _this_certificate() -> Certificate | None:
         data = read_certificate_bytes()
         if data is None:
             return None
         try:
-            return parse_certificate(data, trusted_keys()).machine_id
+            return parse_certificate(data, trusted_keys())
         except CertificateError:
             return None
 
+    @classmethod
+    def _this_machine_id(cls) -> str | None:
+        cert = cls._this_certificate()
+        return cert.machine_id if cert is not None else None
+
     def _withdrawn(self, error: ActivationError) -> None:
-        if error.code in WITHDRAWN:
-            delete_certificate()
-            update_state(verdict=str(error))
-            invalidate_status_cache()
+        """The server (in a signed answer) no longer vouches for this certificate: drop it,
+        and remember the withdrawal so an old copy of the file is refused too."""
+        if error.server_time is None:
+            return  # not a verified refusal (no answer, or one we could not trust)
+        license_wide = error.code in LICENSE_WITHDRAWN
+        if not license_wide and error.code not in SEAT_WITHDRAWN:
+            return
+        cert = self._this_certificate()
+        if cert is not None:
+            record_withdrawal(
+                license_id=(error.license_id or cert.license_id) if license_wide else None,
+                machine_id=cert.machine_id,
+                at=error.server_time,
+                reason=f"{error} AI features and sync are off on this computer.",
+                store=self.store,
+            )
+        delete_certificate()
+        update_state(verdict=str(error))
+        invalidate_status_cache()
 
     # -- the buyer's actions ------------------------------------------------------
     def activate(self, key: str) -> Activation:
@@ -182,7 +221,12 @@ class ActivationClient:
         fingerprint = machine_fingerprint()
         _, data = self._post(
             "/v1/activate",
-            {"key": key, "fingerprint": fingerprint, "machine_name": machine_name()},
+            {
+                "key": key,
+                "fingerprint": fingerprint,
+                "machine_name": machine_name(),
+                "protocol": PROTOCOL_VERSION,
+            },
         )
         cert = _saved(data, fingerprint)
         remembered, note = _remember_key(self.store, key)
@@ -193,20 +237,61 @@ class ActivationClient:
     def refresh(self, key: str | None = None) -> Certificate:
         """Validate with the server and save a fresh certificate.
 
+        With no ``key``, the current certificate is sent (so a missing keyring doesn't stop
+        the background check); with a key, or without a certificate, the key is.
         When the server says the license was refunded, suspended or revoked, the certificate
         is removed and the reason kept for the status line.
         """
-        key = self._key(key)
         fingerprint = machine_fingerprint()
+        current = self._this_certificate() if key is None else None
+        body: dict[str, Any]
+        if current is not None:  # the certificate vouches for itself: no key needed
+            path, body = "/v1/refresh", {"certificate": current.armored}
+        else:
+            path, body = "/v1/validate", {"key": self._key(key), "protocol": PROTOCOL_VERSION}
         try:
-            _, data = self._post("/v1/validate", {"key": key, "fingerprint": fingerprint})
+            _, data = self._post(path, {**body, "fingerprint": fingerprint})
         except ActivationError as error:
             self._withdrawn(error)
             raise
         return _saved(data, fingerprint)
 
+    def start_trial(self) -> TrialCertificate:
+        """Ask the server for this machine's signed trial certificate, and save it.
+
+        The server keeps one trial per machine: asking again returns the first start.
+        """
+        fingerprint = machine_fingerprint()
+        _, data = self._post("/v1/trial", {"fingerprint": fingerprint})
+        text = data.get("trial")
+        if not isinstance(text, str):
+            raise ActivationError("The license server sent no trial.", "BAD_RESPONSE")
+        try:
+            trial = parse_trial_certificate(text, trusted_keys())
+        except CertificateError as error:
+            raise ActivationError(
+                f"The license server sent a trial this app cannot use: {error}", "BAD_RESPONSE"
+            ) from None
+        if trial.fingerprint != fingerprint or trial.nonce != data["_nonce"]:
+            raise ActivationError(
+                "The license server sent a trial made for another request.", "BAD_RESPONSE"
+            )
+        write_trial_certificate(trial)
+        invalidate_status_cache()
+        log.info("trial certificate saved (started %s)", trial.started)
+        return trial
+
     def machines(self, key: str | None = None) -> list[Machine]:
-        _, data = self._post("/v1/machines", {"key": self._key(key)})
+        """This license's machines: by ``key``, the stored key, or this machine's certificate."""
+        body: dict[str, Any]
+        current = self._this_certificate() if key is None else None
+        try:
+            body = {"key": self._key(key)}
+        except ActivationError:
+            if current is None:
+                raise
+            body = {"certificate": current.armored, "fingerprint": machine_fingerprint()}
+        _, data = self._post("/v1/machines", body)
         return machines_from_json(data.get("machines"), self._this_machine_id())
 
     def deactivate(self, machine_id: str | None = None, key: str | None = None) -> list[Machine]:
@@ -231,8 +316,8 @@ def offline_request(key: str, *, store: KeyringStore | None = None) -> str:
     key = normalize_key(key)
     nonce = secrets.token_urlsafe(18)
     request = {
-        "v": 1,
-        "product": "draftsmith",
+        "v": PROTOCOL_VERSION,
+        "product": PRODUCT,
         "key": key,
         "fingerprint": machine_fingerprint(),
         "machine_name": machine_name(),
@@ -246,9 +331,21 @@ def offline_request(key: str, *, store: KeyringStore | None = None) -> str:
 
 
 def import_license(data: bytes | str) -> Certificate:
-    """Check a license file brought back from the activation page, then save it."""
+    """Check a license file brought back from the activation page, then save it.
+
+    A copy of a certificate the server has since withdrawn (refunded, revoked, or this seat
+    deactivated) is refused.
+    """
     cert = parse_certificate(data, trusted_keys())
     check_certificate(cert, fingerprint=machine_fingerprint(), now=time.time())
+    withdrawn = withdrawal_of(cert)
+    if withdrawn is not None:
+        when = time.strftime("%Y-%m-%d", time.localtime(withdrawn.at))
+        raise CertificateError(
+            f"This license file was withdrawn by the license server on {when}, so it "
+            "can't be used again. If your license was reinstated, activate it again online "
+            "or get a new file from the offline activation page."
+        )
     write_certificate(cert.armored)
     update_state(verdict=None, pending_offline_nonce=None)
     invalidate_status_cache()
@@ -256,17 +353,41 @@ def import_license(data: bytes | str) -> Certificate:
     return cert
 
 
-def refresh_if_due(client: ActivationClient | None = None) -> Certificate | None:
-    """Renew the certificate when its ``refresh_after`` has passed; for a background worker.
+def refresh_due(cert: Certificate, now: float) -> bool:
+    """Should the background check ask the server about ``cert`` now?
+
+    Online-activated certificates (and older ones that don't say how they were obtained)
+    are checked once a day, so a refund or revocation reaches the machine the next day it
+    is online. An offline (air-gapped) activation is never checked in the background.
+    """
+    if cert.activation is ActivationMode.OFFLINE:
+        return False
+    return now >= cert.refresh_after or now - cert.issued >= CHECK_EVERY_S
+
+
+def refresh_if_due(
+    client: ActivationClient | None = None, *, now: float | None = None
+) -> Certificate | None:
+    """The background check: renew the certificate when due (see ``refresh_due``).
 
     Returns the new certificate, or None when nothing was due or the server could not be
-    reached (the app keeps working offline; it tries again next start). When the server
-    says the license was refunded, suspended or revoked, the certificate is withdrawn.
+    reached (the app keeps working offline; it tries again later). When the server says the
+    license was refunded, suspended or revoked, the certificate is withdrawn. Never raises
+    ``ActivationError``.
     """
     from licensing.client.status import license_status
 
     current = license_status()
-    if current.certificate is None or not current.refresh_due:
+    now = time.time() if now is None else now
+    if current.certificate is None:
+        # No license: make sure the trial is the server's (one per machine), once.
+        if read_trial_certificate(machine_fingerprint(), trusted_keys()) is None:
+            try:
+                (client or ActivationClient()).start_trial()
+            except ActivationError as error:
+                log.info("trial check skipped: %s", error.code)
+        return None
+    if not refresh_due(current.certificate, now):
         return None
     client = client or ActivationClient()
     try:

@@ -24,10 +24,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from licensing.client.errors import CertificateError
 from licensing.client.signed_document import open_envelope, strict_b64decode
+from licensing.protocol import (
+    EDITION,
+    FINGERPRINT,
+    FORMAT_VERSION,
+    LICENSE_DOCUMENT,
+    PRODUCT,
+    TOKEN,
+    ActivationMode,
+)
 
-PRODUCT = "draftsmith"
-DOCUMENT_TYPE = "license"
-FORMAT_VERSION = 1
+DOCUMENT_TYPE = LICENSE_DOCUMENT
 MAX_FILE_BYTES = 16 * 1024
 LABEL = "DRAFTSMITH LICENSE"
 LINE_WIDTH = 64
@@ -35,9 +42,6 @@ KNOWN_ENTITLEMENTS = frozenset({"ai", "sync"})
 
 _BASE64_LINE = re.compile(r"[A-Za-z0-9+/=]{1,76}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-# Shared with the server's request checks: one definition of each.
-FINGERPRINT = re.compile(r"[0-9a-f]{64}")
-TOKEN = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
 
 _FIELDS: dict[str, type] = {
     "v": int,
@@ -53,6 +57,8 @@ _FIELDS: dict[str, type] = {
     "refresh_after": int,
     "nonce": str,
 }
+# Optional: certificates made before the field existed carry no ``activation``.
+_OPTIONAL: dict[str, type] = {"activation": str}
 
 
 @dataclass(frozen=True)
@@ -69,26 +75,28 @@ class Certificate:
     refresh_after: int
     nonce: str
     armored: str
+    # None: made before certificates said how they were obtained (treated as online-refreshable,
+    # but without the offline horizon, so an old air-gapped license never stops).
+    activation: ActivationMode | None = None
 
     def payload(self) -> dict[str, Any]:
-        return payload_dict(self)
-
-
-def payload_dict(cert: Certificate) -> dict[str, Any]:
-    return {
-        "v": FORMAT_VERSION,
-        "license_id": cert.license_id,
-        "machine_id": cert.machine_id,
-        "product": cert.product,
-        "edition": cert.edition,
-        "entitlements": sorted(cert.entitlements),
-        "purchased_at": cert.purchased_at.isoformat(),
-        "updates_until": cert.updates_until.isoformat(),
-        "fingerprint": cert.fingerprint,
-        "issued": cert.issued,
-        "refresh_after": cert.refresh_after,
-        "nonce": cert.nonce,
-    }
+        payload: dict[str, Any] = {
+            "v": FORMAT_VERSION,
+            "license_id": self.license_id,
+            "machine_id": self.machine_id,
+            "product": self.product,
+            "edition": self.edition,
+            "entitlements": sorted(self.entitlements),
+            "purchased_at": self.purchased_at.isoformat(),
+            "updates_until": self.updates_until.isoformat(),
+            "fingerprint": self.fingerprint,
+            "issued": self.issued,
+            "refresh_after": self.refresh_after,
+            "nonce": self.nonce,
+        }
+        if self.activation is not None:
+            payload["activation"] = self.activation.value
+        return payload
 
 
 def armor(envelope: bytes, label: str = LABEL) -> str:
@@ -138,13 +146,16 @@ def _date(value: str, field: str) -> dt.date:
 
 def certificate_from_payload(payload: Mapping[str, Any], armored: str) -> Certificate:
     """Schema check of a verified payload: exact fields, exact types, sane values."""
-    if set(payload) != set(_FIELDS):
-        extra = sorted(set(payload) - set(_FIELDS))
-        missing = sorted(set(_FIELDS) - set(payload))
+    present = set(payload) - set(_OPTIONAL)
+    if present != set(_FIELDS):
+        extra = sorted(present - set(_FIELDS))
+        missing = sorted(set(_FIELDS) - present)
         raise CertificateError(
             f"The license has the wrong fields (unexpected {extra}, missing {missing})."
         )
-    for name, kind in _FIELDS.items():
+    for name, kind in {**_FIELDS, **_OPTIONAL}.items():
+        if name not in payload:
+            continue
         value = payload[name]
         # bool is an int in Python; a JSON true is not a number.
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
@@ -156,9 +167,17 @@ def certificate_from_payload(payload: Mapping[str, Any], armored: str) -> Certif
         raise CertificateError("The license's entitlements are malformed.")
     if len(set(entitlements)) != len(entitlements):
         raise CertificateError("The license lists an entitlement twice.")
-    for name in ("license_id", "machine_id", "product", "edition", "nonce"):
+    for name in ("license_id", "machine_id", "product", "nonce"):
         if not TOKEN.fullmatch(payload[name]):
             raise CertificateError(f"The license's {name} is malformed.")
+    if not EDITION.fullmatch(payload["edition"]):
+        raise CertificateError("The license's edition is malformed.")
+    activation: ActivationMode | None = None
+    if "activation" in payload:
+        try:
+            activation = ActivationMode(payload["activation"])
+        except ValueError:
+            raise CertificateError("The license's activation kind is unknown.") from None
     if not FINGERPRINT.fullmatch(payload["fingerprint"]):
         raise CertificateError("The license's machine fingerprint is malformed.")
     for name in ("issued", "refresh_after"):
@@ -177,6 +196,7 @@ def certificate_from_payload(payload: Mapping[str, Any], armored: str) -> Certif
         refresh_after=payload["refresh_after"],
         nonce=payload["nonce"],
         armored=armored,
+        activation=activation,
     )
 
 

@@ -31,7 +31,18 @@ class ActivationError(LicenseError):
     client's own: ``NETWORK`` (no answer), ``BAD_RESPONSE`` (unsigned, stale or garbled).
     """
 
-    def __init__(self, message: str, code: str, machines: list[dict] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        code: str,
+        machines: list[dict] | None = None,
+        *,
+        server_time: int | None = None,
+        license_id: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.machines = machines or []
+        # Set only on a verified (signed) refusal: the server's clock and the license it names.
+        self.server_time = server_time
+        self.license_id = license_id

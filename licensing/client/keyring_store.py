@@ -31,6 +31,7 @@ T = TypeVar("T")
 KEY_ENTRY = "license-key"
 LAST_SEEN_ENTRY = "last-seen"
 TRIAL_ENTRY = "trial-started"
+WITHDRAWN_ENTRY = "withdrawn"
 DEFAULT_TIMEOUT_S = 3.0
 RETRY_AFTER_S = 300.0
 
@@ -134,6 +135,13 @@ class KeyringStore:
 
     def forget_license_key(self) -> None:
         self._delete(KEY_ENTRY)
+
+    def entry(self, entry: str) -> str | None:
+        """A small non-secret record (JSON text) kept next to the state file."""
+        return self._get(entry)
+
+    def store_entry(self, entry: str, value: str) -> None:
+        self._set(entry, value)
 
     def time_entry(self, entry: str) -> int | None:
         """A stored Unix time (``last-seen``, ``trial-started``); corrupt reads as None."""

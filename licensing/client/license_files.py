@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,10 @@ from licensing.client.errors import LicenseStorageError
 from licensing.client.paths import certificate_path, state_path
 
 log = logging.getLogger(__name__)
+
+# update_state reads, changes and writes the state file: two threads (the GUI and the
+# background refresh) must not interleave, or one's change is lost.
+_state_lock = threading.Lock()
 
 
 def _explain(error: OSError, path: Path, doing: str) -> LicenseStorageError:
@@ -63,13 +68,15 @@ def read_state() -> dict[str, Any]:
 
 
 def update_state(**changes: Any) -> None:
-    state = read_state()
-    for key, value in changes.items():
-        if value is None:
-            state.pop(key, None)
-        else:
-            state[key] = value
-    try:
-        write_atomically(state_path(), json.dumps(state, sort_keys=True).encode("utf-8"))
-    except OSError as error:
-        log.warning("could not save license state: %s", error.strerror)
+    """Set (or, with None, remove) entries of the state file, one writer at a time."""
+    with _state_lock:
+        state = read_state()
+        for key, value in changes.items():
+            if value is None:
+                state.pop(key, None)
+            else:
+                state[key] = value
+        try:
+            write_atomically(state_path(), json.dumps(state, sort_keys=True).encode("utf-8"))
+        except OSError as error:
+            log.warning("could not save license state: %s", error.strerror)

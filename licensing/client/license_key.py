@@ -58,6 +58,12 @@ def normalize_key(text: str) -> str:
             continue
         upper = char.upper()
         upper = _LOOKALIKES.get(upper, upper)
+        if upper == "U":
+            raise LicenseKeyError(
+                "License keys never use the letter U (nor I, L or O, which are read as 1 and "
+                "0). Please check the key against your purchase e-mail: a V is easy to "
+                "misread as U."
+            )
         if upper not in _VALUES:
             raise LicenseKeyError(
                 f"A license key has only letters and digits; {char!r} is not part of one."
@@ -78,11 +84,3 @@ def normalize_key(text: str) -> str:
             "Please check it against your purchase e-mail."
         )
     return format_key(joined)
-
-
-def is_valid_key(text: str) -> bool:
-    try:
-        normalize_key(text)
-    except LicenseKeyError:
-        return False
-    return True

@@ -21,3 +21,13 @@ def certificate_path() -> Path:
 def state_path() -> Path:
     """Trial start, last time seen, the server's last word: nothing secret."""
     return license_dir() / "state.json"
+
+
+def trial_certificate_path() -> Path:
+    """The server-signed trial certificate (when the server was reachable)."""
+    return license_dir() / "trial.txt"
+
+
+def trial_record_path() -> Path:
+    """A second copy of the trial start and last-seen time, in the config folder."""
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "trial.json"

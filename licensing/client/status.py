@@ -2,8 +2,15 @@
 once cached: the one question the rest of the app asks licensing.
 
 Order: the clock (not rolled back past the last time seen), the certificate file (strictly
-verified, for this machine), this build's release date against ``updates_until``, then the
-14-day trial. The editor, the writer's files and export never depend on any of this; only
+verified, for this machine, not withdrawn by the server, and for an online-activated machine
+not past its offline horizon), this build's release date against ``updates_until``, then
+the 14-day trial.
+
+The horizon: an online-activated certificate is refreshed in the background; its refresh is
+due at ``refresh_after`` (30 days after it was issued) and it keeps working for ``GRACE_S``
+more (up to 90 days without reaching the server). After that AI features and sync pause
+until a refresh succeeds. A certificate from offline activation (an air-gapped machine) has
+no horizon. The editor, the writer's files and export never depend on any of this; only
 the features named in ``FEATURES`` do.
 """
 
@@ -17,6 +24,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from licensing.client import build_info
 from licensing.client.certificate import Certificate, check_certificate, parse_certificate
@@ -24,7 +32,10 @@ from licensing.client.errors import CertificateError, KeyringUnavailable, Licens
 from licensing.client.fingerprint import machine_fingerprint
 from licensing.client.keyring_store import LAST_SEEN_ENTRY, TRIAL_ENTRY, KeyringStore
 from licensing.client.license_files import read_certificate_bytes, read_state, update_state
+from licensing.client.trial import read_trial_certificate, read_trial_record, update_trial_record
 from licensing.client.trusted_keys import trusted_keys
+from licensing.client.withdrawals import withdrawal_of
+from licensing.protocol import ActivationMode
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +47,34 @@ ROLLBACK_SLACK_S = 2 * 3600
 LAST_SEEN_WRITE_EVERY_S = 600
 CACHE_S = 60.0
 KEEPS_WORKING = "Your documents, the editor and export keep working."
+# After refresh_after, an online-activated certificate works this much longer offline.
+GRACE_S = 60 * DAY_S
 
-# states
-LICENSED = "licensed"
-TRIAL = "trial"
-TRIAL_EXPIRED = "trial_expired"
-UPDATES_EXPIRED = "updates_expired"
-NOT_VALID = "not_valid"  # a license file is present but refused, or the server withdrew it
-CLOCK_PROBLEM = "clock_problem"
+
+class LicenseState(StrEnum):
+    LICENSED = "licensed"
+    TRIAL = "trial"
+    TRIAL_EXPIRED = "trial_expired"
+    UPDATES_EXPIRED = "updates_expired"
+    NOT_VALID = "not_valid"  # a license file is present but refused, or the server withdrew it
+    REFRESH_NEEDED = "refresh_needed"  # online-activated, and offline past the horizon
+    CLOCK_PROBLEM = "clock_problem"
+
+
+LICENSED = LicenseState.LICENSED
+TRIAL = LicenseState.TRIAL
+TRIAL_EXPIRED = LicenseState.TRIAL_EXPIRED
+UPDATES_EXPIRED = LicenseState.UPDATES_EXPIRED
+NOT_VALID = LicenseState.NOT_VALID
+REFRESH_NEEDED = LicenseState.REFRESH_NEEDED
+CLOCK_PROBLEM = LicenseState.CLOCK_PROBLEM
+
+
+def grace_ends(cert: Certificate) -> int | None:
+    """When an online-activated certificate stops working offline (None: never)."""
+    if cert.activation is not ActivationMode.ONLINE:
+        return None
+    return cert.refresh_after + GRACE_S
 
 
 @dataclass(frozen=True)
@@ -54,7 +85,7 @@ class FeatureStatus:
 
 @dataclass(frozen=True)
 class LicenseStatus:
-    state: str
+    state: LicenseState
     reason: str
     features: Mapping[str, FeatureStatus]
     certificate: Certificate | None = None
@@ -85,18 +116,16 @@ def _read_times(store: KeyringStore, notes: list[str]) -> tuple[int | None, int 
         return None, None
 
 
-def _earliest(*values: object) -> int | None:
-    found = [v for v in values if isinstance(v, int) and not isinstance(v, bool) and v >= 0]
-    return min(found) if found else None
-
-
 def _latest(*values: object) -> int | None:
     found = [v for v in values if isinstance(v, int) and not isinstance(v, bool) and v >= 0]
     return max(found) if found else None
 
 
 def _record(store: KeyringStore, entry: str, when: int, keyring_ok: bool) -> None:
-    update_state(**{entry.replace("-", "_"): when})
+    """Keep a time in all three places: state file, trial record, keyring."""
+    name = entry.replace("-", "_")
+    update_state(**{name: when})
+    update_trial_record(**{name: when})
     if keyring_ok:
         with contextlib.suppress(KeyringUnavailable):
             store.store_time_entry(entry, when)
@@ -127,7 +156,8 @@ def evaluate(
     kr_last_seen, kr_trial = _read_times(store, notes)
     keyring_ok = not notes
     state = read_state()
-    last_seen = _latest(kr_last_seen, state.get("last_seen"))
+    trial_record = read_trial_record()
+    last_seen = _latest(kr_last_seen, state.get("last_seen"), trial_record.get("last_seen"))
 
     if last_seen is not None and now < last_seen - ROLLBACK_SLACK_S:
         seen = dt.datetime.fromtimestamp(last_seen).strftime("%Y-%m-%d %H:%M")
@@ -142,6 +172,8 @@ def evaluate(
         _record(store, LAST_SEEN_ENTRY, int(now), keyring_ok)
 
     problem: str | None = None
+    # The server withdrew the license (refund, revocation): that ends the trial as well.
+    withdrawn: str | None = None
     cert: Certificate | None = None
     verdict = state.get("verdict")
     try:
@@ -150,14 +182,38 @@ def evaluate(
             cert = parse_certificate(data, trusted_keys())
             check_certificate(cert, fingerprint=fingerprint, now=now)
         elif isinstance(verdict, str):
-            problem = verdict
+            withdrawn = verdict
     except (CertificateError, LicenseStorageError) as error:
         log.warning("license file refused: %s", error)
         problem = f"The license file on this computer cannot be used: {error}"
         cert = None
+    if cert is not None:
+        record = withdrawal_of(cert, store)
+        if record is not None:
+            withdrawn, cert = record.reason, None
+    if withdrawn is not None:
+        reason = f"{withdrawn} {KEEPS_WORKING}"
+        return LicenseStatus(NOT_VALID, reason, _all(False, reason), notes=tuple(notes))
 
     if cert is not None:
         refresh_due = now >= cert.refresh_after
+        horizon = grace_ends(cert)
+        if horizon is not None and now >= horizon:
+            since = dt.datetime.fromtimestamp(cert.issued).strftime("%Y-%m-%d")
+            reason = (
+                f"Draftsmith has not been able to check your license since {since}. "
+                "AI features and sync pause after 90 days without a check: connect to the "
+                "internet and press Refresh now in Help > License. "
+                f"{KEEPS_WORKING}"
+            )
+            return LicenseStatus(
+                REFRESH_NEEDED,
+                reason,
+                _all(False, reason),
+                certificate=cert,
+                notes=tuple(notes),
+                refresh_due=True,
+            )
         if release_date <= cert.updates_until:
             features = {}
             for name in FEATURES:
@@ -168,6 +224,13 @@ def evaluate(
                         False,
                         f"Your {cert.edition} edition does not include {FEATURE_NAMES[name]}.",
                     )
+            if refresh_due and horizon is not None:
+                pause = dt.datetime.fromtimestamp(horizon).strftime("%Y-%m-%d")
+                notes.append(
+                    "Draftsmith could not check your license with the server lately. It keeps "
+                    f"trying; if it still can't by {pause}, AI features and sync pause until "
+                    "it can (Help > License > Refresh now)."
+                )
             return LicenseStatus(
                 LICENSED,
                 f"Licensed: {cert.edition} edition, updates until {cert.updates_until}.",
@@ -183,11 +246,29 @@ def evaluate(
             "this one."
         )
 
-    trial_started = _earliest(kr_trial, state.get("trial_started"))
-    if trial_started is None or (kr_trial is None and keyring_ok):
-        trial_started = trial_started if trial_started is not None else int(now)
+    trial_started, tampered = _trial_start(
+        now=now,
+        fingerprint=fingerprint,
+        local=(kr_trial, state.get("trial_started"), trial_record.get("trial_started")),
+        last_seen=last_seen,
+    )
+    if not tampered and (
+        (keyring_ok and kr_trial != trial_started)
+        or state.get("trial_started") != trial_started
+        or trial_record.get("trial_started") != trial_started
+    ):
         _record(store, TRIAL_ENTRY, trial_started, keyring_ok)
     trial_ends = trial_started + TRIAL_DAYS * DAY_S
+    if tampered:
+        reason = (
+            "Your 14-day trial has ended: the trial record on this computer was changed, or "
+            "its clock was far off. Buy Draftsmith or enter your license key in Help > "
+            "License to use AI features and sync; if this is a mistake, connect to the "
+            f"internet and Draftsmith checks the trial with the server. {KEEPS_WORKING}"
+        )
+        return LicenseStatus(
+            TRIAL_EXPIRED, reason, _all(False, reason), trial_ends=trial_ends, notes=tuple(notes)
+        )
     if now < trial_ends:
         days = -(-int(trial_ends - now) // DAY_S)
         reason = f"Free trial: {days} day{'s' if days != 1 else ''} left."
@@ -219,6 +300,32 @@ def evaluate(
     return LicenseStatus(
         TRIAL_EXPIRED, reason, _all(False, reason), trial_ends=trial_ends, notes=tuple(notes)
     )
+
+
+def _is_time(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**40
+
+
+def _trial_start(
+    *, now: float, fingerprint: str, local: tuple[object, ...], last_seen: int | None
+) -> tuple[int, bool]:
+    """When the trial started, and whether the local records were tampered with.
+
+    The server's signed start wins (with any earlier, sane local start). Offline: a start
+    that isn't a sane time, lies in the future, or comes without any "last seen" time means
+    the records were changed; that ends the trial instead of starting a new one.
+    """
+    present = [value for value in local if value is not None]
+    sane = [
+        v for v in present if isinstance(v, int) and _is_time(v) and v <= now + ROLLBACK_SLACK_S
+    ]
+    server = read_trial_certificate(fingerprint, trusted_keys())
+    if server is not None:
+        return min([server.started, *sane]), False
+    if not present:
+        return int(now), False
+    tampered = len(sane) != len(present) or last_seen is None
+    return (min(sane) if sane else int(now)), tampered
 
 
 _cache_lock = threading.Lock()
@@ -258,7 +365,20 @@ def license_status(*, now: float | None = None) -> LicenseStatus:
 
 
 def feature_status(feature: str) -> FeatureStatus:
-    """May the app use ``feature`` ("ai" or "sync") now? ``allowed`` plus a plain-words reason."""
+    """The one feature gate: may the app use ``feature`` ("ai" or "sync") now?
+
+    ``allowed`` plus a plain-words reason. It fails closed: if the license can't be worked
+    out at all (an unexpected error), the feature is off, with a reason, and nothing is
+    raised. The editor never asks, so it never locks.
+    """
     if feature not in FEATURES:
         raise ValueError(f"unknown feature {feature!r}; expected one of {FEATURES}")
-    return license_status().features[feature]
+    try:
+        return license_status().features[feature]
+    except Exception:
+        log.exception("the license check for %s failed", feature)
+        return FeatureStatus(
+            False,
+            f"Draftsmith could not check its license, so {FEATURE_NAMES[feature]} "
+            f"{'are' if feature == 'ai' else 'is'} paused. {KEEPS_WORKING}",
+        )

@@ -4,9 +4,11 @@ PostgreSQL locks the license row (``SELECT ... FOR UPDATE``) for the same effect
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from licensing.server.models import Base
@@ -57,5 +59,17 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:
-    Base.metadata.create_all(engine)
+    """Sessions on ``engine``, creating missing tables first.
+
+    Several server processes starting at once (``uvicorn --workers N``, several hosts) race to
+    create the same tables; the losers see "already exists" and simply try again.
+    """
+    for attempt in range(5):
+        try:
+            Base.metadata.create_all(engine)
+            break
+        except (IntegrityError, OperationalError, ProgrammingError):
+            if attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
     return sessionmaker(engine, expire_on_commit=False)

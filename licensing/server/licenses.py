@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from licensing.client.certificate import FORMAT_VERSION, PRODUCT
+from licensing.client.certificate import KNOWN_ENTITLEMENTS
 from licensing.client.errors import LicenseKeyError
 from licensing.client.license_key import generate_key, normalize_key
+from licensing.protocol import FORMAT_VERSION, PRODUCT, ActivationMode, ErrorCode, edition_problem
 from licensing.server.models import (
     ACTIVE,
     REFUNDED,
@@ -31,13 +32,23 @@ class LicenseProblem(Exception):
     """A refusal with a stable code, an HTTP status and a message for the buyer."""
 
     def __init__(
-        self, code: str, status: int, message: str, machines: list[dict[str, Any]] | None = None
+        self,
+        code: str,
+        status: int,
+        message: str,
+        machines: list[dict[str, Any]] | None = None,
+        *,
+        license_id: str | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
         self.status = status
         self.message = message
         self.machines = machines
+        # Named in the signed answer, so the client knows exactly which license was withdrawn.
+        self.license_id = license_id
+        self.retry_after = retry_after
 
 
 def key_hash(key: str) -> str:
@@ -61,7 +72,17 @@ def mint(
     payment_ref: str | None = None,
     status: str = ACTIVE,
 ) -> tuple[License, str]:
-    """A new license and its key (the only time the key exists in clear on the server)."""
+    """A new license and its key (the only time the key exists in clear on the server).
+
+    Raises ``ValueError`` for an edition the app could not read (one rule: ``protocol``).
+    """
+    problem = edition_problem(edition)
+    if problem is not None:
+        raise ValueError(problem[0].upper() + problem[1:] + ".")
+    if not entitlements or any(e not in KNOWN_ENTITLEMENTS for e in entitlements):
+        raise ValueError(f"Entitlements must be some of {sorted(KNOWN_ENTITLEMENTS)}.")
+    if not 1 <= max_machines <= 10_000:
+        raise ValueError("A license needs between 1 and 10000 machines.")
     key = generate_key()
     license = License(
         id=new_id("lic"),
@@ -86,27 +107,32 @@ def find_license(session: Session, key: str, *, for_update: bool = False) -> Lic
     try:
         digest = key_hash(key)
     except LicenseKeyError as error:
-        raise LicenseProblem("BAD_REQUEST", 400, str(error)) from None
+        raise LicenseProblem(ErrorCode.BAD_REQUEST, 400, str(error)) from None
     query = select(License).where(License.key_hash == digest)
     if for_update:
         query = query.with_for_update()
     license = session.execute(query).scalar_one_or_none()
     if license is None:
         raise LicenseProblem(
-            "NOT_FOUND",
+            ErrorCode.NOT_FOUND,
             404,
             "No license has this key. Please check it against your purchase e-mail.",
         )
     return license
 
 
+_WITHDRAWN_MESSAGES: dict[str, tuple[ErrorCode, str]] = {
+    SUSPENDED: (ErrorCode.SUSPENDED, "This license is suspended. Please contact support."),
+    REFUNDED: (ErrorCode.REFUNDED, "This license was refunded and no longer works."),
+    REVOKED: (ErrorCode.REVOKED, "This license was revoked. Please contact support."),
+}
+
+
 def require_usable(license: License) -> None:
-    if license.status == SUSPENDED:
-        raise LicenseProblem("SUSPENDED", 403, "This license is suspended. Please contact support.")
-    if license.status == REFUNDED:
-        raise LicenseProblem("REFUNDED", 403, "This license was refunded and no longer works.")
-    if license.status == REVOKED:
-        raise LicenseProblem("REVOKED", 403, "This license was revoked. Please contact support.")
+    withdrawn = _WITHDRAWN_MESSAGES.get(license.status)
+    if withdrawn is not None:
+        code, message = withdrawn
+        raise LicenseProblem(code, 403, message, license_id=license.id)
 
 
 def _iso(value: dt.datetime) -> str:
@@ -162,7 +188,7 @@ def activate(
             return license, machine, False
     if len(machines) >= license.max_machines:
         raise LicenseProblem(
-            "TOO_MANY_MACHINES",
+            ErrorCode.TOO_MANY_MACHINES,
             409,
             f"This license is already activated on {len(machines)} of "
             f"{license.max_machines} machines. Deactivate one to free a seat.",
@@ -183,10 +209,33 @@ def validate(session: Session, key: str, fingerprint: str) -> tuple[License, Mac
             machine.last_seen = utcnow()
             return license, machine
     raise LicenseProblem(
-        "MACHINE_NOT_ACTIVATED",
+        ErrorCode.MACHINE_NOT_ACTIVATED,
         404,
         "This computer is no longer activated for this license. Activate it again.",
+        license_id=license.id,
     )
+
+
+def validate_seat(
+    session: Session, license_id: str, machine_id: str, fingerprint: str
+) -> tuple[License, Machine]:
+    """Validate by a certificate's ids (the background refresh needs no stored key)."""
+    license = session.get(License, license_id)
+    if license is None:
+        raise LicenseProblem(
+            ErrorCode.NOT_FOUND, 404, "This license no longer exists.", license_id=license_id
+        )
+    require_usable(license)
+    machine = session.get(Machine, machine_id)
+    if machine is None or machine.license_id != license.id or machine.fingerprint != fingerprint:
+        raise LicenseProblem(
+            ErrorCode.MACHINE_NOT_ACTIVATED,
+            404,
+            "This computer is no longer activated for this license. Activate it again.",
+            license_id=license.id,
+        )
+    machine.last_seen = utcnow()
+    return license, machine
 
 
 def deactivate(session: Session, key: str, machine_id: str) -> License:
@@ -196,7 +245,7 @@ def deactivate(session: Session, key: str, machine_id: str) -> License:
         select(Machine).where(Machine.id == machine_id, Machine.license_id == license.id)
     ).scalar_one_or_none()
     if machine is None:
-        raise LicenseProblem("NOT_FOUND", 404, "This license has no machine with that id.")
+        raise LicenseProblem(ErrorCode.NOT_FOUND, 404, "This license has no machine with that id.")
     session.delete(machine)
     session.flush()
     log.info("deactivated machine %s of license %s", machine_id, license.id)
@@ -204,9 +253,16 @@ def deactivate(session: Session, key: str, machine_id: str) -> License:
 
 
 def certificate_payload(
-    license: License, machine: Machine, *, nonce: str, now: int, refresh_days: int
+    license: License,
+    machine: Machine,
+    *,
+    nonce: str,
+    now: int,
+    refresh_days: int,
+    activation: ActivationMode | None,
 ) -> dict[str, Any]:
-    return {
+    """The certificate's fields; ``activation`` None for clients that predate the field."""
+    payload: dict[str, Any] = {
         "v": FORMAT_VERSION,
         "license_id": license.id,
         "machine_id": machine.id,
@@ -220,12 +276,15 @@ def certificate_payload(
         "refresh_after": now + refresh_days * 86400,
         "nonce": nonce,
     }
+    if activation is not None:
+        payload["activation"] = activation.value
+    return payload
 
 
 def set_status(session: Session, license_id: str, status: str) -> License:
     license = session.get(License, license_id)
     if license is None:
-        raise LicenseProblem("NOT_FOUND", 404, f"No license with id {license_id}.")
+        raise LicenseProblem(ErrorCode.NOT_FOUND, 404, f"No license with id {license_id}.")
     license.status = status
     log.info("license %s is now %s", license.id, status)
     return license

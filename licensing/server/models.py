@@ -3,15 +3,33 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-# License statuses
-ACTIVE = "active"
-SUSPENDED = "suspended"
-REFUNDED = "refunded"
-REVOKED = "revoked"
+
+class LicenseStatus(StrEnum):
+    """A license's standing; stored as its plain value."""
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    REFUNDED = "refunded"
+    REVOKED = "revoked"
+
+
+ACTIVE = LicenseStatus.ACTIVE
+SUSPENDED = LicenseStatus.SUSPENDED
+REFUNDED = LicenseStatus.REFUNDED
+REVOKED = LicenseStatus.REVOKED
 
 
 def utcnow() -> dt.datetime:
@@ -78,3 +96,23 @@ class EarlyRefund(Base):
 
     payment_ref: Mapped[str] = mapped_column(String(200), primary_key=True)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Trial(Base):
+    """One trial per machine fingerprint: asking again returns the first start."""
+
+    __tablename__ = "trials"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class RateCounter(Base):
+    """Lookups per client address and time window (shared by every server process)."""
+
+    __tablename__ = "rate_counters"
+
+    client: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    hits: Mapped[int] = mapped_column(Integer)

@@ -6,6 +6,12 @@ raw request body exactly as Stripe documents it: HMAC of ``"<t>." + body`` with 
 secret, constant-time comparison, timestamps older than the tolerance refused (replays).
 Every event id is recorded, so Stripe's retries are harmless; a refund that arrives before
 its purchase is remembered and applied when the purchase shows up.
+
+Every field is checked before anything is written (one rule for each, the same on SQLite
+and PostgreSQL). A request that is not a genuine Stripe event answers 400. A genuine event
+whose contents can't be used (an edition the app can't read, an e-mail with a line break,
+a date out of range) answers 200 and is logged as an error for the vendor, because
+Stripe retries anything else for days and a retry can't fix it. Nothing answers 500.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from typing import Any
 
@@ -22,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from licensing.protocol import edition_problem
 from licensing.server import licenses, mailer
 from licensing.server.models import ACTIVE, REFUNDED, EarlyRefund, License, ProcessedEvent
 from licensing.server.settings import Settings
@@ -31,6 +39,48 @@ log = logging.getLogger(__name__)
 
 class WebhookRejected(Exception):
     """The request is not a genuine, fresh Stripe event (HTTP 400)."""
+
+
+class UnusableEvent(Exception):
+    """A genuine event whose contents can't be used (HTTP 200, logged for the vendor)."""
+
+
+# Column sizes in ``models`` (PostgreSQL enforces them; SQLite would not).
+MAX_EVENT_ID = 200
+MAX_EVENT_TYPE = 100
+MAX_REF = 200
+MAX_EMAIL = 320
+MAX_CREATED = 4_102_444_800  # 2100-01-01: far beyond any real purchase; dates stay in range
+_EMAIL = re.compile(r"[^\s@<>,;:\"()\[\]\\]+@[^\s@<>,;:\"()\[\]\\]+")
+
+
+def _ref(value: object, what: str) -> str:
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_REF or not value.isprintable():
+        raise UnusableEvent(f"{what} is missing or malformed")
+    return value
+
+
+def _optional_ref(value: object, what: str) -> str | None:
+    return None if value is None else _ref(value, what)
+
+
+def _email(value: object) -> str:
+    if (
+        not isinstance(value, str)
+        or len(value) > MAX_EMAIL
+        or not value.isprintable()
+        or not _EMAIL.fullmatch(value)
+    ):
+        raise UnusableEvent("the customer e-mail is missing or malformed")
+    return value
+
+
+def _purchase_date(value: object) -> dt.date:
+    if value is None:
+        return dt.datetime.now(dt.UTC).date()
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < MAX_CREATED:
+        raise UnusableEvent("the checkout's creation time is out of range")
+    return dt.datetime.fromtimestamp(value, dt.UTC).date()
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:
@@ -76,8 +126,10 @@ def _parse(body: bytes) -> dict[str, Any]:
         raise WebhookRejected("body is not JSON") from None
     if not isinstance(event, dict) or not isinstance(event.get("id"), str):
         raise WebhookRejected("not a Stripe event")
-    if not isinstance(event.get("type"), str):
-        raise WebhookRejected("event without type")
+    if not 0 < len(event["id"]) <= MAX_EVENT_ID or not event["id"].isprintable():
+        raise WebhookRejected("malformed event id")
+    if not isinstance(event.get("type"), str) or not 0 < len(event["type"]) <= MAX_EVENT_TYPE:
+        raise WebhookRejected("event without a usable type")
     obj = event.get("data", {}).get("object") if isinstance(event.get("data"), dict) else None
     if not isinstance(obj, dict):
         raise WebhookRejected("event without data.object")
@@ -108,12 +160,17 @@ def handle(
             if session.get(ProcessedEvent, event_id) is not None:
                 log.info("webhook event %s already processed", event_id)
                 return "duplicate"
-            if kind == "checkout.session.completed":
-                outcome = _checkout_completed(session, obj, settings)
-            elif kind == "charge.refunded":
-                outcome = _charge_refunded(session, obj)
-            else:
-                outcome = "ignored"
+            try:
+                if kind == "checkout.session.completed":
+                    outcome = _checkout_completed(session, obj, settings)
+                elif kind == "charge.refunded":
+                    outcome = _charge_refunded(session, obj)
+                else:
+                    outcome = "ignored"
+            except UnusableEvent as error:
+                # Nothing of it was written (every check runs before the first write).
+                log.error("webhook event %s (%s) needs attention: %s", event_id, kind, error)
+                outcome = f"unusable: {error}"
             session.add(ProcessedEvent(event_id=event_id, type=kind))
     except IntegrityError:  # the same event (or order) delivered twice at once
         log.info("webhook event %s raced with its own retry", event_id)
@@ -123,34 +180,27 @@ def handle(
 
 
 def _checkout_completed(session: Session, obj: dict[str, Any], settings: Settings) -> str:
-    order_ref = obj.get("id")
-    if not isinstance(order_ref, str):
-        raise WebhookRejected("checkout session without id")
+    order_ref = _ref(obj.get("id"), "the checkout session id")
     if obj.get("payment_status") != "paid":
         return "not paid yet"
+    payment_ref = _optional_ref(obj.get("payment_intent"), "the payment id")
+    details = obj.get("customer_details")
+    email = _email(
+        (details.get("email") if isinstance(details, dict) else None) or obj.get("customer_email")
+    )
+    metadata = obj.get("metadata")
+    edition = (metadata.get("edition") if isinstance(metadata, dict) else None) or (
+        settings.default_edition
+    )
+    problem = edition_problem(edition)
+    if problem is not None:
+        raise UnusableEvent(problem)
+    purchased = _purchase_date(obj.get("created"))
     existing = session.execute(
         select(License).where(License.order_ref == order_ref)
     ).scalar_one_or_none()
     if existing is not None:
         return "already minted"
-    payment_ref = obj.get("payment_intent") if isinstance(obj.get("payment_intent"), str) else None
-    details = obj.get("customer_details")
-    email = (details.get("email") if isinstance(details, dict) else None) or obj.get(
-        "customer_email"
-    )
-    if not isinstance(email, str) or "@" not in email:
-        raise WebhookRejected("checkout session without a customer e-mail")
-    metadata = obj.get("metadata")
-    edition = str(
-        (metadata.get("edition") if isinstance(metadata, dict) else None)
-        or settings.default_edition
-    )
-    created = obj.get("created")
-    purchased = (
-        dt.datetime.fromtimestamp(created, dt.UTC).date()
-        if isinstance(created, int)
-        else dt.datetime.now(dt.UTC).date()
-    )
     refunded_early = payment_ref is not None and session.get(EarlyRefund, payment_ref) is not None
     license, key = licenses.mint(
         session,
@@ -175,9 +225,7 @@ def _checkout_completed(session: Session, obj: dict[str, Any], settings: Setting
 
 
 def _charge_refunded(session: Session, obj: dict[str, Any]) -> str:
-    payment_ref = obj.get("payment_intent")
-    if not isinstance(payment_ref, str):
-        raise WebhookRejected("refund without payment_intent")
+    payment_ref = _ref(obj.get("payment_intent"), "the refund's payment id")
     if obj.get("refunded") is not True:  # Stripe sets it only when fully refunded
         return "partial refund; license unchanged"
     found = list(

@@ -80,17 +80,20 @@ def cmd_mint(args: argparse.Namespace) -> int:
         else purchased + dt.timedelta(days=args.updates_days)
     )
     entitlements = [e.strip() for e in args.entitlements.split(",") if e.strip()]
-    with _sessions(args)() as session, session.begin():
-        license, key = licenses.mint(
-            session,
-            edition=args.edition,
-            entitlements=entitlements,
-            max_machines=args.seats,
-            purchased_at=purchased,
-            updates_until=until,
-            email=args.email,
-        )
-        license_id = license.id
+    try:
+        with _sessions(args)() as session, session.begin():
+            license, key = licenses.mint(
+                session,
+                edition=args.edition,
+                entitlements=entitlements,
+                max_machines=args.seats,
+                purchased_at=purchased,
+                updates_until=until,
+                email=args.email,
+            )
+            license_id = license.id
+    except ValueError as error:  # licenses.mint's checks (the app's own edition rule)
+        raise ToolError(str(error)) from None
     print(f"license: {license_id}")
     print(f"key:     {key}")
     print("The key is shown only now; the server stores only its hash.")

@@ -327,6 +327,8 @@ def test_malformed_requests_get_a_signed_bad_request(server: RunningServer) -> N
                 reply.content,
                 http_status=400,
                 nonce="n1",
+                method="POST",
+                path="/v1/activate",
                 now=time.time(),
                 trusted_keys=trusted_keys(),
             )
@@ -395,7 +397,13 @@ def test_offline_activation_api(server: RunningServer) -> None:
     )
     assert reply.status_code == 201
     data = verify_response(
-        reply.content, http_status=201, nonce="abc", now=time.time(), trusted_keys=trusted_keys()
+        reply.content,
+        http_status=201,
+        nonce="abc",
+        method="POST",
+        path="/v1/offline/activate",
+        now=time.time(),
+        trusted_keys=trusted_keys(),
     )
     assert import_license(data["certificate"]).product == "draftsmith"
 
@@ -469,3 +477,161 @@ def test_activation_clears_a_clock_once_set_too_far_ahead(
     ActivationClient(server.url).activate(key)  # the server's signed clock is the reference
     assert license_status().state == status.LICENSED
     assert int(memory_keyring.entries[(KEYRING_SERVICE, "last-seen")]) <= time.time() + 5
+
+
+# -- withdrawals reach the machine; old copies stay refused ---------------------------------
+def revoke(server: RunningServer, license_id: str, new_status: str = REVOKED) -> None:
+    from licensing.server import licenses
+
+    with server.sessions() as session, session.begin():
+        licenses.set_status(session, license_id, new_status)
+
+
+def test_online_and_offline_certificates_say_how_they_were_obtained(
+    server: RunningServer,
+) -> None:
+    from licensing.protocol import ActivationMode
+
+    _, key = server.mint()
+    online = ActivationClient(server.url).activate(key).certificate
+    assert online.activation is ActivationMode.ONLINE
+    reply = requests.post(
+        f"{server.url}/offline", files={"request_text": (None, offline_request(key))}, timeout=10
+    )
+    assert reply.status_code == 200
+    assert import_license(reply.content).activation is ActivationMode.OFFLINE
+
+
+@pytest.mark.parametrize("withdrawn_as", [REVOKED, REFUNDED, SUSPENDED])
+def test_a_withdrawn_license_is_remembered_and_its_old_copy_refused(
+    server: RunningServer, withdrawn_as: str
+) -> None:
+    license_id, key = server.mint()
+    client = ActivationClient(server.url)
+    client.activate(key)
+    old_copy = read_certificate_bytes()
+    assert old_copy is not None
+    revoke(server, license_id, withdrawn_as)
+    with pytest.raises(ActivationError):
+        client.refresh()
+    assert read_certificate_bytes() is None
+    assert not license_status().allows("ai")
+    with pytest.raises(CertificateError, match="withdrawn"):
+        import_license(old_copy)
+    assert read_certificate_bytes() is None and not license_status().allows("sync")
+
+    # The vendor reinstates the license: a new activation works again.
+    revoke(server, license_id, "active")
+    client.activate(key)
+    assert license_status().state == status.LICENSED
+
+
+def test_a_refusal_that_is_not_signed_withdraws_nothing(server: RunningServer) -> None:
+    _, key = server.mint()
+    client = ActivationClient(server.url)
+    client.activate(key)
+    offline = ActivationClient("http://127.0.0.1:9", timeout=2)
+    with pytest.raises(ActivationError) as info:
+        offline.refresh(key)
+    assert info.value.code == "NETWORK"
+    assert license_status().state == status.LICENSED
+
+
+def restored_after_deactivation(server: RunningServer) -> tuple[ActivationClient, str, bytes]:
+    """Activate, copy license.txt, deactivate, put the copy back behind the app's back."""
+    from licensing.client.license_files import write_certificate
+
+    _, key = server.mint(seats=1)
+    client = ActivationClient(server.url)
+    client.activate(key)
+    copy = read_certificate_bytes()
+    assert copy is not None
+    client.deactivate(key=key)
+    write_certificate(copy.decode("ascii"))
+    status.invalidate_status_cache()
+    assert other_machine(server, key, "new laptop").status_code == 201  # the seat moved on
+    return client, key, copy
+
+
+def test_a_restored_copy_of_a_deactivated_seat_stops_at_the_horizon(
+    server: RunningServer,
+) -> None:
+    """With no network at all, the copied file licenses nothing past the offline horizon."""
+    _client, _key, copy = restored_after_deactivation(server)
+    from licensing.client.certificate import parse_certificate
+    from licensing.client.trusted_keys import trusted_keys
+
+    cert = parse_certificate(copy, trusted_keys())
+    horizon = cert.refresh_after + status.GRACE_S
+    past = license_status(now=horizon + 1)
+    assert past.state == status.REFRESH_NEEDED
+    assert not past.allows("ai") and not past.allows("sync")
+
+
+def test_a_restored_copy_of_a_deactivated_seat_is_withdrawn_by_the_next_check(
+    server: RunningServer,
+) -> None:
+    from licensing.client import refresh_if_due
+
+    client, _key, copy = restored_after_deactivation(server)
+    assert license_status().allows("ai")  # until the next check...
+    assert refresh_if_due(client, now=time.time() + 86400 + 60) is None  # (the key is gone)
+    assert read_certificate_bytes() is None
+    assert not license_status().allows("ai")
+    assert "no longer activated" in license_status().reason
+    with pytest.raises(CertificateError, match="withdrawn"):
+        import_license(copy)
+
+
+def test_a_signed_answer_cannot_be_replayed_for_another_call(server: RunningServer) -> None:
+    from licensing.client.server_response import verify_response
+    from licensing.client.trusted_keys import trusted_keys
+
+    _, key = server.mint()
+    ActivationClient(server.url).activate(key)
+    reply = requests.post(
+        f"{server.url}/v1/machines", json={"key": key, "nonce": "same"}, timeout=10
+    )
+    assert reply.status_code == 200
+    common = {"http_status": 200, "nonce": "same", "now": time.time()}
+    verify_response(
+        reply.content, method="POST", path="/v1/machines", trusted_keys=trusted_keys(), **common
+    )
+    with pytest.raises(ActivationError, match="different call"):
+        verify_response(
+            reply.content,
+            method="POST",
+            path="/v1/validate",
+            trusted_keys=trusted_keys(),
+            **common,
+        )
+
+
+def test_clients_from_before_the_activation_field_get_certificates_they_can_read(
+    server: RunningServer,
+) -> None:
+    """A protocol-1 client (no ``protocol`` field, ``v: 1`` offline requests) refuses unknown
+    certificate fields, so the server leaves ``activation`` out for it."""
+    import base64
+
+    _, key = server.mint()
+    reply = requests.post(
+        f"{server.url}/v1/activate",
+        json={
+            "key": key,
+            "fingerprint": fingerprint_of("old client"),
+            "machine_name": "old client",
+            "nonce": "n1",
+        },
+        timeout=10,
+    )
+    assert reply.status_code == 201
+    envelope = json.loads(reply.content)
+    data = json.loads(base64.b64decode(envelope["payload"]))["data"]
+    cert_envelope = json.loads(base64.b64decode("".join(data["certificate"].splitlines()[1:-1])))
+    fields = set(json.loads(base64.b64decode(cert_envelope["payload"])))
+    assert "activation" not in fields
+    assert fields == {
+        "v", "license_id", "machine_id", "product", "edition", "entitlements",
+        "purchased_at", "updates_until", "fingerprint", "issued", "refresh_after", "nonce",
+    }  # fmt: skip

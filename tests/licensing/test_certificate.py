@@ -277,3 +277,11 @@ def test_issued_in_the_future(signer: Signer) -> None:
     # up to five minutes of clock difference is fine
     ok = parse_certificate(make(signer, issued=NOW + 299), trusted_keys())
     check_certificate(ok, fingerprint=machine_fingerprint(), now=NOW)
+
+
+@pytest.mark.parametrize("edition", ["Pro Edition", "x" * 41, "-pro"])
+def test_an_edition_outside_the_shared_rule_is_refused(signer: Signer, edition: str) -> None:
+    from tests.licensing.conftest import cert_payload
+
+    with pytest.raises(CertificateError, match="edition is malformed"):
+        parse_certificate(signer.certificate(cert_payload(edition=edition)), trusted_keys())

@@ -10,7 +10,7 @@ import pytest
 from licensing.client import ActivationClient, ActivationError
 from licensing.client.license_key import generate_key
 from licensing.server.database import make_engine
-from licensing.server.rate_limit import LookupLimiter, SlidingWindow
+from licensing.server.rate_limit import LookupLimiter
 from licensing.server.signing import Signer
 from tests.licensing.conftest import RunningServer, running_server, settings_for
 
@@ -46,14 +46,23 @@ def test_too_many_lookups_per_minute(strict_server: RunningServer) -> None:
     assert info.value.code == "RATE_LIMITED"
 
 
-def test_windows_slide() -> None:
-    window = SlidingWindow(2, 60.0)
-    window.add("a", now=0.0)
-    window.add("a", now=10.0)
-    assert window.retry_after("a", now=20.0) == pytest.approx(40.0)
-    assert window.retry_after("b", now=20.0) == 0.0
-    assert window.retry_after("a", now=60.5) == 0.0
-    limiter = LookupLimiter(per_minute=100, failures=1, failure_window_s=900)
-    assert limiter.check("x") == 0.0
-    limiter.failure("x")
-    assert limiter.check("x") > 800
+def test_the_budgets_are_counted_in_the_database(tmp_path: Path) -> None:
+    from licensing.server.database import make_sessions
+
+    url = f"sqlite:///{tmp_path / 'limits.db'}"
+    sessions = make_sessions(make_engine(url))
+    limiter = LookupLimiter(sessions, per_minute=2, failures=1, failure_window_s=900)
+    assert limiter.check("a", now=0.0) == 0.0
+    assert limiter.check("a", now=10.0) == 0.0
+    assert limiter.check("a", now=20.0) == pytest.approx(40.0)  # the minute is used up
+    assert limiter.check("b", now=20.0) == 0.0  # per address
+    assert limiter.check("a", now=61.0) > 0  # a burst across the minute's end still counts
+    assert limiter.check("a", now=240.0) == 0.0  # minutes later: allowed again
+    limiter.failure("x", now=100.0)
+    assert limiter.check("x", now=100.0) == pytest.approx(800.0)
+    # A second limiter (another server process) on the same database sees the same counts.
+    other = LookupLimiter(make_sessions(make_engine(url)), 2, 1, 900)
+    assert other.check("x", now=200.0) == pytest.approx(700.0)
+    assert other.check("c", now=300.0) == 0.0
+    assert limiter.check("c", now=301.0) == 0.0
+    assert other.check("c", now=302.0) > 0  # 3 lookups in one minute, across both

@@ -272,3 +272,57 @@ def test_a_ten_megabyte_license_file_is_refused_without_reading_it_all(signer: S
     at(T0)
     result = at(T0 + 15 * DAY)
     assert result.state == status.NOT_VALID and "too large" in result.reason
+
+
+# -- the offline horizon (faked clock) -----------------------------------------------------
+def test_an_online_activation_pauses_ai_and_sync_after_90_days_without_a_check(
+    signer: Signer,
+) -> None:
+    install(signer, activation="online", issued=T0, refresh_after=T0 + 30 * DAY)
+    fresh = at(T0 + DAY)
+    assert fresh.state == status.LICENSED and not fresh.refresh_due and not fresh.notes
+    due = at(T0 + 31 * DAY)
+    assert due.state == status.LICENSED and due.allows("ai") and due.refresh_due
+    assert any("Refresh now" in note for note in due.notes)
+    assert at(T0 + 90 * DAY - 60).allows("sync")
+    paused = at(T0 + 90 * DAY + 1)
+    assert paused.state == status.REFRESH_NEEDED
+    assert paused.certificate is not None  # kept: a refresh brings everything back
+    for name in ("ai", "sync"):
+        assert not paused.features[name].allowed
+        assert "Refresh now" in paused.features[name].reason
+        assert "editor" in paused.features[name].reason
+    ten_years = at(T0 + 3650 * DAY)
+    assert ten_years.state == status.REFRESH_NEEDED and not ten_years.allows("ai")
+
+
+@pytest.mark.parametrize("activation", ["offline", None])
+def test_an_offline_activation_never_expires(signer: Signer, activation: str | None) -> None:
+    """Air-gapped machines (and certificates from before the field existed) have no horizon."""
+    changes: dict[str, object] = {"issued": T0, "refresh_after": T0 + 30 * DAY}
+    if activation is not None:
+        changes["activation"] = activation
+    install(signer, **changes)
+    ten_years = at(T0 + 3650 * DAY, release=BUILD)
+    assert ten_years.state == status.LICENSED and ten_years.allows("ai")
+    assert not ten_years.notes
+
+
+def test_an_unknown_activation_kind_is_refused(signer: Signer) -> None:
+    install(signer, activation="forever")
+    refused = at(T0)
+    assert refused.state == status.TRIAL and "cannot be used" in refused.reason
+
+
+def test_the_feature_gate_fails_closed_for_ai_and_sync(monkeypatch: pytest.MonkeyPatch) -> None:
+    from desktop.sync.entitlement import sync_permission
+
+    def broken(**_: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(status, "evaluate", broken)
+    status.invalidate_status_cache()
+    ai, sync = feature_status("ai"), sync_permission()
+    assert not ai.allowed and not sync.allowed
+    assert "could not check its license" in ai.reason and "editor" in ai.reason
+    assert "could not check its license" in sync.reason

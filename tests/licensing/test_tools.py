@@ -159,3 +159,25 @@ def test_server_configured_from_the_environment(
     monkeypatch.delenv("DRAFTSMITH_LICENSE_SIGNING_KEY")
     with pytest.raises(ValueError, match="DRAFTSMITH_LICENSE_SIGNING_KEY"):
         app_from_env()
+
+
+@pytest.mark.parametrize("edition", ["Pro Edition", "x" * 41, "pro/edition", "-pro", ""])
+def test_mint_refuses_an_edition_the_app_could_not_read(
+    server: RunningServer, capsys: pytest.CaptureFixture[str], edition: str
+) -> None:
+    db = server.settings.database_url
+    code, text = run(capsys, "mint", "--db", db, f"--edition={edition}")
+    assert code == 2
+    assert "edition" in text and "Traceback" not in text and "ValueError" not in text
+    assert run(capsys, "list", "--db", db)[1].strip() == ""  # nothing was minted
+
+
+def test_every_edition_mint_accepts_activates_and_reads_in_the_app(
+    server: RunningServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = server.settings.database_url
+    edition = "Pro_2027.Team-" + "x" * 26  # 40 characters, every allowed kind
+    code, text = run(capsys, "mint", "--db", db, "--edition", edition)
+    assert code == 0, text
+    key = re.search(r"key:\s+(\S+)", text).group(1)  # type: ignore[union-attr]
+    assert ActivationClient(server.url).activate(key).certificate.edition == edition

@@ -233,3 +233,55 @@ def test_mail_failure_records_nothing_so_the_retry_succeeds(
         with fixed.sessions() as session:
             assert session.execute(select(func.count()).select_from(License)).scalar_one() == 1
     assert len(smtp[0].messages) == 1
+
+
+# -- odd contents in genuine (signed) events never answer 500 ----------------------------
+def odd(change: Any) -> dict[str, Any]:
+    event = checkout_event(event_id="evt_odd", session_id="cs_odd", pi="pi_odd")
+    change(event["data"]["object"])
+    return event
+
+
+ODD_CHECKOUTS = {
+    "created 1e20": lambda o: o.update(created=10**20),
+    "created -1e15": lambda o: o.update(created=-(10**15)),
+    "created float": lambda o: o.update(created=1e20),
+    "e-mail with CR/LF": lambda o: o["customer_details"].update(
+        email="a@example.org\r\nBcc: everyone@example.org"
+    ),
+    "e-mail over 320": lambda o: o["customer_details"].update(email="a" * 320 + "@example.org"),
+    "no e-mail": lambda o: o.update(customer_details=None),
+    "edition over 40": lambda o: o.update(metadata={"edition": "e" * 41}),
+    "edition with a space": lambda o: o.update(metadata={"edition": "Pro Edition"}),
+    "edition a number": lambda o: o.update(metadata={"edition": 7}),
+    "order id over 200": lambda o: o.update(id="cs_" + "x" * 200),
+    "payment id over 200": lambda o: o.update(payment_intent="pi_" + "x" * 200),
+}
+
+
+def assert_odd_events_are_handled(server: RunningServer, inbox: Inbox) -> None:
+    for name, change in ODD_CHECKOUTS.items():
+        reply = post(server, odd(change) | {"id": f"evt_{abs(hash(name))}"})
+        assert reply.status_code == 200, (name, reply.status_code, reply.text)
+        assert reply.json()["outcome"].startswith("unusable"), name
+    assert licenses_in(server) == [] and inbox.messages == []
+    refund = refund_event(event_id="evt_long_refund", pi="pi_" + "x" * 300)
+    assert post(server, refund).status_code == 200
+    for bad_event in ({"id": "e" * 300, "type": "x", "data": {"object": {}}}, {"id": 5}):
+        assert post(server, bad_event).status_code == 400
+    # A good event still works afterwards.
+    assert post(server, checkout_event()).json()["outcome"].startswith("minted")
+
+
+def test_odd_webhook_contents_never_answer_500_on_sqlite(
+    shop: RunningServer, smtp: tuple[Inbox, int]
+) -> None:
+    assert_odd_events_are_handled(shop, smtp[0])
+
+
+def test_odd_webhook_contents_never_answer_500_on_postgresql(
+    pg_engine: Any, signer: Signer, smtp: tuple[Inbox, int], postgres_url: str
+) -> None:
+    settings = settings_for(postgres_url, smtp_port=smtp[1])
+    with running_server(settings, signer, pg_engine) as running:
+        assert_odd_events_are_handled(running, smtp[0])

@@ -338,24 +338,6 @@ def test_markdown_highlighting_marks_headings_and_emphasis(
     assert "nobody" in "".join(italic)
 
 
-def test_license_action_without_license_module_explains(
-    make_window: Any, prompter: ScriptedPrompter, monkeypatch: Any
-) -> None:
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_license(name: str, *args: Any, **kwargs: Any) -> Any:
-        if name == "desktop.ui.license_dialog":
-            raise ImportError(name)
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_license)
-    window = make_window()
-    window.registry.trigger("help.license")
-    assert "isn't part of this build" in prompter.messages("info")[0]
-
-
 def test_changing_the_look_is_not_an_edit(make_window: Any, library: Library) -> None:
     window, document, _editor = open_text(make_window, library, "Untouched text.")
     window.set_theme("dark")

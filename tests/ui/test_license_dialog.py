@@ -32,6 +32,7 @@ def make_dialog(qtbot: Any, server: RunningServer) -> LicenseDialog:
     dialog = LicenseDialog(client=ActivationClient(server.url))
     qtbot.addWidget(dialog)
     dialog.show()
+    qtbot.waitUntil(lambda: dialog.status is not None, timeout=20_000)  # shown after opening
     return dialog
 
 
@@ -175,3 +176,91 @@ def test_no_server_is_a_plain_message(qtbot: Any) -> None:
     _, ok, message = activate_in(qtbot, dialog, generate_key())
     assert not ok and "Could not reach the license server" in message
     assert dialog.activate_button.isEnabled()
+
+
+def test_the_dialog_opens_at_once_even_when_the_keyring_hangs(
+    qtbot: Any, server: RunningServer
+) -> None:
+    import keyring
+
+    from tests.licensing.keyring_backends import HangingKeyring
+
+    hanging = HangingKeyring()
+    keyring.set_keyring(hanging)
+    try:
+        started = time.perf_counter()
+        dialog = LicenseDialog(client=ActivationClient(server.url))
+        qtbot.addWidget(dialog)
+        dialog.show()
+        opened = time.perf_counter() - started
+        assert opened < 0.5, f"the dialog took {opened:.2f} s to open"
+        assert "Checking the license" in dialog.status_label.text()
+        with qtbot.waitSignal(dialog.status_loaded, timeout=20_000):
+            pass
+        assert "Free trial" in dialog.status_label.text()
+    finally:
+        hanging.release.set()
+
+
+def test_a_key_with_u_says_which_letters_keys_do_not_use(qtbot: Any, server: RunningServer) -> None:
+    dialog = make_dialog(qtbot, server)
+    key = generate_key()
+    qtbot.keyClicks(dialog.key_edit, "U" + key.replace("-", "")[1:])  # 25 symbols, one a U
+    with qtbot.waitSignal(dialog.operation_finished, timeout=1000):
+        qtbot.mouseClick(dialog.activate_button, Qt.MouseButton.LeftButton)
+    message = dialog.message_label.text()
+    assert "never use the letter U" in message and "I, L or O" in message
+    assert "only letters and digits" not in message
+
+
+def test_a_trial_user_without_a_keyring_sees_no_keyring_warning(
+    qtbot: Any, server: RunningServer
+) -> None:
+    import keyring
+
+    from tests.licensing.keyring_backends import BrokenKeyring
+
+    keyring.set_keyring(BrokenKeyring())
+    dialog = make_dialog(qtbot, server)
+    assert "Free trial" in dialog.status_label.text()
+    assert dialog.status is not None and dialog.status.notes  # licensing did notice...
+    assert not dialog.notes_label.isVisible()  # ...but it's noise on the trial
+    assert "keyring" not in dialog.notes_label.text().lower()
+
+
+def test_show_machines_works_without_a_stored_key(qtbot: Any, server: RunningServer) -> None:
+    import keyring
+
+    from tests.licensing.keyring_backends import BrokenKeyring
+
+    _, key = server.mint()
+    keyring.set_keyring(BrokenKeyring())  # the key can't be remembered
+    ActivationClient(server.url).activate(key)
+    dialog = make_dialog(qtbot, server)
+    assert not dialog.key_edit.text()
+    with qtbot.waitSignal(dialog.operation_finished, timeout=20_000) as blocker:
+        qtbot.mouseClick(dialog.refresh_machines_button, Qt.MouseButton.LeftButton)
+    assert blocker.args[:2] == ["machines", True], blocker.args
+    assert dialog.machine_list.count() == 1
+    assert "(this computer)" in dialog.machine_list.item(0).text()
+
+
+def test_refresh_now_checks_the_license_and_shows_a_revocation(
+    qtbot: Any, server: RunningServer
+) -> None:
+    from licensing.server import licenses
+
+    license_id, key = server.mint()
+    ActivationClient(server.url).activate(key)
+    dialog = make_dialog(qtbot, server)
+    assert dialog.refresh_button.isEnabled()
+    with qtbot.waitSignal(dialog.operation_finished, timeout=20_000) as blocker:
+        qtbot.mouseClick(dialog.refresh_button, Qt.MouseButton.LeftButton)
+    assert blocker.args[:2] == ["refresh", True], blocker.args
+    with server.sessions() as session, session.begin():
+        licenses.set_status(session, license_id, "revoked")
+    with qtbot.waitSignal(dialog.operation_finished, timeout=20_000) as blocker:
+        qtbot.mouseClick(dialog.refresh_button, Qt.MouseButton.LeftButton)
+    assert blocker.args[:2] == ["refresh", False]
+    assert "revoked" in dialog.status_label.text()
+    assert not dialog.refresh_button.isEnabled()
