@@ -163,18 +163,26 @@ def _write(text: str) -> None:
     stream.flush()
 
 
+def _failed(error: Exception) -> int:
+    """Say what went wrong in plain words; the exit code for it."""
+    from inference.runtime.errors import DeviceUnavailableError, ModelUnavailableError
+
+    _error(str(error))
+    if isinstance(error, ModelUnavailableError):
+        return EXIT_NO_MODEL
+    if isinstance(error, DeviceUnavailableError):
+        return EXIT_NO_DEVICE
+    return EXIT_USAGE  # bad input or values
+
+
 def run_devices(args: argparse.Namespace) -> int:
-    from inference.runtime.errors import DeviceUnavailableError, InvalidRequestError
+    from inference.runtime.errors import RuntimeErrorBase
     from inference.runtime.providers import SessionSettings, choose_provider
 
     try:
         report = choose_provider(SessionSettings(device=args.device, threads=args.threads))
-    except DeviceUnavailableError as error:
-        _error(str(error))
-        return EXIT_NO_DEVICE
-    except InvalidRequestError as error:
-        _error(str(error))
-        return EXIT_USAGE
+    except RuntimeErrorBase as error:
+        return _failed(error)
     if args.json:
         _write(json.dumps(report.as_dict(), indent=2) + "\n")
     else:
@@ -183,11 +191,7 @@ def run_devices(args: argparse.Namespace) -> int:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    from inference.runtime.errors import (
-        DeviceUnavailableError,
-        InvalidRequestError,
-        ModelUnavailableError,
-    )
+    from inference.runtime.errors import InvalidRequestError, RuntimeErrorBase
     from inference.runtime.local_model import DEFAULT_CONTEXT_TOKENS, LocalModel, RuntimeSettings
     from inference.runtime.tasks import MAX_NEW_TOKENS_LIMIT, Task
 
@@ -203,8 +207,7 @@ def run_generate(args: argparse.Namespace) -> int:
             context_tokens=args.context_tokens or DEFAULT_CONTEXT_TOKENS,
         )
     except (_InputError, InvalidRequestError) as error:
-        _error(str(error))
-        return EXIT_USAGE
+        return _failed(error)
     if args.max_tokens is not None and args.max_tokens > MAX_NEW_TOKENS_LIMIT:
         _error(f"note: --max-tokens {args.max_tokens} lowered to {MAX_NEW_TOKENS_LIMIT}.")
     try:
@@ -212,23 +215,15 @@ def run_generate(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         _error("interrupted.")
         return EXIT_INTERRUPTED
-    except ModelUnavailableError as error:
-        _error(str(error))
-        return EXIT_NO_MODEL
-    except DeviceUnavailableError as error:
-        _error(str(error))
-        return EXIT_NO_DEVICE
-    except InvalidRequestError as error:
-        _error(str(error))
-        return EXIT_USAGE
+    except RuntimeErrorBase as error:
+        return _failed(error)
 
     cancel = threading.Event()
     previous = _install_interrupt(cancel)
     try:
         result = model.run(request, on_text=None if args.json else _write, cancel=cancel)
     except InvalidRequestError as error:
-        _error(str(error))
-        return EXIT_USAGE
+        return _failed(error)
     finally:
         _restore_interrupt(previous)
     if args.json:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from inference.runtime import GenerationRequest, LocalModel, RuntimeSettings, SamplingSettings
 from inference.runtime.tasks import Task
 from tests.perf import expect_fast
+from tests.runtime.cancel_probe import CancelProbe
 
 pytestmark = pytest.mark.default_model
 
@@ -76,33 +75,14 @@ def test_prompt_cache_is_faster_and_gives_the_same_tokens(
 
 
 def test_cancel_stops_the_real_model_within_one_step(model: LocalModel) -> None:
-    cancel = threading.Event()
-    forward = model.session.forward
-    after_cancel: list[int] = []
-
-    def spy(ids: np.ndarray, cache: object) -> np.ndarray:
-        if cancel.is_set():
-            after_cancel.append(1)
-        return forward(ids, cache)  # type: ignore[arg-type]
-
-    model.session.forward = spy  # type: ignore[method-assign]
-    pieces: list[str] = []
-
-    def on_text(piece: str) -> None:
-        pieces.append(piece)
-        if len(pieces) == 2:
-            cancel.set()
-
-    try:
+    with CancelProbe(model, after_pieces=2) as probe:
         result = model.run(
             GenerationRequest("expand", selection=PASSAGE, max_new_tokens=300),
-            on_text=on_text,
-            cancel=cancel,
+            on_text=probe.on_text,
+            cancel=probe.cancel,
         )
-    finally:
-        del model.session.forward
     assert result.cancelled
-    assert len(after_cancel) <= 1
+    assert probe.steps_after_cancel <= 1
 
 
 def test_device_report_and_speed_are_known_after_a_run(model: LocalModel) -> None:

@@ -13,6 +13,7 @@ from inference.runtime import GenerationRequest, LocalModel, RuntimeSettings, Sa
 from inference.runtime.generation import GenerationOutput, Generator
 from inference.runtime.model_session import ModelSession
 from tests.perf import expect_fast
+from tests.runtime.cancel_probe import CancelProbe
 
 GREEDY = SamplingSettings(temperature=0, repetition_penalty=1.0)
 STORY = (
@@ -108,33 +109,17 @@ def test_io_binding_path_matches_the_plain_path(runtime_model_dir: Path) -> None
 
 def test_cancel_stops_within_one_model_step(runtime_model_dir: Path) -> None:
     model = load(runtime_model_dir)
-    cancel = threading.Event()
-    forward = model.session.forward
-    steps_after_cancel = []
-
-    def counting_forward(ids: np.ndarray, cache: object) -> np.ndarray:
-        if cancel.is_set():
-            steps_after_cancel.append(1)
-        return forward(ids, cache)  # type: ignore[arg-type]
-
-    model.session.forward = counting_forward  # type: ignore[method-assign]
-    seen: list[str] = []
-
-    def on_text(piece: str) -> None:
-        seen.append(piece)
-        if len(seen) == 3:
-            cancel.set()
-
-    result = model.run(
-        continue_request(
-            max_new_tokens=200,
-            sampling=SamplingSettings(temperature=1.0, seed=3, repetition_penalty=1.0),
-        ),
-        on_text=on_text,
-        cancel=cancel,
-    )
+    with CancelProbe(model, after_pieces=3) as probe:
+        result = model.run(
+            continue_request(
+                max_new_tokens=200,
+                sampling=SamplingSettings(temperature=1.0, seed=3, repetition_penalty=1.0),
+            ),
+            on_text=probe.on_text,
+            cancel=probe.cancel,
+        )
     assert result.cancelled
-    assert len(steps_after_cancel) <= 1
+    assert probe.steps_after_cancel <= 1
     assert result.stats.generated_tokens < 200
 
 

@@ -10,42 +10,8 @@ import time
 
 import pytest
 
-from desktop.library import Library, LibraryLockedError, load_notes, save_notes
+from desktop.library import Library, LibraryLockedError
 from desktop.library.library_lock import STALE_AFTER, LibraryLock
-from desktop.library.snapshots import unified_diff
-
-
-def test_snapshots_newest_first_dedup_and_restore(library: Library) -> None:
-    doc = library.create_document(title="Chapter 1", text="one")
-    store = library.snapshots
-    assert store.take(doc, "one", "opened") is not None
-    assert store.take(doc, "one", "autosnapshot") is None, "identical text is not stored twice"
-    store.take(doc, "one two", "autosnapshot")
-    snaps = store.list(doc)
-    assert [s.read() for s in snaps] == ["one two", "one"]
-    assert snaps[1].reason == "opened"
-    assert (library.root / ".draftsmith" / "snapshots" / "Chapter 1.md").is_dir()
-    assert unified_diff("one", "one two")[-2:] == ["-one", "+one two"]
-
-
-def test_snapshot_pruning(library: Library) -> None:
-    library.snapshots.keep = 3
-    doc = library.create_document(text="")
-    for n in range(5):
-        library.snapshots.take(doc, f"v{n}")
-    assert [s.read() for s in library.snapshots.list(doc)] == ["v4", "v3", "v2"]
-
-
-def test_notes_follow_document_when_renamed(library: Library) -> None:
-    doc = library.create_document(title="Story")
-    assert load_notes(library.root, doc) == ""
-    save_notes(library.root, doc, "Mara is left-handed.")
-    library.snapshots.take(doc, "v1")
-    renamed = library.rename(doc, "Novel")
-    assert load_notes(library.root, renamed) == "Mara is left-handed."
-    assert [s.read() for s in library.snapshots.list(renamed)] == ["v1"]
-    save_notes(library.root, renamed, "")
-    assert load_notes(library.root, renamed) == ""
 
 
 def test_second_lock_is_refused_with_a_clear_message(library: Library) -> None:
