@@ -444,6 +444,16 @@ def test_closing_a_document_mid_task_stops_it_and_its_notes_are_kept(
     window.open_document(library.create_document(title="Other", text="Second."))
     window.tabs.setCurrentWidget(editor)
     feature = ready_feature(qtbot, window, tiny_model_dir, task_tokens=1024)
+    model = feature.host.worker.model
+    assert model is not None
+    real_run = type(model).run.__get__(model)
+    closed = threading.Event()
+
+    def still_writing_when_closed(request: Any, **kwargs: Any) -> Any:
+        closed.wait(10)  # the tiny model could finish before the save on close does
+        return real_run(request, **kwargs)
+
+    model.run = still_writing_when_closed  # type: ignore[method-assign]
     feature.notes_pane.editor.setPlainText("Unsaved note")  # still within the save delay
     select(editor, 0, len(TEXT))
     finished: list[Any] = []
@@ -451,6 +461,8 @@ def test_closing_a_document_mid_task_stops_it_and_its_notes_are_kept(
     window.registry.trigger("ai.expand")
     assert feature.host.busy()
     window.close_tab(window.tabs.indexOf(editor))
+    qtbot.waitUntil(lambda: not feature.host.busy(), timeout=10_000)
+    closed.set()
     qtbot.waitUntil(lambda: bool(finished), timeout=10_000)
     assert finished[0].stop_reason == "cancelled"
     assert not feature.host.busy()
