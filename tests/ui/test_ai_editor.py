@@ -834,3 +834,24 @@ def test_a_rebuilt_model_waits_until_the_answer_being_written_is_done(
         may_finish.set()
     assert feature.task_pane.text(), "the answer was kept"
     qtbot.waitUntil(lambda: feature.ready)
+
+
+def test_continue_at_a_paragraph_end_with_the_default_model_is_never_silent(
+    qtbot: Any, make_window: Any, library: Library, default_model_dir: Path
+) -> None:
+    """The real case from the issue: Ctrl+Space after the last full stop of a paragraph gave
+    nothing and said nothing. Now it shows a suggestion or says, in the status bar, why not."""
+    window, _document, editor = open_doc(make_window, library, PARAGRAPHS)
+    feature = ready_feature(qtbot, window, default_model_dir, suggestion_tokens=24)
+    editor.set_cursor_position(PARAGRAPHS.index("cold.") + len("cold."))
+    with qtbot.waitSignal(feature.host.finished, timeout=60_000) as done:
+        window.registry.trigger("ai.continue")
+    assert not done.args[0].cancelled
+    qtbot.wait(10)
+    shown = editor.ghost_text()
+    said = window.statusBar().currentMessage()
+    assert shown.strip() or "No suggestion here" in said, "silence is not an answer"
+    assert editor.text() == PARAGRAPHS
+    if shown.strip():
+        qtbot.keyClick(editor, Qt.Key.Key_Tab)
+        assert editor.text() == PARAGRAPHS.replace("cold.", "cold." + shown)
