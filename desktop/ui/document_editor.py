@@ -47,6 +47,41 @@ from desktop.ui.themes import LIGHT, Theme
 logger = logging.getLogger(__name__)
 
 PARAGRAPH_SEPARATOR = "\u2029"
+GHOST_LAYOUT_MS = 40
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _formats_around_ghost(
+    ranges: list[QTextLayout.FormatRange], offset: int, old: int, new: int
+) -> list[QTextLayout.FormatRange]:
+    """A block's format ranges once the suggestion at ``offset`` goes from ``old`` to ``new``
+    UTF-16 units: ranges after it move, its own grow, shrink or go, and a range it cuts into
+    is split when it first appears (so the suggestion never takes the text's styling)."""
+    delta = new - old
+    moved: list[QTextLayout.FormatRange] = []
+    for format_range in ranges:
+        start, end = format_range.start, format_range.start + format_range.length
+        if old and offset <= start < offset + old:  # the suggestion's own colour
+            if new:
+                format_range.length += delta
+                moved.append(format_range)
+        elif start >= offset + old:  # after it
+            format_range.start += delta
+            moved.append(format_range)
+        elif start < offset < end and not old:  # cut in two by it
+            tail = QTextLayout.FormatRange()
+            tail.start, tail.length, tail.format = offset + new, end - offset, format_range.format
+            format_range.length = offset - start
+            moved += [format_range, tail]
+        elif start < offset < end:  # spanning it (the highlighter ran meanwhile)
+            format_range.length = max(offset - start, format_range.length + delta)
+            moved.append(format_range)
+        else:
+            moved.append(format_range)
+    return moved
 
 
 def _plain(text: str) -> str:
@@ -75,6 +110,11 @@ class DocumentEditor(QPlainTextEdit):
         self._ghost_position = -1
         self._search_highlights: list[QTextEdit.ExtraSelection] = []
         self._ghost_block: QTextBlock | None = None
+        # Streamed tokens are laid out together: a long paragraph costs a relayout each time.
+        self._ghost_layout_timer = QTimer(self)
+        self._ghost_layout_timer.setSingleShot(True)
+        self._ghost_layout_timer.setInterval(GHOST_LAYOUT_MS)
+        self._ghost_layout_timer.timeout.connect(self._lay_out_streamed_ghost)
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.setTabChangesFocus(False)
         self.highlighter = MarkdownHighlighter(self.document(), theme)
@@ -355,9 +395,15 @@ class DocumentEditor(QPlainTextEdit):
         starts with a paragraph break shows it."""
         if self.isReadOnly():
             return
+        position = self.cursor_position()
+        if text and self._ghost and position == self._ghost_position and self._ghost_block:
+            self._ghost = text  # streaming: grow it in place, laid out at most every few ms
+            if not self._ghost_layout_timer.isActive():
+                self._ghost_layout_timer.start()
+            return
         self._remove_ghost_from_layout()
         self._ghost = text
-        self._ghost_position = self.cursor_position()
+        self._ghost_position = position
         if text:
             self._put_ghost_in_layout()
 
@@ -388,23 +434,58 @@ class DocumentEditor(QPlainTextEdit):
 
     def _put_ghost_in_layout(self) -> None:
         cursor = self.textCursor()
-        block = cursor.block()
+        self._ghost_block = cursor.block()
+        self._set_ghost_in_layout(self._ghost_block, cursor.positionInBlock())
+
+    def _update_ghost_in_layout(self, block: QTextBlock) -> None:
         layout = block.layout()
-        if layout is None:
+        if layout is not None and block.isValid():
+            self._set_ghost_in_layout(block, layout.preeditAreaPosition())
+
+    def _lay_out_streamed_ghost(self) -> None:
+        if self._ghost and self._ghost_block is not None:
+            self._update_ghost_in_layout(self._ghost_block)
+
+    def _remove_ghost_from_layout(self) -> None:
+        self._ghost_layout_timer.stop()
+        block, self._ghost_block = self._ghost_block, None
+        if block is None or not block.isValid():
             return
-        offset = cursor.positionInBlock()
-        shown = self._ghost.replace("\r\n", "\n").replace("\n", "\u2028")  # breaks, in-block
-        layout.setPreeditArea(offset, shown)
-        ghost_format = QTextCharFormat()
-        ghost_format.setForeground(QColor(self.theme.marker))
-        ghost_range = QTextLayout.FormatRange()
-        ghost_range.start = offset
-        ghost_range.length = len(shown.encode("utf-16-le")) // 2
-        ghost_range.format = ghost_format
-        layout.setFormats([ghost_range])
-        self._ghost_block = block
-        self._relayout(block)
-        self._reveal_ghost(block)
+        layout = block.layout()
+        if layout is None or not layout.preeditAreaText():
+            return
+        self._set_ghost_in_layout(block, layout.preeditAreaPosition(), "")
+
+    def _ghost_as_laid_out(self) -> str:
+        # Line separators: the suggestion's breaks show inside the one block it lives in.
+        return self._ghost.replace("\r\n", "\n").replace("\n", "\u2028")
+
+    def _set_ghost_in_layout(self, block: QTextBlock, offset: int, text: str | None = None) -> None:
+        """Make ``text`` (default: the suggestion) the preedit text at ``offset`` of
+        ``block``'s layout, moving the highlighter's formats around it ourselves: highlighting
+        a long paragraph again for every streamed token would freeze typing."""
+        layout = block.layout()
+        shown = self._ghost_as_laid_out() if text is None else text
+        old = _utf16_length(layout.preeditAreaText()) if layout.preeditAreaText() else 0
+        new = _utf16_length(shown)
+        ranges = _formats_around_ghost(list(layout.formats()), offset, old, new)
+        if new and not old:
+            ghost_format = QTextCharFormat()
+            ghost_format.setForeground(QColor(self.theme.marker))
+            ghost_range = QTextLayout.FormatRange()
+            ghost_range.start, ghost_range.length = offset, new
+            ghost_range.format = ghost_format
+            ranges.append(ghost_range)
+        layout.setPreeditArea(offset if new else -1, shown)
+        layout.setFormats(ranges)
+        self._formatting = True  # a layout change, not an edit
+        try:
+            self.document().markContentsDirty(block.position(), block.length())
+        finally:
+            self._formatting = False
+        self.viewport().update()
+        if new:
+            self._reveal_ghost(block)
 
     def _reveal_ghost(self, block: QTextBlock) -> None:
         """Scroll so the suggestion's last line shows, as far as the cursor stays in view (a
@@ -418,28 +499,6 @@ class DocumentEditor(QPlainTextEdit):
         if lines > 0:
             scroll_bar = self.verticalScrollBar()  # a plain-text edit scrolls by lines
             scroll_bar.setValue(scroll_bar.value() + lines)
-
-    def _remove_ghost_from_layout(self) -> None:
-        block, self._ghost_block = self._ghost_block, None
-        if block is None or not block.isValid():
-            return
-        layout = block.layout()
-        if layout is None or not layout.preeditAreaText():
-            return
-        layout.setPreeditArea(-1, "")
-        layout.clearFormats()
-        self._relayout(block)
-
-    def _relayout(self, block: QTextBlock) -> None:
-        """Lay ``block`` out again (its highlighting too) without an edit: the document emits
-        no contentsChange for it, so nothing counts it as typing."""
-        self._formatting = True
-        try:
-            self.highlighter.rehighlightBlock(block)  # keeps formats inside the preedit area
-            self.document().markContentsDirty(block.position(), block.length())
-        finally:
-            self._formatting = False
-        self.viewport().update()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         # A click goes to the text under it (and dismisses the suggestion), not to the ghost.

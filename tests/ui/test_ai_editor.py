@@ -445,6 +445,16 @@ def test_closing_a_document_mid_task_stops_it_and_its_notes_are_kept(
     window.open_document(library.create_document(title="Other", text="Second."))
     window.tabs.setCurrentWidget(editor)
     feature = ready_feature(qtbot, window, tiny_model_dir, task_tokens=1024)
+    model = feature.host.worker.model
+    assert model is not None
+    real_run = type(model).run.__get__(model)
+    closed = threading.Event()
+
+    def still_writing_when_closed(request: Any, **kwargs: Any) -> Any:
+        closed.wait(10)  # the tiny model could finish before the save on close does
+        return real_run(request, **kwargs)
+
+    model.run = still_writing_when_closed  # type: ignore[method-assign]
     feature.notes_pane.editor.setPlainText("Unsaved note")  # still within the save delay
     select(editor, 0, len(TEXT))
     finished: list[Any] = []
@@ -452,6 +462,8 @@ def test_closing_a_document_mid_task_stops_it_and_its_notes_are_kept(
     window.registry.trigger("ai.expand")
     assert feature.host.busy()
     window.close_tab(window.tabs.indexOf(editor))
+    qtbot.waitUntil(lambda: not feature.host.busy(), timeout=10_000)
+    closed.set()
     qtbot.waitUntil(lambda: bool(finished), timeout=10_000)
     assert finished[0].stop_reason == "cancelled"
     assert not feature.host.busy()
@@ -823,3 +835,24 @@ def test_a_rebuilt_model_waits_until_the_answer_being_written_is_done(
         may_finish.set()
     assert feature.task_pane.text(), "the answer was kept"
     qtbot.waitUntil(lambda: feature.ready)
+
+
+def test_continue_at_a_paragraph_end_with_the_default_model_is_never_silent(
+    qtbot: Any, make_window: Any, library: Library, default_model_dir: Path
+) -> None:
+    """The real case from the issue: Ctrl+Space after the last full stop of a paragraph gave
+    nothing and said nothing. Now it shows a suggestion or says, in the status bar, why not."""
+    window, _document, editor = open_doc(make_window, library, PARAGRAPHS)
+    feature = ready_feature(qtbot, window, default_model_dir, suggestion_tokens=24)
+    editor.set_cursor_position(PARAGRAPHS.index("cold.") + len("cold."))
+    with qtbot.waitSignal(feature.host.finished, timeout=60_000) as done:
+        window.registry.trigger("ai.continue")
+    assert not done.args[0].cancelled
+    qtbot.wait(10)
+    shown = editor.ghost_text()
+    said = window.statusBar().currentMessage()
+    assert shown.strip() or "No suggestion here" in said, "silence is not an answer"
+    assert editor.text() == PARAGRAPHS
+    if shown.strip():
+        qtbot.keyClick(editor, Qt.Key.Key_Tab)
+        assert editor.text() == PARAGRAPHS.replace("cold.", "cold." + shown)

@@ -143,3 +143,29 @@ def test_a_suggestion_at_the_bottom_of_the_window_scrolls_into_view(
     assert bottom <= viewport + 1, "the whole suggestion is visible"
     assert editor.cursorRect().top() >= 0, "and so is the cursor"
     assert editor.text() == long_text
+
+
+def spans(block: Any) -> list[tuple[int, int]]:
+    return sorted((r.start, r.length) for r in block.layout().formats())
+
+
+def test_streamed_ghost_text_grows_and_the_paragraphs_styling_stays_in_place(
+    qtbot: Any, make_window: Any, library: Library
+) -> None:
+    text = "Say **bold** and *soft* words.\n\nNext."
+    _window, _document, editor = open_text(make_window, library, text)
+    block = editor.document().firstBlock()
+    qtbot.waitUntil(lambda: bool(spans(block)))  # highlighted
+    styled = spans(block)
+    put_cursor_at_end_of(editor, "Say")
+    editor.show_ghost_text(" hello")
+    editor.append_ghost_text(" there,")  # streamed: laid out a moment later, together
+    assert editor.ghost_text() == " hello there,"
+    qtbot.waitUntil(lambda: block.layout().preeditAreaText() == " hello there,")
+    shift = len(" hello there,")
+    moved = [(start + shift, length) for start, length in styled if start >= 3]
+    assert set(moved) <= set(spans(block)), "the styling after the suggestion moved with it"
+    with qtbot.waitSignal(editor.ghost_text_dismissed):
+        qtbot.keyClick(editor, Qt.Key.Key_Escape)
+    assert spans(block) == styled, "and is back in place once it goes"
+    assert editor.text() == text
