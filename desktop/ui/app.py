@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from desktop import paths
+from desktop import paths, resources
 from desktop.library import Library
 from desktop.settings import Settings
 from desktop.ui.crash_handler import install_excepthook
@@ -28,7 +28,7 @@ from desktop.ui.single_instance import InstanceServer, ask_running_instance_to_a
 
 logger = logging.getLogger(__name__)
 
-ICON = Path(__file__).resolve().parents[2] / "assets" / "icons" / "draftsmith.svg"
+ICON = resources.icon()
 
 
 def open_first_documents(window: MainWindow, welcome: Path | None) -> None:
