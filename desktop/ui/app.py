@@ -166,3 +166,22 @@ def run(argv: list[str], *, library_path: Path | None = None) -> int:
     code = app.exec()
     sys.excepthook = sys.__excepthook__
     return code
+
+
+def open_and_close_window(library_path: Path) -> str:
+    """For ``--self-test``: build the main window on ``library_path``, show it, close it."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName(paths.APP_NAME)
+    window = build_window(library_path)
+    if window is None:
+        raise RuntimeError("the main window could not open its library")
+    window.show()
+    app.processEvents()
+    shown = window.isVisible()
+    title = window.windowTitle()
+    window.close()
+    app.processEvents()
+    if not shown:
+        raise RuntimeError("the main window did not appear")
+    return f"opened and closed “{title}” ({app.platformName()})"
