@@ -30,6 +30,9 @@ from installer.render_icons import render  # noqa: E402
 PACKAGE = "draftsmith"
 INSTALL_DIR = Path("opt") / PACKAGE
 MAINTAINER = "Draftsmith <support@draftsmith.app>"
+# dpkg-deb compression: xz (smallest download, every Debian/Ubuntu) for releases; test builds
+# may pass e.g. DRAFTSMITH_DEB_COMPRESSION=gzip:1 to save minutes.
+COMPRESSION_ENV = "DRAFTSMITH_DEB_COMPRESSION"
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 # Libraries every Debian system has (libc6 is added with a version below).
 ESSENTIAL_PACKAGES = {"libc6", "libgcc-s1", "libstdc++6", "zlib1g"}
@@ -41,10 +44,10 @@ POSTINST = """#!/bin/sh
 set -e
 # Refresh the menu and icon caches when the tools exist; nothing else.
 if command -v update-desktop-database >/dev/null 2>&1; then
-    update-desktop-database -q /usr/share/applications || true
+    update-desktop-database -q "${DPKG_ROOT:-}/usr/share/applications" || true
 fi
 if command -v gtk-update-icon-cache >/dev/null 2>&1; then
-    gtk-update-icon-cache -q -t /usr/share/icons/hicolor || true
+    gtk-update-icon-cache -q -t "${DPKG_ROOT:-}/usr/share/icons/hicolor" || true
 fi
 """
 # Removal and purge touch nothing outside the package's own files: the writer's documents,
@@ -118,7 +121,7 @@ def build_deb(bundle: Path, out: Path, work: Path) -> Path:
     applications = root / "usr" / "share" / "applications"
     applications.mkdir(parents=True)
     shutil.copyfile(desktop_entry(), applications / f"{PACKAGE}.desktop")
-    icons = render(work / "icons")
+    render(work / "icons")
     hicolor = root / "usr" / "share" / "icons" / "hicolor"
     for size in ICON_SIZES:
         folder = hicolor / f"{size}x{size}" / "apps"
@@ -134,7 +137,6 @@ def build_deb(bundle: Path, out: Path, work: Path) -> Path:
         "own licenses (Qt/PySide6: LGPLv3; onnxruntime: MIT).\n",
         encoding="utf-8",
     )
-    assert icons
     debian = root / "DEBIAN"
     debian.mkdir()
     control = {
@@ -157,8 +159,10 @@ def build_deb(bundle: Path, out: Path, work: Path) -> Path:
         (debian / name).chmod(0o755)
     out.mkdir(parents=True, exist_ok=True)
     deb = out / f"{PACKAGE}_{version()}_{architecture()}.deb"
+    kind, _, level = os.environ.get(COMPRESSION_ENV, "xz:6").partition(":")
+    command = ["dpkg-deb", "--root-owner-group", f"-Z{kind}", f"-z{level or 6}"]
     subprocess.run(
-        ["dpkg-deb", "--root-owner-group", "-Zxz", "-z6", "--build", str(root), str(deb)],
+        [*command, "--build", str(root), str(deb)],
         check=True,
         capture_output=True,
     )
