@@ -177,9 +177,29 @@ def _isolate(home: Path) -> None:
     platformdirs.user_documents_dir = lambda: str(home / "documents")  # type: ignore[assignment]
 
 
-def run_self_test(write: Callable[[str], None] = print) -> int:
+REPORT_NAME = "draftsmith-self-test.txt"
+
+
+def _output() -> Callable[[str], None]:
+    """Print; a windowed Windows app has no stdout, so there the report goes to
+    ``%TEMP%\\draftsmith-self-test.txt`` instead."""
+    if sys.stdout is not None:
+        return print
+    report = Path(tempfile.gettempdir()) / REPORT_NAME
+    report.write_text("", encoding="utf-8")
+
+    def write(line: str) -> None:
+        with report.open("a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+
+    return write
+
+
+def run_self_test(write: Callable[[str], None] | None = None) -> int:
     """Run every check, print one line each, and return 0 when all passed."""
     from inference.model_cache import installed_app
+
+    write = write or _output()
 
     write(
         f"Draftsmith self-test ({'installed app' if installed_app() else 'from source'}, "

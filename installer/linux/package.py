@@ -36,6 +36,9 @@ COMPRESSION_ENV = "DRAFTSMITH_DEB_COMPRESSION"
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 # Libraries every Debian system has (libc6 is added with a version below).
 ESSENTIAL_PACKAGES = {"libc6", "libgcc-s1", "libstdc++6", "zlib1g"}
+# Not libraries but read at run time: the bundled fontconfig reads /etc/fonts, and Qt draws no
+# text without at least one font.
+DATA_PACKAGES = ["fontconfig-config", "fonts-dejavu-core | fonts-noto-core | fonts-liberation2"]
 DESCRIPTION = """A calm writing app whose AI runs on your own machine
  Draftsmith is a Markdown writing app with a local AI model for continuing,
  rewriting and summarising text. The model is included and runs offline."""
@@ -67,39 +70,59 @@ def architecture() -> str:
     return out.stdout.strip() or "amd64"
 
 
+def _elf_files(bundle: Path) -> list[Path]:
+    found = []
+    for path in sorted(bundle.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            with path.open("rb") as handle:
+                if handle.read(4) == b"\x7fELF":
+                    found.append(path)
+    return found
+
+
+def _needed(elf: Path) -> list[str]:
+    """The libraries ``elf`` names itself (DT_NEEDED), not what those pull in."""
+    out = subprocess.run(["objdump", "-p", str(elf)], capture_output=True, text=True).stdout
+    return [line.split()[1] for line in out.splitlines() if line.strip().startswith("NEEDED")]
+
+
 def _outside_libraries(bundle: Path) -> set[str]:
-    """Shared libraries the bundle's binaries load from the system."""
+    """System paths of the libraries the bundle's binaries link to directly and do not carry.
+
+    Only direct links: the Debian packages of those libraries bring their own dependencies."""
+    elves = _elf_files(bundle)
+    carried = {path.name for path in bundle.rglob("*")}
     found: set[str] = set()
-    for path in bundle.rglob("*"):
-        if not path.is_file() or path.is_symlink():
+    for elf in elves:
+        wanted = {name for name in _needed(elf) if name not in carried}
+        if not wanted:
             continue
-        with path.open("rb") as handle:
-            if handle.read(4) != b"\x7fELF":
-                continue
-        result = subprocess.run(["ldd", str(path)], capture_output=True, text=True)
+        result = subprocess.run(["ldd", str(elf)], capture_output=True, text=True)
         for line in result.stdout.splitlines():
-            match = re.search(r"=>\s+(/\S+)", line)
-            if match and not Path(match.group(1)).resolve().is_relative_to(bundle.resolve()):
-                found.add(match.group(1))
+            match = re.match(r"\s*(\S+)\s+=>\s+(/\S+)", line)
+            if match and match.group(1) in wanted:
+                found.add(match.group(2))
     return found
 
 
 def system_dependencies(bundle: Path) -> list[str]:
-    """Debian packages providing the libraries the bundle needs and does not carry."""
+    """Debian packages providing the libraries the bundle links to and does not carry."""
     packages: set[str] = set()
     for library in sorted(_outside_libraries(bundle)):
-        candidates = {library, str(Path(library).resolve())}
+        candidates = [library, str(Path(library).resolve())]
         if library.startswith("/lib/"):
-            candidates.add("/usr" + library)
+            candidates.append("/usr" + library)
         for candidate in candidates:
             result = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
             if result.returncode == 0:
                 packages.add(result.stdout.split(":", 1)[0].strip())
                 break
     glibc = os.confstr("CS_GNU_LIBC_VERSION") or "glibc 2.36"
-    depends = [f"libc6 (>= {glibc.split()[-1]})"]
-    depends += sorted(p for p in packages - ESSENTIAL_PACKAGES)
-    return depends
+    return [
+        f"libc6 (>= {glibc.split()[-1]})",
+        *sorted(packages - ESSENTIAL_PACKAGES),
+        *DATA_PACKAGES,
+    ]
 
 
 def _copy_bundle(bundle: Path, target: Path) -> None:
