@@ -1055,11 +1055,9 @@ class MainWindow(QMainWindow):
         dialog.exec()
 
     def show_about(self) -> None:
-        self.prompter.info(
-            "About Draftsmith",
-            "Draftsmith — a calm writing app whose AI runs on your own machine.\n"
-            f"Library: {self.library.root}",
-        )
+        from desktop.about import about_text
+
+        self.prompter.info("About Draftsmith", f"{about_text()}\nLibrary: {self.library.root}")
 
     # ===== safety =====
     def recover_from_journal(self) -> int:
