@@ -150,8 +150,6 @@ def _check_window(library: Path) -> str:
 
 def _isolate(home: Path) -> None:
     """Every user folder into ``home``: settings, data, cache and keyring stay untouched."""
-    import platformdirs
-
     from desktop import paths
     from inference import model_cache
 
@@ -174,7 +172,8 @@ def _isolate(home: Path) -> None:
     os.environ[model_cache.CACHE_ENV] = str(models)
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
-    platformdirs.user_documents_dir = lambda: str(home / "documents")  # type: ignore[assignment]
+    library = home / "documents" / paths.APP_NAME
+    paths.default_library_dir = lambda: library
 
 
 REPORT_NAME = "draftsmith-self-test.txt"
