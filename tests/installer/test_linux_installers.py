@@ -184,3 +184,30 @@ def test_damaged_model_is_reported_plainly_and_the_editor_still_works(
     assert "ok      Main window" in result.stdout and "ok      Document" in result.stdout
     assert "TensorFlow" not in result.stdout + result.stderr
     assert "draftsmith-model" not in result.stdout + result.stderr
+
+
+def test_install_then_purge_removes_the_app_and_keeps_the_writers_files(
+    artefacts: Artefacts, tmp_path: Path
+) -> None:
+    root = tmp_path / "root"
+    for folder in ("info", "updates", "triggers"):
+        (root / "var/lib/dpkg" / folder).mkdir(parents=True)
+    (root / "var/lib/dpkg/status").touch()
+    home = root / "home/writer"
+    novel = home / "Documents/Draftsmith/novel.md"
+    settings = home / ".config/Draftsmith/settings.json"
+    for path, text in ((novel, "Chapter one.\n"), (settings, "{}\n")):
+        path.parent.mkdir(parents=True)
+        path.write_text(text, encoding="utf-8")
+    dpkg = ["dpkg", f"--root={root}", "--force-script-chrootless", "--force-not-root"]
+    env = {**_clean_env(home), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    subprocess.run(
+        [*dpkg, "--force-depends", "-i", str(artefacts.deb)], env=env, check=True,
+        capture_output=True,
+    )  # fmt: skip
+    assert (root / "opt/draftsmith/draftsmith").is_file()
+    subprocess.run([*dpkg, "-P", "draftsmith"], env=env, check=True, capture_output=True)
+    assert not (root / "opt/draftsmith").exists()
+    assert not (root / "usr/share/applications/draftsmith.desktop").exists()
+    assert novel.read_text(encoding="utf-8") == "Chapter one.\n"
+    assert settings.read_text(encoding="utf-8") == "{}\n"
