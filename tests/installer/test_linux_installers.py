@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tarfile
 import tomllib
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +48,11 @@ def _no_network() -> list[str]:
     unshare = shutil.which("unshare")
     if unshare and subprocess.run([unshare, "-n", "true"], capture_output=True).returncode == 0:
         return [unshare, "-n"]
+    warnings.warn(
+        "unshare -n is not allowed on this machine (needs root or user namespaces): "
+        "the installed app's self-test runs with the network reachable",
+        stacklevel=2,
+    )
     return []
 
 
