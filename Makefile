@@ -7,17 +7,18 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 # Debian packages: Qt's runtime libraries (offscreen and xcb), a virtual display for
-# screenshots, the real servers the tests talk to, and strace for the privacy test.
+# screenshots, the real servers the tests talk to, strace for the privacy test and binutils
+# (objdump) for the installers.
 DEB_PACKAGES := \
 	libegl1 libgl1 libopengl0 libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0 \
 	libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 \
 	libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 \
 	libxcb-xkb1 libx11-xcb1 xvfb xauth fonts-dejavu-core \
-	rclone postgresql strace
+	rclone postgresql strace binutils
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test setup system-deps model lint bench
+.PHONY: run test setup system-deps model lint bench dist-linux dist-linux-gpu dist-windows dist-macos
 
 run: setup model
 	@$(BIN)/draftsmith $(ARGS)
@@ -54,3 +55,30 @@ lint: $(STAMP)
 
 bench: setup model
 	$(BIN)/python benchmarks/generation_vs_llamacpp.py
+
+# Installers (README "Install"). TEST_BUILD=1 allows the development license key; a release
+# build refuses it (installer/release_check.py).
+DIST_ENV = PYTHONPATH=$(CURDIR) $(if $(TEST_BUILD),DRAFTSMITH_TEST_BUILD=1)
+PYINSTALLER = $(BIN)/pyinstaller --noconfirm --log-level WARN installer/draftsmith.spec
+
+# The CPU bundle (onnxruntime's CUDA provider left out): .deb and portable .tar.gz in dist/.
+dist-linux: setup model
+	$(DIST_ENV) $(BIN)/python installer/release_check.py
+	$(DIST_ENV) $(PYINSTALLER) --distpath dist --workpath build/pyinstaller
+	$(DIST_ENV) $(BIN)/python installer/linux/package.py dist/draftsmith dist
+	$(BIN)/python installer/scan_artefacts.py dist/draftsmith_*.deb dist/draftsmith-*-linux-*.tar.gz
+
+# The GPU bundle: also carries onnxruntime's CUDA provider; NVIDIA's CUDA and cuDNN libraries
+# come from the writer's system. Artefacts in dist/gpu/.
+dist-linux-gpu: setup model
+	$(DIST_ENV) $(BIN)/python installer/release_check.py
+	$(DIST_ENV) DRAFTSMITH_BUNDLE_GPU=1 $(PYINSTALLER) --distpath dist/gpu --workpath build/pyinstaller-gpu
+	$(DIST_ENV) $(BIN)/python installer/linux/package.py dist/gpu/draftsmith dist/gpu --work build/linux-gpu
+	$(BIN)/python installer/scan_artefacts.py dist/gpu/*.deb dist/gpu/*.tar.gz
+
+# On Windows (PowerShell) and macOS only: see the scripts' headers.
+dist-windows:
+	powershell -ExecutionPolicy Bypass -File installer/windows/build.ps1 $(if $(TEST_BUILD),-TestBuild)
+
+dist-macos:
+	$(DIST_ENV) installer/macos/build.sh

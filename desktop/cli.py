@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="open this library folder instead of the one in settings",
     )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this installation (model, license check, window, documents) and exit",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     from inference.runtime.cli import register_commands as register_runtime_commands
 
@@ -67,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(args.debug)
+    if args.self_test:
+        from desktop.self_test import run_self_test
+
+        return run_self_test()
     from inference.runtime.cli import dispatch as dispatch_runtime_command
 
     exit_code = dispatch_runtime_command(args)

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inference.model_cache import model_search_path
+from inference.model_cache import model_remedy, model_search_path
 
 log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "draftsmith-model.json"
 TOKENIZER_NAME = "tokenizer.json"
 FORMAT_VERSION = 1
-REBUILD_HINT = "Rebuild it with `draftsmith-model build` (or Settings > AI > Rebuild model)."
+REBUILD_HINT = model_remedy()
 
 
 class ModelFolderError(Exception):

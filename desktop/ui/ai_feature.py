@@ -23,6 +23,7 @@ from desktop.ui.ai_worker import JobResult, ModelHost
 if TYPE_CHECKING:
     from desktop.ui.ai_build_dialog import ModelBuildDialog
 from desktop.ui.document_editor import DocumentEditor
+from inference.model_cache import installed_app
 from inference.runtime import TONES, AnswerCheck, GenerationRequest, RuntimeSettings, Task
 from inference.runtime.answer_check import METHOD_EXTRACTIVE
 from inference.runtime.tasks import CONTINUE_SAMPLING
@@ -198,11 +199,13 @@ class AIFeature(QObject):
         self.ready = False
         self.reason = message
         self.status.unavailable(message)
-        self.notice.show_message(
-            f"AI help is not available: {message}",
-            hint="Settings > AI > Build model… builds it here. A model built or copied into "
-            "the model cache is picked up without a restart.",
+        hint = (
+            ""
+            if installed_app()  # the installed app carries its model and no build tools
+            else "Settings > AI > Build model… builds it here. A model built or copied into "
+            "the model cache is picked up without a restart."
         )
+        self.notice.show_message(f"AI help is not available: {message}", hint=hint)
         self._announce_load = False
         self._refresh_actions()
 
@@ -346,10 +349,13 @@ class AIFeature(QObject):
         registry.register(
             "ai.show_notes", "Document notes", lambda: self.window._show_pane("notes"), menu="AI"
         )
-        build = registry.register("ai.build_model", "Build the AI model…", self.open_build_dialog)
-        build.setText("Build model…")
         self.settings_menu = QMenu("AI", self.window)  # the runtime's messages say "Settings > AI"
-        self.settings_menu.addAction(build)
+        if not installed_app():  # building needs TensorFlow, which the installed app never has
+            build = registry.register(
+                "ai.build_model", "Build the AI model…", self.open_build_dialog
+            )
+            build.setText("Build model…")
+            self.settings_menu.addAction(build)
         self.window.menu("Settings").addMenu(self.settings_menu)
         registry.register(
             "ai.auto_suggest",

@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from desktop import paths
+from desktop import paths, resources
 from desktop.library import Library
 from desktop.settings import Settings
 from desktop.ui.crash_handler import install_excepthook
@@ -29,7 +29,7 @@ from desktop.ui.single_instance import InstanceServer, ask_running_instance_to_a
 
 logger = logging.getLogger(__name__)
 
-ICON = Path(__file__).resolve().parents[2] / "assets" / "icons" / "draftsmith.svg"
+ICON = resources.icon()
 
 
 def open_first_documents(window: MainWindow, welcome: Path | None) -> None:
@@ -168,3 +168,22 @@ def run(argv: list[str], *, library_path: Path | None = None) -> int:
     code = app.exec()
     sys.excepthook = sys.__excepthook__
     return code
+
+
+def open_and_close_window(library_path: Path) -> str:
+    """For ``--self-test``: build the main window on ``library_path``, show it, close it."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName(paths.APP_NAME)
+    window = build_window(library_path)
+    if window is None:
+        raise RuntimeError("the main window could not open its library")
+    window.show()
+    app.processEvents()
+    shown = window.isVisible()
+    title = window.windowTitle()
+    window.close()
+    app.processEvents()
+    if not shown:
+        raise RuntimeError("the main window did not appear")
+    return f"opened and closed “{title}” ({app.platformName()})"

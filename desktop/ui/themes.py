@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
+
+from desktop import resources
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,6 @@ DARK = Theme(
     misspelled="#e0796c",
 )
 
-ICONS = Path(__file__).resolve().parents[2] / "assets" / "icons"
-
 
 def resolve(name: str) -> Theme:
     if name == "dark":
@@ -95,6 +94,7 @@ def apply_theme(app: QApplication, theme: Theme) -> None:
     for group_role in (role.Text, role.WindowText, role.ButtonText):
         palette.setColor(QPalette.ColorGroup.Disabled, group_role, QColor(theme.dim_text))
     app.setPalette(palette)
+    close_icon = resources.icon("tab-close.svg").as_posix()
     app.setStyleSheet(f"""
         QMainWindow::separator {{ width: 1px; background: {theme.border}; }}
         #Sidebar, #Sidebar QTreeWidget, #Sidebar QListWidget {{
@@ -111,7 +111,7 @@ def apply_theme(app: QApplication, theme: Theme) -> None:
             color: {theme.marker}; }}
         #DocumentTabs QTabBar::tab:selected {{ color: {theme.text}; background: {theme.paper};
             border-top: 2px solid {theme.accent}; }}
-        #DocumentTabs QTabBar::close-button {{ image: url({(ICONS / "tab-close.svg").as_posix()});
+        #DocumentTabs QTabBar::close-button {{ image: url({close_icon});
             subcontrol-position: right; border-radius: 3px; }}
         #DocumentTabs QTabBar::close-button:hover {{ background: {theme.border}; }}
         QStatusBar {{ color: {theme.marker}; border-top: 1px solid {theme.border}; }}

@@ -13,6 +13,7 @@ from datetime import datetime
 from jinja2 import TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from inference.model_cache import model_remedy
 from inference.runtime.errors import ModelUnavailableError
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,5 @@ def render_chat(
         )
     except (TemplateError, _TemplateRaised) as error:
         raise ModelUnavailableError(
-            f"The model's chat template cannot be used ({error}). Rebuild the model with "
-            "`draftsmith-model build`."
+            f"The model's chat template cannot be used ({error}). {model_remedy()}"
         ) from error

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from inference.model_cache import installed_app, model_remedy
 from inference.model_folder import ModelFolder, ModelFolderError, find_default_model
 from inference.runtime.answer_check import AnswerCheck
 from inference.runtime.device_report import DeviceReport
@@ -124,6 +125,10 @@ class LocalModel:
         except ModelFolderError as error:
             raise ModelUnavailableError(str(error)) from error
         if folder is None:
+            if installed_app():
+                raise ModelUnavailableError(
+                    f"The AI model that comes with Draftsmith is missing. {model_remedy()}"
+                )
             raise ModelUnavailableError(
                 "No model has been built yet. Build it with `draftsmith-model build` "
                 "(or Settings > AI > Build model)."

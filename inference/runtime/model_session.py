@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import onnxruntime as ort
 
+from inference.model_cache import model_remedy
 from inference.model_folder import ModelFolder, ModelFolderError
 from inference.runtime.device_report import DeviceReport
 from inference.runtime.errors import ModelUnavailableError
@@ -50,8 +51,7 @@ class GraphSignature:
         if layers == 0 or missing:
             raise ModelUnavailableError(
                 "The model file does not have the inputs and outputs Draftsmith expects "
-                f"(missing: {', '.join(missing) or 'past_key_values'}). Rebuild the model with "
-                "`draftsmith-model build`."
+                f"(missing: {', '.join(missing) or 'past_key_values'}). {model_remedy()}"
             )
         kv_type = inputs["past_key_values.0.key"].type
         if kv_type not in _ORT_TYPES:
@@ -140,8 +140,7 @@ class ModelSession:
             session, used = create_session(path, settings, providers=[report.provider])
         except Exception as error:  # onnxruntime raises its own exception types
             raise ModelUnavailableError(
-                f"The model file {path.name} could not be loaded ({error}). Rebuild the model "
-                "with `draftsmith-model build`."
+                f"The model file {path.name} could not be loaded ({error}). {model_remedy()}"
             ) from error
         if used != report.provider:
             log.warning("%s started for the probe but not for the model", report.provider)

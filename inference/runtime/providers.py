@@ -21,6 +21,7 @@ from pathlib import Path
 
 import onnxruntime as ort
 
+from inference.model_cache import installed_app
 from inference.process_environment import disable_onnxruntime_telemetry_events
 from inference.runtime.device_report import DeviceReport, ProviderAttempt
 from inference.runtime.errors import DeviceUnavailableError, InvalidRequestError
@@ -327,6 +328,12 @@ def cuda_device_name() -> str:
         return ""
 
 
+def _bundle_has_cuda_provider() -> bool:
+    """The installed app's CPU download leaves onnxruntime's CUDA provider library out."""
+    capi = Path(ort.__file__).parent / "capi"
+    return any(capi.glob("*onnxruntime_providers_cuda*"))
+
+
 def diagnose_gpu_failure(provider: str) -> str:
     """Why a GPU provider listed by onnxruntime did not start, in plain words."""
     if provider != CUDA:
@@ -344,6 +351,11 @@ def diagnose_gpu_failure(provider: str) -> str:
     if status != 0 or count.value == 0:
         return f"the NVIDIA driver reports no usable GPU (cuInit status {status})"
     major = _ort_cuda_major()
+    if installed_app() and not _bundle_has_cuda_provider():
+        return (
+            "this Draftsmith download runs the AI on the processor; for your NVIDIA GPU install "
+            f"Draftsmith's GPU download and NVIDIA's CUDA {major} and cuDNN 9 libraries"
+        )
     if sys.platform == "win32":
         cuda_names = [f"cublasLt64_{major}.dll"]
         cudnn_names = ["cudnn64_9.dll"]
@@ -351,6 +363,11 @@ def diagnose_gpu_failure(provider: str) -> str:
         cuda_names = [f"libcublasLt.so.{major}"]
         cudnn_names = ["libcudnn.so.9"]
     if not _load(cuda_names) or not _load(cudnn_names):
+        if installed_app():
+            return (
+                f"CUDA {major} / cuDNN 9 libraries not found — install NVIDIA's CUDA {major} "
+                "runtime and cuDNN 9 (from NVIDIA, or your system's packages), then restart"
+            )
         return (
             f"CUDA {major} / cuDNN 9 libraries not found — install the `cuda` extra "
             '(pip install "draftsmith[cuda]")'

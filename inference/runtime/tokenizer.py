@@ -17,6 +17,7 @@ from pathlib import Path
 
 import tokenizers
 
+from inference.model_cache import model_remedy
 from inference.model_folder import TOKENIZER_NAME
 from inference.runtime.errors import ModelUnavailableError
 
@@ -67,16 +68,12 @@ class Tokenizer:
     def from_file(cls, path: str | Path) -> Tokenizer:
         path = Path(path)
         if not path.is_file():
-            raise TokenizerError(
-                f"The model's tokenizer file {path} is missing. Rebuild the model with "
-                "`draftsmith-model build`."
-            )
+            raise TokenizerError(f"The model's tokenizer file {path} is missing. {model_remedy()}")
         try:
             backend = tokenizers.Tokenizer.from_file(str(path))
         except Exception as error:  # the library raises bare Exception for bad JSON
             raise TokenizerError(
-                f"The model's tokenizer file {path} cannot be read ({error}). Rebuild the "
-                "model with `draftsmith-model build`."
+                f"The model's tokenizer file {path} cannot be read ({error}). {model_remedy()}"
             ) from error
         return cls(backend)
 

@@ -150,7 +150,7 @@ def test_no_built_model_says_how_to_build_one(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("DRAFTSMITH_MODEL_CACHE", str(tmp_path / "empty-cache"))
-    monkeypatch.setattr("inference.model_cache.BUNDLED_MODELS_DIR", tmp_path / "no-bundle")
+    monkeypatch.setattr("inference.model_cache.bundled_models_dir", lambda: tmp_path / "no-bundle")
     with pytest.raises(ModelUnavailableError, match="No model has been built"):
         LocalModel.load()
 
