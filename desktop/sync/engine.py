@@ -518,7 +518,9 @@ class SyncEngine:
             self.state.add_revision(taken, published=False)
             self.state.set_local_doc(dataclasses.replace(local, rev_id=taken.rev_id))
             copy_heads = [h for h in self.state.heads(own_copy) if not h.deleted]
-            if copy_heads:  # this text is the document again: its copy would be a twin
+            # This text is the document again, so its copy would be a twin; a copy the
+            # writer changed meanwhile holds more than that and stays.
+            if copy_heads and all(h.sha256 == own.sha256 for h in copy_heads):
                 self.state.add_revision(
                     self._delete_revision(own_copy, copy_heads), published=False
                 )

@@ -133,3 +133,26 @@ def test_loser_of_a_race_takes_its_text_back_when_open(dav: DavServer, fleet_fac
     assert loser.read("x.md") == ("A again\n" if loser is a else "B again\n")
     assert mine in a.files().values()
     assert duplicate_conflict_copies(a) == []
+
+
+def test_a_conflict_copy_edited_elsewhere_survives_the_take_back(
+    dav: DavServer, fleet_factory
+) -> None:
+    fleet: Fleet = fleet_factory(dav.url)
+    a, b = _two_offline_edits(fleet)
+    a.engine.in_use = {"story.md"}
+    a.sync()
+    b.sync()
+    ((copy, _),) = _copies(b).items()
+    b.write(copy, "laptop text\nnotes added to the copy on the desk\n")
+    b.sync()
+    a.sync()  # takes its text back; the copy now holds the desk's additions, not a twin
+    fleet.sync_all()
+
+    assert a.files() == b.files()
+    assert a.read("story.md") == "laptop text\n"
+    assert sorted(a.files().values()) == [
+        "desk text\n",
+        "laptop text\n",
+        "laptop text\nnotes added to the copy on the desk\n",
+    ]
