@@ -156,3 +156,35 @@ def test_a_conflict_copy_edited_elsewhere_survives_the_take_back(
         "laptop text\n",
         "laptop text\nnotes added to the copy on the desk\n",
     ]
+
+
+def test_two_devices_taking_back_at_once_still_settle(dav: DavServer, fleet_factory) -> None:
+    """Three devices edit offline; the two with the document open take their texts back in
+    the same instant. One take-back wins by the usual rule, the other text is a copy, and
+    nobody takes anything back again."""
+    fleet: Fleet = fleet_factory(dav.url)
+    a, b, c = fleet.add("A"), fleet.add("B"), fleet.add("C")
+    a.write("x.md", "v0\n")
+    fleet.sync_all()
+    for device in (a, b, c):
+        device.write("x.md", f"from {device.name}\n")
+    a.engine.in_use = {"x.md"}
+    c.engine.in_use = {"x.md"}
+    a.sync()
+    c.sync()
+    b.sync()  # B syncs last: its text wins, A's and C's become copies
+    a.engine._fetch(SyncReport())
+    a.engine._reconcile(SyncReport(), True)  # A takes its text back ...
+    assert a.read("x.md") == "from A\n"
+    c.sync()  # ... and so does C, before A's take-back is on the server
+    assert c.read("x.md") == "from C\n"
+    a.engine._publish(SyncReport())
+    fleet.sync_all(rounds=3)
+
+    files = a.files()
+    assert b.files() == c.files() == files
+    assert sorted(files.values()) == ["from A\n", "from B\n", "from C\n"]
+    assert files["x.md"] in ("from A\n", "from C\n")
+    for device in (a, b, c):
+        assert device.sync().published_seq is None
+    assert newest_edit_missing([a, b, c]) == []
