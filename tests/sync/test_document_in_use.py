@@ -188,3 +188,23 @@ def test_two_devices_taking_back_at_once_still_settle(dav: DavServer, fleet_fact
     for device in (a, b, c):
         assert device.sync().published_seq is None
     assert newest_edit_missing([a, b, c]) == []
+
+
+def test_renamed_on_the_other_device_the_renamed_document_wins(
+    dav: DavServer, fleet_factory
+) -> None:
+    """The README's exception: a take-back keeps the name the document has everywhere."""
+    fleet: Fleet = fleet_factory(dav.url)
+    a, b = fleet.add("Laptop"), fleet.add("Desk")
+    a.write("story.md", "base\n")
+    fleet.sync_all()
+    a.engine.in_use = {"story.md"}
+    a.write("story.md", "laptop text\n")
+    (b.library / "story.md").rename(b.library / "tale.md")
+    a.sync()
+    b.sync()
+    fleet.sync_all()
+    assert a.files() == b.files()
+    assert a.read("tale.md") == "base\n"
+    ((copy, text),) = _copies(a).items()
+    assert copy.startswith("story (conflict from Laptop, ") and text == "laptop text\n"
