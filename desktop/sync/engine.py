@@ -32,9 +32,11 @@ from desktop.sync.resolution import (
     conflict_doc_id,
     conflict_rev_id,
     is_conflict_copy,
+    is_take_back,
     order_key,
     rename_rev_id,
     resolve,
+    take_back_rev_id,
 )
 from desktop.sync.state_db import LocalDoc, Revision, StateDb
 from desktop.sync.webdav import WebDavClient
@@ -158,6 +160,10 @@ class SyncEngine:
         #: until they are saved, so the open document keeps the writer's text and the other
         #: version becomes the conflict copy. Set by the UI before each round.
         self.hold: set[str] = set()
+        #: Relative paths of documents open in the editor (where the writer is working).
+        #: When another device's edit set this device's text of one aside as a conflict
+        #: copy, it takes its text back (see ``_take_back``). Set by the UI before each round.
+        self.in_use: set[str] = set()
         self.staging = state_path.parent / f"{state_path.stem}-outgoing"
         self.staging.mkdir(parents=True, exist_ok=True)
 
@@ -433,6 +439,8 @@ class SyncEngine:
             self._capture("d" + secrets.token_hex(16), rel, files[rel], hashes[rel], [], report)
 
         # --- pass 2: other devices' changes ---
+        for doc_id in sorted(set(self.state.all_doc_ids()) - done):
+            self._take_back(doc_id, report, remote_ok)
         to_write: list[str] = []
         for doc_id in sorted(set(self.state.all_doc_ids()) - done):
             on_disk = self.state.local_doc(doc_id)
@@ -457,6 +465,88 @@ class SyncEngine:
             self._materialize(winner, on_disk, report, remote_ok)
         for doc_id, loser in copies:
             self._conflict_copy(doc_id, loser, report, remote_ok)
+
+    def _take_back(self, doc_id: str, report: SyncReport, remote_ok: bool) -> None:
+        """Keep the writer's text in a document open here when a conflict set it aside.
+
+        Applies when this disk shows text written on this device, the document is open, and
+        another device's edit won over it while that text became (or is about to become) a
+        conflict copy. Then a take-back revision of this text goes over the winner, the copy
+        of this text goes away, and the winner's text becomes the copy, named after its
+        device. Every device applies the graph the same way, so all end with the same files;
+        a take-back is never taken back, so devices do not pull the document to and fro.
+        """
+        local = self.state.local_doc(doc_id)
+        if (
+            local is None
+            or is_conflict_copy(doc_id)
+            or local.path not in self.in_use
+            or local.path in self.hold
+        ):
+            return
+        heads = self.state.heads(doc_id)
+        winner, losers = resolve(heads)
+        own = self.state.revision(local.rev_id)
+        if winner is None or own is None or own.deleted or winner.rev_id == own.rev_id:
+            return
+        origin = self.state.revision(own.blob_rev) if own.blob_rev else None
+        if (
+            origin is None
+            or origin.device != self.device_id
+            or winner.device == self.device_id
+            or is_take_back(winner.rev_id)
+            or winner.sha256 == own.sha256
+            or library_files.local_name(winner.path).casefold() != local.path.casefold()
+            or not self._unchanged_on_disk(local)
+        ):
+            return
+        own_copy = conflict_doc_id(doc_id, own.rev_id)
+        set_aside = own in losers or bool(self.state.revisions_of(own_copy))
+        if not set_aside:
+            return  # the other device edited after seeing this text: it simply follows
+        head_ids = [h.rev_id for h in heads]
+        taken = self._derived_revision(
+            own,
+            rev_id=take_back_rev_id(doc_id, own.rev_id, head_ids),
+            doc_id=doc_id,
+            parents=head_ids,
+            path=winner.path,
+            lamport=self._new_lamport(),
+            device=self.device_id,
+        )
+        with self.state.transaction():
+            self.state.add_revision(taken, published=False)
+            self.state.set_local_doc(dataclasses.replace(local, rev_id=taken.rev_id))
+            copy_heads = [h for h in self.state.heads(own_copy) if not h.deleted]
+            # This text is the document again, so its copy would be a twin; a copy the
+            # writer changed meanwhile holds more than that and stays.
+            if copy_heads and all(h.sha256 == own.sha256 for h in copy_heads):
+                self.state.add_revision(
+                    self._delete_revision(own_copy, copy_heads), published=False
+                )
+        log.debug("took back %s over %s (open here)", doc_id, winner.device)
+        for head in heads:
+            if not head.deleted and head.sha256 != own.sha256:
+                self._conflict_copy(doc_id, head, report, remote_ok)
+
+    def _delete_revision(self, doc_id: str, heads: list[Revision]) -> Revision:
+        current = max(heads, key=order_key)
+        return Revision(
+            rev_id=secrets.token_hex(16),
+            doc_id=doc_id,
+            parents=tuple(h.rev_id for h in heads),
+            lamport=self._new_lamport(),
+            device=self.device_id,
+            path=current.path,
+            deleted=True,
+            blob=None,
+            blob_size=None,
+            blob_doc=None,
+            blob_rev=None,
+            sha256=None,
+            size=None,
+            saved_at=self.clock(),
+        )
 
     def _new_lamport(self) -> int:
         value = self._lamport() + 1
@@ -657,7 +747,7 @@ class SyncEngine:
         heads = [h.rev_id for h in self.state.heads(rev.doc_id)] or [rev.rev_id]
         renamed = self._derived_revision(
             rev,
-            rev_id=rename_rev_id(rev.doc_id, heads, new_rel),
+            rev_id=rename_rev_id(rev.doc_id, heads, new_rel, take_back=is_take_back(rev.rev_id)),
             doc_id=rev.doc_id,
             parents=heads,
             path=new_rel,

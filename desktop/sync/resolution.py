@@ -3,6 +3,10 @@
 Every device applies the same rule to the same set of revisions, so devices converge:
 an edit beats a delete; among edits the highest (Lamport clock, device id, revision id)
 wins; every other edited head with different text becomes a visible conflict copy.
+
+A device where the document is open may answer a conflict that set its text aside with a
+*take-back*: a revision of its own text over the other one (whose text becomes the copy).
+Take-backs are marked by their id and are never taken back, so devices settle.
 """
 
 from __future__ import annotations
@@ -45,6 +49,18 @@ def conflict_rev_id(doc_id: str, loser_rev: str) -> str:
     return "c" + hashlib.sha256(f"copy-rev|{doc_id}|{loser_rev}".encode()).hexdigest()[:31]
 
 
-def rename_rev_id(doc_id: str, heads: list[str], new_path: str) -> str:
+def rename_rev_id(doc_id: str, heads: list[str], new_path: str, *, take_back: bool = False) -> str:
+    """A rename of a take-back stays a take-back (else the renamed text could be taken back)."""
     joined = "|".join(sorted(heads))
-    return "r" + hashlib.sha256(f"rename|{doc_id}|{joined}|{new_path}".encode()).hexdigest()[:31]
+    digest = hashlib.sha256(f"rename|{doc_id}|{joined}|{new_path}".encode()).hexdigest()[:31]
+    return ("t" if take_back else "r") + digest
+
+
+def take_back_rev_id(doc_id: str, own_rev: str, heads: list[str]) -> str:
+    joined = "|".join(sorted(heads))
+    return "t" + hashlib.sha256(f"take-back|{doc_id}|{own_rev}|{joined}".encode()).hexdigest()[:31]
+
+
+def is_take_back(rev_id: str) -> bool:
+    """Other revision ids are hex (edits, deletes), or start with "c" (copies) or "r" (renames)."""
+    return rev_id.startswith("t")

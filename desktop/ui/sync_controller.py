@@ -77,6 +77,8 @@ class SyncController(QObject):
         self.engine_lock = threading.Lock()
         self.confirm_deletes = confirm_deletes
         self.held_paths: Callable[[], list[str]] = lambda: []
+        #: Documents open in the editor: after a conflict they keep this device's text.
+        self.open_paths: Callable[[], list[str]] = lambda: []
         self.permission: Callable[[], SyncPermission] = sync_permission
         self.history: list[tuple[float, SyncReport]] = engine.recent_rounds()
         self.last_report: SyncReport | None = None
@@ -120,8 +122,10 @@ class SyncController(QObject):
             self._again = True
             return
         self._running = True
-        # Snapshot on the GUI thread: files with unsaved edits are left alone this round.
+        # Snapshot on the GUI thread: files with unsaved edits are left alone this round,
+        # and open documents keep the writer's text when another device's edit conflicts.
         self.engine.hold = set(self.held_paths())
+        self.engine.in_use = set(self.open_paths())
         self.started.emit()
         QTimer.singleShot(0, self._worker, self._worker.run)
 

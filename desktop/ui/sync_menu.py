@@ -21,6 +21,7 @@ from desktop.sync import SyncEngine, SyncError, library_files
 from desktop.sync.entitlement import sync_permission
 from desktop.sync.errors import NotSetUp
 from desktop.sync.locations import state_path_for
+from desktop.ui.open_document import OpenDocument
 from desktop.ui.sync_controller import SyncController
 from desktop.ui.sync_history_dialog import SyncDeletedDialog, SyncHistoryDialog
 from desktop.ui.sync_setup_wizard import SyncSetupWizard
@@ -166,6 +167,7 @@ class SyncFeature(QObject):
             return
         self.controller = SyncController(engine, self._confirm_deletes, parent=self)
         self.controller.held_paths = self._unsaved_paths
+        self.controller.open_paths = self._open_paths
         self.controller.files_changed.connect(self._reload_open_documents)
         self.controller.conflicts_found.connect(self.show_conflicts)
         self.status = SyncStatusButton(self.controller)
@@ -376,14 +378,20 @@ class SyncFeature(QObject):
             self.controller.document_saved()
 
     def _unsaved_paths(self) -> list[str]:
-        held = []
-        for document in self.window.documents:
-            if document.is_dirty():
-                try:
-                    held.append(Path(document.path).resolve().relative_to(self.root.resolve()))
-                except ValueError:
-                    continue
-        return [library_files.normalize(p.as_posix()) for p in held]
+        return self._library_paths([d for d in self.window.documents if d.is_dirty()])
+
+    def _open_paths(self) -> list[str]:
+        return self._library_paths(list(self.window.documents))
+
+    def _library_paths(self, documents: list[OpenDocument]) -> list[str]:
+        """Library-relative paths of ``documents`` (outside files are left out)."""
+        found = []
+        for document in documents:
+            try:
+                found.append(Path(document.path).resolve().relative_to(self.root.resolve()))
+            except ValueError:
+                continue
+        return [library_files.normalize(p.as_posix()) for p in found]
 
     def _reload_open_documents(self, rels: list[str]) -> None:
         changed = {(self.root / rel).resolve() for rel in rels}

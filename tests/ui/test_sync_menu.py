@@ -260,3 +260,48 @@ def test_deleted_documents_can_be_brought_back(
     qtbot.waitUntil(lambda: not feature.controller.running, timeout=20_000)
     other.sync()
     assert other.read("Old chapter.md") == "cut, but maybe not forever\n"
+
+
+def test_open_document_keeps_the_writers_text_when_another_device_conflicts(
+    qtbot, make_window, features, wsgidav_server: DavServer, fleet_factory, library
+) -> None:
+    """Issue 12, finding 5: this device published its edit first, the desk then saved its
+    own edit over it; the document open here still shows the writer's text afterwards, on
+    both devices, and the desk's text is the copy named after the desk."""
+    from desktop.settings import Settings
+
+    fleet: Fleet = fleet_factory(wsgidav_server.url)
+    other = fleet.add("Desk")
+    other.write("Chapter.md", "first words\n")
+    other.sync()
+    settings = Settings()
+    settings.set("spell_check", False)
+    window = make_window(settings=settings)
+    feature = _set_up(qtbot, window, features, wsgidav_server.url)
+    qtbot.waitUntil(lambda: not feature.controller.running, timeout=20_000)
+    root = Path(library.root)
+    document = window.open_document(root / "Chapter.md")
+    document.editor.insert_text_as_one_undo_step("My opening. ", 0)
+    assert document.save()
+    with qtbot.waitSignal(feature.controller.finished, timeout=20_000):
+        feature.sync_now()  # published here first
+
+    other.write("Chapter.md", "the desk's own words\n")  # edited there before it synced
+    other.sync()
+    with qtbot.waitSignal(feature.controller.conflicts_found, timeout=20_000) as found:
+        feature.sync_now()
+    qtbot.waitUntil(lambda: not feature.controller.running, timeout=20_000)
+    ((copy,),) = found.args
+    assert copy.startswith("Chapter (conflict from Desk, ")
+    assert (root / copy).read_text() == "the desk's own words\n"
+    assert (root / "Chapter.md").read_text() == "My opening. first words\n"
+    assert document.editor.text() == "My opening. first words\n"
+    assert not document.is_dirty()
+
+    other.sync()
+    assert other.read("Chapter.md") == "My opening. first words\n"
+    assert other.files() == {
+        p.relative_to(root).as_posix(): p.read_text()
+        for p in root.rglob("*.md")
+        if not p.relative_to(root).as_posix().startswith(".")
+    }
