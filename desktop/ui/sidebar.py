@@ -4,11 +4,13 @@ features add their own pane with ``Sidebar.add_pane``."""
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import (
+    QHeaderView,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -22,11 +24,15 @@ from PySide6.QtWidgets import (
 from desktop.library import Library
 from desktop.library.library import Node
 from desktop.library.markdown_outline import Heading
+from desktop.ui.library_word_counts import LibraryWordCounts
 
 logger = logging.getLogger(__name__)
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 FOLDER_ROLE = Qt.ItemDataRole.UserRole + 1
+# New documents that fit in this much GUI time are counted before the tree shows them; the
+# rest (a big library's first start) fill in from the background.
+COUNT_NOW_SECONDS = 0.008
 
 
 class LibraryTree(QTreeWidget):
@@ -93,6 +99,11 @@ class LibraryPane(QWidget):
         self.results.itemActivated.connect(self._open_result)
         self.results.itemClicked.connect(self._open_result)
         self.search.textChanged.connect(self.run_search)
+        self._items: dict[str, QTreeWidgetItem] = {}
+        self._words: dict[str, int] = {}  # document path -> words shown
+        self._folder_totals: dict[str, int] = {}  # folder path -> sum of its counts known
+        self.word_counts = LibraryWordCounts(library, self)
+        self.word_counts.counted.connect(self._on_counted)
         # Files other programs add, rename or delete appear without a restart.
         self.refresh_timer = QTimer(self, singleShot=True, interval=400)
         self.refresh_timer.timeout.connect(self.refresh)
@@ -101,35 +112,107 @@ class LibraryPane(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        expanded = {item.data(0, PATH_ROLE) for item in self._all_items() if item.isExpanded()}
+        """Re-list the library at once; counts come from the persistent cache, new small
+        documents are counted now, everything is verified in the background."""
+        expanded = {path for path, item in self._items.items() if item.isExpanded()}
         self.tree.clear()
-        root = self.library.tree()
+        self._items.clear()
+        root = self.library.tree(with_counts=False)
+        documents: list[Path] = []
+        folders: list[Path] = [self.library.root]
+        self._collect(root, documents, folders)
+        self._words = self._known_counts(documents)
+        self._folder_totals = {}
         self._fill(self.tree.invisibleRootItem(), root, expanded)
         self.tree.resizeColumnToContents(1)
         self.tree.header().setStretchLastSection(False)
-        from PySide6.QtWidgets import QHeaderView
-
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self._watch_folders()
+        self._watch_folders(folders)
+        self.word_counts.start(documents)
 
-    def _watch_folders(self) -> None:
-        folders = {str(p) for p in self.library.folders()}
+    def _collect(self, node: Node, documents: list[Path], folders: list[Path]) -> None:
+        for child in node.children:
+            if child.is_folder:
+                folders.append(child.path)
+                self._collect(child, documents, folders)
+            else:
+                documents.append(child.path)
+
+    def _known_counts(self, documents: list[Path]) -> dict[str, int]:
+        words: dict[str, int] = {}
+        deadline = time.perf_counter() + COUNT_NOW_SECONDS
+        for document in documents:
+            count = self.library.remembered_word_count(document)
+            if count is None and time.perf_counter() < deadline:
+                count = self.library.word_count(document)
+            if count is not None:
+                words[str(document)] = count
+        return words
+
+    def _on_counted(self, number: int, batch: list[tuple[str, int]]) -> None:
+        if number != self.word_counts.current_pass:
+            return  # a newer listing replaced the tree these counts were for
+        folders: set[str] = set()
+        for path, count in batch:
+            folders.update(self._set_words(path, count))
+        self._show_folder_totals(folders)
+
+    def _show_folder_totals(self, folders: set[str] | list[str]) -> None:
+        for folder in folders:
+            item = self._items.get(folder)
+            if item is not None:
+                item.setText(1, f"{self._folder_totals.get(folder, 0):,}")
+
+    def _set_words(self, path: str, count: int) -> list[str]:
+        """Show a document's count; returns the folders whose totals changed."""
+        item = self._items.get(path)
+        old = self._words.get(path)
+        if item is None or old == count:
+            return []
+        self._words[path] = count
+        item.setText(1, f"{count:,}")
+        changed = []
+        parent = item.parent()
+        while parent is not None:
+            folder = parent.data(0, PATH_ROLE)
+            self._folder_totals[folder] = self._folder_totals.get(folder, 0) + count - (old or 0)
+            changed.append(folder)
+            parent = parent.parent()
+        return changed
+
+    def set_document_words(self, path: Path, words: int) -> None:
+        """A saved document's count (the editor knows it already; no disk read)."""
+        self._show_folder_totals(self._set_words(str(path), words))
+
+    def _watch_folders(self, folder_paths: list[Path]) -> None:
+        folders = {str(p) for p in folder_paths}
         watched = set(self.watcher.directories())
         if watched - folders:
             self.watcher.removePaths(sorted(watched - folders))
         if folders - watched:
             self.watcher.addPaths(sorted(folders - watched))
 
-    def _fill(self, parent: QTreeWidgetItem, node: Node, expanded: set[str]) -> None:
+    def _fill(self, parent: QTreeWidgetItem, node: Node, expanded: set[str]) -> int:
+        """Adds ``node``'s children; returns the words known so far."""
+        total = 0
         for child in node.children:
-            item = QTreeWidgetItem(parent, [child.title, f"{child.words:,}"])
-            item.setData(0, PATH_ROLE, str(child.path))
+            key = str(child.path)
+            item = QTreeWidgetItem(parent, [child.title, ""])
+            self._items[key] = item
+            item.setData(0, PATH_ROLE, key)
             item.setData(0, FOLDER_ROLE, child.is_folder)
             item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
             item.setForeground(1, self.palette().placeholderText())
+            words: int | None
             if child.is_folder:
-                self._fill(item, child, expanded)
-                item.setExpanded(str(child.path) in expanded or len(expanded) == 0)
+                words = self._folder_totals[key] = self._fill(item, child, expanded)
+                item.setExpanded(key in expanded or len(expanded) == 0)
+            else:
+                words = self._words.get(key)
+            if words is not None:
+                item.setText(1, f"{words:,}")
+                total += words
+        return total
 
     def _all_items(self) -> list[QTreeWidgetItem]:
         items = []
@@ -144,10 +227,7 @@ class LibraryPane(QWidget):
         return items
 
     def item_for(self, path: Path) -> QTreeWidgetItem | None:
-        for item in self._all_items():
-            if item.data(0, PATH_ROLE) == str(path):
-                return item
-        return None
+        return self._items.get(str(path))
 
     def titles(self) -> list[str]:
         return [item.text(0) for item in self._all_items()]
