@@ -237,17 +237,26 @@ class Library:
         if not needle:
             return hits
         for doc in self.documents():
-            if needle in doc.stem.lower():
-                hits.append(SearchHit(doc, True, 0, doc.stem))
-            try:
-                text = decode_document(doc.read_bytes())
-            except OSError:
-                continue
-            for number, line in enumerate(text.splitlines(), 1):
-                if needle in line.lower():
-                    hits.append(SearchHit(doc, False, number, line.strip()[:120]))
-                    if len(hits) >= limit:
-                        return hits
+            hits.extend(self.search_in(doc, needle))
+            if len(hits) >= limit:
+                return hits[:limit]
+        return hits
+
+    def search_in(self, document: Path, needle: str) -> list[SearchHit]:
+        """Hits for ``needle`` (already lower-cased) in one document's title and text, so a
+        caller can search a big library a few documents at a time."""
+        hits = []
+        if needle in document.stem.lower():
+            hits.append(SearchHit(document, True, 0, document.stem))
+        try:
+            text = decode_document(document.read_bytes())
+        except OSError:
+            return hits
+        if needle not in text.lower():
+            return hits
+        for number, line in enumerate(text.splitlines(), 1):
+            if needle in line.lower():
+                hits.append(SearchHit(document, False, number, line.strip()[:120]))
         return hits
 
     # ----- per-library configuration (spell-check language) -----------------------------------

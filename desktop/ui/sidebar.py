@@ -4,7 +4,9 @@ features add their own pane with ``Sidebar.add_pane``."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, QPoint, Qt, QTimer, Signal
@@ -22,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.library import Library
-from desktop.library.library import Node
+from desktop.library.library import Node, SearchHit
 from desktop.library.markdown_outline import Heading
 from desktop.ui.library_word_counts import LibraryWordCounts
 
@@ -33,6 +35,10 @@ FOLDER_ROLE = Qt.ItemDataRole.UserRole + 1
 # New documents that fit in this much GUI time are counted before the tree shows them; the
 # rest (a big library's first start) fill in from the background.
 COUNT_NOW_SECONDS = 0.008
+# Search reads documents on the GUI thread for this long, then goes on in a background thread
+# (results keep appearing; a new query makes the old search stop).
+SEARCH_NOW_SECONDS = 0.010
+SEARCH_LIMIT = 200
 
 
 class LibraryTree(QTreeWidget):
@@ -71,6 +77,7 @@ class LibraryTree(QTreeWidget):
 
 class LibraryPane(QWidget):
     open_requested = Signal(Path, int)  # path, 1-based line (0: no jump)
+    _search_found = Signal(int, object, bool)  # search number, list[SearchHit], finished
     context_requested = Signal(object, object)  # path or None, QPoint (global)
     move_requested = Signal(Path, Path)
 
@@ -100,6 +107,9 @@ class LibraryPane(QWidget):
         self.results.itemClicked.connect(self._open_result)
         self.search.textChanged.connect(self.run_search)
         self._items: dict[str, QTreeWidgetItem] = {}
+        self._documents: list[Path] = []
+        self._search_number = 0
+        self._search_found.connect(self._show_hits)
         self._words: dict[str, int] = {}  # document path -> words shown
         self._folder_totals: dict[str, int] = {}  # folder path -> sum of its counts known
         self.word_counts = LibraryWordCounts(library, self)
@@ -121,6 +131,7 @@ class LibraryPane(QWidget):
         documents: list[Path] = []
         folders: list[Path] = [self.library.root]
         self._collect(root, documents, folders)
+        self._documents = documents
         self._words = self._known_counts(documents)
         self._folder_totals = {}
         self._fill(self.tree.invisibleRootItem(), root, expanded)
@@ -246,21 +257,62 @@ class LibraryPane(QWidget):
         self.context_requested.emit(path, self.tree.viewport().mapToGlobal(point))
 
     def run_search(self, query: str) -> None:
+        self._search_number += 1
+        number = self._search_number
         self.results.clear()
-        if not query.strip():
+        needle = query.strip().lower()
+        if not needle:
             self.results.hide()
             self.tree.show()
             return
         self.tree.hide()
         self.results.show()
-        for hit in self.library.search(query):
+        documents = iter(list(self._documents))
+        deadline = time.perf_counter() + SEARCH_NOW_SECONDS
+        for document in documents:
+            self._add_hits(self.library.search_in(document, needle))
+            if self.results.count() >= SEARCH_LIMIT:
+                return
+            if time.perf_counter() > deadline:
+                threading.Thread(
+                    target=self._search_on,
+                    args=(number, needle, documents),
+                    name="library-search",
+                    daemon=True,
+                ).start()
+                return
+        self._show_hits(number, [], True)
+
+    def _search_on(self, number: int, needle: str, documents: Iterator[Path]) -> None:
+        found: list[SearchHit] = []
+        total = self.results.count()  # read once, before the GUI thread adds more
+        sent = time.monotonic()
+        for document in documents:
+            if number != self._search_number:
+                return
+            found.extend(self.library.search_in(document, needle))
+            time.sleep(0)
+            if total + len(found) >= SEARCH_LIMIT:
+                break
+            if found and time.monotonic() - sent > 0.1:
+                self._search_found.emit(number, found, False)
+                total, found, sent = total + len(found), [], time.monotonic()
+        self._search_found.emit(number, found, True)
+
+    def _show_hits(self, number: int, hits: list[SearchHit], finished: bool) -> None:
+        if number != self._search_number:
+            return
+        self._add_hits(hits)
+        if finished and not self.results.count():
+            QListWidgetItem("Nothing found", self.results).setFlags(Qt.ItemFlag.NoItemFlags)
+
+    def _add_hits(self, hits: list[SearchHit]) -> None:
+        for hit in hits[: max(0, SEARCH_LIMIT - self.results.count())]:
             label = (
                 f"{hit.path.stem}" if hit.in_title else f"{hit.path.stem}:{hit.line}  {hit.excerpt}"
             )
             item = QListWidgetItem(label, self.results)
             item.setData(PATH_ROLE, (str(hit.path), hit.line))
-        if not self.results.count():
-            QListWidgetItem("Nothing found", self.results).setFlags(Qt.ItemFlag.NoItemFlags)
 
     def _open_result(self, item: QListWidgetItem) -> None:
         data = item.data(PATH_ROLE)

@@ -114,3 +114,22 @@ def test_a_damaged_cache_only_costs_a_recount(
     _filled(window)
     qtbot.waitUntil(lambda: window.library_pane.words_shown_for(documents[-1]) == "2")
     assert sorted(counted) == [1, 1, 2, 2]
+
+
+def test_searching_a_big_library_returns_to_the_event_loop_and_finishes_in_the_background(
+    qtbot: Any, make_window: Any, library: Library, monkeypatch: Any
+) -> None:
+    import desktop.ui.sidebar as sidebar_module
+
+    monkeypatch.setattr(sidebar_module, "SEARCH_NOW_SECONDS", 0.0)  # "too big to wait for"
+    _library_of(library.root, 30)
+    (library.root / "Part 2" / "Chapter 30.md").write_text("the lighthouse", encoding="utf-8")
+    window = make_window()
+    pane = window.library_pane
+    pane.search.setText("lighthouse")
+    assert pane.results.count() == 0, "the rest is searched in the background"
+    qtbot.waitUntil(lambda: pane.results.count() == 1, timeout=10000)
+    assert pane.results.item(0).text() == "Chapter 30:1  the lighthouse"
+    pane.search.setText("nowhere to be found")
+    qtbot.waitUntil(lambda: pane.results.count() == 1, timeout=10000)
+    assert pane.results.item(0).text() == "Nothing found"
