@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -37,34 +38,36 @@ CLOSE_BYTES_LIMIT = 4 * 1024 * 1024
 Manifest = dict[str, list[int]]  # relative path -> [size, mtime_ns]
 
 
-def _backup_files(root: Path) -> list[Path]:
-    """Documents (outside dot folders) and everything in ``.draftsmith/notes``."""
-    found = []
-    for folder, dirs, files in os.walk(root):
-        relative = Path(folder).relative_to(root)
-        in_notes = relative.parts[:2] == (paths.META_DIR, paths.NOTES_DIR)
-        if not relative.parts:
-            dirs[:] = [d for d in dirs if not d.startswith(".") or d == paths.META_DIR]
-        elif relative.parts == (paths.META_DIR,):
-            dirs[:] = [d for d in dirs if d == paths.NOTES_DIR]
-        elif not in_notes:
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
-        in_meta = relative.parts[:1] == (paths.META_DIR,)
-        for name in files:
-            document = not in_meta and name.endswith(paths.DOCUMENT_SUFFIX)
-            if in_notes or (document and not name.startswith(".")):
-                found.append(Path(folder) / name)
-    return sorted(found)
-
-
-def _manifest(root: Path, files: list[Path]) -> Manifest:
+def _manifest(root: Path) -> Manifest:
+    """Documents (outside dot folders) and everything in ``.draftsmith/notes``, with their
+    size and time. ``os.scandir`` and plain strings: this runs over the whole library at
+    close."""
     result: Manifest = {}
-    for path in files:
+
+    def walk(folder: str, prefix: str, in_notes: bool) -> None:
         try:
-            stat = path.stat()
+            with os.scandir(folder) as scan:
+                entries = list(scan)
         except OSError:
-            continue
-        result[path.relative_to(root).as_posix()] = [stat.st_size, stat.st_mtime_ns]
+            return
+        for entry in entries:
+            name = entry.name
+            try:
+                if entry.is_dir():
+                    if in_notes or not name.startswith("."):
+                        walk(entry.path, prefix + name + "/", in_notes)
+                    elif not prefix and name == paths.META_DIR:
+                        notes = os.path.join(entry.path, paths.NOTES_DIR)
+                        walk(notes, f"{paths.META_DIR}/{paths.NOTES_DIR}/", True)
+                elif in_notes or (
+                    name.endswith(paths.DOCUMENT_SUFFIX) and not name.startswith(".")
+                ):
+                    stat = entry.stat()
+                    result[prefix + name] = [stat.st_size, stat.st_mtime_ns]
+            except OSError:
+                continue
+
+    walk(str(root), "", False)
     return result
 
 
@@ -94,11 +97,23 @@ def _unchanged(root: Path, destination: Path, fingerprint: str) -> bool:
         return False
 
 
-def _write_zip(target: Path, root: Path, names: list[str], note: str | None = None) -> None:
+class BackupCancelled(Exception):
+    """``should_stop`` said so; nothing was written."""
+
+
+def _write_zip(
+    target: Path,
+    root: Path,
+    names: list[str],
+    note: str | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> None:
     partial = target.with_name(target.name + ".partial")
     try:
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for name in names:
+                if should_stop is not None and should_stop():
+                    raise BackupCancelled
                 archive.write(root / name, name)
             if note is not None:
                 archive.writestr(CHANGES_NOTE, note)
@@ -109,12 +124,18 @@ def _write_zip(target: Path, root: Path, names: list[str], note: str | None = No
 
 
 def backup_library(
-    root: Path, destination: Path, keep: int = DEFAULT_KEEP, now: datetime | None = None
+    root: Path,
+    destination: Path,
+    keep: int = DEFAULT_KEEP,
+    now: datetime | None = None,
+    *,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Path | None:
     """Write a full ``<destination>/<library>-<time>.zip``; None when nothing changed since
-    the last backup (full or changes)."""
+    the last backup (full or changes). ``should_stop`` is asked between files: True leaves
+    everything as it was and raises ``BackupCancelled``."""
     root = Path(root)
-    manifest = _manifest(root, _backup_files(root))
+    manifest = _manifest(root)
     if not manifest:
         return None
     fingerprint = _fingerprint(manifest)
@@ -122,7 +143,7 @@ def backup_library(
     if _unchanged(root, destination, fingerprint):
         return None
     target = destination / f"{root.name}-{_stamp(now)}.zip"
-    _write_zip(target, root, sorted(manifest))
+    _write_zip(target, root, sorted(manifest), should_stop=should_stop)
     _manifest_path(root, destination).write_text(
         json.dumps({"backup": target.name, "files": manifest}), encoding="utf-8"
     )
@@ -155,7 +176,7 @@ def backup_changes(
 
     Raises ``BackupTooLarge`` instead of writing more than ``limit_bytes`` of documents."""
     root = Path(root)
-    manifest = _manifest(root, _backup_files(root))
+    manifest = _manifest(root)
     if not manifest:
         return None
     fingerprint = _fingerprint(manifest)

@@ -121,6 +121,27 @@ class Library:
             key=lambda p: [natural_key(Path(part)) for part in p.relative_to(self.root).parts],
         )
 
+    def first_document(self, folder: Path | None = None) -> Path | None:
+        """``documents()[0]`` without listing the whole library."""
+        folder = folder or self.root
+        try:
+            with os.scandir(folder) as scan:
+                entries = sorted(
+                    (e for e in scan if not e.name.startswith(".")),
+                    key=lambda e: natural_key(Path(e.name)),
+                )
+        except OSError:
+            return None
+        for entry in entries:
+            path = folder / entry.name
+            if entry.is_dir():
+                found = self.first_document(path)
+                if found is not None:
+                    return found
+            elif entry.name.endswith(paths.DOCUMENT_SUFFIX) and entry.is_file():
+                return path
+        return None
+
     def tree(self, folder: Path | None = None, *, with_counts: bool = True) -> Node:
         """Folders and documents; ``with_counts=False`` lists without reading any document
         (a big library's tree appears at once; counts fill in later)."""

@@ -37,6 +37,7 @@ class WordCountCache:
 
     def __init__(self, root: Path, cache_file: Path) -> None:
         self.root = root
+        self._root_prefix = os.path.join(str(root), "")
         self.cache_file = cache_file
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
@@ -59,10 +60,12 @@ class WordCountCache:
             self._entries = {}
 
     def _key(self, document: Path) -> str:
-        try:
-            return Path(document).relative_to(self.root).as_posix()
-        except ValueError:
-            return str(document)
+        # String work, not Path.relative_to: this runs for every document at every listing.
+        text, root = str(document), self._root_prefix
+        if not text.startswith(root):
+            return text
+        relative = text[len(root) :]
+        return relative.replace(os.sep, "/") if os.sep != "/" else relative
 
     def remembered(self, document: Path) -> int | None:
         """The last known count, without touching the disk (may be stale: verify later)."""

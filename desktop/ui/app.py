@@ -37,9 +37,9 @@ def open_first_documents(window: MainWindow, welcome: Path | None) -> None:
     if welcome is not None:
         window.open_document(welcome)
     if not window.documents:
-        documents = window.library.documents()
-        if documents:
-            window.open_document(documents[0])
+        first = window.library.first_document()
+        if first is not None:
+            window.open_document(first)
         elif not window.read_only:
             window.new_document()
 

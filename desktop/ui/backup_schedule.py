@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, QTimer
 
 from desktop.library.backups import (
     CLOSE_BYTES_LIMIT,
+    BackupCancelled,
     BackupTooLarge,
     back_up_after_exit,
     backup_changes,
@@ -33,6 +34,7 @@ class BackupSchedule(QObject):
         self.destination = destination
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="backup")
         self._running: Future[Path | None] | None = None
+        self._closing = False
         self.first = QTimer(self, singleShot=True, interval=FIRST_BACKUP_SECONDS * 1000)
         self.first.timeout.connect(self.back_up_in_background)
         self.every = QTimer(self, interval=BACKUP_EVERY_MINUTES * 60 * 1000)
@@ -50,10 +52,15 @@ class BackupSchedule(QObject):
 
     def _full(self) -> Path | None:
         try:
-            return backup_library(self.root, self.destination)
+            return backup_library(self.root, self.destination, should_stop=self._is_closing)
+        except BackupCancelled:
+            return None
         except OSError as exc:
             logger.warning("Couldn't back up the library: %s", exc)
             return None
+
+    def _is_closing(self) -> bool:
+        return self._closing
 
     def wait(self) -> Path | None:
         """For tests: the result of the background backup in flight (None if none)."""
@@ -64,6 +71,9 @@ class BackupSchedule(QObject):
         self.first.stop()
         self.every.stop()
         if self._running is not None:
+            # A full backup still zipping stops at its next file (nothing half-written is
+            # kept); the changes backup below covers what it would have.
+            self._closing = True
             self._running.result()  # never two writers on the same backup folder
         self._worker.shutdown(wait=False)
         try:

@@ -19,6 +19,7 @@ from desktop.library import Library
 logger = logging.getLogger(__name__)
 
 BATCH_SECONDS = 0.1
+SAVE_EVERY_SECONDS = 5  # a first start closed before every document was counted keeps most
 
 
 class LibraryWordCounts(QObject):
@@ -46,8 +47,10 @@ class LibraryWordCounts(QObject):
         return number
 
     def stop(self) -> None:
-        """Make the running pass stale (it stops at its next document)."""
+        """Make the running pass stale (it stops at its next document) and keep what it
+        counted so far for the next start."""
         self._pass += 1
+        self.library.save_word_counts()
 
     def wait(self, timeout: float | None = None) -> bool:
         """For tests and benchmarks: True once the running pass has finished."""
@@ -59,7 +62,7 @@ class LibraryWordCounts(QObject):
 
     def _count(self, number: int, documents: list[Path]) -> None:
         batch: list[tuple[str, int]] = []
-        sent = time.monotonic()
+        sent = saved = time.monotonic()
         for document in documents:
             if number != self._pass:
                 return
@@ -68,6 +71,9 @@ class LibraryWordCounts(QObject):
             if time.monotonic() - sent >= BATCH_SECONDS:
                 self.counted.emit(number, batch)
                 batch, sent = [], time.monotonic()
+            if sent - saved >= SAVE_EVERY_SECONDS:
+                self.library.save_word_counts()
+                saved = sent
         if batch:
             self.counted.emit(number, batch)
         self.library.save_word_counts(set(documents))

@@ -1073,7 +1073,7 @@ class MainWindow(QMainWindow):
             apply_theme(app, self.theme)
         for document in self.documents:
             self._style_editor(document.editor)
-        self.library_pane.refresh()
+        self.library_pane.apply_palette()
 
     def _style_editor(self, editor: DocumentEditor) -> None:
         editor.apply_look(
@@ -1383,6 +1383,7 @@ class MainWindow(QMainWindow):
                 return
         self.save_session()
         self.progress.save()
+        self.library_pane.word_counts.stop()
         if not self.read_only:
             self.back_up_library()
         for document in self.documents:

@@ -8,14 +8,17 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QFileSystemWatcher, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QDropEvent
+from PySide6.QtGui import QDropEvent, QPalette
 from PySide6.QtWidgets import (
     QHeaderView,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTabWidget,
     QTreeWidget,
     QTreeWidgetItem,
@@ -75,6 +78,18 @@ class LibraryTree(QTreeWidget):
         )
 
 
+class CountDelegate(QStyledItemDelegate):
+    """Word counts: right-aligned in the palette's quiet colour, decided when a row is painted
+    (per-item colours cost a call per document at every listing and theme change)."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: Any) -> None:
+        super().initStyleOption(option, index)
+        palette = QPalette(option.palette)
+        palette.setBrush(QPalette.ColorRole.Text, palette.placeholderText())
+        option.palette = palette
+        option.displayAlignment = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+
+
 class LibraryPane(QWidget):
     open_requested = Signal(Path, int)  # path, 1-based line (0: no jump)
     _search_found = Signal(int, object, bool)  # search number, list[SearchHit], finished
@@ -107,6 +122,7 @@ class LibraryPane(QWidget):
         self.results.itemClicked.connect(self._open_result)
         self.search.textChanged.connect(self.run_search)
         self._items: dict[str, QTreeWidgetItem] = {}
+        self.tree.setItemDelegateForColumn(1, CountDelegate(self.tree))
         self._documents: list[Path] = []
         self._search_number = 0
         self._search_found.connect(self._show_hits)
@@ -134,8 +150,9 @@ class LibraryPane(QWidget):
         self._documents = documents
         self._words = self._known_counts(documents)
         self._folder_totals = {}
-        self._fill(self.tree.invisibleRootItem(), root, expanded)
-        self.tree.resizeColumnToContents(1)
+        self._fill(root, expanded)
+        # Wide enough for any count (measuring 10,000 rows would take longer than listing them).
+        self.tree.header().resizeSection(1, self.fontMetrics().horizontalAdvance("00,000,000 "))
         self.tree.header().setStretchLastSection(False)
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self._watch_folders(folders)
@@ -203,27 +220,42 @@ class LibraryPane(QWidget):
         if folders - watched:
             self.watcher.addPaths(sorted(folders - watched))
 
-    def _fill(self, parent: QTreeWidgetItem, node: Node, expanded: set[str]) -> int:
-        """Adds ``node``'s children; returns the words known so far."""
-        total = 0
+    def _fill(self, node: Node, expanded: set[str]) -> None:
+        """Builds the items detached, then inserts them at once (one model change instead of
+        one per item: 10,000 documents list in a fraction of the time)."""
+        folders: list[QTreeWidgetItem] = []
+        self.tree.addTopLevelItems(self._items_for(node, folders)[0])
+        for folder in folders:
+            folder.setExpanded(folder.data(0, PATH_ROLE) in expanded or len(expanded) == 0)
+
+    def _items_for(
+        self, node: Node, folders: list[QTreeWidgetItem]
+    ) -> tuple[list[QTreeWidgetItem], int]:
+        """``node``'s children as items, and the words known so far."""
+        items, total = [], 0
         for child in node.children:
             key = str(child.path)
-            item = QTreeWidgetItem(parent, [child.title, ""])
+            item = QTreeWidgetItem([child.title, ""])
             self._items[key] = item
             item.setData(0, PATH_ROLE, key)
             item.setData(0, FOLDER_ROLE, child.is_folder)
-            item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
-            item.setForeground(1, self.palette().placeholderText())
             words: int | None
             if child.is_folder:
-                words = self._folder_totals[key] = self._fill(item, child, expanded)
-                item.setExpanded(key in expanded or len(expanded) == 0)
+                children, words = self._items_for(child, folders)
+                item.addChildren(children)
+                self._folder_totals[key] = words
+                folders.append(item)
             else:
                 words = self._words.get(key)
             if words is not None:
                 item.setText(1, f"{words:,}")
                 total += words
-        return total
+            items.append(item)
+        return items, total
+
+    def apply_palette(self) -> None:
+        """The theme changed: the counts' colour comes from the palette when painted."""
+        self.tree.viewport().update()
 
     def _all_items(self) -> list[QTreeWidgetItem]:
         items = []
