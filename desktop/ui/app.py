@@ -44,9 +44,16 @@ def open_first_documents(window: MainWindow, welcome: Path | None) -> None:
             window.new_document()
 
 
+# Background threads (word counts, dictionary, model loading, search) run Python too; by default
+# a thread that holds the interpreter lock keeps it up to 5 ms each time the GUI thread asks,
+# and painting one frame asks many times. 1 ms keeps the event loop within a frame.
+GUI_SWITCH_INTERVAL_SECONDS = 0.001
+
+
 def build_window(
     library_path: Path | None = None, prompter: Prompter | None = None
 ) -> MainWindow | None:
+    sys.setswitchinterval(GUI_SWITCH_INTERVAL_SECONDS)
     settings = Settings()
     prompter = prompter or Prompter()
     if library_path is None and not settings.get_bool("first_run_done"):

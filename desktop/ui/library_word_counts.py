@@ -19,6 +19,7 @@ from desktop.library import Library
 logger = logging.getLogger(__name__)
 
 BATCH_SECONDS = 0.1
+BATCH_DOCUMENTS = 300  # the GUI thread shows one batch well within a frame
 SAVE_EVERY_SECONDS = 5  # a first start closed before every document was counted keeps most
 
 
@@ -68,7 +69,7 @@ class LibraryWordCounts(QObject):
                 return
             batch.append((str(document), self.library.word_count(document)))
             time.sleep(0)  # hand the interpreter lock to the GUI thread between documents
-            if time.monotonic() - sent >= BATCH_SECONDS:
+            if len(batch) >= BATCH_DOCUMENTS or time.monotonic() - sent >= BATCH_SECONDS:
                 self.counted.emit(number, batch)
                 batch, sent = [], time.monotonic()
             if sent - saved >= SAVE_EVERY_SECONDS:

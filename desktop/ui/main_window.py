@@ -665,7 +665,7 @@ class MainWindow(QMainWindow):
         if document.auto_title:
             self.name_from_text(document)
         if self.library_pane.item_for(document.path) is not None:
-            self.library_pane.set_document_words(document.path, document.word_count())
+            self.library_pane.set_document_words(document.path, document.saved_word_count())
         elif self.library.contains(document.path):
             self.library_pane.refresh()
         self.progress.save()

@@ -85,6 +85,7 @@ class OpenDocument(QObject):
         self._save_again = False
         self._closed = False
         self._check_disk_after_save = False
+        self._saved_text = ""
         self._edits = 0
         self.editor = DocumentEditor()
         text = self.file.read() if self.file.path.exists() else ""
@@ -128,6 +129,10 @@ class OpenDocument(QObject):
 
     def word_count(self) -> int:
         return self.counter.count(self.editor.text())
+
+    def saved_word_count(self) -> int:
+        """Words in the text last saved (no copy of the editor's text: cheap after a save)."""
+        return self.counter.count(self._saved_text)
 
     # ----- typing ------------------------------------------------------------------------------
     def _count_edit(self) -> None:
@@ -269,6 +274,7 @@ class OpenDocument(QObject):
 
     def _after_save(self, text: str, *, unchanged_since: bool) -> None:
         self.last_error = ""
+        self._saved_text = text
         if unchanged_since:
             self.editor.document().setModified(False)
             self.journal.clear(self.path)
