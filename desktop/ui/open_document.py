@@ -220,8 +220,10 @@ class OpenDocument(QObject):
             return
         # The worker's queued signal may not be delivered yet: handle the outcome now (the
         # late delivery no longer matches the save in flight and is ignored).
-        self._save_again = False
+        wanted_again, self._save_again = self._save_again, False
         self._finish_background_save(future.result())
+        if wanted_again and self.is_dirty() and not self._closed:
+            self.autosave_timer.start()  # the save asked for meanwhile still happens
 
     def _finish_background_save(self, outcome: _SaveOutcome) -> None:
         if self._save_in_flight is None or outcome.save != self._saves_started:
