@@ -33,7 +33,7 @@ CHANGES_SUFFIX = "-changes"
 CHANGES_NOTE = "CHANGES.txt"
 # Closing writes at most this much synchronously; more (a huge library never backed up, or
 # one rewritten by another tool) is finished by a background process after the window closes.
-CLOSE_BYTES_LIMIT = 4 * 1024 * 1024
+CLOSE_BYTES_LIMIT = 1024 * 1024
 
 Manifest = dict[str, list[int]]  # relative path -> [size, mtime_ns]
 
