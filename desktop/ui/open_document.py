@@ -195,11 +195,21 @@ class OpenDocument(QObject):
         file = self.file
         self._saves_started += 1
         number, edits = self._saves_started, self._edits
+        # The periodic snapshot (a read and an fsynced write of the whole text) is taken by
+        # the save thread too.
+        snapshots = self.library.snapshots if self._snapshot_due() else None
+        if snapshots is not None:
+            self._last_snapshot = time.monotonic()
 
         def write() -> _SaveOutcome:
             error: Exception | None = None
             try:
                 file.save(text)
+                if snapshots is not None:
+                    try:
+                        snapshots.take(file.path, text, "autosnapshot")
+                    except OSError as exc:
+                        logger.warning("Couldn't take a snapshot: %s", exc)
             except (ChangedOnDiskError, SaveError) as exc:
                 error = exc
             except Exception as exc:  # never lose the outcome: report it in plain words
@@ -236,7 +246,9 @@ class OpenDocument(QObject):
         elif outcome.error is None:
             # Edits typed while the file was being written keep the document dirty: the
             # autosave they started saves them next.
-            self._after_save(outcome.text, unchanged_since=outcome.edits == self._edits)
+            # (the save thread took the snapshot if one was due)
+            unchanged = outcome.edits == self._edits
+            self._after_save(outcome.text, unchanged_since=unchanged, snapshot=False)
         if self._check_disk_after_save:
             self._check_disk_after_save = False
             self.check_disk()
@@ -274,16 +286,22 @@ class OpenDocument(QObject):
         self._after_save(text, unchanged_since=True)
         return True
 
-    def _after_save(self, text: str, *, unchanged_since: bool) -> None:
+    def _after_save(self, text: str, *, unchanged_since: bool, snapshot: bool = True) -> None:
         self.last_error = ""
         self._saved_text = text
         if unchanged_since:
             self.editor.document().setModified(False)
             self.journal.clear(self.path)
-        if time.monotonic() - self._last_snapshot >= self.snapshot_minutes * 60:
+        if snapshot and self._snapshot_due():
             self._snapshot(text, "autosnapshot")
         self._watch()
         self.saved.emit()
+
+    def _snapshot_due(self) -> bool:
+        return (
+            time.monotonic() - self._last_snapshot >= self.snapshot_minutes * 60
+            and self.library.contains(self.path)
+        )
 
     def _snapshot(self, text: str, reason: str) -> None:
         if not self.library.contains(self.path):

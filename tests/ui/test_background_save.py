@@ -154,3 +154,29 @@ def test_a_background_save_that_fails_tells_the_writer_and_keeps_the_text(
     assert prompter.messages("error"), "the error dialog is shown"
     assert doc.read_text(encoding="utf-8") == "Kept."
     assert document.is_dirty() and document.editor.text() == "Kept. More."
+
+
+def test_the_periodic_snapshot_is_taken_by_the_save_thread(
+    qtbot: Any, make_window: Any, library: Library, fast_settings: Any, monkeypatch: Any
+) -> None:
+    from desktop.library.snapshots import SnapshotStore
+
+    fast_settings.set("autosave_seconds", 600)
+    fast_settings.set("snapshot_minutes", 0)  # due at every save
+    doc = library.create_document(title="History", text="Old.")
+    window = make_window()
+    document = window.open_document(doc)
+    threads: list[str] = []
+    real = SnapshotStore.take
+
+    def spy(self: SnapshotStore, *args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(SnapshotStore, "take", spy)
+    document.editor.moveCursor(document.editor.textCursor().MoveOperation.End)
+    type_into(qtbot, document.editor, " New.")
+    with qtbot.waitSignal(document.saved, timeout=10000):
+        document.autosave()
+    assert threads and threading.main_thread().name not in threads
+    assert library.snapshots.list(doc)[0].read() == "Old. New."
