@@ -54,3 +54,4 @@ lint: $(STAMP)
 
 bench: setup model
 	$(BIN)/python benchmarks/generation_vs_llamacpp.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/editor_startup.py
