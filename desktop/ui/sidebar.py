@@ -311,16 +311,16 @@ class LibraryPane(QWidget):
             if time.perf_counter() > deadline:
                 threading.Thread(
                     target=self._search_on,
-                    args=(number, needle, documents),
+                    args=(number, needle, documents, self.results.count()),
                     name="library-search",
                     daemon=True,
                 ).start()
                 return
         self._show_hits(number, [], True)
 
-    def _search_on(self, number: int, needle: str, documents: Iterator[Path]) -> None:
+    def _search_on(self, number: int, needle: str, documents: Iterator[Path], total: int) -> None:
+        """The search thread: no widget is touched here (``total``: hits shown so far)."""
         found: list[SearchHit] = []
-        total = self.results.count()  # read once, before the GUI thread adds more
         sent = time.monotonic()
         for document in documents:
             if number != self._search_number:
