@@ -55,6 +55,7 @@ lint: $(STAMP)
 
 bench: setup model
 	$(BIN)/python benchmarks/generation_vs_llamacpp.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/editor_startup.py
 
 # Installers (README "Install"). TEST_BUILD=1 allows the development license key; a release
 # build refuses it (installer/release_check.py).

@@ -7,6 +7,7 @@ with it.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import platformdirs
@@ -28,6 +29,7 @@ PERSONAL_DICTIONARY_FILE = "personal-dictionary.txt"
 JOURNAL_DIR = "journal"
 BACKUPS_DIR = "backups"
 PROGRESS_FILE = "daily-progress.json"
+WORD_COUNT_CACHE_DIR = "word-counts"
 LOG_FILE = "draftsmith.log"
 
 
@@ -71,6 +73,13 @@ def journal_dir() -> Path:
 
 def backups_dir() -> Path:
     return data_dir() / BACKUPS_DIR
+
+
+def word_count_cache_path(library_root: Path) -> Path:
+    """Per library, in the user cache folder: rebuilt from the files if lost, and never
+    copied along by a sync tool (the library folder is)."""
+    key = hashlib.sha256(str(library_root).encode("utf-8")).hexdigest()[:16]
+    return cache_dir() / WORD_COUNT_CACHE_DIR / f"{library_root.name}-{key}.json"
 
 
 def progress_path() -> Path:

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop import paths
 from desktop.library.atomic_write import atomic_write_text
-from desktop.library.document_file import decode_document, unique_path
+from desktop.library.document_file import content_hash, decode_document, unique_path
 from desktop.library.errors import LibraryError
 from desktop.library.notes import load_notes, move_notes, save_notes
 from desktop.library.snapshots import SnapshotStore
 from desktop.library.trash import move_to_trash
 from desktop.library.word_count import count_words
+from desktop.library.word_count_cache import WordCountCache
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +81,14 @@ class Library:
     def __init__(self, root: Path) -> None:
         self.root = Path(root).expanduser().resolve()
         self.snapshots = SnapshotStore(self.root)
-        # path -> (mtime_ns, size, words): re-listing a big library re-reads only what changed.
-        self._counts: dict[Path, tuple[int, int, int]] = {}
+        self._word_counts: WordCountCache | None = None
+
+    @property
+    def word_counts(self) -> WordCountCache:
+        """Persistent (user cache folder): a restart re-reads only documents that changed."""
+        if self._word_counts is None:
+            self._word_counts = WordCountCache(self.root, paths.word_count_cache_path(self.root))
+        return self._word_counts
 
     def ensure_exists(self, *, welcome: bool = True) -> Path | None:
         """Create the folder on first run; returns the welcome document if one was written."""
@@ -113,39 +121,70 @@ class Library:
             key=lambda p: [natural_key(Path(part)) for part in p.relative_to(self.root).parts],
         )
 
+    def first_document(self, folder: Path | None = None) -> Path | None:
+        """``documents()[0]`` without listing the whole library."""
+        folder = folder or self.root
+        try:
+            with os.scandir(folder) as scan:
+                entries = sorted(
+                    (e for e in scan if not e.name.startswith(".")),
+                    key=lambda e: natural_key(Path(e.name)),
+                )
+        except OSError:
+            return None
+        for entry in entries:
+            path = folder / entry.name
+            if entry.is_dir():
+                found = self.first_document(path)
+                if found is not None:
+                    return found
+            elif entry.name.endswith(paths.DOCUMENT_SUFFIX) and entry.is_file():
+                return path
+        return None
+
     def tree(self, folder: Path | None = None, *, with_counts: bool = True) -> Node:
+        """Folders and documents; ``with_counts=False`` lists without reading any document
+        (a big library's tree appears at once; counts fill in later)."""
         folder = folder or self.root
         node = Node(folder, True)
         try:
-            entries = sorted(folder.iterdir(), key=natural_key)
+            with os.scandir(folder) as scan:  # file types without a stat per entry
+                entries = [e for e in scan if not e.name.startswith(".")]
         except OSError as exc:
             logger.warning("Can't list %s: %s", folder, exc)
             return node
         for entry in entries:
-            if entry.name.startswith("."):
-                continue
+            path = folder / entry.name
             if entry.is_dir():
-                child = self.tree(entry, with_counts=with_counts)
+                child = self.tree(path, with_counts=with_counts)
                 node.children.append(child)
                 node.words += child.words
-            elif entry.suffix == paths.DOCUMENT_SUFFIX and entry.is_file():
-                words = self.word_count(entry) if with_counts else 0
-                node.children.append(Node(entry, False, words))
+            elif entry.name.endswith(paths.DOCUMENT_SUFFIX) and entry.is_file():
+                words = self.word_count(path) if with_counts else 0
+                node.children.append(Node(path, False, words))
                 node.words += words
         node.children.sort(key=lambda n: (not n.is_folder, natural_key(n.path)))
         return node
 
     def word_count(self, document: Path) -> int:
+        """Counted once per change of the file, across restarts (see ``word_counts``);
+        safe to call from a background thread."""
         try:
-            stat = document.stat()
-            cached = self._counts.get(document)
-            if cached and cached[:2] == (stat.st_mtime_ns, stat.st_size):
-                return cached[2]
-            words = count_words(decode_document(document.read_bytes()))
+            return self.word_counts.words(
+                document, lambda data: count_words(decode_document(data)), content_hash
+            )
         except OSError:
             return 0
-        self._counts[document] = (stat.st_mtime_ns, stat.st_size, words)
-        return words
+
+    def remembered_word_count(self, document: Path) -> int | None:
+        """The count from the last session, without reading the disk (verify later)."""
+        return self.word_counts.remembered(document)
+
+    def save_word_counts(self, present: set[Path] | None = None) -> None:
+        """Persist the counts; ``present`` (every document now) drops entries of gone ones."""
+        if present is not None:
+            self.word_counts.forget_missing(present)
+        self.word_counts.save()
 
     def folders(self) -> list[Path]:
         """The library and its visible sub-folders."""
@@ -219,17 +258,26 @@ class Library:
         if not needle:
             return hits
         for doc in self.documents():
-            if needle in doc.stem.lower():
-                hits.append(SearchHit(doc, True, 0, doc.stem))
-            try:
-                text = decode_document(doc.read_bytes())
-            except OSError:
-                continue
-            for number, line in enumerate(text.splitlines(), 1):
-                if needle in line.lower():
-                    hits.append(SearchHit(doc, False, number, line.strip()[:120]))
-                    if len(hits) >= limit:
-                        return hits
+            hits.extend(self.search_in(doc, needle))
+            if len(hits) >= limit:
+                return hits[:limit]
+        return hits
+
+    def search_in(self, document: Path, needle: str) -> list[SearchHit]:
+        """Hits for ``needle`` (already lower-cased) in one document's title and text, so a
+        caller can search a big library a few documents at a time."""
+        hits = []
+        if needle in document.stem.lower():
+            hits.append(SearchHit(document, True, 0, document.stem))
+        try:
+            text = decode_document(document.read_bytes())
+        except OSError:
+            return hits
+        if needle not in text.lower():
+            return hits
+        for number, line in enumerate(text.splitlines(), 1):
+            if needle in line.lower():
+                hits.append(SearchHit(document, False, number, line.strip()[:120]))
         return hits
 
     # ----- per-library configuration (spell-check language) -----------------------------------

@@ -7,10 +7,15 @@ Loading a dictionary takes a noticeable fraction of a second, so the UI does it 
 
 from __future__ import annotations
 
+import json
 import logging
+import pkgutil
 import re
+import time
 import unicodedata
+import zlib
 from pathlib import Path
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +37,73 @@ BUILT_IN_WORDS = frozenset({"draftsmith", "ctrl", "alt", "markdown", "docx", "pd
 WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 
 
+# Parse the bundled dictionary this many characters at a time: one ``json.loads`` of the whole
+# 2.7 MB file holds the interpreter lock for ~150 ms, which froze the GUI thread (typing,
+# painting) in the first seconds after start-up while the dictionary loaded in its thread.
+PARSE_CHUNK_CHARS = 64 * 1024
+
+
+def load_frequencies(language: str) -> dict[str, int]:
+    """The bundled word-frequency list of ``language``, parsed in small pieces with the
+    interpreter lock handed back between them (the GUI thread keeps running)."""
+    packed = pkgutil.get_data("spellchecker", f"resources/{language}.json.gz")
+    if not packed:
+        raise ValueError(f"No bundled dictionary for language {language!r}")
+    text = zlib.decompress(packed, wbits=31).decode("utf-8").strip()
+    if not (text.startswith("{") and text.endswith("}")):
+        raise ValueError(f"The bundled dictionary for {language!r} is damaged")
+    body = text[1:-1]
+    frequencies: dict[str, int] = {}
+    start = 0
+    while start < len(body):
+        # Entries start on a new line with a quote; a raw newline can't be inside a JSON
+        # string, so each piece holds whole entries.
+        end = body.find('\n"', start + PARSE_CHUNK_CHARS)
+        end = len(body) if end < 0 else end
+        piece = body[start:end].strip().strip(",")
+        if piece:
+            frequencies.update(json.loads("{" + piece + "}"))
+        start = end
+        time.sleep(0)  # hand the interpreter lock over
+    return frequencies
+
+
+_WORD_FREQUENCY_FIELDS = (
+    "_dictionary",
+    "_total_words",
+    "_unique_words",
+    "_letters",
+    "_longest_word_length",
+)
+
+
+def _fill(word_frequency: Any, frequencies: dict[str, int]) -> None:
+    """``word_frequency.load_json(frequencies)``, in pieces: its whole-dictionary summaries
+    (letters, longest word, totals) are single calls that hold the interpreter lock for tens
+    of ms on 160,000 words. Falls back to ``load_json`` if pyspellchecker's internals change."""
+    if not all(hasattr(word_frequency, name) for name in _WORD_FREQUENCY_FIELDS):
+        word_frequency.load_json(frequencies)
+        return
+    lowered: dict[str, int] = {}
+    for word, count in frequencies.items():
+        key = word.lower()
+        lowered[key] = lowered.get(key, 0) + count
+    words = list(lowered)
+    letters: set[str] = set()
+    longest = total = 0
+    for start in range(0, len(words), 5000):
+        piece = words[start : start + 5000]
+        word_frequency._dictionary.update({w: lowered[w] for w in piece})
+        letters.update(*piece)
+        longest = max(longest, *map(len, piece))
+        total += sum(lowered[w] for w in piece)
+        time.sleep(0)  # hand the interpreter lock over
+    word_frequency._letters = letters
+    word_frequency._longest_word_length = longest
+    word_frequency._total_words = total
+    word_frequency._unique_words = len(word_frequency._dictionary)
+
+
 class SpellDictionary:
     def __init__(self, language: str, personal_path: Path) -> None:
         from spellchecker import SpellChecker
@@ -41,7 +113,8 @@ class SpellDictionary:
         self.language = language
         self.script = SCRIPTS[language]
         self.personal_path = Path(personal_path)
-        self._checker = SpellChecker(language=language, distance=2)
+        self._checker = SpellChecker(language=None, distance=2)
+        _fill(self._checker.word_frequency, load_frequencies(language))
         self._personal: set[str] = set(BUILT_IN_WORDS)
         self._cache: dict[str, bool] = {}
         try:

@@ -38,16 +38,23 @@ def open_first_documents(window: MainWindow, welcome: Path | None) -> None:
     if welcome is not None:
         window.open_document(welcome)
     if not window.documents:
-        documents = window.library.documents()
-        if documents:
-            window.open_document(documents[0])
+        first = window.library.first_document()
+        if first is not None:
+            window.open_document(first)
         elif not window.read_only:
             window.new_document()
+
+
+# Background threads (word counts, dictionary, model loading, search) run Python too; by default
+# a thread that holds the interpreter lock keeps it up to 5 ms each time the GUI thread asks,
+# and painting one frame asks many times. 1 ms keeps the event loop within a frame.
+GUI_SWITCH_INTERVAL_SECONDS = 0.001
 
 
 def build_window(
     library_path: Path | None = None, prompter: Prompter | None = None
 ) -> MainWindow | None:
+    sys.setswitchinterval(GUI_SWITCH_INTERVAL_SECONDS)
     settings = Settings()
     prompter = prompter or Prompter()
     if library_path is None and not settings.get_bool("first_run_done"):

@@ -38,6 +38,7 @@ from desktop.library.spelling import LANGUAGES, SpellDictionary
 from desktop.library.word_count import count_words
 from desktop.settings import Settings
 from desktop.ui.action_registry import ActionRegistry
+from desktop.ui.backup_schedule import BackupSchedule
 from desktop.ui.document_editor import DocumentEditor
 from desktop.ui.find_bar import FindBar
 from desktop.ui.open_document import OpenDocument
@@ -129,6 +130,9 @@ class MainWindow(QMainWindow):
         self.heartbeat.timeout.connect(self._heartbeat)
         if lock is not None and not read_only:
             self.heartbeat.start()
+        self.backups = BackupSchedule(self.library.root, paths.backups_dir(), self)
+        if not read_only:
+            self.backups.start()
 
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.tabs.tabCloseRequested.connect(self.close_tab)
@@ -659,9 +663,8 @@ class MainWindow(QMainWindow):
         self.writing_status.show_save_state("Saved")
         if document.auto_title:
             self.name_from_text(document)
-        item = self.library_pane.item_for(document.path)
-        if item is not None:
-            item.setText(1, f"{document.word_count():,}")
+        if self.library_pane.item_for(document.path) is not None:
+            self.library_pane.set_document_words(document.path, document.saved_word_count())
         elif self.library.contains(document.path):
             self.library_pane.refresh()
         self.progress.save()
@@ -752,12 +755,17 @@ class MainWindow(QMainWindow):
             return f"{exc.strerror or exc}."
         return str(exc)
 
-    def save_current(self) -> bool:
+    def save_current(self) -> None:
+        """Ctrl+S: the write happens off the GUI thread; the status bar says when it is done
+        (or the usual error appears)."""
         document = self.current_document()
-        return document.save() if document else False
+        if document is not None:
+            document.save_in_background()
 
-    def save_all(self) -> bool:
-        return all(d.save() for d in self.documents if d.is_dirty())
+    def save_all(self) -> None:
+        for document in self.documents:
+            if document.is_dirty():
+                document.save_in_background()
 
     def _target(self, path: Path | None) -> Path | None:
         if path is not None:
@@ -1021,7 +1029,9 @@ class MainWindow(QMainWindow):
         if not chapters:
             self.prompter.info("Export folder", f"“{folder.name}” has no documents to export.")
             return None
-        self.save_all()
+        for document in self.documents:  # the export reads the files: save them now
+            if document.is_dirty():
+                document.save()
         return self._export(folder_text(chapters), folder.name, fmt, destination, folder.parent)
 
     def _export(
@@ -1062,7 +1072,7 @@ class MainWindow(QMainWindow):
             apply_theme(app, self.theme)
         for document in self.documents:
             self._style_editor(document.editor)
-        self.library_pane.refresh()
+        self.library_pane.apply_palette()
 
     def _style_editor(self, editor: DocumentEditor) -> None:
         editor.apply_look(
@@ -1264,13 +1274,8 @@ class MainWindow(QMainWindow):
             document.save()
 
     def back_up_library(self) -> Path | None:
-        from desktop.library.backups import backup_library
-
-        try:
-            return backup_library(self.library.root, paths.backups_dir())
-        except OSError as exc:
-            logger.warning("Couldn't back up the library on close: %s", exc)
-            return None
+        """On close: only what changed since the last full backup (see BackupSchedule)."""
+        return self.backups.finish()
 
     def bring_to_front(self) -> None:
         """Another launch of Draftsmith on this library asked for this window."""
@@ -1312,6 +1317,9 @@ class MainWindow(QMainWindow):
             document.read_only = on
             document.editor.setReadOnly(on)
         self.heartbeat.stop()
+        if on:
+            self.backups.first.stop()
+            self.backups.every.stop()
         self._update_title()
 
     # ===== session =====
@@ -1369,6 +1377,7 @@ class MainWindow(QMainWindow):
                 return
         self.save_session()
         self.progress.save()
+        self.library_pane.word_counts.stop()
         if not self.read_only:
             self.back_up_library()
         for document in self.documents:

@@ -1,6 +1,8 @@
 """One open document: its editor, its file, and the timers that keep it safe.
 
-- autosave a few seconds after typing stops (and on focus loss), atomically;
+- autosave a few seconds after typing stops (and on focus loss), atomically and off the GUI
+  thread: the text is taken on the GUI thread, then a worker checks the disk hash, writes and
+  fsyncs; the result comes back as a queued signal, so errors are reported on the GUI thread;
 - recovery journal ~1.5 s after the last keystroke;
 - snapshots on open and at most every N minutes of editing;
 - a file watcher: reload when there are no local edits, otherwise keep both.
@@ -10,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
@@ -32,6 +36,16 @@ RETRY_SECONDS = 10
 AUTOSAVE_AT_LEAST_EVERY_SECONDS = 30
 
 
+@dataclass(frozen=True)
+class _SaveOutcome:
+    """What a background save did; handed to the GUI thread by a queued signal."""
+
+    save: int  # which background save this was
+    text: str
+    edits: int  # the document's edit count when the text was taken
+    error: Exception | None = None
+
+
 class OpenDocument(QObject):
     saved = Signal()
     save_failed = Signal(str)
@@ -40,6 +54,7 @@ class OpenDocument(QObject):
     path_changed = Signal()
     dirty_changed = Signal(bool)
     journal_failed = Signal()  # emitted from the journal thread; delivered on the GUI thread
+    _background_save_done = Signal(object)  # _SaveOutcome, from the save thread
 
     def __init__(
         self,
@@ -62,6 +77,16 @@ class OpenDocument(QObject):
         # Named after its first heading or line on each save, until the writer renames it.
         self.auto_title = is_untitled(self.file.path.stem) and library.contains(self.file.path)
         self.last_error = ""
+        # Background saves: one worker, at most one save in flight; a request while one is
+        # in flight runs right after it (with the newest text).
+        self._saver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="save")
+        self._save_in_flight: Future[_SaveOutcome] | None = None
+        self._saves_started = 0
+        self._save_again = False
+        self._closed = False
+        self._check_disk_after_save = False
+        self._saved_text = ""
+        self._edits = 0
         self.editor = DocumentEditor()
         text = self.file.read() if self.file.path.exists() else ""
         self.editor.load_text(text)
@@ -75,6 +100,8 @@ class OpenDocument(QObject):
         self.journal_timer = self._single_shot(journal_seconds, self.write_journal)
         self.retry_timer = self._single_shot(RETRY_SECONDS, self.autosave)
         self.journal_failed.connect(self._report_journal_failure)
+        self._background_save_done.connect(self._finish_background_save)
+        self.editor.document_edited.connect(self._count_edit)
         self.editor.document_edited.connect(self._on_edited)
         self.editor.focus_lost.connect(self.autosave)
         self.editor.document().modificationChanged.connect(self.dirty_changed)
@@ -103,7 +130,14 @@ class OpenDocument(QObject):
     def word_count(self) -> int:
         return self.counter.count(self.editor.text())
 
+    def saved_word_count(self) -> int:
+        """Words in the text last saved (no copy of the editor's text: cheap after a save)."""
+        return self.counter.count(self._saved_text)
+
     # ----- typing ------------------------------------------------------------------------------
+    def _count_edit(self) -> None:
+        self._edits += 1
+
     def _on_edited(self) -> None:
         if self.read_only:
             return
@@ -142,35 +176,132 @@ class OpenDocument(QObject):
     # ----- saving --------------------------------------------------------------------------------
     def autosave(self) -> None:
         if self.is_dirty():
-            self.save()
+            self.save_in_background()
 
-    def save(self) -> bool:
-        """Save now; returns True when the text on disk equals the editor's."""
-        if self.read_only:
-            return False
+    def is_saving(self) -> bool:
+        """A background save is writing the file right now."""
+        return self._save_in_flight is not None
+
+    def save_in_background(self) -> None:
+        """Start a save and return to the event loop at once: ``saved`` or ``save_failed``
+        (or ``conflict_kept_both``) follow on the GUI thread, exactly as after ``save``."""
+        if self.read_only or self._closed:
+            return
+        self._stop_save_timers()
+        if self._save_in_flight is not None:
+            self._save_again = True
+            return
+        text = self.editor.text()
+        file = self.file
+        self._saves_started += 1
+        number, edits = self._saves_started, self._edits
+        # The periodic snapshot (a read and an fsynced write of the whole text) is taken by
+        # the save thread too.
+        snapshots = self.library.snapshots if self._snapshot_due() else None
+        if snapshots is not None:
+            self._last_snapshot = time.monotonic()
+
+        def write() -> _SaveOutcome:
+            error: Exception | None = None
+            try:
+                file.save(text)
+                if snapshots is not None:
+                    try:
+                        snapshots.take(file.path, text, "autosnapshot")
+                    except OSError as exc:
+                        logger.warning("Couldn't take a snapshot: %s", exc)
+            except (ChangedOnDiskError, SaveError) as exc:
+                error = exc
+            except Exception as exc:  # never lose the outcome: report it in plain words
+                logger.exception("Background save failed")
+                error = SaveError(
+                    file.path, f"“{file.path.name}” couldn't be saved ({exc}).", retryable=True
+                )
+            outcome = _SaveOutcome(number, text, edits, error)
+            self._background_save_done.emit(outcome)
+            return outcome
+
+        self._save_in_flight = self._saver.submit(write)
+
+    def wait_for_save(self) -> None:
+        """Block until a background save in flight has written (closing, saving now)."""
+        future = self._save_in_flight
+        if future is None:
+            return
+        # The worker's queued signal may not be delivered yet: handle the outcome now (the
+        # late delivery no longer matches the save in flight and is ignored).
+        wanted_again, self._save_again = self._save_again, False
+        self._finish_background_save(future.result())
+        if wanted_again and self.is_dirty() and not self._closed:
+            self.autosave_timer.start()  # the save asked for meanwhile still happens
+
+    def _finish_background_save(self, outcome: _SaveOutcome) -> None:
+        if self._save_in_flight is None or outcome.save != self._saves_started:
+            return
+        self._save_in_flight = None
+        if isinstance(outcome.error, ChangedOnDiskError):
+            self._keep_both(outcome.text)
+        elif isinstance(outcome.error, SaveError):
+            self._save_failed(outcome.error)
+        elif outcome.error is None:
+            # Edits typed while the file was being written keep the document dirty: the
+            # autosave they started saves them next.
+            # (the save thread took the snapshot if one was due)
+            unchanged = outcome.edits == self._edits
+            self._after_save(outcome.text, unchanged_since=unchanged, snapshot=False)
+        if self._check_disk_after_save:
+            self._check_disk_after_save = False
+            self.check_disk()
+        if self._save_again:
+            self._save_again = False
+            if self.is_dirty():
+                self.save_in_background()
+
+    def _stop_save_timers(self) -> None:
         self.autosave_timer.stop()
         self.autosave_deadline.stop()
         self.retry_timer.stop()
+
+    def _save_failed(self, error: SaveError) -> None:
+        self.last_error = str(error)
+        self.write_journal(wait=True)
+        self.save_failed.emit(str(error))
+        if error.retryable:
+            self.retry_timer.start()
+
+    def save(self) -> bool:
+        """Save now and wait for it; returns True when the text on disk equals the editor's."""
+        if self.read_only:
+            return False
+        self.wait_for_save()
+        self._stop_save_timers()
         text = self.editor.text()
         try:
             self.file.save(text)
         except ChangedOnDiskError:
             return self._keep_both(text)
         except SaveError as error:
-            self.last_error = str(error)
-            self.write_journal(wait=True)
-            self.save_failed.emit(str(error))
-            if error.retryable:
-                self.retry_timer.start()
+            self._save_failed(error)
             return False
+        self._after_save(text, unchanged_since=True)
+        return True
+
+    def _after_save(self, text: str, *, unchanged_since: bool, snapshot: bool = True) -> None:
         self.last_error = ""
-        self.editor.document().setModified(False)
-        self.journal.clear(self.path)
-        if time.monotonic() - self._last_snapshot >= self.snapshot_minutes * 60:
+        self._saved_text = text
+        if unchanged_since:
+            self.editor.document().setModified(False)
+            self.journal.clear(self.path)
+        if snapshot and self._snapshot_due():
             self._snapshot(text, "autosnapshot")
         self._watch()
         self.saved.emit()
-        return True
+
+    def _snapshot_due(self) -> bool:
+        return (
+            time.monotonic() - self._last_snapshot >= self.snapshot_minutes * 60
+            and self.library.contains(self.path)
+        )
 
     def _snapshot(self, text: str, reason: str) -> None:
         if not self.library.contains(self.path):
@@ -198,6 +329,10 @@ class OpenDocument(QObject):
     def check_disk(self) -> None:
         """React to the file having changed on disk (called by the watcher and on focus)."""
         if self.read_only and not self.path.exists():
+            return
+        if self._save_in_flight is not None:
+            # Most likely our own write; look again once it is done.
+            self._check_disk_after_save = True
             return
         if not self.file.changed_on_disk():
             self._watch()
@@ -246,6 +381,7 @@ class OpenDocument(QObject):
 
     def rebind(self, new_path: Path) -> None:
         """The file was renamed or moved by the library."""
+        self.wait_for_save()
         self.journal.clear(self.file.path)
         disk_hash = self.file.disk_hash
         self.file = DocumentFile(new_path)
@@ -256,7 +392,9 @@ class OpenDocument(QObject):
             self.write_journal(wait=True)
 
     def close(self) -> bool:
-        """Save and stop; returns False if the text could not be saved."""
+        """Finish a save in flight, save what is left and stop; returns False if the text
+        could not be saved."""
+        self.wait_for_save()
         ok = True if self.read_only else (not self.is_dirty() or self.save())
         for timer in (
             self.autosave_timer,
@@ -268,4 +406,6 @@ class OpenDocument(QObject):
         files = self.watcher.files()
         if files:
             self.watcher.removePaths(files)
+        self._closed = True
+        self._saver.shutdown(wait=False)
         return ok

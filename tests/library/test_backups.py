@@ -39,3 +39,47 @@ def test_unchanged_library_is_not_backed_up_twice_and_old_ones_are_pruned(
 
 def test_empty_library_has_nothing_to_back_up(library: Library, tmp_path: Path) -> None:
     assert backup_library(library.root, tmp_path / "backups") is None
+
+
+def test_a_changes_backup_holds_only_what_changed_since_the_full_one(
+    library: Library, tmp_path: Path
+) -> None:
+    from desktop.library.backups import backup_changes
+
+    kept = library.create_document(title="Kept", text="same")
+    edited = library.create_document(title="Edited", text="v1")
+    gone = library.create_document(title="Gone", text="bye")
+    backups = tmp_path / "backups"
+    full = backup_library(library.root, backups, now=datetime(2026, 1, 1, 0, 0, 0))
+    assert full is not None
+    assert backup_changes(library.root, backups) is None, "nothing changed yet"
+    edited.write_text("v2 longer", encoding="utf-8")
+    gone.unlink()
+    library.create_document(title="New", text="fresh")
+    changes = backup_changes(library.root, backups, now=datetime(2026, 1, 1, 0, 5, 0))
+    assert changes is not None and changes.name == "Library-20260101-000500-changes.zip"
+    with zipfile.ZipFile(changes) as archive:
+        assert sorted(archive.namelist()) == ["CHANGES.txt", "Edited.md", "New.md"]
+        note = archive.read("CHANGES.txt").decode()
+    assert full.name in note and "Gone.md" in note
+    assert kept.exists()
+    # Restoring = the full backup, then the changes over it.
+    restored = tmp_path / "restored"
+    for archive_path in (full, changes):
+        with zipfile.ZipFile(archive_path) as archive:
+            archive.extractall(restored)
+    assert (restored / "Edited.md").read_text() == "v2 longer"
+    assert (restored / "Kept.md").read_text() == "same"
+
+
+def test_a_changes_backup_too_big_for_closing_is_refused_before_writing(
+    library: Library, tmp_path: Path
+) -> None:
+    import pytest
+
+    from desktop.library.backups import BackupTooLarge, backup_changes
+
+    library.create_document(title="Big", text="x" * 5000)
+    with pytest.raises(BackupTooLarge):
+        backup_changes(library.root, tmp_path / "backups", limit_bytes=1000)
+    assert not list((tmp_path / "backups").glob("*.zip"))

@@ -27,3 +27,41 @@ def test_spelling_checks_only_the_script_its_dictionary_covers(tmp_path: Path) -
     assert not spell.covers("東京") and spell.covers("don’t")
     russian = SpellDictionary("ru", tmp_path / "personal.txt")
     assert [w for _, _, w in russian.misspelled("привет превет 中文 hello")] == ["превет"]
+
+
+def test_the_chunked_loader_reads_the_bundled_dictionary_exactly() -> None:
+    import gzip
+    import json
+    import pkgutil
+
+    from desktop.library.spelling import load_frequencies
+
+    packed = pkgutil.get_data("spellchecker", "resources/de.json.gz")
+    assert packed is not None
+    assert load_frequencies("de") == json.loads(gzip.decompress(packed).decode("utf-8"))
+
+
+@pytest.mark.perf
+def test_loading_a_dictionary_lets_the_gui_thread_run(tmp_path: Path) -> None:
+    """The dictionary loads in a worker thread; it must hand the interpreter lock back often
+    enough that the GUI thread (here: a 1 ms ticker) is never held up for frames."""
+    import threading
+    import time
+
+    from tests.perf import expect_fast
+
+    gaps: list[float] = []
+    loaded = threading.Event()
+
+    def load() -> None:
+        SpellDictionary("en", tmp_path / "personal.txt")
+        loaded.set()
+
+    threading.Thread(target=load, daemon=True).start()
+    last = time.perf_counter()
+    while not loaded.is_set():
+        time.sleep(0.001)
+        now = time.perf_counter()
+        gaps.append(now - last)
+        last = now
+    expect_fast(max(gaps), 0.060, "longest wait of another thread while a dictionary loads")

@@ -1,0 +1,119 @@
+"""Word counts that survive a restart, so a big library does not re-read every document at
+every start.
+
+Each document's count is stored with the file's size, modification time and SHA-256. A file
+whose size and time are unchanged is not read at all; one whose time changed but whose bytes
+hash the same (touched, copied back by a sync tool) is read and hashed, not recounted. The
+cache is a JSON file in the user cache folder; losing or damaging it only costs a recount.
+Thread-safe: the sidebar fills its counts from a background thread."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from desktop.library.atomic_write import atomic_write_text
+
+logger = logging.getLogger(__name__)
+
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class _Entry:
+    mtime_ns: int
+    size: int
+    sha256: str
+    words: int
+
+
+class WordCountCache:
+    """``path relative to the library`` -> count, persisted to ``cache_file``."""
+
+    def __init__(self, root: Path, cache_file: Path) -> None:
+        self.root = root
+        self._root_prefix = os.path.join(str(root), "")
+        self.cache_file = cache_file
+        self._lock = threading.Lock()
+        self._entries: dict[str, _Entry] = {}
+        self._changed = False
+        self._load()
+
+    def _load(self) -> None:
+        try:
+            raw = json.loads(self.cache_file.read_text(encoding="utf-8"))
+            if raw.get("version") != VERSION:
+                return
+            self._entries = {
+                key: _Entry(int(v[0]), int(v[1]), str(v[2]), int(v[3]))
+                for key, v in raw["documents"].items()
+            }
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            logger.info("Word-count cache unreadable, counting afresh: %s", exc)
+            self._entries = {}
+
+    def _key(self, document: Path) -> str:
+        # String work, not Path.relative_to: this runs for every document at every listing.
+        text, root = str(document), self._root_prefix
+        if not text.startswith(root):
+            return text
+        relative = text[len(root) :]
+        return relative.replace(os.sep, "/") if os.sep != "/" else relative
+
+    def remembered(self, document: Path) -> int | None:
+        """The last known count, without touching the disk (may be stale: verify later)."""
+        with self._lock:
+            entry = self._entries.get(self._key(document))
+        return entry.words if entry else None
+
+    def words(
+        self, document: Path, count: Callable[[bytes], int], digest: Callable[[bytes], str]
+    ) -> int:
+        """The document's count: from the cache when the file is unchanged, else ``count``
+        of its bytes. Raises OSError when the file can't be read."""
+        key = self._key(document)
+        stat = os.stat(document)
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry and (entry.mtime_ns, entry.size) == (stat.st_mtime_ns, stat.st_size):
+            return entry.words
+        data = Path(document).read_bytes()
+        sha = digest(data)
+        words = entry.words if entry and entry.sha256 == sha else count(data)
+        with self._lock:
+            self._entries[key] = _Entry(stat.st_mtime_ns, stat.st_size, sha, words)
+            self._changed = True
+        return words
+
+    def forget_missing(self, present: set[Path]) -> None:
+        """Drop entries of documents that are gone (deleted, renamed)."""
+        keys = {self._key(p) for p in present}
+        with self._lock:
+            gone = [key for key in self._entries if key not in keys]
+            for key in gone:
+                del self._entries[key]
+            self._changed = self._changed or bool(gone)
+
+    def save(self) -> None:
+        """Write the cache if anything changed; a failure only costs a recount next time."""
+        with self._lock:
+            if not self._changed:
+                return
+            documents = {
+                key: [e.mtime_ns, e.size, e.sha256, e.words] for key, e in self._entries.items()
+            }
+            self._changed = False
+        try:
+            self.cache_file.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(
+                self.cache_file, json.dumps({"version": VERSION, "documents": documents})
+            )
+        except OSError as exc:
+            logger.warning("Couldn't save the word-count cache: %s", exc)

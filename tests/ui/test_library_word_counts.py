@@ -1,0 +1,135 @@
+"""The sidebar's word counts: the tree appears without reading documents, counts fill in from
+a background thread, and a second start takes them from the persistent cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import desktop.library.library as library_module
+from desktop.library import Library
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every real word count of a document's text (a spy: the real count runs)."""
+    calls: list[int] = []
+    real = library_module.count_words
+
+    def spy(text: str) -> int:
+        words = real(text)
+        calls.append(words)
+        return words
+
+    monkeypatch.setattr(library_module, "count_words", spy)
+    return calls
+
+
+def _library_of(root: Path, chapters: int) -> list[Path]:
+    made = []
+    for part in ("Part 1", "Part 2"):
+        (root / part).mkdir()
+        for number in range(1, chapters + 1):
+            path = root / part / f"Chapter {number}.md"
+            path.write_text(" ".join(["word"] * number), encoding="utf-8")
+            made.append(path)
+    return made
+
+
+def _filled(window: Any) -> None:
+    assert window.library_pane.word_counts.wait(10)
+
+
+def test_a_second_start_takes_word_counts_from_the_persistent_cache(
+    qtbot: Any, make_window: Any, library: Library, counted: list[int]
+) -> None:
+    documents = _library_of(library.root, 30)
+    first = make_window()
+    _filled(first)
+    qtbot.waitUntil(lambda: first.library_pane.words_shown_for(documents[-1]) == "30")
+    assert sorted(counted) == sorted(list(range(1, 31)) * 2)
+    first.close()
+
+    counted.clear()
+    second = make_window(library=Library(library.root))  # a new process would have no memory
+    _filled(second)
+    qtbot.wait(50)  # the last batch is delivered through the event loop
+    assert counted == [], "unchanged files are not read again"
+    pane = second.library_pane
+    assert pane.words_shown_for(documents[0]) == "1"
+    assert pane.words_shown_for(documents[-1]) == "30"
+    assert pane.words_shown_for(library.root / "Part 2") == f"{sum(range(1, 31)):,}"
+
+    # A file changed by another program is counted again (only that one).
+    documents[0].write_text("now five words in here", encoding="utf-8")
+    third = make_window(library=Library(library.root))
+    _filled(third)
+    qtbot.waitUntil(lambda: third.library_pane.words_shown_for(documents[0]) == "5")
+    assert counted == [5]
+
+
+def test_a_touched_but_unchanged_file_is_not_recounted(
+    qtbot: Any, make_window: Any, library: Library, counted: list[int]
+) -> None:
+    documents = _library_of(library.root, 3)
+    _filled(make_window())
+    counted.clear()
+    stat = documents[1].stat()
+    import os
+
+    os.utime(documents[1], ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    window = make_window(library=Library(library.root))
+    _filled(window)
+    qtbot.wait(50)
+    assert counted == [], "same bytes (hash checked): no recount"
+    assert window.library_pane.words_shown_for(documents[1]) == "2"
+
+
+def test_the_tree_is_listed_before_any_document_is_read(
+    qtbot: Any, make_window: Any, library: Library, counted: list[int], monkeypatch: Any
+) -> None:
+    import desktop.ui.sidebar as sidebar_module
+
+    monkeypatch.setattr(sidebar_module, "COUNT_NOW_SECONDS", 0.0)  # a library too big to wait
+    documents = _library_of(library.root, 40)
+    window = make_window()
+    # All 80 titles are there at once; their counts arrive from the background thread.
+    assert len([t for t in window.library_pane.titles() if t.startswith("Chapter")]) == 80
+    qtbot.waitUntil(lambda: window.library_pane.words_shown_for(documents[-1]) == "40")
+    assert window.library_pane.words_shown_for(library.root / "Part 1") == f"{sum(range(41)):,}"
+
+
+def test_a_damaged_cache_only_costs_a_recount(
+    qtbot: Any, make_window: Any, library: Library, counted: list[int]
+) -> None:
+    documents = _library_of(library.root, 2)
+    _filled(make_window())
+    cache = library.word_counts.cache_file
+    assert cache.exists()
+    cache.write_text("{not json", encoding="utf-8")
+    counted.clear()
+    window = make_window(library=Library(library.root))
+    _filled(window)
+    qtbot.waitUntil(lambda: window.library_pane.words_shown_for(documents[-1]) == "2")
+    assert sorted(counted) == [1, 1, 2, 2]
+
+
+def test_searching_a_big_library_returns_to_the_event_loop_and_finishes_in_the_background(
+    qtbot: Any, make_window: Any, library: Library, monkeypatch: Any
+) -> None:
+    import desktop.ui.sidebar as sidebar_module
+
+    monkeypatch.setattr(sidebar_module, "SEARCH_NOW_SECONDS", 0.0)  # "too big to wait for"
+    _library_of(library.root, 30)
+    (library.root / "Part 2" / "Chapter 30.md").write_text("the lighthouse", encoding="utf-8")
+    window = make_window()
+    pane = window.library_pane
+    pane.search.setText("lighthouse")
+    assert pane.results.count() == 0, "the rest is searched in the background"
+    qtbot.waitUntil(lambda: pane.results.count() == 1, timeout=10000)
+    assert pane.results.item(0).text() == "Chapter 30:1  the lighthouse"
+    pane.search.setText("nowhere to be found")
+    qtbot.waitUntil(lambda: pane.results.count() == 1, timeout=10000)
+    assert pane.results.item(0).text() == "Nothing found"
