@@ -17,6 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from inference.runtime.errors import InvalidRequestError
+from inference.runtime.kv_cache import KVCache
 from inference.runtime.model_session import ModelSession
 from inference.runtime.sampling import Sampler, SamplingSettings
 from inference.runtime.stop_strings import StopStringFilter
@@ -108,6 +109,7 @@ class Generator:
         self._lock = threading.Lock()
         self._preempt_warm = threading.Event()
         self._step_ids = np.zeros((1, 1), dtype=np.int64)
+        self._scratch: KVCache | None = None  # for scoring, beside the document's cache
 
     @property
     def context_length(self) -> int:
@@ -190,6 +192,33 @@ class Generator:
                 f"{self.context_length - 1} before writing; shorten the text."
             )
 
+    # -- scoring -----------------------------------------------------------------------
+
+    def token_surprisals(
+        self, token_ids: Sequence[int], cancel: CancelFlag | None = None
+    ) -> list[float]:
+        """How surprising each token is to the model after the ones before it (nats; the
+        first token, having no context, gets 0). Runs on a scratch cache of its own, so the
+        document's prompt cache is kept."""
+        self._check_prompt(token_ids)
+        with self._lock:
+            if self._scratch is None:
+                self._scratch = self.model.new_cache()
+            scratch = self._scratch
+            scratch.reset()
+            surprisals = [0.0]
+            step = np.zeros((1, 1), dtype=np.int64)
+            for index, token in enumerate(token_ids[:-1]):
+                if cancel is not None and cancel.is_set():
+                    break
+                step[0, 0] = token
+                logits = self.model.forward(step, scratch).astype(np.float64)
+                top = float(logits.max())
+                log_total = top + float(np.log(np.exp(logits - top).sum()))
+                surprisals.append(log_total - float(logits[token_ids[index + 1]]))
+            scratch.reset()
+            return surprisals
+
     # -- generation --------------------------------------------------------------------
 
     def generate(
@@ -205,6 +234,8 @@ class Generator:
         cancel: CancelFlag | None = None,
         penalty_context: Sequence[int] = (),
         min_new_tokens: int = 1,
+        stop_after_text: bool = False,
+        first_token_bans: Sequence[int] = (),
     ) -> GenerationOutput:
         """Generate up to ``max_new_tokens`` after ``prompt``, streaming text to ``on_text``."""
         self._check_prompt(prompt)
@@ -227,11 +258,12 @@ class Generator:
                 max_new_tokens,
                 min_new_tokens,
                 set(stop_token_ids),
-                StopStringFilter(stop_strings, keep_stop_strings),
+                StopStringFilter(stop_strings, keep_stop_strings, after_text=stop_after_text),
                 on_text,
                 cancel,
                 stats,
                 started,
+                [t for t in first_token_bans if 0 <= t < logits.shape[0]],
             )
         stats.total_seconds = time.perf_counter() - started
         return output
@@ -248,6 +280,7 @@ class Generator:
         cancel: CancelFlag | None,
         stats: GenerationStats,
         started: float,
+        first_token_bans: list[int] | None = None,
     ) -> GenerationOutput:
         cache = self.cache
         decoder = self.decoder_factory()
@@ -262,9 +295,12 @@ class Generator:
             if cancel is not None and cancel.is_set():
                 reason = "cancelled"
                 break
-            if len(generated) < min_new_tokens and stop_list:
+            early_bans = stop_list if len(generated) < min_new_tokens else []
+            if not generated and first_token_bans:
+                early_bans = early_bans + first_token_bans  # e.g. no blank line to begin with
+            if early_bans:
                 early = logits.copy()  # an empty answer helps nobody: no end token yet
-                early[stop_list] = -np.inf
+                early[early_bans] = -np.inf
                 token = sampler.choose(early)
             else:
                 token = sampler.choose(logits)
