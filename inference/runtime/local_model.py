@@ -250,14 +250,16 @@ class LocalModel:
         Every answer is checked (``result.check``). One that fails is written again, with
         another seed and settings, at most ``MAX_RETRIES`` times: ``on_restart(reason)`` is
         called first and the caller discards what it streamed so far (``reason`` says why,
-        plainly). When every attempt fails, shorten and summarize fall back to sentences
+        plainly). A caller streaming without ``on_restart`` gets the first answer, checked. When every attempt fails, shorten and summarize fall back to sentences
         picked from the writer's own text (``check.method == "extractive"``); other tasks
         return the closest attempt with ``check.passed`` False and the reasons."""
         request = request.validated()
         plan = build_prompt(request, self.codec, self.text_info)
         assert request.sampling is not None
         attempts: list[TaskResult] = []
-        for attempt in range(1 + MAX_RETRIES):
+        # A caller that streams but cannot discard what it showed gets one attempt, checked.
+        tries = 1 + MAX_RETRIES if on_text is None or on_restart is not None else 1
+        for attempt in range(tries):
             if attempt:
                 failed = attempts[-1].check
                 if on_restart is not None:
@@ -271,7 +273,9 @@ class LocalModel:
             if result.cancelled or result.check.passed:
                 return replace(result, check=replace(result.check, attempts=len(attempts)))
         best = min(attempts, key=lambda r: len(r.check.reasons))
-        if plan.task in EXTRACTIVE_RATIO and not (cancel is not None and cancel.is_set()):
+        can_replace = on_text is None or on_restart is not None
+        cancelled = cancel is not None and cancel.is_set()
+        if plan.task in EXTRACTIVE_RATIO and can_replace and not cancelled:
             return self._extractive(plan, best, len(attempts), on_text, on_restart, cancel)
         if best is not attempts[-1]:
             if on_restart is not None:
@@ -332,6 +336,7 @@ class LocalModel:
             min_new_tokens=plan.min_new_tokens,
             # Answers start with words: a leading blank line would end most of them.
             first_token_bans=self.codec.whitespace_token_ids() if plan.no_blank_start else (),
+            shared_prefix=plan.shared_prefix_tokens,
         )
         self.last_stats = output.stats
         raw = plan.answer_prefix + output.text

@@ -149,7 +149,6 @@ def _continue_prompt(
         fitted.cut,
         fitted.text,
         PARAGRAPH_BREAK if new_paragraph else "",
-        shared_prefix_tokens=len(prefix_ids),
         no_blank_start=new_paragraph or before.endswith("\n"),
     )
 

@@ -22,9 +22,7 @@ NOTES = "Characters: Maren Holt (keeper). Place: Carrow Point lighthouse."
 
 
 def check(task: Task, answer: str, source: str = STORY, notes: str = NOTES):
-    return check_answer(
-        task, answer, source=source, notes=notes, prompt_texts=all_example_texts()
-    )
+    return check_answer(task, answer, source=source, notes=notes, prompt_texts=all_example_texts())
 
 
 # -- length ----------------------------------------------------------------------------
@@ -62,7 +60,9 @@ def test_a_summary_must_be_at_most_half() -> None:
 def test_an_expansion_must_be_longer() -> None:
     result = check(Task.EXPAND, "Maren Holt cleaned the lighthouse at Carrow Point.")
     assert not result.passed and "not longer than the original" in result.summary
-    longer = STORY + " The lamp room smelled of old oil and rust, and the stairs rang under her boots."
+    longer = (
+        STORY + " The lamp room smelled of old oil and rust, and the stairs rang under her boots."
+    )
     assert check(Task.EXPAND, longer).passed
 
 
@@ -194,9 +194,10 @@ def test_a_looping_continuation_fails() -> None:
 
 def test_a_continuation_repeating_the_text_before_fails() -> None:
     answer = "\n\nThe lighthouse had not been lit in eleven years. She sighed."
-    assert "repeated a sentence from your text" in check_answer(
-        Task.CONTINUE, answer, source=STORY
-    ).summary
+    assert (
+        "repeated a sentence from your text"
+        in check_answer(Task.CONTINUE, answer, source=STORY).summary
+    )
 
 
 def test_web_clutter_after_a_paragraph_break_fails() -> None:
