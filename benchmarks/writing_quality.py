@@ -265,7 +265,7 @@ def print_table(summary: dict[str, Any]) -> None:
             f"{s['final_pass']:.0%} | {s['extractive']:.0%} | {s['audit_problems_in_passed']} | "
             f"{s['rule']} |"
         )
-    print(f"\nEvery task: {COMMON_RULES}.")
+    print(f"\n{COMMON_RULES[0].upper()}{COMMON_RULES[1:]}.")
     for name, s in summary["tasks"].items():
         extra = {
             k: s[k]

@@ -229,7 +229,8 @@ _META = re.compile(
     r"|\b(?:here is|here's|here are) (?:the|a|an|my|your|some)\b"
     r"|\bI hope (?:this|that) (?:message|email|letter|note) finds you\b"
     r"|\bas an (?:AI|assistant|language model)\b"
-    r"|\bI(?:'m| am) (?:sorry|unable|not able)\b|\bI can(?:not|'t) (?:help|assist)\b"
+    r"|\bI(?:'m| am) sorry for the inconvenience\b|\b(?:unable|not able) to (?:assist|help) "
+    r"(?:with )?(?:your|this|that)\b|\bI can(?:not|'t) (?:help|assist) with\b"
     r"|\b(?:in|with) a (?:more )?(?:formal|casual|friendly|confident|vivid|humorous|neutral|"
     r"professional) tone\b"
     r"|\b(?:tone|style) of the (?:original|text|passage)\b"
@@ -578,4 +579,8 @@ def _continue_problems(text: str, before: str, reasons: list[str]) -> list[str]:
         reasons.append("It wrote out the document notes.")
     elif _DEBRIS.search(text) and not _DEBRIS.search(before[-4000:]):
         reasons.append("It wrote web-page clutter instead of prose.")
+    meta = _META.search(text)
+    if meta and not re.search(re.escape(meta.group(0)), before[-4000:], re.IGNORECASE):
+        line = text[max(0, meta.start() - 20) : meta.end() + 30]
+        reasons.append(f'It talks about the text instead of continuing it ("{_quote(line)}").')
     return reasons

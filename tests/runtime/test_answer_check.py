@@ -208,3 +208,8 @@ def test_web_clutter_after_a_paragraph_break_fails() -> None:
 def test_a_plain_continuation_passes() -> None:
     answer = "\n\nOn the eighth day she climbed to the lamp room and found the lens intact."
     assert check_answer(Task.CONTINUE, answer, source=STORY).passed
+
+
+def test_a_continuation_talking_about_the_text_fails() -> None:
+    answer = "\n\nThe original text was edited by John. It is an example of a concise style."
+    assert "talks about the text" in check_answer(Task.CONTINUE, answer, source=STORY).summary
