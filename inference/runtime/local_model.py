@@ -250,7 +250,8 @@ class LocalModel:
         Every answer is checked (``result.check``). One that fails is written again, with
         another seed and settings, at most ``MAX_RETRIES`` times: ``on_restart(reason)`` is
         called first and the caller discards what it streamed so far (``reason`` says why,
-        plainly). A caller streaming without ``on_restart`` gets the first answer, checked. When every attempt fails, shorten and summarize fall back to sentences
+        plainly). A caller streaming without ``on_restart`` gets the first answer, checked.
+        When every attempt fails, shorten and summarize fall back to sentences
         picked from the writer's own text (``check.method == "extractive"``); other tasks
         return the closest attempt with ``check.passed`` False and the reasons."""
         request = request.validated()
