@@ -73,7 +73,7 @@ def retry_sampling(base: SamplingSettings, attempt: int) -> SamplingSettings:
         base,
         temperature=min(temperature, 1.0),
         repetition_penalty=max(base.repetition_penalty, 1.15),
-        seed=None if base.seed is None else base.seed + 7919 * attempt,
+        seed=(base.seed or 0) + 7919 * attempt,  # a repeated request repeats its retries
     )
 
 
