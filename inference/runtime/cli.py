@@ -220,8 +220,19 @@ def run_generate(args: argparse.Namespace) -> int:
 
     cancel = threading.Event()
     previous = _install_interrupt(cancel)
+
+    def on_restart(reason: str) -> None:
+        _error(f"note: {reason}")
+        if not args.json:
+            _write("\n")  # what streamed so far is discarded: the new answer starts below
+
     try:
-        result = model.run(request, on_text=None if args.json else _write, cancel=cancel)
+        result = model.run(
+            request,
+            on_text=None if args.json else _write,
+            cancel=cancel,
+            on_restart=on_restart,
+        )
     except InvalidRequestError as error:
         return _failed(error)
     finally:
@@ -234,6 +245,12 @@ def run_generate(args: argparse.Namespace) -> int:
                     "text": result.text,
                     "stop_reason": result.stop_reason,
                     "context_cut": result.context_cut,
+                    "check": {
+                        "passed": result.check.passed,
+                        "reasons": list(result.check.reasons),
+                        "method": result.check.method,
+                        "attempts": result.check.attempts,
+                    },
                     "timings": result.stats.as_dict(),
                     "device": model.device_report.as_dict(),
                     "model": model.folder.name,
@@ -252,6 +269,10 @@ def run_generate(args: argparse.Namespace) -> int:
                 f"{result.stats.decode_tokens_per_second:.1f} tokens/s on "
                 f"{model.device_report.label()}"
             )
+    if not result.cancelled and not result.check.passed:
+        _error(f"warning: this answer failed its check: {result.check.summary}")
+    elif result.check.method != "model":
+        _error("note: the answer is sentences picked from your text (the model's own failed).")
     return EXIT_INTERRUPTED if result.cancelled else EXIT_OK
 
 

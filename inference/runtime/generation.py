@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -17,6 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from inference.runtime.errors import InvalidRequestError
+from inference.runtime.kv_cache import KVCache
 from inference.runtime.model_session import ModelSession
 from inference.runtime.sampling import Sampler, SamplingSettings
 from inference.runtime.stop_strings import StopStringFilter
@@ -27,6 +29,8 @@ log = logging.getLogger(__name__)
 # within ~1 s even during a long prefill.
 DEFAULT_PREFILL_CHUNK = 256
 WARM_PREFILL_CHUNK = 128
+# Task prompt prefixes kept (each holds only its own positions: a few MB).
+MAX_PREFIX_CACHES = 8
 
 TextCallback = Callable[[str], None]
 
@@ -103,11 +107,14 @@ class Generator:
         self.model = model
         self.decoder_factory = decoder_factory
         self.prefill_chunk = max(1, prefill_chunk)
-        self.cache = model.new_cache()
-        self._last_logits: np.ndarray | None = None  # logits after the cache's last token
+        self.cache = model.new_cache()  # follows the document (continue, warm-ups)
+        # One small cache per task prompt prefix (the worked examples), most recent last:
+        # a task's fixed prefix is computed once, whatever ran in between.
+        self.prefix_caches: OrderedDict[tuple[int, ...], KVCache] = OrderedDict()
         self._lock = threading.Lock()
         self._preempt_warm = threading.Event()
         self._step_ids = np.zeros((1, 1), dtype=np.int64)
+        self._scratch: KVCache | None = None  # for scoring, beside the document's cache
 
     @property
     def context_length(self) -> int:
@@ -116,7 +123,7 @@ class Generator:
     def clear_cache(self) -> None:
         with self._lock:
             self.cache.reset()
-            self._last_logits = None
+            self.prefix_caches.clear()
 
     # -- prefill -----------------------------------------------------------------------
 
@@ -126,17 +133,19 @@ class Generator:
         cancel: CancelFlag | None,
         chunk: int,
         stats: GenerationStats | None = None,
+        cache: KVCache | None = None,
     ) -> np.ndarray | None:
-        """Bring the cache to ``prompt``; returns the logits after it (None when cancelled)."""
-        cache = self.cache
+        """Bring ``cache`` (default: the document's) to ``prompt``; returns the logits after
+        it (None when cancelled)."""
+        cache = cache or self.cache
         shared = cache.common_prefix(prompt)
-        if shared == len(prompt) == cache.length and self._last_logits is not None:
+        if shared == len(prompt) == cache.length and cache.last_logits is not None:
             if stats is not None:
                 stats.reused_tokens = shared
-            return self._last_logits
+            return cache.last_logits
         shared = min(shared, len(prompt) - 1)  # at least one token must run to give logits
         cache.truncate(shared)
-        self._last_logits = None
+        cache.last_logits = None
         if stats is not None:
             stats.reused_tokens = shared
         logits = None
@@ -147,8 +156,22 @@ class Generator:
             piece = np.asarray(prompt[position : position + chunk], dtype=np.int64)[None, :]
             logits = self.model.forward(piece, cache)
             position += piece.shape[1]
-            self._last_logits = logits
+            cache.last_logits = logits
         return logits
+
+    def _cache_for(self, prompt: Sequence[int], shared_prefix: int) -> KVCache:
+        """The document's cache, or the one kept for the prompt's task prefix when the
+        document's cache does not already hold that prefix."""
+        if shared_prefix <= 0 or self.cache.common_prefix(prompt) >= shared_prefix:
+            return self.cache
+        key = tuple(prompt[:shared_prefix])
+        cache = self.prefix_caches.pop(key, None)
+        if cache is None:
+            cache = self.model.new_cache(growing=True)
+        self.prefix_caches[key] = cache
+        while len(self.prefix_caches) > MAX_PREFIX_CACHES:
+            self.prefix_caches.popitem(last=False)
+        return cache
 
     def warm(self, prompt: Sequence[int], cancel: CancelFlag | None = None) -> int:
         """Prefill ``prompt`` into the cache so a later request that starts with it is fast.
@@ -190,6 +213,33 @@ class Generator:
                 f"{self.context_length - 1} before writing; shorten the text."
             )
 
+    # -- scoring -----------------------------------------------------------------------
+
+    def token_surprisals(
+        self, token_ids: Sequence[int], cancel: CancelFlag | None = None
+    ) -> list[float]:
+        """How surprising each token is to the model after the ones before it (nats; the
+        first token, having no context, gets 0). Runs on a scratch cache of its own, so the
+        document's prompt cache is kept."""
+        self._check_prompt(token_ids)
+        with self._lock:
+            if self._scratch is None:
+                self._scratch = self.model.new_cache()
+            scratch = self._scratch
+            scratch.reset()
+            surprisals = [0.0]
+            step = np.zeros((1, 1), dtype=np.int64)
+            for index, token in enumerate(token_ids[:-1]):
+                if cancel is not None and cancel.is_set():
+                    break
+                step[0, 0] = token
+                logits = self.model.forward(step, scratch).astype(np.float64)
+                top = float(logits.max())
+                log_total = top + float(np.log(np.exp(logits - top).sum()))
+                surprisals.append(log_total - float(logits[token_ids[index + 1]]))
+            scratch.reset()
+            return surprisals
+
     # -- generation --------------------------------------------------------------------
 
     def generate(
@@ -205,8 +255,14 @@ class Generator:
         cancel: CancelFlag | None = None,
         penalty_context: Sequence[int] = (),
         min_new_tokens: int = 1,
+        stop_after_text: bool = False,
+        first_token_bans: Sequence[int] = (),
+        shared_prefix: int = 0,
     ) -> GenerationOutput:
-        """Generate up to ``max_new_tokens`` after ``prompt``, streaming text to ``on_text``."""
+        """Generate up to ``max_new_tokens`` after ``prompt``, streaming text to ``on_text``.
+
+        ``shared_prefix``: how many leading prompt tokens every request of this kind shares
+        (a task's worked examples); they are kept in a cache of their own."""
         self._check_prompt(prompt)
         if max_new_tokens < 1:
             raise InvalidRequestError("At least one token must be generated.")
@@ -216,7 +272,8 @@ class Generator:
         with self._lock:
             self._preempt_warm.clear()
             stats = GenerationStats(prompt_tokens=len(prompt))
-            logits = self._prefill(prompt, cancel, self.prefill_chunk, stats)
+            cache = self._cache_for(prompt, shared_prefix)
+            logits = self._prefill(prompt, cancel, self.prefill_chunk, stats, cache)
             stats.prefill_seconds = time.perf_counter() - started
             if logits is None:
                 stats.total_seconds = stats.prefill_seconds
@@ -227,11 +284,13 @@ class Generator:
                 max_new_tokens,
                 min_new_tokens,
                 set(stop_token_ids),
-                StopStringFilter(stop_strings, keep_stop_strings),
+                StopStringFilter(stop_strings, keep_stop_strings, after_text=stop_after_text),
                 on_text,
                 cancel,
                 stats,
                 started,
+                [t for t in first_token_bans if 0 <= t < logits.shape[0]],
+                cache,
             )
         stats.total_seconds = time.perf_counter() - started
         return output
@@ -248,8 +307,10 @@ class Generator:
         cancel: CancelFlag | None,
         stats: GenerationStats,
         started: float,
+        first_token_bans: list[int] | None = None,
+        cache: KVCache | None = None,
     ) -> GenerationOutput:
-        cache = self.cache
+        cache = cache or self.cache
         decoder = self.decoder_factory()
         pieces: list[str] = []
         generated: list[int] = []
@@ -262,9 +323,12 @@ class Generator:
             if cancel is not None and cancel.is_set():
                 reason = "cancelled"
                 break
-            if len(generated) < min_new_tokens and stop_list:
+            early_bans = stop_list if len(generated) < min_new_tokens else []
+            if not generated and first_token_bans:
+                early_bans = early_bans + first_token_bans  # e.g. no blank line to begin with
+            if early_bans:
                 early = logits.copy()  # an empty answer helps nobody: no end token yet
-                early[stop_list] = -np.inf
+                early[early_bans] = -np.inf
                 token = sampler.choose(early)
             else:
                 token = sampler.choose(logits)
@@ -296,7 +360,7 @@ class Generator:
             logits = self.model.forward(step_ids, cache)
             room -= 1
         # The last generated token is never fed, so ``logits`` always follow the cache's end.
-        self._last_logits = logits
+        cache.last_logits = logits
         if reason != "stop_string":
             tail = stops.flush()
             if tail:

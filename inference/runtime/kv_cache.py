@@ -46,6 +46,8 @@ class KVCache:
         self.capacity = capacity
         self.tokens: list[int] = []
         self.values: list[ort.OrtValue] = []
+        # The model's logits after the last cached token (None when not known).
+        self.last_logits: np.ndarray | None = None
         if capacity is not None:
             shape = [1, num_kv_heads, capacity, head_dim]
             self.values = [
@@ -64,6 +66,7 @@ class KVCache:
 
     def reset(self) -> None:
         """Forget everything: the next prompt is computed from scratch."""
+        self.last_logits = None
         if self.shared:
             self.tokens = []
             return
@@ -88,6 +91,7 @@ class KVCache:
         """Keep only the first ``length`` positions (one copy of what is kept, per request)."""
         if length >= self.length:
             return
+        self.last_logits = None
         if self.shared:  # later steps overwrite the dropped positions in place
             del self.tokens[max(length, 0) :]
             return

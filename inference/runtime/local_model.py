@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from inference.model_cache import installed_app, model_remedy
 from inference.model_folder import ModelFolder, ModelFolderError, find_default_model
-from inference.runtime.answer_check import AnswerCheck
+from inference.runtime.answer_check import (
+    METHOD_EXTRACTIVE,
+    AnswerCheck,
+    check_answer,
+    word_count,
+)
 from inference.runtime.device_report import DeviceReport
 from inference.runtime.errors import ModelUnavailableError
+from inference.runtime.extractive import extract
 from inference.runtime.generation import (
     DEFAULT_PREFILL_CHUNK,
     CancelFlag,
@@ -25,15 +31,24 @@ from inference.runtime.generation import (
     Generator,
     TextCallback,
 )
+from inference.runtime.measured_quality import weak_tasks_for
 from inference.runtime.model_session import ModelSession
 from inference.runtime.output_cleaning import (
     AnswerStream,
     ContinuationSpacing,
     clean_answer,
     clean_continuation,
+    drop_unfinished_sentence,
 )
-from inference.runtime.prompts import ModelTextInfo, PromptPlan, build_prompt
+from inference.runtime.prompts import (
+    PARAGRAPH_BREAK,
+    ModelTextInfo,
+    PromptPlan,
+    build_prompt,
+    expand_by_continuation,
+)
 from inference.runtime.providers import SessionSettings
+from inference.runtime.sampling import SamplingSettings
 from inference.runtime.tasks import GenerationRequest, Task
 from inference.runtime.text_codec import TextCodec
 
@@ -42,6 +57,25 @@ log = logging.getLogger(__name__)
 # The context used unless the settings say otherwise: enough for ~1500 words before the
 # cursor, and quick to prefill on a laptop CPU. The model may allow more.
 DEFAULT_CONTEXT_TOKENS = 2048
+# An answer that fails its check is written again at most this many times.
+MAX_RETRIES = 2
+# Share of the source's words an extractive shorten/summarize keeps (under the check's
+# limits of 75 % and 50 %).
+EXTRACTIVE_RATIO: dict[Task, float] = {Task.SHORTEN: 0.6, Task.SUMMARIZE: 0.4}
+
+
+def retry_sampling(base: SamplingSettings, attempt: int) -> SamplingSettings:
+    """Settings for attempt ``attempt`` (0 = the request's own): another seed, a little
+    warmer the first time and cooler the second, and a firmer repetition penalty."""
+    if attempt == 0:
+        return base
+    temperature = base.temperature + 0.2 if attempt == 1 else max(0.1, base.temperature - 0.15)
+    return replace(
+        base,
+        temperature=min(temperature, 1.0),
+        repetition_penalty=max(base.repetition_penalty, 1.15),
+        seed=(base.seed or 0) + 7919 * attempt,  # a repeated request repeats its retries
+    )
 
 
 @dataclass(frozen=True)
@@ -77,6 +111,23 @@ class TaskResult:
     @property
     def cancelled(self) -> bool:
         return self.stop_reason == "cancelled"
+
+
+class _JoinWithSpace:
+    """Streams text that follows the writer's own, starting with exactly one space."""
+
+    def __init__(self, on_text: TextCallback) -> None:
+        self._on_text = on_text
+        self._started = False
+
+    def feed(self, piece: str) -> None:
+        if not self._started:
+            piece = piece.lstrip()
+            if not piece:
+                return
+            piece = " " + piece
+            self._started = True
+        self._on_text(piece.replace("\n", " "))
 
 
 class LocalModel:
@@ -183,7 +234,7 @@ class LocalModel:
     def weak_tasks(self) -> dict[Task, str]:
         """Tasks this model does poorly by measurement, each with a note for the AI menu
         (e.g. "works better with a larger model"); empty when nothing has been measured."""
-        return {}
+        return weak_tasks_for(self.folder.manifest)
 
     # -- work ------------------------------------------------------------------------
 
@@ -201,20 +252,65 @@ class LocalModel:
     ) -> TaskResult:
         """Run one writing task; ``on_text`` receives the answer as it streams.
 
-        ``on_restart(reason)`` is called when an answer failed its check and is being written
-        again: the caller discards what it streamed so far (``reason`` says why, plainly)."""
+        Every answer is checked (``result.check``). One that fails is written again, with
+        another seed and settings, at most ``MAX_RETRIES`` times: ``on_restart(reason)`` is
+        called first and the caller discards what it streamed so far (``reason`` says why,
+        plainly). A caller streaming without ``on_restart`` gets the first answer, checked.
+        When every attempt fails, shorten and summarize fall back to sentences
+        picked from the writer's own text (``check.method == "extractive"``); other tasks
+        return the closest attempt with ``check.passed`` False and the reasons."""
         request = request.validated()
         plan = build_prompt(request, self.codec, self.text_info)
+        assert request.sampling is not None
+        attempts: list[TaskResult] = []
+        # A caller that streams but cannot discard what it showed gets one attempt, checked.
+        tries = 1 + MAX_RETRIES if on_text is None or on_restart is not None else 1
+        for attempt in range(tries):
+            if attempt:
+                failed = attempts[-1].check
+                if on_restart is not None:
+                    on_restart(f"{failed.reasons[0]} Writing it again…")
+            sampling = retry_sampling(request.sampling, attempt)
+            if attempt and plan.task is Task.EXPAND:
+                # The pattern gave too little: add the model's own next sentences instead.
+                plan = expand_by_continuation(request, self.codec, self.text_info)
+            result = self._attempt(plan, request, sampling, on_text, cancel)
+            attempts.append(result)
+            if result.cancelled or result.check.passed:
+                return replace(result, check=replace(result.check, attempts=len(attempts)))
+        best = min(attempts, key=lambda r: len(r.check.reasons))
+        can_replace = on_text is None or on_restart is not None
+        cancelled = cancel is not None and cancel.is_set()
+        if plan.task in EXTRACTIVE_RATIO and can_replace and not cancelled:
+            return self._extractive(plan, best, len(attempts), on_text, on_restart, cancel)
+        if best is not attempts[-1]:
+            if on_restart is not None:
+                on_restart("Showing the closest of the answers written.")
+            if on_text is not None and best.text:
+                on_text(best.text)
+        return replace(best, check=replace(best.check, attempts=len(attempts)))
+
+    def _attempt(
+        self,
+        plan: PromptPlan,
+        request: GenerationRequest,
+        sampling: SamplingSettings,
+        on_text: TextCallback | None,
+        cancel: CancelFlag | None,
+    ) -> TaskResult:
+        """One generation of ``plan``, streamed, cleaned and checked."""
         task = plan.task
         callback = on_text
         if task is Task.CONTINUE:
-            spacing = ContinuationSpacing(request.before)
+            # After a paragraph break of ours, the model's own leading blank lines are dropped.
+            spacing = ContinuationSpacing(request.before.rstrip(" \t") + plan.answer_prefix)
             if on_text is not None:
 
                 def callback(piece: str) -> None:
                     fixed = spacing.feed(piece)
                     if fixed:
                         on_text(fixed)
+
         else:
             answer = AnswerStream()
             if on_text is not None:
@@ -224,36 +320,104 @@ class LocalModel:
                     if fixed:
                         on_text(fixed)
 
-                if plan.answer_prefix:
-                    callback(plan.answer_prefix)
-        assert request.sampling is not None
+        if plan.appends_to_source and on_text is not None:
+            # The writer's text, then the model's sentences joined to it by one space.
+            join = _JoinWithSpace(on_text)
+            on_text(plan.answer_prefix)
+            callback = join.feed
+        elif on_text is not None and callback is not None and plan.answer_prefix:
+            # A paragraph break is shown as it is; a list's "1." goes through the stream.
+            (on_text if task is Task.CONTINUE else callback)(plan.answer_prefix)
         output = self.generator.generate(
             plan.token_ids,
             max_new_tokens=plan.max_new_tokens,
-            sampling=request.sampling,
+            sampling=sampling,
             stop_token_ids=self.stop_token_ids,
             stop_strings=plan.stop_strings,
             keep_stop_strings=plan.keep_stop_strings,
             on_text=callback,
             cancel=cancel,
             penalty_context=plan.penalty_context,
+            stop_after_text=task is Task.CONTINUE or bool(plan.min_new_tokens > 1),
+            min_new_tokens=plan.min_new_tokens,
+            # Answers start with words: a leading blank line would end most of them.
+            first_token_bans=self.codec.whitespace_token_ids() if plan.no_blank_start else (),
+            shared_prefix=plan.shared_prefix_tokens,
         )
         self.last_stats = output.stats
-        raw = output.text
+        raw = plan.answer_prefix + output.text
+        if plan.appends_to_source:
+            raw = plan.answer_prefix + " " + " ".join(output.text.split())
         if task is Task.CONTINUE:
-            spacing = ContinuationSpacing(request.before)
-            text = clean_continuation(spacing.feed(raw), request.length, self._special_texts)
+            spacing = ContinuationSpacing(request.before.rstrip(" \t") + plan.answer_prefix)
+            text = plan.answer_prefix + spacing.feed(output.text)
+            text = clean_continuation(text, request.length, self._special_texts)
+            if text.startswith("\n"):  # one paragraph break, however many the model wrote
+                text = PARAGRAPH_BREAK + text.lstrip()
         else:
             if on_text is not None:
                 tail = answer.flush()
                 if tail:
                     on_text(tail)
-            raw = plan.answer_prefix + raw
             text = clean_answer(task, raw, plan.source_text, self._special_texts)
+            if output.stop_reason == "max_tokens" and task is not Task.BRAINSTORM:
+                text = drop_unfinished_sentence(text)
         log.debug(
             "%s: %d tokens, stop=%s", task.value, output.stats.generated_tokens, output.stop_reason
         )
-        return TaskResult(task, text, raw, output.stop_reason, output.stats, plan.context_cut)
+        check = check_answer(
+            task,
+            text,
+            source=plan.source_text,
+            notes=request.notes,
+            prompt_texts=plan.prompt_texts,
+        )
+        return TaskResult(
+            task, text, raw, output.stop_reason, output.stats, plan.context_cut, check
+        )
+
+    def _extractive(
+        self,
+        plan: PromptPlan,
+        best: TaskResult,
+        attempts: int,
+        on_text: TextCallback | None,
+        on_restart: Callable[[str], None] | None,
+        cancel: CancelFlag | None,
+    ) -> TaskResult:
+        """Shorten/summarize with the writer's own most informative sentences."""
+        source = plan.source_text
+        limit = int(word_count(source) * EXTRACTIVE_RATIO[plan.task])
+
+        def scorer(units: Sequence[str]) -> list[float]:
+            return self.sentence_scores(units, cancel)
+
+        text = extract(source, limit, scorer)
+        if on_restart is not None:
+            on_restart(f"{best.check.reasons[0]} Using sentences from your text instead.")
+        if on_text is not None and text:
+            on_text(text)
+        check = AnswerCheck(True, (), METHOD_EXTRACTIVE, attempts)
+        return replace(best, text=text, stop_reason="extractive", check=check)
+
+    def sentence_scores(
+        self, units: Sequence[str], cancel: CancelFlag | None = None
+    ) -> list[float]:
+        """Each text's mean surprisal (nats per token) to the model, read in order as one
+        passage: how much new information it carries."""
+        ids: list[int] = []
+        spans: list[tuple[int, int]] = []
+        for index, unit in enumerate(units):
+            unit_ids = self.codec.encode((" " if index else "") + unit.strip())
+            spans.append((len(ids), len(ids) + len(unit_ids)))
+            ids.extend(unit_ids)
+        limit = self.generator.context_length - 1
+        surprisals = self.generator.token_surprisals(ids[:limit], cancel) if ids else []
+        scores = []
+        for start, end in spans:
+            values = surprisals[max(start, 1) : end]
+            scores.append(sum(values) / len(values) if values else 0.0)
+        return scores
 
     def warm(self, request: GenerationRequest, cancel: CancelFlag | None = None) -> int:
         """Prefill the prompt ``request`` would use; returns how many tokens are cached."""

@@ -169,14 +169,16 @@ class ModelSession:
             shared_kv=shared_kv,
         )
 
-    def new_cache(self, *, capacity: int | None = None) -> KVCache:
+    def new_cache(self, *, capacity: int | None = None, growing: bool = False) -> KVCache:
+        """A cache in the session's layout, or a growing one (``growing``) that holds only
+        the positions it has, for small side caches such as a task's prompt prefix."""
         return KVCache(
             self.signature.num_layers,
             self.num_kv_heads,
             self.head_dim,
             self.signature.kv_dtype,
             device=self._device,
-            capacity=capacity or self.kv_capacity,
+            capacity=None if growing else capacity or self.kv_capacity,
         )
 
     def _shared_buffers_work(self) -> bool:

@@ -59,7 +59,11 @@ class ContinuationSpacing:
     def feed(self, piece: str) -> str:
         if self._started or not piece:
             return piece
-        if self._had_space or self._at_line_start:
+        if self._at_line_start:
+            piece = piece.lstrip(" \t\n")
+            if not piece:
+                return ""
+        elif self._had_space:
             piece = piece.lstrip(" \t")
             if not piece:
                 return ""
@@ -161,3 +165,13 @@ class AnswerStream:
         self._open = True
         self._held = ""
         return text
+
+
+def drop_unfinished_sentence(text: str) -> str:
+    """An answer cut off by its token limit, without the sentence it left unfinished (when
+    at least one sentence is complete)."""
+    stripped = text.rstrip()
+    if not stripped or stripped[-1] in '.!?…"”’)':
+        return stripped
+    ends = list(_SENTENCE_END.finditer(stripped))
+    return stripped[: ends[-1].end()] if ends else stripped

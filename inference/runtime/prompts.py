@@ -1,47 +1,41 @@
 """Each writing task's prompt, fitted into the model's context window.
 
 ``continue`` is a raw continuation of the text before the cursor (the model writes the next
-words). The other tasks are instructions rendered with the model's own chat template. Both
-keep the writer's document notes and never exceed the context: the text the task works on
-is cut (most recent text first, at a paragraph or sentence boundary) to what fits."""
+words); at the end of a paragraph the prompt ends with a paragraph break, so the model writes
+the next paragraph and the answer starts with that break. The other tasks are patterns to
+complete (see ``few_shot.py``): fixed worked examples first (a prefix the prompt cache keeps),
+then the writer's notes and text, then the answer label. Both never exceed the context: the
+text the task works on is cut (most recent text first, at a natural boundary) to what fits."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 
-from inference.runtime.chat_template import render_chat
 from inference.runtime.context_window import FittedText, fit_head, fit_tail
 from inference.runtime.errors import InvalidRequestError
-from inference.runtime.tasks import TONES, GenerationRequest, Task
+from inference.runtime.few_shot import Pattern, all_example_texts, pattern_for
+from inference.runtime.tasks import GenerationRequest, Task
 from inference.runtime.text_codec import TextCodec
 
 log = logging.getLogger(__name__)
 
-# Short on purpose: every token here is computed for every request.
-SYSTEM_PROMPT = "You are a writing assistant. Reply with the requested text only."
-
-# Each instruction follows the text it is about: small models heed the last thing they read.
-INSTRUCTIONS: dict[Task, str] = {
-    Task.REWRITE: "Rewrite this text so it reads clearly and smoothly. Keep its meaning, voice, "
-    "point of view and tense.",
-    Task.SHORTEN: "Shorten this text to about half its length. Keep the key points and the "
-    "writer's voice.",
-    Task.EXPAND: "Expand this text with more detail and description. Keep its style, point of "
-    "view and tense.",
-    Task.CHANGE_TONE: "Rewrite this text in a {tone} tone. Keep its meaning.",
-    Task.SUMMARIZE: "Summarize this text in a few sentences.",
-    Task.BRAINSTORM: "Brainstorm five new ideas for what could happen next in this piece of "
-    "writing. One short line per idea, as a numbered list.",
-    Task.DESCRIBE: "Describe this in a short paragraph rich in sensory detail (sight, sound, "
-    "smell, touch, taste).",
-}
-
-# Starting the answer for the model keeps a small one on format (a list, not a copy).
-ANSWER_PREFIXES: dict[Task, str] = {Task.BRAINSTORM: "1."}
-
 CHAT_STOP_STRINGS = ("<|im_end|>", "<|im_start|>", "<|endoftext|>", "<|eot_id|>", "</s>")
 SENTENCE_STOPS = (". ", "! ", "? ", ".\n", "!\n", "?\n", "…", '."', ".”")
+PARAGRAPH_BREAK = "\n\n"
+# How many brainstorm ideas are asked for (the list stops before the next one).
+BRAINSTORM_IDEAS = 5
+# Answer tokens allowed per token of the source, by task (plus a little room): an answer
+# that needs more has already failed its length rule, so writing on only costs time.
+_ANSWER_TOKENS_PER_SOURCE_TOKEN: dict[Task, float] = {
+    Task.SHORTEN: 0.9,
+    Task.SUMMARIZE: 0.7,
+    Task.REWRITE: 1.7,
+    Task.CHANGE_TONE: 1.7,
+    Task.EXPAND: 3.0,
+}
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
 # Room kept for token merges where the fitted text joins the template.
 _MARGIN = 4
 _MIN_TEXT_TOKENS = 16
@@ -62,6 +56,16 @@ class PromptPlan:
     source_text: str = ""
     # Text the answer is made to start with (already in the prompt), e.g. "1." for a list.
     answer_prefix: str = ""
+    # Prompt text an answer must not copy (the worked examples).
+    prompt_texts: tuple[str, ...] = ()
+    # How many leading prompt tokens are the same for every request of this task.
+    shared_prefix_tokens: int = 0
+    # The model may not end its answer before this many tokens.
+    min_new_tokens: int = 1
+    # The answer is ``answer_prefix`` (the writer's text) and what the model adds after it.
+    appends_to_source: bool = False
+    # The model's first token may not be whitespace (the prompt already ends where words go).
+    no_blank_start: bool = True
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,16 @@ def _bos(model: ModelTextInfo) -> list[int]:
     return [model.bos_token_id] if model.add_bos_token and model.bos_token_id is not None else []
 
 
+def at_paragraph_end(request: GenerationRequest) -> bool:
+    """Whether the cursor ends a paragraph (after a finished sentence, nothing after it on
+    the line): there the helpful continuation is the next paragraph."""
+    before = request.before.rstrip(" \t")
+    if not before.strip() or before.endswith("\n"):
+        return False
+    after_line = request.after.split("\n", 1)[0]
+    return not after_line.strip() and bool(_SENTENCE_END.search(before))
+
+
 def _continue_prompt(
     request: GenerationRequest,
     codec: TextCodec,
@@ -110,11 +124,13 @@ def _continue_prompt(
     before = request.before.rstrip(" \t")
     if not before.strip():
         raise InvalidRequestError("There is no text before the cursor to continue.")
+    new_paragraph = at_paragraph_end(request)
     preamble = f"[Notes: {notes}]\n\n" if notes else ""
     prefix_ids = _bos(model) + (codec.encode(preamble) if preamble else [])
-    max_new, budget, text_budget = _make_room(model, len(prefix_ids), max_new, notes)
+    max_new, budget, text_budget = _make_room(model, len(prefix_ids) + 2, max_new, notes)
     fitted = fit_tail(before, text_budget, codec)
-    ids = prefix_ids + codec.encode(fitted.text)
+    prompt_text = fitted.text + (PARAGRAPH_BREAK if new_paragraph else "")
+    ids = prefix_ids + codec.encode(prompt_text)
     ids = _enforce(ids, budget)
     if request.length == "sentence":
         stops: tuple[str, ...] = ("\n", *SENTENCE_STOPS, *CHAT_STOP_STRINGS)
@@ -124,7 +140,47 @@ def _continue_prompt(
     # Penalise repeating the recent document text and what is generated, not the notes.
     penalty_context = ids[len(prefix_ids) :]
     return PromptPlan(
-        Task.CONTINUE, ids, max_new, stops, keep, penalty_context, fitted.cut, fitted.text
+        Task.CONTINUE,
+        ids,
+        max_new,
+        stops,
+        keep,
+        penalty_context,
+        fitted.cut,
+        fitted.text,
+        PARAGRAPH_BREAK if new_paragraph else "",
+        no_blank_start=new_paragraph or before.endswith("\n"),
+    )
+
+
+def expand_by_continuation(
+    request: GenerationRequest, codec: TextCodec, model: ModelTextInfo
+) -> PromptPlan:
+    """Expand as the writer's own text followed by the model's next sentences in the same
+    paragraph: the way a small model reliably adds detail (used when the worked-example
+    pattern gave too little). The answer starts with the whole text."""
+    target, _ = _target_text(request, Task.EXPAND)
+    notes = _fit_notes(request.notes, codec, int(model.context_tokens * _NOTES_SHARE))
+    text = target.rstrip()
+    tokens = codec.count(text)
+    max_new = min(request.max_new_tokens or 1, max(_MIN_NEW_TOKENS, tokens + 24))
+    preamble = f"[Notes: {notes}]\n\n" if notes else ""
+    prefix_ids = _bos(model) + (codec.encode(preamble) if preamble else [])
+    max_new, budget, _ = _make_room(model, len(prefix_ids), max_new, notes, tokens)
+    ids = _enforce(prefix_ids + codec.encode(text), budget)
+    return PromptPlan(
+        Task.EXPAND,
+        ids,
+        max_new,
+        ("\n", *CHAT_STOP_STRINGS),
+        (),
+        ids[len(prefix_ids) :],
+        False,
+        target,
+        text,
+        prompt_texts=all_example_texts(),
+        min_new_tokens=min(max_new, max(8, int(tokens * 0.35))),
+        appends_to_source=True,
     )
 
 
@@ -142,27 +198,27 @@ def _target_text(request: GenerationRequest, task: Task) -> tuple[str, bool]:
     return paragraph, False
 
 
-def _messages(
-    request: GenerationRequest, task: Task, notes: str, text: str
-) -> list[dict[str, str]]:
-    system = SYSTEM_PROMPT
-    if notes:
-        system += f"\n\nThe writer's notes about this document (respect them):\n{notes}"
-    instruction = INSTRUCTIONS[task].format(tone=TONES.get(request.tone or "", "different"))
-    label = "Subject" if task is Task.DESCRIBE else "Text"
-    return [
-        {"role": "system", "content": system},
-        {"role": "user", "content": f"{label}:\n{text}\n\n{instruction}"},
+def _one_line(text: str) -> str:
+    """The pattern is one line per entry: paragraphs are joined with spaces."""
+    return " ".join(text.split())
+
+
+def pattern_prefix(pattern: Pattern) -> str:
+    """The worked examples: the same for every request of a task (and cached as such)."""
+    blocks = [
+        f"{pattern.source_label}: {_one_line(source)}\n{pattern.answer_label}: "
+        + (answer if "\n" in answer else _one_line(answer))
+        for source, answer in pattern.examples
     ]
+    return "\n\n".join(blocks) + "\n\n"
 
 
-def _render(model: ModelTextInfo, messages: list[dict[str, str]]) -> str:
-    return render_chat(
-        model.chat_template,
-        messages,
-        add_generation_prompt=True,
-        bos_token=model.bos_token,
-        eos_token=model.eos_token,
+def _query(pattern: Pattern, notes: str, text: str, prefix: str) -> str:
+    notes_line = f"Notes: {_one_line(notes)}\n" if notes else ""
+    answer_start = f"\n{prefix}" if prefix else ""
+    return (
+        f"{notes_line}{pattern.source_label}: {_one_line(text)}\n"
+        f"{pattern.answer_label}:{answer_start}"
     )
 
 
@@ -178,11 +234,23 @@ def _instruction_prompt(
     if not target:
         what = "a subject" if task is Task.DESCRIBE else "some text"
         raise InvalidRequestError(f"Select {what} to {task.value}, or place the cursor after it.")
-    empty = _render(model, _messages(request, task, notes, ""))
-    overhead = len(_bos(model)) + len(codec.encode(empty))
+    prefix = "1." if task is Task.BRAINSTORM else ""
     tokens = codec.count(target[: model.context_tokens * 32])
+    ratio = _ANSWER_TOKENS_PER_SOURCE_TOKEN.get(task)
+    if ratio is not None:
+        max_new = min(max_new, max(_MIN_NEW_TOKENS, int(tokens * ratio) + 12))
     # Rewrite & co. need the whole text: give it room by allowing a shorter answer.
     wanted = _MIN_TEXT_TOKENS if may_cut else max(_MIN_TEXT_TOKENS, tokens)
+    # As many worked examples as leave room for the text and the answer (a small context
+    # gets fewer, down to the bare labels).
+    full = pattern_for(task, request.tone)
+    for count in range(len(full.examples), -1, -1):
+        pattern = replace(full, examples=full.examples[:count])
+        shared_ids = _bos(model) + codec.encode(pattern_prefix(pattern)) if count else _bos(model)
+        overhead = len(shared_ids) + len(codec.encode(_query(pattern, notes, "", prefix)))
+        room = model.context_tokens - overhead - _MARGIN - min(max_new, 4 * _MIN_NEW_TOKENS)
+        if room >= wanted:
+            break
     max_new, budget, text_budget = _make_room(model, overhead, max_new, notes, wanted)
     fitted: FittedText
     if may_cut:
@@ -196,11 +264,23 @@ def _instruction_prompt(
                 "Select a shorter passage."
             )
         fitted = FittedText(target, tokens, False)
-    prefix = ANSWER_PREFIXES.get(task, "")
-    prompt_text = _render(model, _messages(request, task, notes, fitted.text)) + prefix
-    ids = _enforce(_bos(model) + codec.encode(prompt_text), budget)
+    ids = shared_ids + codec.encode(_query(pattern, notes, fitted.text, prefix))
+    ids = _enforce(ids, budget)
+    stops: tuple[str, ...] = ("\n", *CHAT_STOP_STRINGS)
+    if task is Task.BRAINSTORM:
+        stops = ("\n\n", f"\n{BRAINSTORM_IDEAS + 1}.", *CHAT_STOP_STRINGS)
     return PromptPlan(
-        task, ids, max_new, CHAT_STOP_STRINGS, (), [], fitted.cut, fitted.text, prefix
+        task,
+        ids,
+        max_new,
+        stops,
+        (),
+        [],
+        fitted.cut,
+        fitted.text,
+        prefix,
+        prompt_texts=all_example_texts(),
+        shared_prefix_tokens=len(shared_ids) if ids[: len(shared_ids)] == shared_ids else 0,
     )
 
 

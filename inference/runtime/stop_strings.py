@@ -10,18 +10,30 @@ from collections.abc import Sequence
 
 
 class StopStringFilter:
-    def __init__(self, stop_strings: Sequence[str], keep: Sequence[str] = ()) -> None:
+    def __init__(
+        self, stop_strings: Sequence[str], keep: Sequence[str] = (), *, after_text: bool = False
+    ) -> None:
         """``keep``: stop strings whose text (without trailing whitespace) stays in the output,
-        e.g. ``". "`` to stop after a sentence but keep its full stop."""
+        e.g. ``". "`` to stop after a sentence but keep its full stop. ``after_text``: leading
+        whitespace never stops the text (a continuation may begin with the paragraph break a
+        ``"\\n\\n"`` rule would otherwise end it on)."""
         self.stop_strings = tuple(s for s in stop_strings if s)
         self.keep = frozenset(keep)
         self._held = ""
         self.stopped = False
+        self._waiting_for_text = after_text
 
     def feed(self, piece: str) -> str:
         """Text safe to show now; sets ``stopped`` when a stop string completed."""
         if self.stopped:
             return ""
+        if self._waiting_for_text:
+            stripped = piece.lstrip()
+            lead = piece[: len(piece) - len(stripped)]
+            if not stripped:
+                return lead
+            self._waiting_for_text = False
+            return lead + self.feed(stripped)
         text = self._held + piece
         if not self.stop_strings:
             self._held = ""

@@ -64,7 +64,7 @@ CONTINUE_SAMPLING = SamplingSettings(
     temperature=0.7, top_k=50, top_p=0.9, min_p=0.05, repetition_penalty=1.1
 )
 INSTRUCTION_SAMPLING = SamplingSettings(
-    temperature=0.4, top_k=40, top_p=0.9, min_p=0.05, repetition_penalty=1.05
+    temperature=0.3, top_k=40, top_p=0.9, min_p=0.05, repetition_penalty=1.05
 )
 
 

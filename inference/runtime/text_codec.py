@@ -15,6 +15,7 @@ class TextCodec:
     def __init__(self, tokenizer: Tokenizer) -> None:
         self.tokenizer = tokenizer
         self._backend = tokenizer.backend
+        self._whitespace: list[int] | None = None
 
     @classmethod
     def from_file(cls, path: Path) -> TextCodec:
@@ -37,6 +38,19 @@ class TextCodec:
 
     def token_text(self, token_id: int) -> str | None:
         return self._backend.id_to_token(token_id)
+
+    def whitespace_token_ids(self) -> list[int]:
+        """Ids of tokens that are only spaces, tabs or line breaks (computed once)."""
+        if self._whitespace is None:
+            byte_level_space = set("ĠĊĉčĀ ")
+            # Byte-level BPE spells space, newline, tab and carriage return as these.
+            allowed = byte_level_space | set(" \t\n\r")
+            self._whitespace = sorted(
+                token_id
+                for token, token_id in self._backend.get_vocab().items()
+                if token and set(token) <= allowed
+            )
+        return self._whitespace
 
     def special_token_texts(self) -> list[str]:
         added = self._backend.get_added_tokens_decoder()

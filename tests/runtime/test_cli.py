@@ -206,3 +206,30 @@ def test_the_installed_command_reads_stdin_and_streams(runtime_model_dir: Path) 
     )
     assert missing.returncode == EXIT_USAGE
     assert b"does not exist" in missing.stderr
+
+
+def test_generate_json_includes_the_answer_check_and_warns_on_failure(
+    capsys: pytest.CaptureFixture[str], draft: Path, runtime_model_dir: Path
+) -> None:
+    code, out, err = run(
+        capsys,
+        "generate",
+        "--task",
+        "rewrite",
+        "--file",
+        str(draft),
+        "--model",
+        str(runtime_model_dir),
+        "--max-tokens",
+        "12",
+        "--json",
+        "--seed",
+        "3",
+        "--device",
+        "cpu",
+    )
+    assert code == EXIT_OK, err
+    check = json.loads(out)["check"]
+    assert set(check) == {"passed", "reasons", "method", "attempts"}
+    if not check["passed"]:  # the tiny random model writes nonsense
+        assert check["reasons"] and "failed its check" in err

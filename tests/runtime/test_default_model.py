@@ -135,3 +135,90 @@ def test_ctrl_c_stops_the_command_within_a_token_and_exits_130(
         process.kill()
     assert code == 130
     assert elapsed < 5  # one decode step is ~20 ms; process exit adds the rest
+
+
+# -- answers a writer can trust (issue 11) ---------------------------------------------
+# Passages written for these tests only (not the benchmark's development set).
+ENDINGS = [
+    (
+        "The bus from Ostrava was forty minutes late, and Hana Blaha had read the same page "
+        "of her book six times. When it finally pulled in, the driver apologised to nobody "
+        "and the passengers climbed aboard in silence.",
+        "Characters: Hana Blaha. Place: Ostrava bus station.",
+    ),
+    (
+        "Our new returns process starts on Monday. Customers print a label from their "
+        "account page, drop the parcel at any post office and receive a refund within five "
+        "working days of it arriving at the warehouse in Leeds.",
+        "Company: Fernhill Outdoor. Warehouse in Leeds.",
+    ),
+    (
+        "My aunt Rosalind never learned to drive, so she walked everywhere with a wicker "
+        "basket on her arm. She knew every shortcut in Whitby and every dog by name, and "
+        "the dogs, I think, knew her better than the people did.",
+        "Narrator: first person. Aunt Rosalind. Town: Whitby.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "notes"), ENDINGS)
+def test_continue_at_the_end_of_a_paragraph_writes_the_next_one(
+    model: LocalModel, text: str, notes: str
+) -> None:
+    shown: list[str] = []
+    restarts: list[str] = []
+    result = model.run(
+        GenerationRequest(
+            "continue",
+            before=text,
+            notes=notes,
+            sampling=SamplingSettings(temperature=0.7, top_p=0.9, seed=11),
+        ),
+        on_text=shown.append,
+        on_restart=lambda reason: (restarts.append(reason), shown.clear()),
+    )
+    assert result.text.startswith("\n\n")
+    assert result.text.strip(), "the paragraph break must not end the answer before it starts"
+    assert result.check.passed, result.check.reasons
+    assert "".join(shown).rstrip() == result.text
+
+
+@pytest.mark.parametrize(("text", "notes"), ENDINGS)
+def test_shorten_is_shorter_or_marked(model: LocalModel, text: str, notes: str) -> None:
+    result = model.run(
+        GenerationRequest(
+            "shorten",
+            selection=text,
+            notes=notes,
+            sampling=SamplingSettings(
+                temperature=0.3, top_k=40, top_p=0.9, min_p=0.05, repetition_penalty=1.05, seed=3
+            ),
+        )
+    )
+    words, source = len(result.text.split()), len(text.split())
+    assert result.check.passed  # validators + the extractive fallback make this a guarantee
+    assert words <= 0.75 * source, result.text
+
+
+@pytest.mark.parametrize("task", ["rewrite", "tone", "describe", "expand"])
+def test_no_leak_or_talk_about_the_text_passes_unmarked(model: LocalModel, task: str) -> None:
+    from inference.runtime.few_shot import all_example_texts
+
+    text, notes = ENDINGS[2]
+    result = model.run(
+        GenerationRequest(
+            task,
+            selection=text if task != "describe" else "a wicker basket",
+            notes=notes,
+            tone="formal",
+            sampling=SamplingSettings(temperature=0.4, seed=7),
+        )
+    )
+    lowered = result.text.lower()
+    leaked = [
+        phrase
+        for phrase in ("the text", "the passage", "rewrite", "the writer's notes", "dear ")
+        if phrase in lowered and phrase not in text.lower()
+    ] + [e for e in all_example_texts() if e.lower()[:40] in lowered]
+    if leaked:
+        assert not result.check.passed, (leaked, result.text)

@@ -307,3 +307,22 @@ def test_streamed_text_equals_decoding_all_tokens_at_once(tiny_model: LocalModel
         if any("\ufffd" in tiny_model.codec.decode([t]) for t in output.token_ids):
             spanning += [c for c in streamed if len(c.encode("utf-8")) > 1 and c != "\ufffd"]
     assert spanning, "no run held a character made of several tokens: the test proved nothing"
+
+
+def test_a_task_prefix_is_kept_while_other_requests_run(runtime_model_dir: Path) -> None:
+    model = load(runtime_model_dir)
+    fresh = load(runtime_model_dir)
+    greedy = SamplingSettings(temperature=0)
+    examples = list(range(40, 120))  # the worked examples every request of a task shares
+    first, document, second = list(range(5, 25)), list(range(130, 190)), list(range(60, 75))
+
+    def run(generator: Generator, ids: list[int], prefix: int):
+        return generator.generate(ids, max_new_tokens=6, sampling=greedy, shared_prefix=prefix)
+
+    run(model.generator, examples + first, len(examples))
+    run(model.generator, document, 0)  # a suggestion on the document in between
+    again = run(model.generator, examples + second, len(examples))
+    assert again.stats.reused_tokens >= len(examples)
+    assert model.generator.cache.tokens[: len(document)] == document  # the document's cache
+    cold = run(fresh.generator, examples + second, 0)
+    assert again.token_ids == cold.token_ids  # same answer as computing everything

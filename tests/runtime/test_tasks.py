@@ -44,21 +44,31 @@ def test_each_instruction_task_gives_marker_free_text(tiny_model: LocalModel, ta
     assert not any(marker in result.text for marker in MARKERS)
 
 
-def test_instruction_prompts_use_the_models_chat_template(tiny_model: LocalModel) -> None:
-    plan = tiny_model.plan(GenerationRequest("rewrite", selection=SHORT, notes="Narrator: Ann"))
-    special = tiny_model.folder.special_tokens
-    assert plan.token_ids.count(special["bos_token_id"]) >= 2  # <|im_start|> per message
+def test_instruction_prompts_are_worked_example_patterns(tiny_model: LocalModel) -> None:
+    plan = tiny_model.plan(GenerationRequest("shorten", selection=SHORT, notes="Narrator: Ann"))
     text = tiny_model.codec.tokenizer.decode(plan.token_ids)
-    assert text.endswith("<|im_start|>assistant\n")
-    assert "Narrator: Ann" in text
+    assert text.endswith(f"Notes: Narrator: Ann\nLong: {SHORT}\nShort:")
+    assert "<|im_start|>" not in text
+    assert "\n" in plan.stop_strings  # the answer is the rest of the "Short:" line
     assert set(CHAT_STOP_STRINGS) <= set(plan.stop_strings)
 
 
 def test_continue_is_a_raw_continuation_with_notes_first(tiny_model: LocalModel) -> None:
-    plan = tiny_model.plan(GenerationRequest("continue", before=TEXT + "  ", notes="Ann"))
+    plan = tiny_model.plan(
+        GenerationRequest("continue", before="Gulls circled the", after=" masts.", notes="Ann")
+    )
     text = tiny_model.codec.tokenizer.decode(plan.token_ids)
-    assert text == f"[Notes: Ann]\n\n{TEXT}"  # trailing spaces are not sent
+    assert text == "[Notes: Ann]\n\nGulls circled the"
     assert "<|im_start|>" not in text
+
+
+def test_continue_at_the_end_of_a_paragraph_starts_the_next_one(tiny_model: LocalModel) -> None:
+    for before, after in ((TEXT + "  ", ""), (TEXT, "\n\nNext paragraph.")):
+        plan = tiny_model.plan(GenerationRequest("continue", before=before, after=after))
+        assert tiny_model.codec.tokenizer.decode(plan.token_ids).endswith(TEXT + "\n\n")
+        assert plan.answer_prefix == "\n\n"
+    middle = tiny_model.plan(GenerationRequest("continue", before=TEXT, after=" More text."))
+    assert middle.answer_prefix == ""
 
 
 def test_continue_output_has_the_right_leading_space(tiny_model: LocalModel) -> None:
@@ -82,7 +92,8 @@ def test_long_document_is_cut_to_fit_and_never_exceeds_the_context(tiny_model: L
         assert plan.context_cut
         assert len(plan.token_ids) + plan.max_new_tokens <= tiny_model.context_tokens
     continued = tiny_model.plan(GenerationRequest("continue", before=document))
-    assert tiny_model.codec.decode(continued.token_ids).endswith("went out.")
+    # The end of the document ends a paragraph: the next one is asked for.
+    assert tiny_model.codec.decode(continued.token_ids).endswith("went out.\n\n")
 
 
 def test_long_selection_to_rewrite_is_refused_in_plain_words(tiny_model: LocalModel) -> None:

@@ -1,0 +1,215 @@
+"""The answer check's rules, one by one, with bad answers the default model really wrote."""
+
+from __future__ import annotations
+
+import pytest
+
+from inference.runtime.answer_check import check_answer, distinct_2, proper_names, word_count
+from inference.runtime.few_shot import PATTERNS, all_example_texts
+from inference.runtime.tasks import Task
+
+MEMOIR = (
+    "My grandmother kept her buttons in a biscuit tin from Dundee. On wet afternoons she let "
+    "me tip them onto the rug and sort them by colour, and she told me which coat or dress "
+    "each one had come from, though I suspect she invented half of it."
+)
+STORY = (
+    "Maren Holt arrived at Carrow Point with two suitcases and a crate of books. The "
+    "lighthouse had not been lit in eleven years. She spent the first week scraping salt from "
+    "the brass rails, and in the evenings she read by a paraffin lamp."
+)
+NOTES = "Characters: Maren Holt (keeper). Place: Carrow Point lighthouse."
+
+
+def check(task: Task, answer: str, source: str = STORY, notes: str = NOTES):
+    return check_answer(task, answer, source=source, notes=notes, prompt_texts=all_example_texts())
+
+
+# -- length ----------------------------------------------------------------------------
+
+
+def test_a_shorten_longer_than_the_original_fails_with_both_counts() -> None:
+    answer = STORY + " " + MEMOIR
+    result = check(Task.SHORTEN, answer)
+    assert not result.passed
+    assert (
+        f"It came out longer than the original ({word_count(answer)} words vs "
+        f"{word_count(STORY)})." in result.reasons
+    )
+
+
+def test_a_shorten_must_lose_a_quarter_of_the_words() -> None:
+    almost = STORY.replace(" with two suitcases and a crate of books", "")
+    assert word_count(almost) > 0.75 * word_count(STORY)
+    assert "not short enough" in check(Task.SHORTEN, almost).summary
+
+
+def test_a_real_shortening_passes() -> None:
+    answer = "Maren Holt came to the dark lighthouse at Carrow Point and spent a week cleaning it."
+    assert check(Task.SHORTEN, answer).passed
+
+
+def test_a_summary_must_be_at_most_half() -> None:
+    half_and_more = "Maren Holt arrived at Carrow Point with two suitcases and a crate of books."
+    half_and_more += " The lighthouse had not been lit in eleven years."
+    result = check(Task.SUMMARIZE, half_and_more)
+    assert not result.passed and "not short enough" in result.summary
+    assert check(Task.SUMMARIZE, "Maren Holt came to clean the old Carrow Point lighthouse.").passed
+
+
+def test_an_expansion_must_be_longer() -> None:
+    result = check(Task.EXPAND, "Maren Holt cleaned the lighthouse at Carrow Point.")
+    assert not result.passed and "not longer than the original" in result.summary
+    longer = (
+        STORY + " The lamp room smelled of old oil and rust, and the stairs rang under her boots."
+    )
+    assert check(Task.EXPAND, longer).passed
+
+
+def test_a_rewrite_stays_within_a_length_band() -> None:
+    assert "left out much" in check(Task.REWRITE, "Maren Holt arrived at Carrow Point.").summary
+    assert "much longer" in check(Task.REWRITE, STORY + " " + STORY.upper()).summary
+
+
+# -- leaks and talk about the text -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("task", "answer"),
+    [
+        (Task.REWRITE, "Rewrite this text to reflect the tone of the original text:"),
+        (
+            Task.CHANGE_TONE,
+            'The sentence is an example of a formal and professional tone. Changed "had" to '
+            '"had". Changed "read" to "read".',
+        ),
+        (
+            Task.CHANGE_TONE,
+            "Dear Sarah, I hope this message finds you well. I wanted to tell you about my "
+            "grandmother and her tin of buttons, which she kept for many years.",
+        ),
+        (
+            Task.DESCRIBE,
+            "The writer's notes about this document are filled with names and places, and "
+            "the lighthouse is described in detail.",
+        ),
+        (Task.CHANGE_TONE, "I'm sorry for the inconvenience, but I'm unable to assist."),
+        (Task.SUMMARIZE, "The passage describes a woman who moves to a lighthouse."),
+    ],
+)
+def test_answers_seen_in_the_issue_fail(task: Task, answer: str) -> None:
+    source = MEMOIR if "grandmother" in answer else STORY
+    result = check(task, answer, source)
+    assert not result.passed
+    assert result.reasons
+
+
+def test_the_letter_answer_is_marked_as_a_letter_with_an_invented_name() -> None:
+    answer = (
+        "Dear Sarah, I hope this message finds you well. My grandmother kept her buttons in "
+        "a biscuit tin from Dundee, and I sorted them by colour on wet afternoons."
+    )
+    reasons = check(Task.CHANGE_TONE, answer, MEMOIR, "").summary
+    assert "letter" in reasons and "Sarah" in reasons
+
+
+def test_copying_a_worked_example_fails() -> None:
+    example = PATTERNS[Task.SHORTEN].examples[1][1]
+    result = check(Task.SHORTEN, example, STORY)
+    assert not result.passed and "instructions or examples" in result.summary
+
+
+def test_words_shared_with_the_source_are_not_a_leak() -> None:
+    source = "We will move the launch from March to May to give support time to prepare. " * 2
+    answer = "We will move the launch from March to May to give support time."
+    assert "instructions or examples" not in check(Task.SHORTEN, answer, source, "").summary
+
+
+# -- repetition, echo, names -----------------------------------------------------------
+
+
+def test_repeated_sentences_fail() -> None:
+    answer = "The lamp was dark. Maren Holt lit it at Carrow Point. The lamp was dark."
+    assert "repeats itself" in check(Task.SHORTEN, answer.replace(".", ". ", 0)).summary
+
+
+def test_the_whole_source_plus_extras_fails_for_a_rewrite() -> None:
+    answer = STORY + "\n\nRewrite: " + STORY.replace("eleven", "twelve")
+    reasons = check(Task.REWRITE, answer).summary
+    assert "repeated the original and added" in reasons
+
+
+def test_an_unchanged_rewrite_fails() -> None:
+    assert "unchanged" in check(Task.REWRITE, STORY).summary
+
+
+def test_names_are_kept_and_none_invented() -> None:
+    dropped = STORY.replace("Maren Holt", "A woman").replace("Carrow Point", "the coast")
+    assert "dropped names" in check(Task.REWRITE, dropped).summary
+    invented = STORY.replace("a crate of books", "her friend Lucinda Marsh")
+    assert "Lucinda" in check(Task.REWRITE, invented).summary
+    lost = "A woman came to clean the old lighthouse for a week."
+    assert "lost the names" in check(Task.SHORTEN, lost).summary
+
+
+def test_shortening_that_says_new_things_fails() -> None:
+    answer = "Maren Holt opened a bakery at Carrow Point and sold bread to tourists."
+    assert "says things your text does not" in check(Task.SHORTEN, answer).summary
+
+
+def test_proper_names_ignore_sentence_openers_and_days() -> None:
+    names = proper_names("On Monday the boat left. Then Dov Adler waved to Noa. Rook: 'Go.'")
+    assert {"Dov", "Adler", "Noa", "Rook"} <= names
+    assert not names & {"On", "Monday", "Then"}
+
+
+# -- brainstorm, describe, continue ----------------------------------------------------
+
+
+def test_brainstorm_needs_three_distinct_short_ideas() -> None:
+    same = "- A new employee is hired.\n- A new employee is hired.\n- A new employee is hired."
+    assert "1 distinct idea" in check(Task.BRAINSTORM, same).summary
+    good = "- Maren finds a logbook.\n- A ship signals at night.\n- The lamp lights itself."
+    assert check(Task.BRAINSTORM, good).passed
+
+
+def test_describe_stays_on_its_subject() -> None:
+    subject = "an old lighthouse on a cliff"
+    off = "A man with a beard and long white hair, who was the only one who could help."
+    assert "something other than your subject" in check(Task.DESCRIBE, off, subject, "").summary
+    on = "The lighthouse leans into the wind; salt crusts its windows and gulls cry below."
+    assert check(Task.DESCRIBE, on, subject, "").passed
+
+
+def test_an_empty_continuation_fails_with_a_reason() -> None:
+    result = check_answer(Task.CONTINUE, "\n\n", source=STORY)
+    assert not result.passed and result.reasons == ("The model wrote nothing usable.",)
+
+
+def test_a_looping_continuation_fails() -> None:
+    loop = " and she waited and she waited" * 6
+    assert distinct_2(loop) < 0.6
+    assert "round in circles" in check_answer(Task.CONTINUE, loop, source=STORY).summary
+
+
+def test_a_continuation_repeating_the_text_before_fails() -> None:
+    answer = "\n\nThe lighthouse had not been lit in eleven years. She sighed."
+    assert (
+        "repeated a sentence from your text"
+        in check_answer(Task.CONTINUE, answer, source=STORY).summary
+    )
+
+
+def test_web_clutter_after_a_paragraph_break_fails() -> None:
+    answer = "\n\n[The original message is available at: http://example.org/x] Posted on: May"
+    assert not check_answer(Task.CONTINUE, answer, source=STORY).passed
+
+
+def test_a_plain_continuation_passes() -> None:
+    answer = "\n\nOn the eighth day she climbed to the lamp room and found the lens intact."
+    assert check_answer(Task.CONTINUE, answer, source=STORY).passed
+
+
+def test_a_continuation_talking_about_the_text_fails() -> None:
+    answer = "\n\nThe original text was edited by John. It is an example of a concise style."
+    assert "talks about the text" in check_answer(Task.CONTINUE, answer, source=STORY).summary
