@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from desktop.sync import credentials, crypto, errors, library_files
+from desktop.sync import credentials, crypto, errors, keys, library_files
 from desktop.sync.remote_store import RemoteStore
 from desktop.sync.resolution import (
     conflict_doc_id,
@@ -1033,9 +1033,7 @@ class SyncEngine:
         self, current: str, new: str, kdf: crypto.KdfParams | None = None
     ) -> None:
         """Re-wrap the data key under a new passphrase; other devices keep syncing."""
-        from desktop.sync import account  # local import: account builds engines
-
-        account.change_passphrase(self.store, self.remote_id, self._data_key, current, new, kdf)
+        keys.change_passphrase(self.store, self.remote_id, self._data_key, current, new, kdf)
 
     def unsent_versions(self) -> int:
         """Versions saved here that no other device has yet (offline since)."""
