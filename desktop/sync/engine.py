@@ -505,7 +505,7 @@ class SyncEngine:
         if not set_aside:
             return  # the other device edited after seeing this text: it simply follows
         head_ids = [h.rev_id for h in heads]
-        taken = self._derived_revision(
+        taken = Revision.reusing(
             own,
             rev_id=take_back_rev_id(doc_id, own.rev_id, head_ids),
             doc_id=doc_id,
@@ -531,20 +531,13 @@ class SyncEngine:
 
     def _delete_revision(self, doc_id: str, heads: list[Revision]) -> Revision:
         current = max(heads, key=order_key)
-        return Revision(
+        return Revision.deletion(
             rev_id=secrets.token_hex(16),
             doc_id=doc_id,
-            parents=tuple(h.rev_id for h in heads),
+            parents=[h.rev_id for h in heads],
             lamport=self._new_lamport(),
             device=self.device_id,
             path=current.path,
-            deleted=True,
-            blob=None,
-            blob_size=None,
-            blob_doc=None,
-            blob_rev=None,
-            sha256=None,
-            size=None,
             saved_at=self.clock(),
         )
 
@@ -580,18 +573,15 @@ class SyncEngine:
             staged.unlink(missing_ok=True)
             report.skipped_busy.append(rel)
             return
-        rev = Revision(
+        rev = Revision.edit(
             rev_id=rev_id,
             doc_id=doc_id,
-            parents=tuple(parents),
+            parents=parents,
             lamport=self._new_lamport(),
             device=self.device_id,
             path=rel,
-            deleted=False,
             blob=blob,
             blob_size=blob_size,
-            blob_doc=doc_id,
-            blob_rev=rev_id,
             sha256=sha,
             size=fs.size,
             saved_at=self.clock(),
@@ -604,35 +594,6 @@ class SyncEngine:
     def _track(self, rev: Revision, rel: str, fs: library_files.FileState, sha: str) -> None:
         self.state.set_local_doc(LocalDoc(rev.doc_id, rel, rev.rev_id, sha, fs.size, fs.mtime_ns))
 
-    def _derived_revision(
-        self,
-        source: Revision,
-        *,
-        rev_id: str,
-        doc_id: str,
-        parents: list[str],
-        path: str,
-        lamport: int,
-        device: str,
-    ) -> Revision:
-        """A revision that reuses ``source``'s stored blob (rename, conflict copy, restore)."""
-        return Revision(
-            rev_id=rev_id,
-            doc_id=doc_id,
-            parents=tuple(parents),
-            lamport=lamport,
-            device=device,
-            path=path,
-            deleted=False,
-            blob=source.blob,
-            blob_size=source.blob_size,
-            blob_doc=source.blob_doc,
-            blob_rev=source.blob_rev,
-            sha256=source.sha256,
-            size=source.size,
-            saved_at=source.saved_at,
-        )
-
     def _conflict_copy(
         self, doc_id: str, loser: Revision, report: SyncReport, remote_ok: bool
     ) -> None:
@@ -641,7 +602,7 @@ class SyncEngine:
             return
         when = time.strftime("%Y-%m-%d %H.%M", time.localtime(loser.saved_at))
         path = library_files.conflict_name(loser.path, self._device_name(loser.device), when)
-        rev = self._derived_revision(
+        rev = Revision.reusing(
             loser,
             rev_id=conflict_rev_id(doc_id, loser.rev_id),
             doc_id=copy_doc,
@@ -745,7 +706,7 @@ class SyncEngine:
 
     def _rename_revision(self, rev: Revision, new_rel: str) -> Revision:
         heads = [h.rev_id for h in self.state.heads(rev.doc_id)] or [rev.rev_id]
-        renamed = self._derived_revision(
+        renamed = Revision.reusing(
             rev,
             rev_id=rename_rev_id(rev.doc_id, heads, new_rel, take_back=is_take_back(rev.rev_id)),
             doc_id=rev.doc_id,
@@ -846,20 +807,13 @@ class SyncEngine:
             log.debug("deleted %s (deleted on %s)", doc.doc_id, delete_rev.device)
         for doc, heads in plan.local_deletes:
             current = heads[0]
-            rev = Revision(
+            rev = Revision.deletion(
                 rev_id=secrets.token_hex(16),
                 doc_id=doc.doc_id,
-                parents=(current.rev_id,),
+                parents=[current.rev_id],
                 lamport=self._new_lamport(),
                 device=self.device_id,
                 path=current.path,
-                deleted=True,
-                blob=None,
-                blob_size=None,
-                blob_doc=None,
-                blob_rev=None,
-                sha256=None,
-                size=None,
                 saved_at=self.clock(),
             )
             with self.state.transaction():
@@ -872,7 +826,7 @@ class SyncEngine:
         for doc, delete_rev in plan.remote_deletes:
             current = self.state.revision(doc.rev_id)
             assert current is not None
-            rev = self._derived_revision(
+            rev = Revision.reusing(
                 current,
                 rev_id=secrets.token_hex(16),
                 doc_id=doc.doc_id,
