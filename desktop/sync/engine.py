@@ -26,7 +26,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from desktop.sync import credentials, crypto, errors, keys, library_files
+from desktop.sync import credentials, crypto, errors, history, keys, library_files
+from desktop.sync.history import Version
 from desktop.sync.remote_store import RemoteStore
 from desktop.sync.resolution import (
     conflict_doc_id,
@@ -88,18 +89,6 @@ class SyncReport:
         data["renamed"] = [tuple(pair) for pair in data.get("renamed", [])]
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
-
-
-@dataclass(frozen=True)
-class Version:
-    rev_id: str
-    doc_id: str
-    path: str
-    saved_at: float
-    device_name: str
-    size: int | None
-    deleted: bool
-    current: bool
 
 
 @dataclass
@@ -898,88 +887,24 @@ class SyncEngine:
             (self.staging / f"{rev_id}.blob").unlink(missing_ok=True)
             (self.staging / f"{rev_id}.tried").unlink(missing_ok=True)
 
-    # --- history -----------------------------------------------------------------------
+    # --- history (see the history module) ------------------------------------------------
 
     def history(self, rel: str) -> list[Version]:
         """Saved versions of the document now (or last) at ``rel``, newest first."""
-        rel = library_files.normalize(rel)
-        doc_id = next((d.doc_id for d in self.state.local_docs_at(rel) if d.path == rel), None)
-        if doc_id is None:
-            candidates = [
-                r
-                for d in self.state.all_doc_ids()
-                for r in self.state.revisions_of(d)
-                if r.path == rel
-            ]
-            if not candidates:
-                return []
-            doc_id = max(candidates, key=order_key).doc_id
-        local = self.state.local_doc(doc_id)
-        revisions = self.state.revisions_of(doc_id)
-        return [
-            Version(
-                rev_id=r.rev_id,
-                doc_id=r.doc_id,
-                path=r.path,
-                saved_at=r.saved_at,
-                device_name=self._device_name(r.device),
-                size=r.size,
-                deleted=r.deleted,
-                current=local is not None and local.rev_id == r.rev_id,
-            )
-            for r in sorted(revisions, key=lambda r: (r.saved_at, r.lamport), reverse=True)
-        ]
+        return history.versions(self.state, rel, self._device_name)
 
     def deleted_documents(self) -> list[Version]:
         """Documents deleted everywhere, each with its last saved text, newest first."""
-        found = []
-        for doc_id in self.state.all_doc_ids():
-            revisions = self.state.revisions_of(doc_id)
-            winner, _ = resolve(self.state.heads(doc_id))
-            live = [r for r in revisions if not r.deleted and r.blob is not None]
-            if winner is not None or not live:
-                continue
-            last = max(live, key=order_key)
-            found.append(
-                Version(
-                    rev_id=last.rev_id,
-                    doc_id=doc_id,
-                    path=last.path,
-                    saved_at=last.saved_at,
-                    device_name=self._device_name(last.device),
-                    size=last.size,
-                    deleted=False,
-                    current=False,
-                )
-            )
-        return sorted(found, key=lambda v: v.saved_at, reverse=True)
+        return history.deleted_documents(self.state, self._device_name)
 
     def restore(self, rev_id: str) -> str:
         """Write an older version back to its document's file; the next round publishes it.
 
         Returns the path written. The current text stays in history, so nothing is lost.
         """
-        rev = self.state.revision(rev_id)
-        if rev is None or rev.deleted or rev.blob is None:
-            raise errors.SyncError("That version has no text to restore.")
-        local = self.state.local_doc(rev.doc_id)
-        rel = local.path if local is not None else library_files.local_name(rev.path)
-        if not library_files.safe_relative(rel):
-            raise errors.SyncError(f"That version has an unsafe name ({rel!r}); not restored.")
-        target = library_files.on_disk(self.library_root, rel)
-        if local is None and target.exists():
-            taken = {d.path for d in self.state.local_docs()}
-            rel = library_files.free_name(self.library_root, rel, taken)
-            target = library_files.on_disk(self.library_root, rel)
-        with self._plaintext(rev, True) as chunks:
-            library_files.atomic_write_chunks(target, chunks)
-        if local is None:
-            # A deleted document comes back as itself: the next round records this text as
-            # an edit after the delete (an edit beats a delete on every device).
-            heads = self.state.heads(rev.doc_id)
-            latest = max(heads, key=order_key).rev_id if heads else rev.rev_id
-            self.state.set_local_doc(LocalDoc(rev.doc_id, rel, latest, None, None, None))
-        return rel
+        return history.restore(
+            self.state, self.library_root, rev_id, lambda rev: self._plaintext(rev, True)
+        )
 
     # --- keys and lifecycle ------------------------------------------------------------
 
