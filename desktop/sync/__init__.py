@@ -7,9 +7,10 @@ The editor needs only: ``create_remote`` / ``join_remote`` (set-up), ``SyncEngin
 
 from desktop.sync.account import Connection, create_remote, join_remote
 from desktop.sync.crypto import KdfParams
-from desktop.sync.engine import SyncEngine, SyncReport, Version
+from desktop.sync.engine import SyncEngine, SyncReport
 from desktop.sync.entitlement import sync_allowed
 from desktop.sync.errors import SyncError, WrongPassphrase
+from desktop.sync.history import Version
 
 __all__ = [
     "Connection",

@@ -1,24 +1,21 @@
 """Setting sync up: create the encrypted remote (first device) or join it (other devices),
-and change the passphrase. Secrets go to the keyring; settings to the device's state DB."""
+and its key files (see ``keys``). Secrets go to the keyring; settings to the device's state DB."""
 
 from __future__ import annotations
 
-import base64
 import logging
 import platform
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from desktop.sync import credentials, crypto, errors
+from desktop.sync import credentials, crypto, errors, keys
 from desktop.sync.engine import DeleteConfirmation, SyncEngine
 from desktop.sync.remote_store import RemoteFormat, RemoteStore
 from desktop.sync.state_db import StateDb
 from desktop.sync.webdav import WebDavClient
 
 log = logging.getLogger(__name__)
-
-RECOVERY_FILE = "keys/recovery.json"
 
 
 @dataclass(frozen=True)
@@ -30,37 +27,6 @@ class Connection:
 
     def client(self) -> WebDavClient:
         return WebDavClient(self.url, self.user, self.app_password)
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def _unb64(text: object) -> bytes:
-    try:
-        return base64.b64decode(str(text), validate=True)
-    except ValueError as exc:
-        raise errors.RemoteProtocolError("A key file on the server is damaged.") from exc
-
-
-def _passphrase_file(
-    remote_id: str, data_key: bytes, passphrase: str, gen: int, kdf: crypto.KdfParams
-) -> bytes:
-    import json
-
-    salt = secrets.token_bytes(16)
-    kek = crypto.passphrase_key(passphrase, salt, kdf)
-    wrapped = crypto.wrap_key(kek, data_key, f"{remote_id}|passphrase".encode())
-    return json.dumps(
-        {
-            "generation": gen,
-            "kdf": kdf.to_json(),
-            "salt": _b64(salt),
-            "wrapped": _b64(wrapped),
-            "key_check": crypto.key_check(data_key),
-        },
-        indent=1,
-    ).encode()
 
 
 def check_local(state_path: Path, library_root: Path, secrets_in_file: bool = False) -> None:
@@ -162,8 +128,6 @@ def create_remote(
 
     The recovery key is shown once; it is not stored anywhere on this device. Local checks
     run first; a folder left half-created by an interrupted attempt is started over."""
-    import json
-
     if len(passphrase) < 8:
         raise errors.SyncError("Choose a passphrase of at least 8 characters.")
     check_local(state_path, library_root, secrets_in_file)
@@ -179,17 +143,10 @@ def create_remote(
     for folder in ("keys", "blobs", "log", "tmp"):
         client.mkcol(folder)
     store.put_new(
-        "keys/passphrase-1.json", _passphrase_file(fmt.remote_id, data_key, passphrase, 1, kdf)
+        "keys/passphrase-1.json",
+        keys.passphrase_file(fmt.remote_id, data_key, passphrase, 1, kdf),
     )
-    recovery = crypto.wrap_key(
-        crypto.recovery_wrapping_key(recovery_key, fmt.remote_id),
-        data_key,
-        f"{fmt.remote_id}|recovery".encode(),
-    )
-    store.put_new(
-        RECOVERY_FILE,
-        json.dumps({"wrapped": _b64(recovery), "key_check": crypto.key_check(data_key)}).encode(),
-    )
+    store.put_new(keys.RECOVERY_FILE, keys.recovery_file(fmt.remote_id, data_key, recovery_key))
     store.create_layout(fmt)
     engine = _enrol(
         connection,
@@ -203,48 +160,6 @@ def create_remote(
         secrets_in_file,
     )
     return engine, recovery_key
-
-
-def open_data_key(
-    store: RemoteStore,
-    fmt: RemoteFormat,
-    passphrase: str | None = None,
-    recovery_key: str | None = None,
-) -> bytes:
-    """Unwrap the data key with the passphrase or the recovery key (else WrongPassphrase)."""
-    if recovery_key:
-        data = store.read_json(RECOVERY_FILE)
-        kek = crypto.recovery_wrapping_key(recovery_key, fmt.remote_id)
-        try:
-            return crypto.unwrap_key(
-                kek, _unb64(data["wrapped"]), f"{fmt.remote_id}|recovery".encode()
-            )
-        except errors.WrongPassphrase as exc:
-            raise errors.WrongPassphrase(
-                "That recovery key does not open this sync folder."
-            ) from exc
-    if passphrase is None:
-        raise errors.WrongPassphrase("Enter the sync passphrase or the recovery key.")
-    gens = store.passphrase_generations()
-    if not gens:
-        raise errors.RemoteProtocolError("The sync folder on the server has no key file.")
-    data = store.read_json(f"keys/passphrase-{gens[-1]}.json")
-    try:
-        kdf = crypto.KdfParams.from_json(data["kdf"])  # type: ignore[arg-type]
-        salt = _unb64(data["salt"])
-        wrapped = _unb64(data["wrapped"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise errors.RemoteProtocolError("The key file on the server is damaged.") from exc
-    kek = crypto.passphrase_key(passphrase, salt, kdf)
-    try:
-        return crypto.unwrap_key(kek, wrapped, f"{fmt.remote_id}|passphrase".encode())
-    except errors.WrongPassphrase as exc:
-        hint = (
-            " If it was changed on another device, use the new passphrase." if gens[-1] > 1 else ""
-        )
-        raise errors.WrongPassphrase(
-            f"That passphrase does not open this sync folder.{hint}"
-        ) from exc
 
 
 def join_remote(
@@ -264,7 +179,7 @@ def join_remote(
     device_id = secrets.token_hex(8)
     store = RemoteStore(client, device_id)
     fmt = store.read_format()
-    data_key = open_data_key(store, fmt, passphrase, recovery_key)
+    data_key = keys.open_data_key(store, fmt, passphrase, recovery_key)
     return _enrol(
         connection,
         state_path,
@@ -315,29 +230,3 @@ def _enrol(
     return SyncEngine(
         state_path, library_root, client=client, data_key=data_key, confirm_deletes=confirm_deletes
     )
-
-
-def change_passphrase(
-    store: RemoteStore,
-    remote_id: str,
-    data_key: bytes,
-    current: str,
-    new: str,
-    kdf: crypto.KdfParams | None = None,
-) -> None:
-    if len(new) < 8:
-        raise errors.SyncError("Choose a passphrase of at least 8 characters.")
-    fmt = store.read_format()
-    if fmt.remote_id != remote_id:
-        raise errors.RemoteChanged("The server folder holds a different sync folder now.")
-    if open_data_key(store, fmt, passphrase=current) != data_key:
-        raise errors.WrongPassphrase("That passphrase opens a different key; nothing was changed.")
-    gens = store.passphrase_generations()
-    gen = gens[-1] + 1
-    store.put_new(
-        f"keys/passphrase-{gen}.json",
-        _passphrase_file(remote_id, data_key, new, gen, kdf or fmt.kdf),
-    )
-    for old in gens:
-        # The old passphrase must stop working; other devices keep the data key they hold.
-        store.client.delete(f"keys/passphrase-{old}.json")

@@ -106,6 +106,101 @@ class Revision:
             saved_at=float(d["saved_at"]),
         )
 
+    @classmethod
+    def edit(
+        cls,
+        *,
+        rev_id: str,
+        doc_id: str,
+        parents: list[str],
+        lamport: int,
+        device: str,
+        path: str,
+        blob: str,
+        blob_size: int,
+        sha256: str,
+        size: int,
+        saved_at: float,
+    ) -> Revision:
+        """Text saved on this device: the revision owns its newly stored blob."""
+        return cls(
+            rev_id=rev_id,
+            doc_id=doc_id,
+            parents=tuple(parents),
+            lamport=lamport,
+            device=device,
+            path=path,
+            deleted=False,
+            blob=blob,
+            blob_size=blob_size,
+            blob_doc=doc_id,
+            blob_rev=rev_id,
+            sha256=sha256,
+            size=size,
+            saved_at=saved_at,
+        )
+
+    @classmethod
+    def deletion(
+        cls,
+        *,
+        rev_id: str,
+        doc_id: str,
+        parents: list[str],
+        lamport: int,
+        device: str,
+        path: str,
+        saved_at: float,
+    ) -> Revision:
+        """The document is deleted (at ``path``, its last name): no text."""
+        return cls(
+            rev_id=rev_id,
+            doc_id=doc_id,
+            parents=tuple(parents),
+            lamport=lamport,
+            device=device,
+            path=path,
+            deleted=True,
+            blob=None,
+            blob_size=None,
+            blob_doc=None,
+            blob_rev=None,
+            sha256=None,
+            size=None,
+            saved_at=saved_at,
+        )
+
+    @classmethod
+    def reusing(
+        cls,
+        source: Revision,
+        *,
+        rev_id: str,
+        doc_id: str,
+        parents: list[str],
+        path: str,
+        lamport: int,
+        device: str,
+    ) -> Revision:
+        """A revision that reuses ``source``'s stored text and save time: a rename, a
+        conflict copy, a take-back, or a document kept after a delete elsewhere."""
+        return cls(
+            rev_id=rev_id,
+            doc_id=doc_id,
+            parents=tuple(parents),
+            lamport=lamport,
+            device=device,
+            path=path,
+            deleted=False,
+            blob=source.blob,
+            blob_size=source.blob_size,
+            blob_doc=source.blob_doc,
+            blob_rev=source.blob_rev,
+            sha256=source.sha256,
+            size=source.size,
+            saved_at=source.saved_at,
+        )
+
 
 @dataclass(frozen=True)
 class LocalDoc:
