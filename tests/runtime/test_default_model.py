@@ -44,6 +44,10 @@ def test_continue_at_temperature_zero_is_reproducible(
     model: LocalModel, default_model_dir: Path
 ) -> None:
     request = GenerationRequest("continue", before=PASSAGE, max_new_tokens=24, sampling=GREEDY)
+    # Same request, same cache state: the same text. (A prompt partly served from the cache
+    # sums attention in another order; a near-tie of greedy decoding can then flip a later
+    # token, so a warm run is compared token for token only in the prompt-cache test below.)
+    model.generator.clear_cache()
     first = model.run(request).text
     fresh = LocalModel.load(default_model_dir, RuntimeSettings(device="cpu")).run(request).text
     assert first and first == fresh

@@ -856,3 +856,35 @@ def test_continue_at_a_paragraph_end_with_the_default_model_is_never_silent(
     if shown.strip():
         qtbot.keyClick(editor, Qt.Key.Key_Tab)
         assert editor.text() == PARAGRAPHS.replace("cold.", "cold." + shown)
+
+
+LONG_PASSAGE = (
+    "The ferry left Harwick at dawn, as it had every morning for forty years. Captain Ilse "
+    "Marrow stood at the wheel with a mug of tea going cold beside the compass. The gulls "
+    "followed the wake out past the breakwater, complaining about the wind. Below deck, a "
+    "boy from the mainland was being sick into a bucket while his mother pretended not to "
+    "notice. Marrow had seen a thousand crossings like it, and she liked every one of them."
+)
+
+
+def test_a_real_shorten_reaches_the_document_shorter_or_only_after_use_anyway(
+    qtbot: Any, make_window: Any, library: Library, default_model_dir: Path
+) -> None:
+    """End to end with the default model (runtime checks + pane): whatever the model writes,
+    one click on Replace puts text in the document only when it is at most 75 % as long."""
+    window, _document, editor = open_doc(make_window, library, LONG_PASSAGE)
+    feature = ready_feature(qtbot, window, default_model_dir)
+    select(editor, 0, len(LONG_PASSAGE))
+    with qtbot.waitSignal(feature.host.finished, timeout=180_000) as done:
+        window.registry.trigger("ai.shorten")
+    result = done.args[0]
+    qtbot.waitUntil(lambda: feature.task_pane.copy_button.isEnabled(), timeout=10_000)
+    answer = feature.task_pane.text()
+    assert answer.strip(), "an answer or the extractive fallback, never nothing"
+    feature.task_pane.replace_button.click()
+    if editor.text() == LONG_PASSAGE:  # refused by one click: it must have failed its check
+        assert not result.check.passed and feature.task_pane.confirm.isVisible()
+    else:
+        assert result.check.passed
+        assert len(editor.text().split()) <= 0.75 * len(LONG_PASSAGE.split())
+        assert "Marrow" in editor.text() or result.check.method == "extractive"
