@@ -189,13 +189,17 @@ class AIFeature(QObject):
         self.ready = True
         self.reason = ""
         self.status.ready(device_label)
-        self.status.setToolTip("The AI model runs on this computer; nothing leaves it.")
+        local = "The AI model runs on this computer; nothing leaves it."
+        hint = self.host.gpu_hint  # an NVIDIA card the AI does not use: what to install
+        self.status.setToolTip(f"{local}\n\n{hint}" if hint else local)
         self.notice.dismiss()
         self._mark_weak_tasks()
         self._refresh_actions()
         if self._announce_load:
             self._announce_load = False
             self.say("The new AI model is loaded and ready.")
+        elif hint:
+            self.say(hint)
         self.warm_timer.start()  # the open document's context, while the writer reads
         logger.info("AI model ready on %s", device_label)
 
