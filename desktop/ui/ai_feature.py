@@ -198,8 +198,8 @@ class AIFeature(QObject):
         if self._announce_load:
             self._announce_load = False
             self.say("The new AI model is loaded and ready.")
-        elif hint:
-            self.say(hint)
+        elif hint:  # short: the status bar is narrow; the label's tooltip has the details
+            self.say("The AI isn't using your NVIDIA card: point at “AI:” for what to install.")
         self.warm_timer.start()  # the open document's context, while the writer reads
         logger.info("AI model ready on %s", device_label)
 

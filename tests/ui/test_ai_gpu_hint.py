@@ -34,7 +34,7 @@ def test_unused_nvidia_card_says_what_to_install(
     assert "cuda" in tip.lower()
     assert "nothing leaves it" in tip
     message = window.statusBar().currentMessage()
-    assert message.startswith("Your NVIDIA graphics card is not used") and "install" in message
+    assert "NVIDIA" in message and "what to install" in message
     feature.shutdown()
 
 
