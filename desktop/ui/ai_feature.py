@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from desktop.ui.ai_worker import JobResult, ModelHost
 if TYPE_CHECKING:
     from desktop.ui.ai_build_dialog import ModelBuildDialog
 from desktop.ui.document_editor import DocumentEditor
+from desktop.ui.window_seam import EditorWindow
 from inference.model_cache import installed_app
 from inference.runtime import TONES, AnswerCheck, GenerationRequest, RuntimeSettings, Task
 from inference.runtime.answer_check import METHOD_EXTRACTIVE
@@ -88,7 +90,7 @@ class TaskJob:
 class AIFeature(QObject):
     def __init__(
         self,
-        window: Any,
+        window: EditorWindow,
         *,
         model_path: Path | None = None,
         runtime_settings: RuntimeSettings | None = None,
@@ -100,8 +102,11 @@ class AIFeature(QObject):
         temperature: float | None = None,  # of suggestions; None: the runtime's default
         model_watch_ms: int = WATCH_INTERVAL_MS,
     ) -> None:
-        super().__init__(window)
+        super().__init__(window.window())
         self.window = window
+        # The window as a widget (parent of menus and dialogs); kept, so the event filter can
+        # recognise it by identity even while Qt is deleting it.
+        self.window_widget = window.window()
         self.model_path = model_path
         self.runtime_settings = runtime_settings
         self.ghost_delay_ms = ghost_delay_ms
@@ -156,9 +161,8 @@ class AIFeature(QObject):
 
         self._register_actions()
         window.current_editor_changed.connect(self._editor_changed)
-        if hasattr(window, "settings_changed"):
-            window.settings_changed.connect(self.apply_setting)
-        window.installEventFilter(self)
+        window.settings_changed.connect(self.apply_setting)
+        self.window_widget.installEventFilter(self)
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
@@ -185,13 +189,17 @@ class AIFeature(QObject):
         self.ready = True
         self.reason = ""
         self.status.ready(device_label)
-        self.status.setToolTip("The AI model runs on this computer; nothing leaves it.")
+        local = "The AI model runs on this computer; nothing leaves it."
+        hint = self.host.gpu_hint  # an NVIDIA card the AI does not use: what to install
+        self.status.setToolTip(f"{local}\n\n{hint}" if hint else local)
         self.notice.dismiss()
         self._mark_weak_tasks()
         self._refresh_actions()
         if self._announce_load:
             self._announce_load = False
             self.say("The new AI model is loaded and ready.")
+        elif hint:  # short: the status bar is narrow; the label's tooltip has the details
+            self.say("The AI isn't using your NVIDIA card: point at “AI:” for what to install.")
         self.warm_timer.start()  # the open document's context, while the writer reads
         logger.info("AI model ready on %s", device_label)
 
@@ -247,7 +255,7 @@ class AIFeature(QObject):
         self.host.shutdown()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.window and event.type() == QEvent.Type.Close:
+        if watched is self.window_widget and event.type() == QEvent.Type.Close:
             self.shutdown()  # a refused close restarts the thread on the next request
         elif (
             event.type() == QEvent.Type.KeyPress
@@ -329,17 +337,17 @@ class AIFeature(QObject):
             registry.register(
                 action_id,
                 title,
-                lambda t=task: self.run_task(t),
+                partial(self.run_task, task),
                 shortcut=shortcut,
                 menu="AI",
                 enabled=enabled,
             )
-        tone_menu = QMenu("Change tone", self.window)
+        tone_menu = QMenu("Change tone", self.window_widget)
         for tone in TONES:
             action = registry.register(
                 f"ai.tone.{tone}",
                 f"Change tone: {tone.capitalize()}",
-                lambda t=tone: self.run_task(Task.CHANGE_TONE, tone=t),
+                partial(self.run_task, Task.CHANGE_TONE, tone=tone),
                 enabled=enabled,
             )
             action.setText(tone.capitalize())
@@ -347,9 +355,10 @@ class AIFeature(QObject):
         self.tone_menu = tone_menu
         self.window.menu("AI").addMenu(tone_menu)
         registry.register(
-            "ai.show_notes", "Document notes", lambda: self.window._show_pane("notes"), menu="AI"
+            "ai.show_notes", "Document notes", lambda: self.window.show_pane("notes"), menu="AI"
         )
-        self.settings_menu = QMenu("AI", self.window)  # the runtime's messages say "Settings > AI"
+        # The runtime's messages say "Settings > AI".
+        self.settings_menu = QMenu("AI", self.window_widget)
         if not installed_app():  # building needs TensorFlow, which the installed app never has
             build = registry.register(
                 "ai.build_model", "Build the AI model…", self.open_build_dialog
@@ -380,7 +389,7 @@ class AIFeature(QObject):
         """Offer to build the model; when it is built, load it."""
         from desktop.ui.ai_build_dialog import ModelBuildDialog
 
-        dialog = ModelBuildDialog(self.window, extra_args)
+        dialog = ModelBuildDialog(self.window_widget, extra_args)
         self.build_dialog = dialog
 
         def built(ok: bool) -> None:
@@ -394,8 +403,7 @@ class AIFeature(QObject):
 
     def _toggle_auto(self) -> None:
         on = self.window.registry.action("ai.auto_suggest").isChecked()
-        if hasattr(self.window, "change_setting"):
-            self.window.change_setting("ai_suggest_after_pause", on)  # persisted; applied below
+        self.window.change_setting("ai_suggest_after_pause", on)  # persisted; applied below
         self.auto_ghost = on
         if not self.auto_ghost:
             self.ghost_timer.stop()
@@ -597,7 +605,7 @@ class AIFeature(QObject):
 
     def _start_task(self, job: TaskJob) -> None:
         try:
-            self.window._show_pane("ai")
+            self.window.show_pane("ai")
         except (AttributeError, KeyError):
             logger.debug("No sidebar pane to show")
         self.cancel_ghost()
@@ -732,10 +740,8 @@ def ai_options(settings: Any) -> dict[str, Any]:
     }
 
 
-def install_ai(window: Any, **options: Any) -> AIFeature:
+def install_ai(window: EditorWindow, **options: Any) -> AIFeature:
     """Add AI help to ``window``; the model starts loading on its own thread right away.
 
     Options not given come from the user's saved settings (Settings › AI)."""
-    settings = getattr(window, "settings", None)
-    saved = ai_options(settings) if settings is not None else {}
-    return AIFeature(window, **{**saved, **options})
+    return AIFeature(window, **{**ai_options(window.settings), **options})

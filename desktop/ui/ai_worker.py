@@ -83,6 +83,7 @@ class ModelWorker(QObject):
     warmed = Signal(int)  # prompt tokens now cached
     restarted = Signal(int, str)  # job id, why: the answer so far failed its check; discard it
     weak_tasks = Signal(object)  # dict[Task, str] for the loaded model (before ``loaded``)
+    gpu_hint = Signal(str)  # what to install for an unused NVIDIA card, or "" (before ``loaded``)
 
     def __init__(self) -> None:
         super().__init__()
@@ -102,6 +103,7 @@ class ModelWorker(QObject):
             logger.info("Could not read the model's weak tasks: %s", type(error).__name__)
             weak = {}
         self.weak_tasks.emit(weak)
+        self.gpu_hint.emit(self.model.device_report.gpu_hint())
         self.loaded.emit(self.model.device_report.label())
 
     @Slot(int, object, object)
@@ -191,6 +193,8 @@ class ModelHost(QObject):
         self.worker.restarted.connect(self._on_restarted)
         self.worker.weak_tasks.connect(self._on_weak_tasks)
         self.weak_tasks: dict[Task, str] = {}  # the loaded model's tasks it does poorly, noted
+        self.worker.gpu_hint.connect(self._on_gpu_hint)
+        self.gpu_hint = ""  # the loaded model's DeviceReport.gpu_hint()
 
     def _ensure_running(self) -> None:
         if not self.model_thread.isRunning():
@@ -237,6 +241,9 @@ class ModelHost(QObject):
 
     def _on_weak_tasks(self, weak: dict[Task, str]) -> None:
         self.weak_tasks = weak
+
+    def _on_gpu_hint(self, hint: str) -> None:
+        self.gpu_hint = hint
 
     def _on_restarted(self, job_id: int, reason: str) -> None:
         self.restarted.emit(job_id, reason)

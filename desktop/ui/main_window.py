@@ -1,10 +1,10 @@
 """The main window: sidebar, tabs of open documents, find bar, status bar, menus built from
 the action registry.
 
-Seams for other features:
-- ``window.registry.register(...)`` adds an action to a menu, its shortcut and the palette;
-- ``window.current_editor()`` and the ``current_editor_changed`` signal give the editor API;
-- ``window.add_sidebar_pane(id, title, widget)`` and ``window.add_status_widget(widget)``.
+Features (AI, sync) see this window only through the ``EditorWindow`` Protocol
+(desktop/ui/window_seam.py): the registry, ``current_editor()`` and ``current_editor_changed``,
+``add_sidebar_pane``/``show_pane``, ``add_status_widget``, library, prompter, settings and
+``change_setting``/``settings_changed``. What it lists is public here and checked by mypy.
 """
 
 from __future__ import annotations
@@ -423,14 +423,14 @@ class MainWindow(QMainWindow):
         r(
             "view.library",
             "Show library",
-            lambda: self._show_pane("library"),
+            lambda: self.show_pane("library"),
             shortcut="Ctrl+Shift+L",
             menu="View",
         )
         r(
             "view.outline",
             "Show outline",
-            lambda: self._show_pane("outline"),
+            lambda: self.show_pane("outline"),
             shortcut="Ctrl+Shift+E",
             menu="View",
         )
@@ -504,7 +504,8 @@ class MainWindow(QMainWindow):
         if editor is not None:
             getattr(editor, method)()
 
-    def _show_pane(self, pane_id: str) -> None:
+    def show_pane(self, pane_id: str) -> None:
+        """Show the sidebar (if hidden) on ``pane_id`` (a seam: features call it)."""
         if not self.sidebar.isVisible():
             self.registry.action("view.sidebar").setChecked(True)
         self.sidebar.show_pane(pane_id)
@@ -898,7 +899,7 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentIndex((self.tabs.currentIndex() + step) % count)
 
     def focus_library_search(self) -> None:
-        self._show_pane("library")
+        self.show_pane("library")
         self.library_pane.search.setFocus()
         self.library_pane.search.selectAll()
 

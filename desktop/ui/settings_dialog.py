@@ -33,8 +33,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.library import Library
 from desktop.library.spelling import LANGUAGES
 from desktop.settings import AI_DEVICES, THEMES, Settings
+from desktop.ui.action_registry import ActionRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +61,10 @@ class SettingsWindow(Protocol):
     """What the dialog needs from the main window."""
 
     settings: Settings
-    library: Any
-    registry: Any
+    library: Library
+    registry: ActionRegistry
+
+    def window(self) -> QWidget: ...
 
     def change_setting(self, key: str, value: object) -> None: ...
 
@@ -72,9 +76,9 @@ class SettingsWindow(Protocol):
 class SettingsDialog(QDialog):
     page_shown = Signal(str)
 
-    def __init__(self, window: Any) -> None:
-        super().__init__(window)
-        self.window_: SettingsWindow = window
+    def __init__(self, window: SettingsWindow) -> None:
+        super().__init__(window.window())
+        self.window_ = window
         self.settings = window.settings
         self.setWindowTitle(self.tr("Settings"))
         self.setObjectName("SettingsDialog")

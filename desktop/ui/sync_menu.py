@@ -11,7 +11,6 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
@@ -26,6 +25,7 @@ from desktop.ui.sync_controller import SyncController
 from desktop.ui.sync_history_dialog import SyncDeletedDialog, SyncHistoryDialog
 from desktop.ui.sync_setup_wizard import SyncSetupWizard
 from desktop.ui.sync_status import ConflictNotice, SyncLogDialog, SyncStatusButton
+from desktop.ui.window_seam import EditorWindow
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +64,12 @@ class SyncFeature(QObject):
 
     def __init__(
         self,
-        window: Any,
+        window: EditorWindow,
         ask_passphrases: Callable[[QWidget], tuple[str, str, str] | None] = _ask_passphrases,
     ) -> None:
-        super().__init__(window)
+        super().__init__(window.window())
         self.window = window
+        self.window_widget = window.window()  # the parent of sync's dialogs
         self.root = Path(window.library.root)
         self.state_path = state_path_for(self.root)
         self.ask_passphrases = ask_passphrases
@@ -77,7 +78,7 @@ class SyncFeature(QObject):
         self._connected_docs: set[int] = set()
         self._pending_enabled: bool | None = None
         self._closed = False
-        self.read_only = bool(getattr(window, "read_only", False))
+        self.read_only = window.read_only
         r = window.registry.register
         r(
             "sync.setup",
@@ -207,7 +208,7 @@ class SyncFeature(QObject):
         if not permission.allowed:
             self.window.prompter.info("Sync", permission.reason)
             return None
-        wizard = SyncSetupWizard(self.state_path, self.root, parent=self.window)
+        wizard = SyncSetupWizard(self.state_path, self.root, parent=self.window_widget)
 
         def finished() -> None:
             if wizard.engine is not None:
@@ -224,7 +225,7 @@ class SyncFeature(QObject):
     def open_log(self) -> SyncLogDialog | None:
         if self.controller is None:
             return None
-        dialog = SyncLogDialog(self.controller, self.window)
+        dialog = SyncLogDialog(self.controller, self.window_widget)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog
@@ -234,7 +235,7 @@ class SyncFeature(QObject):
         if self.controller is None or document is None:
             return None
         rel = Path(document.path).resolve().relative_to(self.root.resolve()).as_posix()
-        dialog = SyncHistoryDialog(self.controller, rel, self.window)
+        dialog = SyncHistoryDialog(self.controller, rel, self.window_widget)
         dialog.restored.connect(lambda _path: self._reload_open_documents([rel]))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
@@ -243,14 +244,14 @@ class SyncFeature(QObject):
     def open_deleted(self) -> SyncDeletedDialog | None:
         if self.controller is None:
             return None
-        dialog = SyncDeletedDialog(self.controller, self.window)
+        dialog = SyncDeletedDialog(self.controller, self.window_widget)
         dialog.restored.connect(lambda rel: self.window.open_document(self.root / rel))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog
 
     def show_conflicts(self, paths: list[str]) -> ConflictNotice:
-        notice = ConflictNotice(paths, self.window)
+        notice = ConflictNotice(paths, self.window_widget)
         notice.open_requested.connect(lambda rel: self.window.open_document(self.root / rel))
         notice.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         notice.show()
@@ -263,7 +264,7 @@ class SyncFeature(QObject):
         server calls), then ``passphrase_changed`` reports the outcome. False if not started."""
         if self.controller is None:
             return False
-        answer = self.ask_passphrases(self.window)
+        answer = self.ask_passphrases(self.window_widget)
         if answer is None:
             return False
         current, new, repeat = answer
@@ -400,5 +401,5 @@ class SyncFeature(QObject):
                 document.check_disk()  # reloads, or keeps both if the writer typed meanwhile
 
 
-def install_sync(window: Any) -> SyncFeature:
+def install_sync(window: EditorWindow) -> SyncFeature:
     return SyncFeature(window)

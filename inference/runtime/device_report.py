@@ -30,6 +30,7 @@ class DeviceReport:
     device_name: str = ""
     threads: int | None = None
     gpu_unavailable_reason: str | None = None
+    nvidia_gpu: bool = False  # the NVIDIA driver reports a usable card (used or not)
     attempts: tuple[ProviderAttempt, ...] = field(default_factory=tuple)
 
     @property
@@ -47,6 +48,12 @@ class DeviceReport:
             return f"GPU: {name} ({self.provider_label})"
         threads = f", {self.threads} threads" if self.threads else ""
         return f"CPU{threads}"
+
+    def gpu_hint(self) -> str:
+        """What to install, when this machine has an NVIDIA card the AI does not use ("" else)."""
+        if self.is_gpu or not self.nvidia_gpu or not self.gpu_unavailable_reason:
+            return ""
+        return f"Your NVIDIA graphics card is not used: {self.gpu_unavailable_reason}."
 
     def describe(self) -> str:
         """Several lines for ``draftsmith devices`` and the settings dialog."""
@@ -69,6 +76,7 @@ class DeviceReport:
             "device_name": self.device_name,
             "threads": self.threads,
             "gpu_unavailable_reason": self.gpu_unavailable_reason,
+            "nvidia_gpu": self.nvidia_gpu,
             "attempts": [
                 {"provider": a.provider, "ok": a.ok, "reason": a.reason} for a in self.attempts
             ],

@@ -254,6 +254,7 @@ def _report(
         device_name=name,
         threads=threads,
         gpu_unavailable_reason=gpu_reason,
+        nvidia_gpu=provider == CUDA or (gpu_reason is not None and nvidia_gpu_present()),
         attempts=tuple(attempts),
     )
 
@@ -269,6 +270,11 @@ def _relevant_gpu_providers() -> tuple[str, ...]:
 
 def _not_built_reason(provider: str) -> str:
     if provider == CUDA:
+        if installed_app():
+            return (
+                "this Draftsmith download runs the AI on the processor; for an NVIDIA GPU "
+                "install Draftsmith's GPU download"
+            )
         return (
             "this onnxruntime package has no CUDA support (install Draftsmith's `cuda` extra, "
             "which brings onnxruntime-gpu and the NVIDIA libraries)"
@@ -307,6 +313,20 @@ def _cuda_driver() -> ctypes.CDLL | None:
         except OSError:
             continue
     return None
+
+
+def nvidia_gpu_present() -> bool:
+    """The NVIDIA driver is installed and reports at least one GPU."""
+    driver = _cuda_driver()
+    if driver is None:
+        return False
+    try:
+        count = ctypes.c_int()
+        if driver.cuInit(0) != 0 or driver.cuDeviceGetCount(ctypes.byref(count)) != 0:
+            return False
+    except (AttributeError, OSError):
+        return False
+    return count.value > 0
 
 
 def cuda_device_name() -> str:
