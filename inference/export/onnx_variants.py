@@ -1,12 +1,19 @@
 """Puts real weights into the fused graph, one variant at a time.
 
 ``fp32``: every weight dequantized to float32 (the reference the build's checks compare to).
-``q4``: linear weights keep the GGUF's own blocks. Q4_0 and Q8_0 map onto onnxruntime's
-MatMulNBits exactly. Q4_1 (w = d*q + m) maps onto MatMulNBits with zero point 0 plus a
-small exact correction, sum over blocks of m * sum(x in block), because MatMulNBits's fast
-int8 kernels take integer zero points only and -m/d is rarely an integer. The embedding
-(Q8_0) is read by GatherBlockQuantized and, tied, by an 8-bit MatMulNBits LM head: one copy
-of the bytes, no second quantization anywhere."""
+``q4``: linear weights keep the GGUF's own blocks, value for value. Q4_0 and Q4_K (32-wide
+sub-blocks, scale d*sc) map onto 4-bit MatMulNBits; Q8_0, Q5_0, Q5_1, Q5_K and Q6_K onto
+8-bit MatMulNBits, their 5- and 6-bit codes re-centred around 128 (Q6_K with its 16-wide
+sub-blocks as block size 16). Types with a per-block offset (Q4_1, Q5_1: w = d*q + m;
+Q4_K, Q5_K: w = d*sc*q - dmin*m) get zero point 0 plus a small exact correction, sum over
+blocks of offset * sum(x in block), because MatMulNBits's fast int8 kernels take integer
+zero points only and offset/scale is rarely an integer. An 8-bit embedding (Q8_0, Q5_0,
+Q6_K) is read by GatherBlockQuantized and, tied, by an 8-bit MatMulNBits LM head: one copy
+of the bytes, no second quantization anywhere.
+
+Float weights (an F16/F32 GGUF, or float tensors in a mixed file) are quantized here, in
+llama.cpp's own formats: linear weights to Q4_1 blocks, the embedding and LM head to Q8_0,
+so the ``q4`` variant of a float file is a real 4-bit model."""
 
 from __future__ import annotations
 
@@ -16,8 +23,9 @@ from collections.abc import Callable
 import numpy as np
 import onnx
 from gguf import GGMLQuantizationType
+from gguf.quants import quantize
 
-from inference.export.gguf_source import BLOCK, BlockWeight
+from inference.export.gguf_source import BLOCK, BlockWeight, unpack_blocks
 from inference.export.onnx_fusion import MS_DOMAIN
 from inference.export.onnx_graph import GraphEditor
 from inference.export.weights import GGUFWeights
@@ -28,16 +36,35 @@ VARIANTS = ("q4", "fp32")
 ACCURACY_LEVEL = 4  # int8 activations, as llama.cpp does
 
 
-def _pack_nibbles(codes: np.ndarray) -> np.ndarray:
-    """[rows, cols] 4-bit codes -> MatMulNBits's [rows, blocks, 16] (even element low)."""
+FLOAT_LINEAR_TYPE = GGMLQuantizationType.Q4_1
+FLOAT_TABLE_TYPE = GGMLQuantizationType.Q8_0
+
+
+def quantize_float(weight: BlockWeight, qtype: GGMLQuantizationType) -> BlockWeight:
+    """A float weight as ``qtype`` blocks (gguf's port of llama.cpp's quantizer); a weight
+    already in blocks, or too narrow for them, is returned as it is."""
+    if weight.is_block_quantized or weight.cols % BLOCK:
+        return weight
+    assert weight.dense is not None
+    raw = quantize(np.asarray(weight.dense, np.float32), qtype)
+    return unpack_blocks(raw, qtype, weight.rows, weight.cols)
+
+
+def _gatherable(weight: BlockWeight) -> bool:
+    """Whether GatherBlockQuantized can read the weight's bytes as they are."""
+    return weight.bits == 8 and weight.zero == 128 and weight.minimum is None
+
+
+def _pack_nibbles(codes: np.ndarray, block: int) -> np.ndarray:
+    """[rows, cols] 4-bit codes -> MatMulNBits's [rows, blocks, block/2] (even element low)."""
     rows = codes.shape[0]
-    blocks = codes.reshape(rows, -1, BLOCK).astype(np.uint8)
+    blocks = codes.reshape(rows, -1, block).astype(np.uint8)
     return (blocks[..., 0::2] | (blocks[..., 1::2] << 4)).astype(np.uint8)
 
 
 def _zero_points(weight: BlockWeight) -> np.ndarray:
     """Integer zero points, one per block (packed two per byte at 4 bits, rows padded)."""
-    blocks = weight.cols // BLOCK
+    blocks = weight.cols // weight.block
     zeros = np.full((weight.rows, blocks), weight.zero, np.uint8)
     if weight.bits == 8:
         return zeros.reshape(-1)
@@ -55,7 +82,7 @@ class VariantBuilder:
         self.editor = GraphEditor(self.model)
         self.weights = weights
         self.variant = variant
-        self._block_sums: dict[str, str] = {}
+        self._block_sums: dict[tuple[str, int], str] = {}
 
     def build(self) -> onnx.ModelProto:
         handlers: dict[str, Callable[[onnx.NodeProto], None]] = {
@@ -80,7 +107,9 @@ class VariantBuilder:
 
     def _gather(self, node: onnx.NodeProto) -> None:
         table = self.weights.matrix(node.input[0])
-        if self.variant == "q4" and table.qtype == GGMLQuantizationType.Q8_0:
+        if self.variant == "q4":
+            table = quantize_float(table, FLOAT_TABLE_TYPE)
+        if self.variant == "q4" and table.is_block_quantized and _gatherable(table):
             assert table.q is not None and table.scale is not None
             self.editor.add_initializer("embedding.q", table.q)
             self.editor.add_initializer("embedding.scale", table.scale)
@@ -92,7 +121,7 @@ class VariantBuilder:
                 domain=MS_DOMAIN,
                 name=node.name,
                 bits=8,
-                block_size=BLOCK,
+                block_size=table.block,
                 gather_axis=0,
                 quantize_axis=1,
             )
@@ -105,6 +134,10 @@ class VariantBuilder:
             self._tied_head(node)
             return
         weight = self.weights.matrix(name)
+        if self.variant == "q4":
+            weight = quantize_float(
+                weight, FLOAT_TABLE_TYPE if name == "lm_head" else FLOAT_LINEAR_TYPE
+            )
         if self.variant == "fp32" or not weight.is_block_quantized:
             self.editor.add_initializer(name, np.ascontiguousarray(weight.to_float().T))
             return
@@ -114,12 +147,15 @@ class VariantBuilder:
     def _tied_head(self, node: onnx.NodeProto) -> None:
         embedding = self.weights.matrix("embedding")
         self.editor.remove_initializer("embedding.T")
+        if self.variant == "q4":
+            embedding = quantize_float(embedding, FLOAT_TABLE_TYPE)  # as the Gather's table
         if self.variant == "q4" and embedding.is_block_quantized:
-            if embedding.qtype == GGMLQuantizationType.Q8_0:
+            if _gatherable(embedding):
                 # Share the Gather's bytes: same [vocab, hidden] codes, reshaped for MatMulNBits.
-                blocks = embedding.cols // BLOCK
+                blocks = embedding.cols // embedding.block
                 shape = self.editor.add_initializer(
-                    "lm_head.b_shape", np.array([embedding.rows, blocks, BLOCK], np.int64)
+                    "lm_head.b_shape",
+                    np.array([embedding.rows, blocks, embedding.block], np.int64),
                 )
                 flat = self.editor.add_initializer("lm_head.flat", np.array([-1], np.int64))
                 b = self.editor.add_node("Reshape", ["embedding.q", shape]).output[0]
@@ -150,9 +186,9 @@ class VariantBuilder:
         """Replace ``node`` (x @ W) by MatMulNBits over ``weight``'s own blocks."""
         assert weight.q is not None and weight.scale is not None
         if weight_inputs is None:
-            codes = weight.q if weight.bits == 8 else _pack_nibbles(weight.q)
+            codes = weight.q if weight.bits == 8 else _pack_nibbles(weight.q, weight.block)
             b = self.editor.add_initializer(
-                f"{name}.q", codes.reshape(weight.rows, weight.cols // BLOCK, -1)
+                f"{name}.q", codes.reshape(weight.rows, weight.cols // weight.block, -1)
             )
             s = self.editor.add_initializer(f"{name}.scale", weight.scale.reshape(-1))
         else:
@@ -172,7 +208,7 @@ class VariantBuilder:
             K=weight.cols,
             N=weight.rows,
             bits=weight.bits,
-            block_size=BLOCK,
+            block_size=weight.block,
             accuracy_level=ACCURACY_LEVEL,
         )
         if weight.minimum is not None:
@@ -180,22 +216,24 @@ class VariantBuilder:
                 f"{name}.minimum", np.ascontiguousarray(weight.minimum.T)
             )
             offset = self.editor.add_node(
-                "MatMul", [self._block_sum(node.input[0], weight.cols), minimum_t]
+                "MatMul", [self._block_sum(node.input[0], weight.cols, weight.block), minimum_t]
             ).output[0]
             self.editor.add_node("Add", [product, offset], [node.output[0]])
 
-    def _block_sum(self, tensor: str, width: int) -> str:
-        """Sum of ``tensor`` over each 32-wide block of its last axis (shared by users)."""
-        if tensor not in self._block_sums:
+    def _block_sum(self, tensor: str, width: int, block: int) -> str:
+        """Sum of ``tensor`` over each ``block``-wide block of its last axis (shared)."""
+        key = (tensor, block)
+        if key not in self._block_sums:
             shape = self.editor.add_initializer(
-                f"block_sum.shape.{width}", np.array([0, 0, width // BLOCK, BLOCK], np.int64)
+                f"block_sum.shape.{width}.{block}",
+                np.array([0, 0, width // block, block], np.int64),
             )
             axes = self.editor.add_initializer("block_sum.axes", np.array([3], np.int64))
             blocks = self.editor.add_node("Reshape", [tensor, shape]).output[0]
-            self._block_sums[tensor] = self.editor.add_node(
+            self._block_sums[key] = self.editor.add_node(
                 "ReduceSum", [blocks, axes], keepdims=0
             ).output[0]
-        return self._block_sums[tensor]
+        return self._block_sums[key]
 
 
 def build_variant(fused: onnx.ModelProto, weights: GGUFWeights, variant: str) -> onnx.ModelProto:
