@@ -89,7 +89,7 @@ class BlockWeight:
             q = (q.astype(np.int16) - self.zero + zero).astype(np.uint8)
         minimum = self.minimum
         if minimum is None and with_minimum:
-            minimum = np.zeros_like(self.scale)
+            minimum = np.full_like(self.scale, -0.0)  # x + -0.0 is x, bit for bit
         return BlockWeight(
             self.qtype,
             self.rows,
