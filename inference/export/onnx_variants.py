@@ -11,9 +11,10 @@ zero points only and offset/scale is rarely an integer. An 8-bit embedding (Q8_0
 Q6_K) is read by GatherBlockQuantized and, tied, by an 8-bit MatMulNBits LM head: one copy
 of the bytes, no second quantization anywhere.
 
-Float weights (an F16/F32 GGUF, or float tensors in a mixed file) are quantized here, in
-llama.cpp's own formats: linear weights to Q4_1 blocks, the embedding and LM head to Q8_0,
-so the ``q4`` variant of a float file is a real 4-bit model."""
+Float weights (an F16/F32 GGUF, or float tensors in a mixed file) are quantized here, so
+the ``q4`` variant of a float file is a real 4-bit model: linear weights to 4-bit blocks of
+32 with a scale and an offset (Q4_1's form, the pair fitted by least squares rather than
+taken from the block's min and max), the embedding and LM head to Q8_0."""
 
 from __future__ import annotations
 
@@ -36,18 +37,50 @@ VARIANTS = ("q4", "fp32")
 ACCURACY_LEVEL = 4  # int8 activations, as llama.cpp does
 
 
-FLOAT_LINEAR_TYPE = GGMLQuantizationType.Q4_1
 FLOAT_TABLE_TYPE = GGMLQuantizationType.Q8_0
+FIT_ROUNDS = 4
 
 
-def quantize_float(weight: BlockWeight, qtype: GGMLQuantizationType) -> BlockWeight:
-    """A float weight as ``qtype`` blocks (gguf's port of llama.cpp's quantizer); a weight
-    already in blocks, or too narrow for them, is returned as it is."""
+def quantize_4bit(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """[rows, cols] floats -> (codes 0..15, scale, offset per 32-wide block) with
+    w ~= scale*code + offset: codes from the block's range, then scale and offset refitted
+    by least squares and the codes re-chosen, a few rounds (lower error than min/max)."""
+    rows, cols = values.shape
+    x = values.reshape(rows, cols // BLOCK, BLOCK).astype(np.float64)
+    low, high = x.min(-1, keepdims=True), x.max(-1, keepdims=True)
+    scale = np.where(high > low, (high - low) / 15, 1.0)
+    offset = low
+    for _ in range(FIT_ROUNDS):
+        q = np.clip(np.round((x - offset) / scale), 0, 15)
+        n, sq, sx = BLOCK, q.sum(-1, keepdims=True), x.sum(-1, keepdims=True)
+        sqq, sqx = (q * q).sum(-1, keepdims=True), (q * x).sum(-1, keepdims=True)
+        det = n * sqq - sq * sq
+        fitted = (n * sqx - sq * sx) / np.where(det > 0, det, 1.0)
+        better = (det > 0) & (fitted > 0)
+        scale = np.where(better, fitted, scale)
+        offset = np.where(better, (sx - scale * sq) / n, offset)
+    q = np.clip(np.round((x - offset) / scale), 0, 15).astype(np.uint8)
+    flat = high == low  # a constant block: code 0, offset = the value
+    scale, offset = np.where(flat, 0.0, scale), np.where(flat, low, offset)
+    return (
+        q.reshape(rows, cols),
+        scale[..., 0].astype(np.float32),
+        offset[..., 0].astype(np.float32),
+    )
+
+
+def quantize_float(weight: BlockWeight, table: bool = False) -> BlockWeight:
+    """A float weight in blocks: 4-bit with an offset, or Q8_0 for a ``table`` (embedding,
+    LM head). A weight already in blocks, or too narrow for them, is returned as it is."""
     if weight.is_block_quantized or weight.cols % BLOCK:
         return weight
     assert weight.dense is not None
-    raw = quantize(np.asarray(weight.dense, np.float32), qtype)
-    return unpack_blocks(raw, qtype, weight.rows, weight.cols)
+    dense = np.asarray(weight.dense, np.float32)
+    if table:
+        raw = quantize(dense, FLOAT_TABLE_TYPE)
+        return unpack_blocks(raw, FLOAT_TABLE_TYPE, weight.rows, weight.cols)
+    q, scale, offset = quantize_4bit(dense)
+    return BlockWeight(weight.qtype, weight.rows, weight.cols, q=q, scale=scale, minimum=offset)
 
 
 def _gatherable(weight: BlockWeight) -> bool:
@@ -108,7 +141,7 @@ class VariantBuilder:
     def _gather(self, node: onnx.NodeProto) -> None:
         table = self.weights.matrix(node.input[0])
         if self.variant == "q4":
-            table = quantize_float(table, FLOAT_TABLE_TYPE)
+            table = quantize_float(table, table=True)
         if self.variant == "q4" and table.is_block_quantized and _gatherable(table):
             assert table.q is not None and table.scale is not None
             self.editor.add_initializer("embedding.q", table.q)
@@ -135,9 +168,7 @@ class VariantBuilder:
             return
         weight = self.weights.matrix(name)
         if self.variant == "q4":
-            weight = quantize_float(
-                weight, FLOAT_TABLE_TYPE if name == "lm_head" else FLOAT_LINEAR_TYPE
-            )
+            weight = quantize_float(weight, table=name == "lm_head")
         if self.variant == "fp32" or not weight.is_block_quantized:
             self.editor.add_initializer(name, np.ascontiguousarray(weight.to_float().T))
             return
@@ -148,7 +179,7 @@ class VariantBuilder:
         embedding = self.weights.matrix("embedding")
         self.editor.remove_initializer("embedding.T")
         if self.variant == "q4":
-            embedding = quantize_float(embedding, FLOAT_TABLE_TYPE)  # as the Gather's table
+            embedding = quantize_float(embedding, table=True)  # as the Gather's table
         if self.variant == "q4" and embedding.is_block_quantized:
             if _gatherable(embedding):
                 # Share the Gather's bytes: same [vocab, hidden] codes, reshaped for MatMulNBits.
