@@ -138,28 +138,54 @@ class VariantBuilder:
         scale = node.input[-1]  # SkipSimplified...: (input, skip, gamma); Simplified...: (x, scale)
         self.editor.add_initializer(scale, self.weights.vector(scale))
 
+    def _table(self) -> BlockWeight:
+        """The embedding as GatherBlockQuantized reads it: 8-bit codes around 128, plus the
+        per-block offset where the type has one (Q4_K: its 4-bit codes widened, exactly)."""
+        table = self.weights.matrix("embedding")
+        if self.variant != "q4":
+            return BlockWeight(table.qtype, table.rows, table.cols, dense=table.to_float())
+        table = quantize_float(table, table=True)
+        if table.is_block_quantized and not _gatherable(table):
+            table = table.widened(8, table.block, table.minimum is not None)
+        return table
+
     def _gather(self, node: onnx.NodeProto) -> None:
-        table = self.weights.matrix(node.input[0])
-        if self.variant == "q4":
-            table = quantize_float(table, table=True)
-        if self.variant == "q4" and table.is_block_quantized and _gatherable(table):
-            assert table.q is not None and table.scale is not None
-            self.editor.add_initializer("embedding.q", table.q)
-            self.editor.add_initializer("embedding.scale", table.scale)
-            self.editor.remove_nodes([node])
-            self.editor.add_node(
-                "GatherBlockQuantized",
-                ["embedding.q", node.input[1], "embedding.scale"],
-                list(node.output),
-                domain=MS_DOMAIN,
-                name=node.name,
-                bits=8,
-                block_size=table.block,
-                gather_axis=0,
-                quantize_axis=1,
-            )
-        else:
+        table = self._table()
+        if not table.is_block_quantized or node.input[0] != "embedding":
             self.editor.add_initializer(node.input[0], table.to_float())
+            return
+        assert table.q is not None and table.scale is not None
+        self.editor.add_initializer("embedding.q", table.q)
+        self.editor.add_initializer("embedding.scale", table.scale)
+        self.editor.remove_nodes([node])
+        codes = node.output[0] if table.minimum is None else node.output[0] + ".scaled"
+        self.editor.add_node(
+            "GatherBlockQuantized",
+            ["embedding.q", node.input[1], "embedding.scale"],
+            [codes],
+            domain=MS_DOMAIN,
+            name=node.name,
+            bits=8,
+            block_size=table.block,
+            gather_axis=0,
+            quantize_axis=1,
+        )
+        if table.minimum is not None:
+            # Each row's offsets, gathered too and added block by block.
+            blocks = table.cols // table.block
+            minimum = self.editor.add_initializer("embedding.minimum", table.minimum)
+            offsets = self.editor.add_node("Gather", [minimum, node.input[1]]).output[0]
+            last = self.editor.add_initializer("embedding.last_axis", np.array([-1], np.int64))
+            offsets = self.editor.add_node("Unsqueeze", [offsets, last]).output[0]
+            shape = self.editor.add_initializer(
+                "embedding.block_shape", np.array([0, 0, blocks, table.block], np.int64)
+            )
+            split = self.editor.add_node("Reshape", [codes, shape]).output[0]
+            total = self.editor.add_node("Add", [split, offsets]).output[0]
+            flat = self.editor.add_initializer(
+                "embedding.row_shape", np.array([0, 0, table.cols], np.int64)
+            )
+            self.editor.add_node("Reshape", [total, flat], [node.output[0]])
 
     def _matmul(self, node: onnx.NodeProto) -> None:
         name = node.input[1]
@@ -176,24 +202,19 @@ class VariantBuilder:
         self._matmul_nbits(node, name, weight, weight_inputs=None)
 
     def _tied_head(self, node: onnx.NodeProto) -> None:
-        embedding = self.weights.matrix("embedding")
+        embedding = self._table()
         self.editor.remove_initializer("embedding.T")
-        if self.variant == "q4":
-            embedding = quantize_float(embedding, table=True)  # as the Gather's table
-        if self.variant == "q4" and embedding.is_block_quantized:
-            if _gatherable(embedding):
-                # Share the Gather's bytes: same [vocab, hidden] codes, reshaped for MatMulNBits.
-                blocks = embedding.cols // embedding.block
-                shape = self.editor.add_initializer(
-                    "lm_head.b_shape",
-                    np.array([embedding.rows, blocks, embedding.block], np.int64),
-                )
-                flat = self.editor.add_initializer("lm_head.flat", np.array([-1], np.int64))
-                b = self.editor.add_node("Reshape", ["embedding.q", shape]).output[0]
-                s = self.editor.add_node("Reshape", ["embedding.scale", flat]).output[0]
-                self._matmul_nbits(node, "lm_head", embedding, weight_inputs=(b, s))
-            else:
-                self._matmul_nbits(node, "lm_head", embedding, weight_inputs=None)
+        if embedding.is_block_quantized:
+            # Share the Gather's bytes: same [vocab, hidden] codes, reshaped for MatMulNBits.
+            blocks = embedding.cols // embedding.block
+            shape = self.editor.add_initializer(
+                "lm_head.b_shape",
+                np.array([embedding.rows, blocks, embedding.block], np.int64),
+            )
+            flat = self.editor.add_initializer("lm_head.flat", np.array([-1], np.int64))
+            b = self.editor.add_node("Reshape", ["embedding.q", shape]).output[0]
+            s = self.editor.add_node("Reshape", ["embedding.scale", flat]).output[0]
+            self._matmul_nbits(node, "lm_head", embedding, weight_inputs=(b, s))
             return
         # Float: one embedding table serves the lookup and, transposed inside Gemm, the head.
         self.editor.add_initializer("embedding", embedding.to_float())

@@ -222,11 +222,22 @@ def test_every_linear_weight_is_the_gguf_value_bit_for_bit(built) -> None:  # ty
         assert same_bits(decoded[name], values), name
 
 
-def test_k_quant_embedding_is_kept_in_blocks(built) -> None:  # type: ignore[no-untyped-def]
-    _, result = built
-    ops = {n.op_type for n in onnx.load(str(result.path / "model.q4.onnx")).graph.node}
-    assert "GatherBlockQuantized" in ops  # Q8_0 (q4_k_m-like) and Q6_K (k-quants) tables
-    assert "Gather" not in ops
+def test_embedding_table_is_the_gguf_value_bit_for_bit(built) -> None:  # type: ignore[no-untyped-def]
+    """Q8_0 (q4_k_m-like) and Q4_K (k-quants, with its offsets) embeddings stay in blocks,
+    read by GatherBlockQuantized: no float copy of the table."""
+    path, result = built
+    model = onnx.load(str(result.path / "model.q4.onnx"))
+    init = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    assert "GatherBlockQuantized" in {n.op_type for n in model.graph.node}
+    assert "embedding" not in init
+    codes, scale = init["embedding.q"], init["embedding.scale"]
+    block = codes.shape[1] // scale.shape[1]
+    table = (codes.reshape(*scale.shape, block).astype(np.float32) - 128) * scale[..., None]
+    if "embedding.minimum" in init:
+        table += init["embedding.minimum"][..., None]
+    t = next(t for t in gguf.GGUFReader(path).tensors if t.name == "token_embd.weight")
+    expected = reference(t.data, t.tensor_type, int(t.shape[1]), int(t.shape[0]))
+    assert same_bits(table.reshape(expected.shape), expected)
 
 
 # -- float files get a real 4-bit variant ---------------------------------------------------
