@@ -208,17 +208,17 @@ def _unpack_k_blocks(
         d = _halves(supers[..., 208:210])
         # Two halves of 128: ql's 64 bytes give elements 0-63 (low nibbles), 64-127 (high);
         # qh's 32 bytes give bits 4-5 of elements 0-31, 32-63, 64-95, 96-127.
-        low = ql.reshape(rows, -1, 2, 1, 64) >> np.array([0, 4], np.uint8).reshape(1, 1, 1, 2, 1)
-        low = (low & 0x0F).reshape(rows, -1, 2, 4, 32)
+        halves = ql.reshape(rows, -1, 2, 1, 64) >> np.array([0, 4], np.uint8).reshape(1, 1, 1, 2, 1)
+        low = (halves & 0x0F).reshape(rows, -1, 2, 4, 32)
         high = qh.reshape(rows, -1, 2, 1, 32) >> np.array([0, 2, 4, 6], np.uint8).reshape(
             1, 1, 1, 4, 1
         )
-        codes = (low | ((high & 0x03) << 4)).reshape(rows, cols) + 96  # q-32 -> (q+96)-128
+        six_bit = (low | ((high & 0x03) << 4)).reshape(rows, cols).astype(np.int16)
         return BlockWeight(
             qtype,
             rows,
             cols,
-            q=codes.astype(np.uint8),
+            q=(six_bit + 96).astype(np.uint8),  # q-32 -> (q+96)-128
             scale=(d * sc).reshape(rows, -1),
             zero=128,
             bits=8,
@@ -228,22 +228,18 @@ def _unpack_k_blocks(
     sc, mn = _k_scales(supers[..., 4:16])
     scale = (d * sc).reshape(rows, -1)
     minimum = -(dmin * mn).reshape(rows, -1)
-    if qtype == Q.Q4_K:
-        qs = supers[..., 16:]
-        high = None
-    else:
-        high = supers[..., 16:48]
-        qs = supers[..., 48:]
+    qs = supers[..., 16:] if qtype == Q.Q4_K else supers[..., 48:]
     # Four chunks of 64 elements: 32 bytes, low nibbles first, then high nibbles.
-    codes = qs.reshape(rows, -1, 4, 1, 32) >> np.array([0, 4], np.uint8).reshape(1, 1, 1, 2, 1)
-    codes = (codes & 0x0F).reshape(rows, -1, 8, 32)
-    if high is None:
+    shifted = qs.reshape(rows, -1, 4, 1, 32) >> np.array([0, 4], np.uint8).reshape(1, 1, 1, 2, 1)
+    nibbles = (shifted & 0x0F).reshape(rows, -1, 8, 32)
+    if qtype == Q.Q4_K:
         return BlockWeight(
-            qtype, rows, cols, q=codes.reshape(rows, cols), scale=scale, minimum=minimum
+            qtype, rows, cols, q=nibbles.reshape(rows, cols), scale=scale, minimum=minimum
         )
     # Q5_K: bit 4 of sub-block i's element j is bit i of qh byte j.
-    bit = high.reshape(rows, -1, 1, 32) >> np.arange(8, dtype=np.uint8).reshape(1, 1, 8, 1)
-    codes = (codes | ((bit & 0x01) << 4)).astype(np.int16) + 128
+    qh = supers[..., 16:48].reshape(rows, -1, 1, 32)
+    bit = qh >> np.arange(8, dtype=np.uint8).reshape(1, 1, 8, 1)
+    codes = (nibbles | ((bit & 0x01) << 4)).astype(np.int16) + 128
     return BlockWeight(
         qtype,
         rows,
