@@ -5,6 +5,7 @@ fused ONNX variants), just with two layers and narrow widths."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import gguf
@@ -32,7 +33,10 @@ def write_tiny_gguf(
     untied: bool = False,
     seed: int = 0,
     vocab: int | None = None,
+    type_of: Callable[[str], Q | None] | None = None,
 ) -> Path:
+    """``type_of(tensor name)`` picks a tensor's type where it returns one (mixed files)."""
+    from tests.kquant_blocks import quantize_any
     from tests.tiny_vocab import add_tiny_tokenizer
 
     rng = np.random.default_rng(seed)
@@ -55,11 +59,12 @@ def write_tiny_gguf(
             values = _rope_permute(values, heads)
         elif name.endswith("attn_k.weight"):
             values = _rope_permute(values, kv_heads)
+        qtype = (type_of(name) if type_of else None) or qtype
         if qtype in (Q.F32, Q.F16):
             data = values.astype(np.float16 if qtype == Q.F16 else np.float32)
             writer.add_tensor(name, data)
         else:
-            writer.add_tensor(name, gguf.quants.quantize(values, qtype), raw_dtype=qtype)
+            writer.add_tensor(name, quantize_any(values, qtype), raw_dtype=qtype)
 
     def norm(name: str) -> None:
         writer.add_tensor(name, (1.0 + 0.1 * rng.standard_normal(hidden)).astype(np.float32))

@@ -284,7 +284,8 @@ def _manifest(
 ) -> dict:
     files = sorted(p.name for p in workdir.iterdir() if p.is_file())
     described = {
-        "q4": "GGUF blocks kept as they are: 4-bit MatMulNBits (Q4_0/Q4_1), 8-bit (Q8_0)",
+        "q4": "GGUF blocks kept exactly: 4-bit MatMulNBits (Q4_0/Q4_1/Q4_K), 8-bit "
+        "(Q5_0/Q5_1/Q5_K/Q6_K/Q8_0); float weights quantized to Q4_1 (embedding Q8_0)",
         "fp32": "all weights dequantized to float32",
     }
     return {
@@ -307,6 +308,7 @@ def _manifest(
             "package": DEFAULT_PACKAGE if is_default else None,
             "is_default": is_default,
             "metadata": source.metadata(),
+            "tensor_types": source.tensor_types(),
         },
         "checks": {"results": report.results},
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from gguf import GGMLQuantizationType, GGUFReader
+from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFReader
 from gguf.quants import dequantize
 
 from inference.model_folder import Architecture
@@ -19,14 +19,17 @@ from inference.model_folder import Architecture
 log = logging.getLogger(__name__)
 
 SUPPORTED_ARCHITECTURES = ("llama",)
-SUPPORTED_TENSOR_TYPES = {
-    GGMLQuantizationType.F32,
-    GGMLQuantizationType.F16,
-    GGMLQuantizationType.Q4_0,
-    GGMLQuantizationType.Q4_1,
-    GGMLQuantizationType.Q8_0,
-}
-BLOCK = 32  # every supported quantized type uses 32-wide blocks
+FLOAT_TYPES = (GGMLQuantizationType.F32, GGMLQuantizationType.F16)
+# Every block type below is read exactly: its integer codes, per-block scales (and offsets)
+# are the very numbers ggml multiplies, so the 4-bit variant re-packs them without rounding.
+BLOCK_TYPES = tuple(
+    GGMLQuantizationType[name]
+    for name in ("Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q5_K", "Q6_K")
+)
+SUPPORTED_TENSOR_TYPES = frozenset((*FLOAT_TYPES, *BLOCK_TYPES))
+SUPPORTED_TYPE_NAMES = ", ".join(t.name for t in (*FLOAT_TYPES, *BLOCK_TYPES))
+BLOCK = 32  # the block width of the legacy types and of the K-quants' sub-blocks (Q6_K: 16)
+QK_K = 256  # a K-quant super-block
 
 
 class GGUFError(Exception):
@@ -37,10 +40,11 @@ class GGUFError(Exception):
 class BlockWeight:
     """A weight matrix [rows=out, cols=in] in one of the supported GGUF encodings.
 
-    For block types: ``q`` holds unsigned codes [rows, cols] (0..15 for 4-bit, 0..255 for
-    Q8_0 shifted by 128), ``scale`` the per-block scale [rows, cols/32], ``zero`` the
-    integer zero point, and ``minimum`` the per-block offset of Q4_1 (w = scale*q + minimum).
-    Float weights keep ``dense`` only."""
+    For block types: ``q`` holds unsigned codes [rows, cols] (``bits`` wide), ``scale`` the
+    scale of each ``block``-wide block [rows, cols/block], ``zero`` the integer zero point
+    and ``minimum`` an optional per-block offset: w = scale * (q - zero) + minimum. Every
+    GGUF block type fits this form exactly (Q4_1/Q4_K/Q5_1/Q5_K carry an offset; 5- and
+    6-bit codes are re-centred into 8 bits). Float weights keep ``dense`` only."""
 
     qtype: GGMLQuantizationType
     rows: int
@@ -50,24 +54,53 @@ class BlockWeight:
     scale: np.ndarray | None = None
     zero: int = 0
     minimum: np.ndarray | None = None
-
-    @property
-    def bits(self) -> int:
-        return {GGMLQuantizationType.Q8_0: 8}.get(self.qtype, 4)
+    bits: int = 4
+    block: int = BLOCK
 
     @property
     def is_block_quantized(self) -> bool:
         return self.q is not None
 
+    @property
+    def layout(self) -> tuple[int, int, int, bool]:
+        """What MatMulNBits needs to know; weights with equal layouts stack row-wise."""
+        return (self.bits, self.block, self.zero, self.minimum is not None)
+
     def to_float(self) -> np.ndarray:
         if self.dense is not None:
             return self.dense
         assert self.q is not None and self.scale is not None
-        codes = self.q.reshape(self.rows, -1, BLOCK).astype(np.float32) - self.zero
+        codes = self.q.reshape(self.rows, -1, self.block).astype(np.float32) - self.zero
         values = codes * self.scale[..., None]
         if self.minimum is not None:
             values += self.minimum[..., None]
         return values.reshape(self.rows, self.cols)
+
+    def widened(self, bits: int, block: int, with_minimum: bool) -> BlockWeight:
+        """The same values in a layout with at least as many bits and smaller blocks
+        (exact: codes move by an integer, scales and offsets are repeated)."""
+        assert self.q is not None and self.scale is not None
+        assert bits >= self.bits and self.block % block == 0
+        repeat = self.block // block
+        zero = self.zero
+        q = self.q
+        if bits != self.bits:
+            zero = 1 << (bits - 1)
+            q = (q.astype(np.int16) - self.zero + zero).astype(np.uint8)
+        minimum = self.minimum
+        if minimum is None and with_minimum:
+            minimum = np.full_like(self.scale, -0.0)  # x + -0.0 is x, bit for bit
+        return BlockWeight(
+            self.qtype,
+            self.rows,
+            self.cols,
+            q=q,
+            scale=np.repeat(self.scale, repeat, axis=1),
+            zero=zero,
+            minimum=None if minimum is None else np.repeat(minimum, repeat, axis=1),
+            bits=bits,
+            block=block,
+        )
 
     def permute_rows(self, order: np.ndarray) -> BlockWeight:
         def take(a: np.ndarray | None) -> np.ndarray | None:
@@ -82,27 +115,141 @@ class BlockWeight:
             take(self.scale),
             self.zero,
             take(self.minimum),
+            self.bits,
+            self.block,
         )
 
 
-def _unpack_blocks(
+def _halves(raw: np.ndarray) -> np.ndarray:
+    """Little-endian float16 values stored in the last axis's byte pairs, as float32."""
+    return np.ascontiguousarray(raw).view(np.float16).astype(np.float32)
+
+
+def _bits_of(qh: np.ndarray) -> np.ndarray:
+    """[..., 4] bytes -> [..., 32] bits, bit j of the little-endian word first."""
+    return np.unpackbits(qh, axis=-1, bitorder="little")
+
+
+def _k_scales(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Q4_K/Q5_K's 12 bytes -> eight 6-bit scales and eight 6-bit mins per super-block."""
+    d, m, m_d = packed[..., 0:4], packed[..., 4:8], packed[..., 8:12]
+    sc = np.concatenate([d & 0x3F, (m_d & 0x0F) | ((d >> 2) & 0x30)], axis=-1)
+    mn = np.concatenate([m & 0x3F, (m_d >> 4) | ((m >> 2) & 0x30)], axis=-1)
+    return sc.astype(np.float32), mn.astype(np.float32)
+
+
+def unpack_blocks(
     raw: np.ndarray, qtype: GGMLQuantizationType, rows: int, cols: int
 ) -> BlockWeight:
+    """The codes, scales and offsets of a block-quantized tensor (ggml's layouts)."""
+    Q = GGMLQuantizationType
+    if qtype in (Q.Q4_K, Q.Q5_K, Q.Q6_K):
+        return _unpack_k_blocks(raw, qtype, rows, cols)
     blocks = raw.reshape(rows, cols // BLOCK, -1)
-    if qtype == GGMLQuantizationType.Q8_0:
-        scale = blocks[..., :2].copy().view(np.float16)[..., 0].astype(np.float32)
+    if qtype == Q.Q8_0:
+        scale = _halves(blocks[..., :2])[..., 0]
         codes = blocks[..., 2:].copy().view(np.int8).astype(np.int16) + 128
         return BlockWeight(
-            qtype, rows, cols, q=codes.astype(np.uint8).reshape(rows, cols), scale=scale, zero=128
+            qtype,
+            rows,
+            cols,
+            q=codes.astype(np.uint8).reshape(rows, cols),
+            scale=scale,
+            zero=128,
+            bits=8,
         )
-    header = 4 if qtype == GGMLQuantizationType.Q4_1 else 2
-    halves = blocks[..., :header].copy().view(np.float16).astype(np.float32)
-    nibbles = blocks[..., header:]
+    offset = qtype in (Q.Q4_1, Q.Q5_1)
+    header = 4 if offset else 2
+    halves = _halves(blocks[..., :header])
+    minimum = halves[..., 1] if offset else None
+    if qtype in (Q.Q5_0, Q.Q5_1):
+        high = _bits_of(blocks[..., header : header + 4])
+        nibbles = blocks[..., header + 4 :]
+    else:
+        high = None
+        nibbles = blocks[..., header:]
     # ggml stores element j in the low nibble of byte j and element j+16 in its high nibble.
-    codes = np.concatenate([nibbles & 0x0F, nibbles >> 4], axis=-1).reshape(rows, cols)
-    if qtype == GGMLQuantizationType.Q4_1:
-        return BlockWeight(qtype, rows, cols, q=codes, scale=halves[..., 0], minimum=halves[..., 1])
-    return BlockWeight(qtype, rows, cols, q=codes, scale=halves[..., 0], zero=8)
+    codes = np.concatenate([nibbles & 0x0F, nibbles >> 4], axis=-1)
+    if high is None:
+        zero = 0 if offset else 8
+        return BlockWeight(
+            qtype,
+            rows,
+            cols,
+            q=codes.reshape(rows, cols),
+            scale=halves[..., 0],
+            zero=zero,
+            minimum=minimum,
+        )
+    # 5-bit codes (0..31) in 8 bits around 128: Q5_0's q-16 becomes (q+112)-128.
+    codes = (codes | (high << 4)) + (128 if offset else 112)
+    return BlockWeight(
+        qtype,
+        rows,
+        cols,
+        q=codes.astype(np.uint8).reshape(rows, cols),
+        scale=halves[..., 0],
+        zero=128,
+        minimum=minimum,
+        bits=8,
+    )
+
+
+def _unpack_k_blocks(
+    raw: np.ndarray, qtype: GGMLQuantizationType, rows: int, cols: int
+) -> BlockWeight:
+    """Q4_K / Q5_K: 8 sub-blocks of 32 with scale d*sc and offset -dmin*m; Q6_K: 16
+    sub-blocks of 16 with scale d*sc around 32 (ggml-quants.c's layouts)."""
+    Q = GGMLQuantizationType
+    supers = raw.reshape(rows, cols // QK_K, -1)
+    if qtype == Q.Q6_K:
+        ql, qh = supers[..., :128], supers[..., 128:192]
+        sc = supers[..., 192:208].copy().view(np.int8).astype(np.float32)
+        d = _halves(supers[..., 208:210])
+        # Two halves of 128: ql's 64 bytes give elements 0-63 (low nibbles), 64-127 (high);
+        # qh's 32 bytes give bits 4-5 of elements 0-31, 32-63, 64-95, 96-127.
+        halves = ql.reshape(rows, -1, 2, 1, 64) >> np.array([0, 4], np.uint8).reshape(1, 1, 1, 2, 1)
+        low = (halves & 0x0F).reshape(rows, -1, 2, 4, 32)
+        high = qh.reshape(rows, -1, 2, 1, 32) >> np.array([0, 2, 4, 6], np.uint8).reshape(
+            1, 1, 1, 4, 1
+        )
+        six_bit = (low | ((high & 0x03) << 4)).reshape(rows, cols).astype(np.int16)
+        return BlockWeight(
+            qtype,
+            rows,
+            cols,
+            q=(six_bit + 96).astype(np.uint8),  # q-32 -> (q+96)-128
+            scale=(d * sc).reshape(rows, -1),
+            zero=128,
+            bits=8,
+            block=16,
+        )
+    d, dmin = _halves(supers[..., 0:2]), _halves(supers[..., 2:4])
+    sc, mn = _k_scales(supers[..., 4:16])
+    scale = (d * sc).reshape(rows, -1)
+    minimum = -(dmin * mn).reshape(rows, -1)
+    qs = supers[..., 16:] if qtype == Q.Q4_K else supers[..., 48:]
+    # Four chunks of 64 elements: 32 bytes, low nibbles first, then high nibbles.
+    shifted = qs.reshape(rows, -1, 4, 1, 32) >> np.array([0, 4], np.uint8).reshape(1, 1, 1, 2, 1)
+    nibbles = (shifted & 0x0F).reshape(rows, -1, 8, 32)
+    if qtype == Q.Q4_K:
+        return BlockWeight(
+            qtype, rows, cols, q=nibbles.reshape(rows, cols), scale=scale, minimum=minimum
+        )
+    # Q5_K: bit 4 of sub-block i's element j is bit i of qh byte j.
+    qh = supers[..., 16:48].reshape(rows, -1, 1, 32)
+    bit = qh >> np.arange(8, dtype=np.uint8).reshape(1, 1, 8, 1)
+    codes = (nibbles | ((bit & 0x01) << 4)).astype(np.int16) + 128
+    return BlockWeight(
+        qtype,
+        rows,
+        cols,
+        q=codes.astype(np.uint8).reshape(rows, cols),
+        scale=scale,
+        zero=128,
+        minimum=minimum,
+        bits=8,
+    )
 
 
 def unpermute_rope_rows(rows: int, n_head: int) -> np.ndarray:
@@ -232,16 +379,16 @@ class GGUFSource:
                 continue
             if tensor.tensor_type not in SUPPORTED_TENSOR_TYPES:
                 raise GGUFError(
-                    f"{self.path.name}: tensor {name} is stored as {tensor.tensor_type.name}; "
-                    "supported types are F32, F16, Q4_0, Q4_1 and Q8_0."
+                    f"{self.path.name}: tensor {name} is stored as {tensor.tensor_type.name}, "
+                    f"which Draftsmith cannot convert exactly; supported types are "
+                    f"{SUPPORTED_TYPE_NAMES}."
                 )
             cols = int(tensor.shape[0])
-            if (
-                tensor.tensor_type not in (GGMLQuantizationType.F32, GGMLQuantizationType.F16)
-                and cols % BLOCK
-            ):
+            width = GGML_QUANT_SIZES[tensor.tensor_type][0]
+            if cols % width:
                 raise GGUFError(
-                    f"{self.path.name}: tensor {name} has a width of {cols}, not a multiple of 32."
+                    f"{self.path.name}: tensor {name} has a width of {cols}, not a multiple "
+                    f"of {width} ({tensor.tensor_type.name} blocks)."
                 )
 
     # -- tensors ---------------------------------------------------------------------
@@ -255,11 +402,11 @@ class GGUFSource:
         cols, rows = int(tensor.shape[0]), int(tensor.shape[1])
         qtype = tensor.tensor_type
         try:
-            if qtype in (GGMLQuantizationType.F32, GGMLQuantizationType.F16):
+            if qtype in FLOAT_TYPES:
                 dense = np.asarray(tensor.data, np.float32).reshape(rows, cols)
                 weight = BlockWeight(qtype, rows, cols, dense=dense)
             else:
-                weight = _unpack_blocks(np.asarray(tensor.data), qtype, rows, cols)
+                weight = unpack_blocks(np.asarray(tensor.data), qtype, rows, cols)
         except ValueError as error:
             raise GGUFError(
                 f"{self.path.name}: tensor {name} is truncated or malformed."
@@ -277,3 +424,10 @@ class GGUFSource:
         return self.matrix(
             "token_embd.weight" if self.architecture.tie_embeddings else "output.weight"
         )
+
+    def tensor_types(self) -> dict[str, int]:
+        """How many tensors the file stores in each type (e.g. a Q4_K_M's mix)."""
+        counts: dict[str, int] = {}
+        for tensor in self.reader.tensors:
+            counts[tensor.tensor_type.name] = counts.get(tensor.tensor_type.name, 0) + 1
+        return dict(sorted(counts.items()))

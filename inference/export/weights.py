@@ -25,11 +25,21 @@ _LAYER = re.compile(r"layer_(\d+)\.(.+)")
 
 
 def concat_rows(parts: list[BlockWeight]) -> BlockWeight:
-    """Stack weights that share an input (same width and encoding) into one."""
+    """Stack weights that share an input into one.
+
+    Block weights of different types (a Q4_K_M's Q4_K queries next to Q6_K values) are
+    first brought to one layout that holds each exactly: the most bits, the smallest
+    block, an offset where any part has one. Float parts make the stack float."""
     first = parts[0]
-    if any(p.qtype != first.qtype or p.cols != first.cols for p in parts):
-        parts = [BlockWeight(first.qtype, p.rows, p.cols, dense=p.to_float()) for p in parts]
-        first = parts[0]
+    if any(not p.is_block_quantized for p in parts):
+        parts = [BlockWeight(p.qtype, p.rows, p.cols, dense=p.to_float()) for p in parts]
+    elif any(p.layout != first.layout for p in parts):
+        zeros = {p.zero for p in parts if p.bits == 4}
+        bits = 8 if any(p.bits == 8 for p in parts) or len(zeros) > 1 else 4
+        block = min(p.block for p in parts)
+        offset = any(p.minimum is not None for p in parts)
+        parts = [p.widened(bits, block, offset) for p in parts]
+    first = parts[0]
 
     def stack(field: str) -> np.ndarray | None:
         values = [getattr(p, field) for p in parts]
@@ -44,6 +54,8 @@ def concat_rows(parts: list[BlockWeight]) -> BlockWeight:
         stack("scale"),
         first.zero,
         stack("minimum"),
+        first.bits,
+        first.block,
     )
 
 
