@@ -173,6 +173,9 @@ def test_task_streams_into_pane_replace_and_insert_are_one_undo_step_each(
 ) -> None:
     window, _document, editor = open_doc(make_window, library)
     feature = ready_feature(qtbot, window, tiny_model_dir)
+    # The random tiny model writes nonsense, which its check refuses: here the mechanics of
+    # a passing answer are under test (failing ones: the "Use anyway" tests below).
+    judge_answers(feature, [AnswerCheck()])
     select(editor, 0, 30)
     selection = TEXT[:30]
     chunks: list[str] = []
