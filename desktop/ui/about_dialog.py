@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 from PySide6.QtGui import QGuiApplication
@@ -20,7 +19,11 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import paths
+from desktop.about import app_version
 from desktop.settings import Settings
+from inference.model_cache import model_remedy
+from inference.model_folder import ModelFolder, ModelFolderError, find_default_model
+from licensing.client.status import license_status
 
 logger = logging.getLogger(__name__)
 
@@ -50,26 +53,15 @@ class AboutFacts:
         ]
 
 
-def app_version() -> str:
-    try:
-        return metadata.version("draftsmith")
-    except metadata.PackageNotFoundError:
-        return "unknown (not installed as a package)"
-
-
 def model_facts(settings: Settings) -> tuple[str, str]:
     """(name, sha256 of the model file) of the model the AI uses, from its manifest."""
-    try:
-        from inference.model_folder import ModelFolder, ModelFolderError, find_default_model
-    except ImportError:
-        return "AI isn't part of this build", "—"
     chosen = settings.ai_model_dir()
     try:
         folder = ModelFolder.open(chosen) if chosen is not None else find_default_model()
     except (ModelFolderError, OSError) as exc:
         return f"Can't read the model: {exc}", "—"
     if folder is None:
-        return "No model built yet (Settings › AI › Build model…)", "—"
+        return f"No model yet. {model_remedy()}", "—"
     try:
         model_file = folder.variant_path().name
     except ModelFolderError:
@@ -80,11 +72,7 @@ def model_facts(settings: Settings) -> tuple[str, str]:
 
 def licence_facts() -> str:
     try:
-        from licensing.client.status import license_status
-
         status = license_status()
-    except ImportError:
-        return "Licensing isn't part of this build"
     except Exception as exc:  # a broken licence check must not break About
         logger.warning("Licence check failed: %s", exc)
         return "Couldn't check the licence"
