@@ -60,6 +60,9 @@ class SyncEngine(Reconciler):
         if not self.device_id or self.state.get("enabled") is None:
             self.state.close()
             raise errors.NotSetUp("Sync is not set up on this device.")
+        # Read here and kept in step by turn_on/turn_off: the GUI thread asks for it often,
+        # and must not query the SQLite connection the sync thread is using.
+        self._enabled = self.state.get("enabled") == "1"
         self.remote_id = self.state.get("remote_id") or ""
         self.device_name = self.state.get("device_name") or self.device_id
         url = self.state.get("url") or ""
@@ -100,7 +103,7 @@ class SyncEngine(Reconciler):
 
     @property
     def enabled(self) -> bool:
-        return self.state.get("enabled") == "1"
+        return self._enabled
 
     # --- the round ---------------------------------------------------------------------
 
@@ -360,9 +363,11 @@ class SyncEngine(Reconciler):
     def turn_off(self) -> None:
         """Stop syncing on this device. Local files stay; turning on resumes where it was."""
         self.state.set("enabled", "0")
+        self._enabled = False
 
     def turn_on(self) -> None:
         self.state.set("enabled", "1")
+        self._enabled = True
 
     def forget_device(self) -> None:
         """Remove this device's sync secrets and state. Local files stay; the remote keeps

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -281,3 +282,25 @@ def test_case_only_rename(dav: DavServer, fleet_factory) -> None:
     os.replace(a.library / "notes.md", a.library / "Notes.md")
     fleet.sync_all()
     assert a.files() == b.files() == {"Notes.md": "n\n"}
+
+
+def test_the_enabled_flag_is_answered_without_touching_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The GUI thread asks ``enabled`` while the sync thread uses the state database."""
+    from desktop.sync.engine import SyncEngine
+    from desktop.sync.state_db import StateDb
+
+    state_path = tmp_path / "state.sqlite"
+    state = StateDb(state_path)
+    state.set("device_id", "d1")
+    state.set("enabled", "1")
+    state.close()
+    engine = SyncEngine(state_path, tmp_path / "library", client=object(), data_key=b"k" * 32)  # type: ignore[arg-type]
+    monkeypatch.setattr(StateDb, "get", lambda *_a, **_k: pytest.fail("queried the database"))
+    assert engine.enabled
+    monkeypatch.undo()
+    engine.turn_off()
+    assert not engine.enabled and StateDb(state_path).get("enabled") == "0"
+    engine.turn_on()
+    assert engine.enabled
