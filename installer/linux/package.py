@@ -134,6 +134,21 @@ def _installed_size_kib(root: Path) -> int:
     return (total + 1023) // 1024
 
 
+def install_menu_entry(share: Path, work: Path) -> None:
+    """The menu entry and its hicolor icons under ``share`` (``/usr/share`` of the package)."""
+    applications = share / "applications"
+    applications.mkdir(parents=True)
+    shutil.copyfile(desktop_entry(), applications / f"{PACKAGE}.desktop")
+    render(work / "icons")
+    hicolor = share / "icons" / "hicolor"
+    for size in ICON_SIZES:
+        folder = hicolor / f"{size}x{size}" / "apps"
+        folder.mkdir(parents=True)
+        shutil.copyfile(work / "icons" / f"draftsmith-{size}.png", folder / f"{PACKAGE}.png")
+    (hicolor / "scalable" / "apps").mkdir(parents=True)
+    shutil.copyfile(icon(), hicolor / "scalable" / "apps" / f"{PACKAGE}.svg")
+
+
 def build_deb(bundle: Path, out: Path, work: Path) -> Path:
     root = work / "deb-root"
     if root.exists():
@@ -141,17 +156,7 @@ def build_deb(bundle: Path, out: Path, work: Path) -> Path:
     _copy_bundle(bundle, root / INSTALL_DIR)
     (root / "usr" / "bin").mkdir(parents=True)
     (root / "usr" / "bin" / PACKAGE).symlink_to(Path("..", "..", INSTALL_DIR, PACKAGE))
-    applications = root / "usr" / "share" / "applications"
-    applications.mkdir(parents=True)
-    shutil.copyfile(desktop_entry(), applications / f"{PACKAGE}.desktop")
-    render(work / "icons")
-    hicolor = root / "usr" / "share" / "icons" / "hicolor"
-    for size in ICON_SIZES:
-        folder = hicolor / f"{size}x{size}" / "apps"
-        folder.mkdir(parents=True)
-        shutil.copyfile(work / "icons" / f"draftsmith-{size}.png", folder / f"{PACKAGE}.png")
-    (hicolor / "scalable" / "apps").mkdir(parents=True)
-    shutil.copyfile(icon(), hicolor / "scalable" / "apps" / f"{PACKAGE}.svg")
+    install_menu_entry(root / "usr" / "share", work)
     doc = root / "usr" / "share" / "doc" / PACKAGE
     doc.mkdir(parents=True)
     (doc / "copyright").write_text(
