@@ -65,8 +65,10 @@ def test_revocation_reaches_the_machine_through_the_background_check(
     document = window.open_document(window.library.create_document(title="After revocation"))
     document.editor.setFocus()
     qtbot.keyClicks(document.editor, "still writing")
-    assert window.save_current()
-    assert "still writing" in document.path.read_text(encoding="utf-8")
+    window.save_current()  # Ctrl+S: the write happens on the save thread
+    qtbot.waitUntil(
+        lambda: "still writing" in document.path.read_text(encoding="utf-8"), timeout=10_000
+    )
     assert not document.editor.isReadOnly()
 
     # Re-importing the saved copy of the certificate is refused.
