@@ -61,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="check this installation (model, license check, window, documents) and exit",
     )
+    parser.add_argument(  # the window, closing, hands a big backup to this (see backups.py)
+        "--finish-backup", nargs=2, metavar=("LIBRARY", "DESTINATION"),
+        help=argparse.SUPPRESS,
+    )  # fmt: skip
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     from inference.runtime.cli import register_commands as register_runtime_commands
 
@@ -72,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(args.debug)
+    if args.finish_backup:
+        from desktop.library.backups import main as finish_backup
+
+        return finish_backup(args.finish_backup)
     if args.self_test:
         from desktop.self_test import run_self_test
 

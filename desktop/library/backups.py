@@ -226,10 +226,20 @@ def _prune(root: Path, destination: Path, keep: int) -> None:
             old.unlink(missing_ok=True)
 
 
+# The installed (frozen) app has no Python to run ``-m`` with: its own binary takes this flag.
+FINISH_BACKUP_FLAG = "--finish-backup"
+
+
+def after_exit_command(root: Path, destination: Path) -> list[str]:
+    if getattr(sys, "frozen", False):
+        return [sys.executable, FINISH_BACKUP_FLAG, str(root), str(destination)]
+    return [sys.executable, "-m", "desktop.library.backups", str(root), str(destination)]
+
+
 def back_up_after_exit(root: Path, destination: Path) -> subprocess.Popen[bytes]:
     """Finish a big backup in a separate process, so the window can close at once."""
     return subprocess.Popen(
-        [sys.executable, "-m", "desktop.library.backups", str(root), str(destination)],
+        after_exit_command(root, destination),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import sys
 import zipfile
 from datetime import datetime
 from pathlib import Path
+
+import pytest
 
 from desktop.library import Library, save_notes
 from desktop.library.backups import backup_library
@@ -83,3 +86,24 @@ def test_a_changes_backup_too_big_for_closing_is_refused_before_writing(
     with pytest.raises(BackupTooLarge):
         backup_changes(library.root, tmp_path / "backups", limit_bytes=1000)
     assert not list((tmp_path / "backups").glob("*.zip"))
+
+
+def test_the_installed_app_finishes_a_big_backup_with_its_own_binary(
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A frozen app has no Python for ``-m``: its binary takes ``--finish-backup``, which the
+    command line really runs."""
+    from desktop import cli
+    from desktop.library import backups
+
+    library.create_document(title="Chapter", text="Words that need keeping.")
+    destination = tmp_path / "backups"
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    command = backups.after_exit_command(library.root, destination)
+    assert command[:2] == [sys.executable, backups.FINISH_BACKUP_FLAG]
+    monkeypatch.undo()
+    assert "-m" in backups.after_exit_command(library.root, destination)
+    assert cli.main(command[1:]) == 0
+    (written,) = destination.glob("*.zip")
+    with zipfile.ZipFile(written) as archive:
+        assert any("Chapter" in name for name in archive.namelist())
