@@ -281,16 +281,11 @@ def create_app(
             return problem_response(problem, nonce, request)
         return signed(status, nonce, request, data=data)
 
-    def certificate_answer(
-        session: Session,
-        key: str,
-        fingerprint: str,
-        name: str,
-        nonce: str,
-        activation: ActivationMode | None,
-    ) -> tuple[int, dict[str, Any]]:
-        license, machine, created = licenses.activate(session, key, fingerprint, name)
-        cert = signer.certificate(
+    def sign_certificate(
+        license: Any, machine: Any, nonce: str, activation: ActivationMode | None
+    ) -> str:
+        """A certificate for ``machine``'s seat on ``license``, signed now."""
+        return signer.certificate(
             licenses.certificate_payload(
                 license,
                 machine,
@@ -300,6 +295,17 @@ def create_app(
                 activation=activation,
             )
         )
+
+    def certificate_answer(
+        session: Session,
+        key: str,
+        fingerprint: str,
+        name: str,
+        nonce: str,
+        activation: ActivationMode | None,
+    ) -> tuple[int, dict[str, Any]]:
+        license, machine, created = licenses.activate(session, key, fingerprint, name)
+        cert = sign_certificate(license, machine, nonce, activation)
         machines = [licenses.machine_json(m) for m in licenses.machines_of(session, license)]
         return (201 if created else 200), {
             "certificate": cert,
@@ -380,16 +386,7 @@ def create_app(
     def fresh_certificate(
         license: Any, machine: Any, nonce: str, activation: ActivationMode | None
     ) -> tuple[int, dict[str, Any]]:
-        cert = signer.certificate(
-            licenses.certificate_payload(
-                license,
-                machine,
-                nonce=nonce,
-                now=int(time.time()),
-                refresh_days=settings.refresh_days,
-                activation=activation,
-            )
-        )
+        cert = sign_certificate(license, machine, nonce, activation)
         return 200, {"certificate": cert, "license": licenses.license_json(license)}
 
     def seat_of(session: Session, certificate: str, fingerprint: str) -> tuple[Any, Any]:
