@@ -209,14 +209,18 @@ class WebDavClient:
             raise errors.RemoteProtocolError(f"The server sent an empty description of {path}.")
         return entries[0][1]
 
-    def get(self, path: str, max_bytes: int = 16 * 1024 * 1024) -> bytes:
+    def _get_file(self, path: str) -> requests.Response:
+        """A streamed GET of a file; a web page in its place (a login page) is refused."""
         response = self._request("GET", path, (200,), stream=True)
-        with response:
-            if self._looks_like_html(response):
-                raise errors.RemoteProtocolError(
-                    "The server answered with a web page (probably a login page) "
-                    "instead of the file."
-                )
+        if self._looks_like_html(response):
+            response.close()
+            raise errors.RemoteProtocolError(
+                "The server answered with a web page (probably a login page) instead of the file."
+            )
+        return response
+
+    def get(self, path: str, max_bytes: int = 16 * 1024 * 1024) -> bytes:
+        with self._get_file(path) as response:
             data = bytearray()
             for chunk in self._iter(response):
                 data += chunk
@@ -227,13 +231,7 @@ class WebDavClient:
 
     def download(self, path: str, sink: BinaryIO) -> int:
         """Stream a file into ``sink``; returns the number of bytes written."""
-        response = self._request("GET", path, (200,), stream=True)
-        with response:
-            if self._looks_like_html(response):
-                raise errors.RemoteProtocolError(
-                    "The server answered with a web page (probably a login page) "
-                    "instead of the file."
-                )
+        with self._get_file(path) as response:
             total = 0
             for chunk in self._iter(response):
                 sink.write(chunk)
