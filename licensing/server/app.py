@@ -314,6 +314,18 @@ def create_app(
             "machines": machines,
         }
 
+    def offline_answer(session: Session, request_text: str) -> tuple[int, dict[str, Any]]:
+        """Activate from an offline request's text (the app's file, pasted or uploaded)."""
+        parsed = parse_offline_request(request_text)
+        return certificate_answer(
+            session,
+            parsed.key,
+            parsed.fingerprint,
+            parsed.machine_name,
+            parsed.nonce,
+            offline_mode(parsed.version),
+        )
+
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
         # The body was already read (and, for a form, consumed) by FastAPI: use what it
@@ -466,15 +478,7 @@ def create_app(
     )
     def offline_activate(body: OfflineBody, request: Request) -> Response:
         def work(session: Session) -> tuple[int, dict[str, Any]]:
-            parsed = parse_offline_request(body.request)
-            return certificate_answer(
-                session,
-                parsed.key,
-                parsed.fingerprint,
-                parsed.machine_name,
-                parsed.nonce,
-                offline_mode(parsed.version),
-            )
+            return offline_answer(session, body.request)
 
         return lookup(request, body.nonce, work)
 
@@ -510,16 +514,8 @@ def create_app(
             )
 
         def work() -> str:
-            parsed = parse_offline_request(text_in)
             with sessions() as session, session.begin():
-                _, data = certificate_answer(
-                    session,
-                    parsed.key,
-                    parsed.fingerprint,
-                    parsed.machine_name,
-                    parsed.nonce,
-                    offline_mode(parsed.version),
-                )
+                _, data = offline_answer(session, text_in)
             return data["certificate"]
 
         try:
