@@ -14,13 +14,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import glob
 import os
 import secrets
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -37,61 +34,15 @@ from licensing.client.fingerprint import fingerprint_of  # noqa: E402
 from licensing.server import licenses  # noqa: E402
 from licensing.server.database import make_engine, make_sessions  # noqa: E402
 from licensing.server.signing import write_private_key  # noqa: E402
+from tests.licensing.server_processes import (  # noqa: E402
+    free_port,
+    postgres_bin,
+    running_postgres,
+    start_license_server,
+    wait_until_healthy,
+)
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_postgres(base: Path) -> tuple[str, list[str], Path] | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not found:
-        return None
-    bindir = Path(found[-1]).parent
-    data, sock = base / "pg", base / "sock"
-    sock.mkdir()
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres")
-        shutil.chown(sock, "postgres")
-        os.chmod(base, 0o755)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    port = free_port()
-    subprocess.run(
-        [
-            *as_user,
-            str(bindir / "initdb"),
-            "-D",
-            str(data),
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-            "--no-sync",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        [
-            *as_user,
-            str(bindir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-w",
-            "-l",
-            str(base / "pg.log"),
-            "-o",
-            f"-k {sock} -p {port} -c listen_addresses='' -c max_connections=200",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    stop = [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]
-    return f"postgresql+psycopg://postgres@/postgres?host={sock}&port={port}", stop, data
+WARM_UP = 20  # activations before the measured ones, on seats of their own
 
 
 def run_one(label: str, db_url: str, key_path: Path, clients: int, total: int) -> None:
@@ -99,7 +50,7 @@ def run_one(label: str, db_url: str, key_path: Path, clients: int, total: int) -
     seats_per_license = 50
     keys = []
     with sessions() as session, session.begin():
-        for _ in range(total // seats_per_license + 1):
+        for _ in range((total + WARM_UP) // seats_per_license + 1):
             _, key = licenses.mint(
                 session,
                 edition="standard",
@@ -118,35 +69,10 @@ def run_one(label: str, db_url: str, key_path: Path, clients: int, total: int) -
         DRAFTSMITH_LOOKUPS_PER_MINUTE="100000000",
         DRAFTSMITH_FAILED_LOOKUPS="100000000",
     )
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "licensing.server.app:app_from_env",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    server = start_license_server(port, env)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{url}/v1/health", timeout=2).raise_for_status()
-                break
-            except requests.RequestException:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        wait_until_healthy(url, time.monotonic() + 60)
         latencies: list[float] = []
         failures = 0
         lock = threading.Lock()
@@ -170,7 +96,7 @@ def run_one(label: str, db_url: str, key_path: Path, clients: int, total: int) -
                 if reply.status_code != 201:
                     failures += 1
 
-        for i in range(min(20, total)):  # warm-up (connections, caches)
+        for i in range(WARM_UP):  # connections, caches
             activate(total + i)
         latencies.clear()
         started = time.perf_counter()
@@ -202,20 +128,21 @@ def main() -> int:
         f"license server benchmark: 1 uvicorn worker, {os.cpu_count()} CPUs, "
         "client and server on this machine"
     )
-    stop: list[str] | None = None
     try:
         run_one(
             "SQLite", f"sqlite:///{base / 'bench.db'}", key_path, args.clients, args.activations
         )
-        pg = start_postgres(base)
-        if pg is None:
+        bindir = postgres_bin()
+        if bindir is None:
             print("PostgreSQL    skipped: no binaries under /usr/lib/postgresql/*/bin")
         else:
-            pg_url, stop, _ = pg
-            run_one("PostgreSQL", pg_url, key_path, args.clients, args.activations)
+            pg_base = Path(tempfile.mkdtemp(prefix="draftsmith-pg-"))  # postgres must own it
+            try:
+                with running_postgres(bindir, pg_base, durable=True) as pg_url:
+                    run_one("PostgreSQL", pg_url, key_path, args.clients, args.activations)
+            finally:
+                shutil.rmtree(pg_base, ignore_errors=True)
     finally:
-        if stop:
-            subprocess.run(stop, capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
     return 0
 

@@ -170,15 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
     elapsed = time.perf_counter() - started
     summary = summarize(rows, model, len(passages), args.seeds, elapsed)
-    print_table(summary)
-    if args.out:
-        Path(args.out).write_text(
-            json.dumps({"summary": summary, "answers": rows}, indent=2, ensure_ascii=False),
-            encoding="utf-8",
-        )
-    if args.record:
-        record(model.folder.manifest, summary)
-        print("recorded for weak_tasks()", file=sys.stderr)
+    report(args, model, summary, rows)
     return 0
 
 
@@ -194,6 +186,17 @@ def merge(args: argparse.Namespace) -> int:
     passages, seeds = max(counts)
     model = LocalModel.load(args.model, RuntimeSettings(device="cpu", threads=1))
     summary = summarize(rows, model, passages, seeds, seconds)
+    report(args, model, summary, rows)
+    return 0
+
+
+def report(
+    args: argparse.Namespace,
+    model: LocalModel,
+    summary: dict[str, Any],
+    rows: list[dict[str, Any]],
+) -> None:
+    """Print the table; write the answers (--out) and the model's weak tasks (--record)."""
     print_table(summary)
     if args.out:
         Path(args.out).write_text(
@@ -203,7 +206,6 @@ def merge(args: argparse.Namespace) -> int:
     if args.record:
         record(model.folder.manifest, summary)
         print("recorded for weak_tasks()", file=sys.stderr)
-    return 0
 
 
 def summarize(

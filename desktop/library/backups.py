@@ -135,13 +135,10 @@ def backup_library(
     the last backup (full or changes). ``should_stop`` is asked between files: True leaves
     everything as it was and raises ``BackupCancelled``."""
     root = Path(root)
-    manifest = _manifest(root)
-    if not manifest:
+    state = _new_state(root, destination)
+    if state is None:
         return None
-    fingerprint = _fingerprint(manifest)
-    destination.mkdir(parents=True, exist_ok=True)
-    if _unchanged(root, destination, fingerprint):
-        return None
+    manifest, fingerprint = state
     target = destination / f"{root.name}-{_stamp(now)}.zip"
     _write_zip(target, root, sorted(manifest), should_stop=should_stop)
     _manifest_path(root, destination).write_text(
@@ -150,6 +147,19 @@ def backup_library(
     _marker(root, destination).write_text(fingerprint, encoding="ascii")
     _prune(root, destination, keep)
     return target
+
+
+def _new_state(root: Path, destination: Path) -> tuple[Manifest, str] | None:
+    """The library's manifest and its fingerprint; None when it is empty or nothing changed
+    since the last backup (full or changes) in ``destination``."""
+    manifest = _manifest(root)
+    if not manifest:
+        return None
+    fingerprint = _fingerprint(manifest)
+    destination.mkdir(parents=True, exist_ok=True)
+    if _unchanged(root, destination, fingerprint):
+        return None
+    return manifest, fingerprint
 
 
 def _last_full(root: Path, destination: Path) -> tuple[str, Manifest] | None:
@@ -176,13 +186,10 @@ def backup_changes(
 
     Raises ``BackupTooLarge`` instead of writing more than ``limit_bytes`` of documents."""
     root = Path(root)
-    manifest = _manifest(root)
-    if not manifest:
+    state = _new_state(root, destination)
+    if state is None:
         return None
-    fingerprint = _fingerprint(manifest)
-    destination.mkdir(parents=True, exist_ok=True)
-    if _unchanged(root, destination, fingerprint):
-        return None
+    manifest, fingerprint = state
     last = _last_full(root, destination)
     base_files: Manifest = last[1] if last else {}
     changed = sorted(name for name, entry in manifest.items() if base_files.get(name) != entry)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.sync import credentials, crypto, errors, keys
-from desktop.sync.engine import DeleteConfirmation, SyncEngine
+from desktop.sync.engine import SyncEngine
+from desktop.sync.reconcile import DeleteConfirmation
 from desktop.sync.remote_store import RemoteFormat, RemoteStore
 from desktop.sync.state_db import StateDb
 from desktop.sync.webdav import WebDavClient

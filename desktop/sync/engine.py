@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import secrets  # noqa: F401  # tests fix new ids through engine.secrets.token_hex
 import time
 from collections.abc import Callable
 from pathlib import Path

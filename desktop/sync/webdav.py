@@ -139,19 +139,7 @@ class WebDavClient:
     def list_folder(self, path: str) -> list[Entry]:
         """Children of a folder (Depth: 1). A missing folder raises RemoteNotFound."""
         folder = path.rstrip("/") + "/" if path else ""
-        response = self._request(
-            "PROPFIND",
-            folder,
-            (207, 200),
-            data=_PROPFIND_BODY,
-            headers={"Depth": "1", "Content-Type": "application/xml; charset=utf-8"},
-        )
-        if response.status_code != 207 or self._looks_like_html(response):
-            raise errors.RemoteProtocolError(
-                "The server answered with a web page (probably a login page) instead of WebDAV. "
-                "Check the server address: it must be the WebDAV address, not the web page."
-            )
-        entries = self._parse_multistatus(response.content)
+        entries = self._propfind(folder, "1")
         own = urlsplit(self.url(folder)).path.rstrip("/")
         children = []
         for href, entry in entries:
@@ -164,6 +152,22 @@ class WebDavClient:
                 f"The server's listing of {folder or '/'} does not describe that folder."
             )
         return children
+
+    def _propfind(self, path: str, depth: str) -> list[tuple[str, Entry]]:
+        """PROPFIND ``path`` at ``depth`` ("0" or "1"): (href, entry) for each answer."""
+        response = self._request(
+            "PROPFIND",
+            path,
+            (207, 200),
+            data=_PROPFIND_BODY,
+            headers={"Depth": depth, "Content-Type": "application/xml; charset=utf-8"},
+        )
+        if response.status_code != 207 or self._looks_like_html(response):
+            raise errors.RemoteProtocolError(
+                "The server answered with a web page (probably a login page) instead of WebDAV. "
+                "Check the server address: it must be the WebDAV address, not the web page."
+            )
+        return self._parse_multistatus(response.content)
 
     def _parse_multistatus(self, body: bytes) -> list[tuple[str, Entry]]:
         try:
@@ -198,32 +202,25 @@ class WebDavClient:
     def stat(self, path: str) -> Entry | None:
         """Depth 0 PROPFIND; None when the path does not exist."""
         try:
-            response = self._request(
-                "PROPFIND",
-                path,
-                (207, 200),
-                data=_PROPFIND_BODY,
-                headers={"Depth": "0", "Content-Type": "application/xml; charset=utf-8"},
-            )
+            entries = self._propfind(path, "0")
         except errors.RemoteNotFound:
             return None
-        if response.status_code != 207 or self._looks_like_html(response):
-            raise errors.RemoteProtocolError(
-                "The server answered with a web page (probably a login page) instead of WebDAV."
-            )
-        entries = self._parse_multistatus(response.content)
         if not entries:
             raise errors.RemoteProtocolError(f"The server sent an empty description of {path}.")
         return entries[0][1]
 
-    def get(self, path: str, max_bytes: int = 16 * 1024 * 1024) -> bytes:
+    def _get_file(self, path: str) -> requests.Response:
+        """A streamed GET of a file; a web page in its place (a login page) is refused."""
         response = self._request("GET", path, (200,), stream=True)
-        with response:
-            if self._looks_like_html(response):
-                raise errors.RemoteProtocolError(
-                    "The server answered with a web page (probably a login page) "
-                    "instead of the file."
-                )
+        if self._looks_like_html(response):
+            response.close()
+            raise errors.RemoteProtocolError(
+                "The server answered with a web page (probably a login page) instead of the file."
+            )
+        return response
+
+    def get(self, path: str, max_bytes: int = 16 * 1024 * 1024) -> bytes:
+        with self._get_file(path) as response:
             data = bytearray()
             for chunk in self._iter(response):
                 data += chunk
@@ -234,13 +231,7 @@ class WebDavClient:
 
     def download(self, path: str, sink: BinaryIO) -> int:
         """Stream a file into ``sink``; returns the number of bytes written."""
-        response = self._request("GET", path, (200,), stream=True)
-        with response:
-            if self._looks_like_html(response):
-                raise errors.RemoteProtocolError(
-                    "The server answered with a web page (probably a login page) "
-                    "instead of the file."
-                )
+        with self._get_file(path) as response:
             total = 0
             for chunk in self._iter(response):
                 sink.write(chunk)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inference.runtime import AnswerCheck
+from inference.runtime import AnswerCheck, StopReason
 
 logger = logging.getLogger(__name__)
 
@@ -133,12 +133,16 @@ class TaskPane(QWidget):
         self.state.setText(restart_message(reason))
 
     def finish(
-        self, text: str, stop_reason: str, check: AnswerCheck | None = None, method_note: str = ""
+        self,
+        text: str,
+        stop_reason: StopReason,
+        check: AnswerCheck | None = None,
+        method_note: str = "",
     ) -> None:
-        if text and stop_reason != "cancelled":
+        if text and stop_reason is not StopReason.CANCELLED:
             self.output.setPlainText(text)  # the cleaned answer replaces the raw stream
         has_result = bool(self.text().strip())
-        if stop_reason == "cancelled":
+        if stop_reason is StopReason.CANCELLED:
             self.state.setText("Stopped.")
         elif not has_result:
             self.state.setText(

@@ -21,6 +21,7 @@ from inference.runtime import (
     LocalModel,
     RuntimeErrorBase,
     RuntimeSettings,
+    StopReason,
     Task,
 )
 
@@ -33,14 +34,14 @@ JOIN_TIMEOUT_MS = 15_000
 class JobResult:
     job_id: int
     text: str
-    stop_reason: str
+    stop_reason: StopReason
     tokens_per_second: float
     reused_tokens: int = 0  # prompt tokens found in the cache (warmed or from the last request)
     check: AnswerCheck = field(default_factory=AnswerCheck)  # the answer's verdict
 
     @property
     def cancelled(self) -> bool:
-        return self.stop_reason == "cancelled"
+        return self.stop_reason is StopReason.CANCELLED
 
 
 class _CancelFlag:
@@ -109,7 +110,7 @@ class ModelWorker(QObject):
     @Slot(int, object, object)
     def generate(self, job_id: int, request: GenerationRequest, cancel: threading.Event) -> None:
         if cancel.is_set():  # superseded while it waited in the queue
-            self.finished.emit(JobResult(job_id, "", "cancelled", 0.0))
+            self.finished.emit(JobResult(job_id, "", StopReason.CANCELLED, 0.0))
             return
         if self.model is None:
             self.failed.emit(job_id, "The model is not loaded.")

@@ -5,12 +5,13 @@ Nothing slow on this path: no model, no network; the spelling dictionary loads i
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -27,7 +28,13 @@ from desktop.ui.main_window import MainWindow
 from desktop.ui.prompter import Prompter
 from desktop.ui.single_instance import InstanceServer, ask_running_instance_to_activate
 
+if TYPE_CHECKING:  # imported for real only in a thread after start-up: they are slow
+    from desktop.ui.ai_feature import AIFeature
+    from desktop.ui.sync_menu import SyncFeature
+
 logger = logging.getLogger(__name__)
+
+FeatureT = TypeVar("FeatureT")
 
 ICON = resources.icon()
 
@@ -102,28 +109,49 @@ class _FeatureLoader(QObject):
 _PENDING_LOADERS: set[_FeatureLoader] = set()
 
 
-def load_optional_features(window: MainWindow) -> None:
-    """Sync's modules take ~0.6 s to import: import them in a thread after the window is up,
-    then install on the GUI thread. A build without sync simply has no sync menu entries."""
+def _install_after_import(
+    window: MainWindow,
+    what: str,
+    import_installer: Callable[[], Callable[[MainWindow], FeatureT]],
+    keep: Callable[[FeatureT], None],
+) -> None:
+    """Import a feature's modules in a thread (they are slow to import), then install it on the
+    GUI thread and hand it to ``keep``. A build without the feature simply goes without it."""
     loader = _FeatureLoader()
     _PENDING_LOADERS.add(loader)
 
-    def install(install_sync: Callable[[Any], Any] | None) -> None:
+    def install(installer: Callable[[MainWindow], FeatureT] | None) -> None:
         _PENDING_LOADERS.discard(loader)
-        if install_sync is not None and shiboken6.isValid(window):
-            window.sync = install_sync(window)  # type: ignore[attr-defined]
+        if installer is not None and shiboken6.isValid(window):
+            keep(installer(window))
 
     def load() -> None:
         try:
-            from desktop.ui.sync_menu import install_sync
+            installer: Callable[[MainWindow], FeatureT] | None = import_installer()
         except ImportError as exc:
-            logger.info("Sync is not part of this build: %s", exc)
-            loader.ready.emit(None)
-            return
-        loader.ready.emit(install_sync)
+            logger.info("%s is not part of this build: %s", what, exc)
+            installer = None
+        loader.ready.emit(installer)
 
     loader.ready.connect(install)
-    threading.Thread(target=load, name="feature-loader", daemon=True).start()
+    name = what.lower().replace(" ", "-") + "-loader"
+    threading.Thread(target=load, name=name, daemon=True).start()
+
+
+def _import_sync() -> Callable[[MainWindow], SyncFeature]:
+    from desktop.ui.sync_menu import install_sync
+
+    return install_sync
+
+
+def load_optional_features(window: MainWindow) -> None:
+    """Sync's modules take ~0.6 s to import: import them in a thread after the window is up,
+    then install on the GUI thread. A build without sync simply has no sync menu entries."""
+
+    def keep(feature: SyncFeature) -> None:
+        window.sync = feature  # type: ignore[attr-defined]  # MainWindow declares no slot yet
+
+    _install_after_import(window, "Sync", _import_sync, keep)
     load_ai_feature(window)
 
 
@@ -131,28 +159,20 @@ def load_optional_features(window: MainWindow) -> None:
 AI_LOAD_DELAY_MS = 1500
 
 
+def _import_ai() -> Callable[[MainWindow], AIFeature]:
+    from desktop.ui.ai_feature import install_ai
+
+    return functools.partial(install_ai, load_delay_ms=AI_LOAD_DELAY_MS)
+
+
 def load_ai_feature(window: MainWindow) -> None:
     """AI help: onnxruntime's import is slow, so import in a thread, install on the GUI thread;
     the model itself then loads on the AI feature's own thread."""
-    loader = _FeatureLoader()
-    _PENDING_LOADERS.add(loader)
 
-    def install(install_ai: Callable[..., Any] | None) -> None:
-        _PENDING_LOADERS.discard(loader)
-        if install_ai is not None and shiboken6.isValid(window):
-            window.ai = install_ai(window, load_delay_ms=AI_LOAD_DELAY_MS)  # type: ignore[attr-defined]
+    def keep(feature: AIFeature) -> None:
+        window.ai = feature  # type: ignore[attr-defined]  # MainWindow declares no slot yet
 
-    def load() -> None:
-        try:
-            from desktop.ui.ai_feature import install_ai
-        except ImportError as exc:
-            logger.info("AI help is not part of this build: %s", exc)
-            loader.ready.emit(None)
-            return
-        loader.ready.emit(install_ai)
-
-    loader.ready.connect(install)
-    threading.Thread(target=load, name="ai-feature-loader", daemon=True).start()
+    _install_after_import(window, "AI help", _import_ai, keep)
 
 
 def run(argv: list[str], *, library_path: Path | None = None) -> int:

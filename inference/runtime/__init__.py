@@ -22,6 +22,7 @@ from inference.runtime.generation import GenerationStats
 from inference.runtime.local_model import LocalModel, RuntimeSettings, TaskResult
 from inference.runtime.providers import SessionSettings, choose_provider
 from inference.runtime.sampling import SamplingSettings
+from inference.runtime.stop_reason import StopReason
 from inference.runtime.tasks import TONES, GenerationRequest, Task
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "RuntimeSettings",
     "SamplingSettings",
     "SessionSettings",
+    "StopReason",
     "Task",
     "TaskResult",
     "choose_provider",

@@ -21,6 +21,7 @@ from inference.runtime.errors import InvalidRequestError
 from inference.runtime.kv_cache import KVCache
 from inference.runtime.model_session import ModelSession
 from inference.runtime.sampling import Sampler, SamplingSettings
+from inference.runtime.stop_reason import StopReason
 from inference.runtime.stop_strings import StopStringFilter
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ class GenerationStats:
 class GenerationOutput:
     text: str
     token_ids: list[int]
-    stop_reason: str  # "end_token", "stop_string", "max_tokens", "cancelled", "context_full"
+    stop_reason: StopReason
     stats: GenerationStats = field(default_factory=GenerationStats)
 
 
@@ -277,7 +278,7 @@ class Generator:
             stats.prefill_seconds = time.perf_counter() - started
             if logits is None:
                 stats.total_seconds = stats.prefill_seconds
-                return GenerationOutput("", [], "cancelled", stats)
+                return GenerationOutput("", [], StopReason.CANCELLED, stats)
             output = self._decode(
                 logits,
                 sampler,
@@ -314,14 +315,14 @@ class Generator:
         decoder = self.decoder_factory()
         pieces: list[str] = []
         generated: list[int] = []
-        reason = "max_tokens"
+        reason = StopReason.MAX_TOKENS
         first_token_at = 0.0
         step_ids = self._step_ids
         room = self.context_length - cache.length
         stop_list = [t for t in stop_ids if 0 <= t < logits.shape[0]]
         while True:
             if cancel is not None and cancel.is_set():
-                reason = "cancelled"
+                reason = StopReason.CANCELLED
                 break
             early_bans = stop_list if len(generated) < min_new_tokens else []
             if not generated and first_token_bans:
@@ -336,7 +337,7 @@ class Generator:
                 first_token_at = time.perf_counter()
                 stats.first_token_seconds = first_token_at - started
             if token in stop_ids:
-                reason = "end_token"
+                reason = StopReason.END_TOKEN
                 break
             generated.append(token)
             sampler.accept(token)
@@ -348,20 +349,20 @@ class Generator:
                     if on_text is not None:
                         on_text(shown)
                 if stops.stopped:
-                    reason = "stop_string"
+                    reason = StopReason.STOP_STRING
                     break
             if len(generated) >= max_new_tokens:
-                reason = "max_tokens"
+                reason = StopReason.MAX_TOKENS
                 break
             if room <= 1:
-                reason = "context_full"
+                reason = StopReason.CONTEXT_FULL
                 break
             step_ids[0, 0] = token
             logits = self.model.forward(step_ids, cache)
             room -= 1
         # The last generated token is never fed, so ``logits`` always follow the cache's end.
         cache.last_logits = logits
-        if reason != "stop_string":
+        if reason is not StopReason.STOP_STRING:
             tail = stops.flush()
             if tail:
                 pieces.append(tail)

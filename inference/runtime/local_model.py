@@ -49,6 +49,7 @@ from inference.runtime.prompts import (
 )
 from inference.runtime.providers import SessionSettings
 from inference.runtime.sampling import SamplingSettings
+from inference.runtime.stop_reason import StopReason
 from inference.runtime.tasks import GenerationRequest, Task
 from inference.runtime.text_codec import TextCodec
 
@@ -101,7 +102,7 @@ class TaskResult:
     task: Task
     text: str
     raw_text: str
-    stop_reason: str
+    stop_reason: StopReason
     stats: GenerationStats
     context_cut: bool
     # Whether the answer passed its task's rules (see answer_check.py); the editor shows a
@@ -110,7 +111,7 @@ class TaskResult:
 
     @property
     def cancelled(self) -> bool:
-        return self.stop_reason == "cancelled"
+        return self.stop_reason is StopReason.CANCELLED
 
 
 class _JoinWithSpace:
@@ -360,7 +361,7 @@ class LocalModel:
                 if tail:
                     on_text(tail)
             text = clean_answer(task, raw, plan.source_text, self._special_texts)
-            if output.stop_reason == "max_tokens" and task is not Task.BRAINSTORM:
+            if output.stop_reason is StopReason.MAX_TOKENS and task is not Task.BRAINSTORM:
                 text = drop_unfinished_sentence(text)
         log.debug(
             "%s: %d tokens, stop=%s", task.value, output.stats.generated_tokens, output.stop_reason
@@ -398,7 +399,7 @@ class LocalModel:
         if on_text is not None and text:
             on_text(text)
         check = AnswerCheck(True, (), METHOD_EXTRACTIVE, attempts)
-        return replace(best, text=text, stop_reason="extractive", check=check)
+        return replace(best, text=text, stop_reason=StopReason.EXTRACTIVE, check=check)
 
     def sentence_scores(
         self, units: Sequence[str], cancel: CancelFlag | None = None

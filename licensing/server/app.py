@@ -281,16 +281,11 @@ def create_app(
             return problem_response(problem, nonce, request)
         return signed(status, nonce, request, data=data)
 
-    def certificate_answer(
-        session: Session,
-        key: str,
-        fingerprint: str,
-        name: str,
-        nonce: str,
-        activation: ActivationMode | None,
-    ) -> tuple[int, dict[str, Any]]:
-        license, machine, created = licenses.activate(session, key, fingerprint, name)
-        cert = signer.certificate(
+    def sign_certificate(
+        license: Any, machine: Any, nonce: str, activation: ActivationMode | None
+    ) -> str:
+        """A certificate for ``machine``'s seat on ``license``, signed now."""
+        return signer.certificate(
             licenses.certificate_payload(
                 license,
                 machine,
@@ -300,6 +295,17 @@ def create_app(
                 activation=activation,
             )
         )
+
+    def certificate_answer(
+        session: Session,
+        key: str,
+        fingerprint: str,
+        name: str,
+        nonce: str,
+        activation: ActivationMode | None,
+    ) -> tuple[int, dict[str, Any]]:
+        license, machine, created = licenses.activate(session, key, fingerprint, name)
+        cert = sign_certificate(license, machine, nonce, activation)
         machines = [licenses.machine_json(m) for m in licenses.machines_of(session, license)]
         return (201 if created else 200), {
             "certificate": cert,
@@ -307,6 +313,18 @@ def create_app(
             "machine": licenses.machine_json(machine),
             "machines": machines,
         }
+
+    def offline_answer(session: Session, request_text: str) -> tuple[int, dict[str, Any]]:
+        """Activate from an offline request's text (the app's file, pasted or uploaded)."""
+        parsed = parse_offline_request(request_text)
+        return certificate_answer(
+            session,
+            parsed.key,
+            parsed.fingerprint,
+            parsed.machine_name,
+            parsed.nonce,
+            offline_mode(parsed.version),
+        )
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
@@ -380,16 +398,7 @@ def create_app(
     def fresh_certificate(
         license: Any, machine: Any, nonce: str, activation: ActivationMode | None
     ) -> tuple[int, dict[str, Any]]:
-        cert = signer.certificate(
-            licenses.certificate_payload(
-                license,
-                machine,
-                nonce=nonce,
-                now=int(time.time()),
-                refresh_days=settings.refresh_days,
-                activation=activation,
-            )
-        )
+        cert = sign_certificate(license, machine, nonce, activation)
         return 200, {"certificate": cert, "license": licenses.license_json(license)}
 
     def seat_of(session: Session, certificate: str, fingerprint: str) -> tuple[Any, Any]:
@@ -469,15 +478,7 @@ def create_app(
     )
     def offline_activate(body: OfflineBody, request: Request) -> Response:
         def work(session: Session) -> tuple[int, dict[str, Any]]:
-            parsed = parse_offline_request(body.request)
-            return certificate_answer(
-                session,
-                parsed.key,
-                parsed.fingerprint,
-                parsed.machine_name,
-                parsed.nonce,
-                offline_mode(parsed.version),
-            )
+            return offline_answer(session, body.request)
 
         return lookup(request, body.nonce, work)
 
@@ -513,16 +514,8 @@ def create_app(
             )
 
         def work() -> str:
-            parsed = parse_offline_request(text_in)
             with sessions() as session, session.begin():
-                _, data = certificate_answer(
-                    session,
-                    parsed.key,
-                    parsed.fingerprint,
-                    parsed.machine_name,
-                    parsed.nonce,
-                    offline_mode(parsed.version),
-                )
+                _, data = offline_answer(session, text_in)
             return data["certificate"]
 
         try:

@@ -5,11 +5,8 @@ throwaway PostgreSQL cluster for the concurrency tests."""
 from __future__ import annotations
 
 import datetime as dt
-import glob
-import os
 import shutil
 import socket
-import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -31,6 +28,7 @@ from licensing.server.app import create_app
 from licensing.server.database import make_engine
 from licensing.server.settings import Settings
 from licensing.server.signing import Signer
+from tests.licensing.server_processes import postgres_bin, running_postgres
 
 TEST_KID = "test-1"
 
@@ -153,65 +151,20 @@ def server(tmp_path: Path, signer: Signer) -> Iterator[RunningServer]:
         yield running
 
 
-def _postgres_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(found[-1]).parent if found else None
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A throwaway PostgreSQL cluster in a temp dir, on a private unix socket (no TCP)."""
-    bindir = _postgres_bin()
+    bindir = postgres_bin()
     if bindir is None:
         pytest.skip(
             "PostgreSQL binaries not found under /usr/lib/postgresql/*/bin "
             "(install the Debian package 'postgresql'; `make test` does)"
         )
     base = Path(tempfile.mkdtemp(prefix="draftsmith-pg-"))
-    data, sock = base / "data", base / "sock"
-    sock.mkdir()
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        shutil.chown(base, "postgres")
-        shutil.chown(sock, "postgres")
-        os.chmod(base, 0o755)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    port = 54000 + os.getpid() % 1000
-
-    def run(*args: str) -> None:
-        subprocess.run([*as_user, *args], check=True, capture_output=True, timeout=120)
-
-    run(
-        str(bindir / "initdb"),
-        "-D",
-        str(data),
-        "-A",
-        "trust",
-        "-U",
-        "postgres",
-        "--no-sync",
-        "-E",
-        "UTF8",
-    )
-    run(
-        str(bindir / "pg_ctl"),
-        "-D",
-        str(data),
-        "-w",
-        "-l",
-        str(base / "log"),
-        "-o",
-        f"-k {sock} -p {port} -c listen_addresses='' -c fsync=off -c max_connections=200",
-        "start",
-    )
     try:
-        yield f"postgresql+psycopg://postgres@/postgres?host={sock}&port={port}"
+        with running_postgres(bindir, base) as url:
+            yield url
     finally:
-        subprocess.run(
-            [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-            timeout=60,
-        )
         shutil.rmtree(base, ignore_errors=True)
 
 

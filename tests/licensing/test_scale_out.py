@@ -10,8 +10,6 @@ import json
 import os
 import secrets
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -33,10 +31,15 @@ from licensing.server.database import make_sessions
 from licensing.server.models import License
 from licensing.server.stripe_webhook import sign
 from tests.licensing.conftest import TEST_KID
-from tests.licensing.test_webhook import SECRET, Inbox, checkout_event, free_port, smtp
+from tests.licensing.server_processes import (
+    REPO,
+    free_port,
+    start_license_server,
+    wait_until_healthy,
+)
+from tests.licensing.test_webhook import SECRET, Inbox, checkout_event, smtp
 
 __all__ = ["smtp"]
-REPO = Path(__file__).resolve().parents[2]
 
 
 class RoundRobinProxy:
@@ -108,37 +111,11 @@ def two_servers(
         "DRAFTSMITH_FAILED_LOOKUPS": "5",
     }
     ports = [free_port(), free_port()]
-    processes = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "licensing.server.app:app_from_env",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            cwd=REPO,
-        )
-        for port in ports
-    ]
+    processes = [start_license_server(port, env) for port in ports]
     try:
         deadline = time.monotonic() + 60
         for port in ports:
-            while True:
-                try:
-                    requests.get(f"http://127.0.0.1:{port}/v1/health", timeout=2)
-                    break
-                except requests.ConnectionError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.2)
+            wait_until_healthy(f"http://127.0.0.1:{port}", deadline)
         proxy = RoundRobinProxy(ports)
         yield proxy, sessions
         proxy.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,14 +21,9 @@ from licensing.server.models import License
 from licensing.server.signing import Signer
 from licensing.server.stripe_webhook import sign
 from tests.licensing.conftest import RunningServer, running_server, settings_for
+from tests.licensing.server_processes import free_port
 
 SECRET = "whsec_test_secret"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Inbox:

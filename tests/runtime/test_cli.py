@@ -72,6 +72,7 @@ def test_generate_json_has_result_and_timings(
     assert code == EXIT_OK
     data = json.loads(out)
     assert data["task"] == "continue" and isinstance(data["text"], str)
+    assert data["stop_reason"] in {"max_tokens", "end_token", "stop_string"}  # the plain value
     assert data["timings"]["generated_tokens"] >= 1
     assert data["timings"]["time_to_first_token_seconds"] > 0
     assert data["device"]["provider"]

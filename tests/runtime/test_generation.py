@@ -9,7 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inference.runtime import GenerationRequest, LocalModel, RuntimeSettings, SamplingSettings
+from inference.runtime import (
+    GenerationRequest,
+    LocalModel,
+    RuntimeSettings,
+    SamplingSettings,
+    StopReason,
+)
 from inference.runtime.generation import GenerationOutput, Generator
 from inference.runtime.model_session import ModelSession
 from tests.perf import expect_fast
@@ -150,20 +156,21 @@ def test_cancel_from_another_thread_returns_promptly(tiny_model: LocalModel) -> 
     cancel.set()
     thread.join(5)
     assert not thread.is_alive()
-    assert outcome["result"].stop_reason == "cancelled"
+    assert outcome["result"].stop_reason is StopReason.CANCELLED
 
 
 def test_a_cancel_set_before_start_generates_nothing(tiny_model: LocalModel) -> None:
     cancel = threading.Event()
     cancel.set()
     result = tiny_model.run(continue_request(), cancel=cancel)
+    assert result.stop_reason is StopReason.CANCELLED
     assert result.cancelled and result.stats.generated_tokens == 0 and result.text == ""
 
 
 def test_max_tokens_is_exact(tiny_model: LocalModel) -> None:
     ids = prompt_ids(tiny_model)
     output = tiny_model.generator.generate(ids, max_new_tokens=5, sampling=GREEDY, min_new_tokens=5)
-    assert len(output.token_ids) == 5 and output.stop_reason == "max_tokens"
+    assert len(output.token_ids) == 5 and output.stop_reason is StopReason.MAX_TOKENS
 
 
 def test_end_token_stops_generation(tiny_model: LocalModel) -> None:
@@ -174,7 +181,7 @@ def test_end_token_stops_generation(tiny_model: LocalModel) -> None:
     output = tiny_model.generator.generate(
         ids, max_new_tokens=6, sampling=GREEDY, stop_token_ids=[stop_at], min_new_tokens=0
     )
-    assert output.stop_reason == "end_token"
+    assert output.stop_reason is StopReason.END_TOKEN
     assert output.token_ids == expected[:first]
 
 
@@ -188,7 +195,7 @@ def test_stop_string_ends_the_text_before_it(tiny_model: LocalModel) -> None:
     output = tiny_model.generator.generate(
         ids, max_new_tokens=30, sampling=GREEDY, min_new_tokens=30, stop_strings=[stop]
     )
-    assert output.stop_reason == "stop_string"
+    assert output.stop_reason is StopReason.STOP_STRING
     assert output.text == full[: full.index(stop)]
 
 
@@ -198,7 +205,7 @@ def test_generation_stops_when_the_context_is_full(tiny_model: LocalModel) -> No
     output = tiny_model.generator.generate(
         ids, max_new_tokens=50, sampling=GREEDY, min_new_tokens=50
     )
-    assert output.stop_reason == "context_full"
+    assert output.stop_reason is StopReason.CONTEXT_FULL
     assert tiny_model.generator.cache.length <= context
 
 
@@ -262,7 +269,7 @@ def test_cancel_during_prefill_keeps_the_cache_consistent(
             return self.checks < 0
 
     output = model.generator.generate(ids, max_new_tokens=5, sampling=GREEDY, cancel=CancelAfter(2))
-    assert output.stop_reason == "cancelled" and output.token_ids == []
+    assert output.stop_reason is StopReason.CANCELLED and output.token_ids == []
     assert model.generator.cache.length == 2 * chunk
     assert generate_ids(model.generator, ids) == generate_ids(
         load(runtime_model_dir).generator, ids

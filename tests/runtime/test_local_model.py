@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from inference.runtime import GenerationRequest, LocalModel, SamplingSettings, Task
+from inference.runtime import GenerationRequest, LocalModel, SamplingSettings, StopReason, Task
 from inference.runtime.answer_check import word_count
 from inference.runtime.extractive import extract
 from inference.runtime.local_model import MAX_RETRIES
@@ -53,6 +53,7 @@ def test_a_failing_shorten_falls_back_to_the_writers_own_sentences(
         on_restart=seen.restart,
     )
     assert result.check.method == "extractive" and result.check.passed
+    assert result.stop_reason is StopReason.EXTRACTIVE
     assert result.check.attempts == 1 + MAX_RETRIES
     assert 0 < word_count(result.text) <= 0.75 * word_count(TEXT)
     kept = [s for s in ("Ann rowed out at dawn.", "The lake was flat.", "Gulls sat on the pier.")]

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from desktop.sync import engine as engine_module
 from tests.sync.dav_harness import DavServer, Fleet
 from tests.sync.sync_invariants import duplicate_conflict_copies, newest_edit_missing
 
@@ -43,7 +42,7 @@ def test_rename_edit_and_new_document_with_the_old_name_keep_the_newest_text(
     prefix = "00000000" if new_doc_sorts == "below" else "ffffffff"
     fake = _ids_starting_with(prefix)
     with monkeypatch.context() as patch:
-        patch.setattr(engine_module.secrets, "token_hex", lambda n=32: next(fake)[: 2 * n])
+        patch.setattr(secrets, "token_hex", lambda n=32: next(fake)[: 2 * n])
         b.write("N.md", "T3 a new document\n")
         b.sync()
     new_doc = next(d.doc_id for d in b.engine.state.local_docs() if d.path == "N.md")

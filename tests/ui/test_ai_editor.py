@@ -17,7 +17,7 @@ from PySide6.QtGui import QTextCursor
 
 from desktop.library import Library
 from desktop.ui.ai_feature import AIFeature, install_ai
-from inference.runtime import AnswerCheck, Task
+from inference.runtime import AnswerCheck, StopReason, Task
 from tests.perf import expect_fast
 
 # Cross-thread mistakes (a timer touched from the model thread...) show up as Qt warnings.
@@ -122,7 +122,7 @@ def test_typing_cancels_the_generation_and_no_ghost_appears(
         qtbot.keyClicks(editor, "X")
         assert feature.ghost_job is None
     assert done.args[0].job_id == job.job_id
-    assert done.args[0].stop_reason == "cancelled"
+    assert done.args[0].stop_reason is StopReason.CANCELLED
     # A piece the model thread sent just before it saw the cancel reaches the GUI thread
     # late, queued; it must be ignored. Sent here by hand, so the check can't pass by luck.
     feature.host.chunk.emit(job.job_id, " late words")
@@ -217,13 +217,13 @@ def test_tone_task_stop_and_try_again(
     with qtbot.waitSignal(feature.host.finished, timeout=10_000) as done:
         window.registry.trigger("ai.tone.casual")
         feature.task_pane.stop_button.click()
-    assert done.args[0].stop_reason == "cancelled"
+    assert done.args[0].stop_reason is StopReason.CANCELLED
     assert feature.last_request is not None and feature.last_request.tone == "casual"
     qtbot.waitUntil(lambda: feature.task_pane.state.text() == "Stopped.")
     assert feature.task_pane.retry_button.isEnabled()
     with qtbot.waitSignal(feature.host.finished, timeout=10_000) as again:
         feature.task_pane.retry_button.click()
-    assert again.args[0].stop_reason != "cancelled"
+    assert again.args[0].stop_reason is not StopReason.CANCELLED
     assert again.args[0].job_id > done.args[0].job_id
 
 
@@ -468,7 +468,7 @@ def test_closing_a_document_mid_task_stops_it_and_its_notes_are_kept(
     qtbot.waitUntil(lambda: not feature.host.busy(), timeout=10_000)
     closed.set()
     qtbot.waitUntil(lambda: bool(finished), timeout=10_000)
-    assert finished[0].stop_reason == "cancelled"
+    assert finished[0].stop_reason is StopReason.CANCELLED
     assert not feature.host.busy()
     assert library.load_notes(document.path) == "Unsaved note"
     feature.task_pane.replace_button.click()  # nothing to write into: says so, no crash

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from desktop.ui.ai_panes import AINotice, TaskPane, restart_message
-from inference.runtime import AnswerCheck
+from inference.runtime import AnswerCheck, StopReason
 
 
 def test_restart_messages_say_once_what_happens_next() -> None:
@@ -28,7 +28,9 @@ def test_a_failing_answer_asks_before_each_use_until_use_anyway(qtbot: Any) -> N
     pane.start("Shorten")
     assert pane.state.isVisible() and not pane.replace_button.isEnabled()
     pane.append("A long answer.")
-    pane.finish("A long answer.", "eos", AnswerCheck(False, ("It is longer than the text",)))
+    pane.finish(
+        "A long answer.", StopReason.END_TOKEN, AnswerCheck(False, ("It is longer than the text",))
+    )
     assert not pane.state.isVisible(), "nothing to say: no empty line"
     assert pane.verdict.isVisible() and "It is longer than the text." in pane.verdict.text()
     assert pane.replace_button.text() == "Replace…" and pane.needs_confirmation()
@@ -39,7 +41,7 @@ def test_a_failing_answer_asks_before_each_use_until_use_anyway(qtbot: Any) -> N
 
     pane.start("Shorten")  # a new answer starts unjudged and unconfirmed
     assert not pane.verdict.isVisible() and not pane.confirm.isVisible()
-    pane.finish("", "eos", AnswerCheck())
+    pane.finish("", StopReason.END_TOKEN, AnswerCheck())
     assert "nothing usable" in pane.state.text() and not pane.replace_button.isEnabled()
 
 
