@@ -34,7 +34,7 @@ from desktop.library.document_title import free_title, title_from_text
 from desktop.library.export import FORMATS, export_text, folder_text
 from desktop.library.library_lock import HEARTBEAT_SECONDS, LibraryLock
 from desktop.library.markdown_outline import headings
-from desktop.library.spelling import LANGUAGES, SpellDictionary
+from desktop.library.spelling import SpellDictionary
 from desktop.library.word_count import count_words
 from desktop.settings import Settings
 from desktop.ui.action_registry import ActionRegistry
@@ -44,7 +44,7 @@ from desktop.ui.find_bar import FindBar
 from desktop.ui.open_document import OpenDocument
 from desktop.ui.prompter import Prompter
 from desktop.ui.sidebar import LibraryPane, OutlinePane, Sidebar
-from desktop.ui.spell_loader import SpellLoader
+from desktop.ui.spelling_feature import SpellingFeature
 from desktop.ui.themes import Theme, apply_theme, resolve
 from desktop.ui.writing_status import WritingStatus
 
@@ -83,7 +83,6 @@ class MainWindow(QMainWindow):
         self.prompter = prompter or Prompter(self)
         self.progress = DailyProgress(paths.progress_path())
         self.theme: Theme = resolve(settings.theme())
-        self.spell: SpellDictionary | None = None
         self.documents: list[OpenDocument] = []
         self.focus_mode = False
         self.instance_server: QObject | None = None  # set by the app (desktop.ui.single_instance)
@@ -145,6 +144,7 @@ class MainWindow(QMainWindow):
             app.applicationStateChanged.connect(self._on_app_state)
             app.styleHints().colorSchemeChanged.connect(lambda _s: self._follow_system_theme())
 
+        self.spelling = SpellingFeature(self, load=load_spelling)
         self._register_actions()
         self.apply_look()
         self._update_title()
@@ -152,15 +152,13 @@ class MainWindow(QMainWindow):
         geometry = settings.get_str("window_geometry")
         if geometry:
             self.restoreGeometry(QByteArray.fromBase64(geometry.encode("ascii")))
-        # No parent: the loader's thread keeps it alive even if this window closes first
-        # (emitting on a QObject deleted with its parent would crash).
-        self.spell_loader = SpellLoader()
-        self.spell_loader.loaded.connect(self._spell_ready)
-        self.spell_loader.failed.connect(self._spell_failed)
-        if load_spelling and settings.get_bool("spell_check"):
-            QTimer.singleShot(0, self.load_spelling)
 
     # ===== seams =====
+    @property
+    def spell(self) -> SpellDictionary | None:
+        """The loaded spelling dictionary (see SpellingFeature); None while off or loading."""
+        return self.spelling.spell
+
     def current_document(self) -> OpenDocument | None:
         widget = self.tabs.currentWidget()
         return next((d for d in self.documents if d.editor is widget), None)
@@ -470,14 +468,7 @@ class MainWindow(QMainWindow):
             checkable=True,
             checked=self.settings.get_bool("smart_typography"),
         )
-        r(
-            "settings.spell",
-            "Check spelling as you type",
-            self.toggle_spelling,
-            menu="Settings",
-            checkable=True,
-            checked=self.settings.get_bool("spell_check"),
-        )
+        self.spelling.register_actions()  # "settings.spell"
         r(
             "settings.language",
             "Spelling language for this library…",
@@ -1107,21 +1098,11 @@ class MainWindow(QMainWindow):
             for document in self.documents:
                 self._style_editor(document.editor)
         elif key == "smart_typography":
-            self._sync_check("settings.smart", self.settings.get_bool(key))
+            self.registry.set_checked_quietly("settings.smart", self.settings.get_bool(key))
             for document in self.documents:
                 document.editor.smart_typography = self.settings.get_bool(key)
-        elif key == "spell_check":
-            self._sync_check("settings.spell", self.settings.get_bool(key))
-            self._apply_spelling()
         elif key == "daily_word_goal":
             self.update_counts()
-
-    def _sync_check(self, action_id: str, on: bool) -> None:
-        action = self.registry.action(action_id)
-        if action.isChecked() != on:
-            action.blockSignals(True)
-            action.setChecked(on)
-            action.blockSignals(False)
 
     def show_settings(self, page: str = "editor") -> None:
         from desktop.ui.settings_dialog import SettingsDialog
@@ -1171,43 +1152,9 @@ class MainWindow(QMainWindow):
         if self.focus_mode:
             self.registry.action("view.focus").setChecked(False)
 
-    # ===== spelling =====
-    def load_spelling(self) -> None:
-        self.spell_loader.load(self.library.spelling_language(), paths.personal_dictionary_path())
-
-    def _spell_failed(self, message: str) -> None:
-        self.statusBar().showMessage(message)
-
-    def _spell_ready(self, dictionary: SpellDictionary) -> None:
-        if not self.settings.get_bool("spell_check"):
-            return
-        self.spell = dictionary
-        for document in self.documents:
-            document.editor.highlighter.set_spell(dictionary)
-
-    def toggle_spelling(self) -> None:
-        self.change_setting("spell_check", self.registry.action("settings.spell").isChecked())
-
-    def _apply_spelling(self) -> None:
-        if self.settings.get_bool("spell_check"):
-            self.load_spelling()
-        else:
-            self.spell = None
-            for document in self.documents:
-                document.editor.highlighter.set_spell(None)
-
     def set_spelling_language(self, code: str) -> bool:
-        """The spelling language belongs to the library (its config), not to this computer."""
-        if code not in LANGUAGES:
-            raise ValueError(f"No dictionary for {code!r}")
-        try:
-            self.library.set_config("spelling_language", code)
-        except OSError as exc:
-            self.prompter.error("Spelling language", self._os_words(exc))
-            return False
-        if self.settings.get_bool("spell_check"):
-            self.load_spelling()
-        return True
+        """For the Settings dialog (``SettingsWindow``): see ``SpellingFeature.set_language``."""
+        return self.spelling.set_language(code)
 
     def change_library(self) -> None:
         folder = self.prompter.ask_folder("Choose the library folder", self.library.root)
