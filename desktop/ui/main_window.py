@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QObject, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QMainWindow,
@@ -38,6 +38,7 @@ from desktop.library.spelling import SpellDictionary
 from desktop.library.word_count import count_words
 from desktop.settings import Settings
 from desktop.ui.action_registry import ActionRegistry
+from desktop.ui.appearance_feature import AppearanceFeature
 from desktop.ui.backup_schedule import BackupSchedule
 from desktop.ui.document_editor import DocumentEditor
 from desktop.ui.find_bar import FindBar
@@ -45,16 +46,12 @@ from desktop.ui.open_document import OpenDocument
 from desktop.ui.prompter import Prompter
 from desktop.ui.sidebar import LibraryPane, OutlinePane, Sidebar
 from desktop.ui.spelling_feature import SpellingFeature
-from desktop.ui.themes import Theme, apply_theme, resolve
+from desktop.ui.themes import Theme
 from desktop.ui.writing_status import WritingStatus
 
 logger = logging.getLogger(__name__)
 
 MENUS = ("File", "Edit", "View", "Settings", "Help")
-# Settings that change how the text column looks.
-EDITOR_LOOK_KEYS = frozenset(
-    {"font_family", "font_size", "line_spacing", "measure_chars", "typewriter_scrolling"}
-)
 
 
 class MainWindow(QMainWindow):
@@ -82,7 +79,6 @@ class MainWindow(QMainWindow):
         self.read_only = read_only
         self.prompter = prompter or Prompter(self)
         self.progress = DailyProgress(paths.progress_path())
-        self.theme: Theme = resolve(settings.theme())
         self.documents: list[OpenDocument] = []
         self.focus_mode = False
         self.instance_server: QObject | None = None  # set by the app (desktop.ui.single_instance)
@@ -142,11 +138,11 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if isinstance(app, QGuiApplication):
             app.applicationStateChanged.connect(self._on_app_state)
-            app.styleHints().colorSchemeChanged.connect(lambda _s: self._follow_system_theme())
 
+        self.appearance = AppearanceFeature(self)
         self.spelling = SpellingFeature(self, load=load_spelling)
         self._register_actions()
-        self.apply_look()
+        self.appearance.apply_look()
         self._update_title()
         self.resize(1200, 780)
         geometry = settings.get_str("window_geometry")
@@ -395,15 +391,7 @@ class MainWindow(QMainWindow):
             checkable=True,
             checked=True,
         )
-        r(
-            "view.zoom_in",
-            "Zoom in",
-            lambda: self.zoom(+1),
-            shortcut=[*QKeySequence.keyBindings(key.ZoomIn), QKeySequence("Ctrl+=")],
-            menu="View",
-        )
-        r("view.zoom_out", "Zoom out", lambda: self.zoom(-1), shortcut=key.ZoomOut, menu="View")
-        r("view.zoom_reset", "Actual size", lambda: self.zoom(0), shortcut="Ctrl+0", menu="View")
+        self.appearance.register_zoom_actions()
         r(
             "view.next_tab",
             "Next tab",
@@ -432,17 +420,7 @@ class MainWindow(QMainWindow):
             shortcut="Ctrl+Shift+E",
             menu="View",
         )
-        self.theme_group = QActionGroup(self)
-        for name in ("light", "dark", "system"):
-            theme_action = r(
-                f"view.theme.{name}",
-                f"Theme: {name.capitalize()}",
-                partial(self.set_theme, name),
-                menu="View",
-            )
-            theme_action.setCheckable(True)  # the menu ticks the theme in use
-            theme_action.setChecked(name == self.settings.theme())
-            self.theme_group.addAction(theme_action)
+        self.appearance.register_theme_actions()
 
         r(
             "settings.open",
@@ -460,14 +438,7 @@ class MainWindow(QMainWindow):
             lambda: self.show_settings("editor"),
             menu="Settings",
         )
-        r(
-            "settings.smart",
-            "Smart quotes and dashes",
-            self.toggle_smart_typography,
-            menu="Settings",
-            checkable=True,
-            checked=self.settings.get_bool("smart_typography"),
-        )
+        self.appearance.register_smart_typography_action()
         self.spelling.register_actions()  # "settings.spell"
         r(
             "settings.language",
@@ -602,7 +573,7 @@ class MainWindow(QMainWindow):
 
     def _wire(self, document: OpenDocument) -> None:
         editor = document.editor
-        self._style_editor(editor)
+        self.appearance.style_editor(editor)
         editor.highlighter.spell = self.spell
         editor.document_edited.connect(self.count_timer.start)
         editor.ai_text_inserted.connect(partial(self._on_ai_text, document))
@@ -1057,26 +1028,6 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Exported “{destination.name}”.", 6000)
         return destination
 
-    # ===== look =====
-    def apply_look(self) -> None:
-        app = QApplication.instance()
-        if isinstance(app, QApplication):
-            apply_theme(app, self.theme)
-        for document in self.documents:
-            self._style_editor(document.editor)
-        self.library_pane.apply_palette()
-
-    def _style_editor(self, editor: DocumentEditor) -> None:
-        editor.apply_look(
-            theme=self.theme,
-            family=self.settings.get_str("font_family"),
-            size=self.settings.get_int("font_size"),
-            line_spacing=self.settings.get_int("line_spacing"),
-            measure_chars=self.settings.get_int("measure_chars"),
-        )
-        editor.smart_typography = self.settings.get_bool("smart_typography")
-        editor.typewriter = self.settings.get_bool("typewriter_scrolling")
-
     def _set(self, key: str, value: object) -> None:
         self.settings.set(key, value)
         try:
@@ -1087,21 +1038,8 @@ class MainWindow(QMainWindow):
 
     def change_setting(self, key: str, value: object) -> None:
         """Persist one setting and apply it at once (the Settings dialog's one entry point)."""
-        self._set(key, value)
-        if key == "theme":
-            self.theme = resolve(self.settings.theme())
-            self.apply_look()
-            theme_action = self.registry.get(f"view.theme.{self.settings.theme()}")
-            if theme_action is not None:
-                theme_action.action.setChecked(True)
-        elif key in EDITOR_LOOK_KEYS:
-            for document in self.documents:
-                self._style_editor(document.editor)
-        elif key == "smart_typography":
-            self.registry.set_checked_quietly("settings.smart", self.settings.get_bool(key))
-            for document in self.documents:
-                document.editor.smart_typography = self.settings.get_bool(key)
-        elif key == "daily_word_goal":
+        self._set(key, value)  # features follow through settings_changed
+        if key == "daily_word_goal":
             self.update_counts()
 
     def show_settings(self, page: str = "editor") -> None:
@@ -1115,20 +1053,16 @@ class MainWindow(QMainWindow):
         dialog.raise_()
         dialog.activateWindow()
 
-    def set_theme(self, name: str) -> None:
-        self.change_setting("theme", name)
+    # ===== look (AppearanceFeature) =====
+    @property
+    def theme(self) -> Theme:
+        return self.appearance.theme
 
-    def _follow_system_theme(self) -> None:
-        if self.settings.theme() == "system":
-            self.theme = resolve("system")
-            self.apply_look()
+    def set_theme(self, name: str) -> None:
+        self.appearance.set_theme(name)
 
     def zoom(self, step: int) -> None:
-        size = 13 if step == 0 else max(8, min(40, self.settings.get_int("font_size") + step))
-        self.change_setting("font_size", size)
-
-    def toggle_smart_typography(self) -> None:
-        self.change_setting("smart_typography", self.registry.action("settings.smart").isChecked())
+        self.appearance.zoom(step)
 
     def toggle_sidebar(self) -> None:
         self.sidebar.setVisible(self.registry.action("view.sidebar").isChecked())
