@@ -15,10 +15,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QObject, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtCore import QByteArray, QObject, QPoint, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication,
     QMainWindow,
     QMenu,
     QSplitter,
@@ -32,7 +31,7 @@ from desktop.library import Library, LibraryError, RecoveryJournal, SaveError
 from desktop.library.daily_progress import DailyProgress
 from desktop.library.document_title import free_title, title_from_text
 from desktop.library.export import FORMATS, export_text, folder_text
-from desktop.library.library_lock import HEARTBEAT_SECONDS, LibraryLock
+from desktop.library.library_lock import LibraryLock
 from desktop.library.markdown_outline import headings
 from desktop.library.spelling import SpellDictionary
 from desktop.library.word_count import count_words
@@ -44,6 +43,7 @@ from desktop.ui.document_editor import DocumentEditor
 from desktop.ui.find_bar import FindBar
 from desktop.ui.open_document import OpenDocument
 from desktop.ui.prompter import Prompter
+from desktop.ui.session_safety import SessionSafety
 from desktop.ui.sidebar import LibraryPane, OutlinePane, Sidebar
 from desktop.ui.spelling_feature import SpellingFeature
 from desktop.ui.themes import Theme
@@ -75,7 +75,6 @@ class MainWindow(QMainWindow):
         self.library = library
         self.settings = settings
         self.journal = journal or RecoveryJournal(paths.journal_dir())
-        self.lock = lock
         self.read_only = read_only
         self.prompter = prompter or Prompter(self)
         self.progress = DailyProgress(paths.progress_path())
@@ -121,13 +120,7 @@ class MainWindow(QMainWindow):
         self.count_timer.timeout.connect(self.update_counts)
         self.outline_timer = QTimer(self, singleShot=True, interval=700)
         self.outline_timer.timeout.connect(self.update_outline)
-        self.heartbeat = QTimer(self, interval=HEARTBEAT_SECONDS * 1000)
-        self.heartbeat.timeout.connect(self._heartbeat)
-        if lock is not None and not read_only:
-            self.heartbeat.start()
-        self.backups = BackupSchedule(self.library.root, paths.backups_dir(), self)
-        if not read_only:
-            self.backups.start()
+        self.safety = SessionSafety(self, lock)
 
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.tabs.tabCloseRequested.connect(self.close_tab)
@@ -135,9 +128,6 @@ class MainWindow(QMainWindow):
         self.library_pane.context_requested.connect(self._library_context_menu)
         self.library_pane.move_requested.connect(self.move_into)
         self.outline.heading_chosen.connect(self.go_to_block)
-        app = QApplication.instance()
-        if isinstance(app, QGuiApplication):
-            app.applicationStateChanged.connect(self._on_app_state)
 
         self.appearance = AppearanceFeature(self)
         self.spelling = SpellingFeature(self, load=load_spelling)
@@ -1118,46 +1108,25 @@ class MainWindow(QMainWindow):
         self.shortcuts_dialog = ShortcutsDialog(self.registry, self)
         self.shortcuts_dialog.show()
 
-    # ===== safety =====
+    # ===== safety (SessionSafety) =====
+    @property
+    def lock(self) -> LibraryLock | None:
+        return self.safety.lock
+
+    @property
+    def backups(self) -> BackupSchedule:
+        return self.safety.backups
+
     def recover_from_journal(self) -> int:
         """Offer text newer than disk after a crash; returns how many were restored."""
-        restored = 0
-        for entry in self.journal.pending():
-            if not self.prompter.ask_restore(entry):
-                self.journal.clear(entry.document)
-                continue
-            path = entry.document
-            if not path.exists():
-                try:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    path.write_text("", encoding="utf-8")
-                except OSError as exc:
-                    self.prompter.error("Couldn't restore", self._os_words(exc))
-                    continue
-            document = self.open_document(path)
-            if document is None:
-                continue
-            document.take_snapshot("before recovery")
-            document.editor.replace_all_text_as_one_undo_step(entry.text)
-            if entry.cursor is not None:
-                document.editor.set_cursor_position(entry.cursor)
-                document.editor.centerCursor()
-            document.save()
-            restored += 1
-        if restored:
-            self.library_pane.refresh()
-        return restored
+        return self.safety.recover_from_journal()
 
     def emergency_save(self) -> None:
-        """Called by the crash handler: journal first (cheap, always works), then save."""
-        for document in self.documents:
-            document.write_journal(wait=True)
-        for document in self.documents:
-            document.save()
+        """Called by the crash handler (desktop.ui.crash_handler)."""
+        self.safety.emergency_save()
 
-    def back_up_library(self) -> Path | None:
-        """On close: only what changed since the last full backup (see BackupSchedule)."""
-        return self.backups.finish()
+    def _heartbeat(self) -> None:
+        self.safety.refresh_lock()
 
     def bring_to_front(self) -> None:
         """Another launch of Draftsmith on this library asked for this window."""
@@ -1167,41 +1136,14 @@ class MainWindow(QMainWindow):
         self.raise_()
         self.activateWindow()
 
-    def check_all_disks(self) -> None:
-        for document in list(self.documents):
-            document.check_disk()
-
-    def _on_app_state(self, state: Qt.ApplicationState) -> None:
-        if state == Qt.ApplicationState.ApplicationActive:
-            self.check_all_disks()
-        elif not self.read_only:
-            for document in self.documents:
-                document.autosave()
-
-    def _heartbeat(self) -> None:
-        if self.lock is None or self.read_only:
-            return
-        try:
-            still_mine = self.lock.refresh()
-        except OSError:
-            return
-        if not still_mine:
-            self.set_read_only(True)
-            self.prompter.info(
-                "Library taken over",
-                "Another Draftsmith window took over this library. This window "
-                "is now read-only so the two don't overwrite each other.",
-            )
-
     def set_read_only(self, on: bool) -> None:
         self.read_only = on
         for document in self.documents:
             document.read_only = on
             document.editor.setReadOnly(on)
-        self.heartbeat.stop()
+        self.safety.heartbeat.stop()
         if on:
-            self.backups.first.stop()
-            self.backups.every.stop()
+            self.safety.stop_writing()
         self._update_title()
 
     # ===== session =====
@@ -1261,13 +1203,12 @@ class MainWindow(QMainWindow):
         self.progress.save()
         self.library_pane.word_counts.stop()
         if not self.read_only:
-            self.back_up_library()
+            self.safety.back_up_library()
         for document in self.documents:
             document.close()
-        self.heartbeat.stop()
+        self.safety.heartbeat.stop()
         if self.instance_server is not None:
             self.instance_server.deleteLater()
             self.instance_server = None
-        if self.lock is not None and not self.read_only:
-            self.lock.release()
+        self.safety.release_lock()
         event.accept()
