@@ -27,10 +27,10 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import paths
-from desktop.library import Library, LibraryError, RecoveryJournal, SaveError
+from desktop.library import Library, LibraryError, RecoveryJournal
 from desktop.library.daily_progress import DailyProgress
 from desktop.library.document_title import free_title, title_from_text
-from desktop.library.export import FORMATS, export_text, folder_text
+from desktop.library.export import FORMATS
 from desktop.library.library_lock import LibraryLock
 from desktop.library.markdown_outline import headings
 from desktop.library.spelling import SpellDictionary
@@ -39,6 +39,7 @@ from desktop.settings import Settings
 from desktop.ui.action_registry import ActionRegistry
 from desktop.ui.appearance_feature import AppearanceFeature
 from desktop.ui.backup_schedule import BackupSchedule
+from desktop.ui.document_actions import DocumentActions
 from desktop.ui.document_editor import DocumentEditor
 from desktop.ui.find_bar import FindBar
 from desktop.ui.open_document import OpenDocument
@@ -130,6 +131,7 @@ class MainWindow(QMainWindow):
         self.outline.heading_chosen.connect(self.go_to_block)
 
         self.appearance = AppearanceFeature(self)
+        self.document_actions = DocumentActions(self)
         self.spelling = SpellingFeature(self, load=load_spelling)
         self._register_actions()
         self.appearance.apply_look()
@@ -189,7 +191,7 @@ class MainWindow(QMainWindow):
         def writable_doc() -> bool:
             return not self.read_only and self.current_document() is not None
 
-        def writable_library_doc() -> bool:  # rename, move, trash, history: library only
+        def writable_library_doc() -> bool:  # rename, move, trash: library only
             document = self.current_document()
             return writable_doc() and document is not None and self.library.contains(document.path)
 
@@ -259,29 +261,7 @@ class MainWindow(QMainWindow):
             menu="File",
             enabled=writable_library_doc,
         )
-        r(
-            "file.history",
-            "Document history…",
-            self.show_history,
-            shortcut="Ctrl+Alt+H",
-            menu="File",
-            enabled=writable_library_doc,
-        )
-        for fmt, label in FORMATS.items():
-            r(
-                f"file.export.{fmt}",
-                f"Export document as {label}…",
-                partial(self.export_current, fmt),
-                menu="File",
-                enabled=has_doc,
-            )
-        for fmt, label in FORMATS.items():
-            r(
-                f"file.export_folder.{fmt}",
-                f"Export folder as {label}…",
-                partial(self.export_folder, fmt),
-                menu="File",
-            )
+        self.document_actions.register_actions()  # history, export
         r(
             "file.close_tab",
             "Close tab",
@@ -932,91 +912,17 @@ class MainWindow(QMainWindow):
         palette.show()
         palette.input.setFocus()
 
-    def show_history(self) -> None:
-        from desktop.ui.snapshot_dialog import SnapshotDialog
-
-        document = self.current_document()
-        if document is None:
-            return
-        if not self.library.contains(document.path):
-            self.prompter.info(
-                "Document history",
-                f"“{document.path.name}” is opened in place from outside the library; "
-                "history snapshots are kept only for documents in the library.",
-            )
-            return
-        dialog = SnapshotDialog(
-            self.library.snapshots.list(document.path), document.editor.text(), self
-        )
-        self._history_dialog = dialog
-        if dialog.exec() and dialog.chosen is not None:
-            self.restore_snapshot(document, dialog.chosen.read())
-
+    # ===== history and export (DocumentActions) =====
     def restore_snapshot(self, document: OpenDocument, text: str) -> None:
-        """Restoring is itself snapshotted and undoable."""
-        document.take_snapshot("before restore")
-        document.editor.replace_all_text_as_one_undo_step(text)
-        document.save()
+        self.document_actions.restore_snapshot(document, text)
 
-    # ===== export =====
     def export_current(self, fmt: str, destination: Path | None = None) -> Path | None:
-        document = self.current_document()
-        if document is None:
-            return None
-        return self._export(
-            document.editor.text(), document.title, fmt, destination, document.path.parent
-        )
+        return self.document_actions.export_current(fmt, destination)
 
     def export_folder(
         self, fmt: str, folder: Path | None = None, destination: Path | None = None
     ) -> Path | None:
-        if folder is None:
-            folder = self.prompter.ask_folder("Export folder", self.library.root)
-            if folder is None:
-                return None
-        chapters = [
-            d
-            for d in self.library.documents()
-            if d.resolve() == folder.resolve() or folder.resolve() in d.resolve().parents
-        ]
-        if not chapters:
-            self.prompter.info("Export folder", f"“{folder.name}” has no documents to export.")
-            return None
-        for document in self.documents:  # the export reads the files: save them now
-            if document.is_dirty():
-                document.save()
-        return self._export(folder_text(chapters), folder.name, fmt, destination, folder.parent)
-
-    def _export(
-        self, text: str, title: str, fmt: str, destination: Path | None, start_folder: Path
-    ) -> Path | None:
-        """Asks where, starting in the document's folder with the document's name."""
-        if destination is None:
-            suggested = start_folder / f"{title}.{fmt}"
-            if suggested.exists():  # never offer to overwrite the document itself
-                suggested = start_folder / f"{title} (exported).{fmt}"
-            destination = self.prompter.ask_save_path(
-                "Export", suggested, f"{FORMATS[fmt]} (*.{fmt})"
-            )
-            if destination is None:
-                return None
-        if any(d.path.resolve() == destination.resolve() for d in self.documents):
-            self.prompter.error(
-                "Export", f"“{destination.name}” is an open document; choose another name."
-            )
-            return None
-        try:
-            if fmt == "pdf":
-                from desktop.ui.pdf_export import export_pdf
-
-                export_pdf(text, destination, title)
-            else:
-                export_text(text, destination, fmt, title)
-        except SaveError as error:
-            self.prompter.error("Export failed", str(error))
-            return None
-        self.statusBar().showMessage(f"Exported “{destination.name}”.", 6000)
-        return destination
+        return self.document_actions.export_folder(fmt, folder, destination)
 
     def _set(self, key: str, value: object) -> None:
         self.settings.set(key, value)
