@@ -5,6 +5,12 @@ Features (AI, sync) see this window only through the ``EditorWindow`` Protocol
 (desktop/ui/window_seam.py): the registry, ``current_editor()`` and ``current_editor_changed``,
 ``add_sidebar_pane``/``show_pane``, ``add_status_widget``, library, prompter, settings and
 ``change_setting``/``settings_changed``. What it lists is public here and checked by mypy.
+
+The window keeps composition and the document operations; appearance, spelling, session safety,
+and history/export are features it builds (appearance_feature.py, spelling_feature.py,
+session_safety.py, document_actions.py). The few attributes tests and other modules use of them
+(``theme``, ``spell``, ``lock``, ``backups``, ``zoom``, ``set_theme``, ``recover_from_journal``,
+``emergency_save``, ``export_*``, ``restore_snapshot``) stay here as thin delegates.
 """
 
 from __future__ import annotations
