@@ -1,4 +1,4 @@
-"""Document history and export: the File menu's "Document history…" and "Export…" entries.
+"""Opening files and recent documents, document history and export (File menu entries).
 
 Installed into the window like the other features (see ``window_seam.EditorWindow``): it registers
 those actions where the window asks, and uses only the seam (current document, library, prompter).
@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtWidgets import QDialog
+from PySide6.QtWidgets import QDialog, QMenu
 
 from desktop.library import SaveError
 from desktop.library.export import FORMATS, export_text, folder_text
@@ -21,6 +21,7 @@ class DocumentActions:
     def __init__(self, window: EditorWindow) -> None:
         self.window = window
         self.history_dialog: QDialog | None = None  # the last one shown
+        self.recent_menu: QMenu  # the File menu's submenu, made by register_open_actions
 
     def register_actions(self) -> None:
         """Called by the window where these belong in the File menu."""
@@ -61,6 +62,66 @@ class DocumentActions:
                 partial(self.export_folder, fmt),
                 menu="File",
             )
+
+    def register_open_actions(self) -> None:
+        """Called by the window where these belong in the File menu."""
+        self.window.registry.register(
+            "file.open_file",
+            "Open file from outside the library…",
+            lambda: self.open_file(None),
+            shortcut="Ctrl+Alt+O",
+            menu="File",
+            tip="Opens a Markdown or text file where it is; your changes are saved to it.",
+        )
+        self.recent_menu = self.window.menu("File").addMenu("Recent documents")
+        self.recent_menu.setObjectName("RecentDocumentsMenu")
+        self.recent_menu.aboutToShow.connect(self.fill_recent_menu)
+
+    def fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = [p for p in self.window.settings.recent_documents() if p.is_file()]
+        if not recent:
+            self.recent_menu.addAction("No recent documents").setEnabled(False)
+            return
+        for path in recent:
+            where = "" if self.window.library.contains(path) else f"  ({path.parent})"
+            action = self.recent_menu.addAction(path.stem + where)
+            action.setToolTip(str(path))
+            action.triggered.connect(partial(self.open_recent, path))
+        self.recent_menu.addSeparator()
+        self.recent_menu.addAction(
+            "Clear the list", lambda: self.window.change_setting("recent_documents", [])
+        )
+
+    def open_recent(self, path: Path) -> OpenDocument | None:
+        if self.window.library.contains(path):
+            return self.window.open_document(path)
+        return self.open_file(path)
+
+    def open_file(self, path: Path | None) -> OpenDocument | None:
+        """A Markdown or text file from anywhere opens in place: it is not copied into the
+        library, and every save goes back to that file."""
+        if path is None:
+            path = self.window.prompter.ask_open_path(
+                "Open a Markdown or text file",
+                Path.home(),
+                "Markdown and text (*.md *.markdown *.txt);;All files (*)",
+            )
+            if path is None:
+                return None
+        path = Path(path)
+        if not path.is_file():
+            self.window.prompter.error(
+                "Couldn't open", f"“{path}” isn't a file that can be opened."
+            )
+            return None
+        document = self.window.open_document(path)
+        if document is not None and not self.window.library.contains(document.path):
+            self.window.statusBar().showMessage(
+                f"Opened “{path.name}” in place, outside the library: saving writes to that file.",
+                12000,
+            )
+        return document
 
     def show_history(self) -> None:
         from desktop.ui.snapshot_dialog import SnapshotDialog

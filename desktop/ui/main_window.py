@@ -6,11 +6,12 @@ Features (AI, sync) see this window only through the ``EditorWindow`` Protocol
 ``add_sidebar_pane``/``show_pane``, ``add_status_widget``, library, prompter, settings and
 ``change_setting``/``settings_changed``. What it lists is public here and checked by mypy.
 
-The window keeps composition and the document operations; appearance, spelling, session safety,
-and history/export are features it builds (appearance_feature.py, spelling_feature.py,
-session_safety.py, document_actions.py). The few attributes tests and other modules use of them
-(``theme``, ``spell``, ``lock``, ``backups``, ``zoom``, ``set_theme``, ``recover_from_journal``,
-``emergency_save``, ``export_*``, ``restore_snapshot``) stay here as thin delegates.
+The window keeps composition and the document operations (new, rename, move, trash, tabs);
+appearance, spelling, session safety and open-file/recent/history/export are features it builds
+(appearance_feature.py, spelling_feature.py, session_safety.py, document_actions.py). What tests
+and other modules use of them (``theme``, ``spell``, ``lock``, ``backups``, ``zoom``,
+``set_theme``, ``recover_from_journal``, ``emergency_save``, ``open_file``, ``recent_menu``,
+``fill_recent_menu``, ``export_*``, ``restore_snapshot``) stays here as thin delegates.
 """
 
 from __future__ import annotations
@@ -218,17 +219,7 @@ class MainWindow(QMainWindow):
             shortcut=key.Open,
             menu="File",
         )
-        r(
-            "file.open_file",
-            "Open file from outside the library…",
-            lambda: self.open_file(None),
-            shortcut="Ctrl+Alt+O",
-            menu="File",
-            tip="Opens a Markdown or text file where it is; your changes are saved to it.",
-        )
-        self.recent_menu = self._menus["File"].addMenu("Recent documents")
-        self.recent_menu.setObjectName("RecentDocumentsMenu")
-        self.recent_menu.aboutToShow.connect(self.fill_recent_menu)
+        self.document_actions.register_open_actions()  # open file, recent documents
         r(
             "file.save",
             "Save",
@@ -496,47 +487,16 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             logger.warning("Couldn't save the settings: %s", exc)
 
-    def fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        recent = [p for p in self.settings.recent_documents() if p.is_file()]
-        if not recent:
-            self.recent_menu.addAction("No recent documents").setEnabled(False)
-            return
-        for path in recent:
-            where = "" if self.library.contains(path) else f"  ({path.parent})"
-            action = self.recent_menu.addAction(path.stem + where)
-            action.setToolTip(str(path))
-            action.triggered.connect(partial(self.open_recent, path))
-        self.recent_menu.addSeparator()
-        self.recent_menu.addAction("Clear the list", lambda: self._set("recent_documents", []))
+    @property
+    def recent_menu(self) -> QMenu:
+        return self.document_actions.recent_menu
 
-    def open_recent(self, path: Path) -> OpenDocument | None:
-        if self.library.contains(path):
-            return self.open_document(path)
-        return self.open_file(path)
+    def fill_recent_menu(self) -> None:
+        self.document_actions.fill_recent_menu()
 
     def open_file(self, path: Path | None) -> OpenDocument | None:
-        """A Markdown or text file from anywhere opens in place: it is not copied into the
-        library, and every save goes back to that file."""
-        if path is None:
-            path = self.prompter.ask_open_path(
-                "Open a Markdown or text file",
-                Path.home(),
-                "Markdown and text (*.md *.markdown *.txt);;All files (*)",
-            )
-            if path is None:
-                return None
-        path = Path(path)
-        if not path.is_file():
-            self.prompter.error("Couldn't open", f"“{path}” isn't a file that can be opened.")
-            return None
-        document = self.open_document(path)
-        if document is not None and not self.library.contains(document.path):
-            self.statusBar().showMessage(
-                f"Opened “{path.name}” in place, outside the library: saving writes to that file.",
-                12000,
-            )
-        return document
+        """See ``DocumentActions.open_file``."""
+        return self.document_actions.open_file(path)
 
     def library_key(self, path: Path) -> Path:
         return self.library.relative(path) if self.library.contains(path) else path
