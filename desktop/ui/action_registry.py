@@ -86,6 +86,14 @@ class ActionRegistry(QObject):
     def all(self) -> list[RegisteredAction]:
         return list(self._actions.values())
 
+    def set_checked_quietly(self, action_id: str, on: bool) -> None:
+        """Tick or untick a checkable action without running its handler."""
+        action = self.action(action_id)
+        if action.isChecked() != on:
+            action.blockSignals(True)
+            action.setChecked(on)
+            action.blockSignals(False)
+
     def trigger(self, action_id: str) -> None:
         self.refresh_enabled()
         action = self.action(action_id)

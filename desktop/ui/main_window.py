@@ -5,6 +5,13 @@ Features (AI, sync) see this window only through the ``EditorWindow`` Protocol
 (desktop/ui/window_seam.py): the registry, ``current_editor()`` and ``current_editor_changed``,
 ``add_sidebar_pane``/``show_pane``, ``add_status_widget``, library, prompter, settings and
 ``change_setting``/``settings_changed``. What it lists is public here and checked by mypy.
+
+The window keeps composition and the document operations (new, rename, move, trash, tabs);
+appearance, spelling, session safety and open-file/recent/history/export are features it builds
+(appearance_feature.py, spelling_feature.py, session_safety.py, document_actions.py). What tests
+and other modules use of them (``theme``, ``spell``, ``lock``, ``backups``, ``zoom``,
+``set_theme``, ``recover_from_journal``, ``emergency_save``, ``open_file``, ``recent_menu``,
+``fill_recent_menu``, ``export_*``, ``restore_snapshot``) stays here as thin delegates.
 """
 
 from __future__ import annotations
@@ -15,10 +22,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QObject, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtCore import QByteArray, QObject, QPoint, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication,
     QMainWindow,
     QMenu,
     QSplitter,
@@ -28,33 +34,32 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import paths
-from desktop.library import Library, LibraryError, RecoveryJournal, SaveError
+from desktop.library import Library, LibraryError, RecoveryJournal
 from desktop.library.daily_progress import DailyProgress
 from desktop.library.document_title import free_title, title_from_text
-from desktop.library.export import FORMATS, export_text, folder_text
-from desktop.library.library_lock import HEARTBEAT_SECONDS, LibraryLock
+from desktop.library.export import FORMATS
+from desktop.library.library_lock import LibraryLock
 from desktop.library.markdown_outline import headings
-from desktop.library.spelling import LANGUAGES, SpellDictionary
+from desktop.library.spelling import SpellDictionary
 from desktop.library.word_count import count_words
 from desktop.settings import Settings
 from desktop.ui.action_registry import ActionRegistry
+from desktop.ui.appearance_feature import AppearanceFeature
 from desktop.ui.backup_schedule import BackupSchedule
+from desktop.ui.document_actions import DocumentActions
 from desktop.ui.document_editor import DocumentEditor
 from desktop.ui.find_bar import FindBar
 from desktop.ui.open_document import OpenDocument
 from desktop.ui.prompter import Prompter
+from desktop.ui.session_safety import SessionSafety
 from desktop.ui.sidebar import LibraryPane, OutlinePane, Sidebar
-from desktop.ui.spell_loader import SpellLoader
-from desktop.ui.themes import Theme, apply_theme, resolve
+from desktop.ui.spelling_feature import SpellingFeature
+from desktop.ui.themes import Theme
 from desktop.ui.writing_status import WritingStatus
 
 logger = logging.getLogger(__name__)
 
 MENUS = ("File", "Edit", "View", "Settings", "Help")
-# Settings that change how the text column looks.
-EDITOR_LOOK_KEYS = frozenset(
-    {"font_family", "font_size", "line_spacing", "measure_chars", "typewriter_scrolling"}
-)
 
 
 class MainWindow(QMainWindow):
@@ -78,12 +83,9 @@ class MainWindow(QMainWindow):
         self.library = library
         self.settings = settings
         self.journal = journal or RecoveryJournal(paths.journal_dir())
-        self.lock = lock
         self.read_only = read_only
         self.prompter = prompter or Prompter(self)
         self.progress = DailyProgress(paths.progress_path())
-        self.theme: Theme = resolve(settings.theme())
-        self.spell: SpellDictionary | None = None
         self.documents: list[OpenDocument] = []
         self.focus_mode = False
         self.instance_server: QObject | None = None  # set by the app (desktop.ui.single_instance)
@@ -126,13 +128,7 @@ class MainWindow(QMainWindow):
         self.count_timer.timeout.connect(self.update_counts)
         self.outline_timer = QTimer(self, singleShot=True, interval=700)
         self.outline_timer.timeout.connect(self.update_outline)
-        self.heartbeat = QTimer(self, interval=HEARTBEAT_SECONDS * 1000)
-        self.heartbeat.timeout.connect(self._heartbeat)
-        if lock is not None and not read_only:
-            self.heartbeat.start()
-        self.backups = BackupSchedule(self.library.root, paths.backups_dir(), self)
-        if not read_only:
-            self.backups.start()
+        self.safety = SessionSafety(self, lock)
 
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.tabs.tabCloseRequested.connect(self.close_tab)
@@ -140,27 +136,24 @@ class MainWindow(QMainWindow):
         self.library_pane.context_requested.connect(self._library_context_menu)
         self.library_pane.move_requested.connect(self.move_into)
         self.outline.heading_chosen.connect(self.go_to_block)
-        app = QApplication.instance()
-        if isinstance(app, QGuiApplication):
-            app.applicationStateChanged.connect(self._on_app_state)
-            app.styleHints().colorSchemeChanged.connect(lambda _s: self._follow_system_theme())
 
+        self.appearance = AppearanceFeature(self)
+        self.document_actions = DocumentActions(self)
+        self.spelling = SpellingFeature(self, load=load_spelling)
         self._register_actions()
-        self.apply_look()
+        self.appearance.apply_look()
         self._update_title()
         self.resize(1200, 780)
         geometry = settings.get_str("window_geometry")
         if geometry:
             self.restoreGeometry(QByteArray.fromBase64(geometry.encode("ascii")))
-        # No parent: the loader's thread keeps it alive even if this window closes first
-        # (emitting on a QObject deleted with its parent would crash).
-        self.spell_loader = SpellLoader()
-        self.spell_loader.loaded.connect(self._spell_ready)
-        self.spell_loader.failed.connect(self._spell_failed)
-        if load_spelling and settings.get_bool("spell_check"):
-            QTimer.singleShot(0, self.load_spelling)
 
     # ===== seams =====
+    @property
+    def spell(self) -> SpellDictionary | None:
+        """The loaded spelling dictionary (see SpellingFeature); None while off or loading."""
+        return self.spelling.spell
+
     def current_document(self) -> OpenDocument | None:
         widget = self.tabs.currentWidget()
         return next((d for d in self.documents if d.editor is widget), None)
@@ -205,7 +198,7 @@ class MainWindow(QMainWindow):
         def writable_doc() -> bool:
             return not self.read_only and self.current_document() is not None
 
-        def writable_library_doc() -> bool:  # rename, move, trash, history: library only
+        def writable_library_doc() -> bool:  # rename, move, trash: library only
             document = self.current_document()
             return writable_doc() and document is not None and self.library.contains(document.path)
 
@@ -226,17 +219,7 @@ class MainWindow(QMainWindow):
             shortcut=key.Open,
             menu="File",
         )
-        r(
-            "file.open_file",
-            "Open file from outside the library…",
-            lambda: self.open_file(None),
-            shortcut="Ctrl+Alt+O",
-            menu="File",
-            tip="Opens a Markdown or text file where it is; your changes are saved to it.",
-        )
-        self.recent_menu = self._menus["File"].addMenu("Recent documents")
-        self.recent_menu.setObjectName("RecentDocumentsMenu")
-        self.recent_menu.aboutToShow.connect(self.fill_recent_menu)
+        self.document_actions.register_open_actions()  # open file, recent documents
         r(
             "file.save",
             "Save",
@@ -275,29 +258,7 @@ class MainWindow(QMainWindow):
             menu="File",
             enabled=writable_library_doc,
         )
-        r(
-            "file.history",
-            "Document history…",
-            self.show_history,
-            shortcut="Ctrl+Alt+H",
-            menu="File",
-            enabled=writable_library_doc,
-        )
-        for fmt, label in FORMATS.items():
-            r(
-                f"file.export.{fmt}",
-                f"Export document as {label}…",
-                partial(self.export_current, fmt),
-                menu="File",
-                enabled=has_doc,
-            )
-        for fmt, label in FORMATS.items():
-            r(
-                f"file.export_folder.{fmt}",
-                f"Export folder as {label}…",
-                partial(self.export_folder, fmt),
-                menu="File",
-            )
+        self.document_actions.register_actions()  # history, export
         r(
             "file.close_tab",
             "Close tab",
@@ -397,15 +358,7 @@ class MainWindow(QMainWindow):
             checkable=True,
             checked=True,
         )
-        r(
-            "view.zoom_in",
-            "Zoom in",
-            lambda: self.zoom(+1),
-            shortcut=[*QKeySequence.keyBindings(key.ZoomIn), QKeySequence("Ctrl+=")],
-            menu="View",
-        )
-        r("view.zoom_out", "Zoom out", lambda: self.zoom(-1), shortcut=key.ZoomOut, menu="View")
-        r("view.zoom_reset", "Actual size", lambda: self.zoom(0), shortcut="Ctrl+0", menu="View")
+        self.appearance.register_zoom_actions()
         r(
             "view.next_tab",
             "Next tab",
@@ -434,17 +387,7 @@ class MainWindow(QMainWindow):
             shortcut="Ctrl+Shift+E",
             menu="View",
         )
-        self.theme_group = QActionGroup(self)
-        for name in ("light", "dark", "system"):
-            theme_action = r(
-                f"view.theme.{name}",
-                f"Theme: {name.capitalize()}",
-                partial(self.set_theme, name),
-                menu="View",
-            )
-            theme_action.setCheckable(True)  # the menu ticks the theme in use
-            theme_action.setChecked(name == self.settings.theme())
-            self.theme_group.addAction(theme_action)
+        self.appearance.register_theme_actions()
 
         r(
             "settings.open",
@@ -462,22 +405,8 @@ class MainWindow(QMainWindow):
             lambda: self.show_settings("editor"),
             menu="Settings",
         )
-        r(
-            "settings.smart",
-            "Smart quotes and dashes",
-            self.toggle_smart_typography,
-            menu="Settings",
-            checkable=True,
-            checked=self.settings.get_bool("smart_typography"),
-        )
-        r(
-            "settings.spell",
-            "Check spelling as you type",
-            self.toggle_spelling,
-            menu="Settings",
-            checkable=True,
-            checked=self.settings.get_bool("spell_check"),
-        )
+        self.appearance.register_smart_typography_action()
+        self.spelling.register_actions()  # "settings.spell"
         r(
             "settings.language",
             "Spelling language for this library…",
@@ -558,47 +487,16 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             logger.warning("Couldn't save the settings: %s", exc)
 
-    def fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        recent = [p for p in self.settings.recent_documents() if p.is_file()]
-        if not recent:
-            self.recent_menu.addAction("No recent documents").setEnabled(False)
-            return
-        for path in recent:
-            where = "" if self.library.contains(path) else f"  ({path.parent})"
-            action = self.recent_menu.addAction(path.stem + where)
-            action.setToolTip(str(path))
-            action.triggered.connect(partial(self.open_recent, path))
-        self.recent_menu.addSeparator()
-        self.recent_menu.addAction("Clear the list", lambda: self._set("recent_documents", []))
+    @property
+    def recent_menu(self) -> QMenu:
+        return self.document_actions.recent_menu
 
-    def open_recent(self, path: Path) -> OpenDocument | None:
-        if self.library.contains(path):
-            return self.open_document(path)
-        return self.open_file(path)
+    def fill_recent_menu(self) -> None:
+        self.document_actions.fill_recent_menu()
 
     def open_file(self, path: Path | None) -> OpenDocument | None:
-        """A Markdown or text file from anywhere opens in place: it is not copied into the
-        library, and every save goes back to that file."""
-        if path is None:
-            path = self.prompter.ask_open_path(
-                "Open a Markdown or text file",
-                Path.home(),
-                "Markdown and text (*.md *.markdown *.txt);;All files (*)",
-            )
-            if path is None:
-                return None
-        path = Path(path)
-        if not path.is_file():
-            self.prompter.error("Couldn't open", f"“{path}” isn't a file that can be opened.")
-            return None
-        document = self.open_document(path)
-        if document is not None and not self.library.contains(document.path):
-            self.statusBar().showMessage(
-                f"Opened “{path.name}” in place, outside the library: saving writes to that file.",
-                12000,
-            )
-        return document
+        """See ``DocumentActions.open_file``."""
+        return self.document_actions.open_file(path)
 
     def library_key(self, path: Path) -> Path:
         return self.library.relative(path) if self.library.contains(path) else path
@@ -611,7 +509,7 @@ class MainWindow(QMainWindow):
 
     def _wire(self, document: OpenDocument) -> None:
         editor = document.editor
-        self._style_editor(editor)
+        self.appearance.style_editor(editor)
         editor.highlighter.spell = self.spell
         editor.document_edited.connect(self.count_timer.start)
         editor.ai_text_inserted.connect(partial(self._on_ai_text, document))
@@ -980,111 +878,17 @@ class MainWindow(QMainWindow):
         palette.show()
         palette.input.setFocus()
 
-    def show_history(self) -> None:
-        from desktop.ui.snapshot_dialog import SnapshotDialog
-
-        document = self.current_document()
-        if document is None:
-            return
-        if not self.library.contains(document.path):
-            self.prompter.info(
-                "Document history",
-                f"“{document.path.name}” is opened in place from outside the library; "
-                "history snapshots are kept only for documents in the library.",
-            )
-            return
-        dialog = SnapshotDialog(
-            self.library.snapshots.list(document.path), document.editor.text(), self
-        )
-        self._history_dialog = dialog
-        if dialog.exec() and dialog.chosen is not None:
-            self.restore_snapshot(document, dialog.chosen.read())
-
+    # ===== history and export (DocumentActions) =====
     def restore_snapshot(self, document: OpenDocument, text: str) -> None:
-        """Restoring is itself snapshotted and undoable."""
-        document.take_snapshot("before restore")
-        document.editor.replace_all_text_as_one_undo_step(text)
-        document.save()
+        self.document_actions.restore_snapshot(document, text)
 
-    # ===== export =====
     def export_current(self, fmt: str, destination: Path | None = None) -> Path | None:
-        document = self.current_document()
-        if document is None:
-            return None
-        return self._export(
-            document.editor.text(), document.title, fmt, destination, document.path.parent
-        )
+        return self.document_actions.export_current(fmt, destination)
 
     def export_folder(
         self, fmt: str, folder: Path | None = None, destination: Path | None = None
     ) -> Path | None:
-        if folder is None:
-            folder = self.prompter.ask_folder("Export folder", self.library.root)
-            if folder is None:
-                return None
-        chapters = [
-            d
-            for d in self.library.documents()
-            if d.resolve() == folder.resolve() or folder.resolve() in d.resolve().parents
-        ]
-        if not chapters:
-            self.prompter.info("Export folder", f"“{folder.name}” has no documents to export.")
-            return None
-        for document in self.documents:  # the export reads the files: save them now
-            if document.is_dirty():
-                document.save()
-        return self._export(folder_text(chapters), folder.name, fmt, destination, folder.parent)
-
-    def _export(
-        self, text: str, title: str, fmt: str, destination: Path | None, start_folder: Path
-    ) -> Path | None:
-        """Asks where, starting in the document's folder with the document's name."""
-        if destination is None:
-            suggested = start_folder / f"{title}.{fmt}"
-            if suggested.exists():  # never offer to overwrite the document itself
-                suggested = start_folder / f"{title} (exported).{fmt}"
-            destination = self.prompter.ask_save_path(
-                "Export", suggested, f"{FORMATS[fmt]} (*.{fmt})"
-            )
-            if destination is None:
-                return None
-        if any(d.path.resolve() == destination.resolve() for d in self.documents):
-            self.prompter.error(
-                "Export", f"“{destination.name}” is an open document; choose another name."
-            )
-            return None
-        try:
-            if fmt == "pdf":
-                from desktop.ui.pdf_export import export_pdf
-
-                export_pdf(text, destination, title)
-            else:
-                export_text(text, destination, fmt, title)
-        except SaveError as error:
-            self.prompter.error("Export failed", str(error))
-            return None
-        self.statusBar().showMessage(f"Exported “{destination.name}”.", 6000)
-        return destination
-
-    # ===== look =====
-    def apply_look(self) -> None:
-        app = QApplication.instance()
-        if isinstance(app, QApplication):
-            apply_theme(app, self.theme)
-        for document in self.documents:
-            self._style_editor(document.editor)
-        self.library_pane.apply_palette()
-
-    def _style_editor(self, editor: DocumentEditor) -> None:
-        editor.apply_look(
-            theme=self.theme,
-            family=self.settings.get_str("font_family"),
-            size=self.settings.get_int("font_size"),
-            line_spacing=self.settings.get_int("line_spacing"),
-            measure_chars=self.settings.get_int("measure_chars"),
-        )
-        editor.smart_typography = self.settings.get_bool("smart_typography")
-        editor.typewriter = self.settings.get_bool("typewriter_scrolling")
+        return self.document_actions.export_folder(fmt, folder, destination)
 
     def _set(self, key: str, value: object) -> None:
         self.settings.set(key, value)
@@ -1096,32 +900,9 @@ class MainWindow(QMainWindow):
 
     def change_setting(self, key: str, value: object) -> None:
         """Persist one setting and apply it at once (the Settings dialog's one entry point)."""
-        self._set(key, value)
-        if key == "theme":
-            self.theme = resolve(self.settings.theme())
-            self.apply_look()
-            theme_action = self.registry.get(f"view.theme.{self.settings.theme()}")
-            if theme_action is not None:
-                theme_action.action.setChecked(True)
-        elif key in EDITOR_LOOK_KEYS:
-            for document in self.documents:
-                self._style_editor(document.editor)
-        elif key == "smart_typography":
-            self._sync_check("settings.smart", self.settings.get_bool(key))
-            for document in self.documents:
-                document.editor.smart_typography = self.settings.get_bool(key)
-        elif key == "spell_check":
-            self._sync_check("settings.spell", self.settings.get_bool(key))
-            self._apply_spelling()
-        elif key == "daily_word_goal":
+        self._set(key, value)  # features follow through settings_changed
+        if key == "daily_word_goal":
             self.update_counts()
-
-    def _sync_check(self, action_id: str, on: bool) -> None:
-        action = self.registry.action(action_id)
-        if action.isChecked() != on:
-            action.blockSignals(True)
-            action.setChecked(on)
-            action.blockSignals(False)
 
     def show_settings(self, page: str = "editor") -> None:
         from desktop.ui.settings_dialog import SettingsDialog
@@ -1134,20 +915,16 @@ class MainWindow(QMainWindow):
         dialog.raise_()
         dialog.activateWindow()
 
-    def set_theme(self, name: str) -> None:
-        self.change_setting("theme", name)
+    # ===== look (AppearanceFeature) =====
+    @property
+    def theme(self) -> Theme:
+        return self.appearance.theme
 
-    def _follow_system_theme(self) -> None:
-        if self.settings.theme() == "system":
-            self.theme = resolve("system")
-            self.apply_look()
+    def set_theme(self, name: str) -> None:
+        self.appearance.set_theme(name)
 
     def zoom(self, step: int) -> None:
-        size = 13 if step == 0 else max(8, min(40, self.settings.get_int("font_size") + step))
-        self.change_setting("font_size", size)
-
-    def toggle_smart_typography(self) -> None:
-        self.change_setting("smart_typography", self.registry.action("settings.smart").isChecked())
+        self.appearance.zoom(step)
 
     def toggle_sidebar(self) -> None:
         self.sidebar.setVisible(self.registry.action("view.sidebar").isChecked())
@@ -1171,43 +948,9 @@ class MainWindow(QMainWindow):
         if self.focus_mode:
             self.registry.action("view.focus").setChecked(False)
 
-    # ===== spelling =====
-    def load_spelling(self) -> None:
-        self.spell_loader.load(self.library.spelling_language(), paths.personal_dictionary_path())
-
-    def _spell_failed(self, message: str) -> None:
-        self.statusBar().showMessage(message)
-
-    def _spell_ready(self, dictionary: SpellDictionary) -> None:
-        if not self.settings.get_bool("spell_check"):
-            return
-        self.spell = dictionary
-        for document in self.documents:
-            document.editor.highlighter.set_spell(dictionary)
-
-    def toggle_spelling(self) -> None:
-        self.change_setting("spell_check", self.registry.action("settings.spell").isChecked())
-
-    def _apply_spelling(self) -> None:
-        if self.settings.get_bool("spell_check"):
-            self.load_spelling()
-        else:
-            self.spell = None
-            for document in self.documents:
-                document.editor.highlighter.set_spell(None)
-
     def set_spelling_language(self, code: str) -> bool:
-        """The spelling language belongs to the library (its config), not to this computer."""
-        if code not in LANGUAGES:
-            raise ValueError(f"No dictionary for {code!r}")
-        try:
-            self.library.set_config("spelling_language", code)
-        except OSError as exc:
-            self.prompter.error("Spelling language", self._os_words(exc))
-            return False
-        if self.settings.get_bool("spell_check"):
-            self.load_spelling()
-        return True
+        """For the Settings dialog (``SettingsWindow``): see ``SpellingFeature.set_language``."""
+        return self.spelling.set_language(code)
 
     def change_library(self) -> None:
         folder = self.prompter.ask_folder("Choose the library folder", self.library.root)
@@ -1237,46 +980,25 @@ class MainWindow(QMainWindow):
         self.shortcuts_dialog = ShortcutsDialog(self.registry, self)
         self.shortcuts_dialog.show()
 
-    # ===== safety =====
+    # ===== safety (SessionSafety) =====
+    @property
+    def lock(self) -> LibraryLock | None:
+        return self.safety.lock
+
+    @property
+    def backups(self) -> BackupSchedule:
+        return self.safety.backups
+
     def recover_from_journal(self) -> int:
         """Offer text newer than disk after a crash; returns how many were restored."""
-        restored = 0
-        for entry in self.journal.pending():
-            if not self.prompter.ask_restore(entry):
-                self.journal.clear(entry.document)
-                continue
-            path = entry.document
-            if not path.exists():
-                try:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    path.write_text("", encoding="utf-8")
-                except OSError as exc:
-                    self.prompter.error("Couldn't restore", self._os_words(exc))
-                    continue
-            document = self.open_document(path)
-            if document is None:
-                continue
-            document.take_snapshot("before recovery")
-            document.editor.replace_all_text_as_one_undo_step(entry.text)
-            if entry.cursor is not None:
-                document.editor.set_cursor_position(entry.cursor)
-                document.editor.centerCursor()
-            document.save()
-            restored += 1
-        if restored:
-            self.library_pane.refresh()
-        return restored
+        return self.safety.recover_from_journal()
 
     def emergency_save(self) -> None:
-        """Called by the crash handler: journal first (cheap, always works), then save."""
-        for document in self.documents:
-            document.write_journal(wait=True)
-        for document in self.documents:
-            document.save()
+        """Called by the crash handler (desktop.ui.crash_handler)."""
+        self.safety.emergency_save()
 
-    def back_up_library(self) -> Path | None:
-        """On close: only what changed since the last full backup (see BackupSchedule)."""
-        return self.backups.finish()
+    def _heartbeat(self) -> None:
+        self.safety.refresh_lock()
 
     def bring_to_front(self) -> None:
         """Another launch of Draftsmith on this library asked for this window."""
@@ -1286,41 +1008,14 @@ class MainWindow(QMainWindow):
         self.raise_()
         self.activateWindow()
 
-    def check_all_disks(self) -> None:
-        for document in list(self.documents):
-            document.check_disk()
-
-    def _on_app_state(self, state: Qt.ApplicationState) -> None:
-        if state == Qt.ApplicationState.ApplicationActive:
-            self.check_all_disks()
-        elif not self.read_only:
-            for document in self.documents:
-                document.autosave()
-
-    def _heartbeat(self) -> None:
-        if self.lock is None or self.read_only:
-            return
-        try:
-            still_mine = self.lock.refresh()
-        except OSError:
-            return
-        if not still_mine:
-            self.set_read_only(True)
-            self.prompter.info(
-                "Library taken over",
-                "Another Draftsmith window took over this library. This window "
-                "is now read-only so the two don't overwrite each other.",
-            )
-
     def set_read_only(self, on: bool) -> None:
         self.read_only = on
         for document in self.documents:
             document.read_only = on
             document.editor.setReadOnly(on)
-        self.heartbeat.stop()
+        self.safety.heartbeat.stop()
         if on:
-            self.backups.first.stop()
-            self.backups.every.stop()
+            self.safety.stop_writing()
         self._update_title()
 
     # ===== session =====
@@ -1380,13 +1075,12 @@ class MainWindow(QMainWindow):
         self.progress.save()
         self.library_pane.word_counts.stop()
         if not self.read_only:
-            self.back_up_library()
+            self.safety.back_up_library()
         for document in self.documents:
             document.close()
-        self.heartbeat.stop()
+        self.safety.heartbeat.stop()
         if self.instance_server is not None:
             self.instance_server.deleteLater()
             self.instance_server = None
-        if self.lock is not None and not self.read_only:
-            self.lock.release()
+        self.safety.release_lock()
         event.accept()
