@@ -896,4 +896,5 @@ def test_a_real_shorten_reaches_the_document_shorter_or_only_after_use_anyway(
     else:
         assert result.check.passed
         assert len(editor.text().split()) <= 0.75 * len(LONG_PASSAGE.split())
-        assert "Marrow" in editor.text() or result.check.method == "extractive"
+        # The shorten rule keeps names: some of them (all would often be too long).
+        assert {"Harwick", "Ilse", "Marrow"} & set(editor.text().replace(".", " ").split())
