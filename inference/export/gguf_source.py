@@ -149,15 +149,7 @@ def unpack_blocks(
     if qtype == Q.Q8_0:
         scale = _halves(blocks[..., :2])[..., 0]
         codes = blocks[..., 2:].copy().view(np.int8).astype(np.int16) + 128
-        return BlockWeight(
-            qtype,
-            rows,
-            cols,
-            q=codes.astype(np.uint8).reshape(rows, cols),
-            scale=scale,
-            zero=128,
-            bits=8,
-        )
+        return _eight_bit(qtype, rows, cols, codes, scale)
     offset = qtype in (Q.Q4_1, Q.Q5_1)
     header = 4 if offset else 2
     halves = _halves(blocks[..., :header])
@@ -240,6 +232,18 @@ def _unpack_k_blocks(
     qh = supers[..., 16:48].reshape(rows, -1, 1, 32)
     bit = qh >> np.arange(8, dtype=np.uint8).reshape(1, 1, 8, 1)
     codes = (nibbles | ((bit & 0x01) << 4)).astype(np.int16) + 128
+    return _eight_bit(qtype, rows, cols, codes, scale, minimum)
+
+
+def _eight_bit(
+    qtype: GGMLQuantizationType,
+    rows: int,
+    cols: int,
+    codes: np.ndarray,
+    scale: np.ndarray,
+    minimum: np.ndarray | None = None,
+) -> BlockWeight:
+    """Signed codes re-centred on 128 (``codes`` already holds code + 128) as 8-bit blocks."""
     return BlockWeight(
         qtype,
         rows,
