@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -212,11 +213,57 @@ class LocalDoc:
     mtime_ns: int | None
 
 
+class _Rows:
+    """A statement's result, read in full while the connection was locked."""
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self.rowcount = cursor.rowcount
+        self._rows: list[Any] = cursor.fetchall()
+
+    def fetchone(self) -> Any:
+        return self._rows[0] if self._rows else None
+
+    def fetchall(self) -> list[Any]:
+        return self._rows
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._rows)
+
+
+class _LockedConnection:
+    """The one SQLite connection, shared by the GUI thread and the sync thread: every statement
+    runs under ``lock`` and its rows are read before the lock is let go, so no thread ever sees a
+    cursor or a transaction of the other one (a ``StateDb.transaction`` holds the lock
+    throughout)."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+        self.lock = threading.RLock()
+
+    def execute(self, sql: str, parameters: tuple[Any, ...] = ()) -> _Rows:
+        with self.lock:
+            return _Rows(self._connection.execute(sql, parameters))
+
+    def executemany(self, sql: str, rows: Iterable[tuple[Any, ...]]) -> _Rows:
+        with self.lock:
+            return _Rows(self._connection.executemany(sql, rows))
+
+    def executescript(self, script: str) -> None:
+        with self.lock:
+            self._connection.executescript(script)
+
+    def close(self) -> None:
+        with self.lock:
+            self._connection.close()
+
+
 class StateDb:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db = _LockedConnection(
+            sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
@@ -226,13 +273,15 @@ class StateDb:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        """Other threads wait until it commits or rolls back: its statements are all its own."""
+        with self._db.lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     # --- meta ------------------------------------------------------------------------
 
