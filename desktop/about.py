@@ -4,7 +4,9 @@ exactly which build a writer runs."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 
 from inference.model_folder import ModelFolder, ModelFolderError, find_default_model
 
@@ -18,17 +20,45 @@ def app_version() -> str:
         return "unknown version"
 
 
+@dataclass(frozen=True)
+class ModelFacts:
+    """The model the AI uses, as its manifest describes it (the one place About reads it)."""
+
+    folder: Path | None = None  # None: no model installed, or it can't be read (``problem``)
+    problem: str = ""
+    name: str = ""
+    variant: str = ""  # the default variant, e.g. "q4"
+    file: str = ""  # that variant's model file; "" when the manifest names none
+    checksum: str = ""  # the file's SHA-256 from the manifest; "" when not listed
+
+
+def model_facts(folder: ModelFolder | None = None, *, chosen: Path | None = None) -> ModelFacts:
+    """``folder``, else the model folder the writer chose (``chosen``), else the default one."""
+    if folder is None:
+        try:
+            folder = ModelFolder.open(chosen) if chosen is not None else find_default_model()
+        except (ModelFolderError, OSError) as error:
+            return ModelFacts(problem=str(error))
+    if folder is None:
+        return ModelFacts()
+    variant_file = str(folder.variants[folder.default_variant].get("file", ""))
+    return ModelFacts(
+        folder=folder.path,
+        name=folder.name,
+        variant=folder.default_variant,
+        file=variant_file,
+        checksum=folder.files.get(variant_file, "") if variant_file else "",
+    )
+
+
 def model_line(folder: ModelFolder | None = None) -> str:
     """One line naming the model and the checksum of its default variant's file."""
-    try:
-        folder = folder or find_default_model()
-    except ModelFolderError as error:
-        return f"AI model: not available ({error})"
-    if folder is None:
+    facts = model_facts(folder)
+    if facts.problem:
+        return f"AI model: not available ({facts.problem})"
+    if facts.folder is None:
         return "AI model: none installed"
-    variant_file = folder.variants[folder.default_variant]["file"]
-    checksum = folder.files.get(variant_file, "")
-    return f"AI model: {folder.name} ({folder.default_variant}), sha256 {checksum[:16]}"
+    return f"AI model: {facts.name} ({facts.variant}), sha256 {facts.checksum[:16]}"
 
 
 def about_text() -> str:

@@ -19,10 +19,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import paths
-from desktop.about import app_version
+from desktop.about import app_version, model_facts
 from desktop.settings import Settings
 from inference.model_cache import model_remedy
-from inference.model_folder import ModelFolder, ModelFolderError, find_default_model
 from licensing.client.status import license_status
 
 logger = logging.getLogger(__name__)
@@ -53,21 +52,17 @@ class AboutFacts:
         ]
 
 
-def model_facts(settings: Settings) -> tuple[str, str]:
-    """(name, sha256 of the model file) of the model the AI uses, from its manifest."""
-    chosen = settings.ai_model_dir()
-    try:
-        folder = ModelFolder.open(chosen) if chosen is not None else find_default_model()
-    except (ModelFolderError, OSError) as exc:
-        return f"Can't read the model: {exc}", "—"
-    if folder is None:
+def model_rows(settings: Settings) -> tuple[str, str]:
+    """(the model the AI uses, sha256 of its file): desktop.about.model_facts, in words."""
+    facts = model_facts(chosen=settings.ai_model_dir())
+    if facts.problem:
+        return f"Can't read the model: {facts.problem}", "—"
+    if facts.folder is None:
         return f"No model yet. {model_remedy()}", "—"
-    try:
-        model_file = folder.variant_path().name
-    except ModelFolderError:
-        model_file = ""
-    checksum = folder.files.get(model_file, "not listed in the model's manifest")
-    return f"{folder.name} ({model_file or 'no model file'}, in {folder.path})", checksum
+    return (
+        f"{facts.name} ({facts.file or 'no model file'}, in {facts.folder})",
+        facts.checksum or "not listed in the model's manifest",
+    )
 
 
 def licence_facts() -> str:
@@ -81,7 +76,7 @@ def licence_facts() -> str:
 
 
 def gather_facts(settings: Settings, library_root: Path) -> AboutFacts:
-    model, checksum = model_facts(settings)
+    model, checksum = model_rows(settings)
     return AboutFacts(
         version=app_version(),
         model=model,
