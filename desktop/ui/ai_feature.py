@@ -22,7 +22,9 @@ from desktop.ui.ai_panes import AINotice, AIStatus, NotesPane, TaskPane, restart
 from desktop.ui.ai_worker import JobResult, ModelHost
 
 if TYPE_CHECKING:
+    from desktop.settings import Settings
     from desktop.ui.ai_build_dialog import ModelBuildDialog
+    from desktop.ui.open_document import OpenDocument
 from desktop.ui.document_editor import DocumentEditor
 from desktop.ui.window_seam import EditorWindow
 from inference.model_cache import installed_app
@@ -122,7 +124,7 @@ class AIFeature(QObject):
         self.last_request: GenerationRequest | None = None
         self._wired: set[int] = set()
         self.build_dialog: ModelBuildDialog | None = None
-        self._notes_document: Any = None  # the OpenDocument whose notes the pane shows
+        self._notes_document: OpenDocument | None = None  # whose notes the pane shows
 
         self.host = ModelHost(self)
         host = self.host
@@ -376,7 +378,7 @@ class AIFeature(QObject):
         )
         self.window.editor_context_menu_hooks.append(self._add_context_menu_entries)
 
-    def _add_context_menu_entries(self, menu: QMenu, editor: Any) -> None:
+    def _add_context_menu_entries(self, menu: QMenu, editor: DocumentEditor) -> None:
         """Right-click: the writing tasks, right where the selection is."""
         menu.addSeparator()
         ai_menu = menu.addMenu("AI")
@@ -726,7 +728,7 @@ class AIFeature(QObject):
         self._reload_when_idle()
 
 
-def ai_options(settings: Any) -> dict[str, Any]:
+def ai_options(settings: Settings) -> dict[str, Any]:
     """The persisted AI options (desktop/settings.py) as AIFeature arguments."""
     return {
         "auto_ghost": settings.get_bool("ai_suggest_after_pause"),

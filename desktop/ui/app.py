@@ -149,7 +149,7 @@ def load_optional_features(window: MainWindow) -> None:
     then install on the GUI thread. A build without sync simply has no sync menu entries."""
 
     def keep(feature: SyncFeature) -> None:
-        window.sync = feature  # type: ignore[attr-defined]  # MainWindow declares no slot yet
+        window.sync = feature
 
     _install_after_import(window, "Sync", _import_sync, keep)
     load_ai_feature(window)
@@ -170,7 +170,7 @@ def load_ai_feature(window: MainWindow) -> None:
     the model itself then loads on the AI feature's own thread."""
 
     def keep(feature: AIFeature) -> None:
-        window.ai = feature  # type: ignore[attr-defined]  # MainWindow declares no slot yet
+        window.ai = feature
 
     _install_after_import(window, "AI help", _import_ai, keep)
 

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QObject, QPoint, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence
@@ -57,6 +57,10 @@ from desktop.ui.spelling_feature import SpellingFeature
 from desktop.ui.themes import Theme
 from desktop.ui.writing_status import WritingStatus
 
+if TYPE_CHECKING:  # installed after start-up by desktop.ui.app: their imports are slow
+    from desktop.ui.ai_feature import AIFeature
+    from desktop.ui.sync_menu import SyncFeature
+
 logger = logging.getLogger(__name__)
 
 MENUS = ("File", "Edit", "View", "Settings", "Help")
@@ -89,11 +93,15 @@ class MainWindow(QMainWindow):
         self.documents: list[OpenDocument] = []
         self.focus_mode = False
         self.instance_server: QObject | None = None  # set by the app (desktop.ui.single_instance)
+        # Installed by the app once their modules are imported (None until then, or if this
+        # build has no AI help / sync).
+        self.ai: AIFeature | None = None
+        self.sync: SyncFeature | None = None
         self._menus: dict[str, QMenu] = {}
 
         self.registry = ActionRegistry(self)
         # hook(menu, editor): features adding to the editor's right-click menu.
-        self.editor_context_menu_hooks: list[Callable[[QMenu, Any], None]] = []
+        self.editor_context_menu_hooks: list[Callable[[QMenu, DocumentEditor], None]] = []
         self.registry.action_added.connect(self._place_in_menu)
         for title in MENUS:
             self._menus[title] = self.menuBar().addMenu(title)

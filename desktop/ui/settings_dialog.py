@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from desktop.library import Library
 from desktop.library.spelling import LANGUAGES
 from desktop.settings import AI_DEVICES, THEMES, Settings
-from desktop.ui.action_registry import ActionRegistry
+from desktop.ui.action_registry import ActionRegistry, RegisteredAction
 
 logger = logging.getLogger(__name__)
 
@@ -245,7 +245,7 @@ class SettingsDialog(QDialog):
         self.theme.setCurrentIndex(THEMES.index(s.theme()))
         self.theme.blockSignals(False)
 
-    def showEvent(self, event: Any) -> None:
+    def showEvent(self, event: QShowEvent) -> None:
         self.sync_from_settings()
         super().showEvent(event)
 
@@ -336,7 +336,7 @@ class SettingsDialog(QDialog):
         form.addRow(self.sync_buttons)
         return page
 
-    def sync_actions(self) -> list[Any]:
+    def sync_actions(self) -> list[RegisteredAction]:
         return [e for e in self.window_.registry.all() if e.id.startswith("sync.")]
 
     def _fill_sync_page(self) -> None:

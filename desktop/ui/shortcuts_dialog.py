@@ -3,10 +3,8 @@ features added later, AI and sync, appear too), with a search box."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -19,6 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.ui.action_registry import ActionRegistry
+
 # Keys the editor handles itself (not commands in the registry).
 EDITOR_KEYS = [
     ("Accept the AI suggestion", "Editor", "Tab"),
@@ -28,7 +28,7 @@ EDITOR_KEYS = [
 ]
 
 
-def shortcut_rows(registry: Any) -> list[tuple[str, str, str]]:
+def shortcut_rows(registry: ActionRegistry) -> list[tuple[str, str, str]]:
     """(command, menu, keys) for every registered command that has keys, menu order."""
     rows = []
     for entry in registry.all():
@@ -45,7 +45,7 @@ def shortcut_rows(registry: Any) -> list[tuple[str, str, str]]:
 
 
 class ShortcutsDialog(QDialog):
-    def __init__(self, registry: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, registry: ActionRegistry, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("ShortcutsDialog")
         self.setWindowTitle(self.tr("Keyboard shortcuts"))
@@ -98,7 +98,7 @@ class ShortcutsDialog(QDialog):
                 return self._cell(row, 2)
         return None
 
-    def keyPressEvent(self, event: Any) -> None:
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape and self.search.text():
             self.search.clear()
             return

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from PySide6.QtCore import SignalInstance
 from PySide6.QtWidgets import QMenu, QStatusBar, QWidget
@@ -33,7 +33,7 @@ class EditorWindow(Protocol):
     # Actions: ``registry.register(...)`` adds a menu entry, its shortcut and a palette entry.
     registry: ActionRegistry
     # hook(menu, editor): called to add entries to the editor's right-click menu.
-    editor_context_menu_hooks: list[Callable[[QMenu, Any], None]]
+    editor_context_menu_hooks: list[Callable[[QMenu, DocumentEditor], None]]
     library: Library
     prompter: Prompter  # every question and message to the writer
     settings: Settings
