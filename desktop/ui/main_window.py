@@ -6,12 +6,14 @@ Features (AI, sync) see this window only through the ``EditorWindow`` Protocol
 ``add_sidebar_pane``/``show_pane``, ``add_status_widget``, library, prompter, settings and
 ``change_setting``/``settings_changed``. What it lists is public here and checked by mypy.
 
-The window keeps composition and the document operations (new, rename, move, trash, tabs);
-appearance, spelling, session safety and open-file/recent/history/export are features it builds
-(appearance_feature.py, spelling_feature.py, session_safety.py, document_actions.py). What tests
-and other modules use of them (``theme``, ``spell``, ``lock``, ``backups``, ``zoom``,
-``set_theme``, ``recover_from_journal``, ``emergency_save``, ``open_file``, ``recent_menu``,
-``fill_recent_menu``, ``export_*``, ``restore_snapshot``) stays here as thin delegates.
+The window keeps composition: the views (counts, outline, find bar, focus mode), the menus and
+settings. The rest are features it builds: the open documents as tabs (document_tabs.py), new /
+rename / move / trash in the library (library_operations.py), appearance, spelling, session
+safety and open-file/recent/history/export (appearance_feature.py, spelling_feature.py,
+session_safety.py, document_actions.py). What tests and other modules use of them
+(``open_document``, ``new_document``, ``rename_path``, ``close_tab``, ``theme``, ``spell``,
+``lock``, ``backups``, ``recover_from_journal``, ``emergency_save``, ``open_file``, ``export_*``
+and the like) stays here as thin delegates.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QObject, QPoint, QTimer, Signal
+from PySide6.QtCore import QByteArray, QObject, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QMainWindow,
@@ -34,10 +36,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import paths
-from desktop.library import Library, LibraryError, RecoveryJournal
+from desktop.library import Library, RecoveryJournal
 from desktop.library.daily_progress import DailyProgress
-from desktop.library.document_title import free_title, title_from_text
-from desktop.library.export import FORMATS
 from desktop.library.library_lock import LibraryLock
 from desktop.library.markdown_outline import headings
 from desktop.library.spelling import SpellDictionary
@@ -48,7 +48,9 @@ from desktop.ui.appearance_feature import AppearanceFeature
 from desktop.ui.backup_schedule import BackupSchedule
 from desktop.ui.document_actions import DocumentActions
 from desktop.ui.document_editor import DocumentEditor
+from desktop.ui.document_tabs import DocumentTabs
 from desktop.ui.find_bar import FindBar
+from desktop.ui.library_operations import LibraryOperations
 from desktop.ui.open_document import OpenDocument
 from desktop.ui.prompter import Prompter
 from desktop.ui.session_safety import SessionSafety
@@ -139,18 +141,17 @@ class MainWindow(QMainWindow):
         self.safety = SessionSafety(self, lock)
 
         self.tabs.currentChanged.connect(self._on_tab_changed)
-        self.tabs.tabCloseRequested.connect(self.close_tab)
-        self.library_pane.open_requested.connect(self._open_from_sidebar)
-        self.library_pane.context_requested.connect(self._library_context_menu)
-        self.library_pane.move_requested.connect(self.move_into)
         self.outline.heading_chosen.connect(self.go_to_block)
 
+        self.document_tabs = DocumentTabs(self)
+        self.document_tabs.opened.connect(self._watch)
+        self.library_operations = LibraryOperations(self, self.document_tabs)
         self.appearance = AppearanceFeature(self)
         self.document_actions = DocumentActions(self)
         self.spelling = SpellingFeature(self, load=load_spelling)
         self._register_actions()
         self.appearance.apply_look()
-        self._update_title()
+        self.document_tabs.update_title()
         self.resize(1200, 780)
         geometry = settings.get_str("window_geometry")
         if geometry:
@@ -200,26 +201,11 @@ class MainWindow(QMainWindow):
         def has_doc() -> bool:
             return self.current_document() is not None
 
-        def writable() -> bool:
-            return not self.read_only
-
         def writable_doc() -> bool:
             return not self.read_only and self.current_document() is not None
 
-        def writable_library_doc() -> bool:  # rename, move, trash: library only
-            document = self.current_document()
-            return writable_doc() and document is not None and self.library.contains(document.path)
-
         key = QKeySequence.StandardKey
-        r(
-            "file.new",
-            "New document",
-            self.new_document,
-            shortcut=key.New,
-            menu="File",
-            enabled=writable,
-        )
-        r("file.new_folder", "New folder…", self.new_folder, menu="File", enabled=writable)
+        self.library_operations.register_new_actions()  # new document, new folder
         r(
             "file.open",
             "Open from library…",
@@ -228,53 +214,10 @@ class MainWindow(QMainWindow):
             menu="File",
         )
         self.document_actions.register_open_actions()  # open file, recent documents
-        r(
-            "file.save",
-            "Save",
-            self.save_current,
-            shortcut=key.Save,
-            menu="File",
-            enabled=writable_doc,
-        )
-        r(
-            "file.save_all",
-            "Save all",
-            self.save_all,
-            shortcut="Ctrl+Alt+S",
-            menu="File",
-            enabled=writable,
-        )
-        r(
-            "file.rename",
-            "Rename document…",
-            lambda: self.rename_path(None),
-            shortcut="F2",
-            menu="File",
-            enabled=writable_library_doc,
-        )
-        r(
-            "file.move",
-            "Move document…",
-            lambda: self.move_path(None),
-            menu="File",
-            enabled=writable_library_doc,
-        )
-        r(
-            "file.delete",
-            "Move document to trash",
-            lambda: self.delete_path(None),
-            menu="File",
-            enabled=writable_library_doc,
-        )
+        self.document_tabs.register_save_actions()  # save, save all
+        self.library_operations.register_actions()  # rename, move, trash
         self.document_actions.register_actions()  # history, export
-        r(
-            "file.close_tab",
-            "Close tab",
-            self.close_current_tab,
-            shortcut=key.Close,
-            menu="File",
-            enabled=has_doc,
-        )
+        self.document_tabs.register_close_action()
         r("file.quit", "Quit", self.close, shortcut=key.Quit, menu="File")
 
         r(
@@ -367,20 +310,7 @@ class MainWindow(QMainWindow):
             checked=True,
         )
         self.appearance.register_zoom_actions()
-        r(
-            "view.next_tab",
-            "Next tab",
-            lambda: self.cycle_tab(+1),
-            shortcut=[QKeySequence("Ctrl+Tab"), QKeySequence("Ctrl+PgDown")],
-            menu="View",
-        )
-        r(
-            "view.previous_tab",
-            "Previous tab",
-            lambda: self.cycle_tab(-1),
-            shortcut=[QKeySequence("Ctrl+Shift+Tab"), QKeySequence("Ctrl+PgUp")],
-            menu="View",
-        )
+        self.document_tabs.register_cycle_actions()
         r(
             "view.library",
             "Show library",
@@ -447,53 +377,35 @@ class MainWindow(QMainWindow):
             self.registry.action("view.sidebar").setChecked(True)
         self.sidebar.show_pane(pane_id)
 
-    # ===== documents =====
+    # ===== documents (DocumentTabs, LibraryOperations) =====
     def open_document(
         self, path: Path, *, cursor: int | None = None, line: int = 0
     ) -> OpenDocument | None:
-        path = Path(path).resolve()
-        for document in self.documents:
-            if document.path.resolve() == path:
-                self.tabs.setCurrentWidget(document.editor)
-                self._jump(document, cursor, line)
-                return document
-        try:
-            document = OpenDocument(
-                path,
-                self.library,
-                self.journal,
-                autosave_seconds=self.settings.get_float("autosave_seconds"),
-                journal_seconds=self.settings.get_float("journal_seconds"),
-                snapshot_minutes=self.settings.get_float("snapshot_minutes"),
-                read_only=self.read_only,
-            )
-        except OSError as exc:
-            self.prompter.error(
-                "Couldn't open document", f"Couldn't open “{path.name}”: {exc.strerror or exc}."
-            )
-            return None
-        self._wire(document)
-        self.documents.append(document)
-        index = self.tabs.addTab(document.editor, document.title)
-        self.tabs.setCurrentIndex(index)
-        self._jump(document, cursor, line)
-        words = document.word_count()
-        self.progress.update(self.library_key(document.path), words)
-        document.editor.setFocus()
-        self._remember_recent(document.path)
-        return document
+        return self.document_tabs.open_document(path, cursor=cursor, line=line)
 
-    # ===== recent documents, files from outside the library =====
-    def _remember_recent(self, path: Path) -> None:
-        self.settings.add_recent_document(path)
-        self._save_settings_quietly()
+    def save_current(self) -> None:
+        self.document_tabs.save_current()
 
-    def _save_settings_quietly(self) -> None:
-        """For bookkeeping (recent documents): a failure is logged, not shown."""
-        try:
-            self.settings.save()
-        except OSError as exc:
-            logger.warning("Couldn't save the settings: %s", exc)
+    def close_tab(self, index: int) -> bool:
+        return self.document_tabs.close_tab(index)
+
+    def new_document(self, folder: Path | None = None) -> OpenDocument | None:
+        return self.library_operations.new_document(folder)
+
+    def new_folder(self, parent: Path | None = None) -> Path | None:
+        return self.library_operations.new_folder(parent)
+
+    def rename_path(self, path: Path | None) -> Path | None:
+        return self.library_operations.rename_path(path)
+
+    def move_path(self, path: Path | None) -> Path | None:
+        return self.library_operations.move_path(path)
+
+    def move_into(self, target: Path, folder: Path) -> Path | None:
+        return self.library_operations.move_into(target, folder)
+
+    def delete_path(self, path: Path | None) -> bool:
+        return self.library_operations.delete_path(path)
 
     @property
     def recent_menu(self) -> QMenu:
@@ -506,16 +418,8 @@ class MainWindow(QMainWindow):
         """See ``DocumentActions.open_file``."""
         return self.document_actions.open_file(path)
 
-    def library_key(self, path: Path) -> Path:
-        return self.library.relative(path) if self.library.contains(path) else path
-
-    def _jump(self, document: OpenDocument, cursor: int | None, line: int) -> None:
-        if cursor is not None:
-            document.editor.set_cursor_position(cursor)
-        elif line > 0:
-            self.go_to_block(line - 1)
-
-    def _wire(self, document: OpenDocument) -> None:
+    def _watch(self, document: OpenDocument) -> None:
+        """A document just opened: the window's views follow its editor."""
         editor = document.editor
         self.appearance.style_editor(editor)
         editor.highlighter.spell = self.spell
@@ -525,38 +429,14 @@ class MainWindow(QMainWindow):
         editor.document_edited.connect(lambda: self.writing_status.show_save_state("Edited"))
         editor.cursor_moved.connect(lambda _pos: self.count_timer.start())
         editor.selectionChanged.connect(self.count_timer.start)
-        document.dirty_changed.connect(lambda _dirty: self._update_tab(document))
-        document.path_changed.connect(partial(self._on_path_changed, document))
-        document.saved.connect(partial(self._on_saved, document))
-        document.save_failed.connect(self._on_save_failed)
-        document.conflict_kept_both.connect(self._on_conflict)
-        document.reloaded.connect(
-            lambda: self.statusBar().showMessage(
-                "Reloaded: the file was changed by another program.", 8000
-            )
-        )
 
     def _on_ai_text(self, document: OpenDocument, text: str) -> None:
-        self.progress.add_ai_words(self.library_key(document.path), count_words(text))
+        key = self.document_tabs.library_key(document.path)
+        self.progress.add_ai_words(key, count_words(text))
         self.update_counts()
 
-    def _update_tab(self, document: OpenDocument) -> None:
-        index = self.tabs.indexOf(document.editor)
-        if index >= 0:
-            marker = " •" if document.is_dirty() else ""
-            self.tabs.setTabText(index, document.title + marker)
-            outside = "" if self.library.contains(document.path) else "Outside the library: "
-            self.tabs.setTabToolTip(index, outside + str(document.path))
-        self._update_title()
-
-    def _update_title(self) -> None:
-        document = self.current_document()
-        name = f"{document.title} — " if document else ""
-        suffix = " (read-only)" if self.read_only else ""
-        self.setWindowTitle(f"{name}Draftsmith{suffix}")
-
     def _on_tab_changed(self, _index: int) -> None:
-        self._update_title()
+        self.document_tabs.update_title()
         self.update_counts()
         self.update_outline()
         editor = self.current_editor()
@@ -565,244 +445,6 @@ class MainWindow(QMainWindow):
         if editor is not None and self.focus_mode:
             editor.set_focus_mode(True)
         self.current_editor_changed.emit(editor)
-
-    def _on_saved(self, document: OpenDocument) -> None:
-        self.writing_status.show_save_state("Saved")
-        if document.auto_title:
-            self.name_from_text(document)
-        if self.library_pane.item_for(document.path) is not None:
-            self.library_pane.set_document_words(document.path, document.saved_word_count())
-        elif self.library.contains(document.path):
-            self.library_pane.refresh()
-        self.progress.save()
-
-    def name_from_text(self, document: OpenDocument) -> Path | None:
-        """A new document takes its name from its first heading or line (until renamed)."""
-        title = title_from_text(document.editor.text())
-        if self.read_only or not title or title == document.title:
-            return None
-        old = document.path
-        title = free_title(old.parent, title, old.suffix, keep=old)
-        if title == document.title:
-            return None
-        try:
-            new_path = self.library.rename(old, title)
-        except (OSError, LibraryError) as exc:
-            logger.info("Couldn't name the new document after its first line: %s", exc)
-            return None
-        self._rebind_documents(old, new_path)
-        self.library_pane.refresh()
-        return new_path
-
-    def _on_save_failed(self, message: str) -> None:
-        self.writing_status.show_save_state("Not saved")
-        self.statusBar().showMessage(message, 15000)
-        self.prompter.error("Couldn't save", message)
-
-    def _on_conflict(self, message: str) -> None:
-        self.library_pane.refresh()
-        self.prompter.info("Changed by another program", message)
-
-    def _on_path_changed(self, document: OpenDocument) -> None:
-        self._update_tab(document)
-
-    def _open_from_sidebar(self, path: Path, line: int) -> None:
-        self.open_document(path, line=line)
-
-    def _library_context_menu(self, path: Path | None, global_pos: QPoint) -> None:
-        menu = QMenu(self)
-        folder = (
-            path
-            if path is not None and path.is_dir()
-            else (path.parent if path is not None else self.library.root)
-        )
-        writable = not self.read_only
-        menu.addAction("New document", lambda: self.new_document(folder)).setEnabled(writable)
-        menu.addAction("New folder…", lambda: self.new_folder(folder)).setEnabled(writable)
-        if path is not None:
-            menu.addSeparator()
-            menu.addAction("Rename…", lambda: self.rename_path(path)).setEnabled(writable)
-            menu.addAction("Move to…", lambda: self.move_path(path)).setEnabled(writable)
-            menu.addAction("Move to trash", lambda: self.delete_path(path)).setEnabled(writable)
-            if path.is_dir():
-                menu.addSeparator()
-                for fmt, label in FORMATS.items():
-                    menu.addAction(
-                        f"Export folder as {label}…", partial(self.export_folder, fmt, path)
-                    )
-        menu.exec(global_pos)
-
-    def new_document(self, folder: Path | None = None) -> OpenDocument | None:
-        """Untitled documents are real files from the first moment, so they autosave too."""
-        if self.read_only:
-            return None
-        try:
-            path = self.library.create_document(folder, "Untitled")
-        except (OSError, LibraryError) as exc:
-            self.prompter.error("Couldn't create a document", self._os_words(exc))
-            return None
-        self.library_pane.refresh()
-        return self.open_document(path)
-
-    def new_folder(self, parent: Path | None = None) -> Path | None:
-        name = self.prompter.ask_text("New folder", "Folder name:", "New folder")
-        if not name:
-            return None
-        try:
-            folder = self.library.create_folder(parent, name)
-        except (OSError, LibraryError) as exc:
-            self.prompter.error("Couldn't create the folder", self._os_words(exc))
-            return None
-        self.library_pane.refresh()
-        return folder
-
-    @staticmethod
-    def _os_words(exc: Exception) -> str:
-        if isinstance(exc, OSError):
-            return f"{exc.strerror or exc}."
-        return str(exc)
-
-    def save_current(self) -> None:
-        """Ctrl+S: the write happens off the GUI thread; the status bar says when it is done
-        (or the usual error appears)."""
-        document = self.current_document()
-        if document is not None:
-            document.save_in_background()
-
-    def save_all(self) -> None:
-        for document in self.documents:
-            if document.is_dirty():
-                document.save_in_background()
-
-    def _target(self, path: Path | None) -> Path | None:
-        if path is not None:
-            return path
-        document = self.current_document()
-        return document.path if document else None
-
-    def rename_path(self, path: Path | None) -> Path | None:
-        target = self._target(path)
-        if target is None or not self.library.contains(target):
-            return None
-        title = target.name if target.is_dir() else target.stem
-        opened = next((d for d in self.documents if d.path == target), None)
-        suggestion = ""
-        if opened is not None and opened.auto_title:
-            suggestion = title_from_text(opened.editor.text())
-        new_title = self.prompter.ask_text("Rename", "New name:", suggestion or title)
-        if not new_title:
-            return None
-        if opened is not None:
-            opened.auto_title = False  # the writer chose: no more automatic names
-        if new_title == title:
-            return None
-        self._save_documents_under(target)
-        try:
-            new_path = self.library.rename(target, new_title)
-        except (OSError, LibraryError) as exc:
-            self.prompter.error("Couldn't rename", self._os_words(exc))
-            return None
-        self._rebind_documents(target, new_path)
-        self.library_pane.refresh()
-        return new_path
-
-    def move_path(self, path: Path | None) -> Path | None:
-        target = self._target(path)
-        if target is None:
-            return None
-        folders = [p for p in self.library.folders() if p != target and target not in p.parents]
-        labels = ["Library (top level)"] + [
-            str(p.relative_to(self.library.root)) for p in folders[1:]
-        ]
-        choice = self.prompter.choose("Move", f"Move “{target.name}” to:", labels)
-        if choice is None:
-            return None
-        return self.move_into(target, folders[choice])
-
-    def move_into(self, target: Path, folder: Path) -> Path | None:
-        """Move a document or folder (menu or drag and drop in the sidebar)."""
-        if self.read_only or target.parent == folder:
-            return None
-        self._save_documents_under(target)
-        try:
-            new_path = self.library.move(target, folder)
-        except (OSError, LibraryError) as exc:
-            self.prompter.error("Couldn't move", self._os_words(exc))
-            return None
-        self._rebind_documents(target, new_path)
-        self.library_pane.refresh()
-        return new_path
-
-    def _save_documents_under(self, target: Path) -> None:
-        for document in self.documents:
-            if document.path == target or target in document.path.parents:
-                document.save()
-
-    def _rebind_documents(self, old: Path, new: Path) -> None:
-        self.settings.rename_recent_document(old, new)
-        self._save_settings_quietly()
-        for document in self.documents:
-            before = document.path
-            if before == old:
-                document.rebind(new)
-            elif old in before.parents:
-                document.rebind(new / before.relative_to(old))
-            else:
-                continue
-            self.progress.rename(self.library_key(before), self.library_key(document.path))
-
-    def delete_path(self, path: Path | None) -> bool:
-        target = self._target(path)
-        if target is None:
-            return False
-        kind = "folder" if target.is_dir() else "document"
-        if not self.prompter.confirm(
-            "Move to trash", f"Move the {kind} “{target.name}” to the trash?"
-        ):
-            return False
-        for document in list(self.documents):
-            if document.path == target or target in document.path.parents:
-                document.save()
-                self._remove_document(document)
-        try:
-            self.library.delete(target)
-        except (OSError, LibraryError) as exc:
-            self.prompter.error("Couldn't move to trash", self._os_words(exc))
-            return False
-        self.library_pane.refresh()
-        return True
-
-    def close_tab(self, index: int) -> bool:
-        widget = self.tabs.widget(index)
-        document = next((d for d in self.documents if d.editor is widget), None)
-        if document is None:
-            return False
-        if not document.close() and not self.prompter.confirm(
-            "Close without saving?",
-            f"“{document.title}” couldn't be saved: {document.last_error} "
-            "Its text stays in the recovery journal. Close anyway?",
-        ):
-            return False
-        self._remove_document(document)
-        return True
-
-    def close_current_tab(self) -> None:
-        if self.tabs.currentIndex() >= 0:
-            self.close_tab(self.tabs.currentIndex())
-
-    def _remove_document(self, document: OpenDocument) -> None:
-        document.close()
-        index = self.tabs.indexOf(document.editor)
-        if index >= 0:
-            self.tabs.removeTab(index)
-        self.documents.remove(document)
-        document.editor.deleteLater()
-        document.deleteLater()
-
-    def cycle_tab(self, step: int) -> None:
-        count = self.tabs.count()
-        if count:
-            self.tabs.setCurrentIndex((self.tabs.currentIndex() + step) % count)
 
     def focus_library_search(self) -> None:
         self.show_pane("library")
@@ -821,7 +463,7 @@ class MainWindow(QMainWindow):
             self.writing_status.show_counts(
                 words, document.counter.count(selected) if selected else None, cjk
             )
-            self.progress.update(self.library_key(document.path), words)
+            self.progress.update(self.document_tabs.library_key(document.path), words)
         self.writing_status.show_goal(
             self.progress.words_written_today(),
             self.settings.daily_word_goal(),
@@ -1024,41 +666,14 @@ class MainWindow(QMainWindow):
         self.safety.heartbeat.stop()
         if on:
             self.safety.stop_writing()
-        self._update_title()
+        self.document_tabs.update_title()
 
     # ===== session =====
     def restore_session(self) -> None:
-        current = self.settings.get_str("current_document")
-        for entry in self.settings.get_list("open_documents"):
-            if not isinstance(entry, dict):
-                continue
-            path = Path(str(entry.get("path", "")))
-            if path.is_file() and self.library.contains(path):  # not another library's files
-                cursor = entry.get("cursor")
-                document = self.open_document(
-                    path, cursor=cursor if isinstance(cursor, int) else None
-                )
-                if document is not None and entry.get("auto_title") is True:
-                    document.auto_title = True  # named from its text until the writer renames
-        for document in self.documents:
-            if str(document.path) == current:
-                self.tabs.setCurrentWidget(document.editor)
+        self.document_tabs.restore_session()
 
     def save_session(self) -> None:
-        ordered = sorted(self.documents, key=lambda d: self.tabs.indexOf(d.editor))
-        self.settings.set(
-            "open_documents",
-            [
-                {
-                    "path": str(d.path),
-                    "cursor": d.editor.cursor_position(),
-                    "auto_title": d.auto_title,
-                }
-                for d in ordered
-            ],
-        )
-        current = self.current_document()
-        self.settings.set("current_document", str(current.path) if current else "")
+        self.document_tabs.remember_open_tabs()
         if not self.focus_mode:
             self.settings.set(
                 "window_geometry", bytes(self.saveGeometry().toBase64().data()).decode("ascii")
