@@ -9,6 +9,7 @@ follow what it renames or moves through ``DocumentTabs`` (document_tabs.py).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Protocol
@@ -200,15 +201,9 @@ class LibraryOperations:
             opened.auto_title = False  # the writer chose: no more automatic names
         if new_title == title:
             return None
-        self.tabs.save_under(target)
-        try:
-            new_path = window.library.rename(target, new_title)
-        except (OSError, LibraryError) as exc:
-            window.prompter.error("Couldn't rename", _in_words(exc))
-            return None
-        self.tabs.follow_move(target, new_path)
-        window.library_pane.refresh()
-        return new_path
+        return self._relocate(
+            target, lambda: window.library.rename(target, new_title), "Couldn't rename"
+        )
 
     def move_path(self, path: Path | None) -> Path | None:
         window = self.window
@@ -229,14 +224,19 @@ class LibraryOperations:
         window = self.window
         if window.read_only or target.parent == folder:
             return None
+        return self._relocate(target, lambda: window.library.move(target, folder), "Couldn't move")
+
+    def _relocate(self, target: Path, change: Callable[[], Path], failure: str) -> Path | None:
+        """Rename or move ``target`` on disk (``change``); its open tabs follow, and a failure
+        is told under the title ``failure``."""
         self.tabs.save_under(target)
         try:
-            new_path = window.library.move(target, folder)
+            new_path = change()
         except (OSError, LibraryError) as exc:
-            window.prompter.error("Couldn't move", _in_words(exc))
+            self.window.prompter.error(failure, _in_words(exc))
             return None
         self.tabs.follow_move(target, new_path)
-        window.library_pane.refresh()
+        self.window.library_pane.refresh()
         return new_path
 
     def delete_path(self, path: Path | None) -> bool:
