@@ -106,6 +106,11 @@ class LibraryOperations:
         )
 
     def _context_menu(self, path: Path | None, global_pos: QPoint) -> None:
+        self.context_menu(path).exec(global_pos)
+
+    def context_menu(self, path: Path | None) -> QMenu:
+        """The sidebar's right-click menu on ``path`` (a folder, a document, or None: the
+        library's empty space)."""
         window = self.window
         menu = QMenu(window.window())
         folder = (
@@ -127,7 +132,7 @@ class LibraryOperations:
                     menu.addAction(
                         f"Export folder as {label}…", partial(window.export_folder, fmt, path)
                     )
-        menu.exec(global_pos)
+        return menu
 
     def _target(self, path: Path | None) -> Path | None:
         if path is not None:
