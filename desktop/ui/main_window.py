@@ -59,8 +59,9 @@ from desktop.ui.spelling_feature import SpellingFeature
 from desktop.ui.themes import Theme
 from desktop.ui.writing_status import WritingStatus
 
-if TYPE_CHECKING:  # installed after start-up by desktop.ui.app: their imports are slow
+if TYPE_CHECKING:  # imported on first use (or, for AI and sync, after start-up): they are slow
     from desktop.ui.ai_feature import AIFeature
+    from desktop.ui.settings_dialog import SettingsDialog
     from desktop.ui.sync_menu import SyncFeature
 
 logger = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ class MainWindow(QMainWindow):
         # build has no AI help / sync).
         self.ai: AIFeature | None = None
         self.sync: SyncFeature | None = None
+        self.settings_dialog: SettingsDialog | None = None  # made on first use, then reused
         self._menus: dict[str, QMenu] = {}
 
         self.registry = ActionRegistry(self)
@@ -557,8 +559,8 @@ class MainWindow(QMainWindow):
     def show_settings(self, page: str = "editor") -> None:
         from desktop.ui.settings_dialog import SettingsDialog
 
-        dialog = getattr(self, "settings_dialog", None)
-        if not isinstance(dialog, SettingsDialog):
+        dialog = self.settings_dialog
+        if dialog is None:
             dialog = self.settings_dialog = SettingsDialog(self)
         dialog.show_page(page)
         dialog.show()
