@@ -165,7 +165,8 @@ def test_ai_feature_reads_saved_options_at_install_and_on_change(
     # The AI menu's toggle is the same, persisted option.
     window.registry.action("ai.auto_suggest").setChecked(False)
     assert Settings().get_bool("ai_suggest_after_pause") is False
-    assert not dialog.isHidden() and (dialog.show() or True)
+    assert not dialog.isHidden()
+    dialog.show()
     dialog.sync_from_settings()
     assert not dialog.suggest.isChecked()
     feature.shutdown()
