@@ -212,7 +212,7 @@ def measure_typing(words: int = 200_000, keys: int = 300) -> dict[str, float]:
         load = time.perf_counter() - start
         editor = document.editor
         # Spell check on, as a writer would have it (dictionary loaded in its worker).
-        window.load_spelling()
+        window.spelling.load()
         while window.spell is None:
             app.processEvents()
         while editor.highlighter.is_busy():
