@@ -566,7 +566,7 @@ class MainWindow(QMainWindow):
             self.library_pane.set_document_words(document.path, document.saved_word_count())
         elif self.library.contains(document.path):
             self.library_pane.refresh()
-        self.progress.save()
+        self.progress.save_in_background()  # off the GUI thread (fsync)
 
     def name_from_text(self, document: OpenDocument) -> Path | None:
         """A new document takes its name from its first heading or line (until renamed)."""
