@@ -58,34 +58,11 @@ def open_first_documents(window: MainWindow, welcome: Path | None) -> None:
 GUI_SWITCH_INTERVAL_SECONDS = 0.001
 
 
-def parse_ai_tokenizer_early(settings: Settings) -> threading.Thread:
-    """The AI model's tokenizer holds the interpreter lock for ~0.1 s while it is parsed
-    (see ``inference/parsed_tokenizers.py``): parsed here, while the window is still being
-    built, it delays start-up by that much instead of freezing typing when the model loads."""
-
-    def parse() -> None:
-        try:
-            from inference.model_folder import ModelFolder, find_default_model
-            from inference.parsed_tokenizers import parse
-
-            chosen = settings.ai_model_dir()
-            folder = ModelFolder.open(chosen) if chosen else find_default_model()
-            if folder is not None:
-                parse(folder.tokenizer_path)
-        except Exception as exc:  # the model's own load reports any problem in plain words
-            logger.info("The AI tokenizer was not parsed early: %s", exc)
-
-    thread = threading.Thread(target=parse, name="tokenizer-parse", daemon=True)
-    thread.start()
-    return thread
-
-
 def build_window(
     library_path: Path | None = None, prompter: Prompter | None = None
 ) -> MainWindow | None:
     sys.setswitchinterval(GUI_SWITCH_INTERVAL_SECONDS)
     settings = Settings()
-    parse_ai_tokenizer_early(settings)
     prompter = prompter or Prompter()
     if library_path is None and not settings.get_bool("first_run_done"):
         chosen = prompter.offer_library(settings.library_path())

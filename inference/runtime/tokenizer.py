@@ -19,7 +19,6 @@ import tokenizers
 
 from inference.model_cache import model_remedy
 from inference.model_folder import TOKENIZER_NAME
-from inference.parsed_tokenizers import parse
 from inference.runtime.errors import ModelUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -71,7 +70,7 @@ class Tokenizer:
         if not path.is_file():
             raise TokenizerError(f"The model's tokenizer file {path} is missing. {model_remedy()}")
         try:
-            backend = parse(path)  # parsed once per file (the editor parses it early)
+            backend = tokenizers.Tokenizer.from_file(str(path))
         except Exception as error:  # the library raises bare Exception for bad JSON
             raise TokenizerError(
                 f"The model's tokenizer file {path} cannot be read ({error}). {model_remedy()}"

@@ -146,31 +146,3 @@ def test_launch_without_a_running_instance_is_alone(qtbot: Any, tmp_path: Path) 
     from desktop.ui.single_instance import ask_running_instance_to_activate
 
     assert ask_running_instance_to_activate(tmp_path / "Nobody", 200) is False
-
-
-def test_the_ai_tokenizer_is_parsed_while_the_window_is_built(
-    tiny_model_dir: Path, monkeypatch: Any
-) -> None:
-    """Parsing it holds the interpreter lock ~0.1 s: during start-up, not once typing runs."""
-    import tokenizers
-
-    import inference.parsed_tokenizers as parsed_tokenizers
-    from desktop.ui.app import parse_ai_tokenizer_early
-    from inference.runtime.tokenizer import Tokenizer
-
-    monkeypatch.setattr(parsed_tokenizers, "_parsed", {})  # nothing parsed by earlier tests
-    parses: list[str] = []
-    real = tokenizers.Tokenizer.from_file
-    monkeypatch.setattr(
-        parsed_tokenizers.tokenizers.Tokenizer,
-        "from_file",
-        lambda path: parses.append(path) or real(path),
-    )
-    settings = Settings()
-    settings.set("ai_model_dir", str(tiny_model_dir))
-    parse_ai_tokenizer_early(settings).join(30)
-    assert parses == [str(Path(tiny_model_dir) / "tokenizer.json")]
-    tokenizer = Tokenizer.from_model_folder(tiny_model_dir)  # the model load, later
-    assert tokenizer.vocab_size > 0
-    assert len(parses) == 1, "the model load took the early parse"
-    assert parsed_tokenizers.parse(Path(tiny_model_dir) / "tokenizer.json") is tokenizer.backend
