@@ -172,3 +172,17 @@ def test_a_save_keeps_the_tree_and_a_document_rewritten_outside_is_recounted(
     (library.root / "Part 1" / "Epilogue.md").write_text("The end.", encoding="utf-8")
     qtbot.waitUntil(lambda: "Epilogue" in pane.titles(), timeout=10000)
     assert rebuilds == [1]
+
+
+def test_recounting_one_folder_keeps_the_rest_of_the_cache(
+    qtbot: Any, make_window: Any, library: Library
+) -> None:
+    documents = _library_of(library.root, 3)
+    window = make_window()
+    _filled(window)
+    counts = window.library_pane.word_counts
+    counts.recount(documents[:3])  # "Part 1" changed on disk
+    assert counts.wait(10)
+    library.save_word_counts()
+    fresh = Library(library.root)  # the next start
+    assert [fresh.remembered_word_count(d) for d in documents] == [1, 2, 3, 1, 2, 3]
