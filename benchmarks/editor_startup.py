@@ -53,24 +53,35 @@ WORDS = [
 ]
 
 
+def _waiting_for_a_cpu() -> float:
+    """Seconds this thread was ready to run but had no CPU (Linux; 0 elsewhere)."""
+    try:
+        return int(Path("/proc/thread-self/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def child_startup(library: str) -> None:
     """Runs in a fresh interpreter; prints READY once the editor accepts typing, then the
-    longest event-loop stall in the first seconds and how long closing the window took."""
+    longest event-loop stall while the start-up's background work runs (word counts,
+    spelling dictionary, sync and AI imports, the AI model) and how long closing took."""
     sys.path.insert(0, str(REPO))
     from PySide6.QtCore import QEventLoop, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from desktop.ui.app import build_window
+    from desktop.ui.app import build_window, load_optional_features
 
     app = QApplication(sys.argv[:1])
     window = build_window(Path(library))
     assert window is not None
     window.show()
+    load_optional_features(window)  # as the app does: sync and AI, the model after 1.5 s
     # The stall monitor: a precise 2 ms timer; the longest gap between two ticks is the
-    # longest time the event loop could not run anything (typing included).
-    ticks: list[float] = []
+    # longest time the event loop could not run anything (typing included). Each tick also
+    # notes how long the GUI thread has waited for a CPU (other programs' load, not ours).
+    ticks: list[tuple[float, float]] = []
     monitor = QTimer(interval=2, timerType=Qt.TimerType.PreciseTimer)
-    monitor.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    monitor.timeout.connect(lambda: ticks.append((time.perf_counter(), _waiting_for_a_cpu())))
     monitor.start()
     editor = window.current_editor()
     while editor is None or not window.isVisible() or editor.isReadOnly():
@@ -80,22 +91,47 @@ def child_startup(library: str) -> None:
     print("READY", flush=True)
     shown = time.perf_counter()
     loop = QEventLoop()  # not app.exec(): quitting the app would close the window
-    QTimer.singleShot(int(STALL_WATCH_SECONDS * 1000), loop.quit)
+    settled: list[float] = []
+
+    def watch_done() -> None:
+        ai = getattr(window, "ai", None)
+        now = time.perf_counter()
+        failed = ai is not None and not ai.ready and "loading" not in ai.reason
+        gone = ai is None and now - shown > 10  # a build without the AI
+        if not settled and (gone or failed or (ai is not None and ai.ready)) and now - shown > 2:
+            settled.append(now)  # the model is loaded (or can't be): watch a little longer
+        if (settled and now - settled[0] >= 1.0) or now - shown >= STALL_WATCH_MAX_SECONDS:
+            loop.quit()
+
+    check = QTimer(interval=50)
+    check.timeout.connect(watch_done)
+    check.start()
     loop.exec()
+    check.stop()
     monitor.stop()
-    gaps = [b - a for a, b in itertools.pairwise(ticks) if a >= shown]
-    print(f"STALL {max(gaps, default=0.0):.4f}", flush=True)
+    pairs = [(a, b) for a, b in itertools.pairwise(ticks) if a[0] >= shown]
+    stall = max((b[0] - a[0] for a, b in pairs), default=0.0)
+    own = max((b[0] - a[0] - (b[1] - a[1]) for a, b in pairs), default=0.0)
+    ai = getattr(window, "ai", None)
+    model = "loaded" if ai is not None and ai.ready else "not loaded"
+    print(f"STALL {stall:.4f} {own:.4f} {time.perf_counter() - shown:.1f} {model}", flush=True)
     editor.insertPlainText("One more line. ")  # the session changed something
     start = time.perf_counter()
     window.close()
     print(f"CLOSE {time.perf_counter() - start:.4f}", flush=True)
 
 
-STALL_WATCH_SECONDS = 3.0
+STALL_WATCH_MAX_SECONDS = 20.0
 
 
 def user_dirs(base: Path) -> dict[str, str]:
+    """Throw-away user folders; the machine's model cache stays visible, so the AI model
+    loads as it does for a writer (no model built here: the AI simply stays off)."""
+    sys.path.insert(0, str(REPO))
+    from inference.model_cache import CACHE_ENV, model_cache_root
+
     env = dict(os.environ)
+    env.setdefault(CACHE_ENV, str(model_cache_root()))
     for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
         env[name] = str(base / name.lower())
     return env
@@ -117,7 +153,10 @@ def run_child(library: Path, env: dict[str, str]) -> dict[str, float]:
         if line.startswith("READY"):
             figures["ready_s"] = time.perf_counter() - start
         elif line.startswith("STALL"):
-            figures["stall_s"] = float(line.split()[1])
+            _, stall, own, watched, model = line.split(maxsplit=4)
+            figures["stall_s"], figures["own_stall_s"] = float(stall), float(own)
+            figures["watched_s"] = float(watched)
+            figures["model_loaded"] = float(model.strip() == "loaded")
         elif line.startswith("CLOSE"):
             figures["close_s"] = float(line.split()[1])
     process.wait(timeout=120)
@@ -212,7 +251,7 @@ def measure_typing(words: int = 200_000, keys: int = 300) -> dict[str, float]:
         load = time.perf_counter() - start
         editor = document.editor
         # Spell check on, as a writer would have it (dictionary loaded in its worker).
-        window.load_spelling()
+        window.spelling.load()
         while window.spell is None:
             app.processEvents()
         while editor.highlighter.is_busy():
@@ -303,11 +342,20 @@ def main() -> None:
         f"  same library, first start (no word-count cache): {cold['ready_s']:.2f} s  "
         f"(ratio {cold['ready_s'] / one_s:.2f}x)"
     )
+    loaded = all(r["model_loaded"] for r in [*one, *warm, cold])
     print(
-        f"Longest event-loop stall in the first {STALL_WATCH_SECONDS:.0f} s after the window "
-        f"is editable: one document {max(r['stall_s'] for r in one) * 1000:.0f} ms, "
-        f"large library {max(r['stall_s'] for r in warm) * 1000:.0f} ms "
-        f"(first start {cold['stall_s'] * 1000:.0f} ms); one frame = 16.7 ms"
+        "Longest event-loop stall after the window is editable, while counts, dictionary, "
+        f"imports and the AI model load ({'model loaded' if loaded else 'NO model loaded'}; "
+        f"watched {min(r['watched_s'] for r in one):.0f}-{max(r['watched_s'] for r in one):.0f} s):"
+        f" one document {max(r['stall_s'] for r in one) * 1000:.0f} ms, large library "
+        f"{max(r['stall_s'] for r in warm) * 1000:.0f} ms (first start "
+        f"{cold['stall_s'] * 1000:.0f} ms); one frame = 16.7 ms"
+    )
+    print(
+        "  the same without the time the GUI thread waited for a CPU (other programs' load): "
+        f"one document {max(r['own_stall_s'] for r in one) * 1000:.0f} ms, large library "
+        f"{max(r['own_stall_s'] for r in warm) * 1000:.0f} ms (first start "
+        f"{cold['own_stall_s'] * 1000:.0f} ms)"
     )
     print(
         f"Closing the window (after one edit): one document {median(one, 'close_s'):.2f} s, "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -28,6 +29,8 @@ class DailyProgress:
         self._baselines: dict[str, int] = {}
         self._current: dict[str, int] = {}
         self._ai: dict[str, int] = {}
+        # Writes go through one thread, in order (a later save never lands before an earlier).
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="progress")
         self._load()
 
     def today(self) -> str:
@@ -91,18 +94,24 @@ class DailyProgress:
         }
 
     def save(self) -> None:
+        self.save_in_background().result()
+
+    def save_in_background(self) -> Future[None]:
+        """Write today's figures on the progress thread (an fsync can take tens of
+        milliseconds: not on the GUI thread after every autosave)."""
+        data = json.dumps(
+            {
+                "day": self._day,
+                "baselines": self._baselines,
+                "current": self._current,
+                "ai": self._ai,
+            }
+        )
+        return self._writer.submit(self._write, data)
+
+    def _write(self, data: str) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(
-                self.path,
-                json.dumps(
-                    {
-                        "day": self._day,
-                        "baselines": self._baselines,
-                        "current": self._current,
-                        "ai": self._ai,
-                    }
-                ),
-            )
+            atomic_write_text(self.path, data)
         except OSError as exc:
             logger.warning("Couldn't save today's progress: %s", exc)

@@ -147,24 +147,40 @@ class Library:
         (a big library's tree appears at once; counts fill in later)."""
         folder = folder or self.root
         node = Node(folder, True)
-        try:
-            with os.scandir(folder) as scan:  # file types without a stat per entry
-                entries = [e for e in scan if not e.name.startswith(".")]
-        except OSError as exc:
-            logger.warning("Can't list %s: %s", folder, exc)
-            return node
-        for entry in entries:
+        for entry in self._listed(folder):
             path = folder / entry.name
             if entry.is_dir():
                 child = self.tree(path, with_counts=with_counts)
                 node.children.append(child)
                 node.words += child.words
-            elif entry.name.endswith(paths.DOCUMENT_SUFFIX) and entry.is_file():
+            else:
                 words = self.word_count(path) if with_counts else 0
                 node.children.append(Node(path, False, words))
                 node.words += words
         node.children.sort(key=lambda n: (not n.is_folder, natural_key(n.path)))
         return node
+
+    def _listed(self, folder: Path) -> list[os.DirEntry[str]]:
+        """The folders and documents ``tree`` shows in ``folder`` (not its sub-folders')."""
+        try:
+            with os.scandir(folder) as scan:  # file types without a stat per entry
+                return [
+                    entry
+                    for entry in scan
+                    if not entry.name.startswith(".")
+                    and (
+                        entry.is_dir()
+                        or (entry.name.endswith(paths.DOCUMENT_SUFFIX) and entry.is_file())
+                    )
+                ]
+        except OSError as exc:
+            logger.warning("Can't list %s: %s", folder, exc)
+            return []
+
+    def listing(self, folder: Path) -> frozenset[str]:
+        """The names ``tree`` shows in ``folder``: equal before and after a save (its
+        temporary file came and went), different when a document or folder came or went."""
+        return frozenset(entry.name for entry in self._listed(folder))
 
     def word_count(self, document: Path) -> int:
         """Counted once per change of the file, across restarts (see ``word_counts``);
@@ -175,6 +191,13 @@ class Library:
             )
         except OSError:
             return 0
+
+    def remember_word_count(self, document: Path, sha256: str, words: int) -> None:
+        """A save knows its text's count and hash: the sidebar need not read the file again."""
+        try:
+            self.word_counts.remember(document, sha256, words)
+        except OSError as exc:
+            logger.info("Couldn't stat %s for its word count: %s", document, exc)
 
     def remembered_word_count(self, document: Path) -> int | None:
         """The count from the last session, without reading the disk (verify later)."""

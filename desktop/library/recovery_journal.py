@@ -83,8 +83,12 @@ class RecoveryJournal:
         atomic_write_text(self._entry_path(document), json.dumps(entry, ensure_ascii=False))
 
     def clear(self, document: Path) -> None:
+        self.clear_in_background(document).result()
+
+    def clear_in_background(self, document: Path) -> Future[None]:
+        """After any ``record`` already asked for (same thread, in order)."""
         path = self._entry_path(document)
-        self._writer.submit(path.unlink, missing_ok=True).result()
+        return self._writer.submit(path.unlink, missing_ok=True)
 
     def has_entry(self, document: Path) -> bool:
         self.flush()

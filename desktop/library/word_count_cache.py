@@ -92,6 +92,15 @@ class WordCountCache:
             self._changed = True
         return words
 
+    def remember(self, document: Path, sha256: str, words: int) -> None:
+        """``document`` was just written with these bytes (a save): no recount later."""
+        stat = os.stat(document)
+        with self._lock:
+            self._entries[self._key(document)] = _Entry(
+                stat.st_mtime_ns, stat.st_size, sha256, words
+            )
+            self._changed = True
+
     def forget_missing(self, present: set[Path]) -> None:
         """Drop entries of documents that are gone (deleted, renamed)."""
         keys = {self._key(p) for p in present}

@@ -197,7 +197,7 @@ class DocumentTabs(QObject):
             window.library_pane.set_document_words(document.path, document.saved_word_count())
         elif window.library.contains(document.path):
             window.library_pane.refresh()
-        window.progress.save()
+        window.progress.save_in_background()  # off the GUI thread (fsync)
 
     def _on_save_failed(self, message: str) -> None:
         self.window.writing_status.show_save_state("Not saved")

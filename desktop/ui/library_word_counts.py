@@ -47,6 +47,19 @@ class LibraryWordCounts(QObject):
         self._thread.start()
         return number
 
+    def recount(self, documents: list[Path]) -> None:
+        """Check a few documents again (a folder changed) within the current pass: a pass
+        still counting the whole library carries on."""
+        number = self._pass
+        self._thread = threading.Thread(
+            target=self._count,
+            args=(number, list(documents)),
+            kwargs={"whole_library": False},
+            name="word-counts",
+            daemon=True,
+        )
+        self._thread.start()
+
     def stop(self) -> None:
         """Make the running pass stale (it stops at its next document) and keep what it
         counted so far for the next start."""
@@ -61,7 +74,7 @@ class LibraryWordCounts(QObject):
             return not thread.is_alive()
         return True
 
-    def _count(self, number: int, documents: list[Path]) -> None:
+    def _count(self, number: int, documents: list[Path], *, whole_library: bool = True) -> None:
         batch: list[tuple[str, int]] = []
         sent = saved = time.monotonic()
         for document in documents:
@@ -77,5 +90,7 @@ class LibraryWordCounts(QObject):
                 saved = sent
         if batch:
             self.counted.emit(number, batch)
+        if not whole_library:
+            return
         self.library.save_word_counts(set(documents))
         self.finished.emit(number)

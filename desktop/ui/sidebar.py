@@ -135,9 +135,11 @@ class LibraryPane(QWidget):
         self.word_counts.counted.connect(self._on_counted)
         # Files other programs add, rename or delete appear without a restart.
         self.refresh_timer = QTimer(self, singleShot=True, interval=400)
-        self.refresh_timer.timeout.connect(self.refresh)
+        self.refresh_timer.timeout.connect(self._refresh_if_listing_changed)
         self.watcher = QFileSystemWatcher(self)
-        self.watcher.directoryChanged.connect(lambda _path: self.refresh_timer.start())
+        self.watcher.directoryChanged.connect(self._on_folder_changed)
+        self._listings: dict[str, frozenset[str]] = {}  # folder -> names shown
+        self._changed_folders: set[str] = set()
         self.refresh()
 
     def refresh(self) -> None:
@@ -159,7 +161,34 @@ class LibraryPane(QWidget):
         self.tree.header().setStretchLastSection(False)
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self._watch_folders(folders)
+        self._listings = self._listings_of(root)
+        self._changed_folders.clear()
         self.word_counts.start(documents)
+
+    def _listings_of(self, node: Node) -> dict[str, frozenset[str]]:
+        found = {str(node.path): frozenset(child.path.name for child in node.children)}
+        for child in node.children:
+            if child.is_folder:
+                found.update(self._listings_of(child))
+        return found
+
+    def _on_folder_changed(self, folder: str) -> None:
+        self._changed_folders.add(folder)
+        self.refresh_timer.start()
+
+    def _refresh_if_listing_changed(self) -> None:
+        """Every save makes a temporary file beside the document and renames it over it:
+        rebuilding 10,000 rows after each autosave would stall the editor. Only a document or
+        folder that came or went rebuilds the tree."""
+        changed, self._changed_folders = self._changed_folders, set()
+        if any(
+            self.library.listing(Path(folder)) != self._listings.get(folder) for folder in changed
+        ):
+            self.refresh()
+        else:  # a document rewritten in place by another program: its count, quietly
+            self.word_counts.recount(
+                [path for path in self._documents if str(path.parent) in changed]
+            )
 
     def _collect(self, node: Node, documents: list[Path], folders: list[Path]) -> None:
         for child in node.children:

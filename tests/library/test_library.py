@@ -110,6 +110,18 @@ def test_daily_progress_counts_only_added_words(tmp_path: Path) -> None:
     assert DailyProgress(tmp_path / "p.json", today=date(2026, 3, 2)).words_today() == 0
 
 
+def test_daily_progress_saved_in_the_background_keeps_the_newest_figures(tmp_path: Path) -> None:
+    from datetime import date
+
+    progress = DailyProgress(tmp_path / "p.json", today=date(2026, 3, 1))
+    progress.update(Path("a.md"), 100)
+    for words in range(101, 151):
+        progress.update(Path("a.md"), words)
+        progress.save_in_background()  # after each autosave: no fsync on the GUI thread
+    progress.save_in_background().result(timeout=10)
+    assert DailyProgress(tmp_path / "p.json", today=date(2026, 3, 1)).words_today() == 50
+
+
 def test_outline_skips_code_blocks() -> None:
     text = "# One\ntext\n```\n# not a heading\n```\n## Two ##\n#nospace"
     assert [(h.level, h.title, h.line) for h in headings(text)] == [(1, "One", 0), (2, "Two", 5)]

@@ -73,3 +73,11 @@ def test_background_writes_stay_in_order_with_clear(tmp_path: Path) -> None:
     assert journal.pending() == []
     journal.record_in_background(tmp_path / "a.md", "latest")
     assert [e.text for e in journal.pending()] == ["latest"]
+
+
+def test_a_clear_in_the_background_comes_after_the_records_before_it(tmp_path: Path) -> None:
+    journal = RecoveryJournal(tmp_path / "journal")
+    for n in range(20):
+        journal.record_in_background(tmp_path / "a.md", f"version {n}")
+    journal.clear_in_background(tmp_path / "a.md")  # a save: the GUI thread does not wait
+    assert journal.pending() == []

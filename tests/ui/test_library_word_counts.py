@@ -3,6 +3,7 @@ a background thread, and a second start takes them from the persistent cache."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +134,55 @@ def test_searching_a_big_library_returns_to_the_event_loop_and_finishes_in_the_b
     pane.search.setText("nowhere to be found")
     qtbot.waitUntil(lambda: pane.results.count() == 1, timeout=10000)
     assert pane.results.item(0).text() == "Nothing found"
+
+
+def test_a_save_keeps_the_tree_and_a_document_rewritten_outside_is_recounted(
+    qtbot: Any, make_window: Any, library: Library, counted: list[int], monkeypatch: Any
+) -> None:
+    from tests.ui.conftest import type_into
+
+    documents = _library_of(library.root, 5)
+    window = make_window()
+    _filled(window)
+    pane = window.library_pane
+    rebuilds: list[int] = []
+    real_refresh = pane.refresh
+    monkeypatch.setattr(pane, "refresh", lambda: rebuilds.append(1) or real_refresh())
+    counted.clear()
+
+    # Our own save (a temporary file beside the document, renamed over it): no rebuild of
+    # the tree (10,000 rows in a big library), no re-read of the file for its count.
+    document = window.open_document(documents[0])
+    type_into(qtbot, document.editor, "Two more ")
+    with qtbot.waitSignal(document.saved, timeout=10000):
+        document.save_in_background()
+    qtbot.wait(800)  # past the listing's 400 ms settle time
+    assert rebuilds == []
+    assert pane.words_shown_for(documents[0]) == "3"
+    assert counted == []
+
+    # Another program replaces a document the same way: only its count changes.
+    replacement = documents[1].with_suffix(".tmp")
+    replacement.write_text("now four words here", encoding="utf-8")
+    os.replace(replacement, documents[1])
+    qtbot.waitUntil(lambda: pane.words_shown_for(documents[1]) == "4", timeout=10000)
+    assert rebuilds == []
+
+    # A document that came from outside is listed.
+    (library.root / "Part 1" / "Epilogue.md").write_text("The end.", encoding="utf-8")
+    qtbot.waitUntil(lambda: "Epilogue" in pane.titles(), timeout=10000)
+    assert rebuilds == [1]
+
+
+def test_recounting_one_folder_keeps_the_rest_of_the_cache(
+    qtbot: Any, make_window: Any, library: Library
+) -> None:
+    documents = _library_of(library.root, 3)
+    window = make_window()
+    _filled(window)
+    counts = window.library_pane.word_counts
+    counts.recount(documents[:3])  # "Part 1" changed on disk
+    assert counts.wait(10)
+    library.save_word_counts()
+    fresh = Library(library.root)  # the next start
+    assert [fresh.remembered_word_count(d) for d in documents] == [1, 2, 3, 1, 2, 3]

@@ -1,0 +1,49 @@
+"""How long the GUI thread was held: a precise 2 ms timer ticks while the event loop runs, so
+the longest gap between two ticks is the longest time a keystroke would have waited.
+
+``longest`` is wall-clock: what the writer feels. On a machine busy with other work it also
+holds the time the GUI thread was ready to run but had no CPU; Linux counts that time per
+thread (``/proc/thread-self/schedstat``), and ``longest_own`` leaves it out: the time held by
+this program's own work, waits for the interpreter lock, disk and other threads included."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+
+SCHEDSTAT = Path("/proc/thread-self/schedstat")
+
+
+def _waiting_for_a_cpu() -> float:
+    try:
+        return int(SCHEDSTAT.read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0  # not Linux: ``longest_own`` is wall-clock
+
+
+class EventLoopWatch:
+    def __init__(self) -> None:
+        self._ticks: list[tuple[float, float]] = []
+        self._timer = QTimer(interval=2, timerType=Qt.TimerType.PreciseTimer)
+        self._timer.timeout.connect(self._tick)
+        self.longest = 0.0
+        self.longest_own = 0.0
+
+    def _tick(self) -> None:
+        self._ticks.append((time.perf_counter(), _waiting_for_a_cpu()))
+
+    def start(self) -> None:
+        self._ticks = []
+        self._tick()
+        self._timer.start()
+
+    def stop(self) -> None:
+        """Takes in the gaps since ``start`` (the last one runs up to now)."""
+        self._timer.stop()
+        self._tick()
+        for (wall_a, queued_a), (wall_b, queued_b) in itertools.pairwise(self._ticks):
+            self.longest = max(self.longest, wall_b - wall_a)
+            self.longest_own = max(self.longest_own, wall_b - wall_a - (queued_b - queued_a))
