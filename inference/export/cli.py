@@ -1,4 +1,5 @@
-"""``draftsmith-model``: build, verify and describe Draftsmith model folders."""
+"""``draftsmith-model``: build, verify and describe Draftsmith model folders, and learn a
+writer's style (``learn``, see ``inference/export/learn``)."""
 
 from __future__ import annotations
 
@@ -195,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     path = commands.add_parser("path", help="print the folder of the default built model")
     path.set_defaults(handler=_path)
+
+    from inference.export.learn.command import add_parser as add_learn_parser
+
+    add_learn_parser(commands)
     return parser
 
 

@@ -110,8 +110,7 @@ def add_side_branches(model: onnx.ModelProto, arrays: Arrays) -> int:
         delta = editor.add_node("MatMul", [low, b_name], name=f"{stem}/up").output[0]
         editor.add_node("Add", [base, delta], [output], name=f"{stem}/add")
         added += 1
-    expected = {n for n in arrays}
-    if added == 0 or not expected:
+    if added == 0:
         raise AdapterExportError("the model's graph has none of the adapted projections")
     editor.toposort()
     return added
@@ -133,21 +132,22 @@ def write_adapted_variant(base_file: Path, arrays: Arrays, target: Path) -> int:
     return count
 
 
-def write_adapted_model(
+def stage_adapted_model(
     base: ModelFolder,
     arrays: Arrays,
     adapter_info: dict[str, Any],
     cache_root: Path,
     variants: tuple[str, ...] | None = None,
 ) -> Path:
-    """A model folder ``<base>-style-<adapter digest>`` in ``cache_root`` with the base's
-    tokenizer and the adapted graph of each of ``variants`` (default: the base's default
-    variant only; the float one is 540 MB and only the build's checks need it)."""
+    """Write the adapted model folder into a hidden staging folder of ``cache_root`` (the app
+    does not list it) and return it; ``publish_adapted_model`` moves it into place.
+
+    It holds the base's tokenizer and the adapted graph of each of ``variants`` (default: the
+    base's default variant only; the float one is 540 MB and only checks need it)."""
     variants = variants or (base.default_variant,)
     digest = adapter_digest(arrays)
-    final = cache_root / f"{base.path.name}{ADAPTED_MARK}{digest[:12]}"
     cache_root.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(dir=cache_root, prefix=f".building-{final.name}-"))
+    workdir = Path(tempfile.mkdtemp(dir=cache_root, prefix=".building-style-"))
     try:
         shutil.copyfile(base.tokenizer_path, workdir / TOKENIZER_NAME)
         for variant in variants:
@@ -155,21 +155,19 @@ def write_adapted_model(
                 base.variant_path(variant), arrays, workdir / base.variants[variant]["file"]
             )
         manifest = dict(base.manifest)
-        source = dict(manifest.get("source", {}))
-        source["is_default"] = False  # never taken for the default model
-        manifest["source"] = source
+        manifest["source"] = {**manifest.get("source", {}), "is_default": False}
         manifest["name"] = f"{base.name} · your style"
+        rank = adapter_info["config"]["rank"]
         manifest["variants"] = {
             v: {
                 **base.variants[v],
                 "weights": f"{base.variants[v].get('weights', '')}; plus your style adapter "
-                f"(rank {adapter_info['config']['rank']} float side branches)",
+                f"(rank {rank} float side branches)",
             }
             for v in variants
         }
-        manifest["default_variant"] = (
-            base.default_variant if base.default_variant in variants else variants[0]
-        )
+        if base.default_variant not in variants:
+            manifest["default_variant"] = variants[0]
         manifest["files"] = {
             p.name: sha256_file(p) for p in sorted(workdir.iterdir()) if p.is_file()
         }
@@ -184,17 +182,35 @@ def write_adapted_model(
             },
         }
         manifest["built_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        (workdir / MANIFEST_NAME).write_text(
-            json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8"
-        )
-        for path in workdir.iterdir():
-            with path.open("rb") as handle:
-                os.fsync(handle.fileno())
-        workdir.chmod(0o755)
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(workdir, final)
-    finally:
-        if workdir.exists():
-            shutil.rmtree(workdir, ignore_errors=True)
+        _write_manifest(workdir, manifest)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    return workdir
+
+
+def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    partial = folder / (MANIFEST_NAME + ".tmp")
+    with partial.open("w", encoding="utf-8") as handle:
+        handle.write(json.dumps(manifest, indent=2, ensure_ascii=False))
+        handle.flush()
+        os.fsync(handle.fileno())
+    partial.replace(folder / MANIFEST_NAME)
+
+
+def publish_adapted_model(staged: Path, checks: dict[str, Any]) -> Path:
+    """Record the exported model's checks in its manifest and move it into the cache as
+    ``<base folder>-style-<adapter digest>``."""
+    manifest = json.loads((staged / MANIFEST_NAME).read_text("utf-8"))
+    manifest["adapter"]["exported_checks"] = checks
+    _write_manifest(staged, manifest)
+    for path in staged.iterdir():
+        with path.open("rb") as handle:
+            os.fsync(handle.fileno())
+    staged.chmod(0o755)  # mkdtemp makes it private; a model folder is not secret
+    adapter = manifest["adapter"]
+    final = staged.parent / f"{adapter['base']['folder']}{ADAPTED_MARK}{adapter['digest'][:12]}"
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(staged, final)
     return final

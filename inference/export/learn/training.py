@@ -179,7 +179,8 @@ class Trainer:
                 raise FloatingPointError(f"training diverged at step {step + 1}")
             self.step.assign(step + 1)
             durations.append(time.monotonic() - began)
-            per_step = float(np.mean(durations[-5:] if len(durations) > 1 else durations))
+            # The first step also traces the graph: leave it out once there are others.
+            per_step = float(np.median(durations[1:][-5:] if len(durations) > 1 else durations))
             progress(
                 Progress("train", step + 1, plan.steps, loss, per_step * (plan.steps - step - 1))
             )
