@@ -80,7 +80,7 @@ class Output:
             left = _duration(progress.seconds_left)
             print(
                 f"Learning: step {progress.step}/{progress.steps}, loss {progress.loss:.3f}"
-                f"{f', about {left} left' if left else ''}",
+                f", {f'about {left} left' if left else 'estimating the time left'}",
                 flush=True,
             )
         elif progress.phase != self._phase:

@@ -179,11 +179,11 @@ class Trainer:
                 raise FloatingPointError(f"training diverged at step {step + 1}")
             self.step.assign(step + 1)
             durations.append(time.monotonic() - began)
-            # The first step also traces the graph: leave it out once there are others.
-            per_step = float(np.median(durations[1:][-5:] if len(durations) > 1 else durations))
-            progress(
-                Progress("train", step + 1, plan.steps, loss, per_step * (plan.steps - step - 1))
-            )
+            # The first step also traces the graph: no estimate until a plain step is timed.
+            left = None
+            if len(durations) > 1:
+                left = float(np.median(durations[1:][-5:])) * (plan.steps - step - 1)
+            progress(Progress("train", step + 1, plan.steps, loss, left))
             finished = step + 1 == plan.steps
             due = (step + 1) % plan.checkpoint_every == 0
             if finished or due or time.monotonic() - last_save > CHECKPOINT_SECONDS:
