@@ -102,11 +102,11 @@ class LearnStyleDialog(QDialog):
         self.progress.setValue(0)
         self.state = QLabel(self.tr("Learning takes a few minutes; you can keep writing."))
         self.state.setWordWrap(True)
-        self.result = QLabel("")
-        self.result.setWordWrap(True)
-        font = self.result.font()
+        self.result_label = QLabel("")
+        self.result_label.setWordWrap(True)
+        font = self.result_label.font()
         font.setBold(True)
-        self.result.setFont(font)
+        self.result_label.setFont(font)
 
         self.start_button = QPushButton(self.tr("Start learning"))
         self.cancel_button = QPushButton(self.tr("Close"))
@@ -127,7 +127,7 @@ class LearnStyleDialog(QDialog):
         layout.addLayout(folder_row)
         layout.addWidget(self.progress)
         layout.addWidget(self.state)
-        layout.addWidget(self.result)
+        layout.addWidget(self.result_label)
         layout.addLayout(buttons)
 
         self.process = QProcess(self)
@@ -169,7 +169,7 @@ class LearnStyleDialog(QDialog):
         self.last_error = ""
         self.model_path = ""
         self.use_button.hide()
-        self.result.setText("")
+        self.result_label.setText("")
         self.progress.setRange(0, 0)  # busy until the first step is reported
         self.state.setText(self.tr("Starting (loading the learning tools takes a moment)…"))
         self._set_running(True)
@@ -220,7 +220,7 @@ class LearnStyleDialog(QDialog):
         elif kind == "error":
             self.last_error = str(event.get("text", ""))
         elif kind == "result":
-            self.result.setText(str(event.get("sentence", "")))
+            self.result_label.setText(str(event.get("sentence", "")))
             self.model_path = str(event.get("model_path") or "") if event.get("offered") else ""
 
     def _show_progress(self, event: dict) -> None:

@@ -61,7 +61,7 @@ def test_learn_cancel_resume_and_use_the_adapted_model(
     with qtbot.waitSignal(dialog.finished_learning, timeout=300_000) as finished:
         dialog.start_button.click()
     assert finished.args == [0], dialog.state.text()
-    assert dialog.result.text().startswith("Suggestions now predict your held-out documents")
+    assert dialog.result_label.text().startswith("Suggestions now predict your held-out documents")
     result = json.loads((run_dirs[0] / "result.json").read_text("utf-8"))
     assert 0 < result["resumed_from"] < STEPS  # the second run continued, not restarted
     assert dialog.use_button.isVisible()

@@ -108,13 +108,13 @@ def pack(token_lists: list[list[int]], length: int, separator: int) -> Windows:
         stream.extend(ids)
         stream.append(separator)
     count = max(1, -(-(len(stream) - 1) // length))
-    ids = np.full((count, length + 1), separator, np.int64)
+    windows = np.full((count, length + 1), separator, np.int64)
     weights = np.zeros((count, length), np.float32)
     for row in range(count):
         chunk = stream[row * length : row * length + length + 1]
-        ids[row, : len(chunk)] = chunk
+        windows[row, : len(chunk)] = chunk
         weights[row, : max(0, len(chunk) - 1)] = 1.0
-    return Windows(ids, weights)
+    return Windows(windows, weights)
 
 
 def tokenize_split(split: Split, tokenizer, length: int, separator: int) -> tuple[Windows, Windows]:

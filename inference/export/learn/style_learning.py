@@ -265,10 +265,8 @@ def learn_style(
     base_ppl = held_out_perplexity(model, None, held_out, plan.batch, evaluating)
     improvement = 1.0 - adapted / base_ppl
     arrays = adapters.arrays()
-    np.savez(
-        run_dir / ADAPTER_FILE,
-        **{f"{n}.{k}": v for n, p in arrays.items() for k, v in zip("ab", p, strict=True)},
-    )
+    stored = {f"{n}.{k}": v for n, p in arrays.items() for k, v in zip("ab", p, strict=True)}
+    np.savez(run_dir / ADAPTER_FILE, **stored)  # type: ignore[arg-type]
     del model, trainer
 
     offered = improvement >= MIN_IMPROVEMENT
