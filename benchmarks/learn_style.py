@@ -99,7 +99,7 @@ def parity(base_dir: Path, adapter_npz: Path, gguf: Path, tokens: int = 32) -> f
     del model
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "adapted.fp32.onnx"
-        write_adapted_variant(base.variant_path("fp32"), arrays, target)
+        write_adapted_variant(base.variant_path("fp32"), arrays, base.architecture, target)
         rows = OnnxDecoder(target, base.architecture).logits_at_every_position(ids)
     return float(np.abs(rows - reference).max())
 

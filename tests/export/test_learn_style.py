@@ -206,7 +206,9 @@ def test_exported_side_branches_match_tensorflow_adapted_logits(
     unadapted = sequence_logits(model, None, tf.constant([ids]))[0].numpy()
     assert np.abs(reference - unadapted).max() > 1.0  # the adapter does change the model
 
-    write_adapted_variant(base.variant_path("fp32"), arrays, tmp_path / "adapted.fp32.onnx")
+    write_adapted_variant(
+        base.variant_path("fp32"), arrays, base.architecture, tmp_path / "adapted.fp32.onnx"
+    )
     float_rows = OnnxDecoder(tmp_path / "adapted.fp32.onnx", base.architecture)
     assert np.abs(float_rows.logits_at_every_position(ids) - reference).max() < PARITY_TOLERANCE
     quantized = OnnxDecoder(ModelFolder.open(result.model_path).variant_path(), base.architecture)
@@ -320,3 +322,40 @@ def test_adapted_model_is_listed_beside_its_base(learned, monkeypatch: pytest.Mo
     names = [m.name for m in find_models()]
     assert names == [ModelFolder.open(result.model_path).name]
     assert names[0].endswith("· your style")
+
+
+def test_adapters_on_some_parts_of_a_packed_projection_export_exactly(
+    tiny_gguf: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """q and v adapted, k not: the packed q/k/v branch leaves k's columns alone."""
+    import tensorflow as tf
+    from tokenizers import Tokenizer
+
+    from inference.export.gguf_source import GGUFSource
+    from inference.export.learn.adapted_export import write_adapted_variant
+    from inference.export.learn.adapters import (
+        AdapterConfig,
+        Adapters,
+        load_frozen_base,
+        sequence_logits,
+    )
+
+    base = ModelFolder.open(tiny_model_dir)
+    source = GGUFSource(tiny_gguf)
+    model = load_frozen_base(source)
+    adapters = Adapters.create(source.architecture, AdapterConfig(targets=("q_proj", "v_proj")))
+    rng = np.random.default_rng(1)
+    for _a, b in adapters.pairs.values():
+        b.assign(rng.normal(0, 0.2, b.shape).astype(np.float32))
+    ids = Tokenizer.from_file(str(base.tokenizer_path)).encode("the quiet fox sees the lamp").ids
+    reference = sequence_logits(model, adapters, tf.constant([ids]))[0].numpy()
+    assert np.abs(reference - sequence_logits(model, None, tf.constant([ids]))[0]).max() > 0.1
+    target = tmp_path / "adapted.fp32.onnx"
+    assert (
+        write_adapted_variant(
+            base.variant_path("fp32"), adapters.arrays(), base.architecture, target
+        )
+        == base.architecture.num_layers
+    )  # one packed q/k/v branch a layer, nothing else
+    rows = OnnxDecoder(target, base.architecture).logits_at_every_position(ids)
+    assert np.abs(rows - reference).max() < PARITY_TOLERANCE

@@ -29,9 +29,15 @@ from typing import Any
 import numpy as np
 import onnx
 
-from inference.export.learn.adapters import weight_name
+from inference.export.learn.adapters import projection_shapes, weight_name
 from inference.export.onnx_graph import GraphEditor
-from inference.model_folder import MANIFEST_NAME, TOKENIZER_NAME, ModelFolder, sha256_file
+from inference.model_folder import (
+    MANIFEST_NAME,
+    TOKENIZER_NAME,
+    Architecture,
+    ModelFolder,
+    sha256_file,
+)
 
 PACKED_PARTS = {
     "attention.qkv_proj": ("q_proj", "k_proj", "v_proj"),
@@ -51,31 +57,31 @@ class AdapterExportError(Exception):
     """The base model's graph does not have the projections the adapter was trained on."""
 
 
-def _packed_branch(layer: int, packed: str, arrays: Arrays) -> tuple[np.ndarray, np.ndarray] | None:
+def _packed_branch(
+    layer: int, packed: str, arrays: Arrays, cfg: Architecture
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(A, B) for one packed projection: the adapted parts' A side by side, their B placed
+    in the packed output's columns (zero under parts without an adapter, e.g. k of q+v)."""
+    shapes = projection_shapes(cfg)
     parts = PACKED_PARTS[packed]
-    names = [weight_name(layer, p) for p in parts]
-    if not any(n in arrays for n in names):
+    present = [p for p in parts if weight_name(layer, p) in arrays]
+    if not present:
         return None
-    rank = next(arrays[n][0].shape[1] for n in names if n in arrays)
-    fan_in = next(arrays[n][0].shape[0] for n in names if n in arrays)
-    widths = [arrays[n][1].shape[1] if n in arrays else None for n in names]
-    if None in widths:
-        raise AdapterExportError(
-            f"layer {layer}: adapters must cover all or none of {', '.join(parts)}"
-        )
-    present = [n for n in names if n in arrays]
-    a = np.concatenate([arrays[n][0] for n in present], axis=1)
-    b = np.zeros((rank * len(present), sum(widths)), np.float32)  # type: ignore[arg-type]
+    a = np.concatenate([arrays[weight_name(layer, p)][0] for p in present], axis=1)
+    rank = a.shape[1] // len(present)
+    b = np.zeros((a.shape[1], sum(shapes[p][1] for p in parts)), np.float32)
     column = 0
-    for index, name in enumerate(names):
-        width = arrays[name][1].shape[1]
-        b[index * rank : (index + 1) * rank, column : column + width] = arrays[name][1]
+    row = 0
+    for part in parts:
+        width = shapes[part][1]
+        if part in present:
+            b[row : row + rank, column : column + width] = arrays[weight_name(layer, part)][1]
+            row += rank
         column += width
-    assert a.shape[0] == fan_in
     return a.astype(np.float32), b
 
 
-def add_side_branches(model: onnx.ModelProto, arrays: Arrays) -> int:
+def add_side_branches(model: onnx.ModelProto, arrays: Arrays, cfg: Architecture) -> int:
     """Add ``(x·A)·B`` to every adapted projection of ``model`` (in place); returns how many
     projections got a branch."""
     editor = GraphEditor(model)
@@ -89,7 +95,7 @@ def add_side_branches(model: onnx.ModelProto, arrays: Arrays) -> int:
         if match is None:
             continue
         layer, packed = int(match[1]), match[2]
-        branch = _packed_branch(layer, packed, arrays)
+        branch = _packed_branch(layer, packed, arrays, cfg)
         if branch is None:
             continue
         output = node.output[0]
@@ -125,9 +131,9 @@ def adapter_digest(arrays: Arrays) -> str:
     return digest.hexdigest()
 
 
-def write_adapted_variant(base_file: Path, arrays: Arrays, target: Path) -> int:
+def write_adapted_variant(base_file: Path, arrays: Arrays, cfg: Architecture, target: Path) -> int:
     model = onnx.load(str(base_file))
-    count = add_side_branches(model, arrays)
+    count = add_side_branches(model, arrays, cfg)
     onnx.save(model, str(target))
     return count
 
@@ -152,7 +158,10 @@ def stage_adapted_model(
         shutil.copyfile(base.tokenizer_path, workdir / TOKENIZER_NAME)
         for variant in variants:
             write_adapted_variant(
-                base.variant_path(variant), arrays, workdir / base.variants[variant]["file"]
+                base.variant_path(variant),
+                arrays,
+                base.architecture,
+                workdir / base.variants[variant]["file"],
             )
         manifest = dict(base.manifest)
         manifest["source"] = {**manifest.get("source", {}), "is_default": False}

@@ -40,7 +40,7 @@ def add_parser(commands: Any) -> None:
     learn.add_argument("folder", type=Path, help="folder of .md/.txt documents (or a library)")
     learn.add_argument("--model", type=Path, help="base model folder (default: the default)")
     learn.add_argument("--gguf", type=Path, help="the base model's GGUF (default: from cache)")
-    learn.add_argument("--steps", type=int, default=None, help="training steps (default 60)")
+    learn.add_argument("--steps", type=int, default=None, help="training steps (default 40)")
     learn.add_argument("--batch", type=int, default=None, help="windows per step (default 4)")
     learn.add_argument("--context", type=int, default=None, help="tokens a window (default 128)")
     learn.add_argument("--learning-rate", type=float, default=None, help="Adam step (1e-3)")
@@ -108,15 +108,22 @@ def _duration(seconds: float | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = Output(args.json)
+    """Ctrl+C and SIGTERM (the app's Cancel) stop after the current step, with a checkpoint."""
     cancel = threading.Event()
 
     def stop(_signum, _frame) -> None:
         cancel.set()
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _learn(args, cancel)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
+
+def _learn(args: argparse.Namespace, cancel: threading.Event) -> int:
+    out = Output(args.json)
     from inference.model_folder import ModelFolder, ModelFolderError, find_default_model
 
     try:
@@ -137,7 +144,11 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(1)
+    # TensorFlow places the work on a GPU it can see by itself (the tensorflow-cpu wheel sees none).
+    gpus = tf.config.list_physical_devices("GPU")
+    out.message(f"Learning on {'the GPU' if gpus else 'the CPU'}.")
 
+    from inference.export.learn.adapted_export import AdapterExportError
     from inference.export.learn.adapters import ALL_PARTS, AdapterConfig
     from inference.export.learn.documents import DocumentsError
     from inference.export.learn.style_learning import LearnError, learn_style
@@ -183,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
     except (DocumentsError, LearnError) as error:
         out.error(str(error))
         return EXIT_UNUSABLE
-    except (OSError, FloatingPointError, ValueError) as error:
+    except (OSError, FloatingPointError, ValueError, AdapterExportError) as error:
         out.error(f"Learning failed: {error}")
         return EXIT_FAILED
     if args.json:
