@@ -359,3 +359,20 @@ def test_adapters_on_some_parts_of_a_packed_projection_export_exactly(
     )  # one packed q/k/v branch a layer, nothing else
     rows = OnnxDecoder(target, base.architecture).logits_at_every_position(ids)
     assert np.abs(rows - reference).max() < PARITY_TOLERANCE
+
+
+def test_the_verdict_reads_plainly() -> None:
+    from inference.export.learn.style_learning import result_sentence
+
+    assert result_sentence(0.23, True) == (
+        "Suggestions now predict your held-out documents 23 % better."
+    )
+    for small in (0.004, 0.0, -0.2):
+        assert result_sentence(small, False) == (
+            "Suggestions do not predict your held-out documents any better, so the adapted "
+            "model is not offered."
+        )
+    assert result_sentence(0.3, False, "the exported 4-bit model does not confirm it") == (
+        "Suggestions predict your held-out documents 30 % better, but the exported 4-bit "
+        "model does not confirm it, so the adapted model is not offered."
+    )

@@ -12,6 +12,7 @@ writing-quality continue check no more often than the base model's."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -108,7 +109,7 @@ def result_sentence(improvement: float, offered: bool, reason: str = "") -> str:
             f"Suggestions predict your held-out documents {percent} % better, but {reason}, "
             "so the adapted model is not offered."
         )
-    if improvement > 0:
+    if percent > 0:
         head = f"Suggestions predict your held-out documents only {percent} % better"
     else:
         head = "Suggestions do not predict your held-out documents any better"
@@ -193,7 +194,7 @@ def _check_exported(
     base: ModelFolder, adapted: ModelFolder, tokenizer, held_out: Windows
 ) -> dict[str, Any]:
     """The exported 4-bit models, base and adapted, on held-out text: perplexity over the
-    first tokens, and greedy continuations through the writing-quality continue check."""
+    first tokens, and sampled continuations through the writing-quality continue check."""
     from inference.export.checks import OnnxDecoder
 
     base_decoder = OnnxDecoder(base.variant_path(), base.architecture)
@@ -268,6 +269,7 @@ def learn_style(
     stored = {f"{n}.{k}": v for n, p in arrays.items() for k, v in zip("ab", p, strict=True)}
     np.savez(run_dir / ADAPTER_FILE, **stored)  # type: ignore[arg-type]
     del model, trainer
+    gc.collect()  # the float model (540 MB for the default) before the ONNX models load
 
     offered = improvement >= MIN_IMPROVEMENT
     reason = "" if offered else f"less than {round(100 * MIN_IMPROVEMENT)} % better"
