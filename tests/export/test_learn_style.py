@@ -376,3 +376,47 @@ def test_the_verdict_reads_plainly() -> None:
         "Suggestions predict your held-out documents 30 % better, but the exported 4-bit "
         "model does not confirm it, so the adapted model is not offered."
     )
+
+
+def test_a_killed_learn_process_resumes_from_its_last_checkpoint(
+    tiny_gguf: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """A crash (SIGKILL: no chance to save) loses at most the steps since the periodic
+    checkpoint (every 10 steps); the same command then continues from there."""
+    import os
+    import subprocess
+    import sys
+
+    write_pattern_corpus(tmp_path / "library")
+    command = [
+        sys.executable,
+        "-m",
+        "inference.export.cli",
+        "learn",
+        str(tmp_path / "library"),
+        *("--model", str(tiny_model_dir), "--gguf", str(tiny_gguf), "--steps", "14"),
+        *("--context", "32", "--learning-rate", "0.01", "--threads", "1", "--json"),
+        *("--work-dir", str(tmp_path / "work"), "--cache-dir", str(tmp_path / "models")),
+    ]
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    process = subprocess.Popen(
+        command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    assert process.stdout is not None
+    try:
+        for line in process.stdout:
+            event = json.loads(line)
+            if event.get("phase") == "train" and event["step"] == 11:
+                process.kill()  # step 10's checkpoint is on disk; 11 is not
+                break
+    finally:
+        process.kill()
+        process.wait(60)
+    assert process.returncode == -9
+
+    done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [e["step"] for e in events if e.get("phase") == "train"] == [11, 12, 13, 14]
+    assert events[-1]["event"] == "result" and events[-1]["resumed_from"] == 10
