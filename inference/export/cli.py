@@ -145,6 +145,15 @@ def _info(args: argparse.Namespace) -> int:
     source = folder.manifest.get("source", {})
     print(f"  source: {source.get('file')} sha256 {str(source.get('sha256'))[:16]}…")
     print(f"  pipeline version: {folder.manifest.get('pipeline_version')}")
+    adapter = folder.manifest.get("adapter")
+    if isinstance(adapter, dict):
+        documents, held_out = adapter.get("documents", {}), adapter.get("held_out", {})
+        print(
+            f"  your style: learned from {documents.get('train')} documents "
+            f"({documents.get('held_out')} held out), held-out perplexity "
+            f"{held_out.get('perplexity_base', 0):.1f} -> "
+            f"{held_out.get('perplexity_adapted', 0):.1f}; base {adapter['base']['folder']}"
+        )
     return 0
 
 

@@ -316,6 +316,14 @@ def test_learn_refuses_unusable_input_with_exit_status_2(
     assert cli.main(["learn", str(tmp_path), "--targets", "q_proj,wings"]) == 2
 
 
+def test_info_describes_the_adapted_model(learned, capsys: pytest.CaptureFixture) -> None:
+    _root, _texts, result = learned
+    assert cli.main(["info", result.model_path]) == 0
+    out = capsys.readouterr().out
+    assert "· your style" in out
+    assert "your style: learned from 5 documents (1 held out), held-out perplexity" in out
+
+
 def test_adapted_model_is_listed_beside_its_base(learned, monkeypatch: pytest.MonkeyPatch) -> None:
     root, _texts, result = learned
     monkeypatch.setenv("DRAFTSMITH_MODEL_CACHE", str(root / "models"))
