@@ -24,6 +24,7 @@ from desktop.ui.ai_worker import JobResult, ModelHost
 if TYPE_CHECKING:
     from desktop.settings import Settings
     from desktop.ui.ai_build_dialog import ModelBuildDialog
+    from desktop.ui.learn_style_dialog import LearnStyleDialog
     from desktop.ui.open_document import OpenDocument
 from desktop.ui.document_editor import DocumentEditor
 from desktop.ui.window_seam import EditorWindow
@@ -124,6 +125,7 @@ class AIFeature(QObject):
         self.last_request: GenerationRequest | None = None
         self._wired: set[int] = set()
         self.build_dialog: ModelBuildDialog | None = None
+        self.learn_dialog: LearnStyleDialog | None = None
         self._notes_document: OpenDocument | None = None  # whose notes the pane shows
 
         self.host = ModelHost(self)
@@ -367,6 +369,9 @@ class AIFeature(QObject):
             )
             build.setText("Build model…")
             self.settings_menu.addAction(build)
+            registry.register(  # learning needs TensorFlow too
+                "ai.learn_style", "Learn my style…", self.open_learn_dialog, menu="AI"
+            )
         self.window.menu("Settings").addMenu(self.settings_menu)
         registry.register(
             "ai.auto_suggest",
@@ -400,6 +405,18 @@ class AIFeature(QObject):
                 self.load_model()
 
         dialog.finished_build.connect(built)
+        dialog.show()
+        return dialog
+
+    def open_learn_dialog(self, extra_args: list[str] | None = None) -> LearnStyleDialog:
+        """Adapt the model to the writer's documents; switch to it when they choose to."""
+        from desktop.ui.learn_style_dialog import LearnStyleDialog
+
+        dialog = LearnStyleDialog(
+            self.window_widget, self.window.library.root, self.window.prompter, extra_args
+        )
+        dialog.use_model.connect(lambda path: self.window.change_setting("ai_model_dir", path))
+        self.learn_dialog = dialog
         dialog.show()
         return dialog
 

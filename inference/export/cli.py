@@ -1,4 +1,5 @@
-"""``draftsmith-model``: build, verify and describe Draftsmith model folders."""
+"""``draftsmith-model``: build, verify and describe Draftsmith model folders, and learn a
+writer's style (``learn``, see ``inference/export/learn``)."""
 
 from __future__ import annotations
 
@@ -144,6 +145,15 @@ def _info(args: argparse.Namespace) -> int:
     source = folder.manifest.get("source", {})
     print(f"  source: {source.get('file')} sha256 {str(source.get('sha256'))[:16]}…")
     print(f"  pipeline version: {folder.manifest.get('pipeline_version')}")
+    adapter = folder.manifest.get("adapter")
+    if isinstance(adapter, dict):
+        documents, held_out = adapter.get("documents", {}), adapter.get("held_out", {})
+        print(
+            f"  your style: learned from {documents.get('train')} documents "
+            f"({documents.get('held_out')} held out), held-out perplexity "
+            f"{held_out.get('perplexity_base', 0):.1f} -> "
+            f"{held_out.get('perplexity_adapted', 0):.1f}; base {adapter['base']['folder']}"
+        )
     return 0
 
 
@@ -195,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     path = commands.add_parser("path", help="print the folder of the default built model")
     path.set_defaults(handler=_path)
+
+    from inference.export.learn.command import add_parser as add_learn_parser
+
+    add_learn_parser(commands)
     return parser
 
 
