@@ -266,8 +266,8 @@ def evaluate(
     ):
         # With the last time seen: a file that had none (a fresh install whose keyring still
         # holds a recent one) must not say "trial started, never seen" on the next run.
-        seen = max(int(now), last_seen or 0)
-        _record(store, keyring_ok, last_seen=seen, trial_started=trial_started)
+        seen_at = max(int(now), last_seen or 0)
+        _record(store, keyring_ok, last_seen=seen_at, trial_started=trial_started)
     trial_ends = trial_started + TRIAL_DAYS * DAY_S
     if tampered:
         reason = (
