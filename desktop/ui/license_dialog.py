@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import (
     QApplication,
@@ -202,11 +203,13 @@ class LicenseDialog(QDialog):
 
         def show(status: LicenseStatus) -> None:
             self._status_tasks.discard(task)
-            self._show_status(status)
+            if shiboken6.isValid(self):  # gone if closed before the keyring answered
+                self._show_status(status)
 
         def failed(message: str, _code: str) -> None:
             self._status_tasks.discard(task)
-            self.status_label.setText(message)
+            if shiboken6.isValid(self):
+                self.status_label.setText(message)
 
         task.signals.done.connect(show)
         task.signals.failed.connect(failed)

@@ -121,14 +121,21 @@ def _latest(*values: object) -> int | None:
     return max(found) if found else None
 
 
-def _record(store: KeyringStore, entry: str, when: int, keyring_ok: bool) -> None:
-    """Keep a time in all three places: state file, trial record, keyring."""
-    name = entry.replace("-", "_")
-    update_state(**{name: when})
-    update_trial_record(**{name: when})
+def _record(store: KeyringStore, keyring_ok: bool, **times: int) -> None:
+    """Keep times (``last_seen``, ``trial_started``) in all three places: state file, trial
+    record, keyring.
+
+    Each file gets all of them in one atomic write, and the keyring gets the last time seen
+    first: a trial start is never on record anywhere without a last time seen next to it, even
+    if the app is stopped between two writes. (A start without one reads as tampering.)
+    """
+    update_state(**times)
+    update_trial_record(**times)
     if keyring_ok:
         with contextlib.suppress(KeyringUnavailable):
-            store.store_time_entry(entry, when)
+            for name, entry in (("last_seen", LAST_SEEN_ENTRY), ("trial_started", TRIAL_ENTRY)):
+                if name in times:
+                    store.store_time_entry(entry, times[name])
 
 
 def trust_server_time(when: int, store: KeyringStore | None = None) -> None:
@@ -169,7 +176,7 @@ def evaluate(
         )
         return LicenseStatus(CLOCK_PROBLEM, reason, _all(False, reason), notes=tuple(notes))
     if last_seen is None or now > last_seen + LAST_SEEN_WRITE_EVERY_S:
-        _record(store, LAST_SEEN_ENTRY, int(now), keyring_ok)
+        _record(store, keyring_ok, last_seen=int(now))
 
     problem: str | None = None
     # The server withdrew the license (refund, revocation): that ends the trial as well.
@@ -257,7 +264,10 @@ def evaluate(
         or state.get("trial_started") != trial_started
         or trial_record.get("trial_started") != trial_started
     ):
-        _record(store, TRIAL_ENTRY, trial_started, keyring_ok)
+        # With the last time seen: a file that had none (a fresh install whose keyring still
+        # holds a recent one) must not say "trial started, never seen" on the next run.
+        seen_at = max(int(now), last_seen or 0)
+        _record(store, keyring_ok, last_seen=seen_at, trial_started=trial_started)
     trial_ends = trial_started + TRIAL_DAYS * DAY_S
     if tampered:
         reason = (

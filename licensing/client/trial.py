@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -106,10 +107,16 @@ def read_trial_record() -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+# Read, change, write: two status checks at once (the License dialog's and another) must not
+# interleave, or one's change is lost.
+_record_lock = threading.Lock()
+
+
 def update_trial_record(**changes: int) -> None:
-    record = read_trial_record()
-    record.update(changes)
-    try:
-        write_atomically(trial_record_path(), json.dumps(record, sort_keys=True).encode())
-    except OSError as error:
-        log.warning("could not save the trial record: %s", error.strerror)
+    with _record_lock:
+        record = read_trial_record()
+        record.update(changes)
+        try:
+            write_atomically(trial_record_path(), json.dumps(record, sort_keys=True).encode())
+        except OSError as error:
+            log.warning("could not save the trial record: %s", error.strerror)

@@ -4,22 +4,24 @@ the hardened offline record."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import keyring
 import keyring.backends.null
 import pytest
 
-from licensing.client import ActivationClient, license_status, refresh_if_due, status
+from licensing.client import ActivationClient, keyring_store, license_status, refresh_if_due, status
 from licensing.client.errors import CertificateError
 from licensing.client.fingerprint import fingerprint_of, machine_fingerprint
-from licensing.client.license_files import update_state
+from licensing.client.license_files import read_state, update_state
 from licensing.client.paths import KEYRING_SERVICE, state_path, trial_record_path
-from licensing.client.trial import parse_trial_certificate
+from licensing.client.trial import parse_trial_certificate, read_trial_record
 from licensing.client.trusted_keys import trusted_keys
 from licensing.server.models import Trial
 from licensing.server.signing import Signer
 from tests.keyring_memory import MemoryKeyring
 from tests.licensing.conftest import RunningServer
+from tests.licensing.keyring_backends import LockedKeyring
 from tests.licensing.test_status import DAY, T0, at
 
 
@@ -132,3 +134,56 @@ def test_a_trial_certificate_for_another_machine_or_key_counts_for_nothing(
         fresh = at(T0 + 40 * DAY)  # a first run: the file counts for nothing
         assert fresh.state == status.TRIAL and "14 days left" in fresh.reason
         forget_local_records(memory_keyring, record_too=True)
+
+
+def test_a_reinstall_whose_keyring_kept_the_trial_is_not_tampering_when_the_keyring_locks(
+    memory_keyring: MemoryKeyring,
+) -> None:
+    """The app's files are gone (a reinstall, a new profile) but the keyring still holds the
+    trial and a last time seen minutes ago. The next run is fine; the one after, with the
+    keyring locked, only has the files: they must hold a last time seen beside the trial
+    start, or a paying-to-be customer on day 2 is told their trial record was changed."""
+    memory_keyring.entries[(KEYRING_SERVICE, "trial-started")] = str(T0 - DAY)
+    memory_keyring.entries[(KEYRING_SERVICE, "last-seen")] = str(T0 - 60)
+    assert at(T0).state == status.TRIAL
+    keyring.set_keyring(LockedKeyring())
+    keyring_store._reset_breaker()
+    locked = at(T0 + DAY)
+    assert locked.state == status.TRIAL, locked.reason
+    assert "changed" not in locked.reason
+    for record in (read_state(), read_trial_record()):
+        assert record["trial_started"] == T0 - DAY and record["last_seen"] >= T0
+
+
+@pytest.mark.parametrize("stops_at", [1, 2, 3])
+def test_a_first_run_stopped_between_two_writes_is_still_a_trial(
+    monkeypatch: pytest.MonkeyPatch, stops_at: int
+) -> None:
+    """The app is killed part-way through saving the first run's times (after the
+    ``stops_at``-th file write): the next run, even without a keyring, is a trial."""
+    from licensing.client import license_files
+    from licensing.client import trial as trial_module
+
+    class Killed(BaseException):
+        pass
+
+    writes: list[object] = []
+
+    def counting(real: Any) -> Any:
+        def write(path: Any, data: bytes) -> None:
+            if len(writes) == stops_at:
+                raise Killed
+            writes.append(path)
+            real(path, data)
+
+        return write
+
+    for module in (license_files, trial_module):
+        monkeypatch.setattr(module, "write_atomically", counting(module.write_atomically))
+    with pytest.raises(Killed):
+        at(T0)
+    monkeypatch.undo()
+    keyring.set_keyring(keyring.backends.null.Keyring())
+    keyring_store._reset_breaker()
+    later = at(T0 + DAY)
+    assert later.state == status.TRIAL, later.reason

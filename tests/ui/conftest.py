@@ -79,6 +79,16 @@ class ScriptedPrompter(Prompter):
         return [m for k, _t, m in self.shown if k == kind]
 
 
+@pytest.fixture(autouse=True)
+def no_work_left_for_the_next_test() -> Iterator[None]:
+    """Wait for this test's Qt worker tasks (the License dialog's status check) before its user
+    folders are switched: one still running would write into the next test's folders."""
+    yield
+    from PySide6.QtCore import QThreadPool
+
+    assert QThreadPool.globalInstance().waitForDone(30_000), "a worker task is still running"
+
+
 @pytest.fixture
 def prompter() -> ScriptedPrompter:
     return ScriptedPrompter()

@@ -202,6 +202,29 @@ def test_the_dialog_opens_at_once_even_when_the_keyring_hangs(
         hanging.release.set()
 
 
+def test_closing_the_dialog_before_the_status_arrives_is_quiet(
+    qtbot: Any, server: RunningServer
+) -> None:
+    """Closed (and deleted) while the keyring still hangs: the late status is dropped, not
+    shown on a dialog that is gone (pytest-qt fails the test on an error in a Qt slot)."""
+    import keyring
+    import shiboken6
+    from PySide6.QtCore import QThreadPool
+
+    from tests.licensing.keyring_backends import HangingKeyring
+
+    hanging = HangingKeyring()
+    keyring.set_keyring(hanging)
+    try:
+        dialog = LicenseDialog(client=ActivationClient(server.url))
+        dialog.show()
+        shiboken6.delete(dialog)
+    finally:
+        hanging.release.set()
+    assert QThreadPool.globalInstance().waitForDone(20_000)
+    qtbot.wait(50)  # deliver the late status
+
+
 def test_a_key_with_u_says_which_letters_keys_do_not_use(qtbot: Any, server: RunningServer) -> None:
     dialog = make_dialog(qtbot, server)
     key = generate_key()
