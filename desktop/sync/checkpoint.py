@@ -19,7 +19,7 @@ import logging
 import zlib
 from dataclasses import dataclass, field
 
-from desktop.sync import crypto, errors
+from desktop.sync import crypto, errors, retention
 from desktop.sync.remote_store import RemoteStore
 from desktop.sync.state_db import Revision, StateDb
 
@@ -43,6 +43,8 @@ class Checkpoint:
     lamport: int
     device_names: dict[str, str] = field(default_factory=dict)
     revisions: list[Revision] = field(default_factory=list)
+    #: The library's retention policy with its stamp (see ``retention.stamped``).
+    retention: dict[str, object] | None = None
 
     def to_bytes(self) -> bytes:
         data = {
@@ -55,6 +57,7 @@ class Checkpoint:
             "lamport": self.lamport,
             "device_names": self.device_names,
             "revisions": [r.to_json() for r in self.revisions],
+            "retention": self.retention,
         }
         return zlib.compress(json.dumps(data, separators=(",", ":")).encode(), 6)
 
@@ -70,6 +73,7 @@ class Checkpoint:
             lamport=int(data["lamport"]),
             device_names={str(d): str(n) for d, n in data["device_names"].items()},
             revisions=[Revision.from_json(r) for r in data["revisions"]],
+            retention=data.get("retention"),
         )
 
 
@@ -162,6 +166,7 @@ def load_into(state: StateDb, checkpoint: Checkpoint, device_id: str) -> None:
             if device != device_id:
                 state.set(f"device_name:{device}", name[:80])
         state.set("lamport", str(max(state.get_int("lamport"), checkpoint.lamport)))
+        retention.adopt(state, checkpoint.retention)
         state.set(SEEN, str(max(state.get_int(SEEN), checkpoint.number)))
         total = sum(seq for seq, _ in checkpoint.covers.values())
         state.set("compacted_total", str(max(state.get_int("compacted_total"), total)))

@@ -18,8 +18,9 @@ At most once a day, as part of a normal round, one device (the one holding the l
    a current text anywhere.
 3. Write a checkpoint of the state after that entry, so new devices start there.
 
-A device that has published no applied position for ``GONE_AFTER_DAYS`` (as seen by the
-compacting device's clock) no longer holds deletions back; if it comes back, it starts again
+A device that has not synced for ``GONE_AFTER_DAYS`` (the time in its newest applied
+position; it never wrote one: since the compacting device first noticed it) no longer holds
+deletions back; if it comes back, it starts again
 from the newest checkpoint (its own unsent edits are kept and sent).
 """
 
@@ -58,6 +59,7 @@ class Applied:
     at: float
     cursors: dict[str, int]
     holding: list[str]
+    name: str = ""
 
 
 @dataclass
@@ -133,7 +135,9 @@ def publish_applied(engine: SyncEngine) -> None:
         return
     gen = state.get_int("applied_gen") + 1
     name = _applied_name(engine.device_id, gen)
-    payload = json.dumps({"device": engine.device_id, "gen": gen, "at": now, **body}).encode()
+    payload = json.dumps(
+        {"device": engine.device_id, "name": engine.device_name, "gen": gen, "at": now, **body}
+    ).encode()
     if state.get("applied_folder") != "1":
         engine.client.mkcol(APPLIED)
         state.set("applied_folder", "1")
@@ -177,6 +181,7 @@ def read_applied(engine: SyncEngine) -> dict[str, Applied]:
                 at=float(data["at"]),
                 cursors={str(d): int(s) for d, s in data["cursors"].items()},
                 holding=[str(r) for r in data["holding"]],
+                name=str(data.get("name") or device)[:80],
             )
         except (errors.RemoteTampered, ValueError, KeyError, TypeError) as exc:
             log.warning("ignoring the applied position of %s: %s", device, exc)
@@ -188,16 +193,18 @@ def read_applied(engine: SyncEngine) -> dict[str, Applied]:
 def _away(
     engine: SyncEngine, devices: set[str], applied: dict[str, Applied], now: float
 ) -> set[str]:
-    """Devices whose applied position has not changed for GONE_AFTER_DAYS of this clock."""
+    """Devices that have not synced for GONE_AFTER_DAYS: by the time in their newest applied
+    position, or, for one that never wrote one, since this device first noticed it."""
     gone = set()
     for device in devices:
-        gen = applied[device].gen if device in applied else -1
-        key = f"applied_seen:{device}"
-        seen_gen, _, since = (engine.state.get(key) or "").partition("|")
-        if seen_gen != str(gen) or not since:
-            engine.state.set(key, f"{gen}|{now}")
-            since = str(now)
-        if now - float(since) > GONE_AFTER_DAYS * DAY:
+        if device in applied:
+            since = applied[device].at
+        else:
+            key = f"first_noticed:{device}"
+            if engine.state.get(key) is None:
+                engine.state.set(key, str(now))
+            since = float(engine.state.get(key) or now)
+        if now - since > GONE_AFTER_DAYS * DAY:
             gone.add(device)
     return gone
 
@@ -231,7 +238,9 @@ def _leases(engine: SyncEngine) -> dict[str, dict[str, Any]]:
 
 def _write_lease(engine: SyncEngine, lease: dict[str, Any]) -> None:
     name = _lease_name(engine.device_id)
-    engine.client.mkcol(LEASES)
+    if engine.state.get("lease_folder") != "1":
+        engine.client.mkcol(LEASES)
+        engine.state.set("lease_folder", "1")
     engine.client.delete(name)
     payload = json.dumps({"device": engine.device_id, **lease}).encode()
     engine.store.put_new(
@@ -326,9 +335,13 @@ def _run(engine: SyncEngine, now: float) -> CompactionResult:
     others = (listed | set(applied) | set(state.known_devices())) - {engine.device_id}
     gone = _away(engine, others, applied, now)
     active = others - gone
-    result.gone = sorted(engine._device_name(d) for d in gone)
+
+    def name(device: str) -> str:
+        return applied[device].name if device in applied else engine._device_name(device)
+
+    result.gone = sorted(name(d) for d in gone)
     missing = sorted(d for d in active if d not in applied)
-    result.waiting_for = [engine._device_name(d) for d in missing]
+    result.waiting_for = [name(d) for d in missing]
     own = {d: state.cursor(d)[0] for d in {*state.known_devices(), engine.device_id}}
     positions = [applied[d].cursors for d in active if d in applied] + [own]
 
@@ -382,6 +395,7 @@ def _run(engine: SyncEngine, now: float) -> CompactionResult:
             lamport=engine._lamport(),
             device_names=names,
             revisions=checkpoint.kept_revisions(state),
+            retention=retention.stamped(state),
         ),
     )
     result.checkpoint = number

@@ -323,6 +323,7 @@ class SyncEngine(Reconciler):
             for rev in revisions:
                 self.state.add_revision(rev, published=True)
             compaction.apply_intent(self.state, device, seq, record)
+            retention.adopt(self.state, record.get("retention"))
             self.state.set_cursor(device, seq, record_hash)
             self.state.set(f"device_name:{device}", str(record.get("device_name", device))[:80])
             self.state.set("lamport", str(max(self._lamport(), int(record.get("lamport", 0)))))
@@ -343,6 +344,11 @@ class SyncEngine(Reconciler):
                     tried.touch()
                     self.store.put_blob(staged, rev.blob, rev.blob_size or 0, maybe_there)
             report.published_seq = self._commit_entry(revisions)
+        if self.state.get(retention.UNSENT) == "1":
+            report.published_seq = self._commit_entry(
+                [], {"retention": retention.stamped(self.state)}
+            )
+            self.state.set(retention.UNSENT, "0")
 
     def _commit_entry(
         self, revisions: list[Revision], extra: dict[str, object] | None = None
@@ -417,7 +423,9 @@ class SyncEngine(Reconciler):
         return retention.load(self.state)
 
     def set_retention(self, policy: retention.RetentionPolicy) -> None:
-        retention.save(self.state, policy)
+        """Change how long old versions are kept, for the whole library: the next round
+        tells the other devices (the latest change wins)."""
+        retention.save(self.state, policy, self._new_lamport(), self.device_id)
         self.state.set("compaction_next_check", "0")
 
     def compact_now(self) -> compaction.CompactionResult | None:

@@ -55,6 +55,10 @@ class RetentionPolicy:
         )
 
 
+STAMP = "retention_stamp"  # meta: "lamport|device" of the change now in force
+UNSENT = "retention_unsent"  # meta: "1" while a change made here is not in the log yet
+
+
 def load(state: StateDb) -> RetentionPolicy:
     text = state.get(SETTING)
     if text is None:
@@ -65,8 +69,38 @@ def load(state: StateDb) -> RetentionPolicy:
         return RetentionPolicy()
 
 
-def save(state: StateDb, policy: RetentionPolicy) -> None:
+def save(state: StateDb, policy: RetentionPolicy, lamport: int, device: str) -> None:
+    """The writer changed the policy here: it goes out in this device's next log entry and
+    holds for the whole library (the latest change wins, by Lamport clock)."""
+    with state.transaction():
+        state.set(SETTING, policy.to_json())
+        state.set(STAMP, f"{lamport}|{device}")
+        state.set(UNSENT, "1")
+
+
+def stamped(state: StateDb) -> dict[str, object] | None:
+    """The policy with its stamp, for a log entry or a checkpoint; None if never set."""
+    text, stamp = state.get(SETTING), state.get(STAMP)
+    if text is None or stamp is None:
+        return None
+    lamport, _, device = stamp.partition("|")
+    return {"policy": json.loads(text), "lamport": int(lamport), "device": device}
+
+
+def adopt(state: StateDb, entry: object) -> None:
+    """Take a policy from another device's log entry (or a checkpoint) if it is newer."""
+    if not isinstance(entry, dict):
+        return
+    try:
+        policy = RetentionPolicy.from_json(json.dumps(entry["policy"]))
+        stamp = (int(entry["lamport"]), str(entry["device"]))
+    except (ValueError, KeyError, TypeError):
+        return
+    lamport, _, device = (state.get(STAMP) or "0|").partition("|")
+    if (int(lamport), device) >= stamp:
+        return
     state.set(SETTING, policy.to_json())
+    state.set(STAMP, f"{stamp[0]}|{stamp[1]}")
 
 
 def _newest_first(rev: Revision) -> tuple[float, int, str, str]:
