@@ -45,6 +45,8 @@ class Checkpoint:
     revisions: list[Revision] = field(default_factory=list)
     #: The library's retention policy with its stamp (see ``retention.stamped``).
     retention: dict[str, object] | None = None
+    #: Dropped revisions with derived ids (see ``derived_dropped``).
+    dropped: list[str] = field(default_factory=list)
 
     def to_bytes(self) -> bytes:
         data = {
@@ -58,6 +60,7 @@ class Checkpoint:
             "device_names": self.device_names,
             "revisions": [r.to_json() for r in self.revisions],
             "retention": self.retention,
+            "dropped": self.dropped,
         }
         return zlib.compress(json.dumps(data, separators=(",", ":")).encode(), 6)
 
@@ -74,6 +77,7 @@ class Checkpoint:
             device_names={str(d): str(n) for d, n in data["device_names"].items()},
             revisions=[Revision.from_json(r) for r in data["revisions"]],
             retention=data.get("retention"),
+            dropped=[str(r) for r in data.get("dropped", [])],
         )
 
 
@@ -113,25 +117,36 @@ def write(store: RemoteStore, data_key: bytes, remote_id: str, checkpoint: Check
 
 
 def kept_revisions(state: StateDb) -> list[Revision]:
-    """Every revision not dropped, with dropped parents replaced by their nearest kept
-    ancestors (a parent this device never knew stays as it is: it may still arrive)."""
+    """Every revision not dropped, its dropped parents joined by their nearest kept
+    ancestors. The dropped parent ids stay too: a revision with a derived id (a rename, a
+    conflict copy, a take-back) may arrive again from another device's log, and must find
+    its child there, not become a head again."""
     dropped = state.dropped()
     everything = state.all_revisions()
     by_id = {r.rev_id: r for r in everything}
     # A revision's Lamport clock is above its parents', so this order meets parents first.
     through: dict[str, list[str]] = {}
     for rev in sorted((r for r in everything if r.rev_id in dropped), key=lambda r: r.lamport):
-        through[rev.rev_id] = _contract(rev.parents, dropped, by_id, through)
+        through[rev.rev_id] = _kept_ancestors(rev.parents, dropped, by_id, through)
     kept = []
     for rev in everything:
         if rev.rev_id in dropped:
             continue
-        parents = _contract(rev.parents, dropped, by_id, through)
+        parents = list(rev.parents)
+        for p in _kept_ancestors(rev.parents, dropped, by_id, through):
+            if p not in parents:
+                parents.append(p)
         kept.append(rev if list(rev.parents) == parents else _with_parents(rev, parents))
     return kept
 
 
-def _contract(
+def derived_dropped(state: StateDb) -> list[str]:
+    """Dropped revisions whose ids are derived (see ``kept_revisions``), so a device that
+    starts from the checkpoint knows them as dropped if they arrive again."""
+    return sorted(r for r in state.dropped() if r[:1] in ("c", "r", "t"))
+
+
+def _kept_ancestors(
     parents: tuple[str, ...],
     dropped: dict[str, tuple[str, int]],
     by_id: dict[str, Revision],
@@ -152,11 +167,30 @@ def _with_parents(rev: Revision, parents: list[str]) -> Revision:
     return Revision.from_json(data)
 
 
-def load_into(state: StateDb, checkpoint: Checkpoint, device_id: str) -> None:
+def load_into(
+    state: StateDb, checkpoint: Checkpoint, device_id: str, data_key: bytes, remote_id: str
+) -> None:
     """Replace this device's published graph and cursors with the checkpoint's; its own
-    unpublished revisions and its own log position stay."""
+    unpublished revisions, its own log position and its own entries the checkpoint does not
+    cover yet (read back from this disk) stay."""
+    from desktop.sync.compaction import apply_intent  # compaction builds on this module
+
+    own, _ = state.cursor(device_id)
+    covered, _ = checkpoint.covers.get(device_id, (0, ""))
     with state.transaction():
         state.replace_published_graph(checkpoint.revisions)
+        for rev_id in checkpoint.dropped:
+            state.mark_dropped(rev_id, "checkpoint", checkpoint.number)
+        for seq in range(covered + 1, own + 1):
+            ciphertext = state.own_record(seq)
+            if ciphertext is None:
+                continue
+            record = json.loads(
+                crypto.decrypt_record(data_key, remote_id, device_id, seq, ciphertext)
+            )
+            for rev in record["revisions"]:
+                state.add_revision(Revision.from_json(rev), published=True)
+            apply_intent(state, device_id, seq, record)
         for device, (seq, record_hash) in checkpoint.covers.items():
             if device != device_id:
                 state.set_cursor(device, seq, record_hash)
@@ -180,13 +214,14 @@ def bootstrap(
     device_id: str,
     logs: dict[str, dict[int, int | None]],
 ) -> bool:
-    """Start from the newest checkpoint when this device has read no other device's log yet,
-    or when the next entry it needs of some log was pruned while it was away. True if loaded.
+    """Start from the newest checkpoint when this device has read no other device's log and
+    published nothing yet, or when the next entry it needs of some log was pruned while it
+    was away. True if loaded.
 
     Raises RemoteTampered for a checkpoint that fails its check, is older than one this
     device has seen, or does not reach the log entries still on the server."""
     others = {d: sizes for d, sizes in logs.items() if d != device_id}
-    fresh = not any(state.cursor(d)[0] for d in others)
+    fresh = not any(state.cursor(d)[0] for d in [*others, device_id])
     gap = {
         d: min(sizes)
         for d, sizes in others.items()
@@ -214,6 +249,6 @@ def bootstrap(
                 "entries still on the server (an old checkpoint replayed, or entries lost). "
                 "Nothing was applied."
             )
-    load_into(state, checkpoint, device_id)
+    load_into(state, checkpoint, device_id, data_key, remote_id)
     log.info("started from checkpoint %s (%d versions)", newest, len(checkpoint.revisions))
     return True

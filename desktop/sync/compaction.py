@@ -318,6 +318,8 @@ def compact(engine: SyncEngine, force: bool = False) -> CompactionResult | None:
     """Compact if this device gets the lease; None if another device has it (or compacted
     within the day). Call after a clean round (fetched and published)."""
     now = engine.clock()
+    if engine.state.unpublished():
+        return None  # publish first: a checkpoint holds only what is in the logs
     if not take_lease(engine, now, force):
         return None
     result = _run(engine, now)
@@ -396,6 +398,7 @@ def _run(engine: SyncEngine, now: float) -> CompactionResult:
             device_names=names,
             revisions=checkpoint.kept_revisions(state),
             retention=retention.stamped(state),
+            dropped=checkpoint.derived_dropped(state),
         ),
     )
     result.checkpoint = number

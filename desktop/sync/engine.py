@@ -354,6 +354,7 @@ class SyncEngine(Reconciler):
         self, revisions: list[Revision], extra: dict[str, object] | None = None
     ) -> int:
         """Write this device's next log entry (its blobs are on the server already)."""
+        self._flush_outbox()  # an entry a dropped connection left waiting goes first
         seq = self.state.get_int("next_seq", 1)
         _, prev = self.state.cursor(self.device_id)
         record = {
