@@ -430,11 +430,12 @@ class SyncEngine(Reconciler):
         self.state.set("compaction_next_check", "0")
 
     def compact_now(self) -> compaction.CompactionResult | None:
-        """Sync, then compact even if the sync folder was compacted today (unless another
-        device is compacting it right now: None)."""
-        report = self.sync_once()
-        if report.error is not None:
-            raise errors.SyncError(report.error)
+        """Compact even if the sync folder was compacted today; call after a round. None if
+        another device is compacting it right now."""
+        if self.unsent_versions():
+            raise errors.SyncError(
+                "Some versions saved here have not reached the server yet; sync, then compact."
+            )
         return compaction.compact(self, force=True)
 
     # --- keys and lifecycle ------------------------------------------------------------
