@@ -202,6 +202,8 @@ def load_into(
         state.set("lamport", str(max(state.get_int("lamport"), checkpoint.lamport)))
         retention.adopt(state, checkpoint.retention)
         state.set(SEEN, str(max(state.get_int(SEEN), checkpoint.number)))
+        state.set("compaction_seen", "1")  # so it reports how far it reads (compaction)
+        state.set("applied_urgent", "1")
         total = sum(seq for seq, _ in checkpoint.covers.values())
         state.set("compacted_total", str(max(state.get_int("compacted_total"), total)))
 

@@ -50,6 +50,9 @@ APPLIED_EVERY = 3600.0
 #: Compact when this many log entries were written since the last checkpoint, or when the
 #: retention policy has versions to drop, or announced deletions wait.
 MIN_NEW_ENTRIES = 200
+#: A device that syncs but has nothing new to report still says so this often, so a quiet
+#: library's devices are never taken for gone.
+REFRESH_APPLIED = 7 * DAY
 
 
 @dataclass(frozen=True)
@@ -128,10 +131,10 @@ def publish_applied(engine: SyncEngine) -> None:
     body = {"cursors": cursors, "holding": state.behind_local_revisions()}
     written = json.dumps(body, sort_keys=True)
     now = engine.clock()
-    if written == state.get("applied_written"):
+    since = now - float(state.get("applied_at") or 0)
+    if written == state.get("applied_written") and since < REFRESH_APPLIED:
         return
-    urgent = state.get("applied_urgent") == "1"
-    if not urgent and now - float(state.get("applied_at") or 0) < APPLIED_EVERY:
+    if state.get("applied_urgent") != "1" and since < APPLIED_EVERY:
         return
     gen = state.get_int("applied_gen") + 1
     name = _applied_name(engine.device_id, gen)

@@ -279,3 +279,43 @@ def test_the_policy_is_kept_in_the_sync_state_and_keep_everything_drops_nothing(
     result = compaction.compact(a.engine, force=True)
     assert result is not None and result.dropped == 0 and result.checkpoint is not None
     assert not a.engine.state.dropped()
+
+
+def test_a_compaction_entry_waits_until_the_logs_it_was_decided_on_are_read(
+    wsgidav_server: DavServer, fleet_factory, tmp_path: Path
+) -> None:
+    root = wsgidav_server.root
+    clock = Clock()
+    fleet = fleet_factory(wsgidav_server.url)
+    a, b, c = _devices(fleet, "ABC", clock)
+    for device in (a, b, c):
+        device.engine.state.set("compaction", "off")  # only when the test says
+    a.write("a0.md", "first\n")
+    a.write("b.md", "first\n")
+    fleet.sync_all()
+    for day in range(3):
+        _day(a, b, day, clock)
+    clock.advance(1)
+    a.sync()  # A has read B's latest entries: its compaction is decided on them
+    result = compaction.compact(a.engine, force=True)
+    assert result is not None and result.dropped > 0
+    # C cannot read B's latest entries yet (say the server lists them late).
+    b_log = root / "log" / b.engine.device_id
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    b_seen_by_c = c.engine.state.cursor(b.engine.device_id)[0]
+    for entry in sorted(b_log.iterdir()):
+        if int(entry.name) > b_seen_by_c:
+            entry.rename(hidden / entry.name)
+    report = c.sync(expect_ok=False)
+    assert any("waits for entries of other devices" in w for w in report.warnings), (
+        report.error,
+        report.warnings,
+    )
+    assert not c.engine.state.dropped()
+    for entry in hidden.iterdir():
+        entry.rename(b_log / entry.name)
+    c.sync()
+    assert set(c.engine.state.dropped()) == set(a.engine.state.dropped())
+    fleet.sync_all()
+    assert a.files() == b.files() == c.files()
