@@ -2,8 +2,9 @@
 
 The default keeps every version for 30 days, then the newest version of each day for a year,
 then the newest of each month, for ever. Current texts (every head, so conflict copies and
-the texts they came from too), deletions that are current, and versions a device still has on
-disk are never dropped. The writer can change the windows, or keep everything.
+the texts they came from too), deletions that are current, and the versions devices report
+still showing on their disk are never dropped. The writer can change the windows, or keep
+everything.
 """
 
 from __future__ import annotations

@@ -34,8 +34,9 @@ class RetentionDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
         intro = QLabel(
-            "For the whole library, on every device. Current texts, conflict copies and "
-            "documents open anywhere are always kept; older versions thin out once a day.",
+            "For the whole library, on every device. Current texts and conflict copies are "
+            "always kept; older versions thin out once a day, and only once every device "
+            "has synced since.",
             wordWrap=True,
         )
         form.addRow(intro)
