@@ -35,8 +35,8 @@ class RetentionDialog(QDialog):
         form = QFormLayout(self)
         intro = QLabel(
             "For the whole library, on every device. Current texts and conflict copies are "
-            "always kept; older versions thin out once a day, and only once every device "
-            "has synced since.",
+            "always kept. Older versions thin out once a day; none leaves the server before "
+            "every device has synced since.",
             wordWrap=True,
         )
         form.addRow(intro)
