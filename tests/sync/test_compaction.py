@@ -321,3 +321,26 @@ def test_a_compaction_entry_waits_until_the_logs_it_was_decided_on_are_read(
     assert set(c.engine.state.dropped()) == set(a.engine.state.dropped())
     fleet.sync_all()
     assert a.files() == b.files() == c.files()
+
+
+def test_a_device_with_nothing_new_still_reports_weekly_so_it_is_never_taken_for_gone(
+    wsgidav_server: DavServer, fleet_factory
+) -> None:
+    clock = Clock()
+    fleet = fleet_factory(wsgidav_server.url)
+    a, b = _devices(fleet, "AB", clock)
+    a.write("a0.md", "first\n")
+    fleet.sync_all()
+    assert compaction.compact(a.engine, force=True) is not None
+    b.sync()  # reads the compaction entry and reports at once
+    reported = b.engine.state.get_int("applied_gen")
+    assert reported >= 1
+    clock.advance(1)
+    b.sync()
+    assert b.engine.state.get_int("applied_gen") == reported  # nothing new: no request
+    for _ in range(30):  # some 200 days of rounds with nothing new
+        clock.advance(7)
+        b.sync()
+    assert b.engine.state.get_int("applied_gen") > reported + 25
+    result = compaction.compact(a.engine, force=True)
+    assert result is not None and result.gone == [] and result.waiting_for == []
