@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -412,7 +413,7 @@ def _run(engine: SyncEngine, now: float) -> CompactionResult:
     return result
 
 
-def _delete_blobs(engine: SyncEngine, everyone_read: Any) -> int:
+def _delete_blobs(engine: SyncEngine, everyone_read: Callable[[str, int], bool]) -> int:
     """Delete blobs that only versions dropped by fully read announcements use. A blob no
     known version uses is left alone: a device may be about to publish it."""
     state = engine.state
@@ -433,7 +434,10 @@ def _delete_blobs(engine: SyncEngine, everyone_read: Any) -> int:
 
 
 def _prune_logs(
-    engine: SyncEngine, listed: set[str], newest: checkpoint.Checkpoint, everyone_read: Any
+    engine: SyncEngine,
+    listed: set[str],
+    newest: checkpoint.Checkpoint,
+    everyone_read: Callable[[str, int], bool],
 ) -> int:
     """Delete log entries announced for pruning (read by every device) that the newest
     checkpoint covers; the newest entry of each log stays, so chains and cursors hold."""

@@ -163,6 +163,8 @@ def test_a_device_away_longer_than_the_limit_starts_again_from_the_checkpoint(
         _day(a, b, day, clock)
         c.sync()
     _append(c, "c.md", "written on C before it went away")
+    renamed_text = c.read("a0.md")
+    (c.library / "a0.md").rename(c.library / "renamed on C.md")  # reuses a text soon dropped
     clock.advance(compaction.GONE_AFTER_DAYS + 5)
     for day in range(3, 6):
         _day(a, b, day, clock)
@@ -177,6 +179,7 @@ def test_a_device_away_longer_than_the_limit_starts_again_from_the_checkpoint(
     fleet.sync_all()
     assert a.files() == b.files() == c.files()
     assert c.read("c.md") == "written on C before it went away\n"
+    assert renamed_text in a.files().values()
     for rev in _texts(c):
         assert _restorable(c, rev)
 
