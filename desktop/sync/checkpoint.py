@@ -191,6 +191,14 @@ def load_into(
             for rev in record["revisions"]:
                 state.add_revision(Revision.from_json(rev), published=True)
             apply_intent(state, device_id, seq, record)
+        # Unsent revisions made while away that reuse a stored text (a conflict copy, a
+        # rename on a name clash) whose text compaction has since removed: their files are
+        # recorded again, with their own stored text, by the next round.
+        stored = {r.blob for r in state.all_revisions() if r.blob and r.blob_rev == r.rev_id}
+        stored |= {r.blob for r in checkpoint.revisions if r.blob}
+        for rev in state.unpublished():
+            if rev.blob is not None and rev.blob not in stored:
+                state.forget_unpublished(rev.rev_id)
         for device, (seq, record_hash) in checkpoint.covers.items():
             if device != device_id:
                 state.set_cursor(device, seq, record_hash)

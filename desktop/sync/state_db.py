@@ -484,3 +484,10 @@ class StateDb:
     def drop_own_records_upto(self, seq: int) -> None:
         """This device's log entries up to ``seq`` are pruned everywhere: no repair needs them."""
         self._db.execute("DELETE FROM own_records WHERE seq <= ?", (seq,))
+
+    def forget_unpublished(self, rev_id: str) -> None:
+        """Drop an unpublished revision (its stored text is gone from the server); a file
+        on disk that pointed at it is no longer tracked, so the next round records it anew."""
+        self._db.execute("DELETE FROM revisions WHERE rev_id=? AND published=0", (rev_id,))
+        self._db.execute("DELETE FROM parent_links WHERE child=?", (rev_id,))
+        self._db.execute("DELETE FROM local_docs WHERE rev_id=?", (rev_id,))

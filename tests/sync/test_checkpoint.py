@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from desktop.sync import checkpoint, compaction
+from desktop.sync.state_db import LocalDoc, Revision, StateDb
 from tests.sync.dav_harness import Clock, DavServer, Device, Fleet, running_proxy
 
 
@@ -136,3 +137,44 @@ def test_a_tampered_or_replayed_checkpoint_is_refused(
     fleet.sync_all()
     assert fresh.files() == a.files() == b.files()
     assert a.read("doc 0.md").count("edit") > 2
+
+
+def _rev(rev_id: str, doc: str, blob: str, saved: float = 1.0) -> Revision:
+    return Revision.edit(
+        rev_id=rev_id, doc_id=doc, parents=[], lamport=1, device="other", path=f"{doc}.md",
+        blob=blob, blob_size=10, sha256="s" + rev_id, size=4, saved_at=saved,
+    )  # fmt: skip
+
+
+def test_unsent_revisions_reusing_a_text_compaction_removed_are_recorded_again(
+    tmp_path: Path,
+) -> None:
+    """A device back after the 180-day limit may hold an unsent conflict copy of a text the
+    checkpoint no longer has: it must not publish a reference to a deleted blob; its file is
+    recorded again (with its own stored text) by the next round instead."""
+    state = StateDb(tmp_path / "state.sqlite")
+    try:
+        kept, removed = _rev("r1", "d1", "b1"), _rev("r0", "d0", "b0")
+        state.add_revision(kept, published=True)
+        state.add_revision(removed, published=True)
+        copy = Revision.reusing(
+            removed, rev_id="c1", doc_id="cdoc", parents=[], path="d0 (copy).md", lamport=5,
+            device="me",
+        )  # fmt: skip
+        own_edit = _rev("r2", "d2", "b2")
+        state.add_revision(copy, published=False)
+        state.add_revision(own_edit, published=False)
+        state.set_local_doc(LocalDoc("cdoc", "d0 (copy).md", "c1", "sr0", 4, 1))
+        state.set_local_doc(LocalDoc("d2", "d2.md", "r2", "sr2", 4, 1))
+        start = checkpoint.Checkpoint(
+            number=3, made_at=2.0, made_by="other", covers={"other": (7, "h")}, pruned={},
+            lamport=9, revisions=[kept],
+        )  # fmt: skip
+        checkpoint.load_into(state, start, "me", b"k" * 32, "remote")
+        assert state.revision("c1") is None and state.local_doc("cdoc") is None
+        assert state.revision("r0") is None
+        assert state.revision("r1") is not None and state.revision("r2") is not None
+        assert state.local_doc("d2") is not None
+        assert state.cursor("other") == (7, "h") and state.get_int(checkpoint.SEEN) == 3
+    finally:
+        state.close()
