@@ -213,3 +213,29 @@ def decrypt_blob_chunks(
             return
         chunk = following
         counter += 1
+
+
+# --- checkpoints, applied positions, compaction leases ------------------------------------
+
+
+def _sealed_ad(kind: str, remote_id: str, name: str) -> bytes:
+    return f"draftsmith {kind} v1|{remote_id}|{name}".encode()
+
+
+def seal(data_key: bytes, kind: str, remote_id: str, name: str, plaintext: bytes) -> bytes:
+    """AES-256-GCM like a log record, bound to the file's kind and name on the server, so a
+    file copied to another name (an older checkpoint replayed as a newer one) fails."""
+    nonce = os.urandom(12)
+    return nonce + AESGCM(data_key).encrypt(nonce, plaintext, _sealed_ad(kind, remote_id, name))
+
+
+def open_sealed(data_key: bytes, kind: str, remote_id: str, name: str, ciphertext: bytes) -> bytes:
+    try:
+        return AESGCM(data_key).decrypt(
+            ciphertext[:12], ciphertext[12:], _sealed_ad(kind, remote_id, name)
+        )
+    except (InvalidTag, ValueError) as exc:
+        raise RemoteTampered(
+            f"The sync folder's {kind} file {name} failed its integrity check (replayed, "
+            "swapped or damaged on the server). Nothing was applied."
+        ) from exc

@@ -22,7 +22,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from desktop.sync import credentials, crypto, errors, history, keys
+from desktop.sync import (
+    checkpoint,
+    compaction,
+    credentials,
+    crypto,
+    errors,
+    history,
+    keys,
+    retention,
+)
 from desktop.sync.history import Version
 from desktop.sync.reconcile import DeleteConfirmation, Reconciler
 from desktop.sync.remote_store import RemoteStore
@@ -157,7 +166,20 @@ class SyncEngine(Reconciler):
             except errors.SyncError as exc:
                 report.error = str(exc)
                 log.warning("sync: %s", exc)
+        if fetched and report.error is None:
+            self._after_round(report)
         return report
+
+    def _after_round(self, report: SyncReport) -> None:
+        """Compact when due (at most daily, one device at a time), then tell compacting
+        devices how far this one has read. A failure here is retried another day."""
+        try:
+            if compaction.due(self, self.clock()):
+                compaction.compact(self)
+            compaction.publish_applied(self)
+        except errors.SyncError as exc:
+            report.warnings.append(f"Compacting the sync folder stopped: {exc}")
+            log.warning("compaction: %s", exc)
 
     def _check_remote(self) -> None:
         fmt = self.store.read_format()
@@ -171,30 +193,48 @@ class SyncEngine(Reconciler):
 
     def _fetch(self, report: SyncReport) -> None:
         listed = self.store.log_devices()
+        logs = {d: self.store.log_sizes(d) for d in listed if d != self.device_id}
+        # A new device, or one whose next entries were pruned while it was away, starts
+        # from the newest checkpoint (see the checkpoint module).
+        checkpoint.bootstrap(
+            self.state, self.store, self._data_key, self.remote_id, self.device_id, logs
+        )
         self._repair_own_log(listed, report)
         for device in sorted(set(self.state.known_devices()) - set(listed) - {self.device_id}):
             report.warnings.append(
                 f"The server lost the log of device {self._device_name(device)}. "
                 "Nothing was deleted."
             )
-        for device in listed:
-            if device == self.device_id:
-                continue
-            sizes = self.store.log_sizes(device)
-            seqs = sorted(sizes)
-            seq, last_hash = self.state.cursor(device)
-            top = max(seqs, default=0)
+        # A compaction entry waits until the logs it was decided on are read here too, so
+        # devices are read in passes until none moves on.
+        waiting: dict[str, bytes] = {}
+        moved = True
+        while moved:
+            moved = False
+            for device, sizes in logs.items():
+                seq, last_hash = self.state.cursor(device)
+                while seq + 1 in sizes:
+                    applied = self._fetch_record(
+                        device, seq + 1, last_hash, sizes[seq + 1], waiting
+                    )
+                    if applied is None:
+                        break
+                    seq, last_hash = seq + 1, applied
+                    moved = True
+        for device, sizes in logs.items():
+            seq, _ = self.state.cursor(device)
+            top = max(sizes, default=0)
             if top < seq:
                 report.warnings.append(
                     f"The server lost log entries of device {self._device_name(device)} "
                     f"(has {top}, this device saw {seq}). Nothing was deleted."
                 )
-                continue
-            present = set(seqs)
-            while seq + 1 in present:
-                seq += 1
-                last_hash = self._fetch_record(device, seq, last_hash, sizes[seq])
-            if seq < top:
+            elif device in waiting:
+                report.warnings.append(
+                    f"Log entry {seq + 1} of device {self._device_name(device)} waits for "
+                    "entries of other devices that are missing on the server."
+                )
+            elif seq < top:
                 report.warnings.append(
                     f"Log entry {seq + 1} of device {self._device_name(device)} is missing "
                     "on the server; later entries wait for it."
@@ -211,7 +251,8 @@ class SyncEngine(Reconciler):
         else:
             self.client.mkcol(f"log/{self.device_id}")
             present = set()
-        missing = [n for n in range(1, own + 1) if n not in present]
+        pruned = compaction.pruned_upto(self.state, self.device_id)
+        missing = [n for n in range(pruned + 1, own + 1) if n not in present]
         for n in missing:
             ciphertext = self.state.own_record(n)
             if ciphertext is None:
@@ -224,10 +265,15 @@ class SyncEngine(Reconciler):
                 "they were uploaded again."
             )
 
-    def _fetch_record(self, device: str, seq: int, prev_hash: str, size: int | None) -> str:
-        """Download and apply one log entry. A body cut short without Content-Length looks
-        like damage: shorter than the listed size is a network failure, and an entry that
-        fails its check is downloaded again; only the same bad bytes twice are the server's."""
+    def _fetch_record(
+        self, device: str, seq: int, prev_hash: str, size: int | None, waiting: dict[str, bytes]
+    ) -> str | None:
+        """Download and apply one log entry; None if it waits (kept in ``waiting``). A body
+        cut short without Content-Length looks like damage: shorter than the listed size is
+        a network failure, and an entry that fails its check is downloaded again; only the
+        same bad bytes twice are the server's."""
+        if device in waiting:
+            return self._apply_record(device, seq, prev_hash, waiting.pop(device), waiting)
         path = self.store.log_path(device, seq)
         ciphertext = self.client.get(path)
         if size is not None and len(ciphertext) < size:
@@ -237,20 +283,22 @@ class SyncEngine(Reconciler):
                 "Sync will try again."
             )
         try:
-            return self._apply_record(device, seq, prev_hash, ciphertext)
+            return self._apply_record(device, seq, prev_hash, ciphertext, waiting)
         except errors.RemoteTampered:
             again = self.client.get(path)
             if again == ciphertext:
                 raise
         try:
-            return self._apply_record(device, seq, prev_hash, again)
+            return self._apply_record(device, seq, prev_hash, again, waiting)
         except errors.RemoteTampered as exc:
             raise errors.RemoteUnreachable(
                 f"Log entry {seq} of device {self._device_name(device)} arrived damaged twice, "
                 "differently each time (an unreliable connection). Sync will try again."
             ) from exc
 
-    def _apply_record(self, device: str, seq: int, prev_hash: str, ciphertext: bytes) -> str:
+    def _apply_record(
+        self, device: str, seq: int, prev_hash: str, ciphertext: bytes, waiting: dict[str, bytes]
+    ) -> str | None:
         plain = crypto.decrypt_record(self._data_key, self.remote_id, device, seq, ciphertext)
         try:
             record = json.loads(plain)
@@ -267,10 +315,15 @@ class SyncEngine(Reconciler):
                 f"Log entry {seq} of device {device} does not follow the entry before it "
                 "(the server replayed or reordered entries). Nothing was applied."
             )
+        if compaction.waits(self.state, record, self.device_id):
+            waiting[device] = ciphertext
+            return None
         record_hash = hashlib.sha256(ciphertext).hexdigest()
         with self.state.transaction():
             for rev in revisions:
                 self.state.add_revision(rev, published=True)
+            compaction.apply_intent(self.state, device, seq, record)
+            retention.adopt(self.state, record.get("retention"))
             self.state.set_cursor(device, seq, record_hash)
             self.state.set(f"device_name:{device}", str(record.get("device_name", device))[:80])
             self.state.set("lamport", str(max(self._lamport(), int(record.get("lamport", 0)))))
@@ -290,24 +343,40 @@ class SyncEngine(Reconciler):
                     maybe_there = tried.exists()
                     tried.touch()
                     self.store.put_blob(staged, rev.blob, rev.blob_size or 0, maybe_there)
-            seq = self.state.get_int("next_seq", 1)
-            _, prev = self.state.cursor(self.device_id)
-            record = {
-                "v": 1,
-                "device": self.device_id,
-                "device_name": self.device_name,
-                "seq": seq,
-                "prev": prev,
-                "lamport": self._lamport(),
-                "revisions": [r.to_json() for r in revisions],
-            }
-            plain = json.dumps(record, separators=(",", ":")).encode()
-            ciphertext = crypto.encrypt_record(
-                self._data_key, self.remote_id, self.device_id, seq, plain
+            report.published_seq = self._commit_entry(revisions)
+        if self.state.get(retention.UNSENT) == "1":
+            report.published_seq = self._commit_entry(
+                [], {"retention": retention.stamped(self.state)}
             )
+            self.state.set(retention.UNSENT, "0")
+
+    def _commit_entry(
+        self, revisions: list[Revision], extra: dict[str, object] | None = None
+    ) -> int:
+        """Write this device's next log entry (its blobs are on the server already)."""
+        self._flush_outbox()  # an entry a dropped connection left waiting goes first
+        seq = self.state.get_int("next_seq", 1)
+        _, prev = self.state.cursor(self.device_id)
+        record = {
+            "v": 1,
+            "device": self.device_id,
+            "device_name": self.device_name,
+            "seq": seq,
+            "prev": prev,
+            "lamport": self._lamport(),
+            "revisions": [r.to_json() for r in revisions],
+            **(extra or {}),
+        }
+        plain = json.dumps(record, separators=(",", ":")).encode()
+        ciphertext = crypto.encrypt_record(
+            self._data_key, self.remote_id, self.device_id, seq, plain
+        )
+        with self.state.transaction():
             self.state.set_outbox(seq, ciphertext, [r.rev_id for r in revisions])
-            self._flush_outbox()
-            report.published_seq = seq
+            # A compaction's announcements hold here as soon as they are sure to go out.
+            compaction.apply_intent(self.state, self.device_id, seq, record)
+        self._flush_outbox()
+        return seq
 
     def _flush_outbox(self) -> None:
         pending = self.state.outbox()
@@ -346,6 +415,28 @@ class SyncEngine(Reconciler):
         return history.restore(
             self.state, self.library_root, rev_id, lambda rev: self._plaintext(rev, True)
         )
+
+    # --- compaction (see the compaction, checkpoint and retention modules) ---------------
+
+    @property
+    def retention_policy(self) -> retention.RetentionPolicy:
+        """How long old versions are kept on the server (this device's setting)."""
+        return retention.load(self.state)
+
+    def set_retention(self, policy: retention.RetentionPolicy) -> None:
+        """Change how long old versions are kept, for the whole library: the next round
+        tells the other devices (the latest change wins)."""
+        retention.save(self.state, policy, self._new_lamport(), self.device_id)
+        self.state.set("compaction_next_check", "0")
+
+    def compact_now(self) -> compaction.CompactionResult | None:
+        """Compact even if the sync folder was compacted today; call after a round. None if
+        another device is compacting it right now."""
+        if self.unsent_versions():
+            raise errors.SyncError(
+                "Some versions saved here have not reached the server yet; sync, then compact."
+            )
+        return compaction.compact(self, force=True)
 
     # --- keys and lifecycle ------------------------------------------------------------
 

@@ -46,7 +46,8 @@ def versions(state: StateDb, rel: str, device_name: DeviceName) -> list[Version]
             return []
         doc_id = max(candidates, key=order_key).doc_id
     local = state.local_doc(doc_id)
-    revisions = state.revisions_of(doc_id)
+    # Versions a compaction dropped (see ``retention``) have no text any more.
+    revisions = [r for r in state.revisions_of(doc_id) if not state.is_dropped(r.rev_id)]
     return [
         Version(
             rev_id=r.rev_id,
@@ -68,7 +69,11 @@ def deleted_documents(state: StateDb, device_name: DeviceName) -> list[Version]:
     for doc_id in state.all_doc_ids():
         revisions = state.revisions_of(doc_id)
         winner, _ = resolve(state.heads(doc_id))
-        live = [r for r in revisions if not r.deleted and r.blob is not None]
+        live = [
+            r
+            for r in revisions
+            if not r.deleted and r.blob is not None and not state.is_dropped(r.rev_id)
+        ]
         if winner is not None or not live:
             continue
         last = max(live, key=order_key)
@@ -93,7 +98,7 @@ def restore(state: StateDb, library_root: Path, rev_id: str, plaintext: Plaintex
     Returns the path written. The current text stays in history, so nothing is lost.
     """
     rev = state.revision(rev_id)
-    if rev is None or rev.deleted or rev.blob is None:
+    if rev is None or rev.deleted or rev.blob is None or state.is_dropped(rev_id):
         raise errors.SyncError("That version has no text to restore.")
     local = state.local_doc(rev.doc_id)
     rel = local.path if local is not None else library_files.local_name(rev.path)

@@ -182,6 +182,8 @@ class Reconciler:
         own = self.state.revision(local.rev_id)
         if winner is None or own is None or own.deleted or winner.rev_id == own.rev_id:
             return
+        if self.state.is_dropped(own.rev_id):
+            return  # a compaction let this text go (an older one of its day or month)
         origin = self.state.revision(own.blob_rev) if own.blob_rev else None
         if (
             origin is None
@@ -518,7 +520,12 @@ class Reconciler:
         """The writer said keep: deleted-elsewhere files are re-published, missing ones restored."""
         for doc, delete_rev in plan.remote_deletes:
             current = self.state.revision(doc.rev_id)
-            assert current is not None
+            if current is None or self.state.is_dropped(current.rev_id):
+                # Its stored text is gone (compacted): the next round records the file
+                # again, as a new document with this text.
+                self.state.remove_local_doc(doc.doc_id)
+                report.kept.append(doc.path)
+                continue
             rev = Revision.reusing(
                 current,
                 rev_id=secrets.token_hex(16),

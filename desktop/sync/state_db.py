@@ -50,6 +50,11 @@ CREATE TABLE IF NOT EXISTS rounds (id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL
 CREATE TABLE IF NOT EXISTS own_records (seq INTEGER PRIMARY KEY, ciphertext BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, ciphertext BLOB NOT NULL,
     rev_ids TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dropped_revisions (rev_id TEXT PRIMARY KEY,
+    intent_device TEXT NOT NULL, intent_seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS prune_announcements (intent_device TEXT NOT NULL,
+    intent_seq INTEGER NOT NULL, device TEXT NOT NULL, upto INTEGER NOT NULL,
+    PRIMARY KEY (intent_device, intent_seq, device));
 """
 
 
@@ -463,3 +468,75 @@ class StateDb:
 
     def clear_outbox(self, seq: int) -> None:
         self._db.execute("DELETE FROM outbox WHERE seq=?", (seq,))
+
+    # --- compaction (see the compaction module) ----------------------------------------
+
+    def all_revisions(self) -> list[Revision]:
+        return [self._rev(r) for r in self._db.execute("SELECT * FROM revisions")]
+
+    def mark_dropped(self, rev_id: str, intent_device: str, intent_seq: int) -> None:
+        """A compaction's log entry (``intent_device``/``intent_seq``) dropped this version:
+        its text leaves the server once every device has read that entry."""
+        self._db.execute(
+            "INSERT OR IGNORE INTO dropped_revisions VALUES (?, ?, ?)",
+            (rev_id, intent_device, intent_seq),
+        )
+
+    def dropped(self) -> dict[str, tuple[str, int]]:
+        """rev id -> the compaction entry (device, seq) that dropped it."""
+        return {
+            str(r[0]): (str(r[1]), int(r[2]))
+            for r in self._db.execute("SELECT * FROM dropped_revisions")
+        }
+
+    def is_dropped(self, rev_id: str) -> bool:
+        row = self._db.execute(
+            "SELECT 1 FROM dropped_revisions WHERE rev_id=?", (rev_id,)
+        ).fetchone()
+        return row is not None
+
+    def add_prune_announcement(
+        self, intent_device: str, intent_seq: int, device: str, upto: int
+    ) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO prune_announcements VALUES (?, ?, ?, ?)",
+            (intent_device, intent_seq, device, upto),
+        )
+
+    def prune_announcements(self) -> list[tuple[str, int, str, int]]:
+        """(intent device, intent seq, log device, entries up to) for each announcement."""
+        return [
+            (str(r[0]), int(r[1]), str(r[2]), int(r[3]))
+            for r in self._db.execute("SELECT * FROM prune_announcements")
+        ]
+
+    def behind_local_revisions(self) -> list[str]:
+        """Revisions on this disk that are no longer their document's head (a newer text
+        is known but not written here yet, e.g. the file is open with unsaved edits)."""
+        rows = self._db.execute(
+            "SELECT DISTINCT l.rev_id FROM local_docs l JOIN parent_links p ON p.parent = l.rev_id"
+            " JOIN revisions c ON c.rev_id = p.child AND c.doc_id = l.doc_id"
+        )
+        return sorted(str(r[0]) for r in rows)
+
+    def replace_published_graph(self, revisions: list[Revision]) -> None:
+        """Bootstrap: the published graph becomes ``revisions`` (from a checkpoint); this
+        device's unpublished revisions stay. Call inside a transaction."""
+        self._db.execute("DELETE FROM revisions WHERE published=1")
+        self._db.execute(
+            "DELETE FROM parent_links WHERE child NOT IN (SELECT rev_id FROM revisions)"
+        )
+        self._db.execute("DELETE FROM dropped_revisions")
+        for rev in revisions:
+            self.add_revision(rev, published=True)
+
+    def drop_own_records_upto(self, seq: int) -> None:
+        """This device's log entries up to ``seq`` are pruned everywhere: no repair needs them."""
+        self._db.execute("DELETE FROM own_records WHERE seq <= ?", (seq,))
+
+    def forget_unpublished(self, rev_id: str) -> None:
+        """Drop an unpublished revision (its stored text is gone from the server); a file
+        on disk that pointed at it is no longer tracked, so the next round records it anew."""
+        self._db.execute("DELETE FROM revisions WHERE rev_id=? AND published=0", (rev_id,))
+        self._db.execute("DELETE FROM parent_links WHERE child=?", (rev_id,))
+        self._db.execute("DELETE FROM local_docs WHERE rev_id=?", (rev_id,))

@@ -17,12 +17,15 @@ from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLineEdit, QWidget
 
 from desktop.sync import SyncEngine, SyncError, library_files
+from desktop.sync.compaction import CompactionResult
 from desktop.sync.entitlement import sync_permission
 from desktop.sync.errors import NotSetUp
 from desktop.sync.locations import state_path_for
+from desktop.sync.retention import RetentionPolicy
 from desktop.ui.open_document import OpenDocument
 from desktop.ui.sync_controller import SyncController
 from desktop.ui.sync_history_dialog import SyncDeletedDialog, SyncHistoryDialog
+from desktop.ui.sync_retention_dialog import RetentionDialog
 from desktop.ui.sync_setup_wizard import SyncSetupWizard
 from desktop.ui.sync_status import ConflictNotice, SyncLogDialog, SyncStatusButton
 from desktop.ui.window_seam import EditorWindow
@@ -108,6 +111,20 @@ class SyncFeature(QObject):
             self.open_deleted,
             menu=MENU,
             enabled=lambda: self.controller is not None,
+        )
+        r(
+            "sync.retention",
+            "Old versions on the sync server…",
+            self.open_retention,
+            menu=MENU,
+            enabled=lambda: self.controller is not None,
+        )
+        r(
+            "sync.compact",
+            "Compact the sync folder now",
+            self.compact_now,
+            menu=MENU,
+            enabled=self._active,
         )
         r(
             "sync.passphrase",
@@ -256,6 +273,60 @@ class SyncFeature(QObject):
         notice.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         notice.show()
         return notice
+
+    def open_retention(self) -> RetentionDialog | None:
+        """Change how long old versions stay on the server (for the whole library)."""
+        if self.controller is None:
+            return None
+        with self.controller.engine_lock:
+            policy = self.controller.engine.retention_policy
+        dialog = RetentionDialog(policy, self.window_widget)
+        dialog.accepted.connect(lambda: self._set_retention(dialog.policy()))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def _set_retention(self, policy: RetentionPolicy | None) -> None:
+        if self.controller is None or policy is None:
+            return
+        with self.controller.engine_lock:
+            self.controller.engine.set_retention(policy)
+        self.controller.sync_now()  # tells the other devices
+
+    compacted = Signal(object)  # CompactionResult, None (another device is at it) or an error
+
+    def compact_now(self) -> bool:
+        """Sync, then compact the sync folder on the sync thread; ``compacted`` reports."""
+        if self.controller is None:
+            return False
+        engine = self.controller.engine
+        self.controller.sync_now()
+        self.controller.run_job(engine.compact_now, self._compact_done)
+        return True
+
+    def _compact_done(self, result: object) -> None:
+        if isinstance(result, Exception):
+            message = str(result) if isinstance(result, SyncError) else f"Failed: {result}"
+            self.window.prompter.error("Compact the sync folder", message)
+        elif result is None:
+            self.window.prompter.info(
+                "Compact the sync folder",
+                "Another device is compacting the sync folder right now; nothing was done here.",
+            )
+        else:
+            assert isinstance(result, CompactionResult)
+            waiting = (
+                f" Deleting waits until {', '.join(result.waiting_for)} has synced."
+                if result.waiting_for
+                else ""
+            )
+            self.window.prompter.info(
+                "Compact the sync folder",
+                f"{result.dropped} old versions let go; {result.blobs_deleted} stored versions "
+                f"and {result.entries_deleted} log entries deleted from the server; new devices "
+                f"start from checkpoint {result.checkpoint}.{waiting}",
+            )
+        self.compacted.emit(result)
 
     passphrase_changed = Signal(bool)
 

@@ -8,16 +8,20 @@ conflict), and a few more rounds publish nothing: no device takes a document bac
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import random
 import secrets
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.sync.dav_harness import DavServer, Device, FaultProxy, Fleet, running_proxy
+from desktop.sync import compaction, errors
+from desktop.sync.retention import RetentionPolicy
+from tests.sync.dav_harness import Clock, DavServer, Device, FaultProxy, Fleet, running_proxy
 from tests.sync.sync_invariants import duplicate_conflict_copies, newest_edit_missing
 
 FAULTS = [
@@ -57,6 +61,36 @@ def _retrievable(devices: list[Device], server_root: Path) -> set[str]:
             ):
                 found.add(sha)
     return found
+
+
+def _superseded(devices: list[Device], server_root: Path) -> set[str]:
+    """sha256 of texts a compaction dropped for a later version of the same document saved
+    the same day or month, where that later version can still be had back."""
+    revisions, dropped = {}, set()
+    for device in devices:
+        state = device.engine.state
+        dropped |= set(state.dropped())
+        revisions.update({r.rev_id: r for r in state.all_revisions()})
+
+    def whole(rev) -> bool:  # type: ignore[no-untyped-def]
+        blob = server_root / "blobs" / str(rev.blob)
+        return blob.exists() and blob.stat().st_size == rev.blob_size
+
+    def month(saved_at: float) -> tuple[int, int]:
+        return time.gmtime(saved_at)[:2]
+
+    live = [r for r in revisions.values() if r.blob and r.rev_id not in dropped and whole(r)]
+    return {
+        rev.sha256
+        for rev_id in dropped
+        if (rev := revisions.get(rev_id)) is not None and rev.blob
+        and any(
+            w.doc_id == rev.doc_id
+            and w.saved_at >= rev.saved_at
+            and month(w.saved_at) == month(rev.saved_at)
+            for w in live
+        )
+    }  # fmt: skip
 
 
 def _act(rng: random.Random, device: Device, tag: str) -> None:
@@ -104,13 +138,44 @@ def test_random_rounds_with_faults_lose_nothing_and_converge(
         _rounds(seed, dav, proxy, fleet_factory(dav.url))
 
 
-def _rounds(seed: int, dav: DavServer, proxy: FaultProxy, fleet: Fleet) -> None:
+COMPACT_SEEDS = [
+    int(s) for s in os.environ.get("DRAFTSMITH_SYNC_COMPACT_SEEDS", "3,8,13").split(",")
+]
+
+
+@pytest.mark.parametrize("seed", COMPACT_SEEDS)
+def test_random_rounds_with_faults_and_compaction_lose_nothing_and_converge(
+    seed: int, wsgidav_server: DavServer, fleet_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same, while the clock moves 8 hours a round, a short retention policy drops old
+    versions and devices compact (through the faulty proxy) now and then. A saved text may
+    go only for a later version of its document from the same day or month; at the end a new
+    device starts from the checkpoint and ends with the same library."""
+    id_rng = random.Random(seed * 104729)
+    monkeypatch.setattr(secrets, "token_hex", lambda n=32: id_rng.randbytes(n).hex())
+    with running_proxy(wsgidav_server.url) as proxy:
+        fleet = fleet_factory(wsgidav_server.url)
+        _rounds(seed, wsgidav_server, proxy, fleet, compact=True)
+        newcomer = fleet.add("New", url=proxy.url)
+        newcomer.sync()
+        assert newcomer.files() == fleet.devices[0].files()
+
+
+def _rounds(
+    seed: int, dav: DavServer, proxy: FaultProxy, fleet: Fleet, compact: bool = False
+) -> None:
     rng = random.Random(seed)
+    compact_rng = random.Random(seed * 53)
+    clock = Clock()
     fault_rng = random.Random(seed * 7919)
     # Which documents are open in each device's editor: its own stream, so the actions of
     # a seed stay as they were. Open documents take their text back after a conflict.
     open_rng = random.Random(seed * 31)
     devices = [fleet.add(name, confirm_deletes=lambda paths: True, url=proxy.url) for name in "ABC"]
+    if compact:
+        for device in devices:
+            device.engine.clock = clock
+        devices[0].engine.set_retention(RetentionPolicy(keep_all_days=1, daily_days=2))
     saved: set[str] = set()
     failures = 0
 
@@ -133,7 +198,18 @@ def _rounds(seed: int, dav: DavServer, proxy: FaultProxy, fleet: Fleet) -> None:
             failures += report.error is not None
             twins = duplicate_conflict_copies(device)
             assert not twins, f"round {round_no}: {twins}"
+        if compact:
+            clock.advance(1 / 3)
+            # Compacting takes some 50 requests: fewer of them fail, so some runs finish.
+            proxy.set_policy(lambda m, p: faulty(m, p) if compact_rng.random() < 0.25 else None)
+            # Devices also compact on their own, in clean rounds, once a day.
+            ready = [d for d in devices if not d.engine.state.unpublished()]
+            with contextlib.suppress(errors.SyncError):
+                if ready:
+                    compaction.compact(compact_rng.choice(ready).engine, force=True)
         lost = saved - _retrievable(devices, dav.root)
+        if compact:
+            lost -= _superseded(devices, dav.root)
         assert not lost, f"round {round_no}: {len(lost)} saved versions are gone"
 
     proxy.clear()
@@ -147,7 +223,11 @@ def _rounds(seed: int, dav: DavServer, proxy: FaultProxy, fleet: Fleet) -> None:
         assert device.sync().published_seq is None, f"{device.name} keeps publishing"
     assert newest_edit_missing(devices) == []
     assert [p for d in devices for p in duplicate_conflict_copies(d)] == []
-    assert saved <= _retrievable(devices, dav.root)
+    kept = _retrievable(devices, dav.root) | (_superseded(devices, dav.root) if compact else set())
+    assert saved <= kept
+    if compact:
+        dropped = [len(d.engine.state.dropped()) for d in devices]
+        assert any(dropped), "no compaction dropped a version"
     assert failures > 0, "the proxy injected no failure that reached a sync"
     assert not any((dav.root / "log").rglob("*.part"))
     for device in devices:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import keyring
 import pytest
-from PySide6.QtWidgets import QWizard
+from PySide6.QtWidgets import QDialogButtonBox, QWizard
 
 from desktop.ui.sync_menu import install_sync
 from tests.sync.dav_fixtures import fleet_factory, wsgidav_server  # noqa: F401 - fixtures
@@ -305,3 +305,37 @@ def test_open_document_keeps_the_writers_text_when_another_device_conflicts(
         for p in root.rglob("*.md")
         if not p.relative_to(root).as_posix().startswith(".")
     }
+
+
+def test_old_versions_policy_and_compact_now_from_the_settings_menu(
+    qtbot, make_window, features, wsgidav_server: DavServer, fleet_factory, prompter, tmp_path
+) -> None:
+    from desktop.sync.retention import RetentionPolicy
+
+    fleet: Fleet = fleet_factory(wsgidav_server.url)
+    desk = fleet.add("Desk")
+    desk.write("Chapter.md", "first words\n")
+    desk.sync()
+    window = make_window()
+    feature = _set_up(qtbot, window, features, wsgidav_server.url)
+    qtbot.waitUntil(lambda: not feature.controller.running, timeout=20_000)
+    assert window.registry.get("sync.retention").menu == "Settings"
+
+    dialog = feature.open_retention()
+    assert dialog.keep_all.value() == 30 and dialog.daily.value() == 365
+    dialog.keep_all.setValue(400)  # longer than the daily window: refused in plain words
+    assert not dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled()
+    assert "at least as long" in dialog.summary.text()
+    dialog.keep_all.setValue(14)
+    dialog.daily.setValue(90)
+    dialog.grab().save(str(tmp_path / "retention.png"))
+    dialog.accept()
+    assert feature.controller.engine.retention_policy == RetentionPolicy(14, 90)
+    qtbot.waitUntil(lambda: not feature.controller.running, timeout=20_000)
+    desk.sync()  # the other device takes the library's policy from the log
+    assert desk.engine.retention_policy == RetentionPolicy(14, 90)
+
+    with qtbot.waitSignal(feature.compacted, timeout=30_000):
+        window.registry.trigger("sync.compact")
+    assert "new devices start from checkpoint 1" in prompter.messages("info")[-1]
+    assert (wsgidav_server.root / "checkpoints" / "000000000001").exists()
