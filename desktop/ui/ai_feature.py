@@ -204,6 +204,8 @@ class AIFeature(QObject):
         self.status.ready(device_label)
         folder = self.host.model_folder
         self.model_label.show_model(self.host.model_name, str(folder) if folder else "")
+        if self.models_dialog is not None and self.models_dialog.isVisible():
+            self.models_dialog.refresh()  # "answering now" moves to this model
         local = "The AI model runs on this computer; nothing leaves it."
         hint = self.host.gpu_hint  # an NVIDIA card the AI does not use: what to install
         self.status.setToolTip(f"{local}\n\n{hint}" if hint else local)
