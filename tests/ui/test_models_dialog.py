@@ -171,3 +171,27 @@ def test_without_the_model_tools_the_dialog_says_how_to_get_them(
     assert "tf2onnx is not installed" in dialog.message.text()
     assert "pip install 'draftsmith[export]'" in dialog.message.text()
     dialog.close()
+
+
+def test_the_settings_page_opens_the_dialog_and_shows_its_choice(
+    qtbot: Any, make_window: Any, library: Library, cache: Path, tiny_model_dir: Path
+) -> None:
+    window, feature, _editor = ready_window(qtbot, make_window, library)
+    other = cache / "other"
+    shutil.copytree(tiny_model_dir, other)
+    window.show_settings("ai")
+    settings = window.settings_dialog
+    assert settings.models_button.isEnabled()
+    settings.models_button.click()
+    dialog = feature.models_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.select(other)
+    dialog.default_button.click()
+    assert settings.model_dir.text() == str(other), "the Settings page follows the choice"
+    qtbot.waitUntil(lambda: feature.ready and feature.host.model_folder == other, timeout=20_000)
+    assert feature.model_label.text() == "Model: Tiny Llama (test)"
+    assert "Tiny Llama (test)" in feature.model_label.toolTip() and str(other) in (
+        feature.model_label.toolTip()
+    )
+    dialog.close()
+    settings.close()
