@@ -62,7 +62,8 @@ class ModelEntry:
 
     folder: ModelFolder
     bundled: bool  # comes with the installed app (read-only)
-    built_in: bool  # the model the app uses when the writer has not chosen one
+    fallback: bool  # what the app loads when the writer has not chosen a model
+    built_in: bool  # that fallback is Draftsmith's own: the bundled model or the default build
     size_bytes: int
     speed: SpeedRecord | None
 
@@ -212,8 +213,8 @@ class ModelRegistry:
             folders += sorted(found, key=_mtime, reverse=True)
         if self.chosen is not None and _resolved(self.chosen) not in map(_resolved, folders):
             folders.append(self.chosen)
-        built_in = find_default_model()
-        built_in_path = _resolved(built_in.path) if built_in else None
+        fallback = find_default_model()
+        fallback_path = _resolved(fallback.path) if fallback else None
         entries = []
         for path in folders:
             try:
@@ -225,7 +226,12 @@ class ModelRegistry:
                 ModelEntry(
                     folder=folder,
                     bundled=_resolved(path).parent == bundled_root,
-                    built_in=_resolved(path) == built_in_path,
+                    fallback=_resolved(path) == fallback_path,
+                    built_in=_resolved(path) == fallback_path
+                    and (
+                        _resolved(path).parent == bundled_root
+                        or bool((folder.manifest.get("source") or {}).get("is_default"))
+                    ),
                     size_bytes=_folder_size(path),
                     speed=read_speed(folder),
                 )
@@ -236,13 +242,14 @@ class ModelRegistry:
         wanted = _resolved(path)
         return next((e for e in self.models() if _resolved(e.path) == wanted), None)
 
-    def default(self) -> ModelEntry | None:
-        """The model that answers: the chosen one, else the built-in one."""
-        models = self.models()
+    def default(self, models: list[ModelEntry] | None = None) -> ModelEntry | None:
+        """The model that answers: the chosen one, else the built-in one (among ``models``,
+        when the caller has just listed them)."""
+        models = self.models() if models is None else models
         wanted = _resolved(self.chosen) if self.chosen else None
         for entry in models:
             if (wanted is not None and _resolved(entry.path) == wanted) or (
-                wanted is None and entry.built_in
+                wanted is None and entry.fallback
             ):
                 return entry
         return None
@@ -250,7 +257,7 @@ class ModelRegistry:
     def setting_for(self, entry: ModelEntry) -> str:
         """The ``ai_model_dir`` value that makes ``entry`` the default ("" for the built-in
         model, so a reinstalled or rebuilt built-in model is still the one used)."""
-        return "" if entry.built_in else str(entry.path)
+        return "" if entry.built_in and entry.fallback else str(entry.path)
 
     def remove(self, entry: ModelEntry, *, in_use: Path | None, confirmed: bool = False) -> None:
         """Delete a model folder (and its speed record). Refuses the model that comes with
@@ -274,7 +281,10 @@ class ModelRegistry:
             raise ModelRemovalError(
                 f"Could not remove the model in {path}: {error.strerror or error}."
             ) from error
-        shutil.rmtree(doomed, ignore_errors=True)
+        if doomed.is_symlink():  # a model linked into the cache: the link goes, not its target
+            doomed.unlink()
+        else:
+            shutil.rmtree(doomed, ignore_errors=True)
         speed_file(path).unlink(missing_ok=True)
         log.info("Removed the model folder %s", path)
 

@@ -5,6 +5,7 @@ refuses the model that comes with Draftsmith and asks before removing the one in
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -85,6 +86,7 @@ def test_the_choice_persists_in_the_settings_file_and_picks_the_default(
     registry = ModelRegistry()
     built_in = registry.default()
     assert built_in is not None and built_in.path == first and built_in.built_in
+    assert built_in.fallback and not built_in.removable
     assert registry.setting_for(built_in) == ""
 
     chosen = next(e for e in registry.models() if e.path == second)
@@ -198,3 +200,27 @@ def test_the_built_folder_is_read_from_the_build_output(tmp_path: Path) -> None:
     )
     assert built_path_from_output("Already built: /c/ab-p1") == Path("/c/ab-p1")
     assert built_path_from_output("draftsmith-model: no such file") is None
+
+
+def test_a_model_linked_into_the_cache_loses_its_link_not_its_files(
+    cache: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    target = add_model(tmp_path / "elsewhere", tiny_model_dir, "Linked")
+    (cache / "Linked").symlink_to(target, target_is_directory=True)
+    entry = ModelRegistry().find(cache / "Linked")
+    assert entry is not None and entry.name == "Linked"
+    ModelRegistry().remove(entry, in_use=None)
+    assert list(cache.iterdir()) == [] and (target / MANIFEST_NAME).is_file()
+
+
+def test_without_a_default_build_the_newest_model_answers_and_stays_removable(
+    cache: Path, tiny_model_dir: Path
+) -> None:
+    older = add_model(cache, tiny_model_dir, "Older")
+    newer = add_model(cache, tiny_model_dir, "Newer")
+    os.utime(older, (1_000_000, 1_000_000))
+    registry = ModelRegistry()
+    default = registry.default()
+    assert default is not None and default.path == newer
+    assert default.fallback and not default.built_in and default.removable
+    assert registry.setting_for(default) == str(newer), "an added model is saved by its folder"

@@ -148,7 +148,7 @@ class ModelsDialog(QDialog):
         keep = select or (current.path if current else None)
         registry = self.registry()
         self.entries = registry.models()
-        default = registry.default()
+        default = registry.default(self.entries)
         in_use = self.owner.model_in_use()
         self.table.setRowCount(len(self.entries))
         bold = QFont(self.table.font())
@@ -296,7 +296,11 @@ class ModelsDialog(QDialog):
         entry = self.selected()
         if entry is None:
             return
-        self.owner.window.change_setting("ai_model_dir", self.registry().setting_for(entry))
+        value = self.registry().setting_for(entry)
+        if value == self.owner.window.settings.get_str("ai_model_dir"):
+            self.message.setText(self.tr("“{0}” is the default already.").format(entry.name))
+            return
+        self.owner.window.change_setting("ai_model_dir", value)
         self.message.setText(
             self.tr("“{0}” is the default now; it answers as soon as it has loaded.").format(
                 entry.name

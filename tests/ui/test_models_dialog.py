@@ -104,6 +104,8 @@ def test_add_set_default_generate_and_remove(
     qtbot.waitUntil(lambda: feature.ready and feature.host.model_folder == added, timeout=20_000)
     assert feature.model_label.text() == "Model: Tiny Llama (test)"
     assert dialog.table.item(row, 0).text() == "✓"
+    dialog.default_button.click()
+    assert "is the default already" in dialog.message.text() and feature.ready, "no reload"
 
     # Generate with it.
     editor.setFocus()
