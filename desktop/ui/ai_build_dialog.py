@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from inference.model_registry import built_path_from_output
 logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+INTERRUPT_WAIT_MS = 10_000  # a cancelled build cleans up within this, or is terminated
 EXPLANATION = (
     "Draftsmith builds its writing model on this computer from the open SmolLM2 weights "
     "(downloaded once, about 100 MB). The built model takes about 650 MB of disk and the build "
@@ -98,6 +101,12 @@ class ModelBuildDialog(QDialog):
             return
         self.cancelled = True
         self.state.setText("Cancelling…")
+        pid = self.process.processId()
+        if sys.platform != "win32" and pid:
+            # Ctrl+C for the build: it stops and removes its temporary folder from the cache.
+            os.kill(pid, signal.SIGINT)
+            if self.process.waitForFinished(INTERRUPT_WAIT_MS):
+                return
         self.process.terminate()
         if not self.process.waitForFinished(5000):
             self.process.kill()

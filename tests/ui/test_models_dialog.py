@@ -197,3 +197,22 @@ def test_the_settings_page_opens_the_dialog_and_shows_its_choice(
     )
     dialog.close()
     settings.close()
+
+
+def test_a_cancelled_add_leaves_the_list_as_it_was(
+    qtbot: Any, make_window: Any, library: Library, cache: Path, tmp_path: Path
+) -> None:
+    _window, feature, _editor = ready_window(qtbot, make_window, library)
+    dialog = feature.open_models_dialog()
+    build = dialog.add_from_gguf(write_tiny_gguf(tmp_path / "story.gguf", seed=3))
+    assert build is not None
+    # Cancelled once the build is writing into its temporary folder in the cache.
+    qtbot.waitUntil(lambda: "Dequantizing" in build.log.toPlainText(), timeout=120_000)
+    with qtbot.waitSignal(build.finished_build, timeout=30_000) as finished:
+        build.cancel_button.click()
+    assert finished.args == [False] and build.state.text().startswith("Cancelled")
+    assert names(dialog) == ["Built-in tiny (built-in) — answering now"]
+    assert sorted(p.name for p in cache.iterdir()) == ["built-in"], "no half-built folder"
+    assert dialog.message.text() == "" and feature.ready
+    build.close()
+    dialog.close()
