@@ -58,12 +58,15 @@ bench: setup model
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/editor_startup.py
 
 # Installers (README "Install"). TEST_BUILD=1 allows the development license key; a release
-# build refuses it (installer/release_check.py).
-DIST_ENV = PYTHONPATH=$(CURDIR) $(if $(TEST_BUILD),DRAFTSMITH_TEST_BUILD=1)
+# build refuses it (installer/release_check.py). MODEL=DIR bundles that built model folder
+# instead of the default model (installer/bundle_model.py).
+BUNDLE_MODEL = $(if $(MODEL),DRAFTSMITH_BUNDLE_MODEL=$(abspath $(MODEL)))
+DIST_ENV = PYTHONPATH=$(CURDIR) $(if $(TEST_BUILD),DRAFTSMITH_TEST_BUILD=1) $(BUNDLE_MODEL)
+DIST_MODEL = $(if $(MODEL),,model)  # the default model is built only when it is bundled
 PYINSTALLER = $(BIN)/pyinstaller --noconfirm --log-level WARN installer/draftsmith.spec
 
 # The CPU bundle (onnxruntime's CUDA provider left out): .deb and portable .tar.gz in dist/.
-dist-linux: setup model
+dist-linux: setup $(DIST_MODEL)
 	$(DIST_ENV) $(BIN)/python installer/release_check.py
 	$(DIST_ENV) $(PYINSTALLER) --distpath dist --workpath build/pyinstaller
 	$(DIST_ENV) $(BIN)/python installer/linux/package.py dist/draftsmith dist
@@ -71,7 +74,7 @@ dist-linux: setup model
 
 # The GPU bundle: also carries onnxruntime's CUDA provider; NVIDIA's CUDA and cuDNN libraries
 # come from the writer's system. Artefacts in dist/gpu/.
-dist-linux-gpu: setup model
+dist-linux-gpu: setup $(DIST_MODEL)
 	$(DIST_ENV) $(BIN)/python installer/release_check.py
 	$(DIST_ENV) DRAFTSMITH_BUNDLE_GPU=1 $(PYINSTALLER) --distpath dist/gpu --workpath build/pyinstaller-gpu
 	$(DIST_ENV) $(BIN)/python installer/linux/package.py dist/gpu/draftsmith dist/gpu --work build/linux-gpu
@@ -79,7 +82,7 @@ dist-linux-gpu: setup model
 
 # On Windows (PowerShell) and macOS only: see the scripts' headers.
 dist-windows:
-	powershell -ExecutionPolicy Bypass -File installer/windows/build.ps1 $(if $(TEST_BUILD),-TestBuild)
+	$(BUNDLE_MODEL) powershell -ExecutionPolicy Bypass -File installer/windows/build.ps1 $(if $(TEST_BUILD),-TestBuild)
 
 dist-macos:
 	$(DIST_ENV) installer/macos/build.sh

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inference import model_cache
 from inference.model_cache import model_remedy, model_search_path
 
 log = logging.getLogger(__name__)
@@ -151,8 +152,12 @@ def find_models() -> list[ModelFolder]:
 
 
 def find_default_model() -> ModelFolder | None:
-    """The model the app uses when the writer has not picked one: the newest default build."""
+    """The model the app uses when the writer has not picked one: the one an installer
+    bundled (the vendor's choice, see ``make dist-linux MODEL=DIR``), else the newest default
+    build, else the newest build."""
     models = find_models()
+    bundled_root = model_cache.bundled_models_dir().resolve()
+    bundled = [m for m in models if m.path.resolve().parent == bundled_root]
     defaults = [m for m in models if m.manifest.get("source", {}).get("is_default")]
-    candidates = defaults or models
+    candidates = bundled or defaults or models
     return candidates[0] if candidates else None

@@ -3,7 +3,8 @@ manifest listing only those two files, checksums verified, files read-only.
 
 The app finds it as package data of ``inference.bundled_models`` (see
 ``inference.model_cache.bundled_models_dir``); it never needs ``draftsmith-model`` or
-TensorFlow. ``DRAFTSMITH_BUNDLE_MODEL=/path/to/model-folder`` picks another built folder."""
+TensorFlow. ``DRAFTSMITH_BUNDLE_MODEL=/path/to/model-folder`` (``make dist-linux MODEL=DIR``)
+picks another built folder: the app then uses that model unless the writer chooses another."""
 
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ import shutil
 import stat
 from pathlib import Path
 
-from inference.model_folder import MANIFEST_NAME, TOKENIZER_NAME, ModelFolder, find_default_model
+from inference.model_folder import (
+    MANIFEST_NAME,
+    TOKENIZER_NAME,
+    ModelFolder,
+    ModelFolderError,
+    find_default_model,
+)
 
 MODEL_ENV = "DRAFTSMITH_BUNDLE_MODEL"
 VARIANT = "q4"
@@ -25,26 +32,36 @@ class BundleModelError(Exception):
 
 def source_model() -> ModelFolder:
     chosen = os.environ.get(MODEL_ENV)
-    folder = ModelFolder.open(chosen) if chosen else find_default_model()
+    try:
+        folder = ModelFolder.open(chosen) if chosen else find_default_model()
+    except ModelFolderError as error:
+        raise BundleModelError(
+            f"{MODEL_ENV} (MODEL=) must be a model folder built by `draftsmith-model build`: "
+            f"{error}"
+        ) from error
     if folder is None:
         raise BundleModelError(
             "No built default model was found. Build it first (`make model`, or "
             "`draftsmith-model build`), or set DRAFTSMITH_BUNDLE_MODEL to a model folder."
         )
-    if VARIANT not in folder.variants:
-        raise BundleModelError(f"The model in {folder.path} has no '{VARIANT}' variant.")
     return folder
+
+
+def bundled_variant(folder: ModelFolder) -> str:
+    """The one variant an installer carries: the 4-bit one when the model has it."""
+    return VARIANT if VARIANT in folder.variants else folder.default_variant
 
 
 def stage_model(destination: Path, folder: ModelFolder | None = None) -> Path:
     """Copy the model's q4 variant into ``destination/<model folder name>``; returns it."""
     folder = folder or source_model()
-    folder.verify(VARIANT)
-    variant_file = folder.variant_path(VARIANT).name
+    variant = bundled_variant(folder)
+    folder.verify(variant)
+    variant_file = folder.variant_path(variant).name
     keep = [TOKENIZER_NAME, variant_file]
     manifest = dict(folder.manifest)
-    manifest["variants"] = {VARIANT: folder.variants[VARIANT]}
-    manifest["default_variant"] = VARIANT
+    manifest["variants"] = {variant: folder.variants[variant]}
+    manifest["default_variant"] = variant
     manifest["files"] = {name: folder.files[name] for name in keep}
     target = destination / folder.path.name
     if target.exists():
@@ -58,3 +75,18 @@ def stage_model(destination: Path, folder: ModelFolder | None = None) -> Path:
     for path in target.iterdir():
         path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
     return target
+
+
+def model_notice(folder: ModelFolder) -> str:
+    """One line for an installer's copyright/notice file: the bundled model and its licence,
+    as its GGUF metadata names them."""
+    metadata = (folder.manifest.get("source") or {}).get("metadata") or {}
+    licence = metadata.get("license") or "licence not recorded in its GGUF"
+    by = f", {metadata['organization']}" if metadata.get("organization") else ""
+    return f"Bundled model: {folder.name} ({licence}{by})."
+
+
+def bundled_model(bundle: Path) -> ModelFolder | None:
+    """The model folder inside a built app bundle (``dist/draftsmith``), if any."""
+    manifests = sorted(bundle.glob(f"**/bundled_models/*/{MANIFEST_NAME}"))
+    return ModelFolder.open(manifests[0].parent) if manifests else None

@@ -19,6 +19,7 @@ PLAIN_ROOMS = (
     "desktop.library",
     "desktop.sync",
     "inference.runtime",
+    "inference.model_registry",
     "licensing.client",
 )
 

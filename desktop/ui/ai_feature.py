@@ -18,17 +18,26 @@ from PySide6.QtGui import QKeyEvent, QTextCursor
 from PySide6.QtWidgets import QApplication, QMenu
 
 from desktop.ui.ai_model_watch import WATCH_INTERVAL_MS, ModelCacheWatch
-from desktop.ui.ai_panes import AINotice, AIStatus, NotesPane, TaskPane, restart_message
+from desktop.ui.ai_panes import (
+    AIModelLabel,
+    AINotice,
+    AIStatus,
+    NotesPane,
+    TaskPane,
+    restart_message,
+)
 from desktop.ui.ai_worker import JobResult, ModelHost
 
 if TYPE_CHECKING:
     from desktop.settings import Settings
     from desktop.ui.ai_build_dialog import ModelBuildDialog
     from desktop.ui.learn_style_dialog import LearnStyleDialog
+    from desktop.ui.models_dialog import ModelsDialog
     from desktop.ui.open_document import OpenDocument
 from desktop.ui.document_editor import DocumentEditor
 from desktop.ui.window_seam import EditorWindow
 from inference.model_cache import installed_app
+from inference.model_folder import find_default_model
 from inference.runtime import TONES, AnswerCheck, GenerationRequest, RuntimeSettings, Task
 from inference.runtime.answer_check import METHOD_EXTRACTIVE
 from inference.runtime.tasks import CONTINUE_SAMPLING
@@ -126,6 +135,7 @@ class AIFeature(QObject):
         self._wired: set[int] = set()
         self.build_dialog: ModelBuildDialog | None = None
         self.learn_dialog: LearnStyleDialog | None = None
+        self.models_dialog: ModelsDialog | None = None
         self._notes_document: OpenDocument | None = None  # whose notes the pane shows
 
         self.host = ModelHost(self)
@@ -142,7 +152,9 @@ class AIFeature(QObject):
 
         self.status = AIStatus()
         self.notice = AINotice()
+        self.model_label = AIModelLabel()  # which model answers
         window.add_status_widget(self.status)
+        window.add_status_widget(self.model_label)  # left of the device label
         window.add_status_widget(self.notice, permanent=False)
         self.task_pane = TaskPane()
         self.notes_pane = NotesPane()
@@ -182,6 +194,7 @@ class AIFeature(QObject):
     # ----- model lifecycle --------------------------------------------------------------------
     def load_model(self) -> None:
         self._reload_pending = False
+        self.model_watch.model_path = self.model_path  # Settings may have chosen another
         self.model_watch.loading()
         self.ready = False
         self.reason = "The AI model is loading…"
@@ -193,6 +206,10 @@ class AIFeature(QObject):
         self.ready = True
         self.reason = ""
         self.status.ready(device_label)
+        folder = self.host.model_folder
+        self.model_label.show_model(self.host.model_name, str(folder) if folder else "")
+        if self.models_dialog is not None and self.models_dialog.isVisible():
+            self.models_dialog.refresh()  # "answering now" moves to this model
         local = "The AI model runs on this computer; nothing leaves it."
         hint = self.host.gpu_hint  # an NVIDIA card the AI does not use: what to install
         self.status.setToolTip(f"{local}\n\n{hint}" if hint else local)
@@ -211,6 +228,7 @@ class AIFeature(QObject):
         self.ready = False
         self.reason = message
         self.status.unavailable(message)
+        self.model_label.clear_model()
         hint = (
             ""
             if installed_app()  # the installed app carries its model and no build tools
@@ -256,6 +274,8 @@ class AIFeature(QObject):
         self.model_watch.stop()
         if self.build_dialog is not None and self.build_dialog.running():
             self.build_dialog.cancel()
+        if self.models_dialog is not None:
+            self.models_dialog.stop_work()
         self.host.shutdown()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -372,6 +392,9 @@ class AIFeature(QObject):
             registry.register(  # learning needs TensorFlow too
                 "ai.learn_style", "Learn my style…", self.open_learn_dialog, menu="AI"
             )
+        models = registry.register("ai.models", "AI models…", self.open_models_dialog)
+        models.setText("Models…")
+        self.settings_menu.addAction(models)
         self.window.menu("Settings").addMenu(self.settings_menu)
         registry.register(
             "ai.auto_suggest",
@@ -419,6 +442,35 @@ class AIFeature(QObject):
         self.learn_dialog = dialog
         dialog.show()
         return dialog
+
+    def open_models_dialog(self) -> ModelsDialog:
+        """Settings > AI > Models…: list, add, choose and remove models."""
+        from desktop.ui.models_dialog import ModelsDialog
+
+        if self.models_dialog is None:
+            self.models_dialog = ModelsDialog(self, self.window_widget)
+        self.models_dialog.refresh()
+        self.models_dialog.show()
+        self.models_dialog.raise_()
+        self.models_dialog.activateWindow()
+        return self.models_dialog
+
+    def model_in_use(self) -> Path | None:
+        """The folder of the model that answers now (None while none is loaded)."""
+        return self.host.model_folder if self.ready else None
+
+    def models_changed(self) -> None:
+        """A model was added or removed by the Models dialog: reload only when that changes
+        which model answers (the chosen one is reloaded through its setting instead)."""
+        if self.model_path is not None:
+            return  # a chosen folder is watched on its own; others don't concern it
+        default = find_default_model()
+        loaded = self.host.model_folder
+        if default is not None and loaded is not None and default.path == loaded:
+            self.model_watch.loading()  # what is on disk now is still what answers
+        else:
+            self._reload_pending = True
+            self._reload_when_idle()
 
     def _toggle_auto(self) -> None:
         on = self.window.registry.action("ai.auto_suggest").isChecked()

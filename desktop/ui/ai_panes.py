@@ -299,6 +299,30 @@ class AIStatus(QLabel):
         self.setToolTip(reason)
 
 
+class AIModelLabel(QLabel):
+    """Status-bar text: which model answers (Settings > AI > Models… changes it)."""
+
+    MAX_CHARS = 32
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ai-model")
+        self.name = ""
+        self.hide()
+
+    def show_model(self, name: str, folder: str) -> None:
+        self.name = name
+        shown = name if len(name) <= self.MAX_CHARS else name[: self.MAX_CHARS - 1] + "…"
+        self.setText(f"Model: {shown}")
+        self.setToolTip(f"{name}\n{folder}\n\nSettings > AI > Models… chooses another.")
+        self.show()
+
+    def clear_model(self) -> None:
+        self.name = ""
+        self.setText("")
+        self.hide()
+
+
 class ElidedLabel(QLabel):
     """One line that never wraps: what doesn't fit ends in "…", the full text is its tooltip."""
 

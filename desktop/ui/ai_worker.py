@@ -85,6 +85,7 @@ class ModelWorker(QObject):
     restarted = Signal(int, str)  # job id, why: the answer so far failed its check; discard it
     weak_tasks = Signal(object)  # dict[Task, str] for the loaded model (before ``loaded``)
     gpu_hint = Signal(str)  # what to install for an unused NVIDIA card, or "" (before ``loaded``)
+    model_info = Signal(object, str)  # the loaded model's folder and name (before ``loaded``)
 
     def __init__(self) -> None:
         super().__init__()
@@ -105,6 +106,7 @@ class ModelWorker(QObject):
             weak = {}
         self.weak_tasks.emit(weak)
         self.gpu_hint.emit(self.model.device_report.gpu_hint())
+        self.model_info.emit(self.model.folder.path, self.model.folder.name)
         self.loaded.emit(self.model.device_report.label())
 
     @Slot(int, object, object)
@@ -196,6 +198,9 @@ class ModelHost(QObject):
         self.weak_tasks: dict[Task, str] = {}  # the loaded model's tasks it does poorly, noted
         self.worker.gpu_hint.connect(self._on_gpu_hint)
         self.gpu_hint = ""  # the loaded model's DeviceReport.gpu_hint()
+        self.worker.model_info.connect(self._on_model_info)
+        self.model_folder: Path | None = None  # the loaded model's folder
+        self.model_name = ""
 
     def _ensure_running(self) -> None:
         if not self.model_thread.isRunning():
@@ -245,6 +250,9 @@ class ModelHost(QObject):
 
     def _on_gpu_hint(self, hint: str) -> None:
         self.gpu_hint = hint
+
+    def _on_model_info(self, folder: Path, name: str) -> None:
+        self.model_folder, self.model_name = folder, name
 
     def _on_restarted(self, job_id: int, reason: str) -> None:
         self.restarted.emit(job_id, reason)

@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import Protocol
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, Signal, SignalInstance
 from PySide6.QtGui import QFont, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -63,6 +63,7 @@ class SettingsWindow(Protocol):
     settings: Settings
     library: Library
     registry: ActionRegistry
+    settings_changed: SignalInstance  # (key) saved and applied
 
     def window(self) -> QWidget: ...
 
@@ -113,6 +114,11 @@ class SettingsDialog(QDialog):
         layout.addLayout(body, 1)
         layout.addLayout(footer)
         self.pages.setCurrentRow(0)
+        window.settings_changed.connect(self._setting_changed)
+
+    def _setting_changed(self, key: str) -> None:
+        if key == "ai_model_dir":  # e.g. the Models dialog chose another default
+            self.model_dir.setText(self.settings.get_str("ai_model_dir"))
 
     # ----- navigation ---------------------------------------------------------------------------
     def show_page(self, page: str) -> None:
@@ -244,6 +250,10 @@ class SettingsDialog(QDialog):
         self.theme.blockSignals(True)
         self.theme.setCurrentIndex(THEMES.index(s.theme()))
         self.theme.blockSignals(False)
+        self.model_dir.setText(s.get_str("ai_model_dir"))  # the Models dialog changes it too
+        self.models_button.setEnabled(
+            any(entry.id == "ai.models" for entry in self.window_.registry.all())
+        )
 
     def showEvent(self, event: QShowEvent) -> None:
         self.sync_from_settings()
@@ -300,6 +310,11 @@ class SettingsDialog(QDialog):
         folder_row.addWidget(self.model_dir, 1)
         folder_row.addWidget(browse)
         folder_row.addWidget(reset)
+        # The AI feature's Models dialog (Settings > AI > Models…): list, add, remove, choose.
+        self.models_button = QPushButton(self.tr("Models…"))
+        self.models_button.setObjectName("SettingsButton.ai.models")
+        self.models_button.clicked.connect(lambda: self.window_.registry.trigger("ai.models"))
+        folder_row.addWidget(self.models_button)
         self.threads = self._spin(0, 64, s.get_int("ai_threads"), "", "ai_threads")
         self.threads.setSpecialValueText(self.tr("Automatic"))
         form.addRow("", self.suggest)

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from desktop.resources import desktop_entry, icon  # noqa: E402
+from installer.bundle_model import bundled_model, model_notice  # noqa: E402
 from installer.render_icons import render  # noqa: E402
 
 PACKAGE = "draftsmith"
@@ -149,6 +150,13 @@ def install_menu_entry(share: Path, work: Path) -> None:
     shutil.copyfile(icon(), hicolor / "scalable" / "apps" / f"{PACKAGE}.svg")
 
 
+def model_line(bundle: Path) -> str:
+    """Which model this bundle carries and under which licence (make dist-linux MODEL=DIR
+    may have chosen another than the default)."""
+    folder = bundled_model(bundle)
+    return model_notice(folder) if folder is not None else "No model is bundled."
+
+
 def build_deb(bundle: Path, out: Path, work: Path) -> Path:
     root = work / "deb-root"
     if root.exists():
@@ -161,7 +169,7 @@ def build_deb(bundle: Path, out: Path, work: Path) -> Path:
     doc.mkdir(parents=True)
     (doc / "copyright").write_text(
         "Draftsmith - proprietary software, (c) the Draftsmith authors.\n"
-        "Bundled model: SmolLM2 (Apache-2.0, HuggingFaceTB). Bundled libraries keep their "
+        f"{model_line(bundle)} Bundled libraries keep their "
         "own licenses (Qt/PySide6: LGPLv3; onnxruntime: MIT).\n",
         encoding="utf-8",
     )
@@ -203,6 +211,8 @@ Run it:            ./draftsmith            (or double-click "draftsmith")
 Menu entry:        ./install-menu-entry.sh (adds Draftsmith to your applications menu)
 Check this copy:   ./draftsmith --self-test
 
+{model}
+
 Your documents and settings are kept in your home folder, not here: deleting this folder
 removes the app only.
 """
@@ -243,7 +253,12 @@ def build_tarball(bundle: Path, out: Path) -> Path:
         archive.add(bundle, arcname=name, filter=owner_free)
         archive.add(desktop_entry(), arcname=f"{name}/draftsmith.desktop", filter=owner_free)
         archive.add(icon(), arcname=f"{name}/draftsmith.svg", filter=owner_free)
-        add_text(archive, "README.txt", PORTABLE_README.format(version=version()), 0o644)
+        add_text(
+            archive,
+            "README.txt",
+            PORTABLE_README.format(version=version(), model=model_line(bundle)),
+            0o644,
+        )
         add_text(archive, "install-menu-entry.sh", MENU_SCRIPT, 0o755)
     return tarball
 
