@@ -96,9 +96,14 @@ class Reconciler:
 
         # --- pass 1: this disk's changes ---
         for doc_id, base in sorted(tracked.items()):
+            changed = doc_id in renames or (
+                doc_id not in missing and hashes[base.path] != base.sha256
+            )
+            if not changed and doc_id not in missing:
+                continue  # unchanged here: no work per document in a quiet round
             heads = self.state.heads(doc_id)
             head_ids = [h.rev_id for h in heads] or [base.rev_id]
-            if doc_id in renames or (doc_id not in missing and hashes[base.path] != base.sha256):
+            if changed:
                 rel = renames.get(doc_id, base.path)
                 copies.extend(
                     (doc_id, h)
@@ -134,10 +139,11 @@ class Reconciler:
             self._capture("d" + secrets.token_hex(16), rel, files[rel], hashes[rel], [], report)
 
         # --- pass 2: other devices' changes ---
-        for doc_id in sorted(set(self.state.all_doc_ids()) - done):
+        # Only documents whose heads differ from this disk can need anything (one query).
+        for doc_id in sorted(set(self.state.unsettled_doc_ids()) - done):
             self._take_back(doc_id, report, remote_ok)
         to_write: list[str] = []
-        for doc_id in sorted(set(self.state.all_doc_ids()) - done):
+        for doc_id in sorted(set(self.state.unsettled_doc_ids()) - done):
             on_disk = self.state.local_doc(doc_id)
             heads = self.state.heads(doc_id)
             winner, losers = resolve(heads)
