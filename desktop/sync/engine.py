@@ -118,8 +118,11 @@ class SyncEngine(Reconciler):
 
     def sync_once(self) -> SyncReport:
         """One full round. Errors end up in ``report.error`` (and the round stops safely)."""
-        self.transfers.stop.clear()
-        report = self._round()
+        self.transfers.begin_round()
+        try:
+            report = self._round()
+        finally:
+            self.transfers.end_round()
         if report.error != TURNED_OFF:
             self.state.add_round(time.time(), report.to_json())
         return report

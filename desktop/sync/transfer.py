@@ -77,6 +77,13 @@ class Transfers:
         self._pool: ThreadPoolExecutor | None = None
         self._failed: dict[str, errors.SyncError] = {}
 
+    def begin_round(self) -> None:
+        self.stop.clear()
+        self._failed = {}
+
+    def end_round(self) -> None:
+        self._failed = {}  # a later restore fetches afresh rather than repeat an old error
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
