@@ -65,7 +65,7 @@ def detect_local_changes(state: StateDb, library_root: Path) -> LocalChanges:
 
     # Untracked files sitting where a known document lives are local versions of it.
     live_paths: dict[str, str] = {}
-    for doc_id in state.all_doc_ids():
+    for doc_id in state.all_doc_ids() if untracked else []:
         if doc_id not in tracked:
             winner, _ = resolve(state.heads(doc_id))
             if winner is not None:

@@ -7,6 +7,7 @@
   saved version survives being offline), and writes what other devices changed to disk
   (never over a file that changed since the scan).
 * Publish uploads staged blobs, then writes ONE log entry for this device: the commit point.
+  Blobs go up and down several at a time (``transfer``).
 
 Deletions only ever come from a delete recorded in a log, so an empty, new or different
 remote cannot delete local documents; many deletions at once ask first. History lives in
@@ -37,6 +38,7 @@ from desktop.sync.reconcile import DeleteConfirmation, Reconciler
 from desktop.sync.remote_store import RemoteStore
 from desktop.sync.report import SyncReport
 from desktop.sync.state_db import Revision, StateDb
+from desktop.sync.transfer import DEFAULT_CONNECTIONS, Transfers, staged_uploads
 from desktop.sync.webdav import WebDavClient
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,7 @@ class SyncEngine(Reconciler):
         data_key: bytes | None = None,
         confirm_deletes: DeleteConfirmation | None = None,
         clock: Callable[[], float] = time.time,
+        connections: int = DEFAULT_CONNECTIONS,
     ) -> None:
         self.state = StateDb(state_path)
         self.library_root = library_root
@@ -104,10 +107,17 @@ class SyncEngine(Reconciler):
         self.in_use: set[str] = set()
         self.staging = state_path.parent / f"{state_path.stem}-outgoing"
         self.staging.mkdir(parents=True, exist_ok=True)
+        self.transfers = Transfers(self.store, self.staging / "incoming", connections)
 
     def close(self) -> None:
+        self.transfers.close()
         self.state.close()
         self.client.close()
+
+    def stop(self) -> None:
+        """Stop the round under way soon (from any thread): transfers not started are
+        dropped, those under way are cut. The next round resumes where this one stopped."""
+        self.transfers.stop.set()
 
     @property
     def enabled(self) -> bool:
@@ -117,7 +127,11 @@ class SyncEngine(Reconciler):
 
     def sync_once(self) -> SyncReport:
         """One full round. Errors end up in ``report.error`` (and the round stops safely)."""
-        report = self._round()
+        self.transfers.begin_round()
+        try:
+            report = self._round()
+        finally:
+            self.transfers.end_round()
         if report.error != TURNED_OFF:
             self.state.add_round(time.time(), report.to_json())
         return report
@@ -336,13 +350,7 @@ class SyncEngine(Reconciler):
         sync commits as it goes, and no entry grows too large to read back."""
         self._flush_outbox()
         while revisions := self.state.unpublished()[:PUBLISH_BATCH]:
-            for rev in revisions:
-                staged = self.staging / f"{rev.rev_id}.blob"
-                if rev.blob is not None and rev.blob_rev == rev.rev_id and staged.exists():
-                    tried = staged.with_suffix(".tried")
-                    maybe_there = tried.exists()
-                    tried.touch()
-                    self.store.put_blob(staged, rev.blob, rev.blob_size or 0, maybe_there)
+            self.transfers.upload(staged_uploads(self.staging, revisions))
             report.published_seq = self._commit_entry(revisions)
         if self.state.get(retention.UNSENT) == "1":
             report.published_seq = self._commit_entry(

@@ -51,6 +51,10 @@ class RemoteTampered(SyncError):
     """Data from the server failed its integrity check (swapped, replayed or truncated)."""
 
 
+class SyncStopped(SyncError):
+    """Sync was stopped during a round; the next round resumes where this one stopped."""
+
+
 class WrongPassphrase(SyncError):
     """The passphrase (or recovery key) does not open this remote's keys."""
 

@@ -50,25 +50,35 @@ def is_synced(rel: str) -> bool:
 
 
 def scan(root: Path) -> dict[str, FileState]:
-    """All synced files under ``root`` keyed by normalized relative path."""
+    """All synced files under ``root`` keyed by normalized relative path.
+
+    One ``scandir`` per folder and one ``lstat`` per document (a quiet round compares these
+    with the last round's size and mtime, so nothing is read). Linked folders are not
+    entered, as with ``os.walk``."""
     found: dict[str, FileState] = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
-        rel_dir = "" if rel_dir == "." else rel_dir + "/"
-        dirnames[:] = [
-            d
-            for d in dirnames
-            if not d.startswith(".") or (rel_dir + d + "/").startswith(METADATA_DIR + "/")
-        ]
-        for name in filenames:
-            rel = normalize(rel_dir + name)
-            if not is_synced(rel):
-                continue
+    folders = [("", str(root))]
+    while folders:
+        rel_dir, folder = folders.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
             try:
-                st = os.stat(os.path.join(dirpath, name), follow_symlinks=False)
+                if entry.is_dir():
+                    if not entry.is_symlink() and (
+                        not name.startswith(".")
+                        or (rel_dir + name + "/").startswith(METADATA_DIR + "/")
+                    ):
+                        folders.append((rel_dir + name + "/", entry.path))
+                    continue
+                rel = normalize(rel_dir + name)
+                if not is_synced(rel) or not entry.is_file():
+                    continue
+                st = entry.stat(follow_symlinks=False)
             except OSError:
-                continue
-            if not os.path.isfile(os.path.join(dirpath, name)):
                 continue
             found[rel] = FileState(rel, st.st_size, st.st_mtime_ns)
     return found

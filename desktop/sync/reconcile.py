@@ -34,6 +34,7 @@ from desktop.sync.resolution import (
     take_back_rev_id,
 )
 from desktop.sync.state_db import LocalDoc, Revision, StateDb
+from desktop.sync.transfer import Transfers
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class Reconciler:
     device_id: str
     device_name: str
     staging: Path
+    transfers: Transfers
     confirm_deletes: DeleteConfirmation | None
     clock: Callable[[], float]
     hold: set[str]
@@ -94,9 +96,14 @@ class Reconciler:
 
         # --- pass 1: this disk's changes ---
         for doc_id, base in sorted(tracked.items()):
+            changed = doc_id in renames or (
+                doc_id not in missing and hashes[base.path] != base.sha256
+            )
+            if not changed and doc_id not in missing:
+                continue  # unchanged here: no work per document in a quiet round
             heads = self.state.heads(doc_id)
             head_ids = [h.rev_id for h in heads] or [base.rev_id]
-            if doc_id in renames or (doc_id not in missing and hashes[base.path] != base.sha256):
+            if changed:
                 rel = renames.get(doc_id, base.path)
                 copies.extend(
                     (doc_id, h)
@@ -132,10 +139,11 @@ class Reconciler:
             self._capture("d" + secrets.token_hex(16), rel, files[rel], hashes[rel], [], report)
 
         # --- pass 2: other devices' changes ---
-        for doc_id in sorted(set(self.state.all_doc_ids()) - done):
+        # Only documents whose heads differ from this disk can need anything (one query).
+        for doc_id in sorted(set(self.state.unsettled_doc_ids()) - done):
             self._take_back(doc_id, report, remote_ok)
         to_write: list[str] = []
-        for doc_id in sorted(set(self.state.all_doc_ids()) - done):
+        for doc_id in sorted(set(self.state.unsettled_doc_ids()) - done):
             on_disk = self.state.local_doc(doc_id)
             heads = self.state.heads(doc_id)
             winner, losers = resolve(heads)
@@ -146,6 +154,7 @@ class Reconciler:
             elif on_disk is None or winner.rev_id != on_disk.rev_id:
                 to_write.append(doc_id)
         self._guarded_deletes(plan, len(tracked), report, remote_ok)
+        self._prefetch(to_write, copies, remote_ok)
         # Documents before conflict copies: a copy is only worth writing once its document
         # shows the other text (see _echoes_a_document).
         for doc_id in sorted(to_write, key=lambda d: (is_conflict_copy(d), d)):
@@ -451,9 +460,27 @@ class Reconciler:
             return True
         return library_files.sha256_file(path) == doc.sha256
 
+    def _prefetch(
+        self, to_write: list[str], copies: list[tuple[str, Revision]], remote_ok: bool
+    ) -> None:
+        """Download, in parallel, the blobs that writing these documents and copies needs."""
+        if not remote_ok:
+            return
+        wanted = [r for r in (resolve(self.state.heads(d))[0] for d in to_write) if r] + [
+            loser for _, loser in copies
+        ]
+        self.transfers.prefetch(
+            {
+                rev.blob: rev.blob_size
+                for rev in wanted
+                if rev.blob is not None and not (self.staging / f"{rev.blob_rev}.blob").exists()
+            }
+        )
+
     @contextlib.contextmanager
     def _plaintext(self, rev: Revision, remote_ok: bool) -> Iterator[Iterator[bytes]]:
-        """Decrypted chunks of a revision, from this disk's staging area or from the server."""
+        """Decrypted chunks of a revision: from this disk's staging area, from what
+        ``_prefetch`` downloaded, or from the server."""
         assert rev.blob is not None and rev.blob_doc is not None and rev.blob_rev is not None
         staged = self.staging / f"{rev.blob_rev}.blob"
         if staged.exists():
@@ -462,6 +489,12 @@ class Reconciler:
             return
         if not remote_ok:
             raise FileNotFoundError(rev.blob)
+        fetched = self.transfers.fetched(rev.blob)
+        if fetched is not None:
+            with fetched.open("rb") as fh:
+                yield crypto.decrypt_blob_chunks(self._data_key, rev.blob_doc, rev.blob_rev, fh)
+            fetched.unlink(missing_ok=True)
+            return
         with tempfile.TemporaryDirectory(dir=self.staging) as tmp:
             download = Path(tmp) / "blob"
             self.store.fetch_blob(rev.blob, download, rev.blob_size)

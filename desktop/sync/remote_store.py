@@ -17,9 +17,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import secrets
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from desktop.sync import errors
 from desktop.sync.crypto import KdfParams
@@ -27,6 +31,7 @@ from desktop.sync.webdav import WebDavClient
 
 log = logging.getLogger(__name__)
 
+STOPPED = "Sync was stopped before this round ended; it resumes where it stopped."
 FORMAT_NAME = "draftsmith-sync"
 FORMAT_VERSION = 1
 SEQ_DIGITS = 12
@@ -142,11 +147,23 @@ class RemoteStore:
                 return
             raise
 
-    def put_blob(self, local: Path, digest: str, size: int, maybe_there: bool = True) -> None:
+    def blob_sizes(self) -> dict[str, int | None]:
+        """Every blob on the server with its listed size: one request (a listing of blobs/)."""
+        return {e.name: e.size for e in self.client.list_folder("blobs") if not e.is_dir}
+
+    def put_blob(
+        self,
+        local: Path,
+        digest: str,
+        size: int,
+        maybe_there: bool = True,
+        stop: threading.Event | None = None,
+    ) -> None:
         """Upload an encrypted blob file (streamed): PUT to tmp/, check its size, MOVE.
 
         ``maybe_there``: an earlier attempt may have landed, so look first (a new blob, the
-        common case, skips that request)."""
+        common case, skips that request). ``stop`` set cuts the upload at its next chunk
+        (what reached tmp/ is junk that ``clean_own_tmp`` removes)."""
         path = f"blobs/{digest}"
         if maybe_there:
             entry = self.client.stat(path)
@@ -156,7 +173,7 @@ class RemoteStore:
                 self.client.delete(path)  # a damaged copy from an older attempt
         tmp = self._tmp_name()
         with local.open("rb") as fh:
-            self.client.put(tmp, fh)
+            self.client.put(tmp, fh if stop is None else _Stoppable(fh, stop))
         landed = self.client.stat(tmp)
         if landed is None or landed.size != size:
             self.client.delete(tmp)
@@ -170,19 +187,26 @@ class RemoteStore:
                 raise
             self.client.delete(tmp)
 
-    def fetch_blob(self, digest: str, sink_path: Path, size: int | None = None) -> None:
-        """Download blobs/<digest> into ``sink_path`` and check its hash.
+    def fetch_blob(
+        self,
+        digest: str,
+        sink_path: Path,
+        size: int | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        """Download blobs/<digest> into ``sink_path`` and check its hash (``stop`` set cuts
+        it at the next chunk, raising SyncStopped).
 
         A body can end early without the client noticing (no Content-Length, the connection
         just closes), which looks like damage. So a download that is short of ``size`` or has
         the wrong hash is made a second time: a different result is the network's fault;
         only the same wrong bytes twice are the server's."""
-        first = self._download_blob(digest, sink_path)
+        first = self._download_blob(digest, sink_path, stop)
         if self._whole(first, digest, size):
             return
         copy = sink_path.with_name(sink_path.name + ".again")
         try:
-            second = self._download_blob(digest, copy)
+            second = self._download_blob(digest, copy, stop)
             if self._whole(second, digest, size):
                 copy.replace(sink_path)
                 return
@@ -209,12 +233,16 @@ class RemoteStore:
         got, actual = result
         return actual == digest and (size is None or got == size)
 
-    def _download_blob(self, digest: str, sink_path: Path) -> tuple[int, str]:
+    def _download_blob(
+        self, digest: str, sink_path: Path, stop: threading.Event | None = None
+    ) -> tuple[int, str]:
         hasher = hashlib.sha256()
         with sink_path.open("wb") as fh:
 
             class _Tee:
                 def write(self, chunk: bytes) -> None:
+                    if stop is not None and stop.is_set():
+                        raise errors.SyncStopped(STOPPED)
                     hasher.update(chunk)
                     fh.write(chunk)
 
@@ -276,3 +304,25 @@ class RemoteStore:
                     self.client.delete(f"tmp/{entry.name}")
         except errors.SyncError as exc:
             log.info("could not clean staging folder: %s", exc)
+
+
+class _Stoppable:
+    """A file for an upload body that ends the upload when ``stop`` is set."""
+
+    def __init__(self, fh: BinaryIO, stop: threading.Event) -> None:
+        self._fh = fh
+        self._stop = stop
+
+    def read(self, size: int = -1) -> bytes:
+        if self._stop.is_set():
+            raise errors.SyncStopped(STOPPED)
+        return self._fh.read(size)
+
+    def __iter__(self) -> Iterator[bytes]:
+        # Makes requests treat this as a stream body, like the file itself.
+        while chunk := self.read(256 * 1024):
+            yield chunk
+
+    def __len__(self) -> int:
+        # requests sends Content-Length (not chunked) when it knows the length.
+        return os.fstat(self._fh.fileno()).st_size

@@ -357,6 +357,22 @@ class StateDb:
     def all_doc_ids(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT DISTINCT doc_id FROM revisions")]
 
+    def unsettled_doc_ids(self) -> list[str]:
+        """Documents that may need writing, deleting or a conflict copy on this disk: all but
+        those whose one live head is the revision on disk and those deleted everywhere and
+        not on disk. One query, so a round with nothing new does no work per document."""
+        rows = self._db.execute(
+            "WITH heads AS (SELECT r.doc_id, r.rev_id, r.deleted FROM revisions r "
+            " WHERE NOT EXISTS (SELECT 1 FROM parent_links p JOIN revisions c "
+            "  ON c.rev_id = p.child WHERE p.parent = r.rev_id AND c.doc_id = r.doc_id)), "
+            "per_doc AS (SELECT doc_id, COUNT(*) AS n, MAX(rev_id) AS head, "
+            " SUM(1 - deleted) AS live FROM heads GROUP BY doc_id) "
+            "SELECT d.doc_id FROM per_doc d LEFT JOIN local_docs l ON l.doc_id = d.doc_id "
+            "WHERE NOT ((d.n = 1 AND d.live = 1 AND l.rev_id IS d.head) "
+            " OR (d.live = 0 AND l.doc_id IS NULL))"
+        )
+        return [r[0] for r in rows]
+
     def unpublished(self) -> list[Revision]:
         rows = self._db.execute(
             "SELECT * FROM revisions WHERE published=0 ORDER BY lamport, rev_id"

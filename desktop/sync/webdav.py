@@ -3,14 +3,19 @@
 Strict means: anything that is not the answer a WebDAV server gives becomes a clear
 ``SyncError`` -- an HTML login page served with 200, broken XML, an empty multistatus, a
 status the operation does not expect. Nothing here retries; the engine decides.
+
+One client may be used from several threads at once (``transfer`` runs blob uploads and
+downloads in parallel): each thread gets its own ``requests.Session``, so its own kept-alive
+connection, and ``close`` closes them all.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 from urllib.parse import quote, unquote, urlsplit
@@ -45,12 +50,30 @@ class WebDavClient:
         self.base_url = base_url.rstrip("/") + "/"
         self._base_path = urlsplit(self.base_url).path
         self.timeout = timeout
-        self._session = requests.Session()
-        self._session.auth = (user, password)
-        self._session.headers["User-Agent"] = "Draftsmith-Sync/1"
+        self._auth = (user, password)
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._sessions_lock = threading.Lock()
+
+    @property
+    def _session(self) -> requests.Session:
+        """This thread's session (requests does not promise a session is thread-safe)."""
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.auth = self._auth
+            session.headers["User-Agent"] = "Draftsmith-Sync/1"
+            self._local.session = session
+            with self._sessions_lock:
+                self._sessions.append(session)
+        return session
 
     def close(self) -> None:
-        self._session.close()
+        with self._sessions_lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
+        self._local = threading.local()
 
     def url(self, path: str) -> str:
         return self.base_url + quote(path.lstrip("/"))
@@ -256,7 +279,7 @@ class WebDavClient:
                 f"The download of {path} was cut short (a network problem). Sync will try again."
             )
 
-    def put(self, path: str, body: bytes | BinaryIO) -> None:
+    def put(self, path: str, body: bytes | BinaryIO | Iterable[bytes]) -> None:
         self._request("PUT", path, (200, 201, 204), data=body).close()
 
     def mkcol(self, path: str) -> None:

@@ -161,8 +161,9 @@ class SyncController(QObject):
             self.sync_now()
 
     def shutdown(self) -> None:
-        """Stop the timer and the thread (waits for a running round to end)."""
+        """Stop the timer and the thread (a running round stops its transfers and ends)."""
         self.timer.stop()
         self._after_save.stop()
+        self.engine.stop()
         self._thread.quit()
         self._thread.wait()

@@ -371,8 +371,11 @@ class SyncFeature(QObject):
             self.open_setup()
             return
         if self.controller.running:
-            # Never wait for the network on the GUI thread: apply when the round ends.
+            # Never wait for the network on the GUI thread: apply when the round ends,
+            # and turning off ends the round soon (it resumes when turned on again).
             self._pending_enabled = self.toggle.isChecked()
+            if not self._pending_enabled:
+                self.controller.engine.stop()
             return
         self._apply_enabled(self.toggle.isChecked())
 

@@ -43,8 +43,13 @@ class DavServer:
 
 
 @contextlib.contextmanager
-def running_wsgidav(root: Path, user: str = USER, password: str = PASSWORD) -> Iterator[DavServer]:
-    """WsgiDAV serving ``root`` on a free port of 127.0.0.1, in this process."""
+def running_wsgidav(
+    root: Path, user: str = USER, password: str = PASSWORD, latency_s: float = 0.0
+) -> Iterator[DavServer]:
+    """WsgiDAV serving ``root`` on a free port of 127.0.0.1, in this process.
+
+    ``latency_s``: each request waits this long first, like a server across the internet
+    (the benchmark uses it to show what parallel transfers buy)."""
     config = {
         "host": "127.0.0.1",
         "port": 0,
@@ -58,7 +63,16 @@ def running_wsgidav(root: Path, user: str = USER, password: str = PASSWORD) -> I
         "verbose": 0,
         "logging": {"enable": False},
     }
-    server = wsgi.Server(("127.0.0.1", 0), WsgiDAVApp(config), numthreads=8)
+    app = WsgiDAVApp(config)
+    if latency_s > 0:
+        dav_app = app
+        pause = threading.Event()  # never set: wait(timeout) is a plain delay
+
+        def app(environ, start_response):  # type: ignore[no-untyped-def]
+            pause.wait(latency_s)
+            return dav_app(environ, start_response)
+
+    server = wsgi.Server(("127.0.0.1", 0), app, numthreads=8)
     server.expiration_interval = 0.05  # how often the accept loop notices stop()
     server.prepare()
     thread = threading.Thread(target=server.serve, daemon=True)

@@ -12,13 +12,15 @@ import keyring
 import pytest
 from PySide6.QtWidgets import QDialogButtonBox, QWizard
 
+from desktop.sync.remote_store import STOPPED
 from desktop.ui.sync_menu import install_sync
-from tests.sync.dav_fixtures import fleet_factory, wsgidav_server  # noqa: F401 - fixtures
+from tests.sync.dav_fixtures import fleet_factory, proxy, wsgidav_server  # noqa: F401 - fixtures
 from tests.sync.dav_harness import (
     PASSPHRASE,
     PASSWORD,
     USER,
     DavServer,
+    FaultProxy,
     Fleet,
 )
 
@@ -339,3 +341,42 @@ def test_old_versions_policy_and_compact_now_from_the_settings_menu(
         window.registry.trigger("sync.compact")
     assert "new devices start from checkpoint 1" in prompter.messages("info")[-1]
     assert (wsgidav_server.root / "checkpoints" / "000000000001").exists()
+
+
+def test_turning_sync_off_during_a_round_stops_its_transfers(
+    qtbot,
+    make_window,
+    features,
+    wsgidav_server: DavServer,
+    proxy: FaultProxy,
+    fleet_factory,
+    library,
+) -> None:
+    fleet: Fleet = fleet_factory(wsgidav_server.url)
+    desk = fleet.add("Desk")
+    for i in range(30):
+        desk.write(f"Chapter {i}.md", f"words of chapter {i}\n")
+    desk.sync()
+    gets: list[str] = []
+
+    def slow_blobs(method: str, path: str) -> str | None:
+        if method == "GET" and path.startswith("/blobs/"):
+            gets.append(path)
+            return "delay"
+        return None
+
+    proxy.set_policy(slow_blobs)
+    window = make_window()
+    feature = _set_up(qtbot, window, features, proxy.url)
+    qtbot.waitUntil(lambda: len(gets) >= 3, timeout=20_000)
+    window.registry.action("sync.enabled").setChecked(False)
+    qtbot.waitUntil(lambda: not feature.controller.engine.enabled, timeout=20_000)
+    assert feature.controller.last_report.error == STOPPED
+    assert len(gets) < 30  # the round ended without fetching the rest
+
+    proxy.clear()
+    window.registry.action("sync.enabled").setChecked(True)
+    qtbot.waitUntil(lambda: not feature.controller.running, timeout=20_000)
+    assert feature.controller.last_report.error is None
+    for i in range(30):
+        assert (Path(library.root) / f"Chapter {i}.md").read_text() == f"words of chapter {i}\n"
