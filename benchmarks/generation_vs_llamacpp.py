@@ -544,9 +544,11 @@ def main() -> int:
     for round_number in range(1, max(1, args.rounds) + 1):
         print(f"round {round_number}: draftsmith ...", flush=True)
         our_runs.append(run_worker(Path(sys.executable), "ours", spec))
+        our_runs[-1]["load_average_after"] = round(os.getloadavg()[0], 2)
         if python is not None:
             print(f"round {round_number}: llama.cpp ...", flush=True)
             llama_runs.append(run_worker(python, "llama", spec))
+            llama_runs[-1]["load_average_after"] = round(os.getloadavg()[0], 2)
     ours = best_of(our_runs)
     llama = best_of(llama_runs) if llama_runs else None
     print(
