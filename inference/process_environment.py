@@ -14,10 +14,19 @@ same events go through ETW and are switched off with ``disable_telemetry_events(
 Keras (the model build) reads and, on first use, writes its settings in ``~/.keras/keras.json``:
 ``KERAS_HOME`` keeps that file in Draftsmith's cache folder, so a build writes nothing outside
 Draftsmith's folders and a writer's own Keras settings (another backend, float16) can't change
-the model it builds."""
+the model it builds.
+
+glibc's allocator raises its mmap threshold each time a large block is freed, so after the
+model load (the parsed file, then the kernels' prepacked copies, then the freed originals) and
+after prefills of growing length, big freed blocks stay in the heap and count in the process's
+memory for good. ``limit_heap_retention()`` pins the threshold at 64 KiB: large buffers are
+mapped and unmapped on their own and go back to the system when freed (the default model's
+session after a 1,300-token prefill: peak RSS 357 -> 323 MB)."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import functools
 import logging
 import os
@@ -62,6 +71,28 @@ def apply() -> None:
     if "onnxruntime" in sys.modules:
         # Too late for the variable in this process; the events API below still applies.
         log.warning("onnxruntime was imported before Draftsmith could switch its telemetry off")
+
+
+# glibc's mallopt parameter number for the mmap threshold, and the value Draftsmith pins.
+_M_MMAP_THRESHOLD = -3
+HEAP_MMAP_THRESHOLD = 64 * 1024
+
+
+@functools.cache
+def limit_heap_retention() -> bool:
+    """Pin glibc's mmap threshold (see the module's docstring); True where it was applied
+    (Linux with glibc), False elsewhere, where the platform allocator needs nothing."""
+    if not sys.platform.startswith("linux"):
+        return False
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # musl and other C libraries: no mallopt
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    return bool(mallopt(_M_MMAP_THRESHOLD, HEAP_MMAP_THRESHOLD))
 
 
 @functools.cache

@@ -22,13 +22,17 @@ from pathlib import Path
 import onnxruntime as ort
 
 from inference.model_cache import installed_app
-from inference.process_environment import disable_onnxruntime_telemetry_events
+from inference.process_environment import (
+    disable_onnxruntime_telemetry_events,
+    limit_heap_retention,
+)
 from inference.runtime.device_report import DeviceReport, ProviderAttempt
 from inference.runtime.errors import DeviceUnavailableError, InvalidRequestError
 
 log = logging.getLogger(__name__)
 
 disable_onnxruntime_telemetry_events()  # every run-time session is created in this module
+limit_heap_retention()  # before any model is loaded: freed weight copies go back to the system
 
 CUDA = "CUDAExecutionProvider"
 DIRECTML = "DmlExecutionProvider"
