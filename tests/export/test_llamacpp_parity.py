@@ -1,0 +1,86 @@
+"""Draftsmith's build of a GGUF against llama.cpp running the same file.
+
+A synthetic model (random weights in llama.cpp's layout, the default model's real
+vocabulary cut to its first 4096 tokens) is written once in float32 and quantized to every
+supported type by llama.cpp's own quantizer (``pure``: every matrix in that type). For each
+file, llama.cpp (llama-cpp-python, in its own environment: see tests/llamacpp_reference.py)
+and ``draftsmith-model build``'s model must give the same token ids for a text, the same top
+token at every position of it, the same greedy continuation, and logits within a stated
+bound. Skipped, with the reason, where llama-cpp-python is not built."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gguf
+import pytest
+
+from inference.export.build import build
+from tests import llamacpp_reference as llamacpp
+from tests.synthetic_gguf import Shape, cut_vocabulary, tokenizer_metadata, write_synthetic_gguf
+
+LLAMA_PYTHON, WHY_NOT = llamacpp.llama_python()
+pytestmark = [
+    pytest.mark.llamacpp,
+    pytest.mark.skipif(LLAMA_PYTHON is None, reason=WHY_NOT),
+]
+
+VOCABULARY = 4096
+TEXT = llamacpp.PARITY_TEXT
+
+# The largest |logit difference| allowed, relative to the spread (standard deviation) of
+# llama.cpp's logits at that position. Both engines read the very same weight blocks; what
+# differs is arithmetic: llama.cpp rounds activations to 8 bits (Q8_0/Q8_K) before every
+# quantized product, onnxruntime's MatMulNBits (accuracy level 4) rounds them to int8 per
+# block too but not identically, and float files differ only in summation order.
+RELATIVE_BOUND = {
+    "F32": 1e-4,
+    "F16": 1e-4,
+    "Q8_0": 0.05,
+    "Q4_0": 0.05,
+    "Q4_1": 0.05,
+    "Q5_0": 0.05,
+    "Q5_1": 0.05,
+    "Q4_K": 0.05,
+    "Q5_K": 0.05,
+    "Q6_K": 0.05,
+}
+
+
+@pytest.fixture(scope="session")
+def default_tokenizer_fields(default_gguf: Path) -> dict[str, Any]:
+    return tokenizer_metadata(gguf.GGUFReader(str(default_gguf)))
+
+
+@pytest.fixture(scope="module")
+def float_model(default_tokenizer_fields: dict[str, Any], tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("parity")
+    fields = cut_vocabulary(default_tokenizer_fields, VOCABULARY)
+    return write_synthetic_gguf(folder / "F32.gguf", fields, Shape())
+
+
+def quantized(float_model: Path, qtype: str) -> Path:
+    if qtype == "F32":
+        return float_model
+    return llamacpp.quantize(float_model, float_model.with_name(f"{qtype}.gguf"), qtype)
+
+
+@pytest.mark.parametrize("qtype", list(RELATIVE_BOUND))
+def test_every_quant_type_matches_llamacpp(
+    float_model: Path, qtype: str, tmp_path: Path, record_property
+) -> None:
+    path = quantized(float_model, qtype)
+    types = {t.tensor_type.name for t in gguf.GGUFReader(str(path)).tensors if len(t.shape) > 1}
+    assert types == {qtype}, f"llama.cpp's {qtype} file holds {types}"
+    folder = build(path, cache_root=tmp_path, variants=("q4", "fp32")).path
+    # The file's own numbers: the q4 variant keeps quantized blocks as they are; a float
+    # file's q4 variant is Draftsmith's own 4-bit rounding, so its fp32 one is compared.
+    variant = "fp32" if qtype in ("F32", "F16") else "q4"
+    figures = llamacpp.compare(path, folder, variant, TEXT)
+    record_property("parity", figures)
+    print(f"{qtype} ({variant}): {figures}")
+    assert figures["max_relative_diff"] < RELATIVE_BOUND[qtype], figures
+    assert figures["decided_disagreements"] == 0, figures
+    assert figures["top1_agreement"] >= 0.95, figures
+    assert figures["greedy_equal"], figures
