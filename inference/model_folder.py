@@ -129,6 +129,9 @@ class ModelFolder:
             names = list(self.files)
         else:
             names = [TOKENIZER_NAME, self.variant_path(variant).name]
+            data = self.variants[variant or self.default_variant].get("data")
+            if data:  # a large variant's weights, in a file beside its graph
+                names.append(data)
         for name in names:
             expected = self.files.get(name)
             if expected is None:

@@ -67,6 +67,10 @@ PARITY_TOKENS = 48
 # whatever the GGUF allows: 128k-context models would otherwise carry tables for positions
 # a writer's machine never reaches. ``draftsmith-model build --max-context`` changes it.
 DEFAULT_MAX_CONTEXT = 32768
+# A protobuf message cannot exceed 2 GB: a variant with more weight bytes than this (a 1B
+# model's fp32, a 3B model's q4) keeps its weights in a ``.data`` file beside the graph,
+# which also spares the whole-model serialisation copy while saving.
+EXTERNAL_DATA_BYTES = 1 << 30
 
 Progress = Callable[[str, float], None]
 
@@ -197,18 +201,23 @@ class _Builder:
             self.step("quantize" if variant == "q4" else "write", index / len(made))
             model = build_variant(fused, weights, variant)
             model.ir_version = ONNX_IR_VERSION
-            onnx.save(model, str(self.workdir / self.variant_file(variant)))
+            _save(model, self.workdir / self.variant_file(variant))
             del model
             gc.collect()
         self.step("write", 1.0)
         self._check(tokenizer, ids, reference, made)
         for variant in set(made) - set(self.variants):
             (self.workdir / self.variant_file(variant)).unlink()
+            (self.workdir / self.data_file(variant)).unlink(missing_ok=True)
         return self.report
 
     @staticmethod
     def variant_file(variant: str) -> str:
         return f"model.{variant}.onnx"
+
+    @staticmethod
+    def data_file(variant: str) -> str:
+        return f"model.{variant}.onnx.data"
 
     def _tensorflow_reference(self, ids: list[int]) -> tuple[list[int], np.ndarray]:
         """Logits of the TensorFlow model with the real (dequantized) weights at every
@@ -276,6 +285,21 @@ class _Builder:
         self.step("check", 1.0)
 
 
+def _save(model: onnx.ModelProto, path: Path) -> None:
+    weight_bytes = sum(len(i.raw_data) for i in model.graph.initializer)
+    if weight_bytes <= EXTERNAL_DATA_BYTES:
+        onnx.save(model, str(path))
+        return
+    onnx.save_model(
+        model,
+        str(path),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location=path.name + ".data",
+        size_threshold=1024,
+    )
+
+
 def _default_variant(variants: tuple) -> str:
     return DEFAULT_VARIANT if DEFAULT_VARIANT in variants else variants[0]
 
@@ -304,10 +328,7 @@ def _manifest(
         "source_context_length": source.context_length,
         "chat_template": source.chat_template,
         "special_tokens": special_token_ids(source.reader),
-        "variants": {
-            v: {"file": _Builder.variant_file(v), "dtype": "float32", "weights": described[v]}
-            for v in variants
-        },
+        "variants": {v: _variant_entry(workdir, v, described[v]) for v in variants},
         "default_variant": _default_variant(variants),
         "files": {name: sha256_file(workdir / name) for name in files},
         "source": {
@@ -321,6 +342,13 @@ def _manifest(
         "checks": {"results": report.results},
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+
+
+def _variant_entry(workdir: Path, variant: str, weights: str) -> dict:
+    entry = {"file": _Builder.variant_file(variant), "dtype": "float32", "weights": weights}
+    if (workdir / _Builder.data_file(variant)).is_file():
+        entry["data"] = _Builder.data_file(variant)  # weights beside the graph (> 1 GB)
+    return entry
 
 
 def _fsync_tree(folder: Path) -> None:
