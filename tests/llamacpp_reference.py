@@ -142,4 +142,11 @@ def compare(gguf_path: Path, folder: Path, variant: str, text: str = PARITY_TEXT
         ),
     }
     figures["greedy_equal"] = decoder.greedy(ids, GREEDY_TOKENS) == reference.greedy
+    if variant != "fp32" and "fp32" in model.variants:
+        # Where the engines differ, which one strays from exact math on the same weights
+        # (the fp32 variant: every block dequantized, float activations)?
+        exact = OnnxDecoder(model.variant_path("fp32"), model.architecture)
+        truth = exact.logits_at_every_position(ids)
+        for name, logits in (("draftsmith", ours), ("llamacpp", theirs)):
+            figures[f"{name}_vs_exact"] = float((np.abs(logits - truth).max(-1) / spread).max())
     return figures

