@@ -223,8 +223,10 @@ class VariantBuilder:
             s = self.editor.add_node("Reshape", ["embedding.scale", flat]).output[0]
             self._matmul_nbits(node, "lm_head", embedding, weight_inputs=(b, s))
             return
-        # Float: one embedding table serves the lookup and, transposed inside Gemm, the head.
-        self.editor.add_initializer("embedding", embedding.to_float())
+        # Float: one embedding table serves the lookup and, transposed inside Gemm, the head
+        # (the Gather put it in already: a second copy would cost a vocab x hidden float).
+        if "embedding" not in self.editor.initializers:
+            self.editor.add_initializer("embedding", embedding.to_float())
         hidden = embedding.cols
         shape2d = self.editor.add_initializer("lm_head.in_shape", np.array([-1, hidden], np.int64))
         flat = self.editor.add_node("Reshape", [node.input[0], shape2d]).output[0]
