@@ -41,6 +41,14 @@ class Architecture:
     rope_theta: float
     rms_norm_eps: float
     tie_embeddings: bool = True
+    # Q/K/V projections with biases (qwen2).
+    attention_bias: bool = False
+    # Per-frequency divisors of the rotary angles (Llama 3's rope_freqs, linear scaling).
+    rope_freq_factors: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.rope_freq_factors is not None:  # a manifest stores a list
+            object.__setattr__(self, "rope_freq_factors", tuple(self.rope_freq_factors))
 
 
 def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
@@ -122,6 +130,9 @@ class ModelFolder:
             names = list(self.files)
         else:
             names = [TOKENIZER_NAME, self.variant_path(variant).name]
+            data = self.variants[variant or self.default_variant].get("data")
+            if data:  # a large variant's weights, in a file beside its graph
+                names.append(data)
         for name in names:
             expected = self.files.get(name)
             if expected is None:

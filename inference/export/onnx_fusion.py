@@ -161,6 +161,8 @@ def fuse_skip_norms(editor: GraphEditor) -> int:
 def _rotary_cache(cfg: Architecture, positions: int) -> tuple[np.ndarray, np.ndarray]:
     half = np.arange(0, cfg.head_dim, 2, dtype=np.float64) / cfg.head_dim
     inv_freq = 1.0 / cfg.rope_theta**half
+    if cfg.rope_freq_factors is not None:  # Llama 3's rope_freqs (see keras_llama.py)
+        inv_freq = inv_freq / np.asarray(cfg.rope_freq_factors, np.float64)
     angles = np.arange(positions, dtype=np.float64)[:, None] * inv_freq[None]
     return np.cos(angles).astype(np.float32), np.sin(angles).astype(np.float32)
 
@@ -190,12 +192,21 @@ def fuse_attention(editor: GraphEditor, cfg: Architecture, context_length: int) 
     for prefix, nodes in scopes.items():
         inputs, outputs = _boundary(editor, nodes, doomed)
         projections = {}
+        bias_adds = []
         for tensor in inputs:
             node = producers.get(tensor)
+            if node is not None and node.op_type == "Add" and cfg.attention_bias:
+                # qwen2: x @ W + b; the packed bias is bound later
+                inner = [producers[i] for i in node.input if i in producers]
+                if len(inner) == 1 and inner[0].op_type == "MatMul":
+                    bias_adds.append(node)
+                    node = inner[0]
             if node is not None and node.op_type == "MatMul":
                 projections[node.input[1].rsplit(".", 1)[-1]] = node
         if set(projections) != {"q_proj", "k_proj", "v_proj"}:
             raise FusionError(f"attention at {prefix} is not fed by q/k/v projections")
+        if cfg.attention_bias and len(bias_adds) != 3:
+            raise FusionError(f"attention at {prefix} lacks its q/k/v biases")
         layer = projections["q_proj"].input[1].split(".", 1)[0]  # "layer_3"
         index = layer.removeprefix("layer_")
         hidden = projections["q_proj"].input[0]
@@ -211,7 +222,15 @@ def fuse_attention(editor: GraphEditor, cfg: Architecture, context_length: int) 
         packed = editor.add_node(
             "MatMul", [hidden, packed_weight], name=f"{layer}/attention/qkv_proj"
         ).output[0]
-        editor.remove_nodes([*nodes, *projections.values()])
+        if cfg.attention_bias:
+            packed_bias = editor.add_initializer(
+                f"{layer}.attention.qkv_bias",
+                np.zeros(1, np.float32),  # bound later
+            )
+            packed = editor.add_node(
+                "Add", [packed, packed_bias], name=f"{layer}/attention/qkv_bias"
+            ).output[0]
+        editor.remove_nodes([*nodes, *projections.values(), *bias_adds])
         editor.add_node(
             "GroupQueryAttention",
             [

@@ -123,6 +123,7 @@ class VariantBuilder:
             "SkipSimplifiedLayerNormalization": self._norm,
             "MatMul": self._matmul,
             "Gather": self._gather,
+            "Add": self._bias,
         }
         weight_names = set(self.editor.initializers)
         for node in list(self.editor.graph.node):
@@ -137,6 +138,12 @@ class VariantBuilder:
     def _norm(self, node: onnx.NodeProto) -> None:
         scale = node.input[-1]  # SkipSimplified...: (input, skip, gamma); Simplified...: (x, scale)
         self.editor.add_initializer(scale, self.weights.vector(scale))
+
+    def _bias(self, node: onnx.NodeProto) -> None:
+        """The packed Q/K/V bias (qwen2), float in every variant."""
+        for name in node.input:
+            if name.endswith(".attention.qkv_bias"):
+                self.editor.add_initializer(name, self.weights.vector(name))
 
     def _table(self) -> BlockWeight:
         """The embedding as GatherBlockQuantized reads it: 8-bit codes around 128, plus the
@@ -216,8 +223,10 @@ class VariantBuilder:
             s = self.editor.add_node("Reshape", ["embedding.scale", flat]).output[0]
             self._matmul_nbits(node, "lm_head", embedding, weight_inputs=(b, s))
             return
-        # Float: one embedding table serves the lookup and, transposed inside Gemm, the head.
-        self.editor.add_initializer("embedding", embedding.to_float())
+        # Float: one embedding table serves the lookup and, transposed inside Gemm, the head
+        # (the Gather put it in already: a second copy would cost a vocab x hidden float).
+        if "embedding" not in self.editor.initializers:
+            self.editor.add_initializer("embedding", embedding.to_float())
         hidden = embedding.cols
         shape2d = self.editor.add_initializer("lm_head.in_shape", np.array([-1, hidden], np.int64))
         flat = self.editor.add_node("Reshape", [node.input[0], shape2d]).output[0]

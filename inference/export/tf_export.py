@@ -9,6 +9,7 @@ the real tensors in its place."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import logging
 
@@ -37,6 +38,7 @@ def proxy_architecture(cfg: Architecture) -> Architecture:
         head_dim=head_dim,
         intermediate_size=4,
         vocab_size=8,
+        rope_freq_factors=None,  # the rotary tables are the fused graph's, from ``cfg``
     )
 
 
@@ -78,6 +80,16 @@ def convert_model(model: LlamaDecoder) -> tuple[onnx.ModelProto, dict[str, str]]
     return proto, bindings
 
 
+@functools.lru_cache(maxsize=4)
+def _converted_proxy(proxy: Architecture) -> tuple[bytes, tuple[tuple[str, str], ...]]:
+    proto, bindings = convert_model(build_model(proxy))
+    return proto.SerializeToString(), tuple(bindings.items())
+
+
 def convert_proxy(cfg: Architecture) -> tuple[onnx.ModelProto, dict[str, str]]:
-    """Convert the graph of ``cfg`` through a tiny-weight proxy (see the module docstring)."""
-    return convert_model(build_model(proxy_architecture(cfg)))
+    """Convert the graph of ``cfg`` through a tiny-weight proxy (see the module docstring).
+
+    The proxy depends on the layout only (depth, heads, biases), so a process that builds
+    several models of one layout (every quant type of one model) converts it once."""
+    data, bindings = _converted_proxy(proxy_architecture(cfg))
+    return onnx.load_from_string(data), dict(bindings)

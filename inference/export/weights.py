@@ -21,6 +21,12 @@ _LINEAR_PARTS = {
     "mlp.down_proj": "ffn_down",
 }
 _NORM_PARTS = {"input_norm": "attn_norm", "post_attention_norm": "ffn_norm"}
+_BIASES = {
+    "attention.q_bias": ("attn_q",),
+    "attention.k_bias": ("attn_k",),
+    "attention.v_bias": ("attn_v",),
+    "attention.qkv_bias": ("attn_q", "attn_k", "attn_v"),  # packed like qkv_proj
+}
 _LAYER = re.compile(r"layer_(\d+)\.(.+)")
 
 
@@ -87,6 +93,9 @@ class GGUFWeights:
         if name == "final_norm.weight":
             return self.source.vector("output_norm.weight")
         match = _LAYER.fullmatch(name)
+        if match is not None and match[2] in _BIASES:
+            layer = int(match[1])
+            return np.concatenate([self.source.bias(layer, p) for p in _BIASES[match[2]]])
         if match is None or not match[2].endswith(".weight"):
             raise KeyError(name)
         part = _NORM_PARTS[match[2].removesuffix(".weight")]
@@ -96,7 +105,7 @@ class GGUFWeights:
         """Float values in the Keras model's layout (kernels are [in, out])."""
         values = {}
         for name in names:
-            if name.endswith(".weight"):
+            if name.endswith((".weight", "_bias")):
                 values[name] = self.vector(name)
             elif name == "embedding":
                 values[name] = self.matrix(name).to_float()

@@ -248,8 +248,8 @@ class TestRefusals:
             special_token_ids(reader)
 
     def test_unknown_pre_tokenizer_is_refused_by_name(self, tmp_path: Path) -> None:
-        with pytest.raises(UnsupportedTokenizerError, match=r"'qwen2'.*smollm"):
-            build_tokenizer_json(_reader(tmp_path, pre="qwen2"))
+        with pytest.raises(UnsupportedTokenizerError, match=r"'chatglm-bpe'.*smollm"):
+            build_tokenizer_json(_reader(tmp_path, pre="chatglm-bpe"))
 
     def test_gpt2_spelled_without_hyphen_is_refused(self, tmp_path: Path) -> None:
         # llama.cpp knows GPT-2's regex as "gpt-2"; for "gpt2" it would silently use another.
