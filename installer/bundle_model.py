@@ -1,5 +1,6 @@
 """Stage the built default model for an installer: the 4-bit variant, its tokenizer and a
-manifest listing only those two files, checksums verified, files read-only.
+manifest listing only those files (and the weights file beside a variant over 1 GB), checksums
+verified, files read-only.
 
 The app finds it as package data of ``inference.bundled_models`` (see
 ``inference.model_cache.bundled_models_dir``); it never needs ``draftsmith-model`` or
@@ -58,7 +59,7 @@ def stage_model(destination: Path, folder: ModelFolder | None = None) -> Path:
     variant = bundled_variant(folder)
     folder.verify(variant)
     variant_file = folder.variant_path(variant).name
-    keep = [TOKENIZER_NAME, variant_file]
+    keep = [TOKENIZER_NAME, variant_file, *filter(None, [folder.variants[variant].get("data")])]
     manifest = dict(folder.manifest)
     manifest["variants"] = {variant: folder.variants[variant]}
     manifest["default_variant"] = variant
