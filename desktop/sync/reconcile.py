@@ -164,7 +164,12 @@ class Reconciler:
                 continue
             if on_disk is None and self._echoes_a_document(winner):
                 continue
-            self._materialize(winner, on_disk, report, remote_ok)
+            if on_disk is None and self._twin_of_a_document(winner):
+                self._retire_copy(doc_id, None, report)
+                continue
+            written = self._materialize(winner, on_disk, report, remote_ok)
+            if written and not is_conflict_copy(doc_id):
+                self._retire_twin_copies(doc_id, report)
         for doc_id, loser in copies:
             self._conflict_copy(doc_id, loser, report, remote_ok)
 
@@ -333,6 +338,50 @@ class Reconciler:
             return False
         winner, _ = resolve(self.state.heads(source.doc_id))
         return winner is not None and winner.rev_id != source.rev_id
+
+    def _twin_of_a_document(self, rev: Revision) -> bool:
+        """A conflict copy whose text its document shows as its winning text: the copy
+        holds nothing the document does not (see ``_retire_twin_copies``)."""
+        if not is_conflict_copy(rev.doc_id) or rev.blob_doc is None:
+            return False
+        source = self.state.local_doc(rev.blob_doc)
+        if source is None or source.sha256 != rev.sha256:
+            return False
+        winner, _ = resolve(self.state.heads(source.doc_id))
+        return winner is not None and winner.rev_id == source.rev_id
+
+    def _retire_twin_copies(self, doc_id: str, report: SyncReport) -> None:
+        """The document now shows a text that a conflict copy of it holds, e.g. a delete
+        elsewhere let the edit that had lost the conflict win: the copy would be a twin of
+        the document, so it goes (on every device, through the graph). A copy the writer
+        changed holds more than that and stays; the text stays in the document's history."""
+        local = self.state.local_doc(doc_id)
+        if local is None or local.sha256 is None:
+            return
+        for rev in self.state.revisions_of(doc_id):
+            if rev.deleted or rev.sha256 != local.sha256:
+                continue
+            copy_doc = conflict_doc_id(doc_id, rev.rev_id)
+            heads = [h for h in self.state.heads(copy_doc) if not h.deleted]
+            if heads and all(h.sha256 == local.sha256 for h in heads):
+                self._retire_copy(copy_doc, heads, report)
+
+    def _retire_copy(self, copy_doc: str, heads: list[Revision] | None, report: SyncReport) -> None:
+        """Delete a conflict copy that is a twin of its document, unless its file changed."""
+        heads = heads or [h for h in self.state.heads(copy_doc) if not h.deleted]
+        on_disk = self.state.local_doc(copy_doc)
+        if not heads or (
+            on_disk is not None
+            and (on_disk.path in self.hold or not self._unchanged_on_disk(on_disk))
+        ):
+            return
+        with self.state.transaction():
+            self.state.add_revision(self._delete_revision(copy_doc, heads), published=False)
+            self.state.remove_local_doc(copy_doc)
+        if on_disk is not None:
+            library_files.on_disk(self.library_root, on_disk.path).unlink(missing_ok=True)
+            report.deleted.append(on_disk.path)
+        log.debug("retired conflict copy %s: its document shows its text", copy_doc)
 
     def _occupant(self, rel: str, doc_id: str) -> tuple[LocalDoc, bool] | None:
         """Another document whose file is at ``rel`` (case-insensitively), and whether it

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,6 +256,12 @@ class _LockedConnection:
     def executescript(self, script: str) -> None:
         with self.lock:
             self._connection.executescript(script)
+
+    def set_trace_callback(self, callback: Callable[[str], object] | None) -> None:
+        """Call ``callback`` with each SQL statement run (``None`` stops): lets tests and
+        diagnostics count the statements a round costs, lock or not."""
+        with self.lock:
+            self._connection.set_trace_callback(callback)
 
     def close(self) -> None:
         with self.lock:
