@@ -138,15 +138,13 @@ def encrypt_record(
 def decrypt_record(
     data_key: bytes, remote_id: str, device: str, seq: int, ciphertext: bytes
 ) -> bytes:
-    try:
-        return AESGCM(data_key).decrypt(
-            ciphertext[:12], ciphertext[12:], _record_ad(remote_id, device, seq)
-        )
-    except (InvalidTag, ValueError) as exc:
-        raise RemoteTampered(
-            f"Log entry {seq} of device {device} failed its integrity check "
-            "(the server returned a replayed, swapped or damaged entry). Nothing was applied."
-        ) from exc
+    return _open(
+        data_key,
+        ciphertext,
+        _record_ad(remote_id, device, seq),
+        f"Log entry {seq} of device {device} failed its integrity check "
+        "(the server returned a replayed, swapped or damaged entry). Nothing was applied.",
+    )
 
 
 # --- blobs ------------------------------------------------------------------------------
@@ -230,12 +228,18 @@ def seal(data_key: bytes, kind: str, remote_id: str, name: str, plaintext: bytes
 
 
 def open_sealed(data_key: bytes, kind: str, remote_id: str, name: str, ciphertext: bytes) -> bytes:
+    return _open(
+        data_key,
+        ciphertext,
+        _sealed_ad(kind, remote_id, name),
+        f"The sync folder's {kind} file {name} failed its integrity check (replayed, "
+        "swapped or damaged on the server). Nothing was applied.",
+    )
+
+
+def _open(data_key: bytes, ciphertext: bytes, associated: bytes, tampered: str) -> bytes:
+    """AES-256-GCM open of ``nonce + ciphertext``; any failure is ``tampered``."""
     try:
-        return AESGCM(data_key).decrypt(
-            ciphertext[:12], ciphertext[12:], _sealed_ad(kind, remote_id, name)
-        )
+        return AESGCM(data_key).decrypt(ciphertext[:12], ciphertext[12:], associated)
     except (InvalidTag, ValueError) as exc:
-        raise RemoteTampered(
-            f"The sync folder's {kind} file {name} failed its integrity check (replayed, "
-            "swapped or damaged on the server). Nothing was applied."
-        ) from exc
+        raise RemoteTampered(tampered) from exc

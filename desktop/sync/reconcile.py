@@ -331,24 +331,25 @@ class Reconciler:
         document's winning text could not be written yet (download cut short, file busy,
         offline). Writing it now would show the writer two identical files; a later round
         writes it, once the document shows the winner."""
-        if not is_conflict_copy(rev.doc_id) or rev.blob_doc is None:
-            return False
-        source = self.state.local_doc(rev.blob_doc)
-        if source is None or source.sha256 != rev.sha256:
-            return False
-        winner, _ = resolve(self.state.heads(source.doc_id))
-        return winner is not None and winner.rev_id != source.rev_id
+        return self._document_holding_copy_text(rev) is False
 
     def _twin_of_a_document(self, rev: Revision) -> bool:
         """A conflict copy whose text its document shows as its winning text: the copy
         holds nothing the document does not (see ``_retire_twin_copies``)."""
+        return self._document_holding_copy_text(rev) is True
+
+    def _document_holding_copy_text(self, rev: Revision) -> bool | None:
+        """For a conflict copy whose document on this disk holds the copy's text: whether
+        that text is the document's winning one. None when ``rev`` is no such copy."""
         if not is_conflict_copy(rev.doc_id) or rev.blob_doc is None:
-            return False
+            return None
         source = self.state.local_doc(rev.blob_doc)
         if source is None or source.sha256 != rev.sha256:
-            return False
+            return None
         winner, _ = resolve(self.state.heads(source.doc_id))
-        return winner is not None and winner.rev_id == source.rev_id
+        if winner is None:
+            return None
+        return winner.rev_id == source.rev_id
 
     def _retire_twin_copies(self, doc_id: str, report: SyncReport) -> None:
         """The document now shows a text that a conflict copy of it holds, e.g. a delete
