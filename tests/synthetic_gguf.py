@@ -76,6 +76,8 @@ def _add_tokenizer(writer: gguf.GGUFWriter, fields: dict[str, Any]) -> int:
     for key, value in fields.items():
         if key == "tokenizer.ggml.token_type":
             writer.add_token_types(list(value))
+        elif key == "tokenizer.ggml.scores":
+            writer.add_token_scores([float(score) for score in value])
         elif isinstance(value, bool):
             writer.add_bool(key, value)
         elif isinstance(value, int):

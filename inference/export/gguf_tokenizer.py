@@ -2,10 +2,13 @@
 
 llama.cpp is the reference: for the same text our ``tokenizer.json`` must give the same ids as
 ``llama_tokenize(..., add_special=False, parse_special=True)``, so that a model exported from a
-GGUF sees exactly the tokens it was trained on. Only byte-level BPE vocabularies
-(``tokenizer.ggml.model == "gpt2"``) are supported; the pre-tokenizer regexes below are
-llama.cpp's own (``llama-vocab.cpp``) for the ``tokenizer.ggml.pre`` values we have checked
-against llama-cpp-python (``benchmarks/record_llamacpp_token_ids.py``).
+GGUF sees exactly the tokens it was trained on. Two kinds of vocabulary are supported:
+
+* byte-level BPE (``tokenizer.ggml.model == "gpt2"``: SmolLM2, Llama 3, Qwen 2.5, Mistral
+  Nemo); the pre-tokenizer regexes below are llama.cpp's own (``llama-vocab.cpp``) for the
+  ``tokenizer.ggml.pre`` values we have checked against llama-cpp-python;
+* SentencePiece (``"llama"``: Llama 2, Mistral 7B, TinyLlama), pieces with scores and
+  ``<0xXX>`` byte fallback, rebuilt as described in ``spm_tokenizer.py``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Any
 
 import gguf
 
+from inference.export import spm_tokenizer
+
 logger = logging.getLogger(__name__)
 
 # GGUF token types (gguf.TokenType): which ones llama.cpp matches as whole "special" pieces
@@ -25,6 +30,12 @@ _TOKEN_NORMAL = 1
 _TOKEN_UNKNOWN = 2
 _TOKEN_CONTROL = 3
 _TOKEN_USER_DEFINED = 4
+
+_BYTE_LEVEL = "gpt2"
+_SENTENCEPIECE = "llama"
+_SUPPORTED_MODELS = (_BYTE_LEVEL, _SENTENCEPIECE)
+# llama.cpp's ids for a SentencePiece vocabulary that names none (llama_vocab::load).
+_SPM_DEFAULT_IDS = {"bos_token_id": 1, "eos_token_id": 2, "unknown_token_id": 0}
 
 # The GPT-2 split pattern as llama.cpp runs it (its hand-written matcher ends with a
 # catch-all ``\s+``, which the regex form in llama-vocab.cpp leaves implicit).
@@ -108,13 +119,14 @@ def _required(reader: gguf.GGUFReader, key: str) -> Any:
     return value
 
 
-def _check_model_type(reader: gguf.GGUFReader) -> None:
-    model = _required(reader, "tokenizer.ggml.model")
-    if model != "gpt2":
+def _model_type(reader: gguf.GGUFReader) -> str:
+    model = str(_required(reader, "tokenizer.ggml.model"))
+    if model not in _SUPPORTED_MODELS:
         raise UnsupportedTokenizerError(
-            f"The GGUF's tokenizer type is '{model}'; only byte-level BPE ('gpt2') "
-            "tokenizers are supported."
+            f"The GGUF's tokenizer type is '{model}'; only byte-level BPE ('gpt2') and "
+            "SentencePiece ('llama') tokenizers are supported."
         )
+    return model
 
 
 def _pre_tokenizer_spec(reader: gguf.GGUFReader) -> tuple[tuple[str, ...], bool, bool]:
@@ -142,8 +154,23 @@ def _add_bos(reader: gguf.GGUFReader, default: bool) -> bool:
     return default if value is None else bool(value)
 
 
+def _add_bos_default(reader: gguf.GGUFReader, model: str) -> bool:
+    """llama.cpp's add_bos when the GGUF does not say: always for SentencePiece."""
+    return True if model == _SENTENCEPIECE else _pre_tokenizer_spec(reader)[2]
+
+
+def _special_id(reader: gguf.GGUFReader, key: str, model: str, n_tokens: int) -> int | None:
+    """``tokenizer.ggml.<key>`` (llama.cpp's default for SentencePiece), if a valid id."""
+    value = _field(reader, f"tokenizer.ggml.{key}")
+    if value is None and model == _SENTENCEPIECE:
+        value = _SPM_DEFAULT_IDS.get(key)
+    if value is None or not 0 <= int(value) < n_tokens:
+        return None
+    return int(value)
+
+
 def _post_processor(
-    reader: gguf.GGUFReader, tokens: list[str], add_bos: bool, add_eos: bool
+    reader: gguf.GGUFReader, model: str, tokens: list[str], add_bos: bool, add_eos: bool
 ) -> dict[str, Any] | None:
     """llama.cpp's add_special rule (BOS first / EOS last) as a TemplateProcessing step."""
     if not add_bos and not add_eos:
@@ -156,15 +183,15 @@ def _post_processor(
     texts: dict[str, str] = {}
     special_tokens: dict[str, Any] = {}
     for name, where in marks:
-        token_id = _field(reader, f"tokenizer.ggml.{name}_token_id")
-        if token_id is None or not 0 <= int(token_id) < len(tokens):
+        token_id = _special_id(reader, f"{name}_token_id", model, len(tokens))
+        if token_id is None:
             raise UnsupportedTokenizerError(
                 f"The GGUF asks for a {name.upper()} token {where} but names no valid "
                 f"{name.upper()} id."
             )
-        text = tokens[int(token_id)]
+        text = tokens[token_id]
         texts[name] = text
-        special_tokens[text] = {"id": text, "ids": [int(token_id)], "tokens": [text]}
+        special_tokens[text] = {"id": text, "ids": [token_id], "tokens": [text]}
 
     def template(*sequences: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -183,28 +210,17 @@ def _post_processor(
     }
 
 
-def build_tokenizer_json(reader: gguf.GGUFReader) -> str:
-    """Return a ``tokenizer.json`` (Hugging Face ``tokenizers`` format) for the GGUF's vocabulary.
-
-    Raises ``UnsupportedTokenizerError`` (a ``ValueError``) naming what is not supported.
-    """
-    _check_model_type(reader)
-    regexes, ignore_merges, add_bos_default = _pre_tokenizer_spec(reader)
-    tokens: list[str] = list(_required(reader, "tokenizer.ggml.tokens"))
-    merges: list[str] = list(_required(reader, "tokenizer.ggml.merges"))
-    token_types: Sequence[int] = _field(reader, "tokenizer.ggml.token_type") or [
-        _TOKEN_NORMAL
-    ] * len(tokens)
+def _vocabulary(
+    tokens: list[str], token_types: Sequence[int]
+) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """(text -> id for every token, the ``added_tokens`` llama.cpp matches whole first)."""
     if len(token_types) != len(tokens):
         raise UnsupportedTokenizerError(
             f"The GGUF lists {len(tokens)} tokens but {len(token_types)} token types."
         )
-
     vocab: dict[str, int] = {}
     added_tokens: list[dict[str, Any]] = []
     for token_id, (text, token_type) in enumerate(zip(tokens, token_types, strict=True)):
-        if text == "":
-            text = f"[EMPTY_{token_id}]"  # what llama.cpp names an empty token
         if text in vocab:
             raise UnsupportedTokenizerError(
                 f"The GGUF's vocabulary holds the token {text!r} twice "
@@ -225,53 +241,125 @@ def build_tokenizer_json(reader: gguf.GGUFReader) -> str:
                     "special": token_type != _TOKEN_USER_DEFINED,
                 }
             )
+    return vocab, added_tokens
 
+
+def _tokens(reader: gguf.GGUFReader) -> list[str]:
+    # llama.cpp names an empty token "[EMPTY_<id>]"
+    return [
+        text or f"[EMPTY_{token_id}]"
+        for token_id, text in enumerate(_required(reader, "tokenizer.ggml.tokens"))
+    ]
+
+
+def _byte_level_parts(
+    reader: gguf.GGUFReader, vocab: dict[str, int]
+) -> tuple[dict[str, Any] | None, dict[str, Any], dict[str, Any], dict[str, Any], int]:
+    """(normalizer, pre-tokenizer, decoder, model, merge count) for a "gpt2" vocabulary."""
+    regexes, ignore_merges, _ = _pre_tokenizer_spec(reader)
+    merges: list[str] = list(_required(reader, "tokenizer.ggml.merges"))
     pretokenizers: list[dict[str, Any]] = [
         {"type": "Split", "pattern": {"Regex": regex}, "behavior": "Isolated", "invert": False}
         for regex in regexes
     ]
-    pretokenizers.append(
-        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False}
+    byte_level = {
+        "type": "ByteLevel",
+        "add_prefix_space": False,
+        "trim_offsets": False,
+        "use_regex": False,
+    }
+    pretokenizers.append(byte_level)
+    model = {
+        "type": "BPE",
+        "dropout": None,
+        "unk_token": None,
+        "continuing_subword_prefix": None,
+        "end_of_word_suffix": None,
+        "fuse_unk": False,
+        "byte_fallback": False,
+        "ignore_merges": ignore_merges,
+        "vocab": vocab,
+        "merges": [_split_merge(merge) for merge in merges],
+    }
+    pre_tokenizer = {"type": "Sequence", "pretokenizers": pretokenizers}
+    return None, pre_tokenizer, byte_level, model, len(merges)
+
+
+def _sentencepiece_parts(
+    reader: gguf.GGUFReader, tokens: list[str], vocab: dict[str, int]
+) -> tuple[dict[str, Any], None, dict[str, Any], dict[str, Any], int]:
+    """(normalizer, pre-tokenizer, decoder, model, merge count) for a "llama" vocabulary."""
+    scores: Sequence[float] = _required(reader, "tokenizer.ggml.scores")
+    if len(scores) < len(tokens):
+        raise UnsupportedTokenizerError(
+            f"The GGUF lists {len(tokens)} tokens but only {len(scores)} scores."
+        )
+    if any(score != score for score in scores):  # NaN: llama.cpp's merge order is undefined
+        raise UnsupportedTokenizerError("The GGUF's token scores include NaN.")
+    missing = spm_tokenizer.missing_byte_tokens(tokens)
+    if missing:
+        # llama.cpp stops with an error on any character it has to spell out in such bytes.
+        raise UnsupportedTokenizerError(
+            f"The GGUF's SentencePiece vocabulary lacks {len(missing)} of the 256 byte "
+            f"tokens (e.g. {missing[0]}), so some text could not be tokenized."
+        )
+    add_space_prefix = _field(reader, "tokenizer.ggml.add_space_prefix")
+    add_space_prefix = True if add_space_prefix is None else bool(add_space_prefix)
+    merges = spm_tokenizer.merges_from_scores(tokens, scores)
+    unk_id = _special_id(reader, "unknown_token_id", _SENTENCEPIECE, len(tokens))
+    model = spm_tokenizer.bpe_model(vocab, merges, None if unk_id is None else tokens[unk_id])
+    return (
+        spm_tokenizer.normalizer(add_space_prefix),
+        None,
+        spm_tokenizer.decoder(add_space_prefix),
+        model,
+        len(merges),
     )
+
+
+def build_tokenizer_json(reader: gguf.GGUFReader) -> str:
+    """Return a ``tokenizer.json`` (Hugging Face ``tokenizers`` format) for the GGUF's vocabulary.
+
+    Raises ``UnsupportedTokenizerError`` (a ``ValueError``) naming what is not supported.
+    """
+    kind = _model_type(reader)
+    tokens = _tokens(reader)
+    token_types: Sequence[int] = _field(reader, "tokenizer.ggml.token_type") or [
+        _TOKEN_NORMAL
+    ] * len(tokens)
+    vocab, added_tokens = _vocabulary(tokens, token_types)
+    normalizer: dict[str, Any] | None
+    pre_tokenizer: dict[str, Any] | None
+    if kind == _SENTENCEPIECE:
+        normalizer, pre_tokenizer, decoder, model, merge_count = _sentencepiece_parts(
+            reader, tokens, vocab
+        )
+    else:
+        normalizer, pre_tokenizer, decoder, model, merge_count = _byte_level_parts(reader, vocab)
 
     post_processor = _post_processor(
         reader,
+        kind,
         tokens,
-        _add_bos(reader, add_bos_default),
+        _add_bos(reader, _add_bos_default(reader, kind)),
         bool(_field(reader, "tokenizer.ggml.add_eos_token")),
     )
-
     document = {
         "version": "1.0",
         "truncation": None,
         "padding": None,
         "added_tokens": added_tokens,
-        "normalizer": None,
-        "pre_tokenizer": {"type": "Sequence", "pretokenizers": pretokenizers},
+        "normalizer": normalizer,
+        "pre_tokenizer": pre_tokenizer,
         "post_processor": post_processor,
-        "decoder": {
-            "type": "ByteLevel",
-            "add_prefix_space": False,
-            "trim_offsets": False,
-            "use_regex": False,
-        },
-        "model": {
-            "type": "BPE",
-            "dropout": None,
-            "unk_token": None,
-            "continuing_subword_prefix": None,
-            "end_of_word_suffix": None,
-            "fuse_unk": False,
-            "byte_fallback": False,
-            "ignore_merges": ignore_merges,
-            "vocab": vocab,
-            "merges": [_split_merge(merge) for merge in merges],
-        },
+        "decoder": decoder,
+        "model": model,
     }
     logger.info(
-        "Rebuilt tokenizer: %d tokens, %d merges, %d special/added tokens",
+        "Rebuilt %s tokenizer: %d tokens, %d merges, %d special/added tokens",
+        "SentencePiece" if kind == _SENTENCEPIECE else "byte-level BPE",
         len(vocab),
-        len(merges),
+        merge_count,
         len(added_tokens),
     )
     return json.dumps(document, ensure_ascii=False)
@@ -283,16 +371,13 @@ def special_token_ids(reader: gguf.GGUFReader) -> dict[str, Any]:
     ``stop_token_ids``: the eos id plus every control token llama.cpp also treats as an
     end of generation (``<|im_end|>``, ``<|endoftext|>``, ``<|eot_id|>``...).
     """
-    _check_model_type(reader)
-    _, _, add_bos_default = _pre_tokenizer_spec(reader)
+    kind = _model_type(reader)
+    add_bos_default = _add_bos_default(reader, kind)
     tokens: list[str] = list(_required(reader, "tokenizer.ggml.tokens"))
     token_types: Sequence[int] = _field(reader, "tokenizer.ggml.token_type") or []
 
     def _id(key: str) -> int | None:
-        value = _field(reader, f"tokenizer.ggml.{key}")
-        if value is None or not 0 <= int(value) < len(tokens):
-            return None
-        return int(value)
+        return _special_id(reader, key, kind, len(tokens))
 
     eos = _id("eos_token_id")
     stops: set[int] = set()

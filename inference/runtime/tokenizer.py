@@ -1,16 +1,19 @@
 """The model's tokenizer at run time: text <-> token ids, and streaming decode.
 
-Built on the model folder's ``tokenizer.json`` (Hugging Face ``tokenizers``, byte-level BPE,
-rebuilt from the GGUF so its ids equal llama.cpp's). Decoding goes through a per-token byte
-table rather than the library's decoder so that streaming and whole-text decoding are the same
-code: byte-level BPE splits multi-byte characters across tokens, and ``StreamDecoder`` only
-ever hands out complete characters. Special tokens decode to their own text, as in llama.cpp.
+Built on the model folder's ``tokenizer.json`` (Hugging Face ``tokenizers``: byte-level BPE,
+or SentencePiece pieces with ``<0xXX>`` byte fallback; rebuilt from the GGUF so its ids equal
+llama.cpp's). Decoding goes through a per-token byte table rather than the library's decoder so
+that streaming and whole-text decoding are the same code: both kinds split multi-byte
+characters across tokens, and ``StreamDecoder`` only ever hands out complete characters. Each
+token decodes to what llama.cpp's ``token_to_piece`` gives: special tokens to their own text,
+a SentencePiece piece with ``▁`` as a space (the leading space of a reply is kept, as there).
 """
 
 from __future__ import annotations
 
 import codecs
 import logging
+import re
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -48,6 +51,24 @@ def _piece_bytes(piece: str) -> bytes:
         return bytes(_BYTE_DECODER[char] for char in piece)
     except KeyError:  # not a byte-level piece (e.g. a user-defined token with a space)
         return piece.encode("utf-8")
+
+
+_SPM_SPACE = "\u2581"
+_SPM_BYTE = re.compile(r"<0x([0-9A-F]{2})>")
+
+
+def _sentencepiece_bytes(piece: str) -> bytes:
+    """A SentencePiece token's bytes: ``<0xXX>`` is that byte, ``▁`` a space."""
+    byte = _SPM_BYTE.fullmatch(piece)
+    if byte is not None:
+        return bytes((int(byte.group(1), 16),))
+    return piece.replace(_SPM_SPACE, " ").encode("utf-8")
+
+
+def _is_sentencepiece(backend: tokenizers.Tokenizer) -> bool:
+    # The GGUF rebuild gives only SentencePiece vocabularies byte fallback (gguf_tokenizer.py).
+    model = backend.model
+    return isinstance(model, tokenizers.models.BPE) and bool(model.byte_fallback)
 
 
 class Tokenizer:
@@ -110,9 +131,10 @@ class Tokenizer:
 
     def _build_byte_table(self) -> list[bytes]:
         table: list[bytes] = [b""] * self.vocab_size
+        to_bytes = _sentencepiece_bytes if _is_sentencepiece(self.backend) else _piece_bytes
         for piece, token_id in self.backend.get_vocab(with_added_tokens=False).items():
             if 0 <= token_id < self.vocab_size:
-                table[token_id] = _piece_bytes(piece)
+                table[token_id] = to_bytes(piece)
         for token_id, text in self._added_text.items():
             if 0 <= token_id < self.vocab_size:
                 table[token_id] = text.encode("utf-8")

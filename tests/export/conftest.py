@@ -75,6 +75,10 @@ def write_tokenizer_gguf(path: Path, fields: dict[str, Any], arch: str = "llama"
             writer.add_string(key, value)
         elif value and isinstance(value[0], str):
             writer.add_array(key, list(value))
+        elif value and isinstance(value[0], float):  # SentencePiece scores
+            writer.add_key_value(
+                key, list(value), gguf.GGUFValueType.ARRAY, gguf.GGUFValueType.FLOAT32
+            )
         else:
             writer.add_key_value(
                 key, list(value), gguf.GGUFValueType.ARRAY, gguf.GGUFValueType.INT32
