@@ -94,9 +94,12 @@ class Reference:
     tokens: list[list[int]]  # llama.cpp's ids for each text
     logits: np.ndarray  # [len(ids), vocab] after evaluating ids in one batch
     greedy: list[int]  # greedy continuation of ids
+    pieces: list[bytes]  # every token's llama_token_to_piece (when asked for)
 
 
-def run(gguf: Path, texts: list[str], ids: list[int], greedy_tokens: int) -> Reference:
+def run(
+    gguf: Path, texts: list[str], ids: list[int], greedy_tokens: int, pieces: bool = False
+) -> Reference:
     with tempfile.TemporaryDirectory(prefix="llamacpp-") as tmp:
         logits_path = Path(tmp) / "logits.npy"
         answer = _call(
@@ -108,10 +111,16 @@ def run(gguf: Path, texts: list[str], ids: list[int], greedy_tokens: int) -> Ref
                 "greedy_tokens": greedy_tokens,
                 "logits": str(logits_path),
                 "threads": THREADS,
+                "pieces": pieces,
             }
         )
         logits = np.load(logits_path) if ids else np.zeros((0, answer["n_vocab"]), np.float32)
-    return Reference(answer["tokens"], logits, answer.get("greedy", []))
+    return Reference(
+        answer["tokens"],
+        logits,
+        answer.get("greedy", []),
+        [bytes.fromhex(piece) for piece in answer.get("pieces", [])],
+    )
 
 
 def compare(gguf_path: Path, folder: Path, variant: str, text: str = PARITY_TEXT) -> dict[str, Any]:

@@ -10,7 +10,8 @@ sends one JSON request on stdin. Requests:
 ``{"op": "run", "gguf": path, "texts": [...], "ids": [...], "greedy_tokens": n, "logits": out}``
     ``tokenize(text, add_bos=False, special=True)`` for every text; the logits at every
     position of ``ids`` (one ``eval``), saved as a float32 .npy; and ``n`` greedy tokens after
-    ``ids``. Answers one JSON object on stdout."""
+    ``ids``; with ``"pieces": true`` also every token's ``llama_token_to_piece`` (special
+    tokens rendered, nothing stripped) as hex. Answers one JSON object on stdout."""
 
 from __future__ import annotations
 
@@ -73,6 +74,8 @@ def run(request: dict) -> dict:
             for tokens in request.get("detokenize", [])
         ],
     }
+    if request.get("pieces"):
+        answer["pieces"] = [_piece(llm, token).hex() for token in range(llm.n_vocab())]
     if ids:
         llm.eval(ids)
         np.save(request["logits"], np.asarray(llm.scores[: len(ids)], np.float32))
@@ -83,6 +86,15 @@ def run(request: dict) -> dict:
             llm.eval([token])
         answer["greedy"] = out
     return answer
+
+
+def _piece(llm: llama_cpp.Llama, token: int) -> bytes:
+    size = 256
+    buffer = ctypes.create_string_buffer(size)
+    length = llama_cpp.llama_token_to_piece(llm._model.vocab, token, buffer, size, 0, True)
+    if not 0 <= length <= size:
+        raise RuntimeError(f"token {token}: llama_token_to_piece returned {length}")
+    return buffer.raw[:length]
 
 
 def main() -> None:

@@ -40,16 +40,18 @@ class TextCodec:
         return self._backend.id_to_token(token_id)
 
     def whitespace_token_ids(self) -> list[int]:
-        """Ids of tokens that are only spaces, tabs or line breaks (computed once)."""
+        """Ids of tokens that are only spaces, tabs or line breaks (computed once).
+
+        Read from the bytes each token stands for, so byte-level BPE ("Ġ", "Ċ") and
+        SentencePiece ("▁", "<0x0A>") vocabularies alike (a NUL byte counts as blank too)."""
         if self._whitespace is None:
-            byte_level_space = set("ĠĊĉčĀ ")
-            # Byte-level BPE spells space, newline, tab and carriage return as these.
-            allowed = byte_level_space | set(" \t\n\r")
-            self._whitespace = sorted(
+            blank = frozenset(b" \t\n\r\x00")
+            token_bytes = self.tokenizer.token_bytes
+            self._whitespace = [
                 token_id
-                for token, token_id in self._backend.get_vocab().items()
-                if token and set(token) <= allowed
-            )
+                for token_id in range(self.tokenizer.vocab_size)
+                if (piece := token_bytes(token_id)) and set(piece) <= blank
+            ]
         return self._whitespace
 
     def special_token_texts(self) -> list[str]:

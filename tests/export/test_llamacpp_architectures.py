@@ -2,9 +2,11 @@
 
 Same harness as test_llamacpp_parity.py (tests/llamacpp_reference.py): random weights in
 llama.cpp's layout, the default model's real vocabulary (cut to 4096 tokens) under each
-architecture's own pre-tokenizer, and llama.cpp's quantizer. Plus the tokenizers alone:
-Draftsmith's rebuilt tokenizer gives llama.cpp's ids for the full vocabulary under every
-pre-tokenizer it supports, on multilingual, punctuation and whitespace text."""
+architecture's own pre-tokenizer, and llama.cpp's quantizer; and a Mistral-style model with a
+SentencePiece vocabulary (tests/spm_vocab.py), prompted through Mistral's chat template. Plus
+the tokenizers alone: Draftsmith's rebuilt tokenizer gives llama.cpp's ids for the full
+vocabulary under every pre-tokenizer it supports, and for the SentencePiece vocabulary with and
+without the space prefix, on multilingual, punctuation, whitespace and code text."""
 
 from __future__ import annotations
 
@@ -19,8 +21,11 @@ from tokenizers import Tokenizer
 from inference.export.build import build
 from inference.export.gguf_tokenizer import build_tokenizer_json, supported_pre_tokenizers
 from inference.model_folder import ModelFolder
+from inference.runtime.chat_template import render_chat
+from inference.runtime.tokenizer import Tokenizer as RuntimeTokenizer
 from tests import llamacpp_reference as llamacpp
 from tests.export.conftest import write_tokenizer_gguf
+from tests.spm_vocab import MISTRAL_TEMPLATE, spm_tokenizer_fields
 from tests.synthetic_gguf import Shape, cut_vocabulary, tokenizer_metadata, write_synthetic_gguf
 
 LLAMA_PYTHON, WHY_NOT = llamacpp.llama_python()
@@ -131,3 +136,59 @@ def test_tokenizer_ids_equal_llamacpp(
     reference = llamacpp.run(path, TOKENIZER_TEXTS, [], 0)
     for text, expected in zip(TOKENIZER_TEXTS, reference.tokens, strict=True):
         assert tokenizer.encode(text, add_special_tokens=False).ids == expected, (pre, text)
+
+
+SPM_TEXTS = [
+    *TOKENIZER_TEXTS,
+    "<s>[INST] Continue my story, please. [/INST]",
+    "[INST]no space[/INST] Sure.</s>",
+    "literal <0x41> text, <unk> and <|file_sep|>main.py",
+    "\n\n    indented\n\t\ttabs  ",
+    " ",
+]
+
+
+def _mistral_prompt(text: str) -> str:
+    messages = [{"role": "user", "content": text}]
+    return render_chat(MISTRAL_TEMPLATE, messages, bos_token="<s>", eos_token="</s>")
+
+
+@pytest.mark.parametrize("space_prefix", [None, False], ids=["space-prefix", "no-space-prefix"])
+def test_sentencepiece_ids_and_pieces_equal_llamacpp(
+    space_prefix: bool | None, tmp_path: Path
+) -> None:
+    fields = spm_tokenizer_fields(add_space_prefix=space_prefix)
+    path = write_tokenizer_gguf(tmp_path / "spm.gguf", fields)
+    tokenizer = Tokenizer.from_str(build_tokenizer_json(gguf.GGUFReader(str(path))))
+    texts = [*SPM_TEXTS, _mistral_prompt(llamacpp.PARITY_TEXT)]
+    reference = llamacpp.run(path, texts, [], 0, pieces=True)
+    for text, expected in zip(texts, reference.tokens, strict=True):
+        assert tokenizer.encode(text, add_special_tokens=False).ids == expected, text
+    # What the app shows for each generated token is llama.cpp's piece for it.
+    runtime = RuntimeTokenizer(tokenizer)
+    assert [runtime.token_bytes(i) for i in range(runtime.vocab_size)] == reference.pieces
+
+
+def test_sentencepiece_mistral_matches_llamacpp(tmp_path: Path) -> None:
+    """A Mistral 7B-style file: ``llama`` architecture, SentencePiece vocabulary with
+    ``[INST]`` control tokens, Q4_K_M, prompted through Mistral's chat template."""
+    fields = spm_tokenizer_fields()
+    source = write_synthetic_gguf(tmp_path / "F32.gguf", fields, Shape())
+    path = llamacpp.quantize(source, tmp_path / "q.gguf", "Q4_K_M")
+    folder = build(path, cache_root=tmp_path / "cache").path
+    prompt = _mistral_prompt(llamacpp.PARITY_TEXT)
+    assert prompt.startswith("<s>[INST] The lighthouse") and prompt.endswith("[/INST]")
+    figures = llamacpp.compare(path, folder, "q4", text=prompt)
+    print(f"mistral-sentencepiece (Q4_K_M, q4): {figures}")
+    assert figures["max_relative_diff"] < 0.7, figures
+    assert figures["decided_disagreements"] == 0, figures
+    assert figures["top1_agreement"] >= 0.95, figures
+    assert figures["greedy_equal"], figures
+    model = ModelFolder.open(folder)
+    assert model.chat_template == MISTRAL_TEMPLATE
+    assert model.special_tokens["bos_token_id"] == 1
+    assert model.special_tokens["add_bos_token"] is True
+    assert model.special_tokens["stop_token_ids"] == [
+        2,
+        fields["tokenizer.ggml.tokens"].index("<|im_end|>"),
+    ]
