@@ -14,12 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tokenizers import Tokenizer
 
+from inference.export.checks import CheckFailed, CheckReport, check_tokenizer
 from inference.export.gguf_tokenizer import (
     UnsupportedTokenizerError,
     build_tokenizer_json,
     special_token_ids,
 )
 from inference.export.spm_tokenizer import merges_from_scores
+from inference.runtime.text_codec import TextCodec
 from inference.runtime.tokenizer import Tokenizer as RuntimeTokenizer
 from tests.export.conftest import write_tokenizer_gguf
 from tests.spm_reference import SpmReference
@@ -168,6 +170,32 @@ class TestKnownBehaviours:
         pieces = [stream.push(token_id) for token_id in ids]
         assert "".join(pieces) + stream.flush() == runtime.decode(ids)
         assert "\ufffd" not in "".join(pieces)
+
+
+class TestWithTheRestOfThePipeline:
+    @pytest.mark.parametrize("space_prefix", [None, False])
+    def test_build_check_accepts_llamacpps_space_after_markers(
+        self, space_prefix: bool | None, tmp_path: Path
+    ) -> None:
+        # the check's "<|im_start|>user\nHello<|im_end|>" decodes as "<|im_start|> user..."
+        fields = spm_tokenizer_fields(add_space_prefix=space_prefix)
+        tokenizer, _ = _tokenizer(tmp_path, fields)
+        report = CheckReport()
+        check_tokenizer(tokenizer, fields["tokenizer.ggml.tokens"], report)
+        assert report.results["tokenizer_round_trip"] == "ok"
+        swapped = list(fields["tokenizer.ggml.tokens"])
+        swapped[300], swapped[301] = swapped[301], swapped[300]
+        with pytest.raises(CheckFailed, match="id 300"):
+            check_tokenizer(tokenizer, swapped, CheckReport())
+
+    def test_blank_tokens_are_found_in_sentencepiece_spelling(self, tmp_path: Path) -> None:
+        tokenizer, _ = _tokenizer(tmp_path, _micro_fields(MICRO))
+        codec = TextCodec(RuntimeTokenizer(tokenizer))
+        vocab = tokenizer.get_vocab()
+        blank = {vocab["\u2581"], vocab["\u2581\u2581"]} | {
+            BYTE0 + b for b in (0x00, 0x09, 0x0A, 0x0D, 0x20)
+        }
+        assert set(codec.whitespace_token_ids()) == blank
 
 
 class TestMerges:
