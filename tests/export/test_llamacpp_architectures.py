@@ -10,6 +10,7 @@ without the space prefix, on multilingual, punctuation, whitespace and code text
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from inference.runtime.tokenizer import Tokenizer as RuntimeTokenizer
 from tests import llamacpp_reference as llamacpp
 from tests.export.conftest import write_tokenizer_gguf
 from tests.spm_vocab import MISTRAL_TEMPLATE, spm_tokenizer_fields
+from tests.spm_vocab import corpus as spm_corpus
 from tests.synthetic_gguf import Shape, cut_vocabulary, tokenizer_metadata, write_synthetic_gguf
 
 LLAMA_PYTHON, WHY_NOT = llamacpp.llama_python()
@@ -148,6 +150,22 @@ SPM_TEXTS = [
 ]
 
 
+def _random_texts(count: int, seed: int = 0) -> list[str]:
+    """Mixtures of the vocabulary's corpus, its markers, spaces and unseen characters."""
+    rng = random.Random(seed)
+    corpus = spm_corpus()
+    parts = [*sorted(set(corpus)), "[INST]", "[/INST]", "<s>", "</s>", "<|im_end|>", "  ", "\n"]
+    parts += ["\u2581", "\U0001f600", "\u00a0", "\u0301", "\u20ac", "\x00", "\ufffd"]
+    texts = []
+    for _ in range(count):
+        start = rng.randrange(len(corpus))
+        pieces = [corpus[start : start + rng.randrange(40)]]
+        pieces += rng.choices(parts, k=rng.randrange(12))
+        rng.shuffle(pieces)
+        texts.append("".join(pieces))
+    return texts
+
+
 def _mistral_prompt(text: str) -> str:
     messages = [{"role": "user", "content": text}]
     return render_chat(MISTRAL_TEMPLATE, messages, bos_token="<s>", eos_token="</s>")
@@ -160,7 +178,7 @@ def test_sentencepiece_ids_and_pieces_equal_llamacpp(
     fields = spm_tokenizer_fields(add_space_prefix=space_prefix)
     path = write_tokenizer_gguf(tmp_path / "spm.gguf", fields)
     tokenizer = Tokenizer.from_str(build_tokenizer_json(gguf.GGUFReader(str(path))))
-    texts = [*SPM_TEXTS, _mistral_prompt(llamacpp.PARITY_TEXT)]
+    texts = [*SPM_TEXTS, _mistral_prompt(llamacpp.PARITY_TEXT), *_random_texts(300)]
     reference = llamacpp.run(path, texts, [], 0, pieces=True)
     for text, expected in zip(texts, reference.tokens, strict=True):
         assert tokenizer.encode(text, add_special_tokens=False).ids == expected, text
