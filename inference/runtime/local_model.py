@@ -409,7 +409,8 @@ class LocalModel:
         ids: list[int] = []
         spans: list[tuple[int, int]] = []
         for index, unit in enumerate(units):
-            unit_ids = self.codec.encode((" " if index else "") + unit.strip())
+            text = (" " if index else "") + unit.strip()
+            unit_ids = self.codec.encode(text, continues=bool(index))
             spans.append((len(ids), len(ids) + len(unit_ids)))
             ids.extend(unit_ids)
         limit = self.generator.context_length - 1

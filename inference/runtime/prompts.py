@@ -130,7 +130,7 @@ def _continue_prompt(
     max_new, budget, text_budget = _make_room(model, len(prefix_ids) + 2, max_new, notes)
     fitted = fit_tail(before, text_budget, codec)
     prompt_text = fitted.text + (PARAGRAPH_BREAK if new_paragraph else "")
-    ids = prefix_ids + codec.encode(prompt_text)
+    ids = prefix_ids + codec.encode(prompt_text, continues=bool(preamble))
     ids = _enforce(ids, budget)
     if request.length == "sentence":
         stops: tuple[str, ...] = ("\n", *SENTENCE_STOPS, *CHAT_STOP_STRINGS)
@@ -167,7 +167,7 @@ def expand_by_continuation(
     preamble = f"[Notes: {notes}]\n\n" if notes else ""
     prefix_ids = _bos(model) + (codec.encode(preamble) if preamble else [])
     max_new, budget, _ = _make_room(model, len(prefix_ids), max_new, notes, tokens)
-    ids = _enforce(prefix_ids + codec.encode(text), budget)
+    ids = _enforce(prefix_ids + codec.encode(text, continues=bool(preamble)), budget)
     return PromptPlan(
         Task.EXPAND,
         ids,
@@ -247,7 +247,8 @@ def _instruction_prompt(
     for count in range(len(full.examples), -1, -1):
         pattern = replace(full, examples=full.examples[:count])
         shared_ids = _bos(model) + codec.encode(pattern_prefix(pattern)) if count else _bos(model)
-        overhead = len(shared_ids) + len(codec.encode(_query(pattern, notes, "", prefix)))
+        query = codec.encode(_query(pattern, notes, "", prefix), continues=bool(count))
+        overhead = len(shared_ids) + len(query)
         room = model.context_tokens - overhead - _MARGIN - min(max_new, 4 * _MIN_NEW_TOKENS)
         if room >= wanted:
             break
@@ -264,7 +265,9 @@ def _instruction_prompt(
                 "Select a shorter passage."
             )
         fitted = FittedText(target, tokens, False)
-    ids = shared_ids + codec.encode(_query(pattern, notes, fitted.text, prefix))
+    ids = shared_ids + codec.encode(
+        _query(pattern, notes, fitted.text, prefix), continues=bool(count)
+    )
     ids = _enforce(ids, budget)
     stops: tuple[str, ...] = ("\n", *CHAT_STOP_STRINGS)
     if task is Task.BRAINSTORM:

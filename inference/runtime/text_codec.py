@@ -2,13 +2,32 @@
 
 The tokenizer module owns encoding and streaming decode (``StreamDecoder`` only ever yields
 whole characters); this adds character offsets, which context fitting uses to cut text at
-a token boundary without re-tokenizing it piece by piece."""
+a token boundary without re-tokenizing it piece by piece, and encoding of prompt pieces that
+continue earlier text."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import tokenizers
+
 from inference.runtime.tokenizer import StreamDecoder, Tokenizer
+
+
+def _without_space_prefix(backend: tokenizers.Tokenizer) -> tokenizers.Tokenizer:
+    """``backend`` without the SentencePiece space put in front of a text (its normalizer's
+    ``Prepend``, see gguf_tokenizer/spm_tokenizer.py); ``backend`` itself if it has none."""
+    if backend.normalizer is None:  # byte-level BPE
+        return backend
+    document = json.loads(backend.to_str())
+    normalizer = document.get("normalizer") or {}
+    steps = normalizer.get("normalizers", [])
+    kept = [step for step in steps if step.get("type") != "Prepend"]
+    if normalizer.get("type") != "Sequence" or len(kept) == len(steps):
+        return backend
+    document["normalizer"] = {"type": "Sequence", "normalizers": kept}
+    return tokenizers.Tokenizer.from_str(json.dumps(document))
 
 
 class TextCodec:
@@ -16,15 +35,24 @@ class TextCodec:
         self.tokenizer = tokenizer
         self._backend = tokenizer.backend
         self._whitespace: list[int] | None = None
+        self._continuing: tokenizers.Tokenizer | None = None
 
     @classmethod
     def from_file(cls, path: Path) -> TextCodec:
         """Raises ``TokenizerError`` (a ``ModelUnavailableError``) for a missing/bad file."""
         return cls(Tokenizer.from_file(path))
 
-    def encode(self, text: str) -> list[int]:
-        """Token ids for ``text``; special-token markers written in it become special tokens."""
-        return self.tokenizer.encode(text)
+    def encode(self, text: str, *, continues: bool = False) -> list[int]:
+        """Token ids for ``text``; special-token markers written in it become special tokens.
+
+        ``continues``: ``text`` goes on from earlier text of the same prompt, so the ids are
+        those it has at the end of the joined text: a SentencePiece tokenizer puts no space in
+        front of it (a byte-level one never does)."""
+        if not continues:
+            return self.tokenizer.encode(text)
+        if self._continuing is None:
+            self._continuing = _without_space_prefix(self._backend)
+        return self._continuing.encode(text, add_special_tokens=False).ids
 
     def encode_with_offsets(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
         encoding = self._backend.encode(text, add_special_tokens=False)

@@ -21,11 +21,14 @@ from inference.export.gguf_tokenizer import (
     special_token_ids,
 )
 from inference.export.spm_tokenizer import merges_from_scores
+from inference.runtime.prompts import ModelTextInfo, build_prompt
+from inference.runtime.tasks import GenerationRequest
 from inference.runtime.text_codec import TextCodec
 from inference.runtime.tokenizer import Tokenizer as RuntimeTokenizer
-from tests.export.conftest import write_tokenizer_gguf
+from tests.export.conftest import finish, write_tokenizer_gguf
 from tests.spm_reference import SpmReference
 from tests.spm_vocab import CORPUS, spm_tokenizer_fields
+from tests.tiny_vocab import add_tiny_tokenizer
 
 BYTES = [f"<0x{b:02X}>" for b in range(256)]
 BYTE0 = 3  # id of <0x00> in the hand-made vocabularies
@@ -196,6 +199,43 @@ class TestWithTheRestOfThePipeline:
             BYTE0 + b for b in (0x00, 0x09, 0x0A, 0x0D, 0x20)
         }
         assert set(codec.whitespace_token_ids()) == blank
+
+    @pytest.mark.parametrize(
+        "request_",
+        [
+            GenerationRequest(task="continue", before="The keeper climbed", notes="Be brief."),
+            GenerationRequest(task="rewrite", selection="The keeper climbed the stairs."),
+        ],
+        ids=["continue-with-notes", "rewrite-with-examples"],
+    )
+    def test_prompts_made_of_pieces_are_tokenized_as_one_text(
+        self, request_: GenerationRequest, tmp_path: Path
+    ) -> None:
+        # Each piece after the first continues the text: no "▁" put in front of it.
+        tokenizer, _ = _tokenizer(tmp_path, spm_tokenizer_fields())
+        runtime = RuntimeTokenizer(tokenizer)
+        model = ModelTextInfo(4096, None, bos_token_id=1, add_bos_token=True)
+        ids = build_prompt(request_.validated(), TextCodec(runtime), model).token_ids
+        text = runtime.decode(ids[1:])
+        assert ids[0] == 1 and text.startswith(" ")
+        assert ids[1:] == runtime.encode(text[1:])
+        assert "\n\n " not in text
+
+    def test_continuing_text_gets_no_space_in_front(self, tmp_path: Path) -> None:
+        tokenizer, _ = _tokenizer(tmp_path, _micro_fields(MICRO))
+        codec = TextCodec(RuntimeTokenizer(tokenizer))
+        vocab = tokenizer.get_vocab()
+        assert codec.encode("Hi") == [vocab["\u2581Hi"]]
+        assert codec.encode("Hi", continues=True) == [vocab["Hi"]]
+        assert codec.encode(" Hi", continues=True) == [vocab["\u2581Hi"]]
+        # a byte-level BPE tokenizer has no such space: the same ids either way
+        path = tmp_path / "tiny.gguf"
+        writer = gguf.GGUFWriter(str(path), "llama")
+        add_tiny_tokenizer(writer)
+        finish(writer)
+        byte_level = Tokenizer.from_str(build_tokenizer_json(gguf.GGUFReader(str(path))))
+        codec = TextCodec(RuntimeTokenizer(byte_level))
+        assert codec.encode(" the cat", continues=True) == codec.encode(" the cat")
 
 
 class TestMerges:
