@@ -170,3 +170,28 @@ def test_the_model_process_never_outlives_an_editor_killed_with_sigkill(
     editor.kill()
     editor.wait()
     assert gone(child)
+
+
+@pytest.mark.perf
+def test_loading_the_default_model_never_stalls_the_event_loop(
+    qtbot: Any, make_window: Any, library: Library
+) -> None:
+    """In the editor's process, parsing the tokenizer and creating onnxruntime's session held
+    the interpreter lock for 0.1-0.25 s at a time; in its own process the editor never waits."""
+    from inference.model_folder import find_default_model
+    from tests.perf import expect_fast
+    from tests.ui.event_loop_watch import EventLoopWatch
+
+    folder = find_default_model()
+    if folder is None:
+        pytest.skip("the default model is not built on this machine")
+    window = make_window()
+    window.open_document(library.create_document(title="Story", text=TEXT))
+    watch = EventLoopWatch()
+    watch.start()
+    feature = install_ai(window, model_path=folder.path, auto_ghost=False)
+    qtbot.waitUntil(lambda: feature.ready, timeout=120_000)
+    watch.stop()
+    model_process(feature)
+    what = "longest event-loop stall while the default model loaded (own, wall {:.0f} ms)"
+    expect_fast(watch.longest_own * 1000, 16.7, what.format(watch.longest * 1000), "ms")
