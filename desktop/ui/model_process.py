@@ -165,6 +165,7 @@ class ModelProcess:
         except BaseException:
             model.close()
             raise
+        assert reply is not None
         info: dict[str, Any] = reply[2]
         model.device_report = RemoteDeviceReport(info["label"], info["gpu_hint"])
         model.folder = RemoteFolder(Path(info["folder"]), info["name"])
@@ -185,12 +186,16 @@ class ModelProcess:
         """``LocalModel.run`` in the model's process (same streaming, restarts, cancel)."""
         message = ("run", self._new_job(), request, on_text is not None, on_restart is not None)
         reply = self._call(message, cancel, on_text=on_text, on_restart=on_restart)
+        assert reply is not None
         result, self.tokens_per_second = reply[2], reply[3]
         assert isinstance(result, TaskResult)
         return result
 
     def warm(self, request: GenerationRequest, cancel: threading.Event | None = None) -> int:
-        return int(self._call(("warm", self._new_job(), request), cancel)[2])
+        """Prefill ``request``'s prompt there; a cancel returns 0 at once (the model's
+        process stops the prefill by itself; a window closing never waits for it)."""
+        reply = self._call(("warm", self._new_job(), request), cancel, abandon_on_cancel=True)
+        return 0 if reply is None else int(reply[2])
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -231,7 +236,10 @@ class ModelProcess:
         *,
         on_text: Callable[[str], None] | None = None,
         on_restart: Callable[[str], None] | None = None,
-    ) -> tuple[Any, ...]:
+        abandon_on_cancel: bool = False,
+    ) -> tuple[Any, ...] | None:
+        """Send ``message`` and follow its replies to the end (None: cancelled and
+        ``abandon_on_cancel``); the caller's cancel is passed on."""
         job = message[1]
         try:
             send(self._to_child, message)
@@ -243,6 +251,8 @@ class ModelProcess:
                 told = True
                 with contextlib.suppress(OSError, ValueError):  # gone: the reply says so
                     send(self._to_child, ("cancel", job))
+                if abandon_on_cancel:
+                    return None
             reply = self._next_reply(CANCEL_POLL_SECONDS)
             kind = reply[0]
             if kind == _WAITING[0]:
