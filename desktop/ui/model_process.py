@@ -366,13 +366,17 @@ class _Server:
 def serve() -> int:
     """The model process's main: requests on stdin, replies on stdout."""
     logging.basicConfig(level=logging.WARNING)
-    # Replies get the real stdout; anything a library prints goes to stderr instead.
-    replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    # The pipes are file descriptors 0 and 1 (a windowed frozen app may have no sys.stdin or
+    # sys.stdout objects for them). Replies get a copy of 1; anything a library prints to 1
+    # goes to stderr instead, so it can never corrupt a reply.
+    replies = os.fdopen(os.dup(1), "wb")
+    try:
+        os.dup2(2, 1)
+    except OSError:  # no stderr either
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    requests = os.fdopen(0, "rb", closefd=False)
     server = _Server(replies)
-    threading.Thread(
-        target=server.listen, args=(sys.stdin.buffer,), name="requests", daemon=True
-    ).start()
+    threading.Thread(target=server.listen, args=(requests,), name="requests", daemon=True).start()
     server.serve()
     return 0
 
