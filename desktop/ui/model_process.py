@@ -162,6 +162,9 @@ class ModelProcess:
         try:
             where = Path(path).absolute() if path is not None else None
             reply = model._call(("load", 0, where, settings), None)
+        except ModelProcessGone as gone:  # it could not even start: say so, not "again"
+            model.close()
+            raise ModelProcessError(f"The AI model could not be started ({gone.detail}).") from gone
         except BaseException:
             model.close()
             raise

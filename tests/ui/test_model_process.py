@@ -195,3 +195,23 @@ def test_loading_the_default_model_never_stalls_the_event_loop(
     model_process(feature)
     what = "longest event-loop stall while the default model loaded (own, wall {:.0f} ms)"
     expect_fast(watch.longest_own * 1000, 16.7, what.format(watch.longest * 1000), "ms")
+
+
+def test_a_model_process_that_cannot_start_is_a_plain_load_error(
+    monkeypatch: pytest.MonkeyPatch, tiny_model_dir: Path
+) -> None:
+    import desktop.ui.model_process as model_process_module
+    from desktop.ui.model_process import ModelProcessError
+
+    monkeypatch.setattr(
+        model_process_module, "command", lambda: [sys.executable, "-c", "raise SystemExit(3)"]
+    )
+    with pytest.raises(ModelProcessError, match="could not be started"):
+        ModelProcess.load(tiny_model_dir)
+
+
+def test_a_model_that_cannot_load_says_why_in_the_runtimes_words(tmp_path: Path) -> None:
+    from desktop.ui.model_process import ModelProcessError
+
+    with pytest.raises(ModelProcessError, match="nowhere"):
+        ModelProcess.load(tmp_path / "nowhere")
