@@ -215,3 +215,30 @@ def test_a_model_that_cannot_load_says_why_in_the_runtimes_words(tmp_path: Path)
 
     with pytest.raises(ModelProcessError, match="nowhere"):
         ModelProcess.load(tmp_path / "nowhere")
+
+
+def test_the_installed_app_runs_the_model_with_its_own_binary_and_flag(
+    monkeypatch: pytest.MonkeyPatch, tiny_model_dir: Path
+) -> None:
+    """A frozen app has no Python for ``-m``: its binary (``draftsmith``, i.e. ``desktop.cli``)
+    takes ``--model-process``. Here ``python -m desktop`` stands in for that binary."""
+    import desktop.ui.model_process as model_process_module
+    from desktop.ui.model_process import MODEL_PROCESS_FLAG
+
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert model_process_module.command() == [sys.executable, MODEL_PROCESS_FLAG]
+    monkeypatch.setattr(
+        model_process_module,
+        "command",
+        lambda: [sys.executable, "-m", "desktop", MODEL_PROCESS_FLAG],
+    )
+    model = ModelProcess.load(tiny_model_dir)
+    try:
+        pieces: list[str] = []
+        result = model.run(
+            GenerationRequest("continue", before=TEXT, max_new_tokens=8), on_text=pieces.append
+        )
+        assert result.text.strip() and "".join(pieces).strip()
+    finally:
+        model.close()
+    assert not model.alive()
