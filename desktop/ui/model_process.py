@@ -150,13 +150,15 @@ class ModelProcess:
     def load(
         cls, path: str | Path | None = None, settings: RuntimeSettings | None = None
     ) -> ModelProcess:
-        """Start the model's process and load the model there; raises like
-        ``LocalModel.load`` (the runtime's message) or ``ModelProcessGone``."""
+        """Start the model's process and load the model there; a failure raises
+        ``ModelProcessError`` with the runtime's message (or saying the process could not
+        start)."""
         process = subprocess.Popen(
             command(),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=_child_environment(),
+            creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),  # Windows: no console
         )
         model = cls(process)
         try:
