@@ -368,7 +368,9 @@ class ModelHost(QObject):
         self.failed.emit(job_id, message)
 
     def shutdown(self) -> bool:
-        """Cancel, stop and join the model thread; True when it stopped in time."""
+        """Cancel, stop and join the model thread; True when it stopped in time. The model
+        (and its process) stays loaded, so a refused close carries on with it; the process
+        ends when the owner is deleted or the app exits."""
         self.cancel()
         if not self.model_thread.isRunning():
             return True
