@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--finish-backup", nargs=2, metavar=("LIBRARY", "DESTINATION"),
         help=argparse.SUPPRESS,
     )  # fmt: skip
+    parser.add_argument(  # the editor runs its AI model in this process (see model_process.py)
+        "--model-process", action="store_true", help=argparse.SUPPRESS
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     from inference.runtime.cli import register_commands as register_runtime_commands
 
@@ -80,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         from desktop.library.backups import main as finish_backup
 
         return finish_backup(args.finish_backup)
+    if args.model_process:
+        from desktop.ui.model_process import serve
+
+        return serve()
     if args.self_test:
         from desktop.self_test import run_self_test
 

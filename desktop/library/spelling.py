@@ -40,7 +40,9 @@ WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 # Parse the bundled dictionary this many characters at a time: one ``json.loads`` of the whole
 # 2.7 MB file holds the interpreter lock for ~150 ms, which froze the GUI thread (typing,
 # painting) in the first seconds after start-up while the dictionary loaded in its thread.
-PARSE_CHUNK_CHARS = 64 * 1024
+PARSE_CHUNK_CHARS = 32 * 1024
+UNPACK_CHUNK_BYTES = 64 * 1024  # of the gzip file (~4x that unpacked)
+FILL_CHUNK_WORDS = 2000
 
 
 def load_frequencies(language: str) -> dict[str, int]:
@@ -49,7 +51,13 @@ def load_frequencies(language: str) -> dict[str, int]:
     packed = pkgutil.get_data("spellchecker", f"resources/{language}.json.gz")
     if not packed:
         raise ValueError(f"No bundled dictionary for language {language!r}")
-    text = zlib.decompress(packed, wbits=31).decode("utf-8").strip()
+    inflate = zlib.decompressobj(wbits=31)
+    parts = []
+    for start in range(0, len(packed), UNPACK_CHUNK_BYTES):
+        parts.append(inflate.decompress(packed[start : start + UNPACK_CHUNK_BYTES]))
+        time.sleep(0)  # hand the interpreter lock over
+    parts.append(inflate.flush())
+    text = b"".join(parts).decode("utf-8").strip()
     if not (text.startswith("{") and text.endswith("}")):
         raise ValueError(f"The bundled dictionary for {language!r} is damaged")
     body = text[1:-1]
@@ -85,14 +93,16 @@ def _fill(word_frequency: Any, frequencies: dict[str, int]) -> None:
         word_frequency.load_json(frequencies)
         return
     lowered: dict[str, int] = {}
-    for word, count in frequencies.items():
+    for index, (word, count) in enumerate(frequencies.items()):
         key = word.lower()
         lowered[key] = lowered.get(key, 0) + count
+        if index % FILL_CHUNK_WORDS == 0:
+            time.sleep(0)  # hand the interpreter lock over
     words = list(lowered)
     letters: set[str] = set()
     longest = total = 0
-    for start in range(0, len(words), 5000):
-        piece = words[start : start + 5000]
+    for start in range(0, len(words), FILL_CHUNK_WORDS):
+        piece = words[start : start + FILL_CHUNK_WORDS]
         word_frequency._dictionary.update({w: lowered[w] for w in piece})
         letters.update(*piece)
         longest = max(longest, *map(len, piece))

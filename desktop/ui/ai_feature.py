@@ -113,6 +113,7 @@ class AIFeature(QObject):
         load_delay_ms: int = 0,
         temperature: float | None = None,  # of suggestions; None: the runtime's default
         model_watch_ms: int = WATCH_INTERVAL_MS,
+        model_process: bool = True,  # the model in its own process (see ai_worker.py)
     ) -> None:
         super().__init__(window.window())
         self.window = window
@@ -138,7 +139,7 @@ class AIFeature(QObject):
         self.models_dialog: ModelsDialog | None = None
         self._notes_document: OpenDocument | None = None  # whose notes the pane shows
 
-        self.host = ModelHost(self)
+        self.host = ModelHost(self, separate_process=model_process)
         host = self.host
         host.loaded.connect(self._on_loaded)
         host.load_failed.connect(self._on_load_failed)
@@ -146,6 +147,7 @@ class AIFeature(QObject):
         host.finished.connect(self._on_finished)
         host.failed.connect(self._on_failed)
         host.restarted.connect(self._on_restarted)
+        host.reloading.connect(self._on_reloading)
         self._reload_pending = False  # a new model is in the cache; load it when idle
         self._announce_load = False  # say in the status bar when the reloaded model is ready
         self._said = ""  # the status-bar message this feature put up last
@@ -223,6 +225,14 @@ class AIFeature(QObject):
             self.say("The AI isn't using your NVIDIA card: point at “AI:” for what to install.")
         self.warm_timer.start()  # the open document's context, while the writer reads
         logger.info("AI model ready on %s", device_label)
+
+    def _on_reloading(self) -> None:
+        """The model's process died (the request it ran failed with a plain message): the
+        model loads again by itself."""
+        self.ready = False
+        self.reason = "The AI model is loading…"
+        self.status.loading()
+        self._refresh_actions()
 
     def _on_load_failed(self, message: str) -> None:
         self.ready = False

@@ -1,5 +1,10 @@
-"""The model's own thread: loads the LocalModel and runs one generation at a time off the
-GUI thread, streaming text back by signal.
+"""The model's own thread: loads the model and runs one generation at a time off the GUI
+thread, streaming text back by signal.
+
+By default the model itself lives in a process of its own (``model_process.ModelProcess``):
+loading it there never holds this process's interpreter lock, so typing never waits for the
+tokenizer or onnxruntime. The thread here waits on that process; ``separate_process=False``
+loads a ``LocalModel`` right in this thread instead (tests that look inside the model).
 
 ``ModelHost`` lives on the GUI thread and hands out jobs; a new job cancels the one before it
 (``threading.Event``), and ``shutdown()`` cancels and joins the thread, so closing the window
@@ -9,12 +14,15 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import shiboken6
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from desktop.ui.model_process import GONE_MESSAGE, ModelProcess, ModelProcessGone
 from inference.runtime import (
     AnswerCheck,
     GenerationRequest,
@@ -23,11 +31,13 @@ from inference.runtime import (
     RuntimeSettings,
     StopReason,
     Task,
+    TaskResult,
 )
 
 logger = logging.getLogger(__name__)
 
 JOIN_TIMEOUT_MS = 15_000
+MAX_PROCESS_RESTARTS = 3
 
 
 @dataclass(frozen=True)
@@ -63,14 +73,53 @@ class _CancelFlag:
         return self.event
 
 
-def _stop_thread(thread: QThread, flag: _CancelFlag) -> None:
+def _stop_thread(thread: QThread, flag: _CancelFlag, worker: ModelWorker) -> None:
     flag.set()
-    if not shiboken6.isValid(thread):  # already destroyed at interpreter exit: nothing to join
-        return
-    if thread.isRunning():
+    if shiboken6.isValid(thread) and thread.isRunning():  # not already gone at exit
         thread.quit()
         if not thread.wait(JOIN_TIMEOUT_MS):
             logger.warning("The model thread did not stop within %d ms", JOIN_TIMEOUT_MS)
+    worker.end()
+
+
+class _DeviceFacts(Protocol):
+    def label(self) -> str: ...
+
+    def gpu_hint(self) -> str: ...
+
+
+class _FolderFacts(Protocol):
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+class LoadedModel(Protocol):
+    """What the model thread uses of a model: a ``LocalModel`` or a ``ModelProcess``."""
+
+    @property
+    def folder(self) -> _FolderFacts: ...
+
+    @property
+    def device_report(self) -> _DeviceFacts: ...
+
+    @property
+    def tokens_per_second(self) -> float: ...
+
+    def weak_tasks(self) -> dict[Task, str]: ...
+
+    def run(
+        self,
+        request: GenerationRequest,
+        *,
+        on_text: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+        on_restart: Callable[[str], None] | None = None,
+    ) -> TaskResult: ...
+
+    def warm(self, request: GenerationRequest, cancel: threading.Event | None = None) -> int: ...
 
 
 class ModelWorker(QObject):
@@ -86,15 +135,25 @@ class ModelWorker(QObject):
     weak_tasks = Signal(object)  # dict[Task, str] for the loaded model (before ``loaded``)
     gpu_hint = Signal(str)  # what to install for an unused NVIDIA card, or "" (before ``loaded``)
     model_info = Signal(object, str)  # the loaded model's folder and name (before ``loaded``)
+    reloading = Signal()  # the model's process died; loading the model again
 
-    def __init__(self) -> None:
+    def __init__(self, *, separate_process: bool = True) -> None:
         super().__init__()
-        self.model: LocalModel | None = None
+        self.separate_process = separate_process
+        self.model: LoadedModel | None = None
+        self._last_load: tuple[Path | None, RuntimeSettings | None] | None = None
+        self.process_restarts = 0  # reloads after the model's process died
+        self._ended = False
 
     @Slot(object, object)
     def load(self, path: Path | None, settings: RuntimeSettings | None) -> None:
+        self.close_model()  # one model at a time: the old process's memory goes first
+        self._last_load = (path, settings)
         try:
-            self.model = LocalModel.load(path, settings)
+            if self.separate_process:
+                self.model = ModelProcess.load(path, settings)
+            else:
+                self.model = LocalModel.load(path, settings)
         except Exception as error:  # shown to the writer, in the runtime's own words
             logger.warning("The model could not be loaded: %s", error)
             self.load_failed.emit(str(error) or type(error).__name__)
@@ -124,6 +183,11 @@ class ModelWorker(QObject):
                 cancel=cancel,
                 on_restart=lambda reason: self.restarted.emit(job_id, reason),
             )
+        except ModelProcessGone as error:
+            logger.warning("The model's process ended: %s", error.detail)
+            self.failed.emit(job_id, str(error))
+            self._reload_after_crash()
+            return
         except RuntimeErrorBase as error:  # a request the runtime refuses, in plain words
             self.failed.emit(job_id, str(error))
             return
@@ -148,10 +212,38 @@ class ModelWorker(QObject):
             return
         try:
             cached = self.model.warm(request, cancel)
+        except ModelProcessGone as error:
+            logger.warning("The model's process ended: %s", error.detail)
+            self._reload_after_crash()
+            return
         except Exception as error:  # a failed warm-up only costs speed later
             logger.info("Warming the prompt cache failed: %s", type(error).__name__)
             return
         self.warmed.emit(cached)
+
+    def _reload_after_crash(self) -> None:
+        """The model's process died: load the model again (a few times per session), so AI
+        help comes back by itself; the status bar says "loading" meanwhile."""
+        self.close_model()
+        if self._ended:
+            return
+        if self._last_load is None or self.process_restarts >= MAX_PROCESS_RESTARTS:
+            self.load_failed.emit(GONE_MESSAGE.split(". ")[0] + ".")
+            return
+        self.process_restarts += 1
+        self.reloading.emit()
+        self.load(*self._last_load)
+
+    def end(self) -> None:
+        """For good (the window is gone): end the model's process, never load it again."""
+        self._ended = True
+        self.close_model()
+
+    def close_model(self) -> None:
+        """End the model's process (if it has one) and forget the model."""
+        model, self.model = self.model, None
+        if isinstance(model, ModelProcess):
+            model.close()
 
 
 class ModelHost(QObject):
@@ -166,15 +258,16 @@ class ModelHost(QObject):
     failed = Signal(int, str)
     warmed = Signal(int)
     restarted = Signal(int, str)  # job id, reason: drop what was streamed, it is written again
+    reloading = Signal()  # the model's process died; the model is loading again
     _load_requested = Signal(object, object)
     _warm_requested = Signal(object, object)
     _generate_requested = Signal(int, object, object)
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, *, separate_process: bool = True) -> None:
         super().__init__(parent)
         self.model_thread = QThread()
         self.model_thread.setObjectName("draftsmith-model")
-        self.worker = ModelWorker()
+        self.worker = ModelWorker(separate_process=separate_process)
         self._cancel = _CancelFlag()
         self.worker.moveToThread(self.model_thread)
         self._load_requested.connect(self.worker.load)
@@ -184,8 +277,8 @@ class ModelHost(QObject):
         if parent is not None:
             # Deleted without a close (or before shutdown): still stop and join, using only
             # Python-side state, since the Qt objects around it are going away.
-            thread, flag = self.model_thread, self._cancel
-            parent.destroyed.connect(lambda *_args: _stop_thread(thread, flag))
+            thread, flag, worker = self.model_thread, self._cancel, self.worker
+            parent.destroyed.connect(lambda *_args: _stop_thread(thread, flag, worker))
         self._next_id = 0
         self.current_job: int | None = None
         self.worker.loaded.connect(self._on_loaded)
@@ -194,6 +287,7 @@ class ModelHost(QObject):
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
         self.worker.restarted.connect(self._on_restarted)
+        self.worker.reloading.connect(self.reloading)
         self.worker.weak_tasks.connect(self._on_weak_tasks)
         self.weak_tasks: dict[Task, str] = {}  # the loaded model's tasks it does poorly, noted
         self.worker.gpu_hint.connect(self._on_gpu_hint)
@@ -274,7 +368,9 @@ class ModelHost(QObject):
         self.failed.emit(job_id, message)
 
     def shutdown(self) -> bool:
-        """Cancel, stop and join the model thread; True when it stopped in time."""
+        """Cancel, stop and join the model thread; True when it stopped in time. The model
+        (and its process) stays loaded, so a refused close carries on with it; the process
+        ends when the owner is deleted or the app exits."""
         self.cancel()
         if not self.model_thread.isRunning():
             return True

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QApplication
 from desktop import paths, resources
 from desktop.library import Library
 from desktop.settings import Settings
+from desktop.ui.backup_schedule import wait_for_close_backups
 from desktop.ui.crash_handler import install_excepthook
 from desktop.ui.library_claim import claim_library
 from desktop.ui.license_refresh import start_license_refresh
@@ -194,6 +195,7 @@ def run(argv: list[str], *, library_path: Path | None = None) -> int:
     start_license_refresh(window)  # refunds and revocations reach this machine
     code = app.exec()
     sys.excepthook = sys.__excepthook__
+    wait_for_close_backups()  # the window went at once; its close backup finishes here
     return code
 
 
@@ -211,6 +213,7 @@ def open_and_close_window(library_path: Path) -> str:
     title = window.windowTitle()
     window.close()
     app.processEvents()
+    wait_for_close_backups()
     if not shown:
         raise RuntimeError("the main window did not appear")
     return f"opened and closed “{title}” ({app.platformName()})"

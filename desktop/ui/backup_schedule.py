@@ -1,13 +1,17 @@
 """When backups happen: a full backup in a background thread a little after start-up and then
 every few minutes while the library keeps changing; at close only what changed since the last
 full backup (``backup_changes``), so closing never zips the whole library while the writer
-waits. A change set too big for that is finished by a separate process after the window
+waits. That close backup runs on the backup thread too (looking at every file of a 10,000-
+document library alone takes a few tenths of a second): the window goes at once and the
+process waits for it before it exits (``wait_for_close_backups``, and Python's own exit joins
+the thread). A change set too big for that is finished by a separate process after the window
 closes. Either way a backup no older than the session's end exists."""
 
 from __future__ import annotations
 
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for_futures
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer
@@ -25,6 +29,17 @@ logger = logging.getLogger(__name__)
 
 FIRST_BACKUP_SECONDS = 20
 BACKUP_EVERY_MINUTES = 10
+
+# Close backups still running, for the app to wait for before the process exits.
+_CLOSING: set[Future[Path | None]] = set()
+
+
+def wait_for_close_backups(timeout: float | None = None) -> bool:
+    """Block until every close backup started so far is written; False on timeout."""
+    pending = set(_CLOSING)
+    done, not_done = wait_for_futures(pending, timeout=timeout)
+    _CLOSING.difference_update(done)
+    return not not_done
 
 
 class BackupSchedule(QObject):
@@ -46,7 +61,7 @@ class BackupSchedule(QObject):
 
     def back_up_in_background(self) -> None:
         """A full backup (skipped when nothing changed since the last backup)."""
-        if self._running is not None and not self._running.done():
+        if self._closing or (self._running is not None and not self._running.done()):
             return
         self._running = self._worker.submit(self._full)
 
@@ -63,19 +78,26 @@ class BackupSchedule(QObject):
         return self._closing
 
     def wait(self) -> Path | None:
-        """For tests: the result of the background backup in flight (None if none)."""
+        """For tests: the result of the newest backup in flight (None if none)."""
         return self._running.result() if self._running is not None else None
 
-    def finish(self) -> Path | None:
-        """At close: back up what changed since the last full backup."""
+    def finish(self) -> Future[Path | None]:
+        """At close: back up what changed since the last full backup, on the backup thread
+        (queued behind a full backup still running, so never two writers on the backup
+        folder); returns at once. ``wait_for_close_backups`` waits for it."""
+        if self._closing and self._running is not None:
+            return self._running  # finished already
         self.first.stop()
         self.every.stop()
-        if self._running is not None:
-            # A full backup still zipping stops at its next file (nothing half-written is
-            # kept); the changes backup below covers what it would have.
-            self._closing = True
-            self._running.result()  # never two writers on the same backup folder
-        self._worker.shutdown(wait=False)
+        # A full backup still zipping stops at its next file (nothing half-written is kept);
+        # the changes backup covers what it would have.
+        self._closing = True
+        self._running = self._worker.submit(self._changes)
+        _CLOSING.add(self._running)
+        self._worker.shutdown(wait=False)  # the thread ends after the changes backup
+        return self._running
+
+    def _changes(self) -> Path | None:
         try:
             return backup_changes(self.root, self.destination, limit_bytes=CLOSE_BYTES_LIMIT)
         except BackupTooLarge as exc:

@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QObject, Signal
 
 from desktop.library import Library
@@ -75,6 +76,13 @@ class LibraryWordCounts(QObject):
         return True
 
     def _count(self, number: int, documents: list[Path], *, whole_library: bool = True) -> None:
+        try:
+            self._count_pass(number, documents, whole_library)
+        except RuntimeError:  # the window (and this object) went away mid-pass: nobody to tell
+            if shiboken6.isValid(self):
+                raise
+
+    def _count_pass(self, number: int, documents: list[Path], whole_library: bool) -> None:
         batch: list[tuple[str, int]] = []
         sent = saved = time.monotonic()
         for document in documents:

@@ -8,6 +8,7 @@ the disk checks and autosaves when the app gains or loses focus.
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Protocol
 
@@ -85,8 +86,9 @@ class SessionSafety(QObject):
         for document in self.window.documents:
             document.save()
 
-    def back_up_library(self) -> Path | None:
-        """On close: only what changed since the last full backup (see BackupSchedule)."""
+    def back_up_library(self) -> Future[Path | None]:
+        """On close: only what changed since the last full backup, on the backup thread (see
+        BackupSchedule); the app waits for it before the process exits."""
         return self.backups.finish()
 
     def check_all_disks(self) -> None:

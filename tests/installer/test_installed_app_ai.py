@@ -26,7 +26,10 @@ def test_installed_app_without_its_model_says_reinstall_and_the_editor_works(
     monkeypatch.setenv("DRAFTSMITH_MODEL_CACHE", str(tmp_path / "no-models"))
     monkeypatch.setattr("inference.model_cache.bundled_models_dir", lambda: tmp_path / "gone")
     window, _document, editor = open_doc(make_window, library)
-    feature = install_ai(window, auto_ghost=False)
+    # The installed app is faked in this process: load the model here too (the model's own
+    # process of a real installed app is its binary with --model-process, see
+    # tests/ui/test_model_process.py).
+    feature = install_ai(window, auto_ghost=False, model_process=False)
     qtbot.waitUntil(lambda: feature.notice.message() != "", timeout=10_000)
     message = feature.notice.message()
     assert "comes with Draftsmith is missing" in message and "Reinstall Draftsmith" in message

@@ -81,12 +81,16 @@ class ScriptedPrompter(Prompter):
 
 @pytest.fixture(autouse=True)
 def no_work_left_for_the_next_test() -> Iterator[None]:
-    """Wait for this test's Qt worker tasks (the License dialog's status check) before its user
-    folders are switched: one still running would write into the next test's folders."""
+    """Wait for this test's Qt worker tasks (the License dialog's status check) and close
+    backups before its user folders are switched: one still running would write into the
+    next test's folders."""
     yield
     from PySide6.QtCore import QThreadPool
 
+    from desktop.ui.backup_schedule import wait_for_close_backups
+
     assert QThreadPool.globalInstance().waitForDone(30_000), "a worker task is still running"
+    assert wait_for_close_backups(30), "a close backup is still being written"
 
 
 @pytest.fixture

@@ -231,7 +231,8 @@ def test_notes_are_saved_and_reach_the_prompt(
     qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path
 ) -> None:
     window, document, editor = open_doc(make_window, library)
-    feature = ready_feature(qtbot, window, tiny_model_dir)
+    # In this process: the test looks at the prompt the model itself built.
+    feature = ready_feature(qtbot, window, tiny_model_dir, model_process=False)
     notes = "Mara keeps the lighthouse."
     feature.notes_pane.editor.setPlainText(notes)
     qtbot.waitUntil(lambda: library.load_notes(document.path) == notes, timeout=3000)
@@ -758,7 +759,8 @@ def test_tasks_the_model_does_poorly_are_marked_in_the_menu(
     note = "works better with a larger model"
     monkeypatch.setattr(LocalModel, "weak_tasks", lambda self: {Task.CHANGE_TONE: note})
     window, _document, _editor = open_doc(make_window, library)
-    feature = ready_feature(qtbot, window, tiny_model_dir)
+    # In this process, where the patched measurement applies.
+    feature = ready_feature(qtbot, window, tiny_model_dir, model_process=False)
     assert feature.tone_menu.title() == f"Change tone — {note}"
     assert note in window.registry.action("ai.tone.formal").toolTip()
     assert window.registry.action("ai.shorten").text() == "Shorten"

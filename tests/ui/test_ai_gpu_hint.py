@@ -27,7 +27,8 @@ def test_unused_nvidia_card_says_what_to_install(
     nvidia_card: None,  # noqa: F811
 ) -> None:
     window, _document, _editor = open_doc(make_window, library)
-    feature = ready_feature(qtbot, window, tiny_model_dir)
+    # In this process, where the driver is faked (the model's own process has none).
+    feature = ready_feature(qtbot, window, tiny_model_dir, model_process=False)
     assert feature.status.text().startswith("AI: CPU")
     tip = feature.status.toolTip()
     assert "Your NVIDIA graphics card is not used" in tip and "install" in tip

@@ -228,8 +228,10 @@ def test_drag_and_drop_in_the_sidebar_moves_on_disk(
 
 def test_closing_the_window_backs_up_the_library(make_window: Any, library: Library) -> None:
     from desktop import paths
+    from desktop.ui.backup_schedule import wait_for_close_backups
 
     library.create_document(title="Keep", text="safe")
     window = make_window()
     window.close()
+    assert wait_for_close_backups(30)  # what the app does before the process exits
     assert [p.suffix for p in paths.backups_dir().glob("Library-*")] == [".zip"]

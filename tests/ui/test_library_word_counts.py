@@ -186,3 +186,26 @@ def test_recounting_one_folder_keeps_the_rest_of_the_cache(
     library.save_word_counts()
     fresh = Library(library.root)  # the next start
     assert [fresh.remembered_word_count(d) for d in documents] == [1, 2, 3, 1, 2, 3]
+
+
+def test_a_pass_running_when_its_window_goes_away_ends_quietly(
+    qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from PySide6.QtCore import QObject
+
+    from desktop.ui.library_word_counts import LibraryWordCounts
+
+    errors: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: errors.append(args.exc_value))
+    library = Library(tmp_path / "Library")
+    library.ensure_exists(welcome=False)
+    documents = _library_of(library.root, 400)
+    owner = QObject()
+    counts = LibraryWordCounts(library, owner)
+    counts.start(documents)
+    with qtbot.waitSignal(owner.destroyed):
+        owner.deleteLater()
+    assert counts.wait(60)
+    assert errors == [], "the counting thread failed after its window was gone"
