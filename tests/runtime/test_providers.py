@@ -69,6 +69,9 @@ def test_idle_threads_spin_only_briefly_by_default() -> None:
     assert options.get_session_config_entry("session.intra_op.spin_duration_us") == "50"
     longer = session_options(SessionSettings(threads=2, spin_duration_us=1000))
     assert longer.get_session_config_entry("session.intra_op.spin_duration_us") == "1000"
+    unbounded = session_options(SessionSettings(threads=2, spin_duration_us=None))
+    with pytest.raises(RuntimeError):  # not set: onnxruntime's own (unbounded) spinning
+        unbounded.get_session_config_entry("session.intra_op.spin_duration_us")
 
 
 @pytest.mark.parametrize(
