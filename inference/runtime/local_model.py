@@ -87,13 +87,17 @@ class RuntimeSettings:
     context_tokens: int = DEFAULT_CONTEXT_TOKENS
     prefill_chunk: int = DEFAULT_PREFILL_CHUNK
     allow_spinning: bool = True
+    spin_duration_us: int | None = 50  # see SessionSettings
     verify_files: bool = True
     # None: preallocated in-place KV buffers when the graph supports them (checked at load).
     shared_kv: bool | None = None
 
     def session_settings(self) -> SessionSettings:
         return SessionSettings(
-            device=self.device, threads=self.threads, allow_spinning=self.allow_spinning
+            device=self.device,
+            threads=self.threads,
+            allow_spinning=self.allow_spinning,
+            spin_duration_us=self.spin_duration_us,
         )
 
 

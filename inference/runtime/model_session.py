@@ -149,6 +149,7 @@ class ModelSession:
                     device="cpu",
                     threads=settings.threads,
                     allow_spinning=settings.allow_spinning,
+                    spin_duration_us=settings.spin_duration_us,
                     optimization=settings.optimization,
                 )
             )

@@ -62,6 +62,12 @@ class SessionSettings:
     device: str = "auto"
     threads: int | None = None
     allow_spinning: bool = True
+    # How long an idle worker thread spins before it sleeps (with ``allow_spinning``). Long
+    # enough to bridge the gaps between one decode step's parallel kernels, short enough
+    # not to take a busy machine's cores from the thread that has the work (issue 18:
+    # unbounded spinning halved decode speed at load average 13-16; see the README).
+    # None: onnxruntime's own spinning, unbounded.
+    spin_duration_us: int | None = 50
     optimization: str = "all"  # "all", "extended", "basic", "none"
     profile_prefix: str | None = None  # onnxruntime's per-node profiling (benchmarks only)
 
@@ -72,6 +78,10 @@ class SessionSettings:
             )
         if self.threads is not None and not 1 <= self.threads <= 256:
             raise InvalidRequestError(f"CPU threads must be between 1 and 256, not {self.threads}.")
+        if self.spin_duration_us is not None and not 0 <= self.spin_duration_us <= 1_000_000:
+            raise InvalidRequestError(
+                f"Spin duration must be 0 to 1,000,000 microseconds, not {self.spin_duration_us}."
+            )
         if self.optimization not in ("all", "extended", "basic", "none"):
             raise InvalidRequestError(f"Unknown graph optimization level {self.optimization!r}.")
 
@@ -157,6 +167,10 @@ def session_options(settings: SessionSettings) -> ort.SessionOptions:
     options.add_session_config_entry(
         "session.intra_op.allow_spinning", "1" if settings.allow_spinning else "0"
     )
+    if settings.allow_spinning and settings.spin_duration_us is not None:
+        options.add_session_config_entry(
+            "session.intra_op.spin_duration_us", str(settings.spin_duration_us)
+        )
     return options
 
 

@@ -61,7 +61,23 @@ def test_thread_count_and_spinning_reach_the_session_options() -> None:
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
-@pytest.mark.parametrize("bad", [{"device": "tpu"}, {"threads": 0}, {"optimization": "max"}])
+def test_idle_threads_spin_only_briefly_by_default() -> None:
+    """Unbounded spinning halved decode speed on a loaded machine (issue 18): by default a
+    worker spins 50 us, enough to bridge one step's kernels, then sleeps."""
+    options = session_options(SessionSettings(threads=2))
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "1"
+    assert options.get_session_config_entry("session.intra_op.spin_duration_us") == "50"
+    longer = session_options(SessionSettings(threads=2, spin_duration_us=1000))
+    assert longer.get_session_config_entry("session.intra_op.spin_duration_us") == "1000"
+    unbounded = session_options(SessionSettings(threads=2, spin_duration_us=None))
+    with pytest.raises(RuntimeError):  # not set: onnxruntime's own (unbounded) spinning
+        unbounded.get_session_config_entry("session.intra_op.spin_duration_us")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"device": "tpu"}, {"threads": 0}, {"optimization": "max"}, {"spin_duration_us": -1}],
+)
 def test_bad_session_settings_are_refused(bad: dict[str, object]) -> None:
     with pytest.raises(InvalidRequestError):
         SessionSettings(**bad)  # type: ignore[arg-type]
