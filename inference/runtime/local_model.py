@@ -189,6 +189,9 @@ class LocalModel:
                 "No model has been built yet. Build it with `draftsmith-model build` "
                 "(or Settings > AI > Build model)."
             )
+        # The tokenizer first: its parse's garbage is freed before the session's weights
+        # arrive (a lower peak) and goes back to the system with the session's own.
+        codec = TextCodec.from_file(folder.tokenizer_path)
         session = ModelSession.load(
             folder,
             settings.session_settings(),
@@ -197,7 +200,6 @@ class LocalModel:
             kv_capacity=max(32, min(settings.context_tokens, folder.context_length)),
             shared_kv=settings.shared_kv,
         )
-        codec = TextCodec.from_file(folder.tokenizer_path)
         return cls(folder, session, codec, settings)
 
     @classmethod

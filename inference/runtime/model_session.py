@@ -15,6 +15,7 @@ import onnxruntime as ort
 
 from inference.model_cache import model_remedy
 from inference.model_folder import ModelFolder, ModelFolderError
+from inference.process_environment import release_free_heap
 from inference.runtime.device_report import DeviceReport
 from inference.runtime.errors import ModelUnavailableError
 from inference.runtime.kv_cache import KVCache
@@ -153,6 +154,7 @@ class ModelSession:
                     optimization=settings.optimization,
                 )
             )
+        release_free_heap()  # what loading freed in small blocks (tokenizer, graph parse)
         log.info(
             "loaded %s (%s) on %s in %.1f s",
             folder.name,
