@@ -2,12 +2,15 @@
 
 The tokenizer module owns encoding and streaming decode (``StreamDecoder`` only ever yields
 whole characters); this adds character offsets, which context fitting uses to cut text at
-a token boundary without re-tokenizing it piece by piece."""
+a token boundary without re-tokenizing it piece by piece, and re-encodes only the changed
+end of a text that starts like a recent one (``incremental_encoding.py``): the writer types
+at the end and asks again, and the prompt's ids are ready in well under a millisecond."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from inference.runtime.incremental_encoding import PrefixReuseEncoder
 from inference.runtime.tokenizer import StreamDecoder, Tokenizer
 
 
@@ -16,6 +19,7 @@ class TextCodec:
         self.tokenizer = tokenizer
         self._backend = tokenizer.backend
         self._whitespace: list[int] | None = None
+        self.encoder = PrefixReuseEncoder(self._backend)
 
     @classmethod
     def from_file(cls, path: Path) -> TextCodec:
@@ -24,14 +28,14 @@ class TextCodec:
 
     def encode(self, text: str) -> list[int]:
         """Token ids for ``text``; special-token markers written in it become special tokens."""
-        return self.tokenizer.encode(text)
+        return self.encoder.encode(text).ids
 
     def encode_with_offsets(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
-        encoding = self._backend.encode(text, add_special_tokens=False)
+        encoding = self.encoder.encode(text)
         return encoding.ids, encoding.offsets
 
     def count(self, text: str) -> int:
-        return self.tokenizer.token_count(text)
+        return len(self.encoder.encode(text).ids) if text else 0
 
     def decode(self, ids: list[int]) -> str:
         return self.tokenizer.decode(ids, skip_special=True)
