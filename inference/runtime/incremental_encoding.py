@@ -173,6 +173,9 @@ class PrefixReuseEncoder:
             recent = list(self._recent)
         best: tuple[_Encoded, int, int] | None = None
         for earlier in recent:
+            if earlier.text == text:  # asked again (a request is planned, then run)
+                best = earlier, 0, len(text)
+                break
             start, shared = _alignment(earlier.text, text)
             if shared > (best[2] if best else 0):
                 best = earlier, start, shared
@@ -201,15 +204,16 @@ class PrefixReuseEncoder:
             return None  # no token starts there: not the tokenizer this was shown for
         head_ids, head_offsets = self._encode_whole(text[:head_end]) if head_end else ([], [])
         tail_ids, tail_offsets = self._encode_whole(text[tail_start:])
-        shift = start
-        offsets = (
-            head_offsets
-            + [(s - shift, e - shift) for s, e in earlier.offsets[first:last]]
-            + [(s + tail_start, e + tail_start) for s, e in tail_offsets]
-        )
+        kept_offsets = earlier.offsets[first:last]
+        kept_starts = earlier.starts[first:last]
+        if start:  # the earlier text began ``start`` characters sooner
+            kept_offsets = [(s - start, e - start) for s, e in kept_offsets]
+            kept_starts = [s - start for s in kept_starts]
+        tail_offsets = [(s + tail_start, e + tail_start) for s, e in tail_offsets]
+        offsets = head_offsets + kept_offsets + tail_offsets
+        starts = [s for s, _ in head_offsets] + kept_starts + [s for s, _ in tail_offsets]
         ids = head_ids + earlier.ids[first:last] + tail_ids
-        encoded = _Encoded(text, ids, offsets, [s for s, _ in offsets])
-        return encoded, tail_start - head_end
+        return _Encoded(text, ids, offsets, starts), tail_start - head_end
 
     def _encode_whole(self, text: str) -> tuple[list[int], Offsets]:
         encoding = self._backend.encode(text, add_special_tokens=False)

@@ -14,6 +14,7 @@ import tokenizers
 from benchmarks.generation_vs_llamacpp import TYPED_SENTENCES, document
 from inference.export.gguf_tokenizer import build_tokenizer_json, supported_pre_tokenizers
 from inference.model_folder import find_default_model
+from inference.runtime import GenerationRequest, LocalModel, RuntimeSettings, SamplingSettings
 from inference.runtime.incremental_encoding import (
     MIN_REMEMBERED_CHARS,
     PrefixReuseEncoder,
@@ -22,6 +23,7 @@ from inference.runtime.incremental_encoding import (
     safe_cut,
     supports_prefix_reuse,
 )
+from inference.runtime.prompts import build_prompt
 from inference.runtime.text_codec import TextCodec
 from tests.export.conftest import find_default_gguf, finish
 from tests.tiny_vocab import add_tiny_tokenizer
@@ -270,3 +272,25 @@ def test_the_codec_encodes_prompts_incrementally(smollm_json: str, tmp_path: Pat
     assert (ids, offsets) == (whole.ids, whole.offsets)
     assert codec.encode(text + "\n\n") == codec.tokenizer.encode(text + "\n\n")
     assert codec.count(text) == len(whole.ids)
+
+
+def test_warm_continue_prompts_equal_fresh_ones_and_compute_only_the_new_text(
+    runtime_model_dir: Path,
+) -> None:
+    """The editor's path: continue, type a sentence, continue again."""
+    model = LocalModel.load(runtime_model_dir, RuntimeSettings(device="cpu", threads=1))
+    greedy = SamplingSettings(temperature=0, repetition_penalty=1.0)
+
+    def request(text: str) -> GenerationRequest:
+        return GenerationRequest("continue", before=text, sampling=greedy, max_new_tokens=4)
+
+    text = document(40)  # the tiny model reads 256 tokens: the whole text fits
+    model.run(request(text))
+    for sentence in (" The fog came.", " A bell rang.", " She wrote it down."):
+        text += sentence
+        fresh = TextCodec.from_file(model.folder.tokenizer_path)  # remembers nothing
+        expected = build_prompt(request(text).validated(), fresh, model.text_info).token_ids
+        assert model.plan(request(text)).token_ids == expected
+        assert model.codec.encoder.encode(text).reused_chars == len(text)  # planned already
+        result = model.run(request(text))
+        assert result.stats.computed_prompt_tokens <= len(fresh.encode(sentence)) + 2
