@@ -65,15 +65,16 @@ def tiny_tokens() -> list[str]:
     return tokens
 
 
-def add_tiny_tokenizer(writer: gguf.GGUFWriter) -> int:
-    """Write the ``tokenizer.ggml.*`` metadata and chat template; return the vocabulary size."""
+def add_tiny_tokenizer(writer: gguf.GGUFWriter, pre: str = "smollm") -> int:
+    """Write the ``tokenizer.ggml.*`` metadata (``pre``: the pre-tokenizer's llama.cpp name)
+    and chat template; return the vocabulary size."""
     tokens = tiny_tokens()
     token_types = [
         gguf.TokenType.CONTROL if i < len(CONTROL_TOKENS) else gguf.TokenType.NORMAL
         for i in range(len(tokens))
     ]
     writer.add_tokenizer_model("gpt2")
-    writer.add_tokenizer_pre("smollm")
+    writer.add_tokenizer_pre(pre)
     writer.add_token_list(tokens)
     writer.add_token_types(token_types)
     writer.add_token_merges(list(MERGES))
