@@ -283,14 +283,18 @@ def speed(
         for key in ("bundled", "small", "large")
     }
     runs: dict[str, list[dict[str, Any]]] = {column: [] for column, *_ in RUNS}
-    for round_number in range(1, args.rounds + 1):
+    for round_number in range(1, max(1, args.rounds) + 1):
         for column, key, _, engine in RUNS:
             log(f"round {round_number}: {column} ...")
             python = llama_python if engine == "llama" else Path(sys.executable)
             result = generation.run_worker(python, engine, specs[key])
             result["load_average_after"] = round(os.getloadavg()[0], 2)
             runs[column].append(result)
-    return {column: generation.best_of(results) for column, results in runs.items()}
+        best = {column: generation.best_of(results) for column, results in runs.items()}
+        # after every round: a run cut short still leaves its figures
+        print(f"\nafter round {round_number}:\n{speed_table(best)}", flush=True)
+        (args.work / "speed-rounds.json").write_text(json.dumps(runs, indent=2), "utf-8")
+    return best
 
 
 def speed_table(best: dict[str, dict[str, Any]]) -> str:
@@ -350,7 +354,7 @@ def main() -> int:
     files = make_files(args.work, args.vocab, default_gguf, shape)
     builds = {
         name: built(name, files[name], args.work, args.max_rss_gb * 1024)
-        for name in ("small", "large")
+        for name in ("large", "small")  # the larger first: it is the one that may not fit
     }
     summary: dict[str, Any] = {"shape": shape.__dict__, "builds": builds}
     for name, result in builds.items():
