@@ -1,7 +1,7 @@
 """What shipping a larger default model costs, measured (not a test).
 
     .venv/bin/python benchmarks/larger_default.py [--work DIR] [--vocab ggml-vocab-qwen2.gguf]
-        [--threads 2] [--rounds 2] [--repeats 2] [--max-rss-gb 8] [--skip-bench]
+        [--threads 2] [--rounds 2] [--repeats 2] [--max-rss-gb 8] [--skip-bench] [--runs ...]
 
 No 0.5-1.5B model can be downloaded on the build machine, so this writes one: random weights
 in the exact shape of Qwen2.5-0.5B-Instruct (``qwen2``, 24 layers, hidden 896, 14 query and 2
@@ -253,14 +253,14 @@ def built(name: str, gguf_path: Path, work: Path, max_rss_mb: float) -> dict[str
 
 # -- speed -------------------------------------------------------------------------------
 
-# (column, model folder key, gguf key, engine)
-RUNS = (
-    ("default 135M Q4_1 (bundled)", "bundled", "bundled_gguf", "ours"),
-    ("135M Q4_K_M", "small", "small_gguf", "ours"),
-    ("135M Q4_K_M llama.cpp", "small", "small_gguf", "llama"),
-    ("0.5B-shape Q4_K_M", "large", "large_gguf", "ours"),
-    ("0.5B-shape Q4_K_M llama.cpp", "large", "large_gguf", "llama"),
-)
+# name: (column, model, engine); the model's folder is paths[model], its GGUF paths[model_gguf]
+RUNS = {
+    "bundled": ("default 135M Q4_1 (bundled)", "bundled", "ours"),
+    "small": ("135M Q4_K_M", "small", "ours"),
+    "small-llama": ("135M Q4_K_M llama.cpp", "small", "llama"),
+    "large": ("0.5B-shape Q4_K_M", "large", "ours"),
+    "large-llama": ("0.5B-shape Q4_K_M llama.cpp", "large", "llama"),
+}
 ROWS = (
     ("prefill tok/s (~300 tokens)", "prefill_short_tps"),
     ("prefill tok/s (~1300 tokens)", "prefill_long_tps"),
@@ -276,49 +276,56 @@ ROWS = (
 def speed(
     paths: dict[str, Path], args: argparse.Namespace, llama_python: Path
 ) -> dict[str, dict[str, Any]]:
+    names = [name.strip() for name in args.runs.split(",") if name.strip()]
+    unknown = set(names) - set(RUNS)
+    if unknown:
+        raise SystemExit(f"unknown --runs {sorted(unknown)}; choose from {list(RUNS)}")
     specs = {
-        key: generation.make_spec(
-            paths[key], paths[f"{key}_gguf"], args.threads, "cpu", "q4", args.repeats
+        model: generation.make_spec(
+            paths[model], paths[f"{model}_gguf"], args.threads, "cpu", "q4", args.repeats
         )
-        for key in ("bundled", "small", "large")
+        for model in {RUNS[name][1] for name in names}
     }
-    runs: dict[str, list[dict[str, Any]]] = {column: [] for column, *_ in RUNS}
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    best: dict[str, dict[str, Any]] = {}
+    record = args.work / f"speed-{time.strftime('%Y%m%d-%H%M%S')}.json"
     for round_number in range(1, max(1, args.rounds) + 1):
-        for column, key, _, engine in RUNS:
+        for name in names:
+            column, model, engine = RUNS[name]
             log(f"round {round_number}: {column} ...")
             python = llama_python if engine == "llama" else Path(sys.executable)
-            result = generation.run_worker(python, engine, specs[key])
+            result = generation.run_worker(python, engine, specs[model])
             result["load_average_after"] = round(os.getloadavg()[0], 2)
-            runs[column].append(result)
-        best = {column: generation.best_of(results) for column, results in runs.items()}
-        # after every round: a run cut short still leaves its figures
-        print(f"\nafter round {round_number}:\n{speed_table(best)}", flush=True)
-        (args.work / "speed-rounds.json").write_text(json.dumps(runs, indent=2), "utf-8")
+            runs[name].append(result)
+            # after every run: one cut short still leaves its figures
+            best = {n: generation.best_of(results) for n, results in runs.items() if results}
+            record.write_text(json.dumps(runs, indent=2), "utf-8")
+            log(f"{column}: load average {result['load_average_after']}\n{speed_table(best)}")
     return best
 
 
 def speed_table(best: dict[str, dict[str, Any]]) -> str:
-    columns = [column for column, *_ in RUNS]
+    names = list(RUNS)
     lines = [
         "| metric (same 2 threads) | "
-        + " | ".join(columns)
+        + " | ".join(RUNS[name][0] for name in names)
         + " | 0.5B: Draftsmith vs llama.cpp | 0.5B cost vs bundled (x slower, x more) |",
-        "|---" * (len(columns) + 3) + "|",
+        "|---" * (len(names) + 3) + "|",
     ]
     for label, key in ROWS:
-        values = [best[c].get(key) for c in columns]
-        large, large_llama, bundled = values[3], values[4], values[0]
+        values = {name: best.get(name, {}).get(key) for name in names}
         higher_better = key.endswith("tps")
 
         def ratio(better: float | None, worse: float | None) -> str:
             return f"{better / worse:.2f}x" if better and worse else ""
 
+        large, large_llama, bundled = values["large"], values["large-llama"], values["bundled"]
         # > 1: Draftsmith better than llama.cpp; the larger model's cost as a factor
         versus = ratio(large, large_llama) if higher_better else ratio(large_llama, large)
         cost = ratio(bundled, large) if higher_better else ratio(large, bundled)
         lines.append(
             f"| {label} | "
-            + " | ".join(generation.fmt(v) for v in values)
+            + " | ".join(generation.fmt(values[name]) for name in names)
             + f" | {versus} | {cost} |"
         )
     return "\n".join(lines)
@@ -340,6 +347,11 @@ def main() -> int:
     )
     parser.add_argument("--default-model", type=Path, help="the bundled default model folder")
     parser.add_argument("--skip-bench", action="store_true", help="files and builds only")
+    parser.add_argument(
+        "--runs",
+        default=",".join(RUNS),
+        help=f"which engine/model runs, in this order (default: {','.join(RUNS)})",
+    )
     args = parser.parse_args()
 
     from inference.export.build import fetch_default_gguf
