@@ -104,6 +104,15 @@ def document(words: int) -> str:
 
 
 def peak_rss_mb() -> float:
+    """This process's peak RSS since it started its program. Not ``getrusage``'s ru_maxrss:
+    Linux carries that over fork and exec, so a worker would report at least the RSS its
+    parent had when it forked (the parent holds a loaded model)."""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="utf-8").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
