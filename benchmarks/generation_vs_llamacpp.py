@@ -1,6 +1,7 @@
 """Draftsmith's runtime vs llama.cpp, side by side on the same GGUF (not a test).
 
     .venv/bin/python benchmarks/generation_vs_llamacpp.py [--threads 2] [--device cpu|cuda]
+        [--model FOLDER --gguf FILE.gguf]
 
 Sets up llama-cpp-python==0.3.36 in benchmarks/.env/llama (pip's wheel cache makes that quick
 once built), then runs each engine in its own subprocess (so each one's peak RSS is its own)
@@ -103,6 +104,15 @@ def document(words: int) -> str:
 
 
 def peak_rss_mb() -> float:
+    """This process's peak RSS since it started its program. Not ``getrusage``'s ru_maxrss:
+    Linux carries that over fork and exec, so a worker would report at least the RSS its
+    parent had when it forked (the parent holds a loaded model)."""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="utf-8").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -343,6 +353,48 @@ def find_gguf(model_dir: Path) -> Path:
     raise SystemExit(f"cannot find the GGUF {name} the model was built from")
 
 
+def make_spec(
+    model: Path, gguf: Path, threads: int, device: str, variant: str | None, repeats: int
+) -> dict:
+    """What both engines' workers run: the prompts as the model's own token ids (the same
+    ids for llama.cpp, which runs ``gguf``, the file ``model`` was built from)."""
+    sys.path.insert(0, str(ROOT))
+    from inference.runtime.local_model import LocalModel, RuntimeSettings
+    from inference.runtime.tasks import GenerationRequest
+
+    planner = LocalModel.load(
+        model, RuntimeSettings(device="cpu", threads=1, context_tokens=CONTEXT_TOKENS)
+    )
+    codec = planner.codec
+    doc_text = document(1000)
+    doc_ids = planner.plan(GenerationRequest("continue", before=doc_text)).token_ids
+    typed_texts = [
+        doc_text + "".join(TYPED_SENTENCES[: i + 1]) for i in range(len(TYPED_SENTENCES))
+    ]
+    typed_ids = [
+        planner.plan(GenerationRequest("continue", before=text)).token_ids for text in typed_texts
+    ]
+    short_ids = codec.encode(document(230))[:300]
+    long_ids = codec.encode(document(1000))[:1300]
+    del planner
+    return {
+        "gguf": str(gguf),
+        "model": str(model),
+        "threads": threads,
+        "device": device,
+        "variant": variant,
+        "repeats": repeats,
+        "short": short_ids,
+        "long": long_ids,
+        "fresh": long_ids[:FRESH_PROMPT_TOKENS],
+        "cached": long_ids[:LONG_CACHE_TOKENS],
+        "doc": doc_ids,
+        "doc_typed": typed_ids,
+        "doc_text": doc_text,
+        "typed_texts": typed_texts,
+    }
+
+
 def run_worker(python: Path, engine: str, spec: dict) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(spec, handle)
@@ -461,6 +513,11 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--model", help="model folder (default: the built default model)")
+    parser.add_argument(
+        "--gguf",
+        help="the GGUF file the model was built from, for llama.cpp (default: the file its "
+        "manifest names, looked up in the model cache's sources)",
+    )
     parser.add_argument("--variant", help="model variant (default: the device's)")
     parser.add_argument(
         "--repeats",
@@ -492,48 +549,16 @@ def main() -> int:
 
     sys.path.insert(0, str(ROOT))
     from inference.model_folder import ModelFolder, find_default_model
-    from inference.runtime.local_model import LocalModel, RuntimeSettings
-    from inference.runtime.tasks import GenerationRequest
 
     folder = ModelFolder.open(args.model) if args.model else find_default_model()
     if folder is None:
         raise SystemExit("no built model: run `.venv/bin/draftsmith-model build` first")
-    gguf = find_gguf(folder.path)
-    planner = LocalModel.load(
-        folder.path, RuntimeSettings(device="cpu", threads=1, context_tokens=CONTEXT_TOKENS)
-    )
-    codec = planner.codec
-    doc_text = document(1000)
-    doc_ids = planner.plan(GenerationRequest("continue", before=doc_text)).token_ids
-    typed_texts = [
-        doc_text + "".join(TYPED_SENTENCES[: i + 1]) for i in range(len(TYPED_SENTENCES))
-    ]
-    typed_ids = [
-        planner.plan(GenerationRequest("continue", before=text)).token_ids for text in typed_texts
-    ]
-    short_ids = codec.encode(document(230))[:300]
-    long_ids = codec.encode(document(1000))[:1300]
-    del planner
-    spec = {
-        "gguf": str(gguf),
-        "model": str(folder.path),
-        "threads": args.threads,
-        "device": args.device,
-        "variant": args.variant,
-        "repeats": args.repeats,
-        "short": short_ids,
-        "long": long_ids,
-        "fresh": long_ids[:FRESH_PROMPT_TOKENS],
-        "cached": long_ids[:LONG_CACHE_TOKENS],
-        "doc": doc_ids,
-        "doc_typed": typed_ids,
-        "doc_text": doc_text,
-        "typed_texts": typed_texts,
-    }
+    gguf = Path(args.gguf) if args.gguf else find_gguf(folder.path)
+    spec = make_spec(folder.path, gguf, args.threads, args.device, args.variant, args.repeats)
     print(
         f"model: {folder.path}\ngguf:  {gguf}\nthreads: {args.threads}, device: {args.device}\n"
-        f"prompts: {len(short_ids)} / {len(long_ids)} tokens; document {len(doc_ids)} tokens "
-        f"(+{len(typed_ids[0]) - len(doc_ids)} typed)",
+        f"prompts: {len(spec['short'])} / {len(spec['long'])} tokens; document "
+        f"{len(spec['doc'])} tokens (+{len(spec['doc_typed'][0]) - len(spec['doc'])} typed)",
         flush=True,
     )
     python = None

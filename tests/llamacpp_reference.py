@@ -74,7 +74,9 @@ def _call(request: dict, timeout: float = 300) -> dict:
     return json.loads(done.stdout)
 
 
-def quantize(source: Path, target: Path, ftype: str, pure: bool = True) -> Path:
+def quantize(
+    source: Path, target: Path, ftype: str, pure: bool = True, timeout: float = 300
+) -> Path:
     """``source`` (an F32/F16 GGUF) re-quantized by llama.cpp's own quantizer."""
     _call(
         {
@@ -84,7 +86,8 @@ def quantize(source: Path, target: Path, ftype: str, pure: bool = True) -> Path:
             "ftype": ftype,
             "pure": pure,
             "threads": THREADS,
-        }
+        },
+        timeout,
     )
     return target
 

@@ -34,6 +34,15 @@ class Shape:
     llama3_rope: tuple[float, float, float, int] | None = None
     sliding_window: int | None = None
     seed: int = 0
+    # Matrices stored as F16 (an "F16 dump", half the size and memory of F32; vectors stay F32)
+    float16: bool = False
+    # Standard deviation of the embedding, and a factor on the layers' output matrices
+    # (attn_output, ffn_down). A deep random model with a tied head predicts nearly at random,
+    # where any rounding flips the top token; a small embedding (logits in a trained model's
+    # range) and small layer outputs keep the residual stream near the input token's
+    # embedding, so the model is decided (it echoes its input) and the build's checks apply.
+    embedding_scale: float = 1.0
+    residual_scale: float = 1.0
 
 
 def _rope_permute(weight: np.ndarray, heads: int) -> np.ndarray:
@@ -92,13 +101,16 @@ def _add_tokenizer(writer: gguf.GGUFWriter, fields: dict[str, Any]) -> int:
 
 
 def write_synthetic_gguf(path: Path, tokenizer: dict[str, Any], shape: Shape = Shape()) -> Path:
-    """An F32 GGUF of ``shape`` with ``tokenizer``'s vocabulary (see the module docstring)."""
+    """An F32 (or F16: ``shape.float16``) GGUF of ``shape`` with ``tokenizer``'s vocabulary
+    (see the module docstring)."""
     rng = np.random.default_rng(shape.seed)
     arch = shape.arch
     writer = gguf.GGUFWriter(str(path), arch)
     writer.add_name(f"Synthetic {arch} (test)")
     writer.add_license("apache-2.0")
-    writer.add_file_type(gguf.LlamaFileType.ALL_F32)
+    writer.add_file_type(
+        gguf.LlamaFileType.MOSTLY_F16 if shape.float16 else gguf.LlamaFileType.ALL_F32
+    )
     writer.add_block_count(shape.layers)
     writer.add_context_length(shape.context)
     writer.add_embedding_length(shape.hidden)
@@ -125,7 +137,7 @@ def write_synthetic_gguf(path: Path, tokenizer: dict[str, Any], shape: Shape = S
             values = _rope_permute(values, shape.heads)
         elif arch == "llama" and name.endswith("attn_k.weight"):
             values = _rope_permute(values, shape.kv_heads)
-        writer.add_tensor(name, values)
+        writer.add_tensor(name, values.astype(np.float16) if shape.float16 else values)
         return values
 
     def vector(name: str, width: int, around: float, spread: float) -> None:
@@ -133,7 +145,7 @@ def write_synthetic_gguf(path: Path, tokenizer: dict[str, Any], shape: Shape = S
 
     kv_width = shape.kv_heads * head_dim
     wide = shape.hidden**-0.5
-    embedding = matrix("token_embd.weight", vocab, shape.hidden, 1.0)
+    embedding = matrix("token_embd.weight", vocab, shape.hidden, shape.embedding_scale)
     if shape.llama3_rope is not None:
         writer.add_tensor(
             "rope_freqs.weight", llama3_rope_factors(head_dim, shape.rope_theta, shape.llama3_rope)
@@ -147,12 +159,17 @@ def write_synthetic_gguf(path: Path, tokenizer: dict[str, Any], shape: Shape = S
             vector(f"blk.{i}.attn_q.bias", shape.hidden, 0.0, 0.5)
             vector(f"blk.{i}.attn_k.bias", kv_width, 0.0, 0.5)
             vector(f"blk.{i}.attn_v.bias", kv_width, 0.0, 0.5)
-        matrix(f"blk.{i}.attn_output.weight", shape.hidden, shape.hidden, wide)
+        matrix(
+            f"blk.{i}.attn_output.weight", shape.hidden, shape.hidden, wide * shape.residual_scale
+        )
         vector(f"blk.{i}.ffn_norm.weight", shape.hidden, 1.0, 0.1)
         matrix(f"blk.{i}.ffn_gate.weight", shape.intermediate, shape.hidden, wide)
         matrix(f"blk.{i}.ffn_up.weight", shape.intermediate, shape.hidden, wide)
         matrix(
-            f"blk.{i}.ffn_down.weight", shape.hidden, shape.intermediate, shape.intermediate**-0.5
+            f"blk.{i}.ffn_down.weight",
+            shape.hidden,
+            shape.intermediate,
+            shape.intermediate**-0.5 * shape.residual_scale,
         )
     vector("output_norm.weight", shape.hidden, 1.0, 0.1)
     if shape.untied:
@@ -210,3 +227,18 @@ def float_copy(source: Path, target: Path, half: bool = True) -> Path:
     writer.write_tensors_to_file()
     writer.close()
     return target
+
+
+def pad_vocabulary(fields: dict[str, Any], size: int) -> dict[str, Any]:
+    """``fields`` with its vocabulary padded to ``size`` tokens as llama.cpp's converter pads a
+    model whose embedding has more rows than its tokenizer has tokens (Qwen 2.5: 151936 rows):
+    ``[PAD<id>]`` tokens of type UNUSED, which no text ever produces."""
+    tokens = list(fields["tokenizer.ggml.tokens"])
+    if size < len(tokens):
+        raise ValueError(f"cannot pad {len(tokens)} tokens down to {size}")
+    padded = dict(fields)
+    padded["tokenizer.ggml.tokens"] = tokens + [f"[PAD{i}]" for i in range(len(tokens), size)]
+    padded["tokenizer.ggml.token_type"] = list(fields["tokenizer.ggml.token_type"]) + [
+        int(gguf.TokenType.UNUSED)
+    ] * (size - len(tokens))
+    return padded

@@ -12,12 +12,15 @@ import numpy as np
 import onnx
 import pytest
 from onnx import numpy_helper
+from tokenizers import Tokenizer
 
 from inference.export.build import BuildError, build
+from inference.export.checks import SAMPLE_TEXT
 from inference.model_folder import ModelFolder
 from tests.synthetic_gguf import (
     Shape,
     llama3_rope_factors,
+    pad_vocabulary,
     tokenizer_metadata,
     write_synthetic_gguf,
 )
@@ -54,6 +57,30 @@ def test_qwen2_builds_with_its_biases_tokenizer_and_template(
         np.testing.assert_array_equal(packed, expected)
     ops = Counter(n.op_type for n in onnx.load(str(model.variant_path("q4"))).graph.node)
     assert ops["GroupQueryAttention"] == 1  # the bias did not break the fused attention
+
+
+def test_a_padded_vocabulary_in_an_f16_file_with_a_tied_head_builds(
+    tiny_fields: dict[str, Any], tmp_path: Path
+) -> None:
+    """Qwen 2.5's GGUFs pad the vocabulary to the embedding's rows with UNUSED ``[PAD<id>]``
+    tokens (151936 rows for 151665 tokens); the larger-default benchmark's model does too,
+    stored F16 like a converter's dump, with a tied head made decided by its scales."""
+    real = len(tiny_fields["tokenizer.ggml.tokens"])
+    size = real + 64
+    fields = pad_vocabulary(dict(tiny_fields, **{"tokenizer.ggml.pre": "qwen2"}), size)
+    shape = Shape(
+        arch="qwen2", qkv_bias=True, float16=True, embedding_scale=0.5, residual_scale=0.1, **SMALL
+    )
+    path = write_synthetic_gguf(tmp_path / "padded.gguf", fields, shape)
+    stored = {t.name: t.tensor_type.name for t in gguf.GGUFReader(str(path)).tensors}
+    assert stored["token_embd.weight"] == "F16" and stored["output_norm.weight"] == "F32"
+    assert "output.weight" not in stored
+    model = ModelFolder.open(build(path, cache_root=tmp_path / "cache").path)
+    assert model.architecture.tie_embeddings
+    tokenizer = Tokenizer.from_file(str(model.tokenizer_path))
+    assert tokenizer.get_vocab_size() == size
+    assert tokenizer.token_to_id(f"[PAD{size - 1}]") == size - 1
+    assert max(tokenizer.encode(SAMPLE_TEXT, add_special_tokens=False).ids) < real
 
 
 def test_llama3_rope_freqs_and_the_context_cap(tiny_fields: dict[str, Any], tmp_path: Path) -> None:
