@@ -44,12 +44,14 @@ from inference.export.gguf_tokenizer import (
 )
 from inference.export.onnx_fusion import FusionError
 from inference.export.onnx_variants import VARIANTS, build_variant
+from inference.export.reference import q4_holds_other_values
 from inference.export.weights import GGUFWeights
 from inference.model_cache import cache_key, model_cache_root
 from inference.model_folder import (
     FORMAT_VERSION,
     MANIFEST_NAME,
     TOKENIZER_NAME,
+    Architecture,
     ModelFolder,
     ModelFolderError,
     sha256_file,
@@ -71,6 +73,8 @@ DEFAULT_MAX_CONTEXT = 32768
 # model's fp32, a 3B model's q4) keeps its weights in a ``.data`` file beside the graph,
 # which also spares the whole-model serialisation copy while saving.
 EXTERNAL_DATA_BYTES = 1 << 30
+# Models with up to this many float32 weight bytes get an ``fp32`` variant by default.
+FP32_BY_DEFAULT_BYTES = 1 << 30
 
 Progress = Callable[[str, float], None]
 
@@ -192,23 +196,20 @@ class _Builder:
             ids = ids + ids
         self.step("tokenizer", 1.0)
 
-        reference = self._tensorflow_reference(ids[:PARITY_TOKENS])
+        ids = ids[:AGREEMENT_POSITIONS]
+        reference = self._reference(ids, as_q4=False)
         fused = self._convert()
         weights = GGUFWeights(self.source)
-        # The float variant is the 4-bit one's reference: made even when not asked for.
-        made = self.variants if "fp32" in self.variants else (*self.variants, "fp32")
-        for index, variant in enumerate(made):
-            self.step("quantize" if variant == "q4" else "write", index / len(made))
+        for index, variant in enumerate(self.variants):
+            self.step("quantize" if variant == "q4" else "write", index / len(self.variants))
             model = build_variant(fused, weights, variant)
             model.ir_version = ONNX_IR_VERSION
             _save(model, self.workdir / self.variant_file(variant))
             del model
             gc.collect()
+        del fused
         self.step("write", 1.0)
-        self._check(tokenizer, ids, reference, made)
-        for variant in set(made) - set(self.variants):
-            (self.workdir / self.variant_file(variant)).unlink()
-            (self.workdir / self.data_file(variant)).unlink(missing_ok=True)
+        self._check(tokenizer, ids, reference)
         return self.report
 
     @staticmethod
@@ -219,38 +220,19 @@ class _Builder:
     def data_file(variant: str) -> str:
         return f"model.{variant}.onnx.data"
 
-    def _tensorflow_reference(self, ids: list[int]) -> tuple[list[int], np.ndarray]:
+    def _reference(self, ids: list[int], as_q4: bool) -> np.ndarray:
         """Logits of the TensorFlow model with the real (dequantized) weights at every
-        position of ``ids`` ([len(ids), vocab]), fed one token at a time with its own cache."""
-        import tensorflow as tf
-
-        from inference.export.keras_llama import build_model, weight_map
+        position of ``ids`` ([len(ids), vocab]), computed one layer at a time (reference.py):
+        the build never holds the whole model in float32."""
+        from inference.export.reference import ReferenceWeights, reference_logits
 
         self.step("dequantize", 0.0)
-        model = build_model(self.cfg)
-        variables = weight_map(model)
-        weights = GGUFWeights(self.source)
-        for index, (name, variable) in enumerate(variables.items()):
-            variable.assign(weights.keras_weights([name])[name])
-            self.step("dequantize", (index + 1) / len(variables))
-        empty = tf.zeros([1, self.cfg.num_kv_heads, 0, self.cfg.head_dim])
-        keys = values = [empty] * self.cfg.num_layers
-        rows = []
-        for position, token in enumerate(ids):
-            logits, presents = model(
-                tf.constant([[token]], tf.int64),
-                tf.ones([1, position + 1], tf.int64),
-                tf.constant([[position]], tf.int64),
-                keys,
-                values,
-            )
-            keys = [key for key, _ in presents]
-            values = [value for _, value in presents]
-            rows.append(logits.numpy()[0, -1])
-        result = np.stack(rows)
-        del model, variables
-        gc.collect()
-        return ids, result
+        return reference_logits(
+            self.cfg,
+            ids,
+            ReferenceWeights(self.source, as_q4=as_q4),
+            lambda fraction: self.step("dequantize", fraction),
+        )
 
     def _convert(self) -> onnx.ModelProto:
         from inference.export.onnx_fusion import fuse
@@ -263,26 +245,61 @@ class _Builder:
         self.step("convert", 1.0)
         return fused
 
-    def _check(
-        self, tokenizer, ids: list[int], reference: tuple[list[int], np.ndarray], made: tuple
-    ) -> None:
-        parity_ids, parity_logits = reference
-        decoders = {v: OnnxDecoder(self.workdir / self.variant_file(v), self.cfg) for v in made}
+    def _check(self, tokenizer, ids: list[int], reference: np.ndarray) -> None:
+        """Every variant against the float reference, one onnxruntime session at a time.
+
+        ``fp32`` (when asked for) directly; ``q4`` twice: a twin of its graph whose
+        MatMulNBits compute in float (accuracy level 1: the GGUF blocks dequantized, exact
+        float math) must match the TensorFlow model on the values it holds as closely as
+        ``fp32`` does, which checks the conversion; the model as shipped (int8 activations)
+        must then agree with the float model's next token (the quantization's cost)."""
+        parity_ids = ids[:PARITY_TOKENS]
         self.step("check", 0.0)
-        check_float_parity(decoders["fp32"], parity_logits, parity_ids, self.report)
-        for variant, decoder in decoders.items():
-            check_cache(decoder, variant, parity_ids, self.report)
-        self.step("check", 0.3)
-        if "q4" in decoders:
-            positions = ids[:AGREEMENT_POSITIONS]
-            quantized = decoders["q4"].logits_at_every_position(positions)
-            self.step("check", 0.6)
-            reference_logits = decoders["fp32"].logits_at_every_position(positions)
-            check_agreement(quantized, reference_logits, self.report)
+        if "fp32" in self.variants:
+            with OnnxDecoder(self.workdir / self.variant_file("fp32"), self.cfg) as decoder:
+                check_float_parity(decoder, reference[:PARITY_TOKENS], parity_ids, self.report)
+                check_cache(decoder, "fp32", parity_ids, self.report, exact=True)
+        self.step("check", 0.2)
+        if "q4" in self.variants:
+            path = self.workdir / self.variant_file("q4")
+            own = reference[:PARITY_TOKENS]
+            if q4_holds_other_values(self.source):  # float tensors it quantized itself
+                own = self._reference(parity_ids, as_q4=True)
+                self.step("check", 0.3)
+            twin = self.workdir / f".{self.variant_file('q4')}.float-check.onnx"
+            _float_activation_twin(path, twin)
+            try:
+                with OnnxDecoder(twin, self.cfg) as decoder:
+                    check_float_parity(decoder, own, parity_ids, self.report, FLOAT_TWIN)
+                    check_cache(decoder, FLOAT_TWIN, parity_ids, self.report, exact=True)
+            finally:
+                twin.unlink()
+            self.step("check", 0.5)
+            with OnnxDecoder(path, self.cfg) as decoder:
+                check_cache(decoder, "q4", parity_ids, self.report, exact=False)
+                quantized = decoder.logits_at_every_position(ids)
+            check_agreement(quantized, reference, self.report)
         self.step("check", 0.9)
         if self.is_default:
-            check_paris(decoders[_default_variant(self.variants)], tokenizer, self.report)
+            variant = _default_variant(self.variants)
+            with OnnxDecoder(self.workdir / self.variant_file(variant), self.cfg) as decoder:
+                check_paris(decoder, tokenizer, self.report)
         self.step("check", 1.0)
+
+
+FLOAT_TWIN = "q4_float_activations"
+
+
+def _float_activation_twin(path: Path, twin: Path) -> None:
+    """``path``'s graph with every MatMulNBits computing in float32 (accuracy level 1),
+    written beside it: weights kept in a ``.data`` file are shared, not copied."""
+    model = onnx.load(str(path), load_external_data=False)
+    for node in model.graph.node:
+        if node.op_type == "MatMulNBits":
+            for attribute in node.attribute:
+                if attribute.name == "accuracy_level":
+                    attribute.i = 1
+    onnx.save(model, str(twin))
 
 
 def _save(model: onnx.ModelProto, path: Path) -> None:
@@ -298,6 +315,21 @@ def _save(model: onnx.ModelProto, path: Path) -> None:
         location=path.name + ".data",
         size_threshold=1024,
     )
+
+
+def float32_bytes(cfg: Architecture) -> int:
+    """The model's weights in float32 (what an ``fp32`` variant holds)."""
+    attention = cfg.hidden_size * cfg.head_dim * 2 * (cfg.num_heads + cfg.num_kv_heads)
+    layer = attention + 3 * cfg.hidden_size * cfg.intermediate_size + 2 * cfg.hidden_size
+    tables = (1 if cfg.tie_embeddings else 2) * cfg.vocab_size * cfg.hidden_size
+    return 4 * (cfg.num_layers * layer + tables + cfg.hidden_size)
+
+
+def default_variants(cfg: Architecture) -> tuple[str, ...]:
+    """Both variants for a model whose float32 copy is small (up to ~250M parameters, the
+    default model's 540 MB included); larger models get ``q4`` alone unless ``fp32`` is
+    asked for: a 3B model's would take 12 GB on disk, and as much memory to check."""
+    return VARIANTS if float32_bytes(cfg) <= FP32_BY_DEFAULT_BYTES else ("q4",)
 
 
 def _default_variant(variants: tuple) -> str:
@@ -375,7 +407,7 @@ def build(
     gguf_path: str | Path | None = None,
     *,
     cache_root: Path | None = None,
-    variants: tuple[str, ...] = VARIANTS,
+    variants: tuple[str, ...] | None = None,
     force: bool = False,
     progress: Progress = _no_progress,
     cancel: CancelToken | None = None,
@@ -385,8 +417,8 @@ def build(
     """Build (or find in the cache) the model folder for a GGUF file; default: SmolLM2."""
     started = time.monotonic()
     root = Path(cache_root) if cache_root else model_cache_root()
-    unknown = set(variants) - set(VARIANTS)
-    if unknown or not variants:
+    unknown = set(variants or ()) - set(VARIANTS)
+    if unknown or variants == ():
         raise BuildError(
             f"Unknown model variant(s): {', '.join(sorted(unknown)) or 'none'}; "
             f"choose from {', '.join(VARIANTS)}."
@@ -419,20 +451,21 @@ def build(
             raise BuildError(str(error)) from error
         progress("read", 1.0)
         context_length = max(1, min(source.context_length, max_context))
+        variants = tuple(variants) if variants else default_variants(source.architecture)
         workdir = Path(tempfile.mkdtemp(dir=root, prefix=f".building-{final.name}-"))
         try:
             report = _Builder(
                 source,
                 source_sha256,
                 workdir,
-                tuple(variants),
+                variants,
                 is_default,
                 progress,
                 cancel,
                 context_length,
             ).run()
             manifest = _manifest(
-                source, source_sha256, workdir, tuple(variants), is_default, report, context_length
+                source, source_sha256, workdir, variants, is_default, report, context_length
             )
             (workdir / MANIFEST_NAME).write_text(
                 json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8"

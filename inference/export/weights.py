@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 
-from inference.export.gguf_source import BlockWeight, GGUFSource
+from inference.export.gguf_source import FLOAT_TYPES, BlockWeight, GGUFSource, unpack_blocks
 
 _LINEAR_PARTS = {
     "attention.q_proj": "attn_q",
@@ -88,6 +88,19 @@ class GGUFWeights:
         if packed:
             return concat_rows([self.matrix(f"layer_{layer}.{p}") for p in packed])
         return self.source.layer_matrix(layer, _LINEAR_PARTS[part])
+
+    def table_rows(self, name: str, rows: slice | np.ndarray) -> BlockWeight:
+        """Some rows of ``embedding`` or ``lm_head`` ([vocab, hidden]; tied: the embedding),
+        read without the rest of the table: a 128k-token table is 1.5 GB as float32."""
+        tied = name == "embedding" or self.source.architecture.tie_embeddings
+        tensor = self.source.tensors["token_embd.weight" if tied else "output.weight"]
+        cols = int(tensor.shape[0])
+        raw = np.asarray(tensor.data[rows])
+        count = raw.shape[0]
+        if tensor.tensor_type in FLOAT_TYPES:
+            dense = raw.astype(np.float32).reshape(count, cols)
+            return BlockWeight(tensor.tensor_type, count, cols, dense=dense)
+        return unpack_blocks(raw, tensor.tensor_type, count, cols)
 
     def vector(self, name: str) -> np.ndarray:
         if name == "final_norm.weight":
