@@ -41,15 +41,19 @@ SHAPES = {
 }
 
 
-def _rss_bytes(pid: int) -> int:
+def _rss_bytes(pid: int) -> dict[str, int]:
+    """VmRSS and its parts: RssAnon (the process's own memory) and RssFile (mapped file pages,
+    e.g. the GGUF, which the kernel can drop and re-read)."""
+    values = {}
     try:
         with open(f"/proc/{pid}/status", encoding="ascii") as status:
             for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
+                key = line.split(":")[0]
+                if key in ("VmRSS", "RssAnon", "RssFile"):
+                    values[key] = int(line.split()[1]) * 1024
     except OSError:
         pass
-    return 0
+    return values
 
 
 def measure(gguf: str, variants: str | None, limit_gb: float, source: Path) -> dict:
@@ -79,6 +83,8 @@ def measure(gguf: str, variants: str | None, limit_gb: float, source: Path) -> d
         )
         steps: list[str] = []
         output: list[str] = []
+        timeline: list[str] = []
+        peaks_by_step: dict[str, float] = {}
 
         def read() -> None:
             assert process.stdout is not None
@@ -86,14 +92,19 @@ def measure(gguf: str, variants: str | None, limit_gb: float, source: Path) -> d
                 output.append(line)
                 if line.rstrip().endswith("…"):
                     steps.append(line.strip().rstrip("…"))
+                    timeline.append(f"{time.perf_counter() - started:.0f}s {steps[-1]}")
 
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
-        peak, peak_step, killed = 0, "", False
+        peak, peak_step, peak_anon, peak_parts, killed = 0, "", 0, {}, False
         while process.poll() is None:
-            rss = _rss_bytes(process.pid)
+            parts = _rss_bytes(process.pid)
+            rss = parts.get("VmRSS", 0)
             if rss > peak:
-                peak, peak_step = rss, steps[-1] if steps else "start"
+                peak, peak_step, peak_parts = rss, steps[-1] if steps else "start", parts
+            peak_anon = max(peak_anon, parts.get("RssAnon", 0))
+            step = steps[-1] if steps else "start"
+            peaks_by_step[step] = max(peaks_by_step.get(step, 0.0), round(rss / (1 << 30), 2))
             if rss > limit_gb * (1 << 30):
                 process.kill()
                 killed = True
@@ -111,7 +122,10 @@ def measure(gguf: str, variants: str | None, limit_gb: float, source: Path) -> d
             "peak_rss_gb": round(maxrss / (1 << 30), 2),
             "sampled_peak_rss_gb": round(peak / (1 << 30), 2),
             "step_at_sampled_peak": peak_step,
-            "steps": steps,
+            "file_pages_at_sampled_peak_gb": round(peak_parts.get("RssFile", 0) / (1 << 30), 2),
+            "sampled_peak_anon_gb": round(peak_anon / (1 << 30), 2),
+            "sampled_peak_rss_gb_by_step": peaks_by_step,
+            "steps": timeline,
             "seconds": round(seconds),
             "load_average": os.getloadavg(),
             "tail": "".join(output[-5:]) if process.returncode else "",

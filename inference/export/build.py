@@ -274,6 +274,7 @@ class _Builder:
                     check_cache(decoder, FLOAT_TWIN, parity_ids, self.report, exact=True)
             finally:
                 twin.unlink()
+                twin.with_name(twin.name + ".data").unlink(missing_ok=True)
             self.step("check", 0.5)
             with OnnxDecoder(path, self.cfg) as decoder:
                 check_cache(decoder, "q4", parity_ids, self.report, exact=False)
@@ -292,14 +293,22 @@ FLOAT_TWIN = "q4_float_activations"
 
 def _float_activation_twin(path: Path, twin: Path) -> None:
     """``path``'s graph with every MatMulNBits computing in float32 (accuracy level 1),
-    written beside it: weights kept in a ``.data`` file are shared, not copied."""
+    written beside it. Weights already in a ``.data`` file are shared, not copied; embedded
+    ones go to the twin's own ``.data`` file tensor by tensor (no serialised copy)."""
     model = onnx.load(str(path), load_external_data=False)
     for node in model.graph.node:
         if node.op_type == "MatMulNBits":
             for attribute in node.attribute:
                 if attribute.name == "accuracy_level":
                     attribute.i = 1
-    onnx.save(model, str(twin))
+    onnx.save_model(
+        model,
+        str(twin),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location=twin.name + ".data",
+        size_threshold=1024,
+    )
 
 
 def _save(model: onnx.ModelProto, path: Path) -> None:
