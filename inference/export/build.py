@@ -36,6 +36,7 @@ from inference.export.checks import (
     check_paris,
     check_tokenizer,
 )
+from inference.export.float_twin import write_float_twin
 from inference.export.gguf_source import GGUFError, GGUFSource
 from inference.export.gguf_tokenizer import (
     UnsupportedTokenizerError,
@@ -270,7 +271,7 @@ class _Builder:
                 own = self._reference(parity_ids, as_q4=True)
                 self.step("check", 0.3)
             twin = self.workdir / f".{self.variant_file('q4')}.float-check.onnx"
-            _float_activation_twin(path, twin)
+            write_float_twin(path, twin)
             try:
                 with OnnxDecoder(twin, self.cfg) as decoder:
                     check_float_parity(decoder, own, parity_ids, self.report, FLOAT_TWIN)
@@ -292,26 +293,6 @@ class _Builder:
 
 
 FLOAT_TWIN = "q4_float_activations"
-
-
-def _float_activation_twin(path: Path, twin: Path) -> None:
-    """``path``'s graph with every MatMulNBits computing in float32 (accuracy level 1),
-    written beside it. Weights already in a ``.data`` file are shared, not copied; embedded
-    ones go to the twin's own ``.data`` file tensor by tensor (no serialised copy)."""
-    model = onnx.load(str(path), load_external_data=False)
-    for node in model.graph.node:
-        if node.op_type == "MatMulNBits":
-            for attribute in node.attribute:
-                if attribute.name == "accuracy_level":
-                    attribute.i = 1
-    onnx.save_model(
-        model,
-        str(twin),
-        save_as_external_data=True,
-        all_tensors_to_one_file=True,
-        location=twin.name + ".data",
-        size_threshold=1024,
-    )
 
 
 def _save(model: onnx.ModelProto, path: Path) -> None:
