@@ -122,11 +122,10 @@ class OnnxDecoder:
 
     def logits_at_every_position(self, ids: list[int]) -> np.ndarray:
         cache = self.empty_cache()
-        rows = []
-        for token in ids:
-            logits, cache = self.step([token], cache)
-            rows.append(logits)
-        return np.stack(rows)
+        rows = np.empty([len(ids), self.cfg.vocab_size], np.float32)
+        for position, token in enumerate(ids):
+            rows[position], cache = self.step([token], cache)
+        return rows
 
     def greedy(self, ids: list[int], count: int) -> list[int]:
         logits, cache = self.step(ids, self.empty_cache())

@@ -20,6 +20,7 @@ from onnx import helper, numpy_helper
 from inference.export.onnx_fusion import MS_DOMAIN
 
 FLOAT_ACCURACY = 1
+ROWS_AT_ONCE = 4096
 
 
 def _attributes(node: onnx.NodeProto) -> dict[str, Any]:
@@ -40,10 +41,19 @@ def _codes(
     return numpy_helper.to_array(initializers[producer.input[0]], str(base_dir)), [producer]
 
 
-def _pack(codes: np.ndarray, rows: int, block: int) -> np.ndarray:
-    """4-bit codes [rows, cols] -> MatMulNBits's [rows, blocks, block/2] (even element low)."""
-    blocks = codes.reshape(rows, -1, block)
-    return (blocks[..., 0::2] | (blocks[..., 1::2] << 4)).astype(np.uint8)
+def _halves(codes: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """8-bit codes [rows, cols] -> their high and low nibbles, each packed as MatMulNBits's
+    4-bit [rows, blocks, block/2] (even element in the low nibble), a slice of rows at a
+    time (no full-size temporaries)."""
+    rows = codes.shape[0]
+    high = np.empty((rows, codes.shape[1] // block, block // 2), np.uint8)
+    low = np.empty_like(high)
+    for start in range(0, rows, ROWS_AT_ONCE):
+        part = codes[start : start + ROWS_AT_ONCE].reshape(-1, high.shape[1], block)
+        even, odd = part[..., 0::2], part[..., 1::2]
+        high[start : start + ROWS_AT_ONCE] = (even >> 4) | (odd & 0xF0)
+        low[start : start + ROWS_AT_ONCE] = (even & 0x0F) | ((odd & 0x0F) << 4)
+    return high, low
 
 
 def _split_8bit(
@@ -61,17 +71,19 @@ def _split_8bit(
     codes = codes.reshape(rows, -1)
     blocks = codes.shape[1] // block
     prefix = f"float_twin.{node.name or node.output[0]}"
+    high, low = _halves(codes, block)
+    del codes
     model.graph.initializer.extend(
         [
-            numpy_helper.from_array(_pack(codes >> 4, rows, block), f"{prefix}.high"),
-            numpy_helper.from_array(_pack(codes & 15, rows, block), f"{prefix}.low"),
+            numpy_helper.from_array(high, f"{prefix}.high"),
+            numpy_helper.from_array(low, f"{prefix}.low"),
             numpy_helper.from_array(
                 np.zeros(rows * ((blocks + 1) // 2), np.uint8), f"{prefix}.low_zero"
             ),
             numpy_helper.from_array(np.array(16.0, np.float32), f"{prefix}.sixteen"),
         ]
     )
-    del codes
+    del high, low
     common = {k: v for k, v in attributes.items() if k not in ("bits", "accuracy_level")}
     product = node.output[0]
     return [
