@@ -1,7 +1,8 @@
 """Checks the build runs on every model it writes; a failed hard check fails the build.
 
 1. The tokenizer holds the GGUF's vocabulary id for id and round-trips text exactly.
-2. Float ONNX math reproduces the TensorFlow model's logits at every position (1e-3): the
+2. Float ONNX math reproduces the TensorFlow model's logits at every position (1e-3, plus
+   1e-5 of the largest logit): the
    ``fp32`` variant, and the ``q4`` variant's graph with its MatMulNBits computing in float
    (its GGUF blocks dequantized), each on the weights it holds. The reference is the Keras
    model run one layer at a time (reference.py), so no check needs the model in float32.
@@ -30,6 +31,11 @@ disable_onnxruntime_telemetry_events()  # the build's sessions are created in th
 
 PARITY_TOLERANCE = 1e-3
 FLOAT_CACHE_TOLERANCE = 1e-3
+# Float32 rounding grows with the logits' size: a random-weight 1B shape (16 layers, tied
+# embedding, logits in the thousands) differs from TensorFlow by 5e-3, 2.5e-6 of its largest
+# logit. Both float tolerances get this share of the largest |logit| on top (3e-4 for the
+# tiny test model, whose damaged rotary table moves a logit by 1.4e-2).
+RELATIVE_FLOAT_TOLERANCE = 1e-5
 # The 4-bit kernels quantize activations to int8 for single tokens but not for multi-token
 # prefill, so cached and full logits differ by activation rounding: compare the decision.
 QUANTIZED_CACHE_RELATIVE_TOLERANCE = 0.1
@@ -175,12 +181,13 @@ def check_float_parity(
     per_position = np.abs(rows - reference_logits).max(-1)
     worst = int(per_position.argmax())
     diff = max(float(per_position[worst]), float(np.abs(prefill - reference_logits[-1]).max()))
+    allowed = PARITY_TOLERANCE + RELATIVE_FLOAT_TOLERANCE * float(np.abs(reference_logits).max())
     report.results[f"{variant}_vs_tensorflow_max_abs_diff"] = diff
     report.results[f"{variant}_vs_tensorflow_positions"] = len(ids)
-    if not diff < PARITY_TOLERANCE:
+    if not diff < allowed:
         raise CheckFailed(
             f"ONNX logits differ from TensorFlow's by {diff:.2e} ({variant}; allowed "
-            f"{PARITY_TOLERANCE:.0e}; worst token by token at position {worst} of {len(ids)})"
+            f"{allowed:.1e}; worst token by token at position {worst} of {len(ids)})"
         )
 
 
@@ -198,7 +205,7 @@ def check_cache(
     diff = float(np.abs(full - cached).max())
     report.results[f"{variant}_cached_vs_full_max_abs_diff"] = diff
     if exact:
-        ok = diff < FLOAT_CACHE_TOLERANCE
+        ok = diff < FLOAT_CACHE_TOLERANCE + RELATIVE_FLOAT_TOLERANCE * float(np.abs(full).max())
     else:
         scale = float(np.abs(full).max())
         ok = full.argmax() == cached.argmax() and diff < QUANTIZED_CACHE_RELATIVE_TOLERANCE * scale
