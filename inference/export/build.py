@@ -36,6 +36,7 @@ from inference.export.checks import (
     check_paris,
     check_tokenizer,
 )
+from inference.export.float_twin import write_float_twin
 from inference.export.gguf_source import GGUFError, GGUFSource
 from inference.export.gguf_tokenizer import (
     UnsupportedTokenizerError,
@@ -44,12 +45,14 @@ from inference.export.gguf_tokenizer import (
 )
 from inference.export.onnx_fusion import FusionError
 from inference.export.onnx_variants import VARIANTS, build_variant
+from inference.export.reference import q4_holds_other_values
 from inference.export.weights import GGUFWeights
 from inference.model_cache import cache_key, model_cache_root
 from inference.model_folder import (
     FORMAT_VERSION,
     MANIFEST_NAME,
     TOKENIZER_NAME,
+    Architecture,
     ModelFolder,
     ModelFolderError,
     sha256_file,
@@ -71,6 +74,11 @@ DEFAULT_MAX_CONTEXT = 32768
 # model's fp32, a 3B model's q4) keeps its weights in a ``.data`` file beside the graph,
 # which also spares the whole-model serialisation copy while saving.
 EXTERNAL_DATA_BYTES = 1 << 30
+# Above this many weight bytes a single-file variant is written without onnx.save's
+# serialised copy of the whole model (a 1B model's q4: 0.8 GB less at its peak).
+STREAMED_SAVE_BYTES = 64 << 20
+# Models with up to this many float32 weight bytes get an ``fp32`` variant by default.
+FP32_BY_DEFAULT_BYTES = 1 << 30
 
 Progress = Callable[[str, float], None]
 
@@ -192,23 +200,20 @@ class _Builder:
             ids = ids + ids
         self.step("tokenizer", 1.0)
 
-        reference = self._tensorflow_reference(ids[:PARITY_TOKENS])
+        ids = ids[:AGREEMENT_POSITIONS]
+        reference = self._reference(ids, as_q4=False)
         fused = self._convert()
         weights = GGUFWeights(self.source)
-        # The float variant is the 4-bit one's reference: made even when not asked for.
-        made = self.variants if "fp32" in self.variants else (*self.variants, "fp32")
-        for index, variant in enumerate(made):
-            self.step("quantize" if variant == "q4" else "write", index / len(made))
+        for index, variant in enumerate(self.variants):
+            self.step("quantize" if variant == "q4" else "write", index / len(self.variants))
             model = build_variant(fused, weights, variant)
             model.ir_version = ONNX_IR_VERSION
             _save(model, self.workdir / self.variant_file(variant))
             del model
             gc.collect()
+        del fused
         self.step("write", 1.0)
-        self._check(tokenizer, ids, reference, made)
-        for variant in set(made) - set(self.variants):
-            (self.workdir / self.variant_file(variant)).unlink()
-            (self.workdir / self.data_file(variant)).unlink(missing_ok=True)
+        self._check(tokenizer, ids, reference)
         return self.report
 
     @staticmethod
@@ -219,38 +224,19 @@ class _Builder:
     def data_file(variant: str) -> str:
         return f"model.{variant}.onnx.data"
 
-    def _tensorflow_reference(self, ids: list[int]) -> tuple[list[int], np.ndarray]:
+    def _reference(self, ids: list[int], as_q4: bool) -> np.ndarray:
         """Logits of the TensorFlow model with the real (dequantized) weights at every
-        position of ``ids`` ([len(ids), vocab]), fed one token at a time with its own cache."""
-        import tensorflow as tf
-
-        from inference.export.keras_llama import build_model, weight_map
+        position of ``ids`` ([len(ids), vocab]), computed one layer at a time (reference.py):
+        the build never holds the whole model in float32."""
+        from inference.export.reference import ReferenceWeights, reference_logits
 
         self.step("dequantize", 0.0)
-        model = build_model(self.cfg)
-        variables = weight_map(model)
-        weights = GGUFWeights(self.source)
-        for index, (name, variable) in enumerate(variables.items()):
-            variable.assign(weights.keras_weights([name])[name])
-            self.step("dequantize", (index + 1) / len(variables))
-        empty = tf.zeros([1, self.cfg.num_kv_heads, 0, self.cfg.head_dim])
-        keys = values = [empty] * self.cfg.num_layers
-        rows = []
-        for position, token in enumerate(ids):
-            logits, presents = model(
-                tf.constant([[token]], tf.int64),
-                tf.ones([1, position + 1], tf.int64),
-                tf.constant([[position]], tf.int64),
-                keys,
-                values,
-            )
-            keys = [key for key, _ in presents]
-            values = [value for _, value in presents]
-            rows.append(logits.numpy()[0, -1])
-        result = np.stack(rows)
-        del model, variables
-        gc.collect()
-        return ids, result
+        return reference_logits(
+            self.cfg,
+            ids,
+            ReferenceWeights(self.source, as_q4=as_q4),
+            lambda fraction: self.step("dequantize", fraction),
+        )
 
     def _convert(self) -> onnx.ModelProto:
         from inference.export.onnx_fusion import fuse
@@ -263,41 +249,120 @@ class _Builder:
         self.step("convert", 1.0)
         return fused
 
-    def _check(
-        self, tokenizer, ids: list[int], reference: tuple[list[int], np.ndarray], made: tuple
-    ) -> None:
-        parity_ids, parity_logits = reference
-        decoders = {v: OnnxDecoder(self.workdir / self.variant_file(v), self.cfg) for v in made}
+    def _check(self, tokenizer, ids: list[int], reference: np.ndarray) -> None:
+        """Every variant against the float reference, one onnxruntime session at a time.
+
+        ``fp32`` (when asked for) directly; ``q4`` twice: a twin of its graph whose
+        MatMulNBits compute in float (accuracy level 1: the GGUF blocks dequantized, exact
+        float math) must match the TensorFlow model on the values it holds as closely as
+        ``fp32`` does, which checks the conversion; the model as shipped (int8 activations)
+        must then agree with the float model's next token (the quantization's cost)."""
+        parity_ids = ids[:PARITY_TOKENS]
         self.step("check", 0.0)
-        check_float_parity(decoders["fp32"], parity_logits, parity_ids, self.report)
-        for variant, decoder in decoders.items():
-            check_cache(decoder, variant, parity_ids, self.report)
-        self.step("check", 0.3)
-        if "q4" in decoders:
-            positions = ids[:AGREEMENT_POSITIONS]
-            quantized = decoders["q4"].logits_at_every_position(positions)
-            self.step("check", 0.6)
-            reference_logits = decoders["fp32"].logits_at_every_position(positions)
-            check_agreement(quantized, reference_logits, self.report)
+        if "fp32" in self.variants:
+            with OnnxDecoder(self.workdir / self.variant_file("fp32"), self.cfg) as decoder:
+                check_float_parity(decoder, reference[:PARITY_TOKENS], parity_ids, self.report)
+                check_cache(decoder, "fp32", parity_ids, self.report, exact=True)
+        self.step("check", 0.2)
+        if "q4" in self.variants:
+            path = self.workdir / self.variant_file("q4")
+            own = reference[:PARITY_TOKENS]
+            if q4_holds_other_values(self.source):  # float tensors it quantized itself
+                own = self._reference(parity_ids, as_q4=True)
+                self.step("check", 0.3)
+            twin = self.workdir / f".{self.variant_file('q4')}.float-check.onnx"
+            write_float_twin(path, twin)
+            try:
+                with OnnxDecoder(twin, self.cfg) as decoder:
+                    check_float_parity(decoder, own, parity_ids, self.report, FLOAT_TWIN)
+                    check_cache(decoder, FLOAT_TWIN, parity_ids, self.report, exact=True)
+            finally:
+                twin.unlink()
+                twin.with_name(twin.name + ".data").unlink(missing_ok=True)
+            self.step("check", 0.5)
+            with OnnxDecoder(path, self.cfg) as decoder:
+                check_cache(decoder, "q4", parity_ids, self.report, exact=False)
+                quantized = decoder.logits_at_every_position(ids)
+            check_agreement(quantized, reference, self.report)
         self.step("check", 0.9)
         if self.is_default:
-            check_paris(decoders[_default_variant(self.variants)], tokenizer, self.report)
+            variant = _default_variant(self.variants)
+            with OnnxDecoder(self.workdir / self.variant_file(variant), self.cfg) as decoder:
+                check_paris(decoder, tokenizer, self.report)
         self.step("check", 1.0)
 
 
+FLOAT_TWIN = "q4_float_activations"
+
+
 def _save(model: onnx.ModelProto, path: Path) -> None:
+    """Write a variant. Large weights never exist twice in memory: over
+    ``EXTERNAL_DATA_BYTES`` they go to a ``.data`` file tensor by tensor, over
+    ``STREAMED_SAVE_BYTES`` the single file is streamed (``_write_streamed``; the model is
+    left without its weights)."""
     weight_bytes = sum(len(i.raw_data) for i in model.graph.initializer)
-    if weight_bytes <= EXTERNAL_DATA_BYTES:
+    if weight_bytes > EXTERNAL_DATA_BYTES:
+        onnx.save_model(
+            model,
+            str(path),
+            save_as_external_data=True,
+            all_tensors_to_one_file=True,
+            location=path.name + ".data",
+            size_threshold=1024,
+        )
+    elif weight_bytes > STREAMED_SAVE_BYTES:
+        _write_streamed(model, path)
+    else:
         onnx.save(model, str(path))
-        return
-    onnx.save_model(
-        model,
-        str(path),
-        save_as_external_data=True,
-        all_tensors_to_one_file=True,
-        location=path.name + ".data",
-        size_threshold=1024,
-    )
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, value = value & 0x7F, value >> 7
+        out.append(low | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+_GRAPH_FIELD = 7  # ModelProto.graph
+_INITIALIZER_FIELD = 5  # GraphProto.initializer
+_LENGTH_DELIMITED = 2
+
+
+def _write_streamed(model: onnx.ModelProto, path: Path) -> None:
+    """``onnx.save`` without its serialised copy of the whole model: the model without its
+    weights, then a second ``graph`` record holding only the weight tensors, each serialised
+    on its own. A protobuf parser merges repeated records of one message field, so this reads
+    back as the very same model (onnxruntime, ``onnx.load``). Takes the weights out of
+    ``model``."""
+    tensors = list(model.graph.initializer)
+    model.graph.ClearField("initializer")
+    tag = _varint(_INITIALIZER_FIELD << 3 | _LENGTH_DELIMITED)
+    sizes = [t.ByteSize() for t in tensors]
+    graph_bytes = sum(len(tag) + len(_varint(size)) + size for size in sizes)
+    with path.open("wb") as handle:
+        handle.write(model.SerializeToString())
+        handle.write(_varint(_GRAPH_FIELD << 3 | _LENGTH_DELIMITED) + _varint(graph_bytes))
+        for tensor, size in zip(tensors, sizes, strict=True):
+            handle.write(tag + _varint(size))
+            handle.write(tensor.SerializeToString())
+    tensors.clear()
+
+
+def float32_bytes(cfg: Architecture) -> int:
+    """The model's weights in float32 (what an ``fp32`` variant holds)."""
+    attention = cfg.hidden_size * cfg.head_dim * 2 * (cfg.num_heads + cfg.num_kv_heads)
+    layer = attention + 3 * cfg.hidden_size * cfg.intermediate_size + 2 * cfg.hidden_size
+    tables = (1 if cfg.tie_embeddings else 2) * cfg.vocab_size * cfg.hidden_size
+    return 4 * (cfg.num_layers * layer + tables + cfg.hidden_size)
+
+
+def default_variants(cfg: Architecture) -> tuple[str, ...]:
+    """Both variants for a model whose float32 copy is small (up to ~250M parameters, the
+    default model's 540 MB included); larger models get ``q4`` alone unless ``fp32`` is
+    asked for: a 3B model's would take 12 GB on disk, and as much memory to check."""
+    return VARIANTS if float32_bytes(cfg) <= FP32_BY_DEFAULT_BYTES else ("q4",)
 
 
 def _default_variant(variants: tuple) -> str:
@@ -375,7 +440,7 @@ def build(
     gguf_path: str | Path | None = None,
     *,
     cache_root: Path | None = None,
-    variants: tuple[str, ...] = VARIANTS,
+    variants: tuple[str, ...] | None = None,
     force: bool = False,
     progress: Progress = _no_progress,
     cancel: CancelToken | None = None,
@@ -385,8 +450,8 @@ def build(
     """Build (or find in the cache) the model folder for a GGUF file; default: SmolLM2."""
     started = time.monotonic()
     root = Path(cache_root) if cache_root else model_cache_root()
-    unknown = set(variants) - set(VARIANTS)
-    if unknown or not variants:
+    unknown = set(variants or ()) - set(VARIANTS)
+    if unknown or variants == ():
         raise BuildError(
             f"Unknown model variant(s): {', '.join(sorted(unknown)) or 'none'}; "
             f"choose from {', '.join(VARIANTS)}."
@@ -419,20 +484,21 @@ def build(
             raise BuildError(str(error)) from error
         progress("read", 1.0)
         context_length = max(1, min(source.context_length, max_context))
+        variants = tuple(variants) if variants else default_variants(source.architecture)
         workdir = Path(tempfile.mkdtemp(dir=root, prefix=f".building-{final.name}-"))
         try:
             report = _Builder(
                 source,
                 source_sha256,
                 workdir,
-                tuple(variants),
+                variants,
                 is_default,
                 progress,
                 cancel,
                 context_length,
             ).run()
             manifest = _manifest(
-                source, source_sha256, workdir, tuple(variants), is_default, report, context_length
+                source, source_sha256, workdir, variants, is_default, report, context_length
             )
             (workdir / MANIFEST_NAME).write_text(
                 json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8"

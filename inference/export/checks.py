@@ -1,12 +1,15 @@
 """Checks the build runs on every model it writes; a failed hard check fails the build.
 
 1. The tokenizer holds the GGUF's vocabulary id for id and round-trips text exactly.
-2. The float ONNX model reproduces the TensorFlow model's logits at every position.
+2. Float ONNX math reproduces the TensorFlow model's logits at every position (1e-3, plus
+   1e-5 of the largest logit): the
+   ``fp32`` variant, and the ``q4`` variant's graph with its MatMulNBits computing in float
+   (its GGUF blocks dequantized), each on the weights it holds. The reference is the Keras
+   model run one layer at a time (reference.py), so no check needs the model in float32.
 3. Decoding with the KV cache (prefix, then a chunk, then single tokens) gives the same
-   logits as recomputing the whole text.
-4. The 4-bit variant picks the same next token as the float one at nearly every position
-   (88% top-1, 99% top-5 over 256 positions), for every build: a build of the 4-bit variant
-   alone still makes the float one, as the reference, and throws it away afterwards.
+   logits as recomputing the whole text (float: 1e-3; the shipped 4-bit: the same decision).
+4. The 4-bit variant as shipped (int8 activations) picks the TensorFlow model's next token at
+   nearly every position (88% top-1, 99% top-5 over 256 positions).
 5. Greedy text for "The capital of France is" mentions Paris (the default model only)."""
 
 from __future__ import annotations
@@ -28,6 +31,11 @@ disable_onnxruntime_telemetry_events()  # the build's sessions are created in th
 
 PARITY_TOLERANCE = 1e-3
 FLOAT_CACHE_TOLERANCE = 1e-3
+# Float32 rounding grows with the logits' size: a random-weight 1B shape (16 layers, tied
+# embedding, logits in the thousands) differs from TensorFlow by 5e-3, 2.5e-6 of its largest
+# logit. Both float tolerances get this share of the largest |logit| on top (3e-4 for the
+# tiny test model, whose damaged rotary table moves a logit by 1.4e-2).
+RELATIVE_FLOAT_TOLERANCE = 1e-5
 # The 4-bit kernels quantize activations to int8 for single tokens but not for multi-token
 # prefill, so cached and full logits differ by activation rounding: compare the decision.
 QUANTIZED_CACHE_RELATIVE_TOLERANCE = 0.1
@@ -80,6 +88,16 @@ class OnnxDecoder:
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.outputs = [o.name for o in self.session.get_outputs()]
 
+    def close(self) -> None:
+        """Release the session and the model it holds (the build's checks run one at a time)."""
+        del self.session
+
+    def __enter__(self) -> OnnxDecoder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def empty_cache(self) -> list[np.ndarray]:
         empty = np.zeros([1, self.cfg.num_kv_heads, 0, self.cfg.head_dim], np.float32)
         return [empty] * (2 * self.cfg.num_layers)
@@ -110,11 +128,10 @@ class OnnxDecoder:
 
     def logits_at_every_position(self, ids: list[int]) -> np.ndarray:
         cache = self.empty_cache()
-        rows = []
-        for token in ids:
-            logits, cache = self.step([token], cache)
-            rows.append(logits)
-        return np.stack(rows)
+        rows = np.empty([len(ids), self.cfg.vocab_size], np.float32)
+        for position, token in enumerate(ids):
+            rows[position], cache = self.step([token], cache)
+        return rows
 
     def greedy(self, ids: list[int], count: int) -> list[int]:
         logits, cache = self.step(ids, self.empty_cache())
@@ -157,25 +174,35 @@ def check_tokenizer(tokenizer: Tokenizer, gguf_tokens: list[str], report: CheckR
 
 
 def check_float_parity(
-    decoder: OnnxDecoder, reference_logits: np.ndarray, ids: list[int], report: CheckReport
+    decoder: OnnxDecoder,
+    reference_logits: np.ndarray,
+    ids: list[int],
+    report: CheckReport,
+    variant: str = "fp32",
 ) -> None:
     """ONNX against TensorFlow at every position ([len(ids), vocab] reference), token by token
-    and as one prefill (which only returns the last position)."""
+    and as one prefill (which only returns the last position). ``variant`` names the model
+    in the report (``fp32``, or ``q4_float_activations``: the 4-bit graph computing in float)."""
     rows = decoder.logits_at_every_position(ids)
     prefill, _ = decoder.step(ids, decoder.empty_cache())
     per_position = np.abs(rows - reference_logits).max(-1)
     worst = int(per_position.argmax())
     diff = max(float(per_position[worst]), float(np.abs(prefill - reference_logits[-1]).max()))
-    report.results["fp32_vs_tensorflow_max_abs_diff"] = diff
-    report.results["fp32_vs_tensorflow_positions"] = len(ids)
-    if not diff < PARITY_TOLERANCE:
+    allowed = PARITY_TOLERANCE + RELATIVE_FLOAT_TOLERANCE * float(np.abs(reference_logits).max())
+    report.results[f"{variant}_vs_tensorflow_max_abs_diff"] = diff
+    report.results[f"{variant}_vs_tensorflow_positions"] = len(ids)
+    if not diff < allowed:
         raise CheckFailed(
-            f"ONNX logits differ from TensorFlow's by {diff:.2e} (allowed "
-            f"{PARITY_TOLERANCE:.0e}; worst token by token at position {worst} of {len(ids)})"
+            f"ONNX logits differ from TensorFlow's by {diff:.2e} ({variant}; allowed "
+            f"{allowed:.1e}; worst token by token at position {worst} of {len(ids)})"
         )
 
 
-def check_cache(decoder: OnnxDecoder, variant: str, ids: list[int], report: CheckReport) -> None:
+def check_cache(
+    decoder: OnnxDecoder, variant: str, ids: list[int], report: CheckReport, exact: bool
+) -> None:
+    """Cached decoding against full recomputation: within float tolerance where the model
+    computes in float (``exact``), the same decision where its kernels round activations."""
     full, _ = decoder.step(ids, decoder.empty_cache())
     split = max(1, len(ids) // 2)
     _, cache = decoder.step(ids[:split], decoder.empty_cache())
@@ -184,8 +211,8 @@ def check_cache(decoder: OnnxDecoder, variant: str, ids: list[int], report: Chec
         cached, cache = decoder.step([token], cache)
     diff = float(np.abs(full - cached).max())
     report.results[f"{variant}_cached_vs_full_max_abs_diff"] = diff
-    if variant == "fp32":
-        ok = diff < FLOAT_CACHE_TOLERANCE
+    if exact:
+        ok = diff < FLOAT_CACHE_TOLERANCE + RELATIVE_FLOAT_TOLERANCE * float(np.abs(full).max())
     else:
         scale = float(np.abs(full).max())
         ok = full.argmax() == cached.argmax() and diff < QUANTIZED_CACHE_RELATIVE_TOLERANCE * scale
@@ -196,13 +223,14 @@ def check_cache(decoder: OnnxDecoder, variant: str, ids: list[int], report: Chec
 
 
 def check_agreement(quantized: np.ndarray, reference: np.ndarray, report: CheckReport) -> None:
+    """The shipped 4-bit model's next token against the float (TensorFlow) model's."""
     expected = reference.argmax(-1)
     agreement = float((quantized.argmax(-1) == expected).mean())
     top5 = np.argpartition(-quantized, 5, axis=-1)[:, :5]
     in_top5 = float((top5 == expected[:, None]).any(-1).mean())
-    report.results["q4_vs_fp32_top1_agreement"] = agreement
-    report.results["q4_top5_contains_fp32_top1"] = in_top5
-    report.results["q4_vs_fp32_positions"] = len(reference)
+    report.results["q4_vs_float_top1_agreement"] = agreement
+    report.results["q4_top5_contains_float_top1"] = in_top5
+    report.results["q4_vs_float_positions"] = len(reference)
     if agreement < AGREEMENT_THRESHOLD or in_top5 < TOP5_THRESHOLD:
         raise CheckFailed(
             f"4-bit variant agrees with float on the next token at {agreement:.1%} of "

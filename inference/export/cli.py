@@ -66,7 +66,7 @@ def _build(args: argparse.Namespace) -> int:
     from inference.export.build import DEFAULT_MAX_CONTEXT, BuildError, build
 
     progress = BarProgress()
-    variants = tuple(v.strip() for v in args.variants.split(",") if v.strip())
+    variants = tuple(v.strip() for v in (args.variants or "").split(",") if v.strip()) or None
     try:
         result = build(
             args.gguf,
@@ -193,7 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
         "the GGUF's own if smaller)",
     )
     build.add_argument("--cache-dir", type=Path, help="model cache (default: user cache dir)")
-    build.add_argument("--variants", default="q4,fp32", help="comma-separated: q4, fp32")
+    build.add_argument(
+        "--variants",
+        help="comma-separated: q4, fp32 (default: both for models up to ~250M parameters, "
+        "q4 alone for larger ones)",
+    )
     build.add_argument("--force", action="store_true", help="rebuild even if cached")
     build.add_argument(
         "--quiet-if-cached",

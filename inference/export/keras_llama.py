@@ -141,16 +141,12 @@ class LlamaDecoder(keras.Model):
             if cfg.tie_embeddings
             else _weight(self, "lm_head", (cfg.hidden_size, cfg.vocab_size))
         )
-        half = np.arange(0, cfg.head_dim, 2, dtype=np.float64) / cfg.head_dim
-        inv_freq = 1.0 / cfg.rope_theta**half
-        if cfg.rope_freq_factors is not None:  # Llama 3: each frequency divided by its factor
-            inv_freq = inv_freq / np.asarray(cfg.rope_freq_factors, np.float64)
-        self.inv_freq = inv_freq.astype(np.float32)
+        self.inv_freq = inverse_frequencies(cfg)
 
     def call(self, input_ids, attention_mask, position_ids, past_keys, past_values):
         x = tf.gather(self.embedding, input_ids)
-        cos, sin = self._rotary_tables(position_ids)
-        bias = self._attention_bias(attention_mask, tf.shape(input_ids)[1])
+        cos, sin = rotary_tables(self.inv_freq, position_ids)
+        bias = attention_bias(attention_mask, tf.shape(input_ids)[1])
         presents = []
         for block, past_key, past_value in zip(self.blocks, past_keys, past_values, strict=True):
             x, key, value = block(x, cos, sin, bias, past_key, past_value)
@@ -163,18 +159,35 @@ class LlamaDecoder(keras.Model):
         return logits, presents
 
     def _rotary_tables(self, position_ids):
-        angles = tf.cast(position_ids, tf.float32)[..., None] * self.inv_freq
-        angles = tf.concat([angles, angles], axis=-1)[:, None]  # [b, 1, s, d]
-        return tf.cos(angles), tf.sin(angles)
+        return rotary_tables(self.inv_freq, position_ids)
 
     @staticmethod
     def _attention_bias(attention_mask, seq):
-        """[b, 1, s, total]: 0 where a query may look, a large negative number elsewhere."""
-        total = tf.shape(attention_mask)[1]
-        query_pos = tf.range(total - seq, total)[:, None]
-        causal = tf.range(total)[None, :] <= query_pos
-        visible = tf.logical_and(causal[None], tf.cast(attention_mask, tf.bool)[:, None, :])
-        return tf.where(visible, 0.0, -1e9)[:, None]
+        return attention_bias(attention_mask, seq)
+
+
+def inverse_frequencies(cfg: Architecture) -> np.ndarray:
+    """The rotary embedding's frequency per pair of head dimensions."""
+    half = np.arange(0, cfg.head_dim, 2, dtype=np.float64) / cfg.head_dim
+    inv_freq = 1.0 / cfg.rope_theta**half
+    if cfg.rope_freq_factors is not None:  # Llama 3: each frequency divided by its factor
+        inv_freq = inv_freq / np.asarray(cfg.rope_freq_factors, np.float64)
+    return inv_freq.astype(np.float32)
+
+
+def rotary_tables(inv_freq: np.ndarray, position_ids):
+    angles = tf.cast(position_ids, tf.float32)[..., None] * inv_freq
+    angles = tf.concat([angles, angles], axis=-1)[:, None]  # [b, 1, s, d]
+    return tf.cos(angles), tf.sin(angles)
+
+
+def attention_bias(attention_mask, seq):
+    """[b, 1, s, total]: 0 where a query may look, a large negative number elsewhere."""
+    total = tf.shape(attention_mask)[1]
+    query_pos = tf.range(total - seq, total)[:, None]
+    causal = tf.range(total)[None, :] <= query_pos
+    visible = tf.logical_and(causal[None], tf.cast(attention_mask, tf.bool)[:, None, :])
+    return tf.where(visible, 0.0, -1e9)[:, None]
 
 
 def build_model(cfg: Architecture) -> LlamaDecoder:
@@ -197,16 +210,24 @@ def weight_map(model: LlamaDecoder) -> dict[str, keras.Variable]:
     if model.lm_head is not None:
         names["lm_head"] = model.lm_head
     for i, block in enumerate(model.blocks):
-        prefix = f"layer_{i}"
-        names[f"{prefix}.input_norm.weight"] = block.input_norm.weight
-        names[f"{prefix}.post_attention_norm.weight"] = block.post_attention_norm.weight
-        for part in ("q_proj", "k_proj", "v_proj", "o_proj"):
-            names[f"{prefix}.attention.{part}"] = getattr(block.attention, part)
-        if block.attention.biases is not None:
-            for part, variable in zip("qkv", block.attention.biases, strict=True):
-                names[f"{prefix}.attention.{part}_bias"] = variable
-        for part in ("gate_proj", "up_proj", "down_proj"):
-            names[f"{prefix}.mlp.{part}"] = getattr(block.mlp, part)
+        names.update(layer_weight_map(block, i))
+    return names
+
+
+def layer_weight_map(block: DecoderLayer, index: int) -> dict[str, keras.Variable]:
+    """The weights of one decoder layer, named as layer ``index`` of ``weight_map``."""
+    prefix = f"layer_{index}"
+    names = {
+        f"{prefix}.input_norm.weight": block.input_norm.weight,
+        f"{prefix}.post_attention_norm.weight": block.post_attention_norm.weight,
+    }
+    for part in ("q_proj", "k_proj", "v_proj", "o_proj"):
+        names[f"{prefix}.attention.{part}"] = getattr(block.attention, part)
+    if block.attention.biases is not None:
+        for part, variable in zip("qkv", block.attention.biases, strict=True):
+            names[f"{prefix}.attention.{part}_bias"] = variable
+    for part in ("gate_proj", "up_proj", "down_proj"):
+        names[f"{prefix}.mlp.{part}"] = getattr(block.mlp, part)
     return names
 
 

@@ -5,11 +5,12 @@ Weight names follow the Keras model (``layer_3.attention.q_proj``); ``qkv_proj``
 
 from __future__ import annotations
 
+import mmap
 import re
 
 import numpy as np
 
-from inference.export.gguf_source import BlockWeight, GGUFSource
+from inference.export.gguf_source import FLOAT_TYPES, BlockWeight, GGUFSource, unpack_blocks
 
 _LINEAR_PARTS = {
     "attention.q_proj": "attn_q",
@@ -66,13 +67,29 @@ def concat_rows(parts: list[BlockWeight]) -> BlockWeight:
 
 
 class GGUFWeights:
-    """Weights of a GGUF file by model weight name."""
+    """Weights of a GGUF file by model weight name.
+
+    The file is memory-mapped; every page a read touches would stay counted in the build's
+    resident memory until the end (the whole file, 2 GB for a 3B model's Q4_K_M), so the
+    mapping's pages are dropped after each read: the kernel keeps them in its page cache,
+    and arrays that still view the file fault them back in when used."""
 
     def __init__(self, source: GGUFSource) -> None:
         self.source = source
 
+    def release_file_pages(self) -> None:
+        mapping = getattr(self.source.reader.data, "_mmap", None)
+        if mapping is not None and hasattr(mmap, "MADV_DONTNEED"):
+            mapping.madvise(mmap.MADV_DONTNEED)
+
     def matrix(self, name: str) -> BlockWeight:
         """A linear weight as [out, in] (the transpose of the Keras kernel)."""
+        try:
+            return self._matrix(name)
+        finally:
+            self.release_file_pages()
+
+    def _matrix(self, name: str) -> BlockWeight:
         if name == "embedding":
             return self.source.matrix("token_embd.weight")
         if name == "lm_head":
@@ -86,8 +103,22 @@ class GGUFWeights:
             "mlp.gate_up_proj": ("mlp.gate_proj", "mlp.up_proj"),
         }.get(part)
         if packed:
-            return concat_rows([self.matrix(f"layer_{layer}.{p}") for p in packed])
+            return concat_rows([self._matrix(f"layer_{layer}.{p}") for p in packed])
         return self.source.layer_matrix(layer, _LINEAR_PARTS[part])
+
+    def table_rows(self, name: str, rows: slice | np.ndarray) -> BlockWeight:
+        """Some rows of ``embedding`` or ``lm_head`` ([vocab, hidden]; tied: the embedding),
+        read without the rest of the table: a 128k-token table is 1.5 GB as float32."""
+        tied = name == "embedding" or self.source.architecture.tie_embeddings
+        tensor = self.source.tensors["token_embd.weight" if tied else "output.weight"]
+        cols = int(tensor.shape[0])
+        raw = np.array(tensor.data[rows])
+        self.release_file_pages()
+        count = raw.shape[0]
+        if tensor.tensor_type in FLOAT_TYPES:
+            dense = raw.astype(np.float32).reshape(count, cols)
+            return BlockWeight(tensor.tensor_type, count, cols, dense=dense)
+        return unpack_blocks(raw, tensor.tensor_type, count, cols)
 
     def vector(self, name: str) -> np.ndarray:
         if name == "final_norm.weight":

@@ -40,7 +40,7 @@ def test_build_writes_a_complete_checked_model_folder(tiny_model_dir: Path) -> N
     assert set(manifest["files"]) == {"tokenizer.json", "model.q4.onnx", "model.fp32.onnx"}
     results = manifest["checks"]["results"]
     assert results["fp32_vs_tensorflow_max_abs_diff"] < 1e-3
-    assert results["q4_vs_fp32_top1_agreement"] >= 0.9
+    assert results["q4_vs_float_top1_agreement"] >= 0.9
 
 
 def test_variants_use_fused_kernels_and_keep_gguf_blocks(tiny_model_dir: Path) -> None:
