@@ -90,10 +90,9 @@ def test_report_is_json_ready() -> None:
     assert data["provider"] and data["label"]
 
 
-_HEAP_PROBE = """
+# What both heap probes start with: glibc's malloc/free and the process's resident size.
+_LIBC_PROBE = """
 import ctypes, sys
-if sys.argv[1] == "runtime":
-    import inference.runtime.providers  # what every process that loads a model imports
 libc = ctypes.CDLL("libc.so.6")
 libc.malloc.restype = ctypes.c_void_p
 libc.malloc.argtypes = [ctypes.c_size_t]
@@ -103,6 +102,13 @@ def rss_mb():
     for line in open("/proc/self/status"):
         if line.startswith("VmRSS"):
             return int(line.split()[1]) / 1024
+"""
+
+_HEAP_PROBE = (
+    _LIBC_PROBE
+    + """
+if sys.argv[1] == "runtime":
+    import inference.runtime.providers  # what every process that loads a model imports
 
 # A model load frees big blocks (the parsed file, weights replaced by prepacked copies).
 big = libc.malloc(8 << 20)
@@ -116,6 +122,7 @@ for block in blocks[:-1]:
     libc.free(block)
 print(rss_mb() - base)
 """
+)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator only")
@@ -138,18 +145,10 @@ def test_freed_buffers_go_back_to_the_system_once_the_runtime_is_loaded() -> Non
     assert retained_mb("runtime") < 8
 
 
-_SMALL_BLOCKS_PROBE = """
-import ctypes, sys
+_SMALL_BLOCKS_PROBE = (
+    _LIBC_PROBE
+    + """
 from inference.process_environment import release_free_heap
-libc = ctypes.CDLL("libc.so.6")
-libc.malloc.restype = ctypes.c_void_p
-libc.malloc.argtypes = [ctypes.c_size_t]
-libc.free.argtypes = [ctypes.c_void_p]
-
-def rss_mb():
-    for line in open("/proc/self/status"):
-        if line.startswith("VmRSS"):
-            return int(line.split()[1]) / 1024
 
 # A tokenizer's JSON parse: ~100,000 short-lived small blocks, a few of them kept, so the
 # freed ones are scattered through the heap and the heap's top cannot simply shrink.
@@ -163,6 +162,7 @@ before = rss_mb()
 released = release_free_heap() if sys.argv[1] == "release" else False
 print(before - rss_mb(), released)
 """
+)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator only")
