@@ -2,7 +2,7 @@
 
 1. The tokenizer holds the GGUF's vocabulary id for id and round-trips text exactly.
 2. Float ONNX math reproduces the TensorFlow model's logits at every position (1e-3, plus
-   1e-5 of the largest logit): the
+   5e-5 of the largest logit): the
    ``fp32`` variant, and the ``q4`` variant's graph with its MatMulNBits computing in float
    (its GGUF blocks dequantized), each on the weights it holds. The reference is the Keras
    model run one layer at a time (reference.py), so no check needs the model in float32.
@@ -31,11 +31,12 @@ disable_onnxruntime_telemetry_events()  # the build's sessions are created in th
 
 PARITY_TOLERANCE = 1e-3
 FLOAT_CACHE_TOLERANCE = 1e-3
-# Float32 rounding grows with the logits' size: a random-weight 1B shape (16 layers, tied
-# embedding, logits in the thousands) differs from TensorFlow by 5e-3, 2.5e-6 of its largest
-# logit. Both float tolerances get this share of the largest |logit| on top (3e-4 for the
-# tiny test model, whose damaged rotary table moves a logit by 1.4e-2).
-RELATIVE_FLOAT_TOLERANCE = 1e-5
+# Float32 rounding grows with the logits' size and the depth: random-weight shapes with
+# logits in the hundreds to thousands differ from TensorFlow by 2.5e-6 (1B: 16 layers, 5e-3)
+# and 1.6e-5 (3B: 28 layers, 1.1e-2) of their largest logit. Both float tolerances get this
+# share of the largest |logit| on top, about 3x the 3B's (1.5e-3 for the tiny test model,
+# whose damaged rotary table moves a logit by 1.4e-2).
+RELATIVE_FLOAT_TOLERANCE = 5e-5
 # The 4-bit kernels quantize activations to int8 for single tokens but not for multi-token
 # prefill, so cached and full logits differ by activation rounding: compare the decision.
 QUANTIZED_CACHE_RELATIVE_TOLERANCE = 0.1
