@@ -34,21 +34,12 @@ from generation_vs_llamacpp import (  # noqa: E402
     LONG_CACHE_TOKENS,
     document,
     find_gguf,
+    load_llama,
 )
 
 
 def _llama_decoder(spec: dict):
-    from llama_cpp import Llama  # only in benchmarks/.env/llama
-
-    llm = Llama(
-        model_path=spec["gguf"],
-        n_ctx=CONTEXT_TOKENS,
-        n_batch=512,
-        n_ubatch=512,
-        n_threads=spec["threads"],
-        n_threads_batch=spec["threads"],
-        verbose=False,
-    )
+    llm = load_llama(spec)
     llm.eval([1, 2, 3])  # warm-up: first-call allocations
     llm.reset()
 

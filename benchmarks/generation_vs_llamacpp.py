@@ -116,20 +116,25 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def worker_llama(spec: dict) -> dict:
+def load_llama(spec: dict):
+    """llama.cpp on ``spec``'s GGUF, threads and device, as every benchmark here runs it."""
     from llama_cpp import Llama  # only in benchmarks/.env/llama
 
-    started = time.perf_counter()
-    llm = Llama(
+    return Llama(
         model_path=spec["gguf"],
         n_ctx=CONTEXT_TOKENS,
         n_batch=512,
         n_ubatch=512,
         n_threads=spec["threads"],
         n_threads_batch=spec["threads"],
-        n_gpu_layers=-1 if spec["device"] == "cuda" else 0,
+        n_gpu_layers=-1 if spec.get("device") == "cuda" else 0,
         verbose=False,
     )
+
+
+def worker_llama(spec: dict) -> dict:
+    started = time.perf_counter()
+    llm = load_llama(spec)
     load_s = time.perf_counter() - started
     out: dict = {"engine": "llama.cpp", "version": LLAMA_VERSION, "load_seconds": load_s}
     llm.eval(spec["short"][:16])  # warm-up: first-call allocations
