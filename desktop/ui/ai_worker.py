@@ -26,7 +26,6 @@ from desktop.ui.model_process import GONE_MESSAGE, ModelProcess, ModelProcessGon
 from inference.runtime import (
     AnswerCheck,
     GenerationRequest,
-    LocalModel,
     RuntimeErrorBase,
     RuntimeSettings,
     StopReason,
@@ -152,7 +151,9 @@ class ModelWorker(QObject):
         try:
             if self.separate_process:
                 self.model = ModelProcess.load(path, settings)
-            else:
+            else:  # numpy and onnxruntime in the editor's process: tests only
+                from inference.runtime.local_model import LocalModel
+
                 self.model = LocalModel.load(path, settings)
         except Exception as error:  # shown to the writer, in the runtime's own words
             logger.warning("The model could not be loaded: %s", error)

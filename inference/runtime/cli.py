@@ -192,7 +192,8 @@ def run_devices(args: argparse.Namespace) -> int:
 
 def run_generate(args: argparse.Namespace) -> int:
     from inference.runtime.errors import InvalidRequestError, RuntimeErrorBase
-    from inference.runtime.local_model import DEFAULT_CONTEXT_TOKENS, LocalModel, RuntimeSettings
+    from inference.runtime.local_model import LocalModel
+    from inference.runtime.runtime_settings import DEFAULT_CONTEXT_TOKENS, RuntimeSettings
     from inference.runtime.tasks import MAX_NEW_TOKENS_LIMIT, Task
 
     try:

@@ -20,17 +20,14 @@ import numpy as np
 from inference.runtime.errors import InvalidRequestError
 from inference.runtime.kv_cache import KVCache
 from inference.runtime.model_session import ModelSession
+from inference.runtime.results import GenerationStats
+from inference.runtime.runtime_settings import DEFAULT_PREFILL_CHUNK
 from inference.runtime.sampling import Sampler, SamplingSettings
 from inference.runtime.stop_reason import StopReason
 from inference.runtime.stop_strings import StopStringFilter
 
 log = logging.getLogger(__name__)
 
-# 128 tokens per run: the 4-bit kernels are already in their matrix regime there, and a
-# chunk's attention scores (heads x chunk x cached positions, ~6 MB at 1,300 positions) and
-# the arena sized for them are half of 256's (default model, 1,300-token document: peak RSS
-# -21 MB, same greedy tokens). A cancel lands within one chunk.
-DEFAULT_PREFILL_CHUNK = 128
 WARM_PREFILL_CHUNK = 128
 # Task prompt prefixes kept (each holds only its own positions: a few MB).
 MAX_PREFIX_CACHES = 8
@@ -48,45 +45,6 @@ class StreamingDecoder(Protocol):
     """Turns token ids, one at a time, into text pieces that are always whole characters."""
 
     def step(self, token_id: int) -> str | None: ...
-
-
-@dataclass
-class GenerationStats:
-    prompt_tokens: int = 0
-    reused_tokens: int = 0
-    generated_tokens: int = 0
-    prefill_seconds: float = 0.0
-    first_token_seconds: float = 0.0
-    decode_seconds: float = 0.0
-    total_seconds: float = 0.0
-
-    @property
-    def computed_prompt_tokens(self) -> int:
-        return self.prompt_tokens - self.reused_tokens
-
-    @property
-    def decode_tokens_per_second(self) -> float:
-        """Tokens per second after the first one (the first one costs the prefill)."""
-        steps = self.generated_tokens - 1
-        return steps / self.decode_seconds if steps > 0 and self.decode_seconds > 0 else 0.0
-
-    @property
-    def prefill_tokens_per_second(self) -> float:
-        computed = self.computed_prompt_tokens
-        return computed / self.prefill_seconds if computed and self.prefill_seconds > 0 else 0.0
-
-    def as_dict(self) -> dict[str, float | int]:
-        return {
-            "prompt_tokens": self.prompt_tokens,
-            "reused_prompt_tokens": self.reused_tokens,
-            "generated_tokens": self.generated_tokens,
-            "prefill_seconds": round(self.prefill_seconds, 4),
-            "time_to_first_token_seconds": round(self.first_token_seconds, 4),
-            "decode_seconds": round(self.decode_seconds, 4),
-            "total_seconds": round(self.total_seconds, 4),
-            "prefill_tokens_per_second": round(self.prefill_tokens_per_second, 2),
-            "decode_tokens_per_second": round(self.decode_tokens_per_second, 2),
-        }
 
 
 @dataclass

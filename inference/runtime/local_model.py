@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 from inference.model_cache import installed_app, model_remedy
@@ -24,13 +24,7 @@ from inference.runtime.answer_check import (
 from inference.runtime.device_report import DeviceReport
 from inference.runtime.errors import ModelUnavailableError
 from inference.runtime.extractive import extract
-from inference.runtime.generation import (
-    DEFAULT_PREFILL_CHUNK,
-    CancelFlag,
-    GenerationStats,
-    Generator,
-    TextCallback,
-)
+from inference.runtime.generation import CancelFlag, Generator, TextCallback
 from inference.runtime.measured_quality import weak_tasks_for
 from inference.runtime.model_session import ModelSession
 from inference.runtime.output_cleaning import (
@@ -47,17 +41,15 @@ from inference.runtime.prompts import (
     build_prompt,
     expand_by_continuation,
 )
-from inference.runtime.providers import SessionSettings
-from inference.runtime.sampling import SamplingSettings
+from inference.runtime.results import GenerationStats, TaskResult
+from inference.runtime.runtime_settings import RuntimeSettings
+from inference.runtime.sampling_settings import SamplingSettings
 from inference.runtime.stop_reason import StopReason
 from inference.runtime.tasks import GenerationRequest, Task
 from inference.runtime.text_codec import TextCodec
 
 log = logging.getLogger(__name__)
 
-# The context used unless the settings say otherwise: enough for ~1500 words before the
-# cursor, and quick to prefill on a laptop CPU. The model may allow more.
-DEFAULT_CONTEXT_TOKENS = 2048
 # An answer that fails its check is written again at most this many times.
 MAX_RETRIES = 2
 # Share of the source's words an extractive shorten/summarize keeps (under the check's
@@ -77,45 +69,6 @@ def retry_sampling(base: SamplingSettings, attempt: int) -> SamplingSettings:
         repetition_penalty=max(base.repetition_penalty, 1.15),
         seed=(base.seed or 0) + 7919 * attempt,  # a repeated request repeats its retries
     )
-
-
-@dataclass(frozen=True)
-class RuntimeSettings:
-    device: str = "auto"
-    threads: int | None = None
-    variant: str | None = None
-    context_tokens: int = DEFAULT_CONTEXT_TOKENS
-    prefill_chunk: int = DEFAULT_PREFILL_CHUNK
-    allow_spinning: bool = True
-    spin_duration_us: int | None = 50  # see SessionSettings
-    verify_files: bool = True
-    # None: preallocated in-place KV buffers when the graph supports them (checked at load).
-    shared_kv: bool | None = None
-
-    def session_settings(self) -> SessionSettings:
-        return SessionSettings(
-            device=self.device,
-            threads=self.threads,
-            allow_spinning=self.allow_spinning,
-            spin_duration_us=self.spin_duration_us,
-        )
-
-
-@dataclass(frozen=True)
-class TaskResult:
-    task: Task
-    text: str
-    raw_text: str
-    stop_reason: StopReason
-    stats: GenerationStats
-    context_cut: bool
-    # Whether the answer passed its task's rules (see answer_check.py); the editor shows a
-    # failing answer marked with the reasons and asks before it reaches the document.
-    check: AnswerCheck = field(default_factory=AnswerCheck)
-
-    @property
-    def cancelled(self) -> bool:
-        return self.stop_reason is StopReason.CANCELLED
 
 
 class _JoinWithSpace:

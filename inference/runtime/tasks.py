@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass, field, replace
 
 from inference.runtime.errors import InvalidRequestError
-from inference.runtime.sampling import SamplingSettings
+from inference.runtime.sampling_settings import SamplingSettings
 
 MAX_NEW_TOKENS_LIMIT = 1024
 # Above this many characters a request is refused outright (about 2 million words).

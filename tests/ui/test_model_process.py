@@ -242,3 +242,54 @@ def test_the_installed_app_runs_the_model_with_its_own_binary_and_flag(
     finally:
         model.close()
     assert not model.alive()
+
+
+EDITOR_WITH_AI = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.library import Library
+    from desktop.settings import Settings
+    from desktop.ui.ai_feature import install_ai
+    from desktop.ui.main_window import MainWindow
+    from inference.runtime import GenerationRequest
+
+    app = QApplication([])
+    library = Library(Path(sys.argv[2]))
+    library.ensure_exists(welcome=False)
+    window = MainWindow(library, Settings(), load_spelling=False)
+    window.show()
+    window.open_document(library.create_document(title="Story", text=sys.argv[3]))
+    feature = install_ai(window, model_path=Path(sys.argv[1]), auto_ghost=False)
+    while not feature.ready:
+        app.processEvents()
+    answers = []
+    feature.host.finished.connect(answers.append)
+    feature.host.failed.connect(lambda _job, message: sys.exit(message))
+    feature.host.submit(GenerationRequest("continue", before=sys.argv[3], max_new_tokens=4))
+    while not answers:
+        app.processEvents()
+    heavy = ("numpy", "onnxruntime", "tokenizers", "inference.runtime.local_model")
+    print(type(answers[0]).__name__, *(name for name in heavy if name in sys.modules))
+    feature.host.shutdown()
+    """
+)
+
+
+def test_the_editors_process_never_loads_numpy_or_onnxruntime(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    """Importing numpy's and onnxruntime's C extensions holds the interpreter lock for tens of
+    milliseconds (a dropped frame or three while typing); the model's process has them."""
+    editor = subprocess.run(
+        [sys.executable, "-c", EDITOR_WITH_AI, str(tiny_model_dir), str(tmp_path / "lib"), TEXT],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert editor.returncode == 0, editor.stderr
+    assert editor.stdout.split() == ["JobResult"]
