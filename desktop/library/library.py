@@ -6,6 +6,7 @@ are Draftsmith's or other tools' business and stay hidden.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -45,14 +46,22 @@ _BAD_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 
 @dataclass
 class Node:
-    path: Path
+    """A folder or document of the listing. Its path is kept as text: listing 10,000
+    documents at start-up builds no ``Path`` objects (``path`` makes one when asked)."""
+
+    location: str
+    name: str  # the file or folder name, as listed
     is_folder: bool
     words: int = 0
     children: list[Node] = field(default_factory=list)
 
+    @functools.cached_property
+    def path(self) -> Path:
+        return Path(self.location)
+
     @property
     def title(self) -> str:
-        return self.path.name if self.is_folder else self.path.stem
+        return self.name if self.is_folder else self.name.removesuffix(paths.DOCUMENT_SUFFIX)
 
 
 @dataclass(frozen=True)
@@ -63,9 +72,16 @@ class SearchHit:
     excerpt: str
 
 
+_DIGITS = re.compile(r"(\d+)")
+
+
 def natural_key(path: Path) -> list[object]:
     """“Chapter 2” before “Chapter 10”."""
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+    return natural_name_key(path.name)
+
+
+def natural_name_key(name: str) -> list[object]:
+    return [int(part) if part.isdigit() else part.lower() for part in _DIGITS.split(name)]
 
 
 def clean_name(name: str) -> str:
@@ -128,7 +144,7 @@ class Library:
             with os.scandir(folder) as scan:
                 entries = sorted(
                     (e for e in scan if not e.name.startswith(".")),
-                    key=lambda e: natural_key(Path(e.name)),
+                    key=lambda e: natural_name_key(e.name),
                 )
         except OSError:
             return None
@@ -145,19 +161,22 @@ class Library:
     def tree(self, folder: Path | None = None, *, with_counts: bool = True) -> Node:
         """Folders and documents; ``with_counts=False`` lists without reading any document
         (a big library's tree appears at once; counts fill in later)."""
-        folder = folder or self.root
-        node = Node(folder, True)
-        for entry in self._listed(folder):
-            path = folder / entry.name
+        location = str(folder or self.root)
+        return self._tree(location, os.path.basename(location), with_counts)
+
+    def _tree(self, folder: str, name: str, with_counts: bool) -> Node:
+        node = Node(folder, name, True)
+        entries = self._listed(Path(folder))
+        # Folders first, then documents, each in natural order (DirEntry.is_dir is cached).
+        entries.sort(key=lambda e: (not e.is_dir(), natural_name_key(e.name)))
+        for entry in entries:
             if entry.is_dir():
-                child = self.tree(path, with_counts=with_counts)
-                node.children.append(child)
-                node.words += child.words
+                child = self._tree(entry.path, entry.name, with_counts)
             else:
-                words = self.word_count(path) if with_counts else 0
-                node.children.append(Node(path, False, words))
-                node.words += words
-        node.children.sort(key=lambda n: (not n.is_folder, natural_key(n.path)))
+                words = self.word_count(Path(entry.path)) if with_counts else 0
+                child = Node(entry.path, entry.name, False, words)
+            node.children.append(child)
+            node.words += child.words
         return node
 
     def _listed(self, folder: Path) -> list[os.DirEntry[str]]:
@@ -199,7 +218,7 @@ class Library:
         except OSError as exc:
             logger.info("Couldn't stat %s for its word count: %s", document, exc)
 
-    def remembered_word_count(self, document: Path) -> int | None:
+    def remembered_word_count(self, document: Path | str) -> int | None:
         """The count from the last session, without reading the disk (verify later)."""
         return self.word_counts.remembered(document)
 

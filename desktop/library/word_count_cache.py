@@ -59,7 +59,7 @@ class WordCountCache:
             logger.info("Word-count cache unreadable, counting afresh: %s", exc)
             self._entries = {}
 
-    def _key(self, document: Path) -> str:
+    def _key(self, document: Path | str) -> str:
         # String work, not Path.relative_to: this runs for every document at every listing.
         text, root = str(document), self._root_prefix
         if not text.startswith(root):
@@ -67,7 +67,7 @@ class WordCountCache:
         relative = text[len(root) :]
         return relative.replace(os.sep, "/") if os.sep != "/" else relative
 
-    def remembered(self, document: Path) -> int | None:
+    def remembered(self, document: Path | str) -> int | None:
         """The last known count, without touching the disk (may be stale: verify later)."""
         with self._lock:
             entry = self._entries.get(self._key(document))
@@ -101,7 +101,7 @@ class WordCountCache:
             )
             self._changed = True
 
-    def forget_missing(self, present: set[Path]) -> None:
+    def forget_missing(self, present: set[Path] | set[str]) -> None:
         """Drop entries of documents that are gone (deleted, renamed)."""
         keys = {self._key(p) for p in present}
         with self._lock:

@@ -28,6 +28,7 @@ from desktop.ui.license_refresh import start_license_refresh
 from desktop.ui.main_window import MainWindow
 from desktop.ui.prompter import Prompter
 from desktop.ui.single_instance import InstanceServer, ask_running_instance_to_activate
+from licensing.client import prefetch_license_status
 
 if TYPE_CHECKING:  # imported for real only in a thread after start-up: they are slow
     from desktop.ui.ai_feature import AIFeature
@@ -145,13 +146,23 @@ def _import_sync() -> Callable[[MainWindow], SyncFeature]:
     return install_sync
 
 
-def load_optional_features(window: MainWindow) -> None:
+# The optional features' imports run in threads that compete with the window's first paint
+# for the interpreter lock and the two or so cores: they start once it has painted.
+FEATURES_DELAY_MS = 250
+
+
+def load_optional_features(window: MainWindow, *, delay_ms: int = FEATURES_DELAY_MS) -> None:
     """Sync's modules take ~0.6 s to import: import them in a thread after the window is up,
     then install on the GUI thread. A build without sync simply has no sync menu entries."""
+    QTimer.singleShot(delay_ms, window, lambda: _start_optional_features(window))
 
+
+def _start_optional_features(window: MainWindow) -> None:
     def keep(feature: SyncFeature) -> None:
         window.sync = feature
 
+    # Both features ask the license gate; its first answer reads the keyring (up to ~0.1 s).
+    prefetch_license_status()
     _install_after_import(window, "Sync", _import_sync, keep)
     load_ai_feature(window)
 

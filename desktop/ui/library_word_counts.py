@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import shiboken6
@@ -38,7 +39,7 @@ class LibraryWordCounts(QObject):
     def current_pass(self) -> int:
         return self._pass
 
-    def start(self, documents: list[Path]) -> int:
+    def start(self, documents: Sequence[Path | str]) -> int:
         """Count ``documents`` in the background; returns this pass's number."""
         self._pass += 1
         number = self._pass
@@ -48,7 +49,7 @@ class LibraryWordCounts(QObject):
         self._thread.start()
         return number
 
-    def recount(self, documents: list[Path]) -> None:
+    def recount(self, documents: Sequence[Path | str]) -> None:
         """Check a few documents again (a folder changed) within the current pass: a pass
         still counting the whole library carries on."""
         number = self._pass
@@ -75,20 +76,22 @@ class LibraryWordCounts(QObject):
             return not thread.is_alive()
         return True
 
-    def _count(self, number: int, documents: list[Path], *, whole_library: bool = True) -> None:
+    def _count(
+        self, number: int, documents: list[Path | str], *, whole_library: bool = True
+    ) -> None:
         try:
             self._count_pass(number, documents, whole_library)
         except RuntimeError:  # the window (and this object) went away mid-pass: nobody to tell
             if shiboken6.isValid(self):
                 raise
 
-    def _count_pass(self, number: int, documents: list[Path], whole_library: bool) -> None:
+    def _count_pass(self, number: int, documents: list[Path | str], whole_library: bool) -> None:
         batch: list[tuple[str, int]] = []
         sent = saved = time.monotonic()
         for document in documents:
             if number != self._pass:
                 return
-            batch.append((str(document), self.library.word_count(document)))
+            batch.append((str(document), self.library.word_count(Path(document))))
             time.sleep(0)  # hand the interpreter lock to the GUI thread between documents
             if len(batch) >= BATCH_DOCUMENTS or time.monotonic() - sent >= BATCH_SECONDS:
                 self.counted.emit(number, batch)
@@ -100,5 +103,5 @@ class LibraryWordCounts(QObject):
             self.counted.emit(number, batch)
         if not whole_library:
             return
-        self.library.save_word_counts(set(documents))
+        self.library.save_word_counts({Path(document) for document in documents})
         self.finished.emit(number)

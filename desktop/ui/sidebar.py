@@ -4,6 +4,7 @@ features add their own pane with ``Sidebar.add_pane``."""
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -126,7 +127,7 @@ class LibraryPane(QWidget):
         # Every row is one line: Qt need not measure each of 10,000 rows, nor a row whose
         # count changed.
         self.tree.setUniformRowHeights(True)
-        self._documents: list[Path] = []
+        self._documents: list[str] = []  # paths as text (no Path per document per listing)
         self._search_number = 0
         self._search_found.connect(self._show_hits)
         self._words: dict[str, int] = {}  # document path -> words shown
@@ -149,8 +150,8 @@ class LibraryPane(QWidget):
         self.tree.clear()
         self._items.clear()
         root = self.library.tree(with_counts=False)
-        documents: list[Path] = []
-        folders: list[Path] = [self.library.root]
+        documents: list[str] = []
+        folders: list[str] = [str(self.library.root)]
         self._collect(root, documents, folders)
         self._documents = documents
         self._words = self._known_counts(documents)
@@ -166,7 +167,7 @@ class LibraryPane(QWidget):
         self.word_counts.start(documents)
 
     def _listings_of(self, node: Node) -> dict[str, frozenset[str]]:
-        found = {str(node.path): frozenset(child.path.name for child in node.children)}
+        found = {node.location: frozenset(child.name for child in node.children)}
         for child in node.children:
             if child.is_folder:
                 found.update(self._listings_of(child))
@@ -187,26 +188,26 @@ class LibraryPane(QWidget):
             self.refresh()
         else:  # a document rewritten in place by another program: its count, quietly
             self.word_counts.recount(
-                [path for path in self._documents if str(path.parent) in changed]
+                [path for path in self._documents if os.path.dirname(path) in changed]
             )
 
-    def _collect(self, node: Node, documents: list[Path], folders: list[Path]) -> None:
+    def _collect(self, node: Node, documents: list[str], folders: list[str]) -> None:
         for child in node.children:
             if child.is_folder:
-                folders.append(child.path)
+                folders.append(child.location)
                 self._collect(child, documents, folders)
             else:
-                documents.append(child.path)
+                documents.append(child.location)
 
-    def _known_counts(self, documents: list[Path]) -> dict[str, int]:
+    def _known_counts(self, documents: list[str]) -> dict[str, int]:
         words: dict[str, int] = {}
         deadline = time.perf_counter() + COUNT_NOW_SECONDS
         for document in documents:
             count = self.library.remembered_word_count(document)
             if count is None and time.perf_counter() < deadline:
-                count = self.library.word_count(document)
+                count = self.library.word_count(Path(document))
             if count is not None:
-                words[str(document)] = count
+                words[document] = count
         return words
 
     def _on_counted(self, number: int, batch: list[tuple[str, int]]) -> None:
@@ -244,8 +245,8 @@ class LibraryPane(QWidget):
         """A saved document's count (the editor knows it already; no disk read)."""
         self._show_folder_totals(self._set_words(str(path), words))
 
-    def _watch_folders(self, folder_paths: list[Path]) -> None:
-        folders = {str(p) for p in folder_paths}
+    def _watch_folders(self, folder_paths: list[str]) -> None:
+        folders = set(folder_paths)
         watched = set(self.watcher.directories())
         if watched - folders:
             self.watcher.removePaths(sorted(watched - folders))
@@ -266,22 +267,21 @@ class LibraryPane(QWidget):
         """``node``'s children as items, and the words known so far."""
         items, total = [], 0
         for child in node.children:
-            key = str(child.path)
-            item = QTreeWidgetItem([child.title, ""])
-            self._items[key] = item
-            item.setData(0, PATH_ROLE, key)
-            item.setData(0, FOLDER_ROLE, child.is_folder)
+            key = child.location
             words: int | None
             if child.is_folder:
                 children, words = self._items_for(child, folders)
+                item = QTreeWidgetItem([child.title, f"{words:,}"])
+                item.setData(0, FOLDER_ROLE, True)  # documents: None (as few calls as possible)
                 item.addChildren(children)
                 self._folder_totals[key] = words
                 folders.append(item)
             else:
                 words = self._words.get(key)
-            if words is not None:
-                item.setText(1, f"{words:,}")
-                total += words
+                item = QTreeWidgetItem([child.title, "" if words is None else f"{words:,}"])
+            item.setData(0, PATH_ROLE, key)
+            self._items[key] = item
+            total += words or 0
             items.append(item)
         return items, total
 
@@ -334,7 +334,7 @@ class LibraryPane(QWidget):
         documents = iter(list(self._documents))
         deadline = time.perf_counter() + SEARCH_NOW_SECONDS
         for document in documents:
-            self._add_hits(self.library.search_in(document, needle))
+            self._add_hits(self.library.search_in(Path(document), needle))
             if self.results.count() >= SEARCH_LIMIT:
                 return
             if time.perf_counter() > deadline:
@@ -347,14 +347,14 @@ class LibraryPane(QWidget):
                 return
         self._show_hits(number, [], True)
 
-    def _search_on(self, number: int, needle: str, documents: Iterator[Path], total: int) -> None:
+    def _search_on(self, number: int, needle: str, documents: Iterator[str], total: int) -> None:
         """The search thread: no widget is touched here (``total``: hits shown so far)."""
         found: list[SearchHit] = []
         sent = time.monotonic()
         for document in documents:
             if number != self._search_number:
                 return
-            found.extend(self.library.search_in(document, needle))
+            found.extend(self.library.search_in(Path(document), needle))
             time.sleep(0)
             if total + len(found) >= SEARCH_LIMIT:
                 break

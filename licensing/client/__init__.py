@@ -39,6 +39,7 @@ from licensing.client.status import (
     feature_status,
     invalidate_status_cache,
     license_status,
+    prefetch_license_status,
 )
 
 __all__ = [
@@ -61,5 +62,6 @@ __all__ = [
     "license_status",
     "normalize_key",
     "offline_request",
+    "prefetch_license_status",
     "refresh_if_due",
 ]

@@ -340,38 +340,89 @@ def _trial_start(
 
 _cache_lock = threading.Lock()
 _cached: tuple[float, str, LicenseStatus] | None = None
+_generation = 0  # bumped by every invalidation: a refresh begun before one is not kept
+_refreshing = False
 
 
 def invalidate_status_cache() -> None:
     """Forget the cached status (after activation, import, deactivation or a refresh)."""
-    global _cached
+    global _cached, _generation
     with _cache_lock:
         _cached = None
+        _generation += 1
+
+
+def _evaluate_now() -> LicenseStatus:
+    return evaluate(
+        now=time.time(),
+        release_date=build_info.RELEASE_DATE,
+        fingerprint=machine_fingerprint(),
+        store=KeyringStore(),
+    )
+
+
+def _keep(where: str, generation: int, result: LicenseStatus) -> None:
+    global _cached
+    with _cache_lock:
+        if generation == _generation:
+            _cached = (time.monotonic() + CACHE_S, where, result)
+
+
+def _refresh(where: str, generation: int) -> None:
+    global _cached, _refreshing
+    try:
+        _keep(where, generation, _evaluate_now())
+    except Exception:  # the next caller evaluates in its own thread and sees the error
+        log.exception("refreshing the license status failed")
+        with _cache_lock:
+            if generation == _generation:
+                _cached = None
+    finally:
+        with _cache_lock:
+            _refreshing = False
 
 
 def license_status(*, now: float | None = None) -> LicenseStatus:
     """The license status, cached for a minute. Never touches the network.
 
+    Working it out reads the keyring and checks the certificate (up to ~0.1 s), and the
+    editor's GUI thread asks: an expired result is returned once more while a thread works
+    out the new one (a refund or expiry lands within a minute or two; an invalidation at
+    once). Only the first call waits, and ``prefetch_license_status`` makes that a thread.
+
     Pass ``now`` only to evaluate at another time (tests); that result is not cached.
     """
-    global _cached
+    global _refreshing
+    if now is not None:
+        return evaluate(
+            now=now,
+            release_date=build_info.RELEASE_DATE,
+            fingerprint=machine_fingerprint(),
+            store=KeyringStore(),
+        )
     # A different user data dir (tests, a second profile) is a different answer; the env
     # lookup is what keeps this check cheap enough for every call.
     where = os.environ.get("XDG_DATA_HOME", "")
-    if now is None:
-        with _cache_lock:
-            if _cached is not None and time.monotonic() < _cached[0] and _cached[1] == where:
-                return _cached[2]
-    result = evaluate(
-        now=time.time() if now is None else now,
-        release_date=build_info.RELEASE_DATE,
-        fingerprint=machine_fingerprint(),
-        store=KeyringStore(),
-    )
-    if now is None:
-        with _cache_lock:
-            _cached = (time.monotonic() + CACHE_S, where, result)
+    with _cache_lock:
+        generation = _generation
+        cached = _cached if _cached is not None and _cached[1] == where else None
+        if cached is not None and time.monotonic() < cached[0]:
+            return cached[2]
+        if cached is not None:
+            if not _refreshing:
+                _refreshing = True
+                threading.Thread(
+                    target=_refresh, args=(where, generation), name="license-status", daemon=True
+                ).start()
+            return cached[2]
+    result = _evaluate_now()
+    _keep(where, generation, result)
     return result
+
+
+def prefetch_license_status() -> None:
+    """Work the status out in a thread now, so the GUI thread's first check finds it."""
+    threading.Thread(target=license_status, name="license-status", daemon=True).start()
 
 
 def feature_status(feature: str) -> FeatureStatus:

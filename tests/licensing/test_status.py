@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -326,3 +328,63 @@ def test_the_feature_gate_fails_closed_for_ai_and_sync(monkeypatch: pytest.Monke
     assert not ai.allowed and not sync.allowed
     assert "could not check its license" in ai.reason and "editor" in ai.reason
     assert "could not check its license" in sync.reason
+
+
+def _slow_evaluation(
+    monkeypatch: pytest.MonkeyPatch, answer: status.LicenseStatus
+) -> tuple[threading.Event, list[str]]:
+    """Replace the evaluation by one that waits for the returned event; notes its thread."""
+    release, threads = threading.Event(), []
+
+    def evaluate_now() -> status.LicenseStatus:
+        threads.append(threading.current_thread().name)
+        release.wait(10)
+        return answer
+
+    monkeypatch.setattr(status, "_evaluate_now", evaluate_now)
+    return release, threads
+
+
+def test_an_expired_status_is_answered_at_once_and_worked_out_in_a_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The editor's GUI thread asks on every AI action and idle warm-up; working the status
+    out reads the keyring (a stall of up to ~0.1 s). Only the very first answer waits."""
+    status.invalidate_status_cache()
+    monkeypatch.setattr(status, "CACHE_S", 0.0)  # every answer is expired at once
+    first = status.license_status()
+    newer = dataclasses.replace(first, reason="worked out again")
+    release, threads = _slow_evaluation(monkeypatch, newer)
+    started = time.perf_counter()
+    assert status.license_status() is first
+    assert status.license_status() is first  # one refresh at a time
+    assert time.perf_counter() - started < 0.5
+    release.set()
+    deadline = time.monotonic() + 10
+    while status.license_status() is first and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert status.license_status() is newer
+    assert threads and set(threads) == {"license-status"}
+
+
+def test_an_invalidated_status_is_worked_out_again_before_it_is_answered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After an activation or a refund the next answer is the new one, never the old: a
+    refresh that began before the invalidation is dropped."""
+    status.invalidate_status_cache()
+    monkeypatch.setattr(status, "CACHE_S", 0.0)
+    first = status.license_status()
+    stale = dataclasses.replace(first, reason="from before the invalidation")
+    release, _ = _slow_evaluation(monkeypatch, stale)
+    assert status.license_status() is first  # a refresh is now under way
+    status.invalidate_status_cache()
+    fresh = dataclasses.replace(first, reason="after the invalidation")
+    monkeypatch.setattr(status, "_evaluate_now", lambda: fresh)
+    monkeypatch.setattr(status, "CACHE_S", 60.0)
+    assert status.license_status() is fresh  # worked out on this thread, no old answer
+    release.set()  # the refresh from before the invalidation ends...
+    deadline = time.monotonic() + 10
+    while status._refreshing and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert status.license_status() is fresh  # ...and is not kept
