@@ -222,6 +222,10 @@ class Library:
         """The count from the last session, without reading the disk (verify later)."""
         return self.word_counts.remembered(document)
 
+    def remembered_word_counts(self, documents: list[str]) -> dict[str, int]:
+        """``remembered_word_count`` of many documents (paths as text), at once."""
+        return self.word_counts.remembered_all(documents)
+
     def save_word_counts(self, present: set[Path] | None = None) -> None:
         """Persist the counts; ``present`` (every document now) drops entries of gone ones."""
         if present is not None:

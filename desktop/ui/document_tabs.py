@@ -193,7 +193,7 @@ class DocumentTabs(QObject):
         window = self.window
         window.writing_status.show_save_state("Saved")
         self.saved.emit(document)  # may rename it (a new document named after its first line)
-        if window.library_pane.item_for(document.path) is not None:
+        if window.library_pane.lists(document.path):
             window.library_pane.set_document_words(document.path, document.saved_word_count())
         elif window.library.contains(document.path):
             window.library_pane.refresh()

@@ -15,9 +15,7 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from licensing.client.certificate import (
     Certificate,
@@ -38,6 +36,9 @@ from licensing.client.license_key import normalize_key
 from licensing.client.machines import Machine, machines_from_json
 from licensing.client.server_response import MAX_RESPONSE_BYTES, verify_response
 from licensing.client.status import invalidate_status_cache, trust_server_time
+
+if TYPE_CHECKING:  # requests loads in ~0.1 s: only when the app talks to the server
+    import requests
 from licensing.client.trial import (
     TrialCertificate,
     parse_trial_certificate,
@@ -127,6 +128,8 @@ class ActivationClient:
         timeout: float = 15.0,
         store: KeyringStore | None = None,
     ) -> None:
+        import requests  # not at start-up: the editor imports this module to check the license
+
         self.base_url = (base_url or server_url()).rstrip("/")
         self.session = session or requests.Session()
         self.timeout = timeout
@@ -134,6 +137,8 @@ class ActivationClient:
 
     # -- plumbing -------------------------------------------------------------------
     def _post(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        import requests  # loaded by __init__ already
+
         nonce = secrets.token_urlsafe(18)
         body = {**body, "nonce": nonce}
         try:

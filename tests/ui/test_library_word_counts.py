@@ -209,3 +209,37 @@ def test_a_pass_running_when_its_window_goes_away_ends_quietly(
         owner.deleteLater()
     assert counts.wait(60)
     assert errors == [], "the counting thread failed after its window was gone"
+
+
+def test_a_big_library_shows_its_folders_at_once_and_its_documents_between_events(
+    qtbot: Any, make_window: Any, library: Library, monkeypatch: Any
+) -> None:
+    """Past ``FILL_NOW_DOCUMENTS`` the tree shows every folder and its first documents at
+    once; the rest arrive in order between events, and a count that comes first still shows."""
+    import desktop.ui.sidebar as sidebar_module
+    from desktop.ui.library_word_counts import LibraryWordCounts
+
+    monkeypatch.setattr(sidebar_module, "FILL_NOW_DOCUMENTS", 7)
+    monkeypatch.setattr(sidebar_module, "COUNT_NOW_SECONDS", 0.0)
+    monkeypatch.setattr(LibraryWordCounts, "start", lambda self, documents: 0)  # no counting
+    documents = _library_of(library.root, 30)
+    (library.root / "Loose.md").write_text("one two three", encoding="utf-8")
+    window = make_window()
+    pane = window.library_pane
+    assert not pane.filled()
+    assert sorted(t for t in pane.titles() if t.startswith("Part")) == ["Part 1", "Part 2"]
+    assert len([t for t in pane.titles() if t.startswith("Chapter")]) == 7
+    assert pane.lists(documents[-1]) and pane.item_for(documents[-1]) is None
+    pane.set_document_words(documents[-1], 99)  # a save's count, before the row exists
+    assert pane.words_shown_for(library.root / "Part 2") == "99"
+    qtbot.waitUntil(pane.filled)
+    assert pane.words_shown_for(documents[-1]) == "99"
+    chapters = [f"Chapter {n}" for n in range(1, 31)]
+    for part in ("Part 1", "Part 2"):
+        folder = pane.item_for(library.root / part)
+        assert folder is not None
+        shown = [folder.child(i).text(0) for i in range(folder.childCount())]
+        assert shown == chapters, "in natural order, none twice"
+    top = [pane.tree.topLevelItem(i).text(0) for i in range(pane.tree.topLevelItemCount())]
+    assert top == ["Part 1", "Part 2", "Loose"]
+    assert len(pane.titles()) == 63
