@@ -12,7 +12,6 @@ Prints figures; never pass/fail.
 
 from __future__ import annotations
 
-import itertools
 import os
 import random
 import statistics
@@ -53,37 +52,23 @@ WORDS = [
 ]
 
 
-def _waiting_for_a_cpu() -> float:
-    """Seconds this thread was ready to run but had no CPU (Linux; 0 elsewhere)."""
-    try:
-        return int(Path("/proc/thread-self/schedstat").read_text().split()[1]) / 1e9
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
 def child_startup(library: str) -> None:
     """Runs in a fresh interpreter; prints READY once the editor accepts typing, then the
     longest event-loop stall while the start-up's background work runs (word counts,
     spelling dictionary, sync and AI imports, the AI model) and how long closing took."""
     sys.path.insert(0, str(REPO))
-    from PySide6.QtCore import QEventLoop, Qt, QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     from desktop.ui.app import build_window, load_optional_features
     from desktop.ui.backup_schedule import wait_for_close_backups
+    from tests.ui.event_loop_watch import EventLoopWatch
 
     app = QApplication(sys.argv[:1])
     window = build_window(Path(library))
     assert window is not None
     window.show()
     load_optional_features(window)  # as the app does: sync and AI, the model after 1.5 s
-    # The stall monitor: a precise 2 ms timer; the longest gap between two ticks is the
-    # longest time the event loop could not run anything (typing included). Each tick also
-    # notes how long the GUI thread has waited for a CPU (other programs' load, not ours).
-    ticks: list[tuple[float, float]] = []
-    monitor = QTimer(interval=2, timerType=Qt.TimerType.PreciseTimer)
-    monitor.timeout.connect(lambda: ticks.append((time.perf_counter(), _waiting_for_a_cpu())))
-    monitor.start()
     editor = window.current_editor()
     while editor is None or not window.isVisible() or editor.isReadOnly():
         app.processEvents()
@@ -91,6 +76,11 @@ def child_startup(library: str) -> None:
     app.processEvents()
     print("READY", flush=True)
     shown = time.perf_counter()
+    # The stall monitor: a precise 2 ms timer; the longest gap between two ticks is the
+    # longest time the event loop could not run anything (typing included). Each tick also
+    # notes how long the GUI thread has waited for a CPU (other programs' load, not ours).
+    monitor = EventLoopWatch()
+    monitor.start()
     loop = QEventLoop()  # not app.exec(): quitting the app would close the window
     settled: list[float] = []
 
@@ -110,9 +100,7 @@ def child_startup(library: str) -> None:
     loop.exec()
     check.stop()
     monitor.stop()
-    pairs = [(a, b) for a, b in itertools.pairwise(ticks) if a[0] >= shown]
-    stall = max((b[0] - a[0] for a, b in pairs), default=0.0)
-    own = max((b[0] - a[0] - (b[1] - a[1]) for a, b in pairs), default=0.0)
+    stall, own = monitor.longest, monitor.longest_own
     ai = getattr(window, "ai", None)
     model = "loaded" if ai is not None and ai.ready else "not loaded"
     print(f"STALL {stall:.4f} {own:.4f} {time.perf_counter() - shown:.1f} {model}", flush=True)
@@ -314,10 +302,21 @@ def measure_typing(words: int = 200_000, keys: int = 300) -> dict[str, float]:
         }
 
 
+def compile_bytecode() -> None:
+    """An installed app (pip, PyInstaller) starts from compiled bytecode. A checkout run with
+    PYTHONDONTWRITEBYTECODE set (as on CI machines) compiles every module at every start,
+    each compile holding the interpreter lock for up to ~10 ms: a cost no writer sees."""
+    import compileall
+
+    for package in ("atomic_write", "desktop", "inference", "licensing", "tests"):
+        compileall.compile_dir(REPO / package, quiet=1)
+
+
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--child":
         child_startup(sys.argv[2])
         return
+    compile_bytecode()
     os.environ.setdefault(
         "QT_QPA_PLATFORM",
         "offscreen" if not os.environ.get("DISPLAY") else os.environ.get("QT_QPA_PLATFORM", "xcb"),

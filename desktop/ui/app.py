@@ -5,7 +5,6 @@ Nothing slow on this path: no model, no network; the spelling dictionary loads i
 
 from __future__ import annotations
 
-import functools
 import logging
 import sys
 import threading
@@ -30,8 +29,7 @@ from desktop.ui.prompter import Prompter
 from desktop.ui.single_instance import InstanceServer, ask_running_instance_to_activate
 from licensing.client import prefetch_license_status
 
-if TYPE_CHECKING:  # imported for real only in a thread after start-up: they are slow
-    from desktop.ui.ai_feature import AIFeature
+if TYPE_CHECKING:  # imported for real only in a thread after start-up: it is slow
     from desktop.ui.sync_menu import SyncFeature
 
 logger = logging.getLogger(__name__)
@@ -146,45 +144,43 @@ def _import_sync() -> Callable[[MainWindow], SyncFeature]:
     return install_sync
 
 
-# The optional features' imports run in threads that compete with the window's first paint
-# for the interpreter lock and the two or so cores: they start once it has painted.
+# Sync's imports run in a thread that competes with the window's first paint for the
+# interpreter lock and the two or so cores: it starts once the window has painted.
 FEATURES_DELAY_MS = 250
 
 
 def load_optional_features(window: MainWindow, *, delay_ms: int = FEATURES_DELAY_MS) -> None:
-    """Sync's modules take ~0.6 s to import: import them in a thread after the window is up,
-    then install on the GUI thread. A build without sync simply has no sync menu entries."""
-    QTimer.singleShot(delay_ms, window, lambda: _start_optional_features(window))
+    """AI help is installed now, before the window's first paint: its modules import in
+    ~0.1 s (numpy and onnxruntime stay in the model's process), and building its panes and
+    status-bar items later held the event loop for 40-110 ms (relayout included) just as the
+    writer started typing. Sync's modules take longer (~0.3 s): they import in a thread
+    after the window is up and sync installs on the GUI thread (a few ms). A build without
+    either feature simply goes without it."""
 
-
-def _start_optional_features(window: MainWindow) -> None:
     def keep(feature: SyncFeature) -> None:
         window.sync = feature
 
     # Both features ask the license gate; its first answer reads the keyring (up to ~0.1 s).
     prefetch_license_status()
-    _install_after_import(window, "Sync", _import_sync, keep)
     load_ai_feature(window)
+    QTimer.singleShot(
+        delay_ms, window, lambda: _install_after_import(window, "Sync", _import_sync, keep)
+    )
 
 
 # The model (hundreds of MB) starts loading once the window has settled.
 AI_LOAD_DELAY_MS = 1500
 
 
-def _import_ai() -> Callable[[MainWindow], AIFeature]:
-    from desktop.ui.ai_feature import install_ai
-
-    return functools.partial(install_ai, load_delay_ms=AI_LOAD_DELAY_MS)
-
-
 def load_ai_feature(window: MainWindow) -> None:
-    """AI help: onnxruntime's import is slow, so import in a thread, install on the GUI thread;
-    the model itself then loads on the AI feature's own thread."""
-
-    def keep(feature: AIFeature) -> None:
-        window.ai = feature
-
-    _install_after_import(window, "AI help", _import_ai, keep)
+    """AI help's panes, actions and status; the model then loads on the AI feature's own
+    thread (in a process of its own), ``AI_LOAD_DELAY_MS`` after the window is up."""
+    try:
+        from desktop.ui.ai_feature import install_ai
+    except ImportError as exc:
+        logger.info("AI help is not part of this build: %s", exc)
+        return
+    window.ai = install_ai(window, load_delay_ms=AI_LOAD_DELAY_MS)
 
 
 def run(argv: list[str], *, library_path: Path | None = None) -> int:

@@ -10,17 +10,14 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QFileSystemWatcher, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QDropEvent, QPalette
+from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import (
     QHeaderView,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
     QTabWidget,
     QTreeWidget,
     QTreeWidgetItem,
@@ -44,10 +41,11 @@ COUNT_NOW_SECONDS = 0.008
 # (results keep appearing; a new query makes the old search stop).
 SEARCH_NOW_SECONDS = 0.010
 SEARCH_LIMIT = 200
-# A listing this long fills the tree at once (~20 ms); a longer one shows its folders and
+# A listing this long fills the tree at once (a few ms); a longer one shows its folders and
 # first documents at once and adds the rest between events, this long at a time, so a
 # 10,000-document library opens about as fast as a small one and typing never waits.
-FILL_NOW_DOCUMENTS = 1500
+FILL_NOW_DOCUMENTS = 300
+COUNT_ALIGNMENT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 FILL_SLICE_SECONDS = 0.005
 
 
@@ -83,18 +81,6 @@ class LibraryTree(QTreeWidget):
         self.dropped.emit(
             Path(source.data(0, PATH_ROLE)), self.folder_at(event.position().toPoint())
         )
-
-
-class CountDelegate(QStyledItemDelegate):
-    """Word counts: right-aligned in the palette's quiet colour, decided when a row is painted
-    (per-item colours cost a call per document at every listing and theme change)."""
-
-    def initStyleOption(self, option: QStyleOptionViewItem, index: Any) -> None:
-        super().initStyleOption(option, index)
-        palette = QPalette(option.palette)
-        palette.setBrush(QPalette.ColorRole.Text, palette.placeholderText())
-        option.palette = palette
-        option.displayAlignment = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
 class LibraryPane(QWidget):
@@ -135,7 +121,10 @@ class LibraryPane(QWidget):
         self._unfilled: deque[tuple[QTreeWidgetItem | None, list[Node]]] = deque()
         self.fill_timer = QTimer(self, singleShot=True, interval=0)
         self.fill_timer.timeout.connect(self._fill_some)
-        self.tree.setItemDelegateForColumn(1, CountDelegate(self.tree))
+        # Counts: right-aligned in the palette's quiet colour, set on each row (a Python
+        # delegate deciding it at paint time needed the interpreter lock for every row
+        # painted: the main stall while a big library's background work ran).
+        self._count_brush = self.tree.palette().placeholderText()
         # Every row is one line: Qt need not measure each of 10,000 rows, nor a row whose
         # count changed.
         self.tree.setUniformRowHeights(True)
@@ -303,6 +292,7 @@ class LibraryPane(QWidget):
             if child.is_folder:
                 item = QTreeWidgetItem([child.title, f"{self._folder_totals[child.location]:,}"])
                 item.setData(0, FOLDER_ROLE, True)  # documents: None (as few calls as possible)
+                self._style_count(item)
                 item.addChildren(self._items_for(child, item, budget))
                 self._folder_items.append(item)
             elif budget[0] <= 0:
@@ -318,7 +308,13 @@ class LibraryPane(QWidget):
 
     def _document_item(self, node: Node) -> QTreeWidgetItem:
         words = self._words.get(node.location)
-        return QTreeWidgetItem([node.title, "" if words is None else f"{words:,}"])
+        item = QTreeWidgetItem([node.title, "" if words is None else f"{words:,}"])
+        self._style_count(item)
+        return item
+
+    def _style_count(self, item: QTreeWidgetItem) -> None:
+        item.setTextAlignment(1, COUNT_ALIGNMENT)
+        item.setForeground(1, self._count_brush)
 
     def _fill_some(self) -> None:
         deadline = time.perf_counter() + FILL_SLICE_SECONDS
@@ -350,8 +346,10 @@ class LibraryPane(QWidget):
         return key in self._listed or key in self._folder_totals
 
     def apply_palette(self) -> None:
-        """The theme changed: the counts' colour comes from the palette when painted."""
-        self.tree.viewport().update()
+        """The theme changed: the counts take its quiet colour (one call per row)."""
+        self._count_brush = self.tree.palette().placeholderText()
+        for item in self._items.values():
+            item.setForeground(1, self._count_brush)
 
     def _all_items(self) -> list[QTreeWidgetItem]:
         items = []
