@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,13 +99,23 @@ class Library:
         self.root = Path(root).expanduser().resolve()
         self.snapshots = SnapshotStore(self.root)
         self._word_counts: WordCountCache | None = None
+        self._word_counts_lock = threading.Lock()
 
     @property
     def word_counts(self) -> WordCountCache:
-        """Persistent (user cache folder): a restart re-reads only documents that changed."""
-        if self._word_counts is None:
-            self._word_counts = WordCountCache(self.root, paths.word_count_cache_path(self.root))
-        return self._word_counts
+        """Persistent (user cache folder): a restart re-reads only documents that changed.
+        Read from disk on first use (the sidebar's counting thread does that at start-up)."""
+        with self._word_counts_lock:
+            if self._word_counts is None:
+                self._word_counts = WordCountCache(
+                    self.root, paths.word_count_cache_path(self.root)
+                )
+            return self._word_counts
+
+    @property
+    def word_counts_loaded(self) -> bool:
+        """Whether ``word_counts`` is in memory already (using it then never waits)."""
+        return self._word_counts is not None
 
     def ensure_exists(self, *, welcome: bool = True) -> Path | None:
         """Create the folder on first run; returns the welcome document if one was written."""

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import shiboken6
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktop.library import Library
 
@@ -34,20 +34,37 @@ class LibraryWordCounts(QObject):
         self.library = library
         self._pass = 0
         self._thread: threading.Thread | None = None
+        self._waiting: tuple[int, list[Path | str]] | None = None  # a pass not started yet
+        self._start_timer = QTimer(self, singleShot=True)
+        self._start_timer.timeout.connect(self._start_waiting)
 
     @property
     def current_pass(self) -> int:
         return self._pass
 
-    def start(self, documents: Sequence[Path | str]) -> int:
-        """Count ``documents`` in the background; returns this pass's number."""
+    def start(self, documents: Sequence[Path | str], *, delay_ms: int = 0) -> int:
+        """Count ``documents`` in the background (after ``delay_ms``: at start-up the thread
+        would compete with building the window); returns this pass's number."""
         self._pass += 1
-        number = self._pass
+        self._waiting = (self._pass, list(documents))
+        if delay_ms > 0:
+            self._start_timer.start(delay_ms)
+        else:
+            self._start_waiting()
+        return self._pass
+
+    def _start_waiting(self) -> None:
+        waiting, self._waiting = self._waiting, None
+        if waiting is None:
+            return
+        if shiboken6.isValid(self._start_timer):  # ``wait`` may come after the owner went
+            self._start_timer.stop()
+        if waiting[0] != self._pass:
+            return  # a newer pass replaced it
         self._thread = threading.Thread(
-            target=self._count, args=(number, list(documents)), name="word-counts", daemon=True
+            target=self._count, args=waiting, name="word-counts", daemon=True
         )
         self._thread.start()
-        return number
 
     def recount(self, documents: Sequence[Path | str]) -> None:
         """Check a few documents again (a folder changed) within the current pass: a pass
@@ -69,7 +86,9 @@ class LibraryWordCounts(QObject):
         self.library.save_word_counts()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """For tests and benchmarks: True once the running pass has finished."""
+        """For tests and benchmarks: True once the running pass has finished (a pass still
+        waiting for its delay starts now)."""
+        self._start_waiting()
         thread = self._thread
         if thread is not None:
             thread.join(timeout)
@@ -86,6 +105,14 @@ class LibraryWordCounts(QObject):
                 raise
 
     def _count_pass(self, number: int, documents: list[Path | str], whole_library: bool) -> None:
+        # What the cache remembers first (it is read here, off the GUI thread, at start-up),
+        # then every document checked against its file.
+        remembered = list(self.library.remembered_word_counts([str(d) for d in documents]).items())
+        for start in range(0, len(remembered), BATCH_DOCUMENTS):
+            if number != self._pass:
+                return
+            self.counted.emit(number, remembered[start : start + BATCH_DOCUMENTS])
+            time.sleep(0)
         batch: list[tuple[str, int]] = []
         sent = saved = time.monotonic()
         for document in documents:

@@ -9,26 +9,69 @@ from desktop.library import word_count_cache
 from desktop.library.word_count_cache import WordCountCache
 
 
-def test_a_cache_bigger_than_one_encoding_chunk_comes_back_whole(tmp_path: Path) -> None:
-    """The cache is written a chunk of entries at a time (so the counting thread never holds
-    the interpreter lock for long); the file is still one JSON document with every entry."""
+def _library(tmp_path: Path, count: int) -> tuple[Path, list[Path]]:
     root = tmp_path / "Library"
     root.mkdir()
-    count = word_count_cache.ENCODE_CHUNK * 2 + 7
     documents = []
     for number in range(count):
         path = root / f"Chapter {number}.md"
         path.write_text("word " * (number % 50), encoding="utf-8")
         documents.append(path)
-    cache_file = tmp_path / "cache" / "counts.json"
-    cache = WordCountCache(root, cache_file)
+    return root, documents
+
+
+def _count_all(cache: WordCountCache, documents: list[Path]) -> None:
     for path in documents:
         cache.words(path, lambda data: len(data.split()), lambda data: str(len(data)))
+
+
+def test_a_cache_bigger_than_one_chunk_is_written_in_lines_and_comes_back_whole(
+    tmp_path: Path,
+) -> None:
+    """Written and read a chunk of entries per line (so neither holds the interpreter lock
+    for long: the GUI thread may be waiting for it)."""
+    count = word_count_cache.ENCODE_CHUNK * 2 + 7
+    root, documents = _library(tmp_path, count)
+    cache_file = tmp_path / "cache" / "counts.json"
+    cache = WordCountCache(root, cache_file)
+    _count_all(cache, documents)
     cache.save()
-    saved = json.loads(cache_file.read_text(encoding="utf-8"))
-    assert saved["version"] == word_count_cache.VERSION
-    assert len(saved["documents"]) == count
+    lines = cache_file.read_text(encoding="utf-8").splitlines()
+    assert json.loads(lines[0]) == {"version": word_count_cache.VERSION}
+    assert [len(json.loads(line)) for line in lines[1:]] == [
+        word_count_cache.ENCODE_CHUNK,
+        word_count_cache.ENCODE_CHUNK,
+        7,
+    ]
     again = WordCountCache(root, cache_file)
     assert again.remembered_all([str(p) for p in documents]) == {
         str(path): number % 50 for number, path in enumerate(documents)
     }
+
+
+def test_a_cache_from_the_earlier_single_document_format_is_still_read(tmp_path: Path) -> None:
+    root, documents = _library(tmp_path, 3)
+    cache_file = tmp_path / "counts.json"
+    cache = WordCountCache(root, cache_file)
+    _count_all(cache, documents)
+    cache.save()
+    entries = {}
+    for line in cache_file.read_text(encoding="utf-8").splitlines()[1:]:
+        entries.update(json.loads(line))
+    cache_file.write_text(json.dumps({"version": 1, "documents": entries}), encoding="utf-8")
+    again = WordCountCache(root, cache_file)
+    assert again.remembered_all([str(p) for p in documents]) == {
+        str(documents[0]): 0,
+        str(documents[1]): 1,
+        str(documents[2]): 2,
+    }
+
+
+def test_a_damaged_line_costs_only_a_recount(tmp_path: Path) -> None:
+    root, documents = _library(tmp_path, 3)
+    cache_file = tmp_path / "counts.json"
+    cache = WordCountCache(root, cache_file)
+    _count_all(cache, documents)
+    cache.save()
+    cache_file.write_text(cache_file.read_text(encoding="utf-8")[:-9], encoding="utf-8")
+    assert WordCountCache(root, cache_file).remembered_all([str(p) for p in documents]) == {}

@@ -221,7 +221,7 @@ def test_a_big_library_shows_its_folders_at_once_and_its_documents_between_event
 
     monkeypatch.setattr(sidebar_module, "FILL_NOW_DOCUMENTS", 7)
     monkeypatch.setattr(sidebar_module, "COUNT_NOW_SECONDS", 0.0)
-    monkeypatch.setattr(LibraryWordCounts, "start", lambda self, documents: 0)  # no counting
+    monkeypatch.setattr(LibraryWordCounts, "start", lambda self, documents, **_: 0)  # no counts
     documents = _library_of(library.root, 30)
     (library.root / "Loose.md").write_text("one two three", encoding="utf-8")
     window = make_window()
