@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 BATCH_SECONDS = 0.1
 BATCH_DOCUMENTS = 300  # the GUI thread shows one batch well within a frame
+REMEMBERED_PAUSE_SECONDS = 0.005  # between batches of remembered counts (34 for 10,000)
 SAVE_EVERY_SECONDS = 5  # a first start closed before every document was counted keeps most
 
 
@@ -52,6 +53,12 @@ class LibraryWordCounts(QObject):
         else:
             self._start_waiting()
         return self._pass
+
+    def postpone(self, delay_ms: int) -> None:
+        """A pass still waiting to start waits ``delay_ms`` from now (the GUI thread is busy
+        with start-up work the counting thread would compete with)."""
+        if self._waiting is not None and self._start_timer.isActive():
+            self._start_timer.start(delay_ms)
 
     def _start_waiting(self) -> None:
         waiting, self._waiting = self._waiting, None
@@ -112,7 +119,8 @@ class LibraryWordCounts(QObject):
             if number != self._pass:
                 return
             self.counted.emit(number, remembered[start : start + BATCH_DOCUMENTS])
-            time.sleep(0)
+            # Batches queued together are shown back to back, with no event in between.
+            time.sleep(REMEMBERED_PAUSE_SECONDS)
         batch: list[tuple[str, int]] = []
         sent = saved = time.monotonic()
         for document in documents:

@@ -38,7 +38,7 @@ FOLDER_ROLE = Qt.ItemDataRole.UserRole + 1
 # rest (a big library's first start) fill in from the background.
 COUNT_NOW_SECONDS = 0.008
 # The counting thread (which reads the count cache first) starts this long after the window
-# is built, not while it is.
+# is built and its tree filled, not while they are.
 COUNT_START_MS = 300
 # Search reads documents on the GUI thread for this long, then goes on in a background thread
 # (results keep appearing; a new query makes the old search stop).
@@ -346,6 +346,8 @@ class LibraryPane(QWidget):
                 self._unfilled.popleft()
         if self._unfilled:
             self.fill_timer.start()
+            # Counting competes with the filling for the interpreter lock: it waits.
+            self.word_counts.postpone(COUNT_START_MS)
 
     def filled(self) -> bool:
         """Every listed document has its row (for tests and benchmarks)."""
