@@ -48,8 +48,8 @@ SEARCH_LIMIT = 200
 # first documents at once and adds the rest between events, this long at a time, so a
 # 10,000-document library opens about as fast as a small one and typing never waits.
 FILL_NOW_DOCUMENTS = 300
-COUNT_ALIGNMENT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 FILL_SLICE_SECONDS = 0.005
+COUNT_ALIGNMENT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
 class LibraryTree(QTreeWidget):
@@ -150,8 +150,9 @@ class LibraryPane(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        """Re-list the library at once; counts come from the persistent cache, new small
-        documents are counted now, everything is verified in the background."""
+        """Re-list the library at once; counts come from the persistent cache (at start-up
+        the counting thread reads it), new small documents are counted now, everything is
+        verified in the background."""
         expanded = {item.data(0, PATH_ROLE) for item in self._folder_items if item.isExpanded()}
         self.fill_timer.stop()
         self._unfilled.clear()

@@ -352,9 +352,9 @@ def invalidate_status_cache() -> None:
         _generation += 1
 
 
-def _evaluate_now() -> LicenseStatus:
+def _evaluate_now(now: float | None = None) -> LicenseStatus:
     return evaluate(
-        now=time.time(),
+        now=time.time() if now is None else now,
         release_date=build_info.RELEASE_DATE,
         fingerprint=machine_fingerprint(),
         store=KeyringStore(),
@@ -394,12 +394,7 @@ def license_status(*, now: float | None = None) -> LicenseStatus:
     """
     global _refreshing
     if now is not None:
-        return evaluate(
-            now=now,
-            release_date=build_info.RELEASE_DATE,
-            fingerprint=machine_fingerprint(),
-            store=KeyringStore(),
-        )
+        return _evaluate_now(now)
     # A different user data dir (tests, a second profile) is a different answer; the env
     # lookup is what keeps this check cheap enough for every call.
     where = os.environ.get("XDG_DATA_HOME", "")

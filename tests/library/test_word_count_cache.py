@@ -20,9 +20,15 @@ def _library(tmp_path: Path, count: int) -> tuple[Path, list[Path]]:
     return root, documents
 
 
-def _count_all(cache: WordCountCache, documents: list[Path]) -> None:
+def _saved(tmp_path: Path, count: int) -> tuple[Path, list[Path], Path]:
+    """A library of ``count`` documents, counted, and its cache file written."""
+    root, documents = _library(tmp_path, count)
+    cache_file = tmp_path / "cache" / "counts.json"
+    cache = WordCountCache(root, cache_file)
     for path in documents:
         cache.words(path, lambda data: len(data.split()), lambda data: str(len(data)))
+    cache.save()
+    return root, documents, cache_file
 
 
 def test_a_cache_bigger_than_one_chunk_is_written_in_lines_and_comes_back_whole(
@@ -30,12 +36,7 @@ def test_a_cache_bigger_than_one_chunk_is_written_in_lines_and_comes_back_whole(
 ) -> None:
     """Written and read a chunk of entries per line (so neither holds the interpreter lock
     for long: the GUI thread may be waiting for it)."""
-    count = word_count_cache.ENCODE_CHUNK * 2 + 7
-    root, documents = _library(tmp_path, count)
-    cache_file = tmp_path / "cache" / "counts.json"
-    cache = WordCountCache(root, cache_file)
-    _count_all(cache, documents)
-    cache.save()
+    root, documents, cache_file = _saved(tmp_path, word_count_cache.ENCODE_CHUNK * 2 + 7)
     lines = cache_file.read_text(encoding="utf-8").splitlines()
     assert json.loads(lines[0]) == {"version": word_count_cache.VERSION}
     assert [len(json.loads(line)) for line in lines[1:]] == [
@@ -50,11 +51,7 @@ def test_a_cache_bigger_than_one_chunk_is_written_in_lines_and_comes_back_whole(
 
 
 def test_a_cache_from_the_earlier_single_document_format_is_still_read(tmp_path: Path) -> None:
-    root, documents = _library(tmp_path, 3)
-    cache_file = tmp_path / "counts.json"
-    cache = WordCountCache(root, cache_file)
-    _count_all(cache, documents)
-    cache.save()
+    root, documents, cache_file = _saved(tmp_path, 3)
     entries = {}
     for line in cache_file.read_text(encoding="utf-8").splitlines()[1:]:
         entries.update(json.loads(line))
@@ -68,10 +65,6 @@ def test_a_cache_from_the_earlier_single_document_format_is_still_read(tmp_path:
 
 
 def test_a_damaged_line_costs_only_a_recount(tmp_path: Path) -> None:
-    root, documents = _library(tmp_path, 3)
-    cache_file = tmp_path / "counts.json"
-    cache = WordCountCache(root, cache_file)
-    _count_all(cache, documents)
-    cache.save()
+    root, documents, cache_file = _saved(tmp_path, 3)
     cache_file.write_text(cache_file.read_text(encoding="utf-8")[:-9], encoding="utf-8")
     assert WordCountCache(root, cache_file).remembered_all([str(p) for p in documents]) == {}
