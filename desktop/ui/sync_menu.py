@@ -11,24 +11,30 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLineEdit, QWidget
 
-from desktop.sync import SyncEngine, SyncError, library_files
-from desktop.sync.compaction import CompactionResult
+from desktop.sync import library_files
 from desktop.sync.entitlement import sync_permission
-from desktop.sync.errors import NotSetUp
+from desktop.sync.errors import NotSetUp, SyncError
 from desktop.sync.locations import state_path_for
-from desktop.sync.retention import RetentionPolicy
 from desktop.ui.open_document import OpenDocument
-from desktop.ui.sync_controller import SyncController
-from desktop.ui.sync_history_dialog import SyncDeletedDialog, SyncHistoryDialog
-from desktop.ui.sync_retention_dialog import RetentionDialog
-from desktop.ui.sync_setup_wizard import SyncSetupWizard
-from desktop.ui.sync_status import ConflictNotice, SyncLogDialog, SyncStatusButton
 from desktop.ui.window_seam import EditorWindow
+
+# The engine, its WebDAV client (requests, the crypto) and the dialogs import in ~0.3 s, a
+# thread's worth of interpreter-lock time the editor feels while it starts: they load when
+# sync is set up (its engine opens on a thread) or a sync dialog is asked for, not before.
+if TYPE_CHECKING:
+    from desktop.sync import SyncEngine
+    from desktop.sync.retention import RetentionPolicy
+    from desktop.ui.sync_controller import SyncController
+    from desktop.ui.sync_history_dialog import SyncDeletedDialog, SyncHistoryDialog
+    from desktop.ui.sync_retention_dialog import RetentionDialog
+    from desktop.ui.sync_setup_wizard import SyncSetupWizard
+    from desktop.ui.sync_status import ConflictNotice, SyncLogDialog, SyncStatusButton
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +170,8 @@ class SyncFeature(QObject):
     engine_ready = Signal(object)
 
     def _open_engine(self) -> None:
+        from desktop.sync import SyncEngine
+
         try:
             engine = SyncEngine(self.state_path, self.root)
         except NotSetUp:
@@ -183,6 +191,9 @@ class SyncFeature(QObject):
         if self._closed:
             engine.close()
             return
+        from desktop.ui.sync_controller import SyncController
+        from desktop.ui.sync_status import SyncStatusButton
+
         self.controller = SyncController(engine, self._confirm_deletes, parent=self)
         self.controller.held_paths = self._unsaved_paths
         self.controller.open_paths = self._open_paths
@@ -225,6 +236,8 @@ class SyncFeature(QObject):
         if not permission.allowed:
             self.window.prompter.info("Sync", permission.reason)
             return None
+        from desktop.ui.sync_setup_wizard import SyncSetupWizard
+
         wizard = SyncSetupWizard(self.state_path, self.root, parent=self.window_widget)
 
         def finished() -> None:
@@ -242,6 +255,8 @@ class SyncFeature(QObject):
     def open_log(self) -> SyncLogDialog | None:
         if self.controller is None:
             return None
+        from desktop.ui.sync_status import SyncLogDialog
+
         dialog = SyncLogDialog(self.controller, self.window_widget)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
@@ -252,6 +267,8 @@ class SyncFeature(QObject):
         if self.controller is None or document is None:
             return None
         rel = Path(document.path).resolve().relative_to(self.root.resolve()).as_posix()
+        from desktop.ui.sync_history_dialog import SyncHistoryDialog
+
         dialog = SyncHistoryDialog(self.controller, rel, self.window_widget)
         dialog.restored.connect(lambda _path: self._reload_open_documents([rel]))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -261,6 +278,8 @@ class SyncFeature(QObject):
     def open_deleted(self) -> SyncDeletedDialog | None:
         if self.controller is None:
             return None
+        from desktop.ui.sync_history_dialog import SyncDeletedDialog
+
         dialog = SyncDeletedDialog(self.controller, self.window_widget)
         dialog.restored.connect(lambda rel: self.window.open_document(self.root / rel))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -268,6 +287,8 @@ class SyncFeature(QObject):
         return dialog
 
     def show_conflicts(self, paths: list[str]) -> ConflictNotice:
+        from desktop.ui.sync_status import ConflictNotice
+
         notice = ConflictNotice(paths, self.window_widget)
         notice.open_requested.connect(lambda rel: self.window.open_document(self.root / rel))
         notice.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -280,6 +301,8 @@ class SyncFeature(QObject):
             return None
         with self.controller.engine_lock:
             policy = self.controller.engine.retention_policy
+        from desktop.ui.sync_retention_dialog import RetentionDialog
+
         dialog = RetentionDialog(policy, self.window_widget)
         dialog.accepted.connect(lambda: self._set_retention(dialog.policy()))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -314,6 +337,8 @@ class SyncFeature(QObject):
                 "Another device is compacting the sync folder right now; nothing was done here.",
             )
         else:
+            from desktop.sync.compaction import CompactionResult
+
             assert isinstance(result, CompactionResult)
             waiting = (
                 f" Deleting waits until {', '.join(result.waiting_for)} has synced."

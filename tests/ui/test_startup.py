@@ -110,6 +110,39 @@ def test_sync_menu_is_installed_after_start_up(qtbot: Any, make_window: Any) -> 
     assert window.registry.action("sync.setup") in window.menu("Settings").actions()
 
 
+SYNC_MENU_ALONE = r"""
+import sys
+from pathlib import Path
+from PySide6.QtWidgets import QApplication
+from desktop.library import Library
+from desktop.settings import Settings
+from desktop.ui.main_window import MainWindow
+from desktop.ui.sync_menu import install_sync
+app = QApplication(sys.argv[:1])
+library = Library(Path(sys.argv[1]))
+library.ensure_exists(welcome=False)
+window = MainWindow(library, Settings(), load_spelling=False)
+install_sync(window)
+assert window.registry.get("sync.setup") is not None
+heavy = ("requests", "desktop.sync.engine", "desktop.sync.webdav", "desktop.ui.sync_setup_wizard")
+print("loaded:", *(name for name in heavy if name in sys.modules))
+"""
+
+
+def test_the_sync_menu_of_a_library_without_sync_loads_no_engine(tmp_path: Path) -> None:
+    """Sync's engine, WebDAV client and dialogs take ~0.3 s of interpreter-lock time to
+    import, felt by the editor as it starts: they load when sync is set up or asked for."""
+    run = subprocess.run(
+        [sys.executable, "-c", SYNC_MENU_ALONE, str(tmp_path / "Library")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["loaded:"]
+
+
 SECOND_LAUNCH = r"""
 import sys
 from pathlib import Path
