@@ -176,6 +176,9 @@ class MainWindow(QMainWindow):
     def add_sidebar_pane(self, pane_id: str, title: str, widget: QWidget) -> None:
         self.sidebar.add_pane(pane_id, title, widget)
 
+    def when_library_listed(self, callback: Callable[[], None]) -> None:
+        self.library_pane.when_filled(callback)
+
     def add_status_widget(self, widget: QWidget, *, permanent: bool = True) -> None:
         if permanent:
             self.statusBar().insertPermanentWidget(0, widget)

@@ -7,7 +7,7 @@ spelling language, and hands the loaded dictionary to every open editor.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject
 
 from desktop import paths
 from desktop.library.spelling import LANGUAGES, SpellDictionary
@@ -27,7 +27,7 @@ class SpellingFeature(QObject):
         self.loader.failed.connect(self._failed)
         window.settings_changed.connect(self._on_setting)
         if load and window.settings.get_bool("spell_check"):
-            QTimer.singleShot(0, self.load)
+            window.when_library_listed(self.load)
 
     def register_actions(self) -> None:
         """Called by the window where the action belongs in the Settings menu."""

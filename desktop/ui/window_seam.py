@@ -55,6 +55,10 @@ class EditorWindow(Protocol):
 
     def add_sidebar_pane(self, pane_id: str, title: str, widget: QWidget) -> None: ...
 
+    def when_library_listed(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the sidebar lists every document (a big library's rows are
+        added between events at start-up): the moment for background loading to begin."""
+
     def show_pane(self, pane_id: str) -> None:
         """Show the sidebar (if hidden) on the pane added as ``pane_id``."""
 

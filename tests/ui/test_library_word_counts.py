@@ -243,3 +243,53 @@ def test_a_big_library_shows_its_folders_at_once_and_its_documents_between_event
     top = [pane.tree.topLevelItem(i).text(0) for i in range(pane.tree.topLevelItemCount())]
     assert top == ["Part 1", "Part 2", "Loose"]
     assert len(pane.titles()) == 63
+
+
+def test_folders_still_filling_open_when_their_documents_are_in(
+    qtbot: Any, make_window: Any, library: Library, monkeypatch: Any
+) -> None:
+    """Rows added to an open folder make the view lay out every shown row again (per slice,
+    ~7 ms at 10,000 rows): a folder still being filled stays closed until its last row is in,
+    then opens as every folder does; background loading waits for the whole listing."""
+    import desktop.ui.sidebar as sidebar_module
+    from desktop.ui.library_word_counts import LibraryWordCounts
+
+    monkeypatch.setattr(sidebar_module, "FILL_NOW_DOCUMENTS", 7)
+    monkeypatch.setattr(LibraryWordCounts, "start", lambda self, documents, **_: 0)
+    _library_of(library.root, 30)
+    window = make_window()
+    pane = window.library_pane
+    part1, part2 = (pane.item_for(library.root / p) for p in ("Part 1", "Part 2"))
+    assert part1 is not None and part2 is not None
+    assert not pane.filled()
+    assert not part1.isExpanded() and not part2.isExpanded()
+    listed: list[bool] = []
+    window.when_library_listed(lambda: listed.append(pane.filled()))
+    qtbot.waitUntil(lambda: listed == [True])
+    assert part1.isExpanded() and part2.isExpanded()
+    window.when_library_listed(lambda: listed.append(pane.filled()))  # later: at once
+    qtbot.waitUntil(lambda: listed == [True, True])
+
+
+def test_a_folder_opened_or_kept_closed_while_filling_stays_so(
+    qtbot: Any, make_window: Any, library: Library, monkeypatch: Any
+) -> None:
+    """The writer's choice wins over the fill's: a folder opened early stays open, and a
+    re-listing during the fill keeps the folders that were going to open."""
+    import desktop.ui.sidebar as sidebar_module
+    from desktop.ui.library_word_counts import LibraryWordCounts
+
+    monkeypatch.setattr(sidebar_module, "FILL_NOW_DOCUMENTS", 7)
+    monkeypatch.setattr(sidebar_module, "FILL_SLICE_SECONDS", 0.0)  # one batch per slice
+    monkeypatch.setattr(LibraryWordCounts, "start", lambda self, documents, **_: 0)
+    _library_of(library.root, 300)
+    window = make_window()
+    pane = window.library_pane
+    pane.refresh()  # mid-fill: Part 1 and Part 2 were still to open
+    part1 = pane.item_for(library.root / "Part 1")
+    assert part1 is not None and not part1.isExpanded()
+    part1.setExpanded(True)  # the writer opens it before its rows are all in
+    qtbot.waitUntil(pane.filled)
+    part2 = pane.item_for(library.root / "Part 2")
+    assert part1.isExpanded() and part2 is not None and part2.isExpanded()
+    assert part1.childCount() == 300 and part2.childCount() == 300
