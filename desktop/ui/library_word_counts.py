@@ -21,8 +21,8 @@ from desktop.library import Library
 logger = logging.getLogger(__name__)
 
 BATCH_SECONDS = 0.1
-# The GUI thread shows a batch in ~2 ms (300 took 4-10 ms while the counting and spelling
-# threads competed for the interpreter lock; with the wait for it, over a frame).
+# A batch of 300 took the GUI thread 4-10 ms while the counting and spelling threads competed
+# for the interpreter lock (with the wait for the lock, over a frame); 100 take a third of that.
 BATCH_DOCUMENTS = 100
 REMEMBERED_PAUSE_SECONDS = 0.005  # between batches of remembered counts (100 for 10,000)
 SAVE_EVERY_SECONDS = 5  # a first start closed before every document was counted keeps most

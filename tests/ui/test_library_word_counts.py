@@ -211,17 +211,24 @@ def test_a_pass_running_when_its_window_goes_away_ends_quietly(
     assert errors == [], "the counting thread failed after its window was gone"
 
 
-def test_a_big_library_shows_its_folders_at_once_and_its_documents_between_events(
-    qtbot: Any, make_window: Any, library: Library, monkeypatch: Any
-) -> None:
-    """Past ``FILL_NOW_DOCUMENTS`` the tree shows every folder and its first documents at
-    once; the rest arrive in order between events, and a count that comes first still shows."""
+@pytest.fixture
+def filled_in_slices(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A listing past 7 documents fills between events (as 10,000 do), with no counting pass;
+    returns the sidebar module for further settings."""
     import desktop.ui.sidebar as sidebar_module
     from desktop.ui.library_word_counts import LibraryWordCounts
 
     monkeypatch.setattr(sidebar_module, "FILL_NOW_DOCUMENTS", 7)
-    monkeypatch.setattr(sidebar_module, "COUNT_NOW_SECONDS", 0.0)
     monkeypatch.setattr(LibraryWordCounts, "start", lambda self, documents, **_: 0)  # no counts
+    return sidebar_module
+
+
+def test_a_big_library_shows_its_folders_at_once_and_its_documents_between_events(
+    qtbot: Any, make_window: Any, library: Library, monkeypatch: Any, filled_in_slices: Any
+) -> None:
+    """Past ``FILL_NOW_DOCUMENTS`` the tree shows every folder and its first documents at
+    once; the rest arrive in order between events, and a count that comes first still shows."""
+    monkeypatch.setattr(filled_in_slices, "COUNT_NOW_SECONDS", 0.0)
     documents = _library_of(library.root, 30)
     (library.root / "Loose.md").write_text("one two three", encoding="utf-8")
     window = make_window()
@@ -246,16 +253,11 @@ def test_a_big_library_shows_its_folders_at_once_and_its_documents_between_event
 
 
 def test_folders_still_filling_open_when_their_documents_are_in(
-    qtbot: Any, make_window: Any, library: Library, monkeypatch: Any
+    qtbot: Any, make_window: Any, library: Library, filled_in_slices: Any
 ) -> None:
     """Rows added to an open folder make the view lay out every shown row again (per slice,
     ~7 ms at 10,000 rows): a folder still being filled stays closed until its last row is in,
     then opens as every folder does; background loading waits for the whole listing."""
-    import desktop.ui.sidebar as sidebar_module
-    from desktop.ui.library_word_counts import LibraryWordCounts
-
-    monkeypatch.setattr(sidebar_module, "FILL_NOW_DOCUMENTS", 7)
-    monkeypatch.setattr(LibraryWordCounts, "start", lambda self, documents, **_: 0)
     _library_of(library.root, 30)
     window = make_window()
     pane = window.library_pane
@@ -272,16 +274,11 @@ def test_folders_still_filling_open_when_their_documents_are_in(
 
 
 def test_a_folder_opened_or_kept_closed_while_filling_stays_so(
-    qtbot: Any, make_window: Any, library: Library, monkeypatch: Any
+    qtbot: Any, make_window: Any, library: Library, monkeypatch: Any, filled_in_slices: Any
 ) -> None:
     """The writer's choice wins over the fill's: a folder opened early stays open, and a
     re-listing during the fill keeps the folders that were going to open."""
-    import desktop.ui.sidebar as sidebar_module
-    from desktop.ui.library_word_counts import LibraryWordCounts
-
-    monkeypatch.setattr(sidebar_module, "FILL_NOW_DOCUMENTS", 7)
-    monkeypatch.setattr(sidebar_module, "FILL_SLICE_SECONDS", 0.0)  # one batch per slice
-    monkeypatch.setattr(LibraryWordCounts, "start", lambda self, documents, **_: 0)
+    monkeypatch.setattr(filled_in_slices, "FILL_SLICE_SECONDS", 0.0)  # one batch per slice
     _library_of(library.root, 300)
     window = make_window()
     pane = window.library_pane
