@@ -57,15 +57,18 @@ def child_startup(library: str) -> None:
     longest event-loop stall while the start-up's background work runs (word counts,
     spelling dictionary, sync and AI imports, the AI model) and how long closing took."""
     sys.path.insert(0, str(REPO))
+    from desktop.ui.startup_objects import pause_collection
+
+    pause_collection()  # as the ``draftsmith`` command does before importing the editor
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from desktop.ui.app import build_window, load_optional_features
+    from desktop.ui.app import load_optional_features, open_window
     from desktop.ui.backup_schedule import wait_for_close_backups
     from tests.ui.event_loop_watch import EventLoopWatch
 
     app = QApplication(sys.argv[:1])
-    window = build_window(Path(library))
+    window = open_window(Path(library))  # as the app does
     assert window is not None
     window.show()
     load_optional_features(window)  # as the app does: sync and AI, the model after 1.5 s

@@ -42,6 +42,9 @@ def launch_editor(args: argparse.Namespace) -> int:
     if not has_display():
         print(HEADLESS_HELP, file=sys.stderr)
         return 2
+    from desktop.ui.startup_objects import pause_collection
+
+    pause_collection()  # until the window is built (``open_window``)
     from desktop.ui.app import run  # Qt is imported only when the editor really starts
 
     return run(sys.argv[:1], library_path=args.library)

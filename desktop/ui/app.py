@@ -27,6 +27,11 @@ from desktop.ui.license_refresh import start_license_refresh
 from desktop.ui.main_window import MainWindow
 from desktop.ui.prompter import Prompter
 from desktop.ui.single_instance import InstanceServer, ask_running_instance_to_activate
+from desktop.ui.startup_objects import (
+    keep_out_of_collections,
+    pause_collection,
+    resume_collection,
+)
 from licensing.client import prefetch_license_status
 
 if TYPE_CHECKING:  # imported for real only in a thread after start-up: it is slow
@@ -100,6 +105,22 @@ def build_window(
             settings.save()
         except OSError as exc:
             logger.warning("Couldn't save settings: %s", exc)
+    return window
+
+
+def open_window(
+    library_path: Path | None = None, prompter: Prompter | None = None
+) -> MainWindow | None:
+    """``build_window`` as the app runs it: no garbage collection while the window is built,
+    and what start-up built (the sidebar's rows too, once they are all in) kept out of later
+    collections (``startup_objects``)."""
+    pause_collection()  # already paused when the command line imported this module
+    try:
+        window = build_window(library_path, prompter)
+    finally:
+        resume_collection()
+    if window is not None:
+        window.when_library_listed(keep_out_of_collections)
     return window
 
 
@@ -194,7 +215,7 @@ def run(argv: list[str], *, library_path: Path | None = None) -> int:
     app.setDesktopFileName("draftsmith")
     if ICON.exists():
         app.setWindowIcon(QIcon(str(ICON)))
-    window = build_window(library_path)
+    window = open_window(library_path)
     if window is None:
         return 1
     install_excepthook(window.emergency_save, window.prompter.error)
