@@ -5,6 +5,7 @@ model cache (content-addressed, built once per machine) so the suite does not re
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
@@ -21,18 +22,22 @@ from tests.keyring_memory import MemoryKeyring
 
 
 @pytest.fixture(autouse=True)
-def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+def isolated_user_dirs(tmp_path: Path) -> Iterator[dict[str, Path]]:
+    """Its own MonkeyPatch, not the test's: a test calling ``monkeypatch.undo()`` to drop its
+    own patches would otherwise send the rest of it to the real home folders (a licensing
+    test did, and wrote a trial state there that later runs read back)."""
     dirs = {}
     for name in ("config", "data", "cache", "state", "documents"):
         path = tmp_path / "user" / name
         path.mkdir(parents=True)
         dirs[name] = path
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(dirs["config"]))
-    monkeypatch.setenv("XDG_DATA_HOME", str(dirs["data"]))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(dirs["cache"]))
-    monkeypatch.setenv("XDG_STATE_HOME", str(dirs["state"]))
-    monkeypatch.setenv("XDG_DOCUMENTS_DIR", str(dirs["documents"]))
-    return dirs
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CONFIG_HOME", str(dirs["config"]))
+        patch.setenv("XDG_DATA_HOME", str(dirs["data"]))
+        patch.setenv("XDG_CACHE_HOME", str(dirs["cache"]))
+        patch.setenv("XDG_STATE_HOME", str(dirs["state"]))
+        patch.setenv("XDG_DOCUMENTS_DIR", str(dirs["documents"]))
+        yield dirs
 
 
 @pytest.fixture(autouse=True)
