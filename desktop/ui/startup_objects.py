@@ -22,12 +22,12 @@ def pause_collection() -> None:
     gc.disable()
 
 
-def resume_collection() -> None:
-    """Collect again, never walking what exists now."""
-    gc.freeze()
-    gc.enable()
-
-
 def keep_out_of_collections() -> None:
     """Everything that exists now is never walked by a collection again."""
     gc.freeze()
+
+
+def resume_collection() -> None:
+    """Collect again, never walking what exists now."""
+    keep_out_of_collections()
+    gc.enable()

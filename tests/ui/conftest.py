@@ -143,3 +143,27 @@ def make_window(
 def type_into(qtbot: Any, editor: Any, text: str) -> None:
     editor.setFocus()
     qtbot.keyClicks(editor, text)
+
+
+def library_of(root: Path, chapters: int) -> list[Path]:
+    """``chapters`` chapters in each of two part folders (chapter n has n words)."""
+    made = []
+    for part in ("Part 1", "Part 2"):
+        (root / part).mkdir()
+        for number in range(1, chapters + 1):
+            path = root / part / f"Chapter {number}.md"
+            path.write_text(" ".join(["word"] * number), encoding="utf-8")
+            made.append(path)
+    return made
+
+
+@pytest.fixture
+def filled_in_slices(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A listing past 7 documents fills between events (as 10,000 do), with no counting pass;
+    returns the sidebar module for further settings."""
+    import desktop.ui.sidebar as sidebar_module
+    from desktop.ui.library_word_counts import LibraryWordCounts
+
+    monkeypatch.setattr(sidebar_module, "FILL_NOW_DOCUMENTS", 7)
+    monkeypatch.setattr(LibraryWordCounts, "start", lambda self, documents, **_: 0)  # no counts
+    return sidebar_module

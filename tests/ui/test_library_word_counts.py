@@ -11,6 +11,7 @@ import pytest
 
 import desktop.library.library as library_module
 from desktop.library import Library
+from tests.ui.conftest import library_of
 
 
 @pytest.fixture
@@ -28,17 +29,6 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
-def _library_of(root: Path, chapters: int) -> list[Path]:
-    made = []
-    for part in ("Part 1", "Part 2"):
-        (root / part).mkdir()
-        for number in range(1, chapters + 1):
-            path = root / part / f"Chapter {number}.md"
-            path.write_text(" ".join(["word"] * number), encoding="utf-8")
-            made.append(path)
-    return made
-
-
 def _filled(window: Any) -> None:
     assert window.library_pane.word_counts.wait(10)
 
@@ -46,7 +36,7 @@ def _filled(window: Any) -> None:
 def test_a_second_start_takes_word_counts_from_the_persistent_cache(
     qtbot: Any, make_window: Any, library: Library, counted: list[int]
 ) -> None:
-    documents = _library_of(library.root, 30)
+    documents = library_of(library.root, 30)
     first = make_window()
     _filled(first)
     qtbot.waitUntil(lambda: first.library_pane.words_shown_for(documents[-1]) == "30")
@@ -74,7 +64,7 @@ def test_a_second_start_takes_word_counts_from_the_persistent_cache(
 def test_a_touched_but_unchanged_file_is_not_recounted(
     qtbot: Any, make_window: Any, library: Library, counted: list[int]
 ) -> None:
-    documents = _library_of(library.root, 3)
+    documents = library_of(library.root, 3)
     _filled(make_window())
     counted.clear()
     stat = documents[1].stat()
@@ -94,7 +84,7 @@ def test_the_tree_is_listed_before_any_document_is_read(
     import desktop.ui.sidebar as sidebar_module
 
     monkeypatch.setattr(sidebar_module, "COUNT_NOW_SECONDS", 0.0)  # a library too big to wait
-    documents = _library_of(library.root, 40)
+    documents = library_of(library.root, 40)
     window = make_window()
     # All 80 titles are there at once; their counts arrive from the background thread.
     assert len([t for t in window.library_pane.titles() if t.startswith("Chapter")]) == 80
@@ -105,7 +95,7 @@ def test_the_tree_is_listed_before_any_document_is_read(
 def test_a_damaged_cache_only_costs_a_recount(
     qtbot: Any, make_window: Any, library: Library, counted: list[int]
 ) -> None:
-    documents = _library_of(library.root, 2)
+    documents = library_of(library.root, 2)
     _filled(make_window())
     cache = library.word_counts.cache_file
     assert cache.exists()
@@ -123,7 +113,7 @@ def test_searching_a_big_library_returns_to_the_event_loop_and_finishes_in_the_b
     import desktop.ui.sidebar as sidebar_module
 
     monkeypatch.setattr(sidebar_module, "SEARCH_NOW_SECONDS", 0.0)  # "too big to wait for"
-    _library_of(library.root, 30)
+    library_of(library.root, 30)
     (library.root / "Part 2" / "Chapter 30.md").write_text("the lighthouse", encoding="utf-8")
     window = make_window()
     pane = window.library_pane
@@ -141,7 +131,7 @@ def test_a_save_keeps_the_tree_and_a_document_rewritten_outside_is_recounted(
 ) -> None:
     from tests.ui.conftest import type_into
 
-    documents = _library_of(library.root, 5)
+    documents = library_of(library.root, 5)
     window = make_window()
     _filled(window)
     pane = window.library_pane
@@ -177,7 +167,7 @@ def test_a_save_keeps_the_tree_and_a_document_rewritten_outside_is_recounted(
 def test_recounting_one_folder_keeps_the_rest_of_the_cache(
     qtbot: Any, make_window: Any, library: Library
 ) -> None:
-    documents = _library_of(library.root, 3)
+    documents = library_of(library.root, 3)
     window = make_window()
     _filled(window)
     counts = window.library_pane.word_counts
@@ -201,7 +191,7 @@ def test_a_pass_running_when_its_window_goes_away_ends_quietly(
     monkeypatch.setattr(threading, "excepthook", lambda args: errors.append(args.exc_value))
     library = Library(tmp_path / "Library")
     library.ensure_exists(welcome=False)
-    documents = _library_of(library.root, 400)
+    documents = library_of(library.root, 400)
     owner = QObject()
     counts = LibraryWordCounts(library, owner)
     counts.start(documents)
@@ -211,25 +201,13 @@ def test_a_pass_running_when_its_window_goes_away_ends_quietly(
     assert errors == [], "the counting thread failed after its window was gone"
 
 
-@pytest.fixture
-def filled_in_slices(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """A listing past 7 documents fills between events (as 10,000 do), with no counting pass;
-    returns the sidebar module for further settings."""
-    import desktop.ui.sidebar as sidebar_module
-    from desktop.ui.library_word_counts import LibraryWordCounts
-
-    monkeypatch.setattr(sidebar_module, "FILL_NOW_DOCUMENTS", 7)
-    monkeypatch.setattr(LibraryWordCounts, "start", lambda self, documents, **_: 0)  # no counts
-    return sidebar_module
-
-
 def test_a_big_library_shows_its_folders_at_once_and_its_documents_between_events(
     qtbot: Any, make_window: Any, library: Library, monkeypatch: Any, filled_in_slices: Any
 ) -> None:
     """Past ``FILL_NOW_DOCUMENTS`` the tree shows every folder and its first documents at
     once; the rest arrive in order between events, and a count that comes first still shows."""
     monkeypatch.setattr(filled_in_slices, "COUNT_NOW_SECONDS", 0.0)
-    documents = _library_of(library.root, 30)
+    documents = library_of(library.root, 30)
     (library.root / "Loose.md").write_text("one two three", encoding="utf-8")
     window = make_window()
     pane = window.library_pane
@@ -258,7 +236,7 @@ def test_folders_still_filling_open_when_their_documents_are_in(
     """Rows added to an open folder make the view lay out every shown row again (per slice,
     ~7 ms at 10,000 rows): a folder still being filled stays closed until its last row is in,
     then opens as every folder does; background loading waits for the whole listing."""
-    _library_of(library.root, 30)
+    library_of(library.root, 30)
     window = make_window()
     pane = window.library_pane
     part1, part2 = (pane.item_for(library.root / p) for p in ("Part 1", "Part 2"))
@@ -279,7 +257,7 @@ def test_a_folder_opened_or_kept_closed_while_filling_stays_so(
     """The writer's choice wins over the fill's: a folder opened early stays open, and a
     re-listing during the fill keeps the folders that were going to open."""
     monkeypatch.setattr(filled_in_slices, "FILL_SLICE_SECONDS", 0.0)  # one batch per slice
-    _library_of(library.root, 300)
+    library_of(library.root, 300)
     window = make_window()
     pane = window.library_pane
     pane.refresh()  # mid-fill: Part 1 and Part 2 were still to open

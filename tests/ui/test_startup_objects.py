@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.ui.conftest import ScriptedPrompter
+from tests.ui.conftest import ScriptedPrompter, library_of
 
 
 @pytest.fixture
@@ -28,17 +28,13 @@ def tracked(obj: object) -> bool:
 
 
 def test_the_window_and_the_rows_filled_after_it_are_left_out_of_collections(
-    qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, collections_restored: None
+    qtbot: Any, tmp_path: Path, filled_in_slices: Any, collections_restored: None
 ) -> None:
-    import desktop.ui.sidebar as sidebar_module
     from desktop.ui.app import open_window
 
-    monkeypatch.setattr(sidebar_module, "FILL_NOW_DOCUMENTS", 7)  # as 10,000 documents do
     library = tmp_path / "Library"
-    for folder in ("Part One", "Part Two", "Part Three"):
-        (library / folder).mkdir(parents=True)
-        for number in range(1, 11):
-            (library / folder / f"Chapter {number}.md").write_text("Words.\n", encoding="utf-8")
+    library.mkdir()
+    library_of(library, 10)
     window = open_window(library, prompter=ScriptedPrompter())
     assert window is not None
     qtbot.addWidget(window)
@@ -47,7 +43,7 @@ def test_the_window_and_the_rows_filled_after_it_are_left_out_of_collections(
     pane = window.library_pane
     assert not pane.filled(), "the last folder's rows come after the window opened"
     qtbot.waitUntil(pane.filled)
-    last_row = pane.item_for(library / "Part Three" / "Chapter 9.md")
+    last_row = pane.item_for(library / "Part 2" / "Chapter 9.md")
     assert last_row is not None
     qtbot.waitUntil(lambda: not tracked(last_row), timeout=2000)
     window.close()
