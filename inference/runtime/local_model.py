@@ -101,7 +101,10 @@ class LocalModel:
         self.codec = codec
         self.settings = settings
         self.generator = Generator(
-            session, codec.stream_decoder, prefill_chunk=settings.prefill_chunk
+            session,
+            codec.stream_decoder,
+            prefill_chunk=settings.prefill_chunk,
+            lookup_drafts=settings.lookup_drafts,
         )
         special = folder.special_tokens
         stop_ids = {int(t) for t in special.get("stop_token_ids") or []}

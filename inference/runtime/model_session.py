@@ -2,7 +2,8 @@
 
 The step feeds only the inputs the graph declares (``position_ids`` may have been fused
 away), keeps the KV cache as ``OrtValue``s (on the GPU with IOBinding when the model runs
-there) and returns the last position's logits as a numpy vector."""
+there) and returns the last position's logits as a numpy vector, or the last few positions'
+(``forward_rows``) when the graph has a ``logit_rows`` input, to check drafted tokens."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import numpy as np
 import onnxruntime as ort
 
 from inference.model_cache import model_remedy
-from inference.model_folder import ModelFolder, ModelFolderError
+from inference.model_folder import LOGIT_ROWS_INPUT, ModelFolder, ModelFolderError
 from inference.process_environment import release_free_heap
 from inference.runtime.device_report import DeviceReport
 from inference.runtime.errors import ModelUnavailableError
@@ -94,14 +95,18 @@ class ModelSession:
         self._output_names = ["logits", *self.signature.present_names]
         self._has_mask = "attention_mask" in self.signature.input_names
         self._has_positions = "position_ids" in self.signature.input_names
+        # Graphs built before the input existed give the last position's logits only.
+        self.multi_row_logits = LOGIT_ROWS_INPUT in self.signature.input_names
+        self._row_counts: dict[int, np.ndarray] = {}
         # IOBinding keeps the cache on the GPU; on the CPU plain OrtValues avoid its overhead
         # (``io_binding=True`` forces it there, which is how the tests exercise this path).
         use_binding = self._on_gpu if io_binding is None else io_binding
         self._binding = session.io_binding() if use_binding else None
         self._shared_binding: ort.IOBinding | None = None
-        self._logits_out = np.zeros((1, 1, self.vocab_size), dtype=np.float32)
-        self._logits_value = ort.OrtValue.ortvalue_from_numpy(self._logits_out)
+        # Logits buffers the shared-buffer path binds, one per row count.
+        self._logits_out: dict[int, tuple[np.ndarray, ort.OrtValue]] = {}
         self._bound_cache: KVCache | None = None
+        self._bound_rows = 0
         self.kv_capacity: int | None = None
         if kv_capacity is not None and shared_kv is not False:
             capacity = max(2, min(kv_capacity, folder.context_length))
@@ -211,16 +216,26 @@ class ModelSession:
 
     def forward(self, token_ids: np.ndarray, cache: KVCache) -> np.ndarray:
         """Run ``token_ids`` (int64, shape [1, n]) after the cache; returns last logits."""
+        return self.forward_rows(token_ids, cache, 1)[-1]
+
+    def forward_rows(self, token_ids: np.ndarray, cache: KVCache, rows: int) -> np.ndarray:
+        """Like ``forward``, returning the logits after each of the last ``rows`` tokens
+        ([rows, vocab]; more than one needs ``multi_row_logits``)."""
         past = cache.length
         count = token_ids.shape[1]
         total = past + count
+        rows = max(1, min(rows, count))
         feeds: dict[str, np.ndarray] = {"input_ids": token_ids}
         if self._has_mask:
             feeds["attention_mask"] = self._mask[:, :total]
         if self._has_positions:
             feeds["position_ids"] = self._positions[:, past:total]
+        if self.multi_row_logits:
+            feeds[LOGIT_ROWS_INPUT] = self._row_count(rows)
+        elif rows > 1:
+            raise ValueError("this model's graph gives the last position's logits only")
         if cache.shared:
-            logits = self._forward_shared(feeds, cache)
+            logits = self._forward_shared(feeds, cache, rows)
             presents = cache.values
         elif self._binding is not None:
             logits, presents = self._forward_bound(feeds, cache)
@@ -231,9 +246,17 @@ class ModelSession:
             logits = np.array(outputs[0].numpy())  # own copy: the OrtValue goes away
             presents = outputs[1:]
         cache.replace(presents, token_ids[0].tolist())
-        return logits.reshape(-1)[-self.vocab_size :]
+        return logits.reshape(-1, self.vocab_size)[-rows:]
 
-    def _forward_shared(self, feeds: dict[str, np.ndarray], cache: KVCache) -> np.ndarray:
+    def _row_count(self, rows: int) -> np.ndarray:
+        value = self._row_counts.get(rows)
+        if value is None:
+            value = self._row_counts[rows] = np.array([rows], dtype=np.int64)
+        return value
+
+    def _forward_shared(
+        self, feeds: dict[str, np.ndarray], cache: KVCache, rows: int
+    ) -> np.ndarray:
         """Shared-buffer layout: the cache buffers stay bound as both past and present."""
         binding = self._shared_binding
         if binding is None:
@@ -241,16 +264,23 @@ class ModelSession:
         if self._bound_cache is not cache:
             binding.clear_binding_inputs()
             binding.clear_binding_outputs()
-            binding.bind_ortvalue_output("logits", self._logits_value)
             for name, value in zip(self.signature.past_names, cache.values, strict=True):
                 binding.bind_ortvalue_input(name, value)
             for name, value in zip(self.signature.present_names, cache.values, strict=True):
                 binding.bind_ortvalue_output(name, value)
             self._bound_cache = cache
+            self._bound_rows = 0
+        out = self._logits_out.get(rows)
+        if out is None:
+            array = np.zeros((1, rows, self.vocab_size), dtype=np.float32)
+            out = self._logits_out[rows] = (array, ort.OrtValue.ortvalue_from_numpy(array))
+        if self._bound_rows != rows:
+            binding.bind_ortvalue_output("logits", out[1])
+            self._bound_rows = rows
         for name, value in feeds.items():
             binding.bind_cpu_input(name, value)
         self.session.run_with_iobinding(binding)
-        return self._logits_out.reshape(-1).copy()  # onnxruntime wrote it in place
+        return out[0].copy()  # onnxruntime wrote it in place
 
     def _forward_bound(
         self, feeds: dict[str, np.ndarray], cache: KVCache

@@ -19,6 +19,9 @@ class GenerationStats:
     first_token_seconds: float = 0.0
     decode_seconds: float = 0.0
     total_seconds: float = 0.0
+    # Tokens guessed from the text so far and run in a chunk, and how many were chosen.
+    drafted_tokens: int = 0
+    accepted_draft_tokens: int = 0
 
     @property
     def computed_prompt_tokens(self) -> int:
@@ -46,6 +49,8 @@ class GenerationStats:
             "total_seconds": round(self.total_seconds, 4),
             "prefill_tokens_per_second": round(self.prefill_tokens_per_second, 2),
             "decode_tokens_per_second": round(self.decode_tokens_per_second, 2),
+            "drafted_tokens": self.drafted_tokens,
+            "accepted_draft_tokens": self.accepted_draft_tokens,
         }
 
 
