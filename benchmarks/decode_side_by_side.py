@@ -8,7 +8,8 @@ runs, so the two decode figures can be measured often enough on a busy machine: 
 persistent worker per engine (and per ``--spin`` setting of draftsmith's onnxruntime threads:
 microseconds an idle worker spins, ``unbounded`` for onnxruntime's own spinning, ``off``),
 each asked in turn, in alternating order, for 128 greedy tokens after a 16-token prompt
-(fresh cache) and after a 1,000-token prompt. Prints every round with the load average, then
+(fresh cache) and after a 1,000-token prompt of the writing passages (``--one-per-run``
+adds draftsmith without drafted tokens). Prints every round with the load average, then
 best and median tokens/s with their ratios to llama.cpp, and whether draftsmith's greedy
 tokens are the same under every setting."""
 
@@ -32,7 +33,7 @@ from generation_vs_llamacpp import (  # noqa: E402
     FRESH_PROMPT_TOKENS,
     LLAMA_ENV,
     LONG_CACHE_TOKENS,
-    document,
+    decode_prompt_ids,
     find_gguf,
     load_llama,
 )
@@ -71,6 +72,7 @@ def _our_decoder(spec: dict):
             context_tokens=CONTEXT_TOKENS,
             allow_spinning=spin != "off",
             spin_duration_us=None if spin in ("off", "unbounded") else int(spin),
+            lookup_drafts=spec.get("drafts", True),
         ),
     )
     generator = model.generator
@@ -108,6 +110,11 @@ def main() -> int:
         "(repeat to compare; default: the runtime's default, 50)",
     )
     parser.add_argument("--no-llamacpp", action="store_true")
+    parser.add_argument(
+        "--one-per-run",
+        action="store_true",
+        help="also run draftsmith without drafted tokens (one token per model run)",
+    )
     parser.add_argument("--llama-python", default=str(LLAMA_ENV / "bin" / "python"))
     args = parser.parse_args()
     if args.worker:
@@ -122,7 +129,7 @@ def main() -> int:
     if folder is None:
         raise SystemExit("no built model: run `.venv/bin/draftsmith-model build` first")
     codec = TextCodec.from_file(folder.tokenizer_path)
-    ids = codec.encode(document(1000))[:LONG_CACHE_TOKENS]
+    ids = decode_prompt_ids(codec)
     prompts = {
         "fresh cache": ids[:FRESH_PROMPT_TOKENS],
         f"{LONG_CACHE_TOKENS}-token cache": ids,
@@ -133,6 +140,13 @@ def main() -> int:
         engines["llama.cpp"] = {**base, "engine": "llama"}
     for spin in args.spin or ["50"]:
         engines[f"draftsmith spin={spin}"] = {**base, "engine": "ours", "spin": spin}
+        if args.one_per_run:
+            engines[f"draftsmith spin={spin}, one token per run"] = {
+                **base,
+                "engine": "ours",
+                "spin": spin,
+                "drafts": False,
+            }
     workers = {}
     for name, spec in engines.items():
         python = args.llama_python if spec["engine"] == "llama" else sys.executable
@@ -185,6 +199,11 @@ def main() -> int:
     for label in prompts:
         same = all(tokens[(n, label)] == tokens[(ours[0], label)] for n in ours)
         print(f"{label}: draftsmith's greedy tokens identical under every setting: {same}")
+        if "llama.cpp" in engines:
+            for name in ours:
+                pairs = zip(tokens[(name, label)], tokens[("llama.cpp", label)], strict=True)
+                parted = next((i for i, (a, b) in enumerate(pairs) if a != b), None)
+                print(f"{label}: {name} vs llama.cpp greedy tokens part at: {parted}")
     return 0
 
 

@@ -87,6 +87,11 @@ def register_commands(subparsers: Any) -> None:
         help="context window to use (default 2048, at most the model's)",
     )
     generate.add_argument(
+        "--no-drafts",
+        action="store_true",
+        help="one token per model run: no tokens guessed from the text so far (slower)",
+    )
+    generate.add_argument(
         "--json", action="store_true", help="print one JSON object with the result and timings"
     )
     generate.set_defaults(runtime_handler=run_generate)
@@ -206,6 +211,7 @@ def run_generate(args: argparse.Namespace) -> int:
             device=args.device,
             threads=args.threads,
             context_tokens=args.context_tokens or DEFAULT_CONTEXT_TOKENS,
+            lookup_drafts=not args.no_drafts,
         )
     except (_InputError, InvalidRequestError) as error:
         return _failed(error)

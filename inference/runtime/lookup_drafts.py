@@ -18,9 +18,9 @@ from collections.abc import Iterable
 # draft costs a wider model run. Longer matches are preferred.
 MIN_NGRAM = 2
 MAX_NGRAM = 4
-# Tokens guessed per run. A chunk of 1 + 6 tokens costs about 2x one token on the default
-# model (2 threads); fewer when the match runs out.
-MAX_DRAFT = 6
+# Tokens guessed per run at most. On the default model (2 threads) a run over 1 + 1 tokens
+# costs ~1.3x one token's, 1 + 8 about 3x.
+MAX_DRAFT = 8
 
 
 class LookupDrafter:
@@ -30,11 +30,11 @@ class LookupDrafter:
         self._tokens: list[int] = []
         # n-gram -> index of the token that followed its latest occurrence.
         self._next: dict[tuple[int, ...], int] = {}
-        # How many tokens to guess next: after a draft the model took whole, two more (up to
-        # MAX_DRAFT); after one it refused part of, one more than it took. Sampled text
-        # (continuing a story) refuses most guesses, so its drafts stay one token long and
-        # cost little; a rewrite copying its source soon guesses MAX_DRAFT at a time.
-        self.limit = MAX_DRAFT
+        # How many tokens to guess next: one at first; after a draft the model took whole,
+        # two more (up to MAX_DRAFT); after one it refused part of, one more than it took.
+        # Sampled text (continuing a story) refuses most guesses, so its drafts stay one
+        # token long and cost little; a rewrite copying its source soon guesses MAX_DRAFT.
+        self.limit = 1
         self.extend(context)
 
     def __len__(self) -> int:

@@ -103,8 +103,9 @@ class ModelSession:
         use_binding = self._on_gpu if io_binding is None else io_binding
         self._binding = session.io_binding() if use_binding else None
         self._shared_binding: ort.IOBinding | None = None
-        # Logits buffers the shared-buffer path binds, one per row count.
-        self._logits_out: dict[int, tuple[np.ndarray, ort.OrtValue]] = {}
+        # The shared-buffer path's logits: one buffer, bound as a view of its first rows.
+        self._logits_out = np.zeros((1, 1, self.vocab_size), dtype=np.float32)
+        self._logits_views: dict[int, ort.OrtValue] = {}
         self._bound_cache: KVCache | None = None
         self._bound_rows = 0
         self.kv_capacity: int | None = None
@@ -270,17 +271,24 @@ class ModelSession:
                 binding.bind_ortvalue_output(name, value)
             self._bound_cache = cache
             self._bound_rows = 0
-        out = self._logits_out.get(rows)
-        if out is None:
-            array = np.zeros((1, rows, self.vocab_size), dtype=np.float32)
-            out = self._logits_out[rows] = (array, ort.OrtValue.ortvalue_from_numpy(array))
         if self._bound_rows != rows:
-            binding.bind_ortvalue_output("logits", out[1])
+            binding.bind_ortvalue_output("logits", self._logits_view(rows))
             self._bound_rows = rows
         for name, value in feeds.items():
             binding.bind_cpu_input(name, value)
         self.session.run_with_iobinding(binding)
-        return out[0].copy()  # onnxruntime wrote it in place
+        return self._logits_out[:, :rows].copy()  # onnxruntime wrote it in place
+
+    def _logits_view(self, rows: int) -> ort.OrtValue:
+        view = self._logits_views.get(rows)
+        if view is None:
+            if rows > self._logits_out.shape[1]:  # grown once to the widest draft check
+                self._logits_out = np.zeros((1, rows, self.vocab_size), dtype=np.float32)
+                self._logits_views.clear()
+            # A CPU OrtValue made from an array uses the array's memory.
+            view = ort.OrtValue.ortvalue_from_numpy(self._logits_out[:, :rows])
+            self._logits_views[rows] = view
+        return view
 
     def _forward_bound(
         self, feeds: dict[str, np.ndarray], cache: KVCache

@@ -78,6 +78,22 @@ def test_generate_json_has_result_and_timings(
     assert data["device"]["provider"]
 
 
+def test_no_drafts_writes_one_token_per_run(
+    capsys: pytest.CaptureFixture[str], draft: Path, runtime_model_dir: Path
+) -> None:
+    common = ["generate", "--file", str(draft), "--model", str(runtime_model_dir)]
+    common += ["--max-tokens", "40", "--temperature", "0", "--json", "--device", "cpu"]
+    results = []
+    for extra in ([], ["--no-drafts"]):
+        code, out, err = run(capsys, *common, *extra)
+        assert code == EXIT_OK, err
+        results.append(json.loads(out))
+    drafted, stepped = (r["timings"] for r in results)
+    assert drafted["accepted_draft_tokens"] > 0  # the tiny model's text loops: guessable
+    assert stepped["drafted_tokens"] == stepped["accepted_draft_tokens"] == 0
+    assert results[0]["text"] == results[1]["text"]
+
+
 @pytest.mark.parametrize(
     ("setup", "message"),
     [

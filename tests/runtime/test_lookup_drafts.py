@@ -10,7 +10,7 @@ import pytest
 from onnx import numpy_helper
 
 from inference.runtime import LocalModel, RuntimeSettings, SamplingSettings
-from inference.runtime.lookup_drafts import LookupDrafter
+from inference.runtime.lookup_drafts import MAX_DRAFT, LookupDrafter
 
 GREEDY = SamplingSettings(temperature=0, repetition_penalty=1.0)
 # A random model's greedy text falls into a loop within a few dozen tokens: drafts from its
@@ -25,8 +25,14 @@ def load(model_dir: Path, **settings: object) -> LocalModel:
 # -- the drafter ---------------------------------------------------------------------------
 
 
+def drafter_of(tokens: list[int]) -> LookupDrafter:
+    drafter = LookupDrafter(tokens)
+    drafter.limit = MAX_DRAFT  # as after drafts the model took whole
+    return drafter
+
+
 def test_drafts_what_followed_the_latest_match() -> None:
-    drafter = LookupDrafter([1, 2, 3, 4, 5, 9, 1, 2, 3, 8, 6, 1, 2])
+    drafter = drafter_of([1, 2, 3, 4, 5, 9, 1, 2, 3, 8, 6, 1, 2])
     # [1, 2] last continued with 3, 8, 6 (the later of its two earlier occurrences).
     assert drafter.draft(3) == [3, 8, 6]
     assert drafter.draft(1) == [3]
@@ -35,22 +41,39 @@ def test_drafts_what_followed_the_latest_match() -> None:
 
 
 def test_prefers_the_longest_match() -> None:
-    drafter = LookupDrafter([7, 8, 9, 1, 5, 6, 8, 9, 2, 7, 8, 9])
+    drafter = drafter_of([7, 8, 9, 1, 5, 6, 8, 9, 2, 7, 8, 9])
     # [8, 9] last continued with 2; [7, 8, 9] (longer) continued with 1.
     assert drafter.draft(2) == [1, 5]
 
 
 def test_no_draft_without_a_repeated_ngram() -> None:
-    assert LookupDrafter([1, 2, 3, 4]).draft() == []
-    assert LookupDrafter([1, 2, 3, 1]).draft() == []  # one token repeated is not enough
-    assert LookupDrafter([]).draft() == []
-    assert LookupDrafter([1, 2, 1, 2]).draft(0) == []
+    assert drafter_of([1, 2, 3, 4]).draft() == []
+    assert drafter_of([1, 2, 3, 1]).draft() == []  # one token repeated is not enough
+    assert drafter_of([]).draft() == []
+    assert drafter_of([1, 2, 1, 2]).draft(0) == []
 
 
 def test_a_loop_is_drafted_to_go_on() -> None:
     # [4, 4, 4] last continued one token before the end: the loop is copied onwards.
-    assert LookupDrafter([4, 4, 4, 4]).draft(5) == [4, 4, 4, 4, 4]
-    assert LookupDrafter([1, 2, 3, 7, 8, 7, 8]).draft(5) == [7, 8, 7, 8, 7]
+    assert drafter_of([4, 4, 4, 4]).draft(5) == [4, 4, 4, 4, 4]
+    assert drafter_of([1, 2, 3, 7, 8, 7, 8]).draft(5) == [7, 8, 7, 8, 7]
+
+
+def test_draft_length_follows_what_the_model_took() -> None:
+    drafter = LookupDrafter([5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 5, 6])
+    assert drafter.draft() == [7]  # one guess to begin with
+    drafter.record(drafted=1, accepted=1)
+    assert drafter.draft() == [7, 8, 9]  # taken whole: two more
+    drafter.record(drafted=3, accepted=3)
+    drafter.record(drafted=5, accepted=5)
+    drafter.record(drafted=7, accepted=7)
+    assert len(drafter.draft()) == MAX_DRAFT
+    drafter.record(drafted=MAX_DRAFT, accepted=2)  # refused after two: one more than taken
+    assert drafter.draft() == [7, 8, 9]
+    drafter.record(drafted=3, accepted=0)
+    assert drafter.draft() == [7]
+    drafter.record(drafted=0, accepted=0)  # no draft: nothing learned
+    assert drafter.draft() == [7]
 
 
 # -- the model session ---------------------------------------------------------------------
@@ -69,9 +92,14 @@ def test_rows_are_the_logits_one_step_at_a_time_gives(tiny_model: LocalModel) ->
     # A chunk's int8 activations round apart from single steps' (as a prefill does): the
     # same decisions, values close.
     assert_same_decisions(rows, np.stack(expected[2:]))
-    # One row again after four: the bound output follows the row count.
+    # One row again after four, then more rows than ever: the bound output follows.
     last = session.forward(np.array([[17]], np.int64), chunked)
     assert_same_decisions(last[None], session.forward(np.array([[17]], np.int64), stepped)[None])
+    more = [18, 19, 20, 21, 22, 23]
+    wide = session.forward_rows(np.array([more], np.int64), chunked, 6)
+    assert_same_decisions(
+        wide, np.stack([session.forward(np.array([[t]], np.int64), stepped) for t in more])
+    )
     assert chunked.tokens == stepped.tokens
 
 
