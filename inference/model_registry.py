@@ -158,7 +158,10 @@ def measure_speed(
     caller runs it off the GUI thread. Raises the runtime's errors, in plain words."""
     from inference.runtime import LocalModel, RuntimeSettings, SamplingSettings
 
-    model = LocalModel.load(path, RuntimeSettings(device=device, threads=threads))
+    # One token per run: drafted tokens would make the figure depend on how much the
+    # speed prompt's greedy text repeats itself, which says nothing about the machine.
+    settings = RuntimeSettings(device=device, threads=threads, lookup_drafts=False)
+    model = LocalModel.load(path, settings)
     prompt = model.codec.encode(SPEED_PROMPT)
     output = model.generator.generate(
         prompt,

@@ -175,6 +175,24 @@ def test_speed_is_measured_here_and_kept_beside_the_model_not_in_it(
     assert ModelRegistry().models()[0].speed is None
 
 
+def test_speed_is_measured_one_token_per_run(
+    cache: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Drafted tokens would make the figure depend on the speed prompt's repetitions."""
+    from inference.runtime.generation import Generator
+
+    drafting: list[bool] = []
+    generate = Generator.generate
+
+    def spy(self: Generator, *args: object, **kwargs: object) -> object:
+        drafting.append(self.lookup_drafts)
+        return generate(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Generator, "generate", spy)
+    measure_speed(add_model(cache, tiny_model_dir, "Mine"), device="cpu", tokens=8)
+    assert drafting == [False]
+
+
 def test_missing_model_tools_are_named_with_how_to_get_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -69,8 +69,8 @@ class Generator:
         prefill_chunk: int = DEFAULT_PREFILL_CHUNK,
         lookup_drafts: bool = True,
     ) -> None:
-        """``lookup_drafts``: check tokens guessed from the text so far in one run (same
-        text, fewer runs; needs a graph with ``logit_rows`` and the in-place cache)."""
+        """``lookup_drafts``: check tokens guessed from the text so far in one run (fewer
+        runs; needs a graph with ``logit_rows`` and the in-place cache)."""
         self.model = model
         self.lookup_drafts = lookup_drafts
         self.decoder_factory = decoder_factory

@@ -5,7 +5,10 @@ and turns of phrase come back, and a small model's greedy text repeats whole sen
 the last few tokens occurred earlier (the prompt or what was generated), the tokens that
 followed them then are a cheap guess for what follows now. The model checks the guess in one
 run over the chunk (``ModelSession.forward_rows``); every token is still chosen from the
-model's own logits, so the text is what one-token steps would have written.
+model's own logits at its position, and a guess counts only where the choice equals it. (A
+run over several tokens rounds the 4-bit kernels' int8 activations a little differently from
+one-token runs, so greedy text can part from one-token decoding at a near-tie; neither is
+closer to the float model.)
 
 The index maps every n-gram (``MIN_NGRAM``..``MAX_NGRAM`` tokens) to where its latest
 occurrence continued; it is built once per request and extended per accepted token."""

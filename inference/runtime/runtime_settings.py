@@ -33,8 +33,8 @@ class RuntimeSettings:
     verify_files: bool = True
     # None: preallocated in-place KV buffers when the graph supports them (checked at load).
     shared_kv: bool | None = None
-    # Check tokens guessed from the text so far in one run (see lookup_drafts.py): the same
-    # text in fewer model runs when it repeats phrases.
+    # Check tokens guessed from the text so far in one run (see lookup_drafts.py): fewer
+    # model runs where the text repeats phrases; False: one token per run.
     lookup_drafts: bool = True
 
     def session_settings(self) -> SessionSettings:
