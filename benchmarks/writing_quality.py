@@ -98,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="CPU threads (default: physical cores)")
     parser.add_argument("--out", help="write every answer and its check to this JSON file")
     parser.add_argument(
+        "--no-drafts", action="store_true", help="one token per model run (no drafted tokens)"
+    )
+    parser.add_argument(
         "--record", action="store_true", help="store the pass rates for LocalModel.weak_tasks()"
     )
     parser.add_argument(
@@ -115,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.passages:
         passages = passages[: args.passages]
     tasks = [Task.parse(t) for t in args.tasks.split(",") if t] or list(Task)
-    model = LocalModel.load(args.model, RuntimeSettings(device="cpu", threads=args.threads))
+    settings = RuntimeSettings(device="cpu", threads=args.threads, lookup_drafts=not args.no_drafts)
+    model = LocalModel.load(args.model, settings)
     print(
         f"model {model.folder.name} ({model.session.variant}) on {model.device_report.label()}; "
         f"{len(passages)} passages x {args.seeds} seeds x {len(tasks)} tasks",
