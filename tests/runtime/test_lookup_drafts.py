@@ -9,7 +9,7 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
-from inference.runtime import LocalModel, RuntimeSettings, SamplingSettings
+from inference.runtime import LocalModel, RuntimeSettings, SamplingSettings, StopReason
 from inference.runtime.lookup_drafts import MAX_DRAFT, LookupDrafter
 
 GREEDY = SamplingSettings(temperature=0, repetition_penalty=1.0)
@@ -240,3 +240,15 @@ def test_task_requests_draft_in_a_copy_of_their_prefix(tiny_model: LocalModel) -
             prefix + ending, max_new_tokens=40, min_new_tokens=40, sampling=GREEDY
         )
         assert output.token_ids == expected.token_ids
+
+
+def test_drafts_stop_where_the_context_ends(runtime_model_dir: Path) -> None:
+    outputs = []
+    for drafts in (True, False):
+        model = load(runtime_model_dir, context_tokens=48, lookup_drafts=drafts)
+        prompt = (PROMPT * 3)[:40]
+        outputs.append(model.generator.generate(prompt, max_new_tokens=100, sampling=GREEDY))
+    drafted, plain = outputs
+    assert drafted.stop_reason is plain.stop_reason is StopReason.CONTEXT_FULL
+    assert drafted.token_ids == plain.token_ids
+    assert drafted.stats.accepted_draft_tokens > 0
