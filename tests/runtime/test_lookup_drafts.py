@@ -252,3 +252,21 @@ def test_drafts_stop_where_the_context_ends(runtime_model_dir: Path) -> None:
     assert drafted.stop_reason is plain.stop_reason is StopReason.CONTEXT_FULL
     assert drafted.token_ids == plain.token_ids
     assert drafted.stats.accepted_draft_tokens > 0
+
+
+def test_the_bound_and_growing_paths_give_rows_too(tiny_model: LocalModel) -> None:
+    """The GPU's I/O-bound path (exercised on the CPU) and the growing cache return every
+    asked row; the generator drafts only on in-place caches, where dropping is free."""
+    from inference.runtime.model_session import ModelSession
+
+    folder, settings = tiny_model.folder, tiny_model.settings.session_settings()
+    ids = [11, 12, 13, 14, 15]
+    reference = tiny_model.session
+    expected = reference.forward_rows(np.array([ids], np.int64), reference.new_cache(), 3)
+    for io_binding in (True, False):
+        session = ModelSession.load(folder, settings, io_binding=io_binding, shared_kv=False)
+        cache = session.new_cache()
+        assert not cache.shared
+        rows = session.forward_rows(np.array([ids], np.int64), cache, 3)
+        assert_same_decisions(rows, expected)
+        assert cache.tokens == ids
