@@ -27,7 +27,7 @@ from inference.model_folder import LOGIT_ROWS_INPUT, Architecture
 log = logging.getLogger(__name__)
 
 MS_DOMAIN = "com.microsoft"
-INT64_MAX_32 = 2**31 - 1  # tf2onnx's "to the end"
+TO_THE_END = 2**31 - 1  # how tf2onnx writes a slice that runs to the end of an axis
 _PAST = re.compile(r"past_(keys|values)_(\d+)")
 
 
@@ -314,17 +314,13 @@ def expose_logit_rows(editor: GraphEditor) -> None:
     starts, ends, axes = (numpy_helper.to_array(p).tolist() for p in parts)  # type: ignore[arg-type]
     # x[:, -1:, :] as tf2onnx writes it: every axis listed, only the sequence axis cut.
     kept = {axis: (start, end) for axis, start, end in zip(axes, starts, ends, strict=True)}
-    if kept.pop(1, None) != (-1, INT64_MAX_32) or any(
-        v != (0, INT64_MAX_32) for v in kept.values()
-    ):
+    if kept.pop(1, None) != (-1, TO_THE_END) or any(v != (0, TO_THE_END) for v in kept.values()):
         raise FusionError("the graph does not keep the last position before the LM head")
     editor.graph.input.append(
         helper.make_tensor_value_info(LOGIT_ROWS_INPUT, TensorProto.INT64, [1])
     )
     rows_start = editor.add_node("Neg", [LOGIT_ROWS_INPUT]).output[0]
-    end = editor.add_initializer(
-        editor.unique("logit_rows.end"), np.array([INT64_MAX_32], np.int64)
-    )
+    end = editor.add_initializer(editor.unique("logit_rows.end"), np.array([TO_THE_END], np.int64))
     axis = editor.add_initializer(editor.unique("logit_rows.axis"), np.array([1], np.int64))
     del last.input[1:]
     last.input.extend([rows_start, end, axis])

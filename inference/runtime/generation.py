@@ -302,13 +302,11 @@ class Generator:
         prompt: Sequence[int] = (),
     ) -> GenerationOutput:
         cache = cache or self.cache
-        drafter: LookupDrafter | None = None
-        if self.lookup_drafts and cache.shared and self.model.multi_row_logits:
-            drafter = LookupDrafter()
-        # Drafted tokens the model has run but no chosen token has matched yet, and the
-        # logits after each of them.
-        drafted: list[int] = []
-        drafted_logits: list[np.ndarray] = []
+        drafting = self.lookup_drafts and cache.shared and self.model.multi_row_logits
+        drafter: LookupDrafter | None = None  # built at the first model run: TTFT unchanged
+        # Drafted tokens the model has run but no chosen token has matched yet, each with
+        # the logits after it.
+        drafted: list[tuple[int, np.ndarray]] = []
         last_draft = taken = 0  # the last draft's length and how many of it were chosen
         decoder = self.decoder_factory()
         pieces: list[str] = []
@@ -350,29 +348,26 @@ class Generator:
             if len(generated) >= max_new_tokens:
                 reason = StopReason.MAX_TOKENS
                 break
-            if drafted and token == drafted[0]:  # the model has run it already
-                del drafted[0]
-                logits = drafted_logits.pop(0)
+            if drafted and token == drafted[0][0]:  # the model has run it already
+                logits = drafted.pop(0)[1]
                 taken += 1
+                stats.accepted_draft_tokens += 1
                 if drafter is not None:
                     drafter.append(token)
                 continue
             if drafted:  # chosen otherwise: the rest of the draft leaves the cache
                 cache.truncate(cache.length - len(drafted))
                 drafted.clear()
-                drafted_logits.clear()
             room = self.context_length - cache.length
             if room <= 1:
                 reason = StopReason.CONTEXT_FULL
                 break
             draft: list[int] = []
-            if drafter is not None:
-                if not len(drafter):
-                    drafter.extend(prompt)  # built after the first token: TTFT unchanged
-                    drafter.extend(generated[:-1])
+            if drafting:
+                if drafter is None:
+                    drafter = LookupDrafter([*prompt, *generated[:-1]])
                 drafter.append(token)
                 drafter.record(last_draft, taken)
-                stats.accepted_draft_tokens += taken
                 draft = drafter.draft(min(max_new_tokens - len(generated) - 1, room - 2))
                 last_draft, taken = len(draft), 0
             if draft:
@@ -380,13 +375,11 @@ class Generator:
                     np.array([[token, *draft]], np.int64), cache, 1 + len(draft)
                 )
                 logits = rows[0]
-                drafted.extend(draft)
-                drafted_logits.extend(rows[1:])
+                drafted.extend(zip(draft, rows[1:], strict=True))
                 stats.drafted_tokens += len(draft)
             else:
                 self._step_ids[0, 0] = token
                 logits = self.model.forward(self._step_ids, cache)
-        stats.accepted_draft_tokens += taken
         if drafted:  # run but not chosen: the cache ends where the text does
             cache.truncate(cache.length - len(drafted))
         # ``logits`` follow the cache's end (the last generated token is in the cache only

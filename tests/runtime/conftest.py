@@ -15,6 +15,11 @@ def runtime_model_dir(tiny_model_dir: Path) -> Path:
     return Path(tiny_model_dir)
 
 
+def load(model_dir: Path, **settings: object) -> LocalModel:
+    """The model at ``model_dir`` on the CPU, one thread, with ``settings`` on top."""
+    return LocalModel.load(model_dir, RuntimeSettings(device="cpu", threads=1, **settings))  # type: ignore[arg-type]
+
+
 @pytest.fixture(scope="module")
 def tiny_model(runtime_model_dir: Path) -> LocalModel:
-    return LocalModel.load(runtime_model_dir, RuntimeSettings(device="cpu", threads=1))
+    return load(runtime_model_dir)

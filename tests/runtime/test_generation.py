@@ -12,7 +12,6 @@ import pytest
 from inference.runtime import (
     GenerationRequest,
     LocalModel,
-    RuntimeSettings,
     SamplingSettings,
     StopReason,
 )
@@ -20,6 +19,7 @@ from inference.runtime.generation import GenerationOutput, Generator
 from inference.runtime.model_session import ModelSession
 from tests.perf import expect_fast
 from tests.runtime.cancel_probe import CancelProbe
+from tests.runtime.conftest import load
 
 GREEDY = SamplingSettings(temperature=0, repetition_penalty=1.0)
 STORY = (
@@ -32,10 +32,6 @@ def continue_request(before: str = STORY, **kwargs: object) -> GenerationRequest
     options: dict[str, object] = {"sampling": GREEDY, "max_new_tokens": 12}
     options.update(kwargs)
     return GenerationRequest("continue", before=before, **options)  # type: ignore[arg-type]
-
-
-def load(model_dir: Path, **settings: object) -> LocalModel:
-    return LocalModel.load(model_dir, RuntimeSettings(device="cpu", threads=1, **settings))  # type: ignore[arg-type]
 
 
 def generate_ids(

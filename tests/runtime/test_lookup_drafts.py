@@ -9,17 +9,14 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
-from inference.runtime import LocalModel, RuntimeSettings, SamplingSettings, StopReason
+from inference.runtime import LocalModel, SamplingSettings, StopReason
 from inference.runtime.lookup_drafts import MAX_DRAFT, LookupDrafter
+from tests.runtime.conftest import load
 
 GREEDY = SamplingSettings(temperature=0, repetition_penalty=1.0)
 # A random model's greedy text falls into a loop within a few dozen tokens: drafts from its
 # own earlier tokens are then right, and before that they are often wrong.
 PROMPT = [5, 9, 14, 3, 5, 9, 14, 7, 22, 5, 9, 31, 40, 2, 17, 5, 9, 14, 3]
-
-
-def load(model_dir: Path, **settings: object) -> LocalModel:
-    return LocalModel.load(model_dir, RuntimeSettings(device="cpu", threads=1, **settings))  # type: ignore[arg-type]
 
 
 # -- the drafter ---------------------------------------------------------------------------
