@@ -318,6 +318,9 @@ class LibraryPane(QWidget):
         """``node``'s folders as rows, and as many of its documents as ``budget`` allows
         (the others are queued for ``_fill_some``, after the rows built here)."""
         items = []
+        # A folder's first document comes now whatever the budget: the view repaints when a
+        # shown folder gets its first row, and each slice of the fill would repaint it.
+        has_document = False
         for index, child in enumerate(node.children):
             if child.is_folder:
                 item = QTreeWidgetItem([child.title, f"{self._folder_totals[child.location]:,}"])
@@ -325,10 +328,11 @@ class LibraryPane(QWidget):
                 self._style_count(item)
                 item.addChildren(self._items_for(child, item, budget))
                 self._folder_items.append(item)
-            elif budget[0] <= 0:
+            elif budget[0] <= 0 and (has_document or parent is None):
                 self._unfilled.append((parent, node.children[index:]))
                 break
             else:
+                has_document = True
                 budget[0] -= 1
                 item = self._document_item(child)
             item.setData(0, PATH_ROLE, child.location)
@@ -347,6 +351,10 @@ class LibraryPane(QWidget):
         item.setForeground(1, self._count_brush)
 
     def _fill_some(self) -> None:
+        if not self._unfilled:  # every row is in: the waiting folders open in a turn of their own
+            self._open_filled_folders()
+            self._run_when_filled()
+            return
         deadline = time.perf_counter() + FILL_SLICE_SECONDS
         while self._unfilled:  # at least one batch per slice, then until the deadline
             parent, documents = self._unfilled[0]
@@ -363,16 +371,20 @@ class LibraryPane(QWidget):
                 parent.addChildren(items)
             if not documents:
                 self._unfilled.popleft()
-                if parent is not None and id(parent) in self._expand_when_filled:
-                    parent.setExpanded(True)
             if time.perf_counter() >= deadline:
                 break
-        if self._unfilled:
-            self.fill_timer.start()
-            # Counting competes with the filling for the interpreter lock: it waits.
-            self.word_counts.postpone(COUNT_START_MS)
-        else:
-            self._run_when_filled()
+        self.fill_timer.start()
+        # Counting competes with the filling for the interpreter lock: it waits.
+        self.word_counts.postpone(COUNT_START_MS)
+
+    def _open_filled_folders(self) -> None:
+        """Opens the folders that waited for their rows, all at once: each opening makes the
+        view lay out and repaint, and opening each as its last row came in did so once per
+        slice."""
+        waiting, self._expand_when_filled = self._expand_when_filled, set()
+        for folder in self._folder_items:
+            if id(folder) in waiting:
+                folder.setExpanded(True)
 
     def when_filled(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` from the event loop once every listed document has its row:
@@ -392,8 +404,8 @@ class LibraryPane(QWidget):
         self._expand_when_filled.discard(id(item))
 
     def filled(self) -> bool:
-        """Every listed document has its row (for tests and benchmarks)."""
-        return not self._unfilled
+        """Every listed document has its row and the folders waiting for theirs are open."""
+        return not self._unfilled and not self._expand_when_filled
 
     def lists(self, path: Path) -> bool:
         """Whether the listing has this document or folder (its row may still be coming)."""

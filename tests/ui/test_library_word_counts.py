@@ -213,7 +213,10 @@ def test_a_big_library_shows_its_folders_at_once_and_its_documents_between_event
     pane = window.library_pane
     assert not pane.filled()
     assert sorted(t for t in pane.titles() if t.startswith("Part")) == ["Part 1", "Part 2"]
-    assert len([t for t in pane.titles() if t.startswith("Chapter")]) == 7
+    # The first seven documents, and every other folder's first (Part 2's Chapter 1).
+    assert len([t for t in pane.titles() if t.startswith("Chapter")]) == 8
+    part2 = pane.item_for(library.root / "Part 2")
+    assert part2 is not None and part2.childCount() == 1
     assert pane.lists(documents[-1]) and pane.item_for(documents[-1]) is None
     pane.set_document_words(documents[-1], 99)  # a save's count, before the row exists
     assert pane.words_shown_for(library.root / "Part 2") == "99"
@@ -249,6 +252,49 @@ def test_folders_still_filling_open_when_their_documents_are_in(
     assert part1.isExpanded() and part2.isExpanded()
     window.when_library_listed(lambda: listed.append(pane.filled()))  # later: at once
     qtbot.waitUntil(lambda: listed == [True, True])
+
+
+def test_filling_closed_folders_does_not_repaint_the_tree_each_slice(
+    qtbot: Any, make_window: Any, library: Library, monkeypatch: Any, filled_in_slices: Any
+) -> None:
+    """The view repaints when a shown folder gets its first row or opens; with a paint after
+    every slice (~3 ms for a tree full of rows) a big library's fill held the event loop
+    for most of a frame at a time. Every folder has its first row from the start and the
+    waiting folders open together once every row is in."""
+    from PySide6.QtCore import QEvent, QObject
+
+    monkeypatch.setattr(filled_in_slices, "FILL_SLICE_SECONDS", 0.0)  # one batch per slice
+    for part in range(1, 11):
+        folder = library.root / f"Part {part}"
+        folder.mkdir()
+        for number in range(1, 101):
+            (folder / f"Chapter {number}.md").write_text("word", encoding="utf-8")
+    slices: list[int] = []
+    paints: list[int] = []
+
+    class PaintSpy(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                paints.append(len(slices))
+            return False
+
+    fill_some = filled_in_slices.LibraryPane._fill_some
+    monkeypatch.setattr(
+        filled_in_slices.LibraryPane,
+        "_fill_some",
+        lambda pane: (slices.append(1), fill_some(pane))[1],
+    )
+    window = make_window()
+    pane = window.library_pane
+    spy = PaintSpy()
+    pane.tree.viewport().installEventFilter(spy)
+    qtbot.waitUntil(pane.filled)
+    qtbot.wait(50)  # the paint after the folders opened
+    assert len(slices) >= 10
+    assert all(pane.item_for(library.root / f"Part {n}").isExpanded() for n in range(1, 11))
+    during_fill = [at for at in paints if 0 < at < len(slices)]
+    assert len(during_fill) <= 2, f"{len(paints)} paints over {len(slices)} slices"
+    assert paints, "the opened folders were painted"
 
 
 def test_a_folder_opened_or_kept_closed_while_filling_stays_so(
