@@ -55,6 +55,7 @@ class EventLoopWatch:
         self._timer.timeout.connect(self._tick)
         self.longest = 0.0
         self.longest_own = 0.0
+        self.longest_after = 0.0  # seconds from ``start`` to the beginning of the longest gap
 
     def _tick(self) -> None:
         self._ticks.append((time.perf_counter(), self._waiting_for_a_cpu()))
@@ -71,5 +72,6 @@ class EventLoopWatch:
         self._tick()
         self._waiting_for_a_cpu.close()
         for (wall_a, queued_a), (wall_b, queued_b) in itertools.pairwise(self._ticks):
-            self.longest = max(self.longest, wall_b - wall_a)
+            if wall_b - wall_a > self.longest:
+                self.longest, self.longest_after = wall_b - wall_a, wall_a - self._ticks[0][0]
             self.longest_own = max(self.longest_own, wall_b - wall_a - (queued_b - queued_a))
