@@ -2,7 +2,9 @@
 a large generated library (10,000 documents in 40 folders, in a temp dir; set
 DRAFTSMITH_BENCH_DOCUMENTS for another size), the longest event-loop stall in the first seconds,
 closing time, and typing and saving on a 200,000-word document. DRAFTSMITH_BENCH_RUNS sets how
-many start-ups of each kind run (3; the stall figures vary by several ms from start to start).
+many start-ups of each kind run (3; the stall figures vary by several ms from start to start);
+DRAFTSMITH_BENCH_STALL_STACKS=file appends every thread's Python stack there whenever the event
+loop stalls past 16 ms (to find what held it; the figures are then a little worse).
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/editor_startup.py
     xvfb-run -a .venv/bin/python benchmarks/editor_startup.py       # with a real X server
@@ -83,7 +85,12 @@ def child_startup(library: str) -> None:
     # The stall monitor: a precise 2 ms timer; the longest gap between two ticks is the
     # longest time the event loop could not run anything (typing included). Each tick also
     # notes how long the GUI thread has waited for a CPU (other programs' load, not ours).
-    monitor = EventLoopWatch()
+    dump_path = os.environ.get("DRAFTSMITH_BENCH_STALL_STACKS")
+    dump_to = open(dump_path, "a", encoding="utf-8") if dump_path else None  # noqa: SIM115 (closed below)
+    if dump_to is not None:
+        print(f"=== start-up of {library} (ticks from {time.perf_counter():.3f})", file=dump_to)
+        dump_to.flush()
+    monitor = EventLoopWatch(dump_to)
     monitor.start()
     loop = QEventLoop()  # not app.exec(): quitting the app would close the window
     settled: list[float] = []
@@ -104,6 +111,8 @@ def child_startup(library: str) -> None:
     loop.exec()
     check.stop()
     monitor.stop()
+    if dump_to is not None:
+        dump_to.close()
     stall, own = monitor.longest, monitor.longest_own
     ai = getattr(window, "ai", None)
     model = "loaded" if ai is not None and ai.ready else "not loaded"

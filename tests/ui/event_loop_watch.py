@@ -12,9 +12,11 @@ the lock (an open, a read, a close) would wait its turn and lengthen the gaps me
 
 from __future__ import annotations
 
+import faulthandler
 import itertools
 import os
 import time
+from typing import TextIO
 
 from PySide6.QtCore import Qt, QTimer
 
@@ -45,9 +47,13 @@ class CpuWait:
 
 
 class EventLoopWatch:
-    """Started on the GUI thread."""
+    """Started on the GUI thread. With ``dump_to``, every gap longer than ``dump_after`` seconds
+    also writes every thread's Python stack to that file at that moment (faulthandler's
+    watchdog, re-armed each tick): what the other threads were doing while the GUI thread
+    could not run. Re-arming costs each tick a little: leave it off for figures."""
 
-    def __init__(self) -> None:
+    def __init__(self, dump_to: TextIO | None = None, dump_after: float = 0.016) -> None:
+        self._dump_to, self._dump_after = dump_to, dump_after
         self._waiting_for_a_cpu = CpuWait()
         self._waiting_for_a_cpu.close()  # opened by ``start``, on the thread it measures
         self._ticks: list[tuple[float, float]] = []
@@ -59,6 +65,8 @@ class EventLoopWatch:
 
     def _tick(self) -> None:
         self._ticks.append((time.perf_counter(), self._waiting_for_a_cpu()))
+        if self._dump_to is not None:
+            faulthandler.dump_traceback_later(self._dump_after, file=self._dump_to)
 
     def start(self) -> None:
         self._waiting_for_a_cpu = CpuWait()
@@ -70,6 +78,8 @@ class EventLoopWatch:
         """Takes in the gaps since ``start`` (the last one runs up to now)."""
         self._timer.stop()
         self._tick()
+        if self._dump_to is not None:
+            faulthandler.cancel_dump_traceback_later()
         self._waiting_for_a_cpu.close()
         for (wall_a, queued_a), (wall_b, queued_b) in itertools.pairwise(self._ticks):
             if wall_b - wall_a > self.longest:
