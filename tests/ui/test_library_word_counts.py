@@ -294,7 +294,7 @@ def test_filling_closed_folders_does_not_repaint_the_tree_each_slice(
     assert all(pane.item_for(library.root / f"Part {n}").isExpanded() for n in range(1, 11))
     during_fill = [at for at in paints if 0 < at < len(slices)]
     assert len(during_fill) <= 2, f"{len(paints)} paints over {len(slices)} slices"
-    assert paints, "the opened folders were painted"
+    assert len(slices) in paints, "the opened folders were painted"
 
 
 def test_a_folder_opened_or_kept_closed_while_filling_stays_so(
