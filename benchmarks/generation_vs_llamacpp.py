@@ -523,17 +523,6 @@ def met(target: str, value: float | None, ratio: float | None) -> str:
     return "yes" if ratio >= float(target.split()[1].rstrip("x")) else "no"
 
 
-# Figures where the larger is better; for the others (times, memory) the smaller is.
-_HIGHER_BETTER = (
-    "prefill_short_tps",
-    "prefill_long_tps",
-    "decode_tps",
-    "decode_long_tps",
-    "decode_step_tps",
-    "decode_long_step_tps",
-)
-
-
 def best_of(runs: list[dict]) -> dict:
     """One engine's rounds merged: the best speed and time of each metric, the worst
     (highest) peak memory, so a lucky round never flatters memory."""
@@ -542,7 +531,7 @@ def best_of(runs: list[dict]) -> dict:
         values = [r[key] for r in runs if isinstance(r.get(key), (int, float))]
         if not values or isinstance(value, bool):
             continue
-        if key in _HIGHER_BETTER or key == "peak_rss_mb":
+        if key.endswith("_tps") or key == "peak_rss_mb":  # speeds (tokens/s) and memory
             merged[key] = max(values)
         elif key.endswith("_s") or key.endswith("_seconds"):
             merged[key] = min(values)
