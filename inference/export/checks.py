@@ -22,7 +22,9 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
-from inference.model_folder import LOGIT_ROWS_INPUT, Architecture
+from inference.embedding_table import EmbeddingTable
+from inference.export.variant_files import embedding_table_entry
+from inference.model_folder import EMBEDDINGS_INPUT, LOGIT_ROWS_INPUT, Architecture
 from inference.process_environment import disable_onnxruntime_telemetry_events
 
 log = logging.getLogger(__name__)
@@ -88,10 +90,14 @@ class OnnxDecoder:
         self.cfg = cfg
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.outputs = [o.name for o in self.session.get_outputs()]
+        entry = embedding_table_entry(path)  # the graph takes embeddings, not ids
+        self.table = None if entry is None else EmbeddingTable(path.parent, entry)
 
     def close(self) -> None:
         """Release the session and the model it holds (the build's checks run one at a time)."""
         del self.session
+        if self.table is not None:
+            self.table.close()
 
     def __enter__(self) -> OnnxDecoder:
         return self
@@ -105,12 +111,15 @@ class OnnxDecoder:
 
     def step(self, ids: list[int], cache: list[np.ndarray]) -> tuple[np.ndarray, list]:
         start = cache[0].shape[2]
+        token_ids = np.array([ids], np.int64)
         feeds = {
-            "input_ids": np.array([ids], np.int64),
+            "input_ids": token_ids,
             "attention_mask": np.ones([1, start + len(ids)], np.int64),
             "position_ids": np.arange(start, start + len(ids), dtype=np.int64)[None],
             LOGIT_ROWS_INPUT: np.array([1], np.int64),
         }
+        if self.table is not None:
+            feeds[EMBEDDINGS_INPUT] = self.table.lookup(token_ids)
         for i in range(self.cfg.num_layers):
             feeds[f"past_key_values.{i}.key"] = cache[2 * i]
             feeds[f"past_key_values.{i}.value"] = cache[2 * i + 1]

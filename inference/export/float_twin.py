@@ -18,6 +18,8 @@ import onnx
 from onnx import helper, numpy_helper
 
 from inference.export.onnx_fusion import MS_DOMAIN
+from inference.export.onnx_variants import EMBEDDING_CODES, EMBEDDING_MINIMUM, EMBEDDING_SCALES
+from inference.export.variant_files import save_variant
 
 FLOAT_ACCURACY = 1
 ROWS_AT_ONCE = 4096
@@ -27,18 +29,12 @@ def _attributes(node: onnx.NodeProto) -> dict[str, Any]:
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
 
-def _codes(
-    model: onnx.ModelProto, name: str, base_dir: Path
-) -> tuple[np.ndarray, list[onnx.NodeProto]] | None:
-    """The uint8 codes behind a MatMulNBits B input: an initializer, or a Reshape of one (the
-    tied output layer shares the embedding's codes); ``None`` if computed otherwise."""
+def _codes(model: onnx.ModelProto, name: str, base_dir: Path) -> np.ndarray | None:
+    """The uint8 codes of a MatMulNBits B input (an initializer), or ``None``."""
     initializers = {t.name: t for t in model.graph.initializer}
-    if name in initializers:
-        return numpy_helper.to_array(initializers[name], str(base_dir)), []
-    producer = next((n for n in model.graph.node if name in n.output), None)
-    if producer is None or producer.op_type != "Reshape" or producer.input[0] not in initializers:
+    if name not in initializers:
         return None
-    return numpy_helper.to_array(initializers[producer.input[0]], str(base_dir)), [producer]
+    return numpy_helper.to_array(initializers[name], str(base_dir))
 
 
 def _halves(codes: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
@@ -63,10 +59,9 @@ def _split_8bit(
     attributes = _attributes(node)
     if attributes.get("bits") != 8 or len(node.input) > 3:
         return None
-    found = _codes(model, node.input[1], base_dir)
-    if found is None:
+    codes = _codes(model, node.input[1], base_dir)
+    if codes is None:
         return None
-    codes, _ = found
     rows, block = int(attributes["N"]), int(attributes["block_size"])
     codes = codes.reshape(rows, -1)
     blocks = codes.shape[1] // block
@@ -127,23 +122,13 @@ def write_float_twin(path: Path, twin: Path) -> None:
             nodes.append(node)
         else:
             nodes.extend(split)
-    outputs = {o.name for o in model.graph.output}
-    used = {name for node in nodes for name in node.input} | outputs
-    # The Reshape that fed the tied output layer's 8-bit codes feeds nothing now.
-    nodes = [n for n in nodes if any(o in used for o in n.output)]
     model.graph.ClearField("node")
     model.graph.node.extend(nodes)
-    used = {name for node in nodes for name in node.input} | outputs
+    # The embedding table stays for the lookup (its tied output layer is split above).
+    used = {name for node in nodes for name in node.input} | {o.name for o in model.graph.output}
+    used |= {EMBEDDING_CODES, EMBEDDING_SCALES, EMBEDDING_MINIMUM}
     initializers = model.graph.initializer
     for index in reversed(range(len(initializers))):
         if initializers[index].name not in used:
             del initializers[index]  # in place: the other tensors are not copied
-    onnx.save_model(
-        model,
-        str(twin),
-        save_as_external_data=True,
-        all_tensors_to_one_file=True,
-        location=twin.name + ".data",
-        size_threshold=1024,
-        convert_attribute=False,
-    )
+    save_variant(model, twin)

@@ -8,8 +8,9 @@ sub-blocks as block size 16). Types with a per-block offset (Q4_1, Q5_1: w = d*q
 Q4_K, Q5_K: w = d*sc*q - dmin*m) get zero point 0 plus a small exact correction, sum over
 blocks of offset * sum(x in block), because MatMulNBits's fast int8 kernels take integer
 zero points only and offset/scale is rarely an integer. An 8-bit embedding (Q8_0, Q5_0,
-Q6_K) is read by GatherBlockQuantized and, tied, by an 8-bit MatMulNBits LM head: one copy
-of the bytes, no second quantization anywhere.
+Q6_K) is looked up by the runtime, which reads its rows from the weights file
+(``inference/embedding_table.py``; the graph takes ``inputs_embeds``), and, tied, read by an
+8-bit MatMulNBits LM head: one copy of the bytes, no second quantization anywhere.
 
 Float weights (an F16/F32 GGUF, or float tensors in a mixed file) are quantized here, so
 the ``q4`` variant of a float file is a real 4-bit model: linear weights to 4-bit blocks of
@@ -25,11 +26,13 @@ import numpy as np
 import onnx
 from gguf import GGMLQuantizationType
 from gguf.quants import quantize
+from onnx import TensorProto, helper
 
 from inference.export.gguf_source import BLOCK, BlockWeight, unpack_blocks
 from inference.export.onnx_fusion import MS_DOMAIN
 from inference.export.onnx_graph import GraphEditor
 from inference.export.weights import GGUFWeights
+from inference.model_folder import EMBEDDINGS_INPUT
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,10 @@ ACCURACY_LEVEL = 4  # int8 activations, as llama.cpp does
 
 
 FLOAT_TABLE_TYPE = GGMLQuantizationType.Q8_0
+# The 8-bit embedding table's tensors (inference/embedding_table.py reads their bytes).
+EMBEDDING_CODES = "embedding.q"
+EMBEDDING_SCALES = "embedding.scale"
+EMBEDDING_MINIMUM = "embedding.minimum"
 FIT_ROUNDS = 4
 
 
@@ -84,7 +91,8 @@ def quantize_float(weight: BlockWeight, table: bool = False) -> BlockWeight:
 
 
 def _gatherable(weight: BlockWeight) -> bool:
-    """Whether GatherBlockQuantized can read the weight's bytes as they are."""
+    """Whether the lookup (codes around 128, as GatherBlockQuantized reads them) can read the
+    weight's bytes as they are."""
     return weight.bits == 8 and weight.zero == 128 and weight.minimum is None
 
 
@@ -116,6 +124,8 @@ class VariantBuilder:
         self.weights = weights
         self.variant = variant
         self._block_sums: dict[tuple[str, int], str] = {}
+        # The 8-bit table the runtime reads rows from (kept even where no node uses it).
+        self._lookup_tables: dict[str, np.ndarray] = {}
 
     def build(self) -> onnx.ModelProto:
         handlers: dict[str, Callable[[onnx.NodeProto], None]] = {
@@ -131,6 +141,8 @@ class VariantBuilder:
             if handler and any(i in weight_names for i in node.input):
                 handler(node)
         self.editor.prune()
+        for name, array in self._lookup_tables.items():
+            self.editor.add_initializer(name, array)
         self.editor.toposort()
         return self.model
 
@@ -146,7 +158,7 @@ class VariantBuilder:
                 self.editor.add_initializer(name, self.weights.vector(name))
 
     def _table(self) -> BlockWeight:
-        """The embedding as GatherBlockQuantized reads it: 8-bit codes around 128, plus the
+        """The embedding as the runtime's lookup reads it: 8-bit codes around 128, plus the
         per-block offset where the type has one (Q4_K: its 4-bit codes widened, exactly)."""
         table = self.weights.matrix("embedding")
         if self.variant != "q4":
@@ -161,38 +173,23 @@ class VariantBuilder:
         if not table.is_block_quantized or node.input[0] != "embedding":
             self.editor.add_initializer(node.input[0], table.to_float())
             return
+        # The lookup leaves the graph: the runtime reads the rows from the weights file
+        # (inference/embedding_table.py) and feeds them as EMBEDDINGS_INPUT.
         assert table.q is not None and table.scale is not None
-        self.editor.add_initializer("embedding.q", table.q)
-        self.editor.add_initializer("embedding.scale", table.scale)
-        self.editor.remove_nodes([node])
-        codes = node.output[0] if table.minimum is None else node.output[0] + ".scaled"
-        self.editor.add_node(
-            "GatherBlockQuantized",
-            ["embedding.q", node.input[1], "embedding.scale"],
-            [codes],
-            domain=MS_DOMAIN,
-            name=node.name,
-            bits=8,
-            block_size=table.block,
-            gather_axis=0,
-            quantize_axis=1,
-        )
+        self._lookup_tables = {
+            EMBEDDING_CODES: table.q.reshape(table.rows, table.cols // table.block, table.block),
+            EMBEDDING_SCALES: table.scale.reshape(-1),
+        }
         if table.minimum is not None:
-            # Each row's offsets, gathered too and added block by block.
-            blocks = table.cols // table.block
-            minimum = self.editor.add_initializer("embedding.minimum", table.minimum)
-            offsets = self.editor.add_node("Gather", [minimum, node.input[1]]).output[0]
-            last = self.editor.add_initializer("embedding.last_axis", np.array([-1], np.int64))
-            offsets = self.editor.add_node("Unsqueeze", [offsets, last]).output[0]
-            shape = self.editor.add_initializer(
-                "embedding.block_shape", np.array([0, 0, blocks, table.block], np.int64)
-            )
-            split = self.editor.add_node("Reshape", [codes, shape]).output[0]
-            total = self.editor.add_node("Add", [split, offsets]).output[0]
-            flat = self.editor.add_initializer(
-                "embedding.row_shape", np.array([0, 0, table.cols], np.int64)
-            )
-            self.editor.add_node("Reshape", [total, flat], [node.output[0]])
+            self._lookup_tables[EMBEDDING_MINIMUM] = table.minimum
+        self.editor.remove_nodes([node])
+        self.editor.rename_tensor(node.output[0], EMBEDDINGS_INPUT)
+        self.editor.graph.input.insert(
+            0,
+            helper.make_tensor_value_info(
+                EMBEDDINGS_INPUT, TensorProto.FLOAT, ["batch", "sequence", table.cols]
+            ),
+        )
 
     def _matmul(self, node: onnx.NodeProto) -> None:
         name = node.input[1]
@@ -212,16 +209,10 @@ class VariantBuilder:
         embedding = self._table()
         self.editor.remove_initializer("embedding.T")
         if embedding.is_block_quantized:
-            # Share the Gather's bytes: same [vocab, hidden] codes, reshaped for MatMulNBits.
-            blocks = embedding.cols // embedding.block
-            shape = self.editor.add_initializer(
-                "lm_head.b_shape",
-                np.array([embedding.rows, blocks, embedding.block], np.int64),
+            # The lookup's own bytes, already in MatMulNBits's layout: one copy on disk.
+            self._matmul_nbits(
+                node, "lm_head", embedding, weight_inputs=(EMBEDDING_CODES, EMBEDDING_SCALES)
             )
-            flat = self.editor.add_initializer("lm_head.flat", np.array([-1], np.int64))
-            b = self.editor.add_node("Reshape", ["embedding.q", shape]).output[0]
-            s = self.editor.add_node("Reshape", ["embedding.scale", flat]).output[0]
-            self._matmul_nbits(node, "lm_head", embedding, weight_inputs=(b, s))
             return
         # Float: one embedding table serves the lookup and, transposed inside Gemm, the head
         # (the Gather put it in already: a second copy would cost a vocab x hidden float).

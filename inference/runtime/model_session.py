@@ -1,8 +1,9 @@
 """One onnxruntime session of a model folder's variant, and its forward step.
 
 The step feeds only the inputs the graph declares (``position_ids`` may have been fused
-away), keeps the KV cache as ``OrtValue``s (on the GPU with IOBinding when the model runs
-there) and returns the last position's logits as a numpy vector, or the last few positions'
+away; pipeline 3's graphs take the tokens' embeddings, read by ``embedding_table.py``),
+keeps the KV cache as ``OrtValue``s (on the GPU with IOBinding when the model runs there)
+and returns the last position's logits as a numpy vector, or the last few positions'
 (``forward_rows``) when the graph has a ``logit_rows`` input, to check drafted tokens."""
 
 from __future__ import annotations
@@ -14,8 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 import onnxruntime as ort
 
+from inference.embedding_table import EmbeddingTable, EmbeddingTableEntry, EmbeddingTableError
 from inference.model_cache import model_remedy
-from inference.model_folder import LOGIT_ROWS_INPUT, ModelFolder, ModelFolderError
+from inference.model_folder import (
+    EMBEDDINGS_INPUT,
+    LOGIT_ROWS_INPUT,
+    ModelFolder,
+    ModelFolderError,
+)
 from inference.process_environment import release_free_heap
 from inference.runtime.device_report import DeviceReport
 from inference.runtime.errors import ModelUnavailableError
@@ -48,7 +55,8 @@ class GraphSignature:
             f"past_key_values.{i}.{kind}" for i in range(layers) for kind in ("key", "value")
         )
         present = tuple(f"present.{i}.{kind}" for i in range(layers) for kind in ("key", "value"))
-        missing = [n for n in ("input_ids", *past) if n not in inputs]
+        tokens = EMBEDDINGS_INPUT if EMBEDDINGS_INPUT in inputs else "input_ids"
+        missing = [n for n in (tokens, *past) if n not in inputs]
         missing += [n for n in ("logits", *present) if n not in outputs]
         if layers == 0 or missing:
             raise ModelUnavailableError(
@@ -59,6 +67,16 @@ class GraphSignature:
         if kv_type not in _ORT_TYPES:
             raise ModelUnavailableError(f"The model's cache type {kv_type} is not supported.")
         return cls(frozenset(inputs), past, present, np.dtype(_ORT_TYPES[kv_type]), layers)
+
+
+def _open_embedding_table(folder: ModelFolder, variant: str) -> EmbeddingTable:
+    try:
+        entry = EmbeddingTableEntry.from_json(folder.variants[variant].get("embedding") or {})
+        return EmbeddingTable(folder.path, entry)
+    except (EmbeddingTableError, OSError) as error:
+        raise ModelUnavailableError(
+            f"The model in {folder.path} cannot be used: {error}. {model_remedy()}"
+        ) from error
 
 
 class ModelSession:
@@ -97,6 +115,10 @@ class ModelSession:
         self._has_positions = "position_ids" in self.signature.input_names
         # Graphs built before the input existed give the last position's logits only.
         self.multi_row_logits = LOGIT_ROWS_INPUT in self.signature.input_names
+        # Pipeline 3's graphs take embeddings, read from the weights file (embedding_table.py).
+        self.embedding_table: EmbeddingTable | None = None
+        if EMBEDDINGS_INPUT in self.signature.input_names:
+            self.embedding_table = _open_embedding_table(folder, variant)
         self._row_counts: dict[int, np.ndarray] = {}
         # IOBinding keeps the cache on the GPU; on the CPU plain OrtValues avoid its overhead
         # (``io_binding=True`` forces it there, which is how the tests exercise this path).
@@ -226,7 +248,11 @@ class ModelSession:
         count = token_ids.shape[1]
         total = past + count
         rows = max(1, min(rows, count))
-        feeds: dict[str, np.ndarray] = {"input_ids": token_ids}
+        feeds: dict[str, np.ndarray]
+        if self.embedding_table is not None:
+            feeds = {EMBEDDINGS_INPUT: self.embedding_table.lookup(token_ids)}
+        else:
+            feeds = {"input_ids": token_ids}
         if self._has_mask:
             feeds["attention_mask"] = self._mask[:, :total]
         if self._has_positions:

@@ -1,5 +1,4 @@
-"""The build's memory does not grow with the model's float32 size, and the ways it avoids
-copies write the same model.
+"""The build's memory does not grow with the model's float32 size.
 
 The memory test builds two synthetic models that differ only in their vocabulary (4096 and
 32768 tokens x 2048: 235 MB more float32 weights) one after the other in a fresh process;
@@ -17,14 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
-import onnx
 import pytest
 
-from inference.export import build as build_module
-from inference.export.build import build
-from inference.export.checks import OnnxDecoder
-from inference.model_folder import ModelFolder
 from tests.wide_gguf import WideShape, write_wide_gguf
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,23 +63,3 @@ def test_peak_memory_grows_by_less_than_three_float32_copies(tmp_path: Path) -> 
         f"{extra_float32 / 1e6:.0f} MB more float32 weights ({small / 1e6:.0f} -> "
         f"{large / 1e6:.0f} MB)"
     )
-
-
-def test_streamed_save_writes_the_same_model(
-    tiny_gguf: Path, tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(build_module, "STREAMED_SAVE_BYTES", 0)
-    streamed = ModelFolder.open(build(tiny_gguf, cache_root=tmp_path / "cache").path)
-    ordinary = ModelFolder.open(tiny_model_dir)
-    for variant in ("q4", "fp32"):
-        ours = onnx.load(str(streamed.variant_path(variant)))
-        theirs = onnx.load(str(ordinary.variant_path(variant)))
-        assert ours.SerializeToString() == theirs.SerializeToString()
-        ids = [5, 17, 40, 3, 99, 12]
-        with (
-            OnnxDecoder(streamed.variant_path(variant), streamed.architecture) as a,
-            OnnxDecoder(ordinary.variant_path(variant), ordinary.architecture) as b,
-        ):
-            np.testing.assert_array_equal(
-                a.logits_at_every_position(ids), b.logits_at_every_position(ids)
-            )

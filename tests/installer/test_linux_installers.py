@@ -157,9 +157,9 @@ def test_bundled_model_is_only_the_checksummed_read_only_q4(artefacts: Artefacts
     (model,) = [p for p in models.iterdir() if p.is_dir()]
     manifest = json.loads((model / "draftsmith-model.json").read_text(encoding="utf-8"))
     assert list(manifest["variants"]) == ["q4"]
-    assert sorted(manifest["files"]) == ["model.q4.onnx", "tokenizer.json"]
+    assert sorted(manifest["files"]) == ["model.q4.onnx", "model.q4.onnx.data", "tokenizer.json"]
     assert sorted(p.name for p in model.iterdir()) == [
-        "draftsmith-model.json", "model.q4.onnx", "tokenizer.json",
+        "draftsmith-model.json", "model.q4.onnx", "model.q4.onnx.data", "tokenizer.json",
     ]  # fmt: skip
     for path in model.iterdir():
         assert not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)

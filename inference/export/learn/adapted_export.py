@@ -31,6 +31,7 @@ import onnx
 
 from inference.export.learn.adapters import projection_shapes, weight_name
 from inference.export.onnx_graph import GraphEditor
+from inference.export.variant_files import files_entry, save_variant
 from inference.model_folder import (
     MANIFEST_NAME,
     TOKENIZER_NAME,
@@ -134,7 +135,7 @@ def adapter_digest(arrays: Arrays) -> str:
 def write_adapted_variant(base_file: Path, arrays: Arrays, cfg: Architecture, target: Path) -> int:
     model = onnx.load(str(base_file))
     count = add_side_branches(model, arrays, cfg)
-    onnx.save(model, str(target))
+    save_variant(model, target)
     return count
 
 
@@ -170,6 +171,7 @@ def stage_adapted_model(
         manifest["variants"] = {
             v: {
                 **base.variants[v],
+                **files_entry(workdir, v),  # the adapted weights file's own layout
                 "weights": f"{base.variants[v].get('weights', '')}; plus your style adapter "
                 f"(rank {rank} float side branches)",
             }
