@@ -140,7 +140,8 @@ def _info(args: argparse.Namespace) -> int:
     )
     print(f"  context length: {folder.context_length} tokens")
     for name, variant in folder.variants.items():
-        size = folder.variant_path(name).stat().st_size / 1e6
+        files = [variant["file"], *filter(None, [variant.get("data")])]
+        size = sum((folder.path / file).stat().st_size for file in files) / 1e6
         marker = " (default)" if name == folder.default_variant else ""
         print(f"  variant {name}{marker}: {variant['file']}, {size:.0f} MB — {variant['weights']}")
     source = folder.manifest.get("source", {})

@@ -45,6 +45,8 @@ def save_variant(model: onnx.ModelProto, path: Path) -> None:
         size_threshold=INLINE_TENSOR_BYTES,
         convert_attribute=False,
     )
+    if weights.exists():  # onnx creates it private; the graph beside it is not
+        weights.chmod(path.stat().st_mode & 0o777)
 
 
 def embedding_table_entry(graph: Path) -> EmbeddingTableEntry | None:

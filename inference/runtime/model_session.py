@@ -23,7 +23,7 @@ from inference.model_folder import (
     ModelFolder,
     ModelFolderError,
 )
-from inference.process_environment import release_free_heap
+from inference.process_environment import release_free_heap, release_mapped_pages
 from inference.runtime.device_report import DeviceReport
 from inference.runtime.errors import ModelUnavailableError
 from inference.runtime.kv_cache import KVCache
@@ -190,7 +190,7 @@ class ModelSession:
             report.label(),
             time.perf_counter() - started,
         )
-        return cls(
+        loaded = cls(
             folder,
             session,
             report,
@@ -199,6 +199,10 @@ class ModelSession:
             kv_capacity=kv_capacity,
             shared_kv=shared_kv,
         )
+        weights = folder.variants[variant].get("data")
+        if weights:  # after a first run: what onnxruntime still reads comes straight back
+            release_mapped_pages(folder.path / weights)
+        return loaded
 
     def new_cache(self, *, capacity: int | None = None, growing: bool = False) -> KVCache:
         """A cache in the session's layout, or a growing one (``growing``) that holds only

@@ -57,6 +57,7 @@ RESIDENT = """
 import sys
 import numpy as np
 from inference.model_folder import ModelFolder
+from inference.process_environment import release_mapped_pages
 from inference.runtime.model_session import ModelSession
 from inference.runtime.providers import SessionSettings
 
@@ -72,16 +73,18 @@ for line in open("/proc/self/smaps"):
         mapped = fields[-1] == weights
     elif mapped and fields[0] == "Rss:":
         resident += int(fields[1]) * 1024
-print(resident)
+can_release = release_mapped_pages(folder.path / folder.variants["q4"]["data"]) > 0
+print(resident, can_release)
 """
 
 
 @pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="reads Linux's /proc")
 def test_the_default_models_weights_file_is_mostly_not_resident(default_model_dir: Path) -> None:
-    """What onnxruntime repacked while loading is unmapped, and the embedding table only has
-    the pages of the 300 rows read resident. Measured: 24 MB of the 115 MB file (the 4-bit
-    projections' float scales stay mapped: onnxruntime keeps them beside its packed copy).
-    Before, the whole file was read into memory and the embedding table stayed resident."""
+    """What onnxruntime repacked while loading is unmapped, the embedding table's rows are
+    read without mapping it, and the float scales onnxruntime keeps mapped beside its packed
+    copy are handed back after the load (``release_mapped_pages``). Measured: 3 MB of the
+    115 MB file resident after a 300-token prompt; 23 MB without the hand-back, 47 MB with
+    the table mapped, and before the weights left the graph the whole file was read in."""
     folder = ModelFolder.open(default_model_dir)
     size = (default_model_dir / folder.variants["q4"]["data"]).stat().st_size
     result = subprocess.run(
@@ -92,5 +95,6 @@ def test_the_default_models_weights_file_is_mostly_not_resident(default_model_di
         timeout=300,
         check=True,
     )
-    resident = int(result.stdout.split()[-1])
-    assert 0 < resident < size // 3, f"{resident / 1e6:.0f} of {size / 1e6:.0f} MB resident"
+    resident, can_release = result.stdout.split()[-2:]
+    limit = size // 10 if can_release == "True" else size // 3  # no MADV_PAGEOUT: scales stay
+    assert 0 < int(resident) < limit, f"{int(resident) / 1e6:.0f} of {size / 1e6:.0f} MB resident"
