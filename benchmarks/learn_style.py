@@ -127,8 +127,8 @@ def main() -> int:
     figures: dict[str, object] = {
         "held_out": info["held_out"],
         "documents": info["documents"],
-        "base_q4_mb": round(base.variant_path().stat().st_size / 1e6, 1),
-        "adapted_q4_mb": round(adapted.variant_path().stat().st_size / 1e6, 1),
+        "base_q4_mb": round(base.variant_bytes() / 1e6, 1),
+        "adapted_q4_mb": round(adapted.variant_bytes() / 1e6, 1),
     }
     settings = SessionSettings(device="cpu", threads=args.threads)
     sessions = {

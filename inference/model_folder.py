@@ -130,6 +130,12 @@ class ModelFolder:
             )
         return self.path / self.variants[variant]["file"]
 
+    def variant_bytes(self, variant: str | None = None) -> int:
+        """A variant's size on disk: its graph and the weights file beside it."""
+        entry = self.variants[variant or self.default_variant]
+        names = [entry["file"], *filter(None, [entry.get("data")])]
+        return sum((self.path / name).stat().st_size for name in names)
+
     def verify(self, variant: str | None = None) -> None:
         """Check sha256 of the manifest-listed files (all, or those one variant needs)."""
         if variant is None:

@@ -140,8 +140,7 @@ def _info(args: argparse.Namespace) -> int:
     )
     print(f"  context length: {folder.context_length} tokens")
     for name, variant in folder.variants.items():
-        files = [variant["file"], *filter(None, [variant.get("data")])]
-        size = sum((folder.path / file).stat().st_size for file in files) / 1e6
+        size = folder.variant_bytes(name) / 1e6
         marker = " (default)" if name == folder.default_variant else ""
         print(f"  variant {name}{marker}: {variant['file']}, {size:.0f} MB — {variant['weights']}")
     source = folder.manifest.get("source", {})

@@ -98,7 +98,8 @@ def test_a_4bit_only_build_is_checked_against_tensorflow(
     # One block scale of the 8-bit embedding (shared by the tied output layer) 40x too big:
     # token 200 wins everywhere in the 4-bit model. With only q4 asked for, no float variant
     # is made: the q4 graph computing in float is held against the TensorFlow reference.
-    damage_variants(monkeypatch, {"q4"}, change("embedding.scale", (200, 0), lambda s: s * 40))
+    # (The scales are stored flat, two 32-wide blocks per 64-wide row: row 200's first.)
+    damage_variants(monkeypatch, {"q4"}, change("embedding.scale", (400,), lambda s: s * 40))
     refused(
         tiny_gguf,
         tmp_path / "cache",
@@ -153,5 +154,5 @@ def test_a_4bit_only_build_makes_and_keeps_only_what_was_asked(
     folder = ModelFolder.open(result.path)
     assert set(folder.variants) == {"q4"}
     assert sorted(p.name for p in result.path.iterdir()) == sorted(
-        ["draftsmith-model.json", "model.q4.onnx", "tokenizer.json"]
+        ["draftsmith-model.json", "model.q4.onnx", "model.q4.onnx.data", "tokenizer.json"]
     )

@@ -13,6 +13,7 @@ from gguf import GGMLQuantizationType as Q
 from gguf.quants import dequantize
 from onnx import numpy_helper
 
+from inference.embedding_table import EmbeddingTable, EmbeddingTableEntry
 from inference.export.build import BuildError, build
 from inference.export.gguf_source import SUPPORTED_TYPE_NAMES, unpack_blocks, unpermute_rope_rows
 from inference.export.weights import concat_rows
@@ -91,13 +92,11 @@ def matmul_nbits_weights(path: Path) -> dict[str, np.ndarray]:
     packed codes, scales, zero points and offset term."""
     model = onnx.load(str(path))
     init = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
-    # A tied LM head reads the embedding's bytes through Reshape nodes.
-    reshaped = {n.output[0]: n.input[0] for n in model.graph.node if n.op_type == "Reshape"}
     decoded = {}
     for node in model.graph.node:
         if node.op_type != "MatMulNBits":
             continue
-        b, s = (reshaped.get(i, i) for i in node.input[1:3])
+        b, s = node.input[1:3]
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
         n, k, bits, block = attrs["N"], attrs["K"], attrs["bits"], attrs["block_size"]
         packed = init[b].reshape(n, k // block, -1)
@@ -226,20 +225,20 @@ def test_every_linear_weight_is_the_gguf_value_bit_for_bit(built) -> None:  # ty
 
 def test_embedding_table_is_the_gguf_value_bit_for_bit(built) -> None:  # type: ignore[no-untyped-def]
     """Q8_0 (q4_k_m-like) and Q4_K (k-quants, with its offsets) embeddings stay in blocks,
-    read by GatherBlockQuantized: no float copy of the table."""
+    read by the runtime from the weights file (no float copy of the table, no lookup node):
+    every row it reads is the GGUF's value."""
     path, result = built
-    model = onnx.load(str(result.path / "model.q4.onnx"))
-    init = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
-    assert "GatherBlockQuantized" in {n.op_type for n in model.graph.node}
-    assert "embedding" not in init
-    codes, scale = init["embedding.q"], init["embedding.scale"]
-    block = codes.shape[1] // scale.shape[1]
-    table = (codes.reshape(*scale.shape, block).astype(np.float32) - 128) * scale[..., None]
-    if "embedding.minimum" in init:
-        table += init["embedding.minimum"][..., None]
+    model = onnx.load(str(result.path / "model.q4.onnx"), load_external_data=False)
+    assert not {"Gather", "GatherBlockQuantized"} & {n.op_type for n in model.graph.node}
+    assert "embedding" not in {t.name for t in model.graph.initializer}
+    folder = ModelFolder.open(result.path)
+    entry = EmbeddingTableEntry.from_json(folder.variants["q4"]["embedding"])
+    table = EmbeddingTable(folder.path, entry)
+    rows = table.lookup(np.arange(entry.rows)[None])[0]
+    table.close()
     t = next(t for t in gguf.GGUFReader(path).tensors if t.name == "token_embd.weight")
     expected = reference(t.data, t.tensor_type, int(t.shape[1]), int(t.shape[0]))
-    assert same_bits(table.reshape(expected.shape), expected)
+    assert same_bits(rows.reshape(expected.shape), expected)
 
 
 # -- float files get a real 4-bit variant ---------------------------------------------------
@@ -247,7 +246,7 @@ def test_float_gguf_gets_a_real_4bit_variant(tmp_path: Path) -> None:
     path = write_tiny_gguf(tmp_path / "f16.gguf", linear_type=Q.F16, embedding_type=Q.F32, seed=2)
     result = build(path, cache_root=tmp_path / "cache")
     assert result.report.results["q4_vs_float_top1_agreement"] >= 0.88
-    q4, fp32 = result.path / "model.q4.onnx", result.path / "model.fp32.onnx"
+    q4 = result.path / "model.q4.onnx"
     decoded = matmul_nbits_weights(q4)
     assert {n: w.shape for n, w in decoded.items()} == {
         n: w.shape for n, w in gguf_reference(path).items()
@@ -260,7 +259,8 @@ def test_float_gguf_gets_a_real_4bit_variant(tmp_path: Path) -> None:
         if a.name == "bits"
     )
     assert bits == [4] * 8 + [8]  # every linear weight 4-bit; the tied head is Q8_0
-    assert q4.stat().st_size < fp32.stat().st_size / 2.5
+    folder = ModelFolder.open(result.path)
+    assert folder.variant_bytes("q4") < folder.variant_bytes("fp32") / 2.5
 
 
 # -- refused by name ---------------------------------------------------------------------------
