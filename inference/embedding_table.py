@@ -124,15 +124,16 @@ class EmbeddingTable:
         """Embeddings of ``token_ids`` (int [batch, n]) as float32 [batch, n, width]."""
         entry = self.entry
         ids = np.asarray(token_ids)
-        if ids.size and (ids.min() < 0 or ids.max() >= entry.rows):
+        order = ids.reshape(-1).tolist()
+        if order and (min(order) < 0 or max(order) >= entry.rows):
             raise IndexError(f"token id outside the embedding table's {entry.rows} rows")
-        unique, where = np.unique(ids.reshape(-1), return_inverse=True)
-        count = len(unique)
+        slots = {row: slot for slot, row in enumerate(dict.fromkeys(order))}  # each row once
+        count = len(slots)
         codes = np.empty((count, entry.cols), np.uint8)
         scales = np.empty((count, entry.blocks), np.float32)
         offsets = entry.minimum
         minimum = np.empty_like(scales) if offsets is not None else None
-        for slot, row in enumerate(unique.tolist()):
+        for row, slot in slots.items():
             self._read_row(entry.codes, row, codes[slot])
             self._read_row(entry.scales, row, scales[slot])
             if offsets is not None and minimum is not None:
@@ -142,7 +143,10 @@ class EmbeddingTable:
         blocks *= scales[..., None]
         if minimum is not None:
             blocks += minimum[..., None]
-        return blocks.reshape(count, entry.cols)[where].reshape(*ids.shape, entry.cols)
+        rows = blocks.reshape(count, entry.cols)
+        if count != len(order):  # repeated tokens: one row per position
+            rows = rows[[slots[row] for row in order]]
+        return rows.reshape(*ids.shape, entry.cols)
 
     def _read_row(self, span: Span, row: int, out: np.ndarray) -> None:
         size = out.nbytes
