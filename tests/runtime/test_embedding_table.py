@@ -144,3 +144,19 @@ def test_a_model_whose_manifest_lacks_the_table_is_refused_plainly(
     (copy / MANIFEST_NAME).write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(ModelUnavailableError, match=r"embedding table.*draftsmith-model build"):
         ModelSession.load(ModelFolder.open(copy), SessionSettings(device="cpu", threads=1), "q4")
+
+
+@pytest.mark.parametrize("variant", ["q4", "fp32"])
+def test_graphs_with_and_without_the_lookup_run_alike(tiny_model_dir: Path, variant: str) -> None:
+    """``q4`` takes embeddings the session reads; ``fp32`` (like every pipeline-2 graph) takes
+    token ids and looks them up itself: both give the build checks' decoder's logits."""
+    from inference.export.checks import OnnxDecoder
+
+    folder = ModelFolder.open(tiny_model_dir)
+    session = ModelSession.load(folder, SessionSettings(device="cpu", threads=1), variant)
+    assert (session.embedding_table is not None) == (variant == "q4")
+    ids = [5, 17, 40, 3, 99, 12]
+    got = session.forward(np.array([ids], np.int64), session.new_cache(growing=True))
+    with OnnxDecoder(folder.variant_path(variant), folder.architecture, threads=1) as decoder:
+        expected, _ = decoder.step(ids, decoder.empty_cache())
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
