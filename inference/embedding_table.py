@@ -112,14 +112,6 @@ class EmbeddingTable:
             self._file.close()
             raise EmbeddingTableError(f"{entry.file} is shorter than its embedding table")
 
-    @property
-    def rows(self) -> int:
-        return self.entry.rows
-
-    @property
-    def width(self) -> int:
-        return self.entry.cols
-
     def lookup(self, token_ids: np.ndarray) -> np.ndarray:
         """Embeddings of ``token_ids`` (int [batch, n]) as float32 [batch, n, width]."""
         entry = self.entry

@@ -121,30 +121,33 @@ class ModelFolder:
     def tokenizer_path(self) -> Path:
         return self.path / TOKENIZER_NAME
 
-    def variant_path(self, variant: str | None = None) -> Path:
+    def _variant(self, variant: str | None) -> dict[str, Any]:
         variant = variant or self.default_variant
         if variant not in self.variants:
             available = ", ".join(sorted(self.variants))
             raise ModelFolderError(
                 f"The model in {self.path} has no '{variant}' variant (it has: {available})."
             )
-        return self.path / self.variants[variant]["file"]
+        return self.variants[variant]
+
+    def variant_path(self, variant: str | None = None) -> Path:
+        return self.path / self._variant(variant)["file"]
+
+    def variant_files(self, variant: str | None = None) -> list[str]:
+        """The files one variant is made of: its graph and the weights file beside it."""
+        entry = self._variant(variant)
+        return [entry["file"], *filter(None, [entry.get("data")])]
 
     def variant_bytes(self, variant: str | None = None) -> int:
         """A variant's size on disk: its graph and the weights file beside it."""
-        entry = self.variants[variant or self.default_variant]
-        names = [entry["file"], *filter(None, [entry.get("data")])]
-        return sum((self.path / name).stat().st_size for name in names)
+        return sum((self.path / name).stat().st_size for name in self.variant_files(variant))
 
     def verify(self, variant: str | None = None) -> None:
         """Check sha256 of the manifest-listed files (all, or those one variant needs)."""
         if variant is None:
             names = list(self.files)
         else:
-            names = [TOKENIZER_NAME, self.variant_path(variant).name]
-            data = self.variants[variant or self.default_variant].get("data")
-            if data:  # a large variant's weights, in a file beside its graph
-                names.append(data)
+            names = [TOKENIZER_NAME, *self.variant_files(variant)]
         for name in names:
             expected = self.files.get(name)
             if expected is None:

@@ -58,8 +58,7 @@ def stage_model(destination: Path, folder: ModelFolder | None = None) -> Path:
     folder = folder or source_model()
     variant = bundled_variant(folder)
     folder.verify(variant)
-    variant_file = folder.variant_path(variant).name
-    keep = [TOKENIZER_NAME, variant_file, *filter(None, [folder.variants[variant].get("data")])]
+    keep = [TOKENIZER_NAME, *folder.variant_files(variant)]
     manifest = dict(folder.manifest)
     manifest["variants"] = {variant: folder.variants[variant]}
     manifest["default_variant"] = variant

@@ -28,13 +28,17 @@ def variant_file(variant: str) -> str:
 
 
 def data_file(variant: str) -> str:
-    return f"model.{variant}.onnx.data"
+    return _weights_name(variant_file(variant))
+
+
+def _weights_name(graph_name: str) -> str:
+    return graph_name + ".data"
 
 
 def save_variant(model: onnx.ModelProto, path: Path) -> None:
     """Write ``model`` to ``path`` and its weights to ``<path>.data``, tensor by tensor (the
     whole model is never serialised in one piece). Replaces both files if they exist."""
-    weights = path.with_name(path.name + ".data")
+    weights = path.with_name(_weights_name(path.name))
     weights.unlink(missing_ok=True)  # onnx appends to an existing weights file
     onnx.save_model(
         model,

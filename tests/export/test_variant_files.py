@@ -60,20 +60,15 @@ from inference.model_folder import ModelFolder
 from inference.process_environment import release_mapped_pages
 from inference.runtime.model_session import ModelSession
 from inference.runtime.providers import SessionSettings
+from tests.resident_memory import resident_bytes
 
 folder = ModelFolder.open(sys.argv[1])
 session = ModelSession.load(folder, SessionSettings(device="cpu", threads=2), "q4")
 ids = (np.arange(300, dtype=np.int64) * 163 % folder.architecture.vocab_size)[None, :]
 session.forward(ids, session.new_cache(capacity=512))
-weights = str(folder.path / folder.variants["q4"]["data"])
-resident, mapped = 0, False
-for line in open("/proc/self/smaps"):
-    fields = line.split()
-    if "-" in fields[0] and len(fields) >= 5 and ":" in fields[3]:  # a mapping's header
-        mapped = fields[-1] == weights
-    elif mapped and fields[0] == "Rss:":
-        resident += int(fields[1]) * 1024
-can_release = release_mapped_pages(folder.path / folder.variants["q4"]["data"]) > 0
+weights = folder.path / folder.variants["q4"]["data"]
+resident = resident_bytes(weights)
+can_release = release_mapped_pages(weights) > 0
 print(resident, can_release)
 """
 

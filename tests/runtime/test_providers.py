@@ -187,34 +187,22 @@ def test_freed_small_blocks_go_back_to_the_system_after_a_load() -> None:
     assert released == "True" and mb > 20
 
 
-def _resident_bytes(path: Path) -> int:
-    """Resident bytes of this process's mappings of ``path`` (``/proc/self/smaps``)."""
-    target, resident, mapped = str(path), 0, False
-    with open("/proc/self/smaps", encoding="utf-8", errors="replace") as smaps:
-        for line in smaps:
-            fields = line.split()
-            if "-" in fields[0] and len(fields) >= 5 and ":" in fields[3]:  # a mapping
-                mapped = fields[-1] == target
-            elif mapped and fields[0] == "Rss:":
-                resident += int(fields[1]) * 1024
-    return resident
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's madvise only")
 def test_mapped_pages_are_handed_back_and_read_again_intact(tmp_path: Path) -> None:
     import mmap
 
     from inference.process_environment import release_mapped_pages
+    from tests.resident_memory import resident_bytes
 
     path = tmp_path / "weights.data"
     content = os.urandom(8 << 20)
     path.write_bytes(content)
     with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as m:
         assert m[:] == content  # every page touched
-        assert _resident_bytes(path) == len(content)
+        assert resident_bytes(path) == len(content)
         advised = release_mapped_pages(path)
         if advised == 0:
             pytest.skip("this kernel has no MADV_PAGEOUT (Linux 5.4+)")
         assert advised == len(content)
-        assert _resident_bytes(path) < len(content) // 4
+        assert resident_bytes(path) < len(content) // 4
         assert m[:] == content  # what is read again comes back from the file
