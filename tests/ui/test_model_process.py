@@ -177,7 +177,11 @@ def test_loading_the_default_model_never_stalls_the_event_loop(
     qtbot: Any, make_window: Any, library: Library
 ) -> None:
     """In the editor's process, parsing the tokenizer and creating onnxruntime's session held
-    the interpreter lock for 0.1-0.25 s at a time; in its own process the editor never waits."""
+    the interpreter lock for 0.1-0.25 s at a time; in its own process the editor never waits.
+
+    As in the app, AI help's panes are built before the window first paints (start-up time,
+    which ``benchmarks/editor_startup.py`` measures) and the model loads once the window has
+    settled: the watch covers the load, from the AI feature's ``load_model`` to "ready"."""
     from inference.model_folder import find_default_model
     from tests.perf import expect_fast
     from tests.ui.event_loop_watch import EventLoopWatch
@@ -187,9 +191,13 @@ def test_loading_the_default_model_never_stalls_the_event_loop(
         pytest.skip("the default model is not built on this machine")
     window = make_window()
     window.open_document(library.create_document(title="Story", text=TEXT))
+    feature = install_ai(window, model_path=folder.path, auto_ghost=False, load_delay_ms=60_000)
+    qtbot.waitExposed(window)
+    qtbot.wait(200)  # the first paint and layout, and the AI panes' own
+    feature.load_timer.stop()
     watch = EventLoopWatch()
     watch.start()
-    feature = install_ai(window, model_path=folder.path, auto_ghost=False)
+    feature.load_model()
     qtbot.waitUntil(lambda: feature.ready, timeout=120_000)
     watch.stop()
     model_process(feature)
