@@ -15,11 +15,9 @@ import logging
 import os
 from pathlib import Path
 
-import keyring
-import keyring.errors
-
 from desktop.library.atomic_write import atomic_write_bytes
 from desktop.sync.errors import SyncError
+from licensing.client.os_keyring import keyring
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,9 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-import keyring
-import keyring.errors
-
 from licensing.client.errors import KeyringUnavailable, LicenseKeyError
 from licensing.client.license_key import normalize_key
+from licensing.client.os_keyring import keyring
 from licensing.client.paths import KEYRING_SERVICE
 
 log = logging.getLogger(__name__)
