@@ -29,10 +29,10 @@ logger = logging.getLogger(__name__)
 
 WELCOME_TEXT = """# Welcome to Draftsmith
 
-This is your library: every document is a plain Markdown file in a folder you own, so any
-other tool can open it too.
+This is your library: every document is a plain Markdown file in a folder you own, \
+so any other tool can open it too.
 
-- **Autosave** keeps your words safe a few seconds after you stop typing.
+- Your words are **saved by themselves** a few seconds after you stop typing.
 - **Ctrl+Shift+P** opens the command palette with every action.
 - **F11** enters focus mode: just you and the page.
 - **Ctrl+F** finds, **Ctrl+H** replaces (with regular expressions if you like).

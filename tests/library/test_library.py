@@ -18,6 +18,20 @@ def test_first_run_creates_library_with_welcome(tmp_path: Path) -> None:
     assert Library(tmp_path / "New").ensure_exists() is None, "second run writes nothing"
 
 
+def test_the_welcome_document_reads_as_prose_in_the_editor(tmp_path: Path) -> None:
+    """The editor shows a document's Markdown as written: a paragraph wrapped in the source
+    would show its line break to the writer, and a word the spell checker does not know
+    would be underlined in the first thing they read."""
+    from desktop.library.library import WELCOME_TEXT
+    from desktop.library.spelling import SpellDictionary
+
+    for block in WELCOME_TEXT.split("\n\n"):
+        lines = block.strip().splitlines()
+        assert len(lines) == 1 or all(line.startswith("- ") for line in lines), block
+    spelling = SpellDictionary("en", tmp_path / "personal.txt")
+    assert [word for _, _, word in spelling.misspelled(WELCOME_TEXT)] == []
+
+
 def test_tree_counts_words_sorts_naturally_and_hides_dot_folders(library: Library) -> None:
     book = library.create_folder(name="Book")
     library.create_document(book, "Chapter 10", "ten words " * 5)
