@@ -241,6 +241,12 @@ def summarize(
             stats["non_empty"] = sum(bool(r["text"].strip()) for r in items) / n
             stats["non_empty_and_loop_free"] = sum(r["passed"] for r in items) / n
             stats["new_paragraph"] = sum(r["text"].startswith("\n\n") for r in items) / n
+            # Prose, not "1950s:" or "21." (what a paragraph break the model reads as the end
+            # of a document led to).
+            openings = [r["text"].lstrip()[:1] for r in items if r["text"].startswith("\n\n")]
+            stats["new_paragraph_opens_with_words"] = sum(
+                c.isalpha() or c in "\"“‘'" for c in openings
+            ) / max(len(openings), 1)
             stats["mean_distinct_2"] = round(sum(distinct_2(r["text"]) for r in items) / n, 3)
         tasks[name] = stats
     return {
@@ -281,6 +287,7 @@ def print_table(summary: dict[str, Any]) -> None:
                 "non_empty",
                 "non_empty_and_loop_free",
                 "new_paragraph",
+                "new_paragraph_opens_with_words",
                 "mean_distinct_2",
             )
             if k in s

@@ -130,13 +130,15 @@ def _continue_prompt(
     max_new, budget, text_budget = _make_room(model, len(prefix_ids) + 2, max_new, notes)
     fitted = fit_tail(before, text_budget, codec)
     prompt_text = fitted.text + (PARAGRAPH_BREAK if new_paragraph else "")
-    ids = prefix_ids + codec.encode(prompt_text, continues=bool(preamble))
+    ids = prefix_ids + codec.encode_before_words(prompt_text, continues=bool(preamble))
     ids = _enforce(ids, budget)
     if request.length == "sentence":
         stops: tuple[str, ...] = ("\n", *SENTENCE_STOPS, *CHAT_STOP_STRINGS)
         keep: tuple[str, ...] = SENTENCE_STOPS
     else:
-        stops, keep = ("\n\n", *CHAT_STOP_STRINGS), ()
+        # One paragraph: the editor writes each on a line of its own, so a line break after
+        # text ends it (a leading break, the model starting the next paragraph, does not).
+        stops, keep = ("\n", *CHAT_STOP_STRINGS), ()
     # Penalise repeating the recent document text and what is generated, not the notes.
     penalty_context = ids[len(prefix_ids) :]
     return PromptPlan(

@@ -187,6 +187,32 @@ def test_continue_at_the_end_of_a_paragraph_writes_the_next_one(
     assert "".join(shown).rstrip() == result.text
 
 
+def test_the_next_paragraph_begins_with_words_not_a_list_or_a_date(model: LocalModel) -> None:
+    """A paragraph break at the very end of a text is a token of its own, which the model's
+    training text follows with digits or more blank lines; before a word the break is two
+    line-break tokens. Ending the prompt with the first made nearly every next paragraph a
+    numbered item or a date ("21. An old lady…", "1950s: The British…")."""
+    codec = model.codec
+    starts = []
+    for text, notes in ENDINGS:
+        plan = model.plan(GenerationRequest("continue", before=text))
+        as_in_running_text = codec.encode(text + "\n\nShe")[:-1]  # "She": one token
+        assert plan.token_ids[-len(as_in_running_text) :] == as_in_running_text
+        for seed in (1, 2, 3):
+            result = model.run(
+                GenerationRequest(
+                    "continue",
+                    before=text,
+                    notes=notes,
+                    max_new_tokens=12,
+                    sampling=SamplingSettings(temperature=0.7, top_p=0.9, seed=seed),
+                )
+            )
+            starts.append(result.text.lstrip()[:1])
+    worded = [start for start in starts if start.isalpha() or start in "\"“‘'"]
+    assert len(worded) >= 7, starts
+
+
 @pytest.mark.parametrize(("text", "notes"), ENDINGS)
 def test_shorten_is_shorter_or_marked(model: LocalModel, text: str, notes: str) -> None:
     result = model.run(

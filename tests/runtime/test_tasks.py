@@ -71,6 +71,19 @@ def test_continue_at_the_end_of_a_paragraph_starts_the_next_one(tiny_model: Loca
     assert middle.answer_prefix == ""
 
 
+def test_a_continuation_is_one_paragraph(tiny_model: LocalModel) -> None:
+    """A suggestion is the rest of this paragraph or the next one, never lines after it (a
+    small model's "Name:\n12:30 AM\n…" chat logs): a line break after text ends it, while
+    the break it may begin with (the model starting the next paragraph) does not."""
+    from inference.runtime.stop_strings import StopStringFilter
+
+    plan = tiny_model.plan(GenerationRequest("continue", before=TEXT))
+    shown = StopStringFilter(plan.stop_strings, plan.keep_stop_strings, after_text=True)
+    pieces = ["\n", "\nSr.", " Maria,", "\n12", ":30 AM"]
+    assert "".join(shown.feed(piece) for piece in pieces) == "\n\nSr. Maria,"
+    assert shown.stopped
+
+
 def test_continue_output_has_the_right_leading_space(tiny_model: LocalModel) -> None:
     for before in (TEXT + " ", TEXT + "\n\n"):
         result = tiny_model.run(

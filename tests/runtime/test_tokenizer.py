@@ -254,3 +254,17 @@ class TestLoading:
         (tmp_path / "tokenizer.json").write_text(good[: len(good) // 2], encoding="utf-8")
         with pytest.raises(ModelUnavailableError, match="cannot be read"):
             Tokenizer.from_model_folder(tmp_path)
+
+
+def test_a_blank_end_is_split_as_running_text_splits_it(real: Tokenizer) -> None:
+    """``TextCodec.encode_before_words``: the ids a text's end has when words follow it."""
+    from inference.runtime.text_codec import TextCodec
+
+    codec = TextCodec(real)
+    text = "The tide went out."
+    for end in ("\n\n", "\n"):
+        running = codec.encode(text + end + "She")  # "She": one token
+        assert codec.encode_before_words(text + end) == running[: len(running) - 1]
+    assert codec.encode(text + "\n\n")[-1:] != codec.encode("\n")  # one token at the very end
+    for unchanged in (text, text + " ", ""):  # a space joins the word: left as it is
+        assert codec.encode_before_words(unchanged) == codec.encode(unchanged)
