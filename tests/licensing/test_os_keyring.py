@@ -16,7 +16,10 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import sys
 started = []
-sys.addaudithook(lambda event, args: started.append(args[0]) if event == "subprocess.Popen" else None)
+def count(event, args):
+    if event == "subprocess.Popen":
+        started.append(args[0])
+sys.addaudithook(count)
 {imports}
 backend = keyring.get_keyring()
 print(type(backend).__module__ + "." + type(backend).__name__)
