@@ -35,6 +35,36 @@ SCRIPTS = {code: "CYRILLIC" if code == "ru" else "LATIN" for code in LANGUAGES}
 # Words of the app's own vocabulary that the bundled dictionaries don't know.
 BUILT_IN_WORDS = frozenset({"draftsmith", "ctrl", "alt", "markdown", "docx", "pdf", "html"})
 WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+# The bundled English list spells the American way. British, Australian and other
+# Commonwealth spellings are accepted when one of these rewrites (one or two of them) gives
+# a word of the list: harbour, realise, analyse, centre, travelled, defence, programme,
+# catalogue, paediatric, manoeuvre, cheque, sceptical, aluminium.
+BRITISH_TO_AMERICAN = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        (r"our", "or"),
+        (r"is(e|ed|es|ing|ation|ations|er|ers)$", r"iz\1"),
+        (r"ys(e|ed|es|ing|er|ers)$", r"yz\1"),
+        (r"([tbgvh])re(s?)$", r"\1er\2"),
+        (r"([tbgvh])red$", r"\1ered"),
+        (r"ll(ed|ing|er|ers|ery)$", r"l\1"),
+        (r"ence(s?)$", r"ense\1"),
+        (r"mme(s?)$", r"m\1"),
+        (r"ogue(s?)$", r"og\1"),
+        (r"^(ortho|encyclo)?paed", r"\1ped"),
+        (r"^(an)?haem", r"\1hem"),
+        (r"^anae(m|st)", r"ane\1"),
+        (r"^mediaev", "mediev"),
+        (r"^aetio", "etio"),
+        (r"^oe(soph|str)", r"e\1"),
+        (r"^foet", "fet"),
+        (r"^manoeuv", "maneuv"),
+        (r"oea$", "ea"),
+        (r"que(s?)$", r"ck\1"),
+        (r"^scep", "skep"),
+        (r"ium$", "um"),
+    )
+)
 
 
 # Parse the bundled dictionary this many characters at a time: one ``json.loads`` of the whole
@@ -146,11 +176,24 @@ class SpellDictionary:
             or lower in self._personal
             or lower in self._checker
             or word.isupper()
+            or (self.language == "en" and self._american_form_known(lower))
         )
         if len(self._cache) > 100_000:
             self._cache.clear()
         self._cache[word] = correct
         return correct
+
+    def _american_form_known(self, lower: str) -> bool:
+        """Whether ``lower`` is the British spelling of a word of the (American) list."""
+        forms = {lower}
+        for _ in range(2):  # manoeuvre -> maneuvre -> maneuver
+            forms |= {
+                rewritten
+                for form in forms
+                for pattern, replacement in BRITISH_TO_AMERICAN
+                if (rewritten := pattern.sub(replacement, form)) != form
+            }
+        return any(form in self._checker for form in forms - {lower})
 
     def covers(self, word: str) -> bool:
         """True when every letter of ``word`` is in this dictionary's script."""

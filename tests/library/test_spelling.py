@@ -65,3 +65,18 @@ def test_loading_a_dictionary_lets_the_gui_thread_run(tmp_path: Path) -> None:
         gaps.append(now - last)
         last = now
     expect_fast(max(gaps), 0.060, "longest wait of another thread while a dictionary loads")
+
+
+def test_english_accepts_british_spellings_and_still_flags_typos(tmp_path: Path) -> None:
+    """The bundled English list is American; a writer in Britain, Australia or India writes
+    "harbour", "realise" and "centre" and must not see them underlined."""
+    spell = SpellDictionary("en", tmp_path / "personal.txt")
+    british = (
+        "The harbour’s colourful centre: we realised the theatre programme was cancelled, "
+        "travelled to analyse the catalogue, paid by cheque, and the paediatric manoeuvre "
+        "made the neighbours sceptical of its defence."
+    )
+    assert spell.misspelled(british) == []
+    typos = "harbuor colur realsie centrre teh recieve seperate occured"
+    assert [w for _, _, w in spell.misspelled(typos)] == typos.split()
+    assert not SpellDictionary("fr", tmp_path / "personal.txt").is_correct("harbour")
