@@ -65,6 +65,9 @@ BRITISH_TO_AMERICAN = tuple(
         (r"ium$", "um"),
     )
 )
+# Whether any rewrite applies at all: most unknown words (names) take no rewrite, and this
+# answers for them in one search (the highlighter asks on the GUI thread).
+_BRITISH_HINT = re.compile("|".join(f"(?:{pattern.pattern})" for pattern, _ in BRITISH_TO_AMERICAN))
 
 
 # Parse the bundled dictionary this many characters at a time: one ``json.loads`` of the whole
@@ -185,6 +188,8 @@ class SpellDictionary:
 
     def _american_form_known(self, lower: str) -> bool:
         """Whether ``lower`` is the British spelling of a word of the (American) list."""
+        if not _BRITISH_HINT.search(lower):
+            return False
         forms = {lower}
         for _ in range(2):  # manoeuvre -> maneuvre -> maneuver
             forms |= {
