@@ -409,6 +409,47 @@ def test_enter_twice_after_the_first_line_of_a_new_document_keeps_the_blank_line
     assert editor.text().startswith("# My story\n\nIt began.")
 
 
+def test_switching_spell_check_on_re_highlights_a_novel_a_few_milliseconds_at_a_time(
+    qtbot: Any, make_window: Any, library: Library, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Re-highlighting a big document with new words to spell-check ran 400 paragraphs per
+    event-loop turn: 35-46 ms each on a 200,000-word novel. Slices are now bounded in time."""
+    import time
+
+    import desktop.ui.markdown_highlighter as highlighting
+    from desktop.library.spelling import SpellDictionary
+    from tests.perf import expect_fast
+
+    names = ("Thorvald", "Maerin", "Quillon", "Ysolde", "Brannoch")
+    text = "\n\n".join(
+        f"Paragraph {n}: {names[n % 5]}{n} walked the harbour road past the old mill, and the "
+        f"rain came in off the sea while {names[(n + 2) % 5]} counted the boats." * 3
+        for n in range(900)
+    )
+    _window, _document, editor = open_text(make_window, library, text)
+    highlighter = editor.highlighter
+    qtbot.waitUntil(lambda: not highlighter.is_busy(), timeout=60_000)
+    slices: list[float] = []
+    highlight_slice = highlighter._highlight_slice
+
+    def timed() -> None:
+        started = time.perf_counter()
+        highlight_slice()
+        slices.append(time.perf_counter() - started)
+
+    highlighter._slicer.timeout.disconnect()
+    highlighter._slicer.timeout.connect(timed)
+    highlighter.set_spell(SpellDictionary("en", tmp_path / "personal.txt"))
+    qtbot.waitUntil(lambda: not highlighter.is_busy(), timeout=60_000)
+    assert len(slices) > 1, "in slices, not at once"
+    expect_fast(max(slices) * 1000, 16.7, "longest re-highlighting slice with spell check", "ms")
+    monkeypatch.setattr(highlighting, "SLICE_SECONDS", 0.0)  # a paragraph per turn at least
+    slices.clear()
+    highlighter.rehighlight_gradually()
+    qtbot.waitUntil(lambda: not highlighter.is_busy(), timeout=60_000)
+    assert len(slices) >= editor.document().blockCount()
+
+
 def test_chinese_counts_a_word_per_character_and_is_not_spell_checked(
     qtbot: Any, make_window: Any, library: Library, tmp_path: Path
 ) -> None:
