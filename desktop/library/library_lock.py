@@ -38,7 +38,17 @@ def _process_alive(pid: int) -> bool:
         return True
     except OSError:
         return False
-    return True
+    return not _exited(pid)
+
+
+def _exited(pid: int) -> bool:
+    """A process that has exited but not been reaped by its parent yet (a zombie, Linux):
+    signal 0 still reaches it, yet it holds no library."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False  # no /proc (macOS, Windows) or gone meanwhile: signal 0 decided
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]  # the state follows the name
 
 
 def _user_name() -> str:

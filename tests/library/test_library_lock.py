@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -51,6 +52,23 @@ def test_lock_of_my_own_dead_process_is_taken_over_silently(library: Library) ->
     lock.acquire()
     assert lock.held and lock.refresh()
     assert json.loads(lock.path.read_text())["pid"] == os.getpid()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="zombies are read from /proc")
+def test_lock_of_an_exited_but_unreaped_process_is_taken_over(library: Library) -> None:
+    """Killed, but its parent has not collected it yet: signal 0 still reaches the zombie."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        deadline = time.monotonic() + 30
+        while "Z" not in Path(f"/proc/{child.pid}/stat").read_text().rpartition(")")[2][:3]:
+            assert time.monotonic() < deadline, "the child did not exit"
+            time.sleep(0.01)
+        lock = LibraryLock(library.root)
+        _write_lock(lock, host=socket.gethostname(), user=getpass.getuser(), pid=child.pid)
+        lock.acquire()
+        assert lock.held
+    finally:
+        child.wait()
 
 
 def test_old_lock_without_user_of_a_dead_process_is_mine_when_the_file_is(
