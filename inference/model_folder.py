@@ -133,10 +133,15 @@ class ModelFolder:
     def variant_path(self, variant: str | None = None) -> Path:
         return self.path / self._variant(variant)["file"]
 
+    def weights_path(self, variant: str | None = None) -> Path | None:
+        """The weights file beside a variant's graph (None: its weights are in the graph)."""
+        data = self._variant(variant).get("data")
+        return self.path / data if data else None
+
     def variant_files(self, variant: str | None = None) -> list[str]:
         """The files one variant is made of: its graph and the weights file beside it."""
-        entry = self._variant(variant)
-        return [entry["file"], *filter(None, [entry.get("data")])]
+        weights = self.weights_path(variant)
+        return [self.variant_path(variant).name, *([weights.name] if weights else [])]
 
     def variant_bytes(self, variant: str | None = None) -> int:
         """A variant's size on disk: its graph and the weights file beside it."""

@@ -199,9 +199,9 @@ class ModelSession:
             kv_capacity=kv_capacity,
             shared_kv=shared_kv,
         )
-        weights = folder.variants[variant].get("data")
-        if weights:  # after a first run: what onnxruntime still reads comes straight back
-            release_mapped_pages(folder.path / weights)
+        weights = folder.weights_path(variant)
+        if weights:  # after the constructor's check run: what is read again comes back
+            release_mapped_pages(weights)
         return loaded
 
     def new_cache(self, *, capacity: int | None = None, growing: bool = False) -> KVCache:
