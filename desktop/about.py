@@ -1,9 +1,10 @@
 """What Help > About says: the app's version (from pyproject.toml, through the package
-metadata) and the AI model it uses, with the model file's checksum so support can tell
-exactly which build a writer runs."""
+metadata), the AI model it uses, with the model file's checksum so support can tell
+exactly which build a writer runs, and the license state in words."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -11,6 +12,8 @@ from pathlib import Path
 from inference.model_folder import ModelFolder, ModelFolderError, find_default_model
 
 DISTRIBUTION = "draftsmith"
+
+logger = logging.getLogger(__name__)
 
 
 def app_version() -> str:
@@ -66,3 +69,17 @@ def about_text() -> str:
         f"Draftsmith {app_version()} — a calm writing app whose AI runs on your own machine.\n"
         f"{model_line()}"
     )
+
+
+def license_summary() -> str:
+    """The license state in one sentence ("Free trial: 14 days left."), for About and
+    Settings; cached by ``license_status`` (no keyring read on the GUI thread once known)."""
+    from licensing.client.status import license_status
+
+    try:
+        status = license_status()
+    except Exception as exc:  # a broken license check must not break the window showing it
+        logger.warning("License check failed: %s", exc)
+        return "Couldn't check the license"
+    # Each reason is a sentence that names the state.
+    return status.reason or status.state.replace("_", " ").capitalize()

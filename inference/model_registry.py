@@ -103,8 +103,8 @@ class ModelEntry:
         return ", ".join(t for _n, t in weights[:3]) if weights else ""
 
     @property
-    def licence(self) -> str:
-        """The licence the GGUF's metadata names (``general.license``), or ""."""
+    def license(self) -> str:
+        """The license the GGUF's metadata names (``general.license``), or ""."""
         metadata = (self.folder.manifest.get("source") or {}).get("metadata") or {}
         return str(metadata.get("license") or "")
 

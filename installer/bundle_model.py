@@ -78,12 +78,12 @@ def stage_model(destination: Path, folder: ModelFolder | None = None) -> Path:
 
 
 def model_notice(folder: ModelFolder) -> str:
-    """One line for an installer's copyright/notice file: the bundled model and its licence,
+    """One line for an installer's copyright/notice file: the bundled model and its license,
     as its GGUF metadata names them."""
     metadata = (folder.manifest.get("source") or {}).get("metadata") or {}
-    licence = metadata.get("license") or "licence not recorded in its GGUF"
+    license = metadata.get("license") or "license not recorded in its GGUF"
     by = f", {metadata['organization']}" if metadata.get("organization") else ""
-    return f"Bundled model: {folder.name} ({licence}{by})."
+    return f"Bundled model: {folder.name} ({license}{by})."
 
 
 def bundled_model(bundle: Path) -> ModelFolder | None:

@@ -1,4 +1,4 @@
-"""The suite never reads or writes the real home folders (settings, licence state, backups)."""
+"""The suite never reads or writes the real home folders (settings, license state, backups)."""
 
 from __future__ import annotations
 

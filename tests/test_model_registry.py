@@ -73,8 +73,8 @@ def test_lists_every_built_model_with_what_a_writer_needs_to_choose(
     assert entry.quantization.split(", ")[0] == "Q4_1" and "Q8_0" in entry.quantization
     assert set(entry.variants) == {"q4", "fp32"}
     assert entry.size_bytes == sum(p.stat().st_size for p in tiny.iterdir())
-    assert entry.licence == "" and entry.speed is None
-    assert entries["Licensed"].licence == "apache-2.0"
+    assert entry.license == "" and entry.speed is None
+    assert entries["Licensed"].license == "apache-2.0"
     assert entries["Licensed"].quantization == "Q4_K_M"
 
 

@@ -1,10 +1,9 @@
 """Help › About: what is installed and where things are — version (from pyproject.toml, via
-the installed package's metadata), the AI model and its checksum, the licence state, and the
+the installed package's metadata), the AI model and its checksum, the license state, and the
 folders of the library, logs and backups. Everything here is read locally."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,12 +18,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import paths
-from desktop.about import app_version, model_facts
+from desktop.about import app_version, license_summary, model_facts
 from desktop.settings import Settings
 from inference.model_cache import model_remedy
-from licensing.client.status import license_status
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -32,7 +28,7 @@ class AboutFacts:
     version: str
     model: str
     model_checksum: str
-    licence: str
+    license: str
     library: Path
     logs: Path
     backups: Path
@@ -45,7 +41,7 @@ class AboutFacts:
             ("Version", self.version),
             ("AI model", self.model),
             ("Model checksum (SHA-256)", self.model_checksum),
-            ("Licence", self.licence),
+            ("License", self.license),
             ("Library", str(self.library)),
             ("Logs", str(self.logs)),
             ("Backups", str(self.backups)),
@@ -65,23 +61,13 @@ def model_rows(settings: Settings) -> tuple[str, str]:
     )
 
 
-def licence_facts() -> str:
-    try:
-        status = license_status()
-    except Exception as exc:  # a broken licence check must not break About
-        logger.warning("Licence check failed: %s", exc)
-        return "Couldn't check the licence"
-    state = status.state.replace("_", " ").capitalize()
-    return f"{state} — {status.reason}" if status.reason else state
-
-
 def gather_facts(settings: Settings, library_root: Path) -> AboutFacts:
     model, checksum = model_rows(settings)
     return AboutFacts(
         version=app_version(),
         model=model,
         model_checksum=checksum,
-        licence=licence_facts(),
+        license=license_summary(),
         library=library_root,
         logs=paths.log_dir(),
         backups=paths.backups_dir(),

@@ -54,7 +54,7 @@ COLUMNS = (
     "Size on disk",
     "Context",
     "Speed here",
-    "Licence",
+    "License",
 )
 MEASURE_JOIN_SECONDS = 60.0
 
@@ -171,7 +171,7 @@ class ModelsDialog(QDialog):
                 describe_size(entry.size_bytes),
                 self.tr("{0} tokens").format(f"{entry.context_length:,}"),
                 self._speed_text(entry),
-                entry.licence or self.tr("not recorded"),
+                entry.license or self.tr("not recorded"),
             )
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)

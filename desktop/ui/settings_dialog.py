@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.about import license_summary
 from desktop.library import Library
 from desktop.library.spelling import LANGUAGES
 from desktop.settings import AI_DEVICES, THEMES, Settings
@@ -133,6 +134,8 @@ class SettingsDialog(QDialog):
         self.stack.setCurrentIndex(row)
         if PAGES[row] == "sync":
             self._fill_sync_page()
+        elif PAGES[row] == "license":
+            self._fill_license_page()
         self.page_shown.emit(PAGES[row])
 
     def _change(self, key: str, value: object) -> None:
@@ -257,6 +260,8 @@ class SettingsDialog(QDialog):
 
     def showEvent(self, event: QShowEvent) -> None:
         self.sync_from_settings()
+        if self.current_page() == "license":
+            self._fill_license_page()
         super().showEvent(event)
 
     # ----- AI -----------------------------------------------------------------------------------
@@ -391,11 +396,19 @@ class SettingsDialog(QDialog):
     def _license_page(self) -> QWidget:
         page, form = self._form(self.tr("License"))
         intro = QLabel(
-            self.tr("Your licence key, trial and the computers using it are in the license window.")
+            self.tr("Your license key, trial and the computers using it are in the license window.")
         )
         intro.setWordWrap(True)
+        self.license_state = QLabel()
+        self.license_state.setObjectName("LicenseState")
+        self.license_state.setWordWrap(True)
         self.license_button = QPushButton(self.tr("Open license…"))
         self.license_button.clicked.connect(self.window_.show_license)
+        form.addRow(self.license_state)
         form.addRow(intro)
         form.addRow(self.license_button)
         return page
+
+    def _fill_license_page(self) -> None:
+        # Each time the page shows: activation or a refund may have changed it since.
+        self.license_state.setText(license_summary())

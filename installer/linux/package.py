@@ -151,7 +151,7 @@ def install_menu_entry(share: Path, work: Path) -> None:
 
 
 def model_line(bundle: Path) -> str:
-    """Which model this bundle carries and under which licence (make dist-linux MODEL=DIR
+    """Which model this bundle carries and under which license (make dist-linux MODEL=DIR
     may have chosen another than the default)."""
     folder = bundled_model(bundle)
     return model_notice(folder) if folder is not None else "No model is bundled."

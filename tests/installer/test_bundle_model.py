@@ -1,6 +1,6 @@
 """The bundled model is a build choice: ``make dist-linux MODEL=DIR`` (DRAFTSMITH_BUNDLE_MODEL)
 stages that built folder — its 4-bit variant only, checksums checked, read-only — the
-installer's notice names that model and its licence, and the installed app uses it."""
+installer's notice names that model and its license, and the installed app uses it."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ LOCAL_CONNECT_FAMILIES = frozenset({"AF_UNIX"})
 # asks it for the network interfaces), so it never leaves the computer.
 LOCAL_ADDRESS_FAMILIES = frozenset({"AF_UNIX", "AF_NETLINK"})
 # bind() to the loopback address sends nothing: urllib3 (under requests, imported by the
-# licence and sync code) binds ::1 port 0 once at import to learn whether IPv6 works.
+# license and sync code) binds ::1 port 0 once at import to learn whether IPv6 works.
 _LOOPBACK = re.compile(r'inet_pton\(AF_INET6, "::1"|inet_addr\("127\.')
 WRITE_FLAGS = ("O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC")
 # Kernel interfaces, not files: thread names (/proc/self/task/N/comm), the null device.

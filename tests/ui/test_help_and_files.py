@@ -32,7 +32,7 @@ def test_keyboard_shortcuts_is_a_searchable_list_from_the_registry(make_window: 
     assert dialog.visible_commands() == ["Focus mode", "Leave focus mode"]
 
 
-def test_about_shows_version_model_licence_and_folders(
+def test_about_shows_version_model_license_and_folders(
     make_window: Any, fast_settings: Settings, library: Library, tiny_model_dir: Path
 ) -> None:
     import json
@@ -49,7 +49,10 @@ def test_about_shows_version_model_licence_and_folders(
     model_file = manifest["variants"][manifest["default_variant"]]["file"]
     assert shown["Model checksum (SHA-256)"] == manifest["files"][model_file]
     assert model_file in shown["AI model"]
-    assert shown["Licence"]
+    from licensing.client.status import license_status
+
+    # The status's own sentence ("Free trial: 14 days left."), not the state said twice.
+    assert shown["License"] == license_status().reason
     assert shown["Library"] == str(library.root)
     assert shown["Logs"] == str(paths.log_dir())
     assert shown["Backups"] == str(paths.backups_dir())

@@ -132,6 +132,25 @@ def test_sync_and_license_pages_open_the_existing_windows(
     assert opened == ["sync", "license"]
 
 
+def test_the_license_page_says_where_the_license_stands_each_time_it_shows(
+    qtbot: Any, make_window: Any, monkeypatch: Any
+) -> None:
+    import dataclasses
+
+    from licensing.client import status as license_module
+
+    window = make_window()
+    dialog = open_settings(window, "license")
+    trial = license_module.license_status()
+    assert dialog.license_state.text() == trial.reason
+    assert trial.reason.startswith("Free trial:")
+    refunded = dataclasses.replace(trial, state="not_valid", reason="This license was refunded.")
+    monkeypatch.setattr(license_module, "license_status", lambda: refunded)
+    dialog.show_page("editor")
+    dialog.show_page("license")
+    assert dialog.license_state.text() == "This license was refunded."
+
+
 def test_ai_feature_reads_saved_options_at_install_and_on_change(
     qtbot: Any, make_window: Any, library: Library, fast_settings: Settings, tiny_model_dir: Path
 ) -> None:
