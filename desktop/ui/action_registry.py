@@ -19,6 +19,32 @@ from PySide6.QtWidgets import QWidget
 logger = logging.getLogger(__name__)
 
 
+# Menus put a separator where one section ends and the next begins. An action's section is
+# named here, else it is its id without the last part for ids like "file.export.pdf" (every
+# export format together), else the id's first part ("help", "sync": a feature's own block).
+MENU_SECTIONS: dict[str, tuple[str, ...]] = {
+    "file.open": ("file.new", "file.new_folder", "file.open", "file.open_file"),
+    "file.save": ("file.save", "file.save_all"),
+    "file.document": ("file.rename", "file.move", "file.delete", "file.history"),
+    "file.close": ("file.close_tab", "file.quit"),
+    "edit.undo": ("edit.undo", "edit.redo"),
+    "edit.find": ("edit.find", "edit.replace", "edit.find_next", "edit.find_previous"),
+    "view.panes": ("view.sidebar", "view.library", "view.outline"),
+    "view.zoom": ("view.zoom_in", "view.zoom_out", "view.zoom_reset"),
+    "view.tabs": ("view.next_tab", "view.previous_tab"),
+    "settings.spelling": ("settings.smart", "settings.spell", "settings.language"),
+    "ai.notes": ("ai.show_notes", "ai.learn_style"),
+}
+_SECTION_OF = {action_id: section for section, ids in MENU_SECTIONS.items() for action_id in ids}
+
+
+def menu_section(action_id: str) -> str:
+    if action_id in _SECTION_OF:
+        return _SECTION_OF[action_id]
+    parts = action_id.split(".")
+    return ".".join(parts[:-1]) if len(parts) > 2 else parts[0]
+
+
 @dataclass
 class RegisteredAction:
     id: str

@@ -43,7 +43,7 @@ from desktop.library.markdown_outline import headings
 from desktop.library.spelling import SpellDictionary
 from desktop.library.word_count import count_words
 from desktop.settings import Settings
-from desktop.ui.action_registry import ActionRegistry
+from desktop.ui.action_registry import ActionRegistry, menu_section
 from desktop.ui.appearance_feature import AppearanceFeature
 from desktop.ui.backup_schedule import BackupSchedule
 from desktop.ui.document_actions import DocumentActions
@@ -102,6 +102,7 @@ class MainWindow(QMainWindow):
         self.sync: SyncFeature | None = None
         self.settings_dialog: SettingsDialog | None = None  # made on first use, then reused
         self._menus: dict[str, QMenu] = {}
+        self._menu_sections: dict[str, str] = {}  # menu title -> section of its last action
 
         self.registry = ActionRegistry(self)
         # hook(menu, editor): features adding to the editor's right-click menu.
@@ -194,6 +195,10 @@ class MainWindow(QMainWindow):
             menu = QMenu(entry.menu, self)
             self.menuBar().insertMenu(self._menus["Settings"].menuAction(), menu)
             self._menus[entry.menu] = menu
+        section = menu_section(action_id)
+        if self._menu_sections.setdefault(entry.menu, section) != section:
+            menu.addSeparator()
+            self._menu_sections[entry.menu] = section
         menu.addAction(entry.action)
 
     def menu(self, title: str) -> QMenu:

@@ -123,3 +123,26 @@ def test_recent_documents_follow_a_rename(
     window.fill_recent_menu()
     assert window.recent_menu.actions()[0].text() == "Renamed"
     assert Settings().recent_documents()[0] == library.root / "Renamed.md"
+
+
+def test_menus_group_their_commands_with_separators(make_window: Any) -> None:
+    window = make_window()
+    window.registry.register("sync.test", "A late sync command", lambda: None, menu="Settings")
+
+    def sections(title: str) -> list[list[str]]:
+        groups: list[list[str]] = [[]]
+        for action in window.menu(title).actions():
+            if action.isSeparator():
+                groups.append([])
+            else:
+                groups[-1].append(action.text())
+        return groups
+
+    file_menu = sections("File")
+    assert all(file_menu), "no empty section: never two separators in a row, none first or last"
+    assert ["Save", "Save all"] in file_menu
+    exports = [g for g in file_menu if g[0].startswith("Export")]
+    assert [len(g) for g in exports] == [5, 5]  # a document's formats, then a folder's
+    assert file_menu[-1] == ["Close tab", "Quit"]
+    assert ["Undo", "Redo"] in sections("Edit")
+    assert sections("Settings")[-1] == ["A late sync command"]  # a feature gets its own block
