@@ -96,7 +96,9 @@ class SnapshotDialog(QDialog):
         if row < 0:
             return
         snapshot = self.snapshots[row]
-        diff = word_diff(snapshot.read(), self.current_text)
+        text = snapshot.read()
+        diff = word_diff(text, self.current_text)
+        self.restore_button.setEnabled(text != self.current_text)  # nothing to bring back
         self.last_diff = diff
         when = f"{snapshot.taken_at:%A %d %B, %H:%M}"
         self.summary.setText(f"<b>{snapshot_title(snapshot)}</b> ({when}). {diff.summary()}")

@@ -144,6 +144,11 @@ def test_snapshot_restore_is_undoable_and_snapshotted(
     assert "@@" not in dialog.diff_text() and "---" not in dialog.diff_text()
     assert dialog.list.item(0).text() == "just now — when opened"
     assert "4 words added, 2 removed" in dialog.summary.text()
+    assert dialog.restore_button.isEnabled()
+    same = SnapshotDialog(snapshots, "First draft.", window)
+    qtbot.addWidget(same)
+    assert "same as the current text" in same.diff_text()
+    assert not same.restore_button.isEnabled()  # restoring it would change nothing
     window.restore_snapshot(document, snapshots[0].read())
     assert document.editor.text() == "First draft."
     assert doc.read_text(encoding="utf-8") == "First draft."
