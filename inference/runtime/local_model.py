@@ -314,7 +314,12 @@ class LocalModel:
         if task is Task.CONTINUE:
             spacing = ContinuationSpacing(request.before.rstrip(" \t") + plan.answer_prefix)
             text = plan.answer_prefix + spacing.feed(output.text)
-            text = clean_continuation(text, request.length, self._special_texts)
+            text = clean_continuation(
+                text,
+                request.length,
+                self._special_texts,
+                cut_off=output.stop_reason is StopReason.MAX_TOKENS,
+            )
             if text.startswith("\n"):  # one paragraph break, however many the model wrote
                 text = PARAGRAPH_BREAK + text.lstrip()
         else:

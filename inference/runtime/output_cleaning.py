@@ -75,14 +75,29 @@ class ContinuationSpacing:
         return piece
 
 
+# A continuation cut off by its token limit ends at its last full sentence when what is left
+# is still worth accepting; shorter than this, the unfinished clause is kept instead.
+MIN_WORDS_AFTER_CUT = 4
+
+
 def clean_continuation(
-    text: str, length: str, special_tokens: list[str] | tuple[str, ...] = ()
+    text: str,
+    length: str,
+    special_tokens: list[str] | tuple[str, ...] = (),
+    *,
+    cut_off: bool = False,
 ) -> str:
+    """``cut_off``: the model was stopped by the token limit, mid-sentence as a rule ("…and
+    landed on a"); Tab would put that half sentence into the manuscript."""
     text = strip_markers(text, special_tokens)
     if length == "sentence":
         match = _SENTENCE_END.search(text)
         if match is not None:
             text = text[: match.end()]
+    elif cut_off:
+        kept = drop_unfinished_sentence(text)
+        if len(kept.split()) >= MIN_WORDS_AFTER_CUT:
+            text = kept
     return text.rstrip()
 
 

@@ -40,6 +40,21 @@ def test_sentence_length_cuts_after_the_first_sentence() -> None:
     assert clean_continuation(" It rained. Then it", "paragraph") == " It rained. Then it"
 
 
+def test_a_continuation_cut_off_by_its_token_limit_ends_at_its_last_full_sentence() -> None:
+    cut = " with sails pulled by a man. She told him there was no sail. He sailed, and landed on a"
+    assert clean_continuation(cut, "paragraph", cut_off=True) == (
+        " with sails pulled by a man. She told him there was no sail."
+    )
+    assert clean_continuation(cut, "paragraph") == cut  # it ended by itself: left as it is
+    # Too little would be left: the unfinished clause is still worth offering.
+    assert clean_continuation(" boat. Then it turned", "paragraph", cut_off=True) == (
+        " boat. Then it turned"
+    )
+    assert clean_continuation("\n\nThe tide came in and", "paragraph", cut_off=True) == (
+        "\n\nThe tide came in and"
+    )
+
+
 def test_markers_never_reach_the_writer() -> None:
     text = "<|im_start|>assistant\nHello<|im_end|> there</s>[INST]"
     assert strip_markers(text) == "assistant\nHello there"
