@@ -96,6 +96,9 @@ def test_documents_are_found_and_split_by_whole_document(tmp_path: Path) -> None
 def test_too_few_documents_is_said_in_plain_words(tmp_path: Path) -> None:
     with pytest.raises(DocumentsError, match="at least 2 documents"):
         split_documents([Document(Path("only.md"), "one")])
+    with pytest.raises(DocumentsError, match="needs more of your writing"):
+        split_documents([Document(Path(f"{i}.md"), "word " * 240) for i in range(5)])
+    assert len(split_documents([Document(Path(f"{i}.md"), "word " * 250) for i in range(5)]).train)
     with pytest.raises(DocumentsError, match="does not exist"):
         find_documents(tmp_path / "missing")
 
@@ -312,6 +315,16 @@ def test_learn_refuses_unusable_input_with_exit_status_2(
     code = cli.main(["learn", str(tmp_path / "one"), "--model", str(tiny_model_dir)])
     assert code == 2
     assert "at least 2 documents" in capsys.readouterr().err
+    # A new library (the welcome page and a first paragraph): said before TensorFlow starts.
+    for name, words in (("welcome.md", 90), ("first.md", 48), ("notes.md", 30)):
+        (tmp_path / "short" / name).parent.mkdir(exist_ok=True)
+        (tmp_path / "short" / name).write_text("word " * words, encoding="utf-8")
+    code = cli.main(["learn", str(tmp_path / "short"), "--model", str(tiny_model_dir)])
+    said = capsys.readouterr()
+    assert code == 2
+    assert "at least 1,000 words to learn from" in said.err
+    assert "The 3 documents found hold 168 words." in said.err
+    assert "TensorFlow" not in said.out + said.err
     assert cli.main(["learn", str(tmp_path), "--model", str(tmp_path / "nowhere")]) == 2
     assert cli.main(["learn", str(tmp_path), "--targets", "q_proj,wings"]) == 2
 

@@ -138,6 +138,14 @@ def _learn(args: argparse.Namespace, cancel: threading.Event) -> int:
         out.error(f"{base.name} is already an adapted model; learn from its base model.")
         return EXIT_UNUSABLE
 
+    from inference.export.learn.documents import DocumentsError, find_and_split
+
+    try:  # before TensorFlow's ~10 s start: too few documents or words is said at once
+        find_and_split(args.folder)
+    except DocumentsError as error:
+        out.error(str(error))
+        return EXIT_UNUSABLE
+
     out.message("Starting the learning tools (TensorFlow)…")
     import tensorflow as tf
 
@@ -150,7 +158,6 @@ def _learn(args: argparse.Namespace, cancel: threading.Event) -> int:
 
     from inference.export.learn.adapted_export import AdapterExportError
     from inference.export.learn.adapters import ALL_PARTS, AdapterConfig
-    from inference.export.learn.documents import DocumentsError
     from inference.export.learn.style_learning import LearnError, learn_style
     from inference.export.learn.training import LearnCancelled, TrainingPlan
 

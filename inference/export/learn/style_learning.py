@@ -32,8 +32,7 @@ import platformdirs
 from inference.export.learn.documents import (
     DocumentsError,
     Windows,
-    find_documents,
-    split_documents,
+    find_and_split,
     tokenize_split,
 )
 from inference.export.learn.training import (
@@ -239,8 +238,7 @@ def learn_style(
     report = progress or (lambda p: None)
     if plan.context > base.context_length:
         raise LearnError(f"The context is at most {base.context_length} tokens for this model.")
-    documents = find_documents(folder)
-    split = split_documents(documents)
+    split = find_and_split(folder)
     tokenizer = Tokenizer.from_file(str(base.tokenizer_path))
     separator = int(base.special_tokens.get("eos_token_id") or 0)
     train, held_out = tokenize_split(split, tokenizer, plan.context, separator)
