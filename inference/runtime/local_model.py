@@ -25,7 +25,7 @@ from inference.runtime.device_report import DeviceReport
 from inference.runtime.errors import ModelUnavailableError
 from inference.runtime.extractive import extract
 from inference.runtime.generation import CancelFlag, Generator, TextCallback
-from inference.runtime.measured_quality import weak_tasks_for
+from inference.runtime.measured_quality import first_attempt_pass_rate, weak_tasks_for
 from inference.runtime.model_session import ModelSession
 from inference.runtime.output_cleaning import (
     AnswerStream,
@@ -88,6 +88,10 @@ class _JoinWithSpace:
         self._on_text(piece.replace("\n", " "))
 
 
+# The first-answer pass rate below which Expand starts with the model's own next sentences.
+EXPAND_PATTERN_USEFUL_FROM = 0.1
+
+
 class LocalModel:
     def __init__(
         self,
@@ -123,6 +127,13 @@ class LocalModel:
         )
         self._special_texts = tuple(codec.special_token_texts())
         self.last_stats: GenerationStats | None = None
+        # Expand's worked-example prompt, where it was measured (almost) never to pass first
+        # for this model, is skipped: the writer would watch an answer be thrown away and
+        # written again by the continuation every time.
+        expand_first = first_attempt_pass_rate(folder.manifest, Task.EXPAND)
+        self.expand_continues_first = (
+            expand_first is not None and expand_first < EXPAND_PATTERN_USEFUL_FROM
+        )
 
     # -- loading ---------------------------------------------------------------------
 
@@ -202,8 +213,11 @@ class LocalModel:
     # -- work ------------------------------------------------------------------------
 
     def plan(self, request: GenerationRequest) -> PromptPlan:
-        """The prompt ``request`` would use (validated and fitted into the context)."""
-        return build_prompt(request.validated(), self.codec, self.text_info)
+        """The prompt ``request``'s first attempt uses (validated and fitted into the context)."""
+        request = request.validated()
+        if request.task is Task.EXPAND and self.expand_continues_first:
+            return expand_by_continuation(request, self.codec, self.text_info)
+        return build_prompt(request, self.codec, self.text_info)
 
     def run(
         self,
@@ -223,7 +237,7 @@ class LocalModel:
         picked from the writer's own text (``check.method == "extractive"``); other tasks
         return the closest attempt with ``check.passed`` False and the reasons."""
         request = request.validated()
-        plan = build_prompt(request, self.codec, self.text_info)
+        plan = self.plan(request)
         assert request.sampling is not None
         attempts: list[TaskResult] = []
         # A caller that streams but cannot discard what it showed gets one attempt, checked.

@@ -35,13 +35,26 @@ def source_key(manifest: dict[str, Any]) -> str:
     return str(source.get("sha256") or "") if isinstance(source, dict) else ""
 
 
-def weak_tasks_for(manifest: dict[str, Any], path: Path = MEASUREMENTS_PATH) -> dict[Task, str]:
-    """Tasks whose measured model pass rate is below ``WEAK_BELOW``, with the menu note."""
+def _measured(manifest: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The stored summary for the model ``manifest`` describes, or {} if never measured."""
     key = source_key(manifest)
     entry = load_measurements(path).get(key) if key else None
-    if not isinstance(entry, dict):
-        return {}
-    rates = entry.get("model_pass_rate")
+    return entry if isinstance(entry, dict) else {}
+
+
+def first_attempt_pass_rate(
+    manifest: dict[str, Any], task: Task, path: Path = MEASUREMENTS_PATH
+) -> float | None:
+    """How often ``task``'s first answer passed its check for this model (None: unmeasured)."""
+    tasks = _measured(manifest, path).get("tasks")
+    figures = tasks.get(task.value) if isinstance(tasks, dict) else None
+    rate = figures.get("first_attempt_pass") if isinstance(figures, dict) else None
+    return float(rate) if isinstance(rate, int | float) else None
+
+
+def weak_tasks_for(manifest: dict[str, Any], path: Path = MEASUREMENTS_PATH) -> dict[Task, str]:
+    """Tasks whose measured model pass rate is below ``WEAK_BELOW``, with the menu note."""
+    rates = _measured(manifest, path).get("model_pass_rate")
     if not isinstance(rates, dict):
         return {}
     weak: dict[Task, str] = {}

@@ -243,6 +243,27 @@ def test_a_suggestion_cut_off_by_its_length_ends_with_a_full_sentence(model: Loc
     assert all(text.rstrip()[-1] in '.!?…"”’)' or kept_whole(text) for text in cut_off), cut_off
 
 
+def test_expand_is_the_writers_text_and_more_without_a_discarded_first_answer(
+    model: LocalModel,
+) -> None:
+    """The worked-example prompt was measured never to pass first for this model (0 of 42),
+    so every Expand showed "Writing it again…" before its real answer."""
+    assert model.expand_continues_first
+    text, notes = ENDINGS[0]
+    restarts: list[str] = []
+    result = model.run(
+        GenerationRequest(
+            "expand",
+            selection=text,
+            notes=notes,
+            sampling=SamplingSettings(temperature=0.7, top_p=0.9, seed=5),
+        ),
+        on_restart=restarts.append,
+    )
+    assert result.text.startswith(text) and result.check.passed, result.check.reasons
+    assert result.check.attempts == 1, restarts
+
+
 @pytest.mark.parametrize(("text", "notes"), ENDINGS)
 def test_shorten_is_shorter_or_marked(model: LocalModel, text: str, notes: str) -> None:
     result = model.run(

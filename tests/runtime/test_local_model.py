@@ -15,7 +15,12 @@ from inference.runtime import GenerationRequest, LocalModel, SamplingSettings, S
 from inference.runtime.answer_check import word_count
 from inference.runtime.extractive import extract
 from inference.runtime.local_model import MAX_RETRIES
-from inference.runtime.measured_quality import WEAK_NOTE, record, weak_tasks_for
+from inference.runtime.measured_quality import (
+    WEAK_NOTE,
+    first_attempt_pass_rate,
+    record,
+    weak_tasks_for,
+)
 
 # Short: the tiny model's context is 256 byte-sized tokens.
 TEXT = "Ann rowed out at dawn. The lake was flat. Gulls sat on the pier. She sang."
@@ -188,6 +193,28 @@ def test_weak_tasks_come_from_measurements_keyed_by_the_model_source(tmp_path: P
 
 def test_an_unmeasured_model_has_no_weak_tasks(tiny_model: LocalModel) -> None:
     assert tiny_model.weak_tasks() == {}
+
+
+def test_expand_starts_with_the_continuation_where_its_pattern_was_measured_useless(
+    tiny_model: LocalModel, tmp_path: Path
+) -> None:
+    store = tmp_path / "measured.json"
+    store.write_text("{}")
+    manifest = {"source": {"sha256": "abc"}}
+    assert first_attempt_pass_rate(manifest, Task.EXPAND, store) is None
+    record(manifest, {"tasks": {"expand": {"first_attempt_pass": 0.0}}}, store)
+    assert first_attempt_pass_rate(manifest, Task.EXPAND, store) == 0.0
+    assert first_attempt_pass_rate(manifest, Task.SHORTEN, store) is None
+    # An unmeasured model keeps the worked-example prompt first; the measured one does not.
+    request = GenerationRequest("expand", selection="The river rose in the night.")
+    assert not tiny_model.expand_continues_first
+    assert not tiny_model.plan(request).appends_to_source
+    tiny_model.expand_continues_first = True
+    try:
+        assert tiny_model.plan(request).appends_to_source
+        assert tiny_model.run(request).text.startswith("The river rose in the night.")
+    finally:
+        tiny_model.expand_continues_first = False
 
 
 def test_the_shipped_measurements_are_valid_json() -> None:
