@@ -40,10 +40,9 @@ from inference.runtime.answer_check import (  # noqa: E402
 from inference.runtime.few_shot import all_example_texts  # noqa: E402
 from inference.runtime.measured_quality import record  # noqa: E402
 from inference.runtime.tasks import (  # noqa: E402
-    CONTINUE_SAMPLING,
-    INSTRUCTION_SAMPLING,
     TONES,
     Task,
+    default_sampling,
 )
 
 PASSAGES = ROOT / "benchmarks" / "data" / "writing_passages.json"
@@ -74,10 +73,9 @@ def audit_problem(answer: str, source: str) -> str | None:
 
 def build_request(task: Task, passage: dict[str, Any], seed: int, index: int) -> GenerationRequest:
     text, notes = passage["text"], passage["notes"]
+    sampling = replace(default_sampling(task), seed=seed)  # what the app asks with
     if task is Task.CONTINUE:
-        sampling = replace(CONTINUE_SAMPLING, seed=seed)
         return GenerationRequest(task, before=text, notes=notes, sampling=sampling)
-    sampling = replace(INSTRUCTION_SAMPLING, seed=seed)
     selection = text
     if task is Task.DESCRIBE:  # a subject: the passage's first sentence
         selection = re.split(r"(?<=[.!?])\s+", text, maxsplit=1)[0]

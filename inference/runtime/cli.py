@@ -285,15 +285,9 @@ def run_generate(args: argparse.Namespace) -> int:
 
 def _request(args: argparse.Namespace, task: Any, text: str, notes: str) -> Any:
     from inference.runtime.sampling import SamplingSettings
-    from inference.runtime.tasks import (
-        CONTINUE_SAMPLING,
-        INSTRUCTION_SAMPLING,
-        GenerationRequest,
-        Task,
-    )
+    from inference.runtime.tasks import GenerationRequest, Task, default_sampling
 
-    base = CONTINUE_SAMPLING if task is Task.CONTINUE else INSTRUCTION_SAMPLING
-    sampling: SamplingSettings = base
+    sampling: SamplingSettings = default_sampling(task)
     if args.temperature is not None:
         sampling = replace(sampling, temperature=args.temperature)
     if args.seed is not None:
