@@ -38,7 +38,11 @@ from inference.runtime.answer_check import (  # noqa: E402
     word_count,
 )
 from inference.runtime.few_shot import all_example_texts  # noqa: E402
-from inference.runtime.measured_quality import record  # noqa: E402
+from inference.runtime.measured_quality import (  # noqa: E402
+    EXPAND_PATTERN_FIRST_PASS,
+    expand_pattern_first_pass,
+    record,
+)
 from inference.runtime.tasks import (  # noqa: E402
     TONES,
     Task,
@@ -206,6 +210,13 @@ def report(
             encoding="utf-8",
         )
     if args.record:
+        expand = summary["tasks"].get(Task.EXPAND.value)
+        if expand is not None:  # what the worked-example prompt does when it goes first
+            expand[EXPAND_PATTERN_FIRST_PASS] = (
+                expand_pattern_first_pass(model.folder.manifest)
+                if model.expand_continues_first
+                else expand["first_attempt_pass"]
+            )
         record(model.folder.manifest, summary)
         print("recorded for weak_tasks()", file=sys.stderr)
 

@@ -25,7 +25,7 @@ from inference.runtime.device_report import DeviceReport
 from inference.runtime.errors import ModelUnavailableError
 from inference.runtime.extractive import extract
 from inference.runtime.generation import CancelFlag, Generator, TextCallback
-from inference.runtime.measured_quality import first_attempt_pass_rate, weak_tasks_for
+from inference.runtime.measured_quality import expand_pattern_first_pass, weak_tasks_for
 from inference.runtime.model_session import ModelSession
 from inference.runtime.output_cleaning import (
     AnswerStream,
@@ -130,7 +130,7 @@ class LocalModel:
         # Expand's worked-example prompt, where it was measured (almost) never to pass first
         # for this model, is skipped: the writer would watch an answer be thrown away and
         # written again by the continuation every time.
-        expand_first = first_attempt_pass_rate(folder.manifest, Task.EXPAND)
+        expand_first = expand_pattern_first_pass(folder.manifest)
         self.expand_continues_first = (
             expand_first is not None and expand_first < EXPAND_PATTERN_USEFUL_FROM
         )

@@ -42,13 +42,18 @@ def _measured(manifest: dict[str, Any], path: Path) -> dict[str, Any]:
     return entry if isinstance(entry, dict) else {}
 
 
-def first_attempt_pass_rate(
-    manifest: dict[str, Any], task: Task, path: Path = MEASUREMENTS_PATH
+# How often Expand's worked-example prompt passed at its first try: measured while that prompt
+# went first, and carried over by later measurements that start with the continuation instead.
+EXPAND_PATTERN_FIRST_PASS = "pattern_first_attempt_pass"
+
+
+def expand_pattern_first_pass(
+    manifest: dict[str, Any], path: Path = MEASUREMENTS_PATH
 ) -> float | None:
-    """How often ``task``'s first answer passed its check for this model (None: unmeasured)."""
+    """The stored ``EXPAND_PATTERN_FIRST_PASS`` of this model (None: never measured)."""
     tasks = _measured(manifest, path).get("tasks")
-    figures = tasks.get(task.value) if isinstance(tasks, dict) else None
-    rate = figures.get("first_attempt_pass") if isinstance(figures, dict) else None
+    figures = tasks.get(Task.EXPAND.value) if isinstance(tasks, dict) else None
+    rate = figures.get(EXPAND_PATTERN_FIRST_PASS) if isinstance(figures, dict) else None
     return float(rate) if isinstance(rate, int | float) else None
 
 

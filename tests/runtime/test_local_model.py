@@ -17,7 +17,7 @@ from inference.runtime.extractive import extract
 from inference.runtime.local_model import MAX_RETRIES
 from inference.runtime.measured_quality import (
     WEAK_NOTE,
-    first_attempt_pass_rate,
+    expand_pattern_first_pass,
     record,
     weak_tasks_for,
 )
@@ -201,10 +201,11 @@ def test_expand_starts_with_the_continuation_where_its_pattern_was_measured_usel
     store = tmp_path / "measured.json"
     store.write_text("{}")
     manifest = {"source": {"sha256": "abc"}}
-    assert first_attempt_pass_rate(manifest, Task.EXPAND, store) is None
-    record(manifest, {"tasks": {"expand": {"first_attempt_pass": 0.0}}}, store)
-    assert first_attempt_pass_rate(manifest, Task.EXPAND, store) == 0.0
-    assert first_attempt_pass_rate(manifest, Task.SHORTEN, store) is None
+    assert expand_pattern_first_pass(manifest, store) is None
+    record(manifest, {"tasks": {"expand": {"first_attempt_pass": 0.45}}}, store)
+    assert expand_pattern_first_pass(manifest, store) is None  # not what the pattern did
+    record(manifest, {"tasks": {"expand": {"pattern_first_attempt_pass": 0.0}}}, store)
+    assert expand_pattern_first_pass(manifest, store) == 0.0
     # An unmeasured model keeps the worked-example prompt first; the measured one does not.
     request = GenerationRequest("expand", selection="The river rose in the night.")
     assert not tiny_model.expand_continues_first
