@@ -70,7 +70,7 @@ def test_documents_are_found_and_split_by_whole_document(tmp_path: Path) -> None
     library = tmp_path / "library"
     for name in ("a.md", "b.txt", "notes/c.md", "d.md", "e.md"):
         (library / name).parent.mkdir(parents=True, exist_ok=True)
-        (library / name).write_text(f"Text of {name}.", encoding="utf-8")
+        (library / name).write_text(f"Text of {name}. " * 100, encoding="utf-8")  # 300 words
     (library / ".draftsmith" / "snapshots").mkdir(parents=True)
     (library / ".draftsmith" / "snapshots" / "old.md").write_text("snapshot", encoding="utf-8")
     (library / ".trash").mkdir()
