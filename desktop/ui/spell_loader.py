@@ -24,9 +24,10 @@ class SpellLoader(QObject):
 
     def _run(self, language: str, personal_path: Path) -> None:
         try:
+            from desktop import paths
             from desktop.library.spelling import SpellDictionary
 
-            dictionary = SpellDictionary(language, personal_path)
+            dictionary = SpellDictionary(language, personal_path, paths.cache_dir() / "spelling")
         except Exception as exc:
             logger.warning("Spell check unavailable: %s", exc)
             self.failed.emit(f"Spell check is unavailable for “{language}”: {exc}")
