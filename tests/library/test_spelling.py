@@ -62,12 +62,17 @@ def test_the_built_word_table_is_cached_and_a_damaged_cache_is_rebuilt(tmp_path:
             assert got == getattr(plain._checker.word_frequency, field), field
     assert cached.suggestions("teh") == plain.suggestions("teh")
     assert cached_seconds < build_seconds  # ~0.2 s against ~0.6 s
-    # Another bundled list (a new pyspellchecker) is another file; a damaged one is rebuilt.
+    # Another bundled list (a new pyspellchecker) is another file, and replaces the old one;
+    # a damaged one is rebuilt.
     assert table_cache_path(cache, "en", b"other") != path
+    stale = cache / "en-1-00000000-1.jsonl"
+    stale.write_text("{}", encoding="utf-8")
+    (cache / "de-1-00000000-1.jsonl").write_text("{}", encoding="utf-8")  # another language's
     path.write_text(path.read_text(encoding="utf-8")[:100_000], encoding="utf-8")
     again = SpellDictionary("en", tmp_path / "personal.txt", cache)
     assert again._checker.word_frequency._dictionary == plain._checker.word_frequency._dictionary
     assert path.stat().st_size > 1_000_000  # written whole again
+    assert not stale.exists() and (cache / "de-1-00000000-1.jsonl").exists()
 
 
 @pytest.mark.perf
