@@ -70,7 +70,7 @@ INSTRUCTION_SAMPLING = SamplingSettings(
 
 # Tasks whose first answer does markedly better with other settings than the instruction
 # defaults (benchmarks/writing_quality.py, the default model): a list of ideas repeats itself
-# ("It repeats itself" was 33 of its 42 first-answer failures) unless repetition is penalized
+# ("It repeats itself" was 33 of its 34 first-answer failures) unless repetition is penalized
 # as firmly as the retries do.
 TASK_SAMPLING = {
     Task.BRAINSTORM: replace(INSTRUCTION_SAMPLING, repetition_penalty=1.15),
