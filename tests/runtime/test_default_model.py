@@ -16,6 +16,13 @@ from tests.runtime.cancel_probe import CancelProbe
 pytestmark = pytest.mark.default_model
 
 GREEDY = SamplingSettings(temperature=0, repetition_penalty=1.1)
+
+
+def sampled(seed: int) -> SamplingSettings:
+    """Sampled as a suggestion is, reproducibly."""
+    return SamplingSettings(temperature=0.7, top_p=0.9, seed=seed)
+
+
 PASSAGE = (
     "The lighthouse at Carrow Point had not been lit in eleven years when Maren Holt "
     "arrived with two suitcases and a crate of books. She spent the first week cleaning "
@@ -178,7 +185,7 @@ def test_continue_at_the_end_of_a_paragraph_writes_the_next_one(
             "continue",
             before=text,
             notes=notes,
-            sampling=SamplingSettings(temperature=0.7, top_p=0.9, seed=11),
+            sampling=sampled(11),
         ),
         on_text=shown.append,
         on_restart=lambda reason: (restarts.append(reason), shown.clear()),
@@ -208,7 +215,7 @@ def test_the_next_paragraph_begins_with_words_not_a_list_or_a_date(model: LocalM
                     before=text,
                     notes=notes,
                     max_new_tokens=12,
-                    sampling=SamplingSettings(temperature=0.7, top_p=0.9, seed=seed),
+                    sampling=sampled(seed),
                 )
             )
             starts.append(result.text.lstrip()[:1])
@@ -228,7 +235,7 @@ def test_a_suggestion_cut_off_by_its_length_ends_with_a_full_sentence(model: Loc
                     before=text.rstrip(".") + " and",
                     notes=notes,
                     max_new_tokens=30,
-                    sampling=SamplingSettings(temperature=0.7, top_p=0.9, seed=seed),
+                    sampling=sampled(seed),
                 )
             )
             if result.stop_reason is StopReason.MAX_TOKENS:
@@ -256,7 +263,7 @@ def test_expand_is_the_writers_text_and_more_without_a_discarded_first_answer(
             "expand",
             selection=text,
             notes=notes,
-            sampling=SamplingSettings(temperature=0.7, top_p=0.9, seed=5),
+            sampling=sampled(5),
         ),
         on_restart=restarts.append,
     )
