@@ -34,8 +34,16 @@ MENU_SECTIONS: dict[str, tuple[str, ...]] = {
     "view.tabs": ("view.next_tab", "view.previous_tab"),
     "settings.spelling": ("settings.smart", "settings.spell", "settings.language"),
     "ai.notes": ("ai.show_notes", "ai.learn_style"),
+    "sync.setup": ("sync.setup",),
+    "sync.round": ("sync.now", "sync.log"),
+    "sync.versions": ("sync.history", "sync.deleted", "sync.retention", "sync.compact"),
+    "sync.device": ("sync.passphrase", "sync.enabled", "sync.forget"),
 }
 _SECTION_OF = {action_id: section for section, ids in MENU_SECTIONS.items() for action_id in ids}
+
+
+# A menu path's parts: "Settings › Sync" is the Sync submenu of Settings.
+SUBMENU_SEPARATOR = " › "
 
 
 def menu_section(action_id: str) -> str:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QObject, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
@@ -43,7 +43,7 @@ from desktop.library.markdown_outline import headings
 from desktop.library.spelling import SpellDictionary
 from desktop.library.word_count import count_words
 from desktop.settings import Settings
-from desktop.ui.action_registry import ActionRegistry, menu_section
+from desktop.ui.action_registry import SUBMENU_SEPARATOR, ActionRegistry, menu_section
 from desktop.ui.appearance_feature import AppearanceFeature
 from desktop.ui.backup_schedule import BackupSchedule
 from desktop.ui.document_actions import DocumentActions
@@ -190,19 +190,28 @@ class MainWindow(QMainWindow):
         entry = self.registry.get(action_id)
         if entry is None or not entry.menu:
             return
-        menu = self._menus.get(entry.menu)
-        if menu is None:
-            menu = QMenu(entry.menu, self)
-            self.menuBar().insertMenu(self._menus["Settings"].menuAction(), menu)
-            self._menus[entry.menu] = menu
-        section = menu_section(action_id)
-        if self._menu_sections.setdefault(entry.menu, section) != section:
-            menu.addSeparator()
-            self._menu_sections[entry.menu] = section
-        menu.addAction(entry.action)
+        self._add_to_menu(entry.menu, entry.action, menu_section(action_id))
 
-    def menu(self, title: str) -> QMenu:
-        return self._menus[title]
+    def _add_to_menu(self, path: str, action: QAction, section: str) -> None:
+        """Put ``action`` at the end of the menu ``path`` ("Settings › Sync" is a submenu),
+        after a separator when it starts a new section; missing menus are made on the way."""
+        menu = self._menus.get(path)
+        if menu is None:
+            parent, _, title = path.rpartition(SUBMENU_SEPARATOR)
+            menu = QMenu(title, self)
+            if parent:
+                self._add_to_menu(parent, menu.menuAction(), section)
+            else:
+                self.menuBar().insertMenu(self._menus["Settings"].menuAction(), menu)
+            self._menus[path] = menu
+        if self._menu_sections.setdefault(path, section) != section:
+            menu.addSeparator()
+            self._menu_sections[path] = section
+        menu.addAction(action)
+
+    def menu(self, path: str) -> QMenu:
+        """A menu by its title, or a submenu by its path ("Settings › Sync")."""
+        return self._menus[path]
 
     # ===== actions =====
     def _register_actions(self) -> None:

@@ -372,7 +372,7 @@ class SettingsDialog(QDialog):
         self.sync_intro.setText(
             self.tr(
                 "Keep this library in step with your other computers through your own "
-                "WebDAV server. The same commands as in the Settings menu:"
+                "WebDAV server. The same commands as in Settings › Sync:"
             )
         )
         self.window_.registry.refresh_enabled()

@@ -1,4 +1,4 @@
-"""Hooks sync into the main window through its action registry (Settings menu + palette),
+"""Hooks sync into the main window through its action registry (Settings › Sync + palette),
 its status bar and its open documents. The only call the app needs::
 
     from desktop.ui.sync_menu import install_sync
@@ -21,6 +21,7 @@ from desktop.sync import library_files
 from desktop.sync.entitlement import sync_permission
 from desktop.sync.errors import NotSetUp, SyncError
 from desktop.sync.locations import state_path_for
+from desktop.ui.action_registry import SUBMENU_SEPARATOR
 from desktop.ui.open_document import OpenDocument
 from desktop.ui.window_seam import EditorWindow
 
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MENU = "Settings"
+MENU = f"Settings{SUBMENU_SEPARATOR}Sync"
 MAX_LISTED = 15
 
 

@@ -1,4 +1,4 @@
-"""Settings › *Old versions on the sync server…*: how long the library's sync folder keeps
+"""Settings › Sync › *Old versions on the sync server…*: how long the library's sync folder keeps
 old versions (every version for some days, then one a day, then one a month; or all)."""
 
 from __future__ import annotations

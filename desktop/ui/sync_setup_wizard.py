@@ -1,4 +1,4 @@
-"""Settings > Sync > Set up: server, app password, passphrase; the recovery key shown once."""
+"""Settings › Sync › Set up sync: server, app password, passphrase; the recovery key shown once."""
 
 from __future__ import annotations
 

@@ -67,8 +67,9 @@ class EditorWindow(Protocol):
     def statusBar(self) -> QStatusBar:
         """For brief messages: ``statusBar().showMessage(text, ms)``."""
 
-    def menu(self, title: str) -> QMenu:
-        """The menu-bar menu called ``title`` (one a feature registered an action into)."""
+    def menu(self, path: str) -> QMenu:
+        """A menu-bar menu by its title, or a submenu by its path ("Settings › Sync"): one
+        a feature registered an action into."""
 
     def window(self) -> QWidget:
         """The window as a widget: the parent for a feature's dialogs, menus and event filter."""

@@ -146,3 +146,6 @@ def test_menus_group_their_commands_with_separators(make_window: Any) -> None:
     assert file_menu[-1] == ["Close tab", "Quit"]
     assert ["Undo", "Redo"] in sections("Edit")
     assert sections("Settings")[-1] == ["A late sync command"]  # a feature gets its own block
+    window.registry.register("late.command", "In a submenu", lambda: None, menu="Settings › Late")
+    assert sections("Settings")[-1] == ["Late"]  # a new submenu is its own block too
+    assert sections("Settings › Late") == [["In a submenu"]]

@@ -107,7 +107,7 @@ def test_sync_menu_is_installed_after_start_up(qtbot: Any, make_window: Any) -> 
     assert window.registry.get("sync.setup") is None, "not on the start-up path"
     load_optional_features(window)
     qtbot.waitUntil(lambda: window.registry.get("sync.setup") is not None, timeout=20000)
-    assert window.registry.action("sync.setup") in window.menu("Settings").actions()
+    assert window.registry.action("sync.setup") in window.menu("Settings › Sync").actions()
 
 
 SYNC_MENU_ALONE = r"""

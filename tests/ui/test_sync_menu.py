@@ -1,4 +1,4 @@
-"""Sync inside a real main window: Settings menu actions, set-up, reload of open documents,
+"""Sync inside a real main window: Settings › Sync actions, set-up, reload of open documents,
 the mass-delete question, passphrase change and forgetting the device."""
 
 # The WebDAV fixtures come from tests/sync/dav_fixtures.py; test arguments reuse their names.
@@ -51,14 +51,21 @@ def _set_up(qtbot, window, features, url: str):
     return feature
 
 
-def test_actions_live_in_the_settings_menu(make_window, features) -> None:
+def test_actions_live_in_a_sync_submenu_of_settings(make_window, features) -> None:
     window = make_window()
     feature = install_sync(window)
     features.append(feature)
     window.registry.refresh_enabled()
     assert window.registry.action("sync.setup").isEnabled()
     assert not window.registry.action("sync.now").isEnabled()
-    assert window.registry.get("sync.history").menu == "Settings"
+    sync_menu = window.menu("Settings › Sync")
+    assert sync_menu.menuAction() in window.menu("Settings").actions()
+    assert sync_menu.title() == "Sync"
+    texts = [a.text() if not a.isSeparator() else "—" for a in sync_menu.actions()]
+    assert texts[:3] == ["Set up sync…", "—", "Sync now"]
+    assert texts.count("—") == 3  # set up / a round / versions / this device
+    settings = [a.text() for a in window.menu("Settings").actions()]
+    assert "Sync now" not in settings, "the greyed-out commands stay out of Settings itself"
 
 
 def test_join_from_the_window_and_reload_an_open_document(
@@ -321,7 +328,7 @@ def test_old_versions_policy_and_compact_now_from_the_settings_menu(
     window = make_window()
     feature = _set_up(qtbot, window, features, wsgidav_server.url)
     qtbot.waitUntil(lambda: not feature.controller.running, timeout=20_000)
-    assert window.registry.get("sync.retention").menu == "Settings"
+    assert window.registry.action("sync.retention") in window.menu("Settings › Sync").actions()
 
     dialog = feature.open_retention()
     assert dialog.keep_all.value() == 30 and dialog.daily.value() == 365
