@@ -42,6 +42,18 @@ so any other tool can open it too.
 Delete this document whenever you like — it goes to the trash, not into the void.
 """
 
+
+
+def untouched_welcome(folder: Path) -> Path | None:
+    """The welcome page under ``folder`` (relative) while it still holds only the app's text:
+    not the writer's writing (Learn my style leaves it out)."""
+    try:
+        text = (Path(folder) / paths.WELCOME_DOCUMENT).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return Path(paths.WELCOME_DOCUMENT) if text == WELCOME_TEXT else None
+
+
 _BAD_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 
 

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.library.library import untouched_welcome
 from desktop.ui.prompter import Prompter
 
 logger = logging.getLogger(__name__)
@@ -174,6 +175,9 @@ class LearnStyleDialog(QDialog):
         self.state.setText(self.tr("Starting (loading the learning tools takes a moment)…"))
         self._set_running(True)
         args = ["-m", "inference.export.cli", "learn", str(folder), "--json", *self.extra_args]
+        welcome = untouched_welcome(folder)
+        if welcome is not None:  # the app's text, not the writer's
+            args += ["--exclude", str(welcome)]
         self.process.start(sys.executable, args)
 
     def cancel(self) -> None:

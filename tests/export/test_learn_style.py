@@ -87,6 +87,8 @@ def test_documents_are_found_and_split_by_whole_document(tmp_path: Path) -> None
         "e.md",
         "notes/c.md",
     ]
+    left_out = find_documents(library, exclude=[Path("a.md"), Path("notes/c.md")])
+    assert sorted(d.path.as_posix() for d in left_out) == ["b.txt", "d.md", "e.md"]
     split = split_documents(found)
     assert len(split.held_out) == 1 and len(split.train) == 4
     assert {d.path for d in split.train}.isdisjoint({d.path for d in split.held_out})
@@ -325,6 +327,9 @@ def test_learn_refuses_unusable_input_with_exit_status_2(
     assert "at least 1,000 words to learn from" in said.err
     assert "The 3 documents found hold 168 words." in said.err
     assert "TensorFlow" not in said.out + said.err
+    args = ["learn", str(tmp_path / "short"), "--exclude", "welcome.md", "--exclude", "notes.md"]
+    assert cli.main([*args, "--model", str(tiny_model_dir)]) == 2
+    assert "found 1." in capsys.readouterr().err  # what is not the writer's is left out
     assert cli.main(["learn", str(tmp_path), "--model", str(tmp_path / "nowhere")]) == 2
     assert cli.main(["learn", str(tmp_path), "--targets", "q_proj,wings"]) == 2
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from desktop.library import Library
+from desktop.library.library import WELCOME_TEXT
 from desktop.ui.ai_feature import install_ai
 from desktop.ui.learn_style_dialog import time_left
 from inference.model_folder import ModelFolder
@@ -95,6 +96,31 @@ def test_a_folder_that_cannot_be_learned_from_is_explained(
         "kept aside to measure the result); found 1."
     )
     assert dialog.start_button.isEnabled() and not dialog.use_button.isVisible()
+    dialog.close()
+
+
+def test_the_untouched_welcome_page_is_not_learned_from(
+    qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    window = make_window()
+    feature = install_ai(window, model_path=tiny_model_dir, auto_ghost=False)
+    folder = tmp_path / "new library"
+    folder.mkdir()
+    (folder / "Welcome.md").write_text(WELCOME_TEXT, encoding="utf-8")
+    (folder / "Chapter one.md").write_text("The ferry left an hour late. " * 40, encoding="utf-8")
+    window.prompter.folders.append(folder)
+    dialog = feature.open_learn_dialog(["--model", str(tiny_model_dir)])
+    dialog.browse_button.click()
+    with qtbot.waitSignal(dialog.finished_learning, timeout=240_000) as finished:
+        dialog.start_button.click()
+    assert finished.args == [2]
+    assert dialog.state.text().endswith("found 1."), dialog.state.text()
+    # Once the writer has written in it, it is their text like any other.
+    (folder / "Welcome.md").write_text(WELCOME_TEXT + "\nMy own line.\n", encoding="utf-8")
+    with qtbot.waitSignal(dialog.finished_learning, timeout=240_000) as finished:
+        dialog.start_button.click()
+    assert finished.args == [2]
+    assert "The 2 documents found hold" in dialog.state.text(), dialog.state.text()
     dialog.close()
 
 

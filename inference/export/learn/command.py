@@ -38,6 +38,14 @@ def add_parser(commands: Any) -> None:
         "learn", help="adapt the model to the writing in a folder (LoRA, on this computer)"
     )
     learn.add_argument("folder", type=Path, help="folder of .md/.txt documents (or a library)")
+    learn.add_argument(
+        "--exclude",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a document (relative to FOLDER) that is not your writing; repeatable",
+    )
     learn.add_argument("--model", type=Path, help="base model folder (default: the default)")
     learn.add_argument("--gguf", type=Path, help="the base model's GGUF (default: from cache)")
     learn.add_argument("--steps", type=int, default=None, help="training steps (default 40)")
@@ -141,7 +149,7 @@ def _learn(args: argparse.Namespace, cancel: threading.Event) -> int:
     from inference.export.learn.documents import DocumentsError, find_and_split
 
     try:  # before TensorFlow's ~10 s start: too few documents or words is said at once
-        find_and_split(args.folder)
+        find_and_split(args.folder, args.exclude)
     except DocumentsError as error:
         out.error(str(error))
         return EXIT_UNUSABLE
@@ -186,6 +194,7 @@ def _learn(args: argparse.Namespace, cancel: threading.Event) -> int:
         result = learn_style(
             args.folder,
             base=base,
+            exclude=args.exclude,
             gguf=args.gguf,
             plan=plan,
             config=AdapterConfig(**adapter_values),

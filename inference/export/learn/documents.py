@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,16 +69,19 @@ class Windows:
         return len(self.ids)
 
 
-def find_documents(folder: Path) -> list[Document]:
+def find_documents(folder: Path, exclude: Collection[Path] = ()) -> list[Document]:
     """Every .md and .txt file under ``folder``, skipping hidden folders (the library's own
-    ``.draftsmith`` snapshots and ``.trash``) and empty or unreadable files."""
+    ``.draftsmith`` snapshots and ``.trash``), the paths in ``exclude`` (relative to
+    ``folder``: text that is not the writer's, such as the app's welcome page) and empty or
+    unreadable files."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DocumentsError(f"The folder {folder} does not exist.")
+    skipped = {Path(path) for path in exclude}
     documents = []
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
-        if any(part.startswith(".") for part in relative.parts):
+        if any(part.startswith(".") for part in relative.parts) or relative in skipped:
             continue
         if path.suffix.lower() not in SUFFIXES or not path.is_file():
             continue
@@ -113,10 +117,10 @@ def split_documents(documents: list[Document], fraction: float = HELD_OUT_FRACTI
     return split
 
 
-def find_and_split(folder: Path) -> Split:
-    """The documents under ``folder``, split; ``DocumentsError`` says in words why they can't
-    be learned from (checked before anything slow starts)."""
-    return split_documents(find_documents(folder))
+def find_and_split(folder: Path, exclude: Collection[Path] = ()) -> Split:
+    """The documents under ``folder`` but ``exclude``, split; ``DocumentsError`` says in words
+    why they can't be learned from (checked before anything slow starts)."""
+    return split_documents(find_documents(folder, exclude))
 
 
 def _documents(count: int) -> str:

@@ -21,7 +21,7 @@ import resource
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -211,6 +211,7 @@ def learn_style(
     folder: Path,
     *,
     base: ModelFolder,
+    exclude: Collection[Path] = (),
     gguf: Path | None = None,
     plan: TrainingPlan | None = None,
     config: Any = None,
@@ -238,7 +239,7 @@ def learn_style(
     report = progress or (lambda p: None)
     if plan.context > base.context_length:
         raise LearnError(f"The context is at most {base.context_length} tokens for this model.")
-    split = find_and_split(folder)
+    split = find_and_split(folder, exclude)
     tokenizer = Tokenizer.from_file(str(base.tokenizer_path))
     separator = int(base.special_tokens.get("eos_token_id") or 0)
     train, held_out = tokenize_split(split, tokenizer, plan.context, separator)
