@@ -43,7 +43,6 @@ Delete this document whenever you like — it goes to the trash, not into the vo
 """
 
 
-
 def untouched_welcome(folder: Path) -> Path | None:
     """The welcome page under ``folder`` (relative) while it still holds only the app's text:
     not the writer's writing (Learn my style leaves it out)."""
