@@ -33,6 +33,9 @@ This is your library: every document is a plain Markdown file in a folder you ow
 so any other tool can open it too.
 
 - Your words are **saved by themselves** a few seconds after you stop typing.
+- Pause after a sentence and the AI suggests what could come next, in grey: **Tab** takes it, \
+**Ctrl+Right** takes a word, **Escape** waves it away. It runs on this computer.
+- Select a passage for the **AI** menu (or right-click): rewrite, shorten, expand, brainstorm…
 - **Ctrl+Shift+P** opens the command palette with every action.
 - **F11** enters focus mode: just you and the page.
 - **Ctrl+F** finds, **Ctrl+H** replaces (with regular expressions if you like).
