@@ -74,11 +74,16 @@ EXTRACTIVE_NOTES = {
 EXTRACTIVE_NOTE = "Written by keeping your most important sentences, in their order."
 
 
-def method_note(task: Task, check: AnswerCheck) -> str:
-    """One line on who wrote the answer, when it was not the model."""
-    if check.method != METHOD_EXTRACTIVE:
-        return ""
-    return EXTRACTIVE_NOTES.get(task, EXTRACTIVE_NOTE)
+def method_note(task: Task, check: AnswerCheck, title: str = "", weak_note: str = "") -> str:
+    """One line under the answer: who wrote it when it was not the model, or, when the
+    model's answer failed at a task it is known to do poorly (``weak_note``), what would do
+    better."""
+    if check.method == METHOD_EXTRACTIVE:
+        return EXTRACTIVE_NOTES.get(task, EXTRACTIVE_NOTE)
+    if weak_note and not check.passed:
+        name = "Change tone" if task is Task.CHANGE_TONE else title
+        return f"{name} {weak_note}: Settings › AI › Models… adds one from a GGUF file you have."
+    return ""
 
 
 @dataclass
@@ -790,7 +795,12 @@ class AIFeature(QObject):
                 result.text,
                 result.stop_reason,
                 result.check,
-                method_note(Task(job.request.task), result.check),
+                method_note(
+                    Task(job.request.task),
+                    result.check,
+                    job.title,
+                    self.host.weak_tasks.get(Task(job.request.task), ""),
+                ),
             )
             if not result.cancelled and not result.text.strip():
                 self.say(f"{job.title}: the model wrote nothing usable for this text.")

@@ -758,13 +758,30 @@ def test_tasks_the_model_does_poorly_are_marked_in_the_menu(
     from inference.runtime import LocalModel
 
     note = "works better with a larger model"
-    monkeypatch.setattr(LocalModel, "weak_tasks", lambda self: {Task.CHANGE_TONE: note})
-    window, _document, _editor = open_doc(make_window, library)
+    weak = {Task.CHANGE_TONE: note, Task.EXPAND: note}
+    monkeypatch.setattr(LocalModel, "weak_tasks", lambda self: weak)
+    window, _document, editor = open_doc(make_window, library)
     # In this process, where the patched measurement applies.
     feature = ready_feature(qtbot, window, tiny_model_dir, model_process=False)
     assert feature.tone_menu.title() == f"Change tone — {note}"
     assert note in window.registry.action("ai.tone.formal").toolTip()
     assert window.registry.action("ai.shorten").text() == "Shorten"
+
+    # A failed answer at such a task says what would do better; a passing one says nothing.
+    failed = AnswerCheck(passed=False, reasons=("It is not longer than the original.",))
+    judge_answers(feature, [failed])
+    select(editor, 0, len(TEXT))
+    run_task_and_wait(qtbot, feature, "ai.expand")
+    assert feature.task_pane.verdict.text().endswith(
+        "Expand works better with a larger model: Settings › AI › Models… adds one from a "
+        "GGUF file you have."
+    )
+    judge_answers(feature, [AnswerCheck()])
+    run_task_and_wait(qtbot, feature, "ai.expand")
+    assert not feature.task_pane.verdict.isVisible()
+    judge_answers(feature, [failed])
+    run_task_and_wait(qtbot, feature, "ai.shorten")  # failed, but not a task marked weak
+    assert "larger model" not in feature.task_pane.verdict.text()
 
 
 def test_a_model_that_appears_in_the_cache_is_loaded_without_a_restart(
