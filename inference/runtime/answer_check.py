@@ -380,17 +380,27 @@ _COMMON_CAPITALS = frozenset(
 )
 
 
+_ARTICLES = frozenset(("a", "an", "the"))
+
+
 def _leaks(answer: str, source: str, prompt_texts: Iterable[str]) -> str | None:
     """A run of words the answer shares with the prompt but not with the source."""
     answer_tokens = _norm(answer)
-    if len(answer_tokens) < LEAK_NGRAM:
-        return None
-    source_grams = _ngrams(_norm(source), LEAK_NGRAM)
+    source_tokens = _norm(source)
+    source_grams = _ngrams(source_tokens, LEAK_NGRAM)
     answer_grams = _ngrams(answer_tokens, LEAK_NGRAM) - source_grams
     for text in prompt_texts:
         shared = answer_grams & _ngrams(_norm(text), LEAK_NGRAM)
         if shared:
             return " ".join(min(shared))
+        # A short example (a subject to describe, "an old greenhouse") is copied whole.
+        phrase = _norm(text)
+        if phrase and phrase[0] in _ARTICLES:
+            phrase = phrase[1:]
+        if 2 <= len(phrase) < LEAK_NGRAM:
+            gram = tuple(phrase)
+            if gram in _ngrams(answer_tokens, len(gram)) - _ngrams(source_tokens, len(gram)):
+                return " ".join(gram)
     return None
 
 
@@ -497,7 +507,10 @@ def check_answer(
     if repeated:
         reasons.append(f'It repeats itself ("{_quote(repeated)}").')
     norm_source, norm_text = " ".join(_norm(source)), " ".join(_norm(text))
-    if task is not Task.EXPAND and norm_source and norm_source in norm_text:
+    if task is Task.DESCRIBE:  # naming the subject is good; only saying nothing more is not
+        if norm_text and norm_text in norm_source:
+            reasons.append("It repeated your subject instead of describing it.")
+    elif task is not Task.EXPAND and norm_source and norm_source in norm_text:
         if count > source_count * 1.1:
             reasons.append("It repeated the original and added text of its own.")
         elif task in (Task.REWRITE, Task.CHANGE_TONE):

@@ -112,14 +112,15 @@ PATTERNS: dict[Task, Pattern] = {
         (
             (
                 "an old greenhouse",
-                "Cracked panes let in thin blades of light. The air smells of damp soil and "
-                "tomato leaves, and a tap drips steadily into a tin bucket by the door.",
+                "The old greenhouse lets in thin blades of light through its cracked panes. "
+                "The air smells of damp soil and tomato leaves, and a tap drips steadily into "
+                "a tin bucket by the door.",
             ),
             (
-                "a night market",
-                "Strings of bulbs sway above the stalls. Oil hisses in the woks, someone "
-                "laughs over the clatter of plates, and the warm air tastes of chilli and "
-                "sugar.",
+                "Jonas waited for the last bus in the rain.",
+                "Jonas stood under the broken shelter with his hood up, watching the rain "
+                "bounce off the road. The timetable was too faded to read, and every pair of "
+                "headlights that came round the corner belonged to a car.",
             ),
         ),
     ),

@@ -181,6 +181,26 @@ def test_describe_stays_on_its_subject() -> None:
     assert check(Task.DESCRIBE, on, subject, "").passed
 
 
+def test_a_description_names_its_subject_but_does_more_than_repeat_it() -> None:
+    subject = "The lighthouse had not been lit in eleven years."
+    echo = "The lighthouse had not been lit in eleven years."
+    assert "repeated your subject" in check(Task.DESCRIBE, echo, subject, "").summary
+    named = (
+        "The lighthouse had not been lit in eleven years. Rust streaks its white tower and "
+        "the lamp room is full of gulls' feathers."
+    )
+    assert check(Task.DESCRIBE, named, subject, "").passed
+
+
+def test_a_description_of_the_examples_subject_is_a_copy() -> None:
+    subject = "a fishing harbour at dawn"
+    stray = "The old greenhouse had been a home for the harbour's fishermen for twenty years."
+    reasons = check(Task.DESCRIBE, stray, subject, "").summary
+    assert 'copied words from the instructions or examples ("old greenhouse")' in reasons
+    own = "An old greenhouse by the harbour wall catches the first light of the morning."
+    assert check(Task.DESCRIBE, own, "an old greenhouse by the harbour", "").passed
+
+
 def test_an_empty_continuation_fails_with_a_reason() -> None:
     result = check_answer(Task.CONTINUE, "\n\n", source=STORY)
     assert not result.passed and result.reasons == ("The model wrote nothing usable.",)

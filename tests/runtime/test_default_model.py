@@ -289,6 +289,29 @@ def test_brainstorm_ideas_come_out_distinct_at_the_first_try(model: LocalModel) 
     assert sum(first_tries) >= 5, first_tries
 
 
+def test_a_description_stays_on_its_subject_at_the_first_try(model: LocalModel) -> None:
+    """Describe's worked examples never named their subject, and the model wandered off it
+    (a first answer passed 36 % of the time in 84 runs: strangers with "bright red eyes", the
+    examples' own night market); its examples now name it, as a description of it would."""
+    from dataclasses import replace
+
+    from inference.runtime.tasks import default_sampling
+
+    subjects = [
+        "a wicker basket",
+        "the bus station in Ostrava at night",
+        "Hana Blaha waited for the bus from Ostrava.",
+        "My aunt Rosalind walked everywhere with a basket on her arm.",
+    ]
+    first_tries = []
+    for subject in subjects:
+        for seed in (1, 2, 3):
+            sampling = replace(default_sampling(Task.DESCRIBE), seed=seed)
+            result = model.run(GenerationRequest("describe", selection=subject, sampling=sampling))
+            first_tries.append(result.check.attempts == 1)
+    assert sum(first_tries) >= 8, first_tries
+
+
 @pytest.mark.parametrize(("text", "notes"), ENDINGS)
 def test_shorten_is_shorter_or_marked(model: LocalModel, text: str, notes: str) -> None:
     result = model.run(
