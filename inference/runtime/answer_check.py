@@ -160,7 +160,16 @@ COMMON_RULES = (
 )
 
 _WORD = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:['’][A-Za-z]+)*")
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|\n+")
+# A sentence ends after . ! ? … and any closing quotes or brackets (which stay with it), or at
+# a line break.
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])([\"'”’)\]]*)[ \t]+")
+# After a quoted question or exclamation, a dialogue tag goes on with the same sentence:
+# '"Is it biting?" Nell asked.' / '"Stop!" she said.'
+_QUOTE_ENDS = re.compile(r"[?!…][\"'”’]$")
+_DIALOGUE_TAG = re.compile(
+    r"[a-z]|(?:[A-Z][\w'’-]*\s+){1,3}(?:said|says|asked|asks|replied|answered|shouted|"
+    r"whispered|called|cried)\b"
+)
 _NAME = re.compile(r"\b[A-Z][a-z\u00E0-\u024F]+(?:[-'’][A-Z]?[a-z]+)*\b")
 # Capitalised words that are not names even in the middle of a sentence.
 _NOT_NAMES = frozenset(
@@ -259,7 +268,31 @@ def word_count(text: str) -> int:
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_SPLIT.split(text) if s and s.strip()]
+    """``text``'s sentences, each exactly as written: closing quotes and brackets stay with
+    their sentence, a quoted question keeps its dialogue tag, and a quotation of several
+    sentences is one (within its line)."""
+    found: list[str] = []
+    for line in text.splitlines():
+        pieces, start = [], 0
+        for match in _SENTENCE_BREAK.finditer(line):
+            pieces.append(line[start : match.start() + len(match.group(1))])
+            start = match.end()
+        pieces.append(line[start:])
+        open_quote = False
+        for piece in (p.strip() for p in pieces):
+            if not piece:
+                continue
+            tagged = _QUOTE_ENDS.search(found[-1]) and _DIALOGUE_TAG.match(piece) if found else False
+            if open_quote or tagged:
+                found[-1] += " " + piece
+            else:
+                found.append(piece)
+            open_quote = _quote_left_open(found[-1])
+    return found
+
+
+def _quote_left_open(sentence: str) -> bool:
+    return sentence.count('"') % 2 == 1 or sentence.count("“") > sentence.count("”")
 
 
 def _norm(text: str) -> list[str]:

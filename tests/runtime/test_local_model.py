@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from inference.runtime import GenerationRequest, LocalModel, SamplingSettings, StopReason, Task
-from inference.runtime.answer_check import word_count
+from inference.runtime.answer_check import sentences, word_count
 from inference.runtime.extractive import extract
 from inference.runtime.local_model import MAX_RETRIES
 from inference.runtime.measured_quality import (
@@ -169,6 +169,33 @@ def test_extract_splits_one_long_sentence_into_clauses() -> None:
     result = extract(source, 8, by_length)
     assert 0 < word_count(result) <= 8
     assert result.split()[0] in source
+
+
+DIALOGUE = (
+    '"Is it biting?" Nell asked. Walt shook his head without looking up. "Fish are thinking '
+    'about it. Some of them are philosophers." She sat beside him. "How long do they think '
+    'for?" "Depends on the fish," he said.'
+)
+
+
+def test_extract_keeps_the_writers_dialogue_as_written() -> None:
+    """Sentences were split before their closing quotes, which were dropped: the extractive
+    shorten of a dialogue came out as '"Is it biting? Nell asked. … "How long do they think
+    for?' — the writer's punctuation broken."""
+    for limit in (6, 12, 20, 30):
+        result = extract(DIALOGUE, limit, by_length)
+        assert result.count('"') % 2 == 0, result
+        assert result.count("?") == result.count('?"'), result  # every question as quoted
+        kept = sentences(result)
+        assert kept and all(sentence in DIALOGUE for sentence in kept), result
+    assert sentences(DIALOGUE) == [
+        '"Is it biting?" Nell asked.',
+        "Walt shook his head without looking up.",
+        '"Fish are thinking about it. Some of them are philosophers."',
+        "She sat beside him.",
+        '"How long do they think for?"',
+        '"Depends on the fish," he said.',
+    ]
 
 
 def test_extract_always_fits_even_a_single_unbreakable_sentence() -> None:
