@@ -282,7 +282,9 @@ def sentences(text: str) -> list[str]:
         for piece in (p.strip() for p in pieces):
             if not piece:
                 continue
-            tagged = _QUOTE_ENDS.search(found[-1]) and _DIALOGUE_TAG.match(piece) if found else False
+            tagged = bool(found) and bool(
+                _QUOTE_ENDS.search(found[-1]) and _DIALOGUE_TAG.match(piece)
+            )
             if open_quote or tagged:
                 found[-1] += " " + piece
             else:
