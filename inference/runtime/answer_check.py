@@ -76,6 +76,7 @@ NEW_WORDS_SHARE: dict[Task, float] = {
     Task.SHORTEN: 0.4,
     Task.SUMMARIZE: 0.45,
     Task.REWRITE: 0.5,
+    Task.CHANGE_TONE: 0.5,
 }
 _STOP_WORDS = frozenset(
     [
@@ -157,7 +158,8 @@ RULES: dict[Task, str] = {
     Task.EXPAND: ">= 120 % of the words; all names kept; no new names",
     Task.REWRITE: "60-160 % of the words; all names kept; no new names; not unchanged; "
     "<= 50 % new content words",
-    Task.CHANGE_TONE: "60-160 % of the words; all names kept; no new names; not unchanged",
+    Task.CHANGE_TONE: "60-160 % of the words; all names kept; no new names; not unchanged; "
+    "<= 50 % new content words",
     Task.BRAINSTORM: ">= 3 distinct ideas of <= 30 words",
     Task.DESCRIBE: "10-220 words",
 }
@@ -608,18 +610,23 @@ def _new_content_words(text: str, source: str) -> list[str]:
     return [w for w in _norm(text) if len(w) > 3 and w not in _STOP_WORDS and _stem(w) not in known]
 
 
+def _without_possessive(word: str) -> str:
+    """ "Brandt's" and "Brandt" are the same name."""
+    return re.sub(r"['’]s?$", "", word)
+
+
 def _name_problems(task: Task, text: str, source: str, notes: str) -> list[str]:
     problems = []
     source_names = proper_names(source) | (notes_names(notes) & set(words(source)))
-    answer_words = set(words(text))
-    missing = sorted(n for n in source_names if n not in answer_words)
+    answer_words = {_without_possessive(w) for w in words(text)}
+    missing = sorted(n for n in source_names if _without_possessive(n) not in answer_words)
     if task in (Task.SHORTEN, Task.SUMMARIZE):
         if source_names and len(missing) == len(source_names):
             problems.append(f"It lost the names in your text ({', '.join(missing[:3])}).")
     elif missing:
         problems.append(f"It dropped names from your text ({', '.join(missing[:3])}).")
-    known = {w.lower() for w in words(source) + words(notes)}
-    invented = sorted(n for n in proper_names(text) if n.lower() not in known)
+    known = {_without_possessive(w).lower() for w in words(source) + words(notes)}
+    invented = sorted(n for n in proper_names(text) if _without_possessive(n).lower() not in known)
     if invented:
         problems.append(
             f"It brought in names that are not in your text ({', '.join(invented[:3])})."

@@ -121,6 +121,32 @@ def test_the_letter_answer_is_marked_as_a_letter_with_an_invented_name() -> None
     assert "letter" in reasons and "Sarah" in reasons
 
 
+def test_every_worked_example_passes_its_own_tasks_check() -> None:
+    """The examples are the answers the rules are for: a rule that fails one is wrong."""
+    from inference.runtime.few_shot import _TONE_PLAIN, TONE_EXAMPLES
+
+    pairs = [
+        (task, source, answer) for task, p in PATTERNS.items() for source, answer in p.examples
+    ]
+    pairs += [(Task.CHANGE_TONE, _TONE_PLAIN, answer) for _, answer in TONE_EXAMPLES.values()]
+    for task, source, answer in pairs:
+        result = check_answer(task, answer, source=source, prompt_texts=())
+        assert result.passed, (task, answer, result.reasons)
+
+
+def test_a_tone_change_says_nothing_the_text_does_not() -> None:
+    # Seen with the default model, "friendly", passing before this rule.
+    source = (
+        "The Orla sensor measures the water level every fifteen minutes and sends a reading "
+        "over LoRaWAN once an hour. Between readings the radio is switched off to save power."
+    )
+    invented = (
+        "The Orla water sensor is a very reliable device. It can withstand the most extreme "
+        "weather conditions and has been used to monitor water levels in the ocean for years."
+    )
+    assert "says things your text does not" in check(Task.CHANGE_TONE, invented, source).summary
+
+
 def test_copying_a_worked_example_fails() -> None:
     example = PATTERNS[Task.SHORTEN].examples[1][1]
     result = check(Task.SHORTEN, example, STORY)
