@@ -169,8 +169,8 @@ COMMON_RULES = (
 )
 
 _WORD = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:['’][A-Za-z]+)*")
-# A sentence ends after . ! ? … and any closing quotes or brackets (which stay with it), or at
-# a line break.
+# Within a line, a sentence ends after . ! ? … and any closing quotes or brackets (which stay
+# with it).
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?…])([\"'”’)\]]*)[ \t]+")
 # After a quoted question or exclamation, a dialogue tag goes on with the same sentence:
 # '"Is it biting?" Nell asked.' / '"Stop!" she said.'
@@ -611,7 +611,7 @@ def _new_content_words(text: str, source: str) -> list[str]:
 
 
 def _without_possessive(word: str) -> str:
-    """ "Brandt's" and "Brandt" are the same name."""
+    """The word without a possessive ending: "Brandt's" is the name Brandt."""
     return re.sub(r"['’]s?$", "", word)
 
 
