@@ -161,7 +161,9 @@ class AIFeature(QObject):
         self.notice = AINotice()
         self.model_label = AIModelLabel()  # which model answers
         window.add_status_widget(self.status)
-        window.add_status_widget(self.model_label)  # left of the device label
+        # On the left, where a status message takes its place while it shows: beside the
+        # permanent items a message had ~260 px of a 1200 px window and was cut off.
+        window.add_status_widget(self.model_label, permanent=False)
         window.add_status_widget(self.notice, permanent=False)
         self.task_pane = TaskPane()
         self.notes_pane = NotesPane()

@@ -66,6 +66,11 @@ def test_add_set_default_generate_and_remove(
 ) -> None:
     window, feature, editor = ready_window(qtbot, make_window, library)
     assert feature.model_label.text() == "Model: Built-in tiny"
+    # A status message takes the model's place while it shows, so it is not cut off.
+    window.statusBar().showMessage("Rewrite: the answer did not pass its check.")
+    assert feature.model_label.isHidden()
+    window.statusBar().clearMessage()
+    assert not feature.model_label.isHidden()
     assert window.registry.action("ai.models") in feature.settings_menu.actions()
 
     window.registry.trigger("ai.models")  # Settings > AI > Models…
