@@ -175,10 +175,8 @@ _SENTENCE_BREAK = re.compile(r"(?<=[.!?…])([\"'”’)\]]*)[ \t]+")
 # After a quoted question or exclamation, a dialogue tag goes on with the same sentence:
 # '"Is it biting?" Nell asked.' / '"Stop!" she said.'
 _QUOTE_ENDS = re.compile(r"[?!…][\"'”’]$")
-_DIALOGUE_TAG = re.compile(
-    r"[a-z]|(?:[A-Z][\w'’-]*\s+){1,3}(?:said|says|asked|asks|replied|answered|shouted|"
-    r"whispered|called|cried)\b"
-)
+_SPEECH_VERBS = "said|says|asked|asks|replied|answered|shouted|whispered"
+_DIALOGUE_TAG = re.compile(rf"[a-z]|(?:[A-Z][\w'’-]*\s+){{1,3}}(?:{_SPEECH_VERBS}|called|cried)\b")
 _NAME = re.compile(r"\b[A-Z][a-z\u00E0-\u024F]+(?:[-'’][A-Z]?[a-z]+)*\b")
 # Capitalised words that are not names even in the middle of a sentence.
 _NOT_NAMES = frozenset(
@@ -322,10 +320,7 @@ def distinct_2(text: str) -> float:
 
 
 # After a sentence's first word, these mark it as someone's name ("Pim said", "Rook:").
-_SPEAKER = re.compile(
-    r"\s*(?::|\s(?:said|says|asked|asks|replied|answered|told|shouted|whispered|nodded|"
-    r"smiled|laughed|sighed)\b)"
-)
+_SPEAKER = re.compile(rf"\s*(?::|\s(?:{_SPEECH_VERBS}|told|nodded|smiled|laughed|sighed)\b)")
 
 
 def proper_names(text: str) -> set[str]:
@@ -434,11 +429,11 @@ def _leaks(answer: str, source: str, prompt_texts: Iterable[str]) -> str | None:
     source_grams = _ngrams(source_tokens, LEAK_NGRAM)
     answer_grams = _ngrams(answer_tokens, LEAK_NGRAM) - source_grams
     for text in prompt_texts:
-        shared = answer_grams & _ngrams(_norm(text), LEAK_NGRAM)
+        phrase = _norm(text)
+        shared = answer_grams & _ngrams(phrase, LEAK_NGRAM)
         if shared:
             return " ".join(min(shared))
         # A short example (a subject to describe, "an old greenhouse") is copied whole.
-        phrase = _norm(text)
         if phrase and phrase[0] in _ARTICLES:
             phrase = phrase[1:]
         if 2 <= len(phrase) < LEAK_NGRAM:
@@ -566,7 +561,7 @@ def check_answer(
     new_share = NEW_WORDS_SHARE.get(task)
     if new_share is not None:
         added = _new_content_words(text, source + " " + notes)
-        content = [w for w in _norm(text) if len(w) > 3 and w not in _STOP_WORDS]
+        content = _content_words(text)
         if content and len(added) / len(content) > new_share and len(added) >= 2:
             reasons.append(
                 f"It says things your text does not ({', '.join(sorted(set(added))[:4])})."
@@ -598,16 +593,20 @@ def _stem(word: str) -> str:
     return word[:5]
 
 
+def _content_words(text: str) -> list[str]:
+    return [w for w in _norm(text) if len(w) > 3 and w not in _STOP_WORDS]
+
+
 def _content_kept(text: str, source: str) -> tuple[int, int]:
     """How many of ``source``'s distinct content words (by stem) ``text`` keeps, of how many."""
-    stems = {_stem(w) for w in _norm(source) if len(w) > 3 and w not in _STOP_WORDS}
+    stems = {_stem(w) for w in _content_words(source)}
     return len(stems & {_stem(w) for w in _norm(text)}), len(stems)
 
 
 def _new_content_words(text: str, source: str) -> list[str]:
     """Content words of ``text`` whose stem never occurs in ``source``."""
     known = {_stem(w) for w in _norm(source)}
-    return [w for w in _norm(text) if len(w) > 3 and w not in _STOP_WORDS and _stem(w) not in known]
+    return [w for w in _content_words(text) if _stem(w) not in known]
 
 
 def _without_possessive(word: str) -> str:
