@@ -14,6 +14,18 @@ def test_title_is_the_first_heading_else_the_first_line() -> None:
     assert title_from_text("# 第一章 灯塔") == "第一章 灯塔"
 
 
+def test_a_first_paragraph_gives_its_first_sentence() -> None:
+    storm = "The storm came in after dusk. Mara pulled the shutters closed and counted the boats."
+    assert title_from_text(storm) == "The storm came in after dusk"
+    hale = "Mr. Hale came home late. The dog had gone."
+    assert title_from_text(hale) == "Mr. Hale came home late"
+    assert title_from_text('"Where to?" she asked. He did not say.') == "Where to she asked"
+    assert title_from_text("It was 1999! 2000 came next.") == "It was 1999!"
+    assert title_from_text("Fog rolled in. ") == "Fog rolled in"
+    # A heading is the writer's title as written, sentences and all.
+    assert title_from_text("# Part one. The sea\n\nText.") == "Part one. The sea"
+
+
 def test_title_drops_characters_files_cannot_have_and_stays_short() -> None:
     assert title_from_text("# Why? A/B: notes*") == "Why A B notes"
     long = "word " * 40
