@@ -58,6 +58,9 @@ MIN_LENGTH_RATIO: dict[Task, float] = {
 }
 BRAINSTORM_MIN_IDEAS = 3
 BRAINSTORM_MAX_IDEA_WORDS = 30
+# An idea sharing this share of its word pairs (3 or more) with the text restates it: "The
+# storm came in on the harbour just after dusk." for a paragraph that opens with it is no idea.
+RESTATED_PAIR_SHARE = 0.7
 DESCRIBE_MAX_WORDS = 220
 # Continue: below this share of distinct word pairs (on 12+ words) the text is going round.
 MIN_DISTINCT_2 = 0.6
@@ -459,6 +462,14 @@ def _quote(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def restates_text(idea: str, source: str) -> bool:
+    """Whether a brainstormed ``idea`` says again what ``source`` says, nearly word for word."""
+    pairs = _ngrams(_norm(idea), 2)
+    if len(pairs) < 3:
+        return False
+    return len(pairs & _ngrams(_norm(source), 2)) >= RESTATED_PAIR_SHARE * len(pairs)
+
+
 def _ideas(answer: str) -> list[str]:
     return [
         _LIST_ITEM.sub("", line).strip()
@@ -577,11 +588,13 @@ def check_answer(
 
     if task is Task.BRAINSTORM:
         ideas = _ideas(text)
-        distinct = {tuple(_norm(i)) for i in ideas if _norm(i)}
+        restated = [i for i in ideas if restates_text(i, source)]
+        distinct = {tuple(_norm(i)) for i in ideas if _norm(i) and i not in restated}
         if len(distinct) < BRAINSTORM_MIN_IDEAS:
+            repeats = f" ({len(restated)} repeated your text)" if restated else ""
             reasons.append(
-                f"It gave {len(distinct)} distinct idea{'s' if len(distinct) != 1 else ''}; "
-                f"at least {BRAINSTORM_MIN_IDEAS} were asked for."
+                f"It gave {len(distinct)} distinct idea{'s' if len(distinct) != 1 else ''}"
+                f"{repeats}; at least {BRAINSTORM_MIN_IDEAS} were asked for."
             )
         long = [i for i in ideas if word_count(i) > BRAINSTORM_MAX_IDEA_WORDS]
         if long:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from inference.runtime.answer_check import restates_text
 from inference.runtime.tasks import Task
 
 # ChatML-style markers and the classic ones, in case the model writes them out as text.
@@ -121,20 +122,20 @@ def clean_answer(
     ):
         cleaned = cleaned[1:-1].strip()
     if task is Task.BRAINSTORM:
-        cleaned = _as_list(cleaned)
+        cleaned = _as_list(cleaned, source)
     return cleaned or raw.strip()
 
 
-def _as_list(text: str) -> str:
+def _as_list(text: str, source: str) -> str:
+    """One "- " item per line; ideas that only restate ``source`` are left out while others
+    remain (the check then counts what is left)."""
     items = []
     for line in text.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        item = _LIST_ITEM.sub("", line).strip()
+        item = _LIST_ITEM.sub("", line.strip()).strip()
         if item:
-            items.append(f"- {item}")
-    return "\n".join(items)
+            items.append(item)
+    new = [item for item in items if not restates_text(item, source)]
+    return "\n".join(f"- {item}" for item in (new or items))
 
 
 class AnswerStream:

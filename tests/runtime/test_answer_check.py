@@ -207,6 +207,21 @@ def test_brainstorm_needs_three_distinct_short_ideas() -> None:
     assert check(Task.BRAINSTORM, good).passed
 
 
+def test_an_idea_that_restates_the_text_is_not_an_idea() -> None:
+    restating = (
+        "- The lighthouse has not been lit in eleven years.\n"
+        "- Maren finds a logbook.\n- A ship signals at night."
+    )
+    summary = check(Task.BRAINSTORM, restating).summary
+    assert "2 distinct ideas (1 repeated your text)" in summary
+    # Words of the text in a new idea are fine.
+    own_words = (
+        "- The lighthouse was lit by a stranger.\n"
+        "- Maren finds a logbook.\n- A ship signals at night."
+    )
+    assert check(Task.BRAINSTORM, own_words).passed
+
+
 def test_describe_stays_on_its_subject() -> None:
     subject = "an old lighthouse on a cliff"
     off = "A man with a beard and long white hair, who was the only one who could help."

@@ -79,6 +79,17 @@ def test_brainstorm_becomes_a_markdown_list() -> None:
     )
 
 
+def test_brainstorm_leaves_out_ideas_that_restate_the_text() -> None:
+    source = "The storm came in off the harbour just after dusk. Mara closed the shutters."
+    raw = (
+        "- Mara is a sailor.\n- The storm came in on the harbour just after dusk.\n"
+        "- A boat is lost."
+    )
+    assert clean_answer(Task.BRAINSTORM, raw, source) == "- Mara is a sailor.\n- A boat is lost."
+    restating_only = "- The storm came in off the harbour."
+    assert clean_answer(Task.BRAINSTORM, restating_only, source) == restating_only
+
+
 def test_cleaning_never_empties_a_real_answer() -> None:
     assert clean_answer(Task.SUMMARIZE, "Here is the summary:\n") == "Here is the summary:"
 
