@@ -60,9 +60,11 @@ def child_startup(library: str) -> None:
     longest event-loop stall while the start-up's background work runs (word counts,
     spelling dictionary, sync and AI imports, the AI model) and how long closing took."""
     sys.path.insert(0, str(REPO))
+    from desktop.ui import pyside_import_check
     from desktop.ui.startup_objects import pause_collection
 
     pause_collection()  # as the ``draftsmith`` command does before importing the editor
+    pyside_import_check.install()
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 

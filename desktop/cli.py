@@ -42,9 +42,11 @@ def launch_editor(args: argparse.Namespace) -> int:
     if not has_display():
         print(HEADLESS_HELP, file=sys.stderr)
         return 2
+    from desktop.ui import pyside_import_check
     from desktop.ui.startup_objects import pause_collection
 
     pause_collection()  # until the window is built (``open_window``)
+    pyside_import_check.install()  # before the editor's ~250 modules import
     from desktop.ui.app import run  # Qt is imported only when the editor really starts
 
     return run(sys.argv[:1], library_path=args.library)

@@ -12,8 +12,6 @@ from __future__ import annotations
 import sys
 from types import ModuleType
 
-import shiboken6  # noqa: F401  (installs PySide6's import hook and its ``feature`` module)
-
 QT_PACKAGES = ("PySide6", "shiboken6")
 
 
@@ -36,8 +34,11 @@ def uses_pyside(module: ModuleType) -> bool:
 
 
 def install() -> bool:
-    """Replace PySide6's source-reading check with ``uses_pyside``; False where this PySide6
-    has no such check (another version: its own check stays)."""
+    """Import Qt's bindings and replace PySide6's source-reading check with ``uses_pyside``
+    (the ``draftsmith`` command does this before importing the editor); False where this
+    PySide6 has no such check (another version: its own check stays)."""
+    import shiboken6  # noqa: F401  (installs PySide6's import hook and its ``feature`` module)
+
     feature = sys.modules.get("shibokensupport.feature")
     if feature is None or not callable(getattr(feature, "_mod_uses_pyside", None)):
         return False

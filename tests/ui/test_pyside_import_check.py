@@ -20,6 +20,7 @@ def test_a_module_imported_after_the_editors_modules_is_not_read_as_text(tmp_pat
     (tmp_path / "plain_module.py").write_text("VALUE = 1\n", encoding="utf-8")
     script = (
         "import linecache, sys; sys.path.insert(0, sys.argv[1])\n"
+        "from desktop.ui import pyside_import_check; pyside_import_check.install()\n"
         "import desktop.ui.main_window\n"
         "import plain_module\n"
         "print(any(name.endswith('plain_module.py') for name in linecache.cache))"
@@ -34,6 +35,21 @@ def test_a_module_imported_after_the_editors_modules_is_not_read_as_text(tmp_pat
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"  # PySide6's own check reads it (``inspect``)
+
+
+def test_the_draftsmith_command_installs_it_before_the_editor_imports() -> None:
+    source = (REPO / "desktop" / "cli.py").read_text(encoding="utf-8")
+    launch = source[source.index("def launch_editor") :]
+    assert launch.index("pyside_import_check.install()") < launch.index("desktop.ui.app")
+
+
+def test_the_models_process_never_loads_qt() -> None:
+    script = "import sys, desktop.ui.model_process; print('PySide6' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
 
 
 def test_modules_holding_qt_names_use_pyside() -> None:
