@@ -40,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "window_geometry": "",
     "first_run_done": False,
     "recent_documents": [],  # newest first, paths as strings
+    "export_folder": "",  # where the last export went; empty: the document's own folder
     # AI help (read by desktop/ui/ai_feature.py at install and whenever one changes)
     "ai_suggest_after_pause": True,
     "ai_suggest_delay_ms": 1000,
@@ -132,6 +133,12 @@ class Settings:
                 path = new / path.relative_to(old)
             renamed.append(str(path))
         self.set("recent_documents", renamed)
+
+    def export_folder(self) -> Path | None:
+        """The folder the last export went to, while it still exists."""
+        value = self.get_str("export_folder")
+        folder = Path(value).expanduser() if value else None
+        return folder if folder is not None and folder.is_dir() else None
 
     # AI options, clamped to what the runtime accepts.
     def ai_suggest_delay_ms(self) -> int:

@@ -184,8 +184,10 @@ class DocumentActions:
     def _export(
         self, text: str, title: str, fmt: str, destination: Path | None, start_folder: Path
     ) -> Path | None:
-        """Asks where, starting in the document's folder with the document's name."""
+        """Asks where, with the document's name, starting where the last export went (the
+        first time: the document's folder)."""
         if destination is None:
+            start_folder = self.window.settings.export_folder() or start_folder
             suggested = start_folder / f"{title}.{fmt}"
             if suggested.exists():  # never offer to overwrite the document itself
                 suggested = start_folder / f"{title} (exported).{fmt}"
@@ -209,5 +211,6 @@ class DocumentActions:
         except SaveError as error:
             self.window.prompter.error("Export failed", str(error))
             return None
+        self.window.settings.set("export_folder", str(destination.parent))  # saved at close
         self.window.statusBar().showMessage(f"Exported “{destination.name}”.", 6000)
         return destination

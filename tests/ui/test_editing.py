@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QLabel
 
 from desktop import paths
 from desktop.library import Library
+from desktop.settings import Settings
 from desktop.ui.themes import DARK, LIGHT
 from tests.ui.conftest import ScriptedPrompter, type_into
 
@@ -512,6 +513,31 @@ def test_export_dialog_opens_in_the_documents_folder_with_its_name(
     assert window.export_current("md") is None
     assert "open document" in prompter.messages("error")[-1]
     assert document.path.read_text(encoding="utf-8") == STORY
+
+
+def test_the_next_export_starts_where_the_last_one_went(
+    make_window: Any, library: Library, prompter: ScriptedPrompter, tmp_path: Path
+) -> None:
+    outside = tmp_path / "Submissions"
+    outside.mkdir()
+    window = make_window()
+    first = window.open_document(library.create_document(None, "The Lighthouse", STORY))
+    prompter.save_paths.append(outside / "The Lighthouse.docx")
+    window.registry.trigger("file.export.docx")
+    assert (outside / "The Lighthouse.docx").is_file()
+    window.open_document(library.create_document(None, "The Harbour", STORY))
+    prompter.save_paths.append(None)
+    window.registry.trigger("file.export.pdf")
+    assert prompter.save_starts[-1] == outside / "The Harbour.pdf"
+    window.close()  # the folder is remembered with the session
+    assert Settings(window.settings.path).export_folder() == outside
+    (outside / "The Lighthouse.docx").unlink()
+    outside.rmdir()  # gone: the document's own folder again
+    window = make_window()
+    window.open_document(first.path)
+    prompter.save_paths.append(None)
+    window.registry.trigger("file.export.html")
+    assert prompter.save_starts[-1] == first.path.parent / "The Lighthouse.html"
 
 
 def test_words_accepted_from_ai_count_apart_from_the_daily_goal(
