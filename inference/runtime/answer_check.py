@@ -58,6 +58,8 @@ MIN_LENGTH_RATIO: dict[Task, float] = {
 }
 BRAINSTORM_MIN_IDEAS = 3
 BRAINSTORM_MAX_IDEA_WORDS = 30
+# Tasks that say again what the text says: a number the text does not give is invented.
+KEEPS_THE_FACTS = (Task.SHORTEN, Task.SUMMARIZE, Task.REWRITE, Task.CHANGE_TONE)
 # An idea sharing this share of its word pairs (3 or more) with the text restates it: "The
 # storm came in on the harbour just after dusk." for a paragraph that opens with it is no idea.
 RESTATED_PAIR_SHARE = 0.7
@@ -155,15 +157,16 @@ _STOP_WORDS = frozenset(
 RULES: dict[Task, str] = {
     Task.CONTINUE: "some text; no loop (distinct word pairs >= 60 %); no repeated sentence, "
     "none copied from the text before",
-    Task.SHORTEN: "<= 75 % of the words; names kept; no new names; <= 40 % new content words; "
-    ">= 20 % of the content words kept",
-    Task.SUMMARIZE: "<= 50 % of the words; a name kept; no new names; <= 45 % new content words",
+    Task.SHORTEN: "<= 75 % of the words; names kept; no new names or numbers; <= 40 % new "
+    "content words; >= 20 % of the content words kept",
+    Task.SUMMARIZE: "<= 50 % of the words; a name kept; no new names or numbers; <= 45 % new "
+    "content words",
     Task.EXPAND: ">= 120 % of the words; all names kept; no new names",
-    Task.REWRITE: "60-160 % of the words; all names kept; no new names; not unchanged; "
-    "<= 50 % new content words",
-    Task.CHANGE_TONE: "60-160 % of the words; all names kept; no new names; not unchanged; "
-    "<= 50 % new content words",
-    Task.BRAINSTORM: ">= 3 distinct ideas of <= 30 words",
+    Task.REWRITE: "60-160 % of the words; all names kept; no new names or numbers; not "
+    "unchanged; <= 50 % new content words",
+    Task.CHANGE_TONE: "60-160 % of the words; all names kept; no new names or numbers; not "
+    "unchanged; <= 50 % new content words",
+    Task.BRAINSTORM: ">= 3 distinct ideas of <= 30 words, none restating the text",
     Task.DESCRIBE: "10-220 words",
 }
 COMMON_RULES = (
@@ -582,9 +585,15 @@ def check_answer(
         if total >= MIN_CONTENT_FOR_COVERAGE and kept < total * MIN_SHORTEN_COVERAGE:
             reasons.append(f"It keeps too little of what your text says ({kept} of {total} words).")
 
-    # Names.
+    # Names and numbers.
     if task in (Task.SHORTEN, Task.SUMMARIZE, Task.EXPAND, Task.REWRITE, Task.CHANGE_TONE):
         reasons.extend(_name_problems(task, text, source, notes))
+    if task in KEEPS_THE_FACTS:
+        invented_numbers = sorted(numbers(text, answer=True) - numbers(f"{source}\n{notes}"))
+        if invented_numbers:
+            reasons.append(
+                f"It gives numbers your text does not ({', '.join(invented_numbers[:3])})."
+            )
 
     if task is Task.BRAINSTORM:
         ideas = _ideas(text)
@@ -625,6 +634,47 @@ def _new_content_words(text: str, source: str) -> list[str]:
 def _without_possessive(word: str) -> str:
     """The word without a possessive ending: "Brandt's" is the name Brandt."""
     return re.sub(r"['’]s?$", "", word)
+
+
+# One line of words each reads better than a list literal of them.
+_CARDINALS = (  # noqa: SIM905
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen"
+).split()
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()  # noqa: SIM905
+_ORDINALS = (  # noqa: SIM905
+    "zeroth first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth "
+    "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth"
+).split()
+_NUMBER_WORDS = {
+    **{word: n for n, word in enumerate(_CARDINALS)},
+    **{word: n for n, word in enumerate(_ORDINALS)},
+    **{word: 20 + 10 * n for n, word in enumerate(_TENS)},
+    **{word[:-1] + "ieth": 20 + 10 * n for n, word in enumerate(_TENS)},
+}
+_MULTIPLIERS = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
+_DIGITS = re.compile(r"\d+(?:[.,:]\d+)*")
+_NUMBER_WORD = re.compile(r"[a-z]+(?:-[a-z]+)?")
+
+
+def numbers(text: str, *, answer: bool = False) -> set[str]:
+    """The numbers ``text`` gives, as digits: "fifteen", "15" and "twenty-first" are "15",
+    "15" and "21"; "two hundred" is "200". With ``answer``, only what clearly is a number
+    (digits, and number words from "two" up) counts."""
+    found = {digits.replace(",", "") for digits in _DIGITS.findall(text)}
+    previous: int | None = None
+    for word in _NUMBER_WORD.findall(text.lower()):
+        parts = word.split("-")
+        value: int | None = None
+        if all(part in _NUMBER_WORDS for part in parts):
+            value = sum(_NUMBER_WORDS[part] for part in parts)
+        elif word in _MULTIPLIERS and previous is not None:
+            value = previous * _MULTIPLIERS[word]
+            found.discard(str(previous))
+        if value is not None and not (answer and (value < 2 or word in _ORDINALS[:3])):
+            found.add(str(value))
+        previous = value
+    return found
 
 
 def _name_problems(task: Task, text: str, source: str, notes: str) -> list[str]:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from inference.runtime.answer_check import check_answer, distinct_2, proper_names, word_count
+from inference.runtime.answer_check import (
+    check_answer,
+    distinct_2,
+    numbers,
+    proper_names,
+    word_count,
+)
 from inference.runtime.few_shot import PATTERNS, all_example_texts
 from inference.runtime.tasks import Task
 
@@ -195,6 +201,32 @@ def test_proper_names_ignore_sentence_openers_and_days() -> None:
     names = proper_names("On Monday the boat left. Then Dov Adler waved to Noa. Rook: 'Go.'")
     assert {"Dov", "Adler", "Noa", "Rook"} <= names
     assert not names & {"On", "Monday", "Then"}
+
+
+def test_numbers_are_read_as_digits_whichever_way_they_are_written() -> None:
+    assert numbers("every fifteen minutes, 15 times") == {"15"}
+    assert numbers("on the fourteenth of June, over two hundred guests") == {"14", "200"}
+    assert numbers("forty percent, twenty-first, 1,200 and 3.5 at 10:30") == {
+        "40",
+        "21",
+        "1200",
+        "3.5",
+        "10:30",
+    }
+    # In an answer "one of them", "at first" and "a second" are words.
+    assert numbers("one of them, at first, for a second", answer=True) == set()
+
+
+def test_a_text_said_again_gives_no_number_the_original_does_not() -> None:
+    invented = "Maren Holt kept the light at Carrow Point for 12 years."
+    for task in (Task.SUMMARIZE, Task.REWRITE):
+        assert "numbers your text does not (12)" in check(task, invented).summary
+    same_fact = "Maren Holt found that the Carrow Point light had been dark for 11 years."
+    assert "numbers" not in check(Task.SUMMARIZE, same_fact).summary  # "eleven years"
+    assert "numbers" not in check(Task.SUMMARIZE, same_fact, notes="Eleven.").summary
+    from_notes = "Maren Holt came to Carrow Point in 1952 to light the lamp again."
+    assert "numbers" in check(Task.SUMMARIZE, from_notes).summary
+    assert "numbers" not in check(Task.SUMMARIZE, from_notes, notes=f"{NOTES} Year: 1952.").summary
 
 
 # -- brainstorm, describe, continue ----------------------------------------------------
