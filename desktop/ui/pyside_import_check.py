@@ -4,8 +4,8 @@ file and searches it for "PySide6" (``shibokensupport.feature._mod_uses_pyside``
 imports after Qt's are ~250 modules, and those reads took ~50 ms of their ~350 ms, much of it in
 background threads holding the interpreter lock while the window paints (a start-up stall's
 stack caught one in ``inspect.getsource``). Draftsmith uses no ``__feature__`` option, so the
-question is answered from what the finished module holds instead: a Qt module, class or function
-among its names."""
+question is answered from what the finished module holds instead: a Qt module or class among
+its names."""
 
 from __future__ import annotations
 
