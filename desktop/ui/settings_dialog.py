@@ -408,7 +408,10 @@ class SettingsDialog(QDialog):
         self.license_button.clicked.connect(self.window_.show_license)
         form.addRow(self.license_state)
         form.addRow(intro)
-        form.addRow(self.license_button)
+        button_row = QHBoxLayout()  # its natural width, as the Sync page's buttons
+        button_row.addWidget(self.license_button)
+        button_row.addStretch(1)
+        form.addRow(button_row)
         return page
 
     def _fill_license_page(self) -> None:
