@@ -259,9 +259,15 @@ class LibraryOperations:
                 document.save()
                 self.tabs.remove(document)
         try:
-            window.library.delete(target)
+            kept_in = window.library.delete(target)
         except (OSError, LibraryError) as exc:
             window.prompter.error("Couldn't move to trash", _in_words(exc))
             return False
         window.library_pane.refresh()
+        where = (
+            "your system's trash, which can put it back"
+            if kept_in is None
+            else f"the library's trash folder ({kept_in.parent})"
+        )
+        window.statusBar().showMessage(f"Moved “{target.name}” to {where}.", 10_000)
         return True

@@ -60,3 +60,19 @@ def test_a_read_only_window_offers_nothing_that_writes(make_window: Any, library
     )
     window.library_pane.move_requested.emit(chapter, folder)  # a drag and drop in the sidebar
     assert chapter.exists() and not (folder / chapter.name).exists()
+
+
+def test_moving_to_the_trash_says_where_it_went(make_window: Any, library: Library) -> None:
+    chapter = library.create_document(None, "Chapter", "text")
+    window = make_window()
+    window.open_document(chapter)
+    choose(window.library_operations.context_menu(chapter), "Move to trash")
+    assert not chapter.exists() and not window.documents
+    message = window.statusBar().currentMessage()
+    if (library.root / ".trash" / "Chapter.md").exists():  # no system trash here
+        assert (
+            message
+            == f"Moved “Chapter.md” to the library's trash folder ({library.root / '.trash'})."
+        )
+    else:
+        assert message == "Moved “Chapter.md” to your system's trash, which can put it back."
