@@ -42,12 +42,13 @@ def title_from_text(text: str) -> str:
 
 
 def first_sentence(line: str) -> str:
-    """``line`` up to the end of its first sentence: one that ends before a capital, a digit or
-    an opening quote (a dialogue tag such as "…?” she asked" carries on)."""
+    """``line`` up to the end of its first sentence: one of three words or more that ends
+    before a capital, a digit or an opening quote (a dialogue tag such as "…?” she asked"
+    carries on; "Chapter 1." is a label, not a sentence)."""
     for end in _SENTENCE_END.finditer(line):
         words = line[: end.start()].split()
         following = line[end.end() : end.end() + 1]
-        if not words or words[-1].lower() in _ABBREVIATIONS:
+        if len(words) < 3 or words[-1].lower() in _ABBREVIATIONS:
             continue
         if following and (following.isupper() or following.isdigit() or following in "\"“‘'("):
             return line[: end.end()].rstrip()

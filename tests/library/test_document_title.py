@@ -22,6 +22,7 @@ def test_a_first_paragraph_gives_its_first_sentence() -> None:
     assert title_from_text('"Where to?" she asked. He did not say.') == "Where to she asked"
     assert title_from_text("It was 1999! 2000 came next.") == "It was 1999!"
     assert title_from_text("Fog rolled in. ") == "Fog rolled in"
+    assert title_from_text("Chapter 1. The Storm") == "Chapter 1. The Storm"
     # A heading is the writer's title as written, sentences and all.
     assert title_from_text("# Part one. The sea\n\nText.") == "Part one. The sea"
 
