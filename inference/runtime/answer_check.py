@@ -465,20 +465,21 @@ def _quote(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def restates_text(idea: str, source: str) -> bool:
-    """Whether a brainstormed ``idea`` says again what ``source`` says, nearly word for word."""
-    pairs = _ngrams(_norm(idea), 2)
-    if len(pairs) < 3:
-        return False
-    return len(pairs & _ngrams(_norm(source), 2)) >= RESTATED_PAIR_SHARE * len(pairs)
+def restated_ideas(ideas: Sequence[str], source: str) -> list[str]:
+    """The brainstormed ``ideas`` that say again what ``source`` says, nearly word for word."""
+    source_pairs = _ngrams(_norm(source), 2)
+    restated = []
+    for idea in ideas:
+        pairs = _ngrams(_norm(idea), 2)
+        if len(pairs) >= 3 and len(pairs & source_pairs) >= RESTATED_PAIR_SHARE * len(pairs):
+            restated.append(idea)
+    return restated
 
 
-def _ideas(answer: str) -> list[str]:
-    return [
-        _LIST_ITEM.sub("", line).strip()
-        for line in answer.splitlines()
-        if line.strip() and _LIST_ITEM.sub("", line).strip()
-    ]
+def list_items(answer: str) -> list[str]:
+    """Each non-empty line of ``answer`` without its list marker ("- ", "2. ")."""
+    items = (_LIST_ITEM.sub("", line).strip() for line in answer.splitlines())
+    return [item for item in items if item]
 
 
 def check_answer(
@@ -596,8 +597,8 @@ def check_answer(
             )
 
     if task is Task.BRAINSTORM:
-        ideas = _ideas(text)
-        restated = [i for i in ideas if restates_text(i, source)]
+        ideas = list_items(text)
+        restated = restated_ideas(ideas, source)
         distinct = {tuple(_norm(i)) for i in ideas if _norm(i) and i not in restated}
         if len(distinct) < BRAINSTORM_MIN_IDEAS:
             repeats = f" ({len(restated)} repeated your text)" if restated else ""

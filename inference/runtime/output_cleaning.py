@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from inference.runtime.answer_check import restates_text
+from inference.runtime.answer_check import list_items, restated_ideas
 from inference.runtime.tasks import Task
 
 # ChatML-style markers and the classic ones, in case the model writes them out as text.
@@ -29,7 +29,6 @@ _INTRO_START = re.compile(
     r"shortened|expanded|summary|text|following|passage))\b",
     re.IGNORECASE,
 )
-_LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 _NO_SPACE_BEFORE = re.compile(r"^[\s,.;:!?)\]}’”'\"…]")
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=\s|$)")
 _WORD_END = re.compile(r"[.!?,;:)\]”’\"…]$")
@@ -129,12 +128,9 @@ def clean_answer(
 def _as_list(text: str, source: str) -> str:
     """One "- " item per line; ideas that only restate ``source`` are left out while others
     remain (the check then counts what is left)."""
-    items = []
-    for line in text.splitlines():
-        item = _LIST_ITEM.sub("", line.strip()).strip()
-        if item:
-            items.append(item)
-    new = [item for item in items if not restates_text(item, source)]
+    items = list_items(text)
+    restated = restated_ideas(items, source)
+    new = [item for item in items if item not in restated]
     return "\n".join(f"- {item}" for item in (new or items))
 
 
