@@ -264,10 +264,11 @@ class LibraryOperations:
             window.prompter.error("Couldn't move to trash", _in_words(exc))
             return False
         window.library_pane.refresh()
+        # Where it went first: beside the status bar's permanent items a long name is cut off.
         where = (
             "your system's trash, which can put it back"
             if kept_in is None
-            else f"the library's trash folder ({kept_in.parent})"
+            else f"the library's trash folder {kept_in.parent}"
         )
-        window.statusBar().showMessage(f"Moved “{target.name}” to {where}.", 10_000)
+        window.statusBar().showMessage(f"Moved to {where}: “{target.name}”.", 10_000)
         return True

@@ -72,7 +72,7 @@ def test_moving_to_the_trash_says_where_it_went(make_window: Any, library: Libra
     if (library.root / ".trash" / "Chapter.md").exists():  # no system trash here
         assert (
             message
-            == f"Moved “Chapter.md” to the library's trash folder ({library.root / '.trash'})."
+            == f"Moved to the library's trash folder {library.root / '.trash'}: “Chapter.md”."
         )
     else:
-        assert message == "Moved “Chapter.md” to your system's trash, which can put it back."
+        assert message == "Moved to your system's trash, which can put it back: “Chapter.md”."
