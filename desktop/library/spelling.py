@@ -169,11 +169,16 @@ def _fill(word_frequency: Any, table: WordTable) -> None:
     """``word_frequency.load_json``, in pieces: its whole-dictionary summaries (letters,
     longest word, totals) are single calls that hold the interpreter lock for tens of ms on
     160,000 words. Falls back to ``load_json`` if pyspellchecker's internals change."""
-    if not all(hasattr(word_frequency, name) for name in _WORD_FREQUENCY_FIELDS):
+    known = all(hasattr(word_frequency, name) for name in _WORD_FREQUENCY_FIELDS)
+    words = getattr(word_frequency, "_dictionary", None)
+    if not known or not isinstance(words, dict) or words:
         word_frequency.load_json({w: c for piece in table.pieces for w, c in piece.items()})
         return
     for piece in table.pieces:
-        word_frequency._dictionary.update(piece)
+        # The table's words are distinct and the checker's dictionary (a Counter) starts empty,
+        # so setting them is what its ``update`` would do, without its Python loop over every
+        # word: 22 instead of 60 ms for the English list, a third of a cached load.
+        dict.update(words, piece)
         time.sleep(0)  # hand the interpreter lock over
     word_frequency._letters = set(table.letters)
     word_frequency._longest_word_length = table.longest

@@ -75,6 +75,35 @@ def test_the_built_word_table_is_cached_and_a_damaged_cache_is_rebuilt(tmp_path:
     assert not stale.exists() and (cache / "de-1-00000000-1.jsonl").exists()
 
 
+def test_filling_the_checker_runs_no_python_per_word(tmp_path: Path) -> None:
+    """The checker's table is filled a piece at a time by C code: pyspellchecker's own
+    ``Counter.update`` loops over every word in Python (three times the CPU time of a cached
+    load's fill, with the GUI thread waiting for the interpreter lock meanwhile)."""
+    import sys
+
+    from spellchecker import SpellChecker
+
+    from desktop.library.spelling import _fill, load_table
+
+    table = load_table("en", tmp_path / "cache")
+    checker = SpellChecker(language=None, distance=2)
+    lines = 0
+
+    def trace(frame, event, arg):
+        nonlocal lines
+        lines += event == "line"
+        return trace
+
+    sys.settrace(trace)
+    try:
+        _fill(checker.word_frequency, table)
+    finally:
+        sys.settrace(None)
+    words = sum(map(len, table.pieces))
+    assert len(checker.word_frequency._dictionary) == words > 100_000
+    assert lines < 20 * len(table.pieces)  # a few lines per piece, none per word
+
+
 @pytest.mark.perf
 def test_loading_a_dictionary_lets_the_gui_thread_run(tmp_path: Path) -> None:
     """The dictionary loads in a worker thread; it must hand the interpreter lock back often
