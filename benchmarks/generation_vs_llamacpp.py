@@ -260,20 +260,14 @@ def worker_ours(spec: dict) -> dict:
         started = time.perf_counter()
         model.plan(request)
         planning = time.perf_counter() - started
-        answers: list = []
-        generate = generator.generate
+        first: list = []  # the first answer's figures, noted when it is written again
 
-        def first_answer_noted(*args, **kwargs):
-            output = generate(*args, **kwargs)
-            answers.append(output.stats)
-            return output
+        def note_first(_why: str) -> None:
+            if not first:
+                first.append(model.last_stats)
 
-        generator.generate = first_answer_noted  # type: ignore[method-assign]
-        try:
-            model.run(request)
-        finally:
-            del generator.generate  # the class's method again
-        stats = answers[0]
+        stats = model.run(request, on_restart=note_first).stats
+        stats = first[0] if first else stats
         return planning + stats.first_token_seconds, planning, stats
 
     generator.clear_cache()
