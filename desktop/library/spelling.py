@@ -1,8 +1,9 @@
 """Spell checking with pyspellchecker's bundled dictionaries (no network) plus a personal
 word list in the user's config dir.
 
-Loading a dictionary takes a noticeable fraction of a second, so the UI does it in a worker;
-``is_correct`` is a dictionary lookup, cheap enough for the highlighter.
+The first load of a language builds its word table (~0.5 s), so the UI loads in a worker;
+later starts read the table from the cache folder in milliseconds. ``is_correct`` is a
+bisection of that table (a few µs, remembered per word), cheap enough for the highlighter.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ import json
 import logging
 import pkgutil
 import re
+import string
 import time
 import unicodedata
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import atomic_write
+from desktop.library.word_list import WordList
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ _BRITISH_HINT = re.compile("|".join(f"(?:{pattern.pattern})" for pattern, _ in B
 # painting) in the first seconds after start-up while the dictionary loaded in its thread.
 PARSE_CHUNK_CHARS = 32 * 1024  # bytes of the unpacked JSON
 UNPACK_CHUNK_BYTES = 64 * 1024  # of the gzip file (~4x that unpacked)
-FILL_CHUNK_WORDS = 2000
+LOWER_CHUNK_WORDS = 2000
 
 
 def _bundled(language: str) -> bytes:
@@ -122,126 +123,53 @@ def parse_frequencies(packed: bytes, language: str) -> dict[str, int]:
     return frequencies
 
 
-_WORD_FREQUENCY_FIELDS = (
-    "_dictionary",
-    "_total_words",
-    "_unique_words",
-    "_letters",
-    "_longest_word_length",
-)
-
-
-@dataclass(frozen=True)
-class WordTable:
-    """What pyspellchecker's word frequency holds once a dictionary is loaded: lower-case
-    words and their counts in pieces of ``FILL_CHUNK_WORDS``, and its summaries."""
-
-    pieces: list[dict[str, int]]
-    letters: str
-    longest: int
-    total: int
-
-
-def build_table(frequencies: dict[str, int]) -> WordTable:
-    """The bundled list lower-cased and summed, as ``load_json`` would (the slow part of a
-    load: ~0.4 s of Python on 160,000 words, with the interpreter lock handed over often)."""
+def build_table(frequencies: dict[str, int]) -> WordList:
+    """The bundled list lower-cased and summed, as pyspellchecker's ``load_json`` would (the
+    slow part of a first load: ~0.4 s of Python on 160,000 words, with the interpreter lock
+    handed over often)."""
     lowered: dict[str, int] = {}
     for index, (word, count) in enumerate(frequencies.items()):
         key = word.lower()
         lowered[key] = lowered.get(key, 0) + count
-        if index % FILL_CHUNK_WORDS == 0:
+        if index % LOWER_CHUNK_WORDS == 0:
             time.sleep(0)  # hand the interpreter lock over
-    words = list(lowered)
-    pieces = []
-    letters: set[str] = set()
-    longest = total = 0
-    for start in range(0, len(words), FILL_CHUNK_WORDS):
-        piece = {w: lowered[w] for w in words[start : start + FILL_CHUNK_WORDS]}
-        pieces.append(piece)
-        letters.update(*piece)
-        longest = max(longest, *map(len, piece))
-        total += sum(piece.values())
-        time.sleep(0)  # hand the interpreter lock over
-    return WordTable(pieces, "".join(sorted(letters)), longest, total)
+    return WordList.from_counts(lowered)
 
 
-def _fill(word_frequency: Any, table: WordTable) -> None:
-    """``word_frequency.load_json``, in pieces: its whole-dictionary summaries (letters,
-    longest word, totals) are single calls that hold the interpreter lock for tens of ms on
-    160,000 words. Falls back to ``load_json`` if pyspellchecker's internals change."""
-    known = all(hasattr(word_frequency, name) for name in _WORD_FREQUENCY_FIELDS)
-    words = getattr(word_frequency, "_dictionary", None)
-    if not known or not isinstance(words, dict) or words:
-        word_frequency.load_json({w: c for piece in table.pieces for w, c in piece.items()})
-        return
-    for piece in table.pieces:
-        # The table's words are distinct and the checker's dictionary (a Counter) starts empty,
-        # so setting them is what its ``update`` would do, without its Python loop over every
-        # word: 22 instead of 60 ms for the English list, a third of a cached load.
-        dict.update(words, piece)
-        time.sleep(0)  # hand the interpreter lock over
-    word_frequency._letters = set(table.letters)
-    word_frequency._longest_word_length = table.longest
-    word_frequency._total_words = table.total
-    word_frequency._unique_words = len(word_frequency._dictionary)
-
-
-# The built table is kept in the app's cache folder (JSON lines: the summaries, then one piece
-# per line): the dictionary then loads in ~0.2 s of the spelling thread instead of ~0.6 s, the
-# time it competes with the GUI thread for the interpreter lock in every start-up's first
-# second. Keyed by the bundled file's size and CRC, so a new pyspellchecker makes a new one.
-TABLE_CACHE_FORMAT = 1
+# The built table is kept in the app's cache folder, so every start after the first reads it in
+# a few milliseconds (a copy, a checksum and a decode) instead of ~0.6 s of parsing. Keyed by the
+# bundled file's size and CRC, so a new pyspellchecker makes a new one.
+TABLE_CACHE_FORMAT = 2
 
 
 def table_cache_path(cache_dir: Path, language: str, packed: bytes) -> Path:
     key = f"{len(packed)}-{zlib.crc32(packed):08x}-{TABLE_CACHE_FORMAT}"
-    return cache_dir / f"{language}-{key}.jsonl"
+    return cache_dir / f"{language}-{key}.words"
 
 
-def read_table(path: Path) -> WordTable | None:
+def read_table(path: Path) -> WordList | None:
     """The table cached at ``path``, or None when there is none or it can't be used."""
     try:
-        lines = path.read_bytes().split(b"\n")  # each line decoded by itself (see above)
-        header = json.loads(lines[0])
-        pieces = []
-        for line in lines[1:]:
-            piece = json.loads(line)
-            if not isinstance(piece, dict):
-                raise TypeError("not a piece of the table")
-            pieces.append(piece)
-            time.sleep(0)  # hand the interpreter lock over
-        table = WordTable(pieces, str(header["letters"]), int(header["longest"]), header["total"])
-        if sum(map(len, pieces)) != header["words"]:
-            raise ValueError("incomplete")
-        return table
+        return WordList.from_bytes(path.read_bytes())
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, TypeError, IndexError) as error:
-        logger.warning("Rebuilding the cached spelling dictionary (%s)", type(error).__name__)
+    except (OSError, ValueError) as error:
+        logger.warning("Rebuilding the cached spelling dictionary (%s)", error)
         return None
 
 
-def write_table(path: Path, table: WordTable) -> None:
-    header = {
-        "letters": table.letters,
-        "longest": table.longest,
-        "total": table.total,
-        "words": sum(map(len, table.pieces)),
-    }
-    compact = (",", ":")
-    lines = [json.dumps(header, ensure_ascii=False)]
-    lines += [json.dumps(piece, ensure_ascii=False, separators=compact) for piece in table.pieces]
+def write_table(path: Path, table: WordList) -> None:
     try:
-        atomic_write.write_text(path, "\n".join(lines), make_parents=True)
+        atomic_write.write_bytes(path, table.to_bytes(), make_parents=True)
         language = path.name.split("-", 1)[0]
-        for older in path.parent.glob(f"{language}-*.jsonl"):  # an earlier pyspellchecker's
-            if older != path:
+        for older in path.parent.glob(f"{language}-*"):  # an earlier pyspellchecker's or format's
+            if older != path and older.suffix in (".words", ".jsonl"):
                 older.unlink(missing_ok=True)
     except OSError as error:  # a cache: the next start builds it again
         logger.warning("Couldn't keep the spelling dictionary in the cache: %s", error)
 
 
-def load_table(language: str, cache_dir: Path | None = None) -> WordTable:
+def load_table(language: str, cache_dir: Path | None = None) -> WordList:
     """The word table of ``language``: from ``cache_dir`` when it holds this dictionary's,
     else built from the bundled list (and kept there)."""
     packed = _bundled(language)
@@ -257,15 +185,12 @@ def load_table(language: str, cache_dir: Path | None = None) -> WordTable:
 class SpellDictionary:
     def __init__(self, language: str, personal_path: Path, cache_dir: Path | None = None) -> None:
         """``cache_dir``: where the built word table is kept between runs (None: not kept)."""
-        from spellchecker import SpellChecker
-
         if language not in LANGUAGES:
             raise ValueError(f"No bundled dictionary for language {language!r}")
         self.language = language
         self.script = SCRIPTS[language]
         self.personal_path = Path(personal_path)
-        self._checker = SpellChecker(language=None, distance=2)
-        _fill(self._checker.word_frequency, load_table(language, cache_dir))
+        self._words = load_table(language, cache_dir)
         self._personal: set[str] = set(BUILT_IN_WORDS)
         self._cache: dict[str, bool] = {}
         try:
@@ -285,7 +210,7 @@ class SpellDictionary:
             len(word) < 2
             or not self.covers(word)
             or lower in self._personal
-            or lower in self._checker
+            or lower in self._words
             or word.isupper()
             or (self.language == "en" and self._american_form_known(lower))
         )
@@ -306,7 +231,7 @@ class SpellDictionary:
                 for pattern, replacement in BRITISH_TO_AMERICAN
                 if (rewritten := pattern.sub(replacement, form)) != form
             }
-        return any(form in self._checker for form in forms - {lower})
+        return any(form in self._words for form in forms - {lower})
 
     def covers(self, word: str) -> bool:
         """True when every letter of ``word`` is in this dictionary's script."""
@@ -320,14 +245,38 @@ class SpellDictionary:
         ]
 
     def suggestions(self, word: str, limit: int = 7) -> list[str]:
-        candidates = self._checker.candidates(word.lower()) or set()
-        best = self._checker.correction(word.lower())
-        ranked = sorted(
-            candidates, key=lambda w: (w != best, -self._checker.word_usage_frequency(w), w)
-        )
+        """What pyspellchecker (distance 2) suggests for ``word``: the known words one edit
+        away, else two; its likeliest correction first, then the more frequent words."""
+        lower = word.lower()
+        counts = {candidate: self._words.count(candidate) for candidate in self._candidates(lower)}
+        best = _likeliest(lower, counts)
+        ranked = sorted(counts, key=lambda w: (w != best, -counts[w], w))
         if word[:1].isupper():
             ranked = [w[:1].upper() + w[1:] for w in ranked]
-        return [w for w in ranked if w.lower() != word.lower()][:limit]
+        return [w for w in ranked if w.lower() != lower][:limit]
+
+    def _candidates(self, lower: str) -> set[str]:
+        if lower in self._words:
+            return {lower}
+        if not self._worth_correcting(lower):
+            return set()
+        one_edit = {w for w in _one_edit(lower, self._words.letters) if w in self._words}
+        if one_edit:
+            return {w for w in one_edit if self._worth_correcting(w)}
+        return {w for w in self._words.near(lower, 2) if self._worth_correcting(w)}
+
+    def _worth_correcting(self, word: str) -> bool:
+        """pyspellchecker's test of a word it corrects: not punctuation, not a number, at
+        most three letters longer than its longest word."""
+        if (len(word) == 1 and word in string.punctuation) or len(word) > self._words.longest + 3:
+            return False
+        if word in ("nan", "inf", "infinity"):
+            return True
+        try:
+            float(word)
+        except ValueError:
+            return True
+        return False
 
     def add_to_personal(self, word: str) -> None:
         lower = _normal(word)
@@ -336,6 +285,29 @@ class SpellDictionary:
         self.personal_path.parent.mkdir(parents=True, exist_ok=True)
         with self.personal_path.open("a", encoding="utf-8") as handle:
             handle.write(lower + "\n")
+
+
+def _one_edit(word: str, letters: str) -> set[str]:
+    """Every string one deletion, swap of neighbours, replacement or insertion from ``word``."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    deletes = [left + right[1:] for left, right in splits if right]
+    swaps = [left + right[1] + right[0] + right[2:] for left, right in splits if len(right) > 1]
+    replaces = [left + c + right[1:] for left, right in splits if right for c in letters]
+    inserts = [left + c + right for left, right in splits for c in letters]
+    return set(deletes + swaps + replaces + inserts)
+
+
+def _likeliest(word: str, counts: dict[str, int]) -> str | None:
+    """The most frequent candidate, preferring those that differ from ``word`` only in accents
+    ("cafe" -> "café"), as pyspellchecker's ``correction``; ties go to the first in order."""
+    bare = _without_accents(word)
+    same_letters = [w for w in sorted(counts) if _without_accents(w) == bare]
+    pool = same_letters or sorted(counts)
+    return max(pool, key=counts.__getitem__, default=None)
+
+
+def _without_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def _normal(word: str) -> str:
