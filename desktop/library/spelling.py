@@ -247,7 +247,7 @@ class SpellDictionary:
     def suggestions(self, word: str, limit: int = 7) -> list[str]:
         """What pyspellchecker (distance 2) suggests for ``word``: the known words one edit
         away, else two; its likeliest correction first, then the more frequent words."""
-        lower = word.lower()
+        lower = _normal(word)
         counts = {candidate: self._words.count(candidate) for candidate in self._candidates(lower)}
         best = _likeliest(lower, counts)
         ranked = sorted(counts, key=lambda w: (w != best, -counts[w], w))

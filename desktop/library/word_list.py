@@ -173,7 +173,11 @@ class WordList:
         except (KeyError, TypeError) as error:
             raise ValueError("damaged header") from error
         payload = memoryview(data)[end + 1 :]
-        if byteorder != sys.byteorder or len(payload) != text_bytes + (words + 1) * 4 + words * 8:
+        if (
+            byteorder != sys.byteorder
+            or min(words, text_bytes) < 0
+            or len(payload) != text_bytes + (words + 1) * 4 + words * 8
+        ):
             raise ValueError("wrong size")
         if zlib.crc32(payload) != expected_crc:  # zlib lets other threads run meanwhile
             raise ValueError("damaged")

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import json
 import random
+import sys
+import zlib
 
 import pytest
 
-from desktop.library.word_list import WordList
+from desktop.library.word_list import FORMAT, WordList
 
 
 def alignment_distance(a: str, b: str) -> int:
@@ -56,6 +59,10 @@ def test_the_stored_form_reads_back_and_damage_is_refused() -> None:
     table = WordList.from_counts(random_words(9, 3000, "aäbcßжя"))
     data = table.to_bytes()
     assert WordList.from_bytes(data) == table
-    for damaged in (data[:-1], data + b"x", data[:-5] + b"\0" + data[-4:], b"", b"DSWORDS1\n"):
+    header = {"words": -1, "text_bytes": 8, "letters": "", "longest": 0, "total": 0}
+    header |= {"byteorder": sys.byteorder, "crc32": zlib.crc32(b"")}
+    negative = FORMAT + json.dumps(header).encode() + b"\n"
+    truncated = (data[:-1], data + b"x", b"", b"DSWORDS1\n", FORMAT + b"{}\n", negative)
+    for damaged in (*truncated, data[:-5] + b"\0" + data[-4:]):
         with pytest.raises(ValueError):
             WordList.from_bytes(damaged)
