@@ -212,17 +212,17 @@ class SpellDictionary:
             or lower in self._personal
             or lower in self._words
             or word.isupper()
-            or (self.language == "en" and self._american_form_known(lower))
+            or (self.language == "en" and self._american_form(lower) is not None)
         )
         if len(self._cache) > 100_000:
             self._cache.clear()
         self._cache[word] = correct
         return correct
 
-    def _american_form_known(self, lower: str) -> bool:
-        """Whether ``lower`` is the British spelling of a word of the (American) list."""
+    def _american_form(self, lower: str) -> str | None:
+        """The word of the (American) list that ``lower`` is the British spelling of."""
         if not _BRITISH_HINT.search(lower):
-            return False
+            return None
         forms = {lower}
         for _ in range(2):  # manoeuvre -> maneuvre -> maneuver
             forms |= {
@@ -231,7 +231,7 @@ class SpellDictionary:
                 for pattern, replacement in BRITISH_TO_AMERICAN
                 if (rewritten := pattern.sub(replacement, form)) != form
             }
-        return any(form in self._words for form in forms - {lower})
+        return next((form for form in sorted(forms - {lower}) if form in self._words), None)
 
     def covers(self, word: str) -> bool:
         """True when every letter of ``word`` is in this dictionary's script."""
@@ -248,7 +248,7 @@ class SpellDictionary:
         """What pyspellchecker (distance 2) suggests for ``word``: the known words one edit
         away, else two; its likeliest correction first, then the more frequent words."""
         lower = _normal(word)
-        counts = {candidate: self._words.count(candidate) for candidate in self._candidates(lower)}
+        counts = {candidate: self._count(candidate) for candidate in self._candidates(lower)}
         best = _likeliest(lower, counts)
         ranked = sorted(counts, key=lambda w: (w != best, -counts[w], w))
         if word[:1].isupper():
@@ -260,10 +260,20 @@ class SpellDictionary:
             return {lower}
         if not self._worth_correcting(lower):
             return set()
-        one_edit = {w for w in _one_edit(lower, self._words.letters) if w in self._words}
+        edits = _one_edit(lower, self._words.letters)
+        one_edit = {w for w in edits if w in self._words}
+        if self.language == "en":  # "harbuor": "harbour" as well as the list's "harbor"
+            one_edit |= {w for w in edits - one_edit if self._american_form(w) is not None}
         if one_edit:
             return {w for w in one_edit if self._worth_correcting(w)}
         return {w for w in self._words.near(lower, 2) if self._worth_correcting(w)}
+
+    def _count(self, word: str) -> int:
+        """How often the list has ``word``, or the American spelling of a British one."""
+        count = self._words.count(word)
+        if count == 0 and self.language == "en":
+            count = self._words.count(self._american_form(word) or "")
+        return count
 
     def _worth_correcting(self, word: str) -> bool:
         """pyspellchecker's test of a word it corrects: not punctuation, not a number, at
