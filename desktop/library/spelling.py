@@ -1,7 +1,7 @@
 """Spell checking with pyspellchecker's bundled dictionaries (no network) plus a personal
 word list in the user's config dir.
 
-The first load of a language builds its word table (~0.5 s), so the UI loads in a worker;
+The first load of a language builds its word table (~0.3 s), so the UI loads in a worker;
 later starts read the table from the cache folder in milliseconds. ``is_correct`` is a
 bisection of that table (a few µs, remembered per word), cheap enough for the highlighter.
 """
@@ -246,7 +246,8 @@ class SpellDictionary:
 
     def suggestions(self, word: str, limit: int = 7) -> list[str]:
         """What pyspellchecker (distance 2) suggests for ``word``: the known words one edit
-        away, else two; its likeliest correction first, then the more frequent words."""
+        away (in English with the British spellings of known words), else two; its likeliest
+        correction first, then the more frequent words."""
         lower = _normal(word)
         counts = {candidate: self._count(candidate) for candidate in self._candidates(lower)}
         best = _likeliest(lower, counts)
@@ -256,7 +257,7 @@ class SpellDictionary:
         return [w for w in ranked if w.lower() != lower][:limit]
 
     def _candidates(self, lower: str) -> set[str]:
-        if lower in self._words:
+        if lower in self._words or (self.language == "en" and self._american_form(lower)):
             return {lower}
         if not self._worth_correcting(lower):
             return set()
