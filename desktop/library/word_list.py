@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from itertools import accumulate
 
 FORMAT = b"DSWORDS1\n"
-# Hand the interpreter lock over every this many words while building, and decode the cached
-# text this many bytes at a time (a German list is 4 MB: ~5 ms in one piece).
+# Hand the interpreter lock over every this many words while building, and encode or decode the
+# text this many characters or bytes at a time (a German list is 4 MB: ~5 ms in one piece).
 CHUNK_WORDS = 2000
 DECODE_CHUNK_BYTES = 256 * 1024
 _AFTER_EVERY_WORD = "\U0010ffff"  # sorts after any word that starts with a given prefix
@@ -30,6 +30,16 @@ _AFTER_EVERY_WORD = "\U0010ffff"  # sorts after any word that starts with a give
 
 def _hand_over() -> None:
     time.sleep(0)  # lets a waiting thread (the GUI's) take the interpreter lock
+
+
+def _in_order(words: list[str]) -> bool:
+    """Whether ``words`` are sorted, checked a piece at a time with the lock handed over."""
+    for first in range(0, len(words), CHUNK_WORDS):
+        piece = words[max(first - 1, 0) : first + CHUNK_WORDS]  # overlapping the last piece
+        if piece != sorted(piece):
+            return False
+        _hand_over()
+    return True
 
 
 @dataclass(frozen=True)
@@ -47,11 +57,14 @@ class WordList:
     @classmethod
     def from_counts(cls, counts: Mapping[str, int]) -> WordList:
         """The table of ``counts`` (lower-case words), built with the lock handed over often."""
-        words = sorted(counts)  # the bundled lists are sorted already: a linear pass
+        words = list(counts)
+        if not _in_order(words):
+            words.sort()  # one long hold of the lock; the bundled lists come sorted
         starts = array("I", [0])
         numbers = array("q")
         letters: set[str] = set()
         pieces = []
+        longest = 0
         for first in range(0, len(words), CHUNK_WORDS):
             piece = words[first : first + CHUNK_WORDS]
             ends = accumulate(map(len, piece), initial=starts[-1])
@@ -59,9 +72,9 @@ class WordList:
             starts.extend(ends)
             numbers.extend(counts[word] for word in piece)
             letters.update(*piece)
+            longest = max(longest, *map(len, piece))
             pieces.append("".join(piece))
             _hand_over()
-        longest = max(map(len, words), default=0)
         alphabet = "".join(sorted(letters))
         return cls("".join(pieces), starts, numbers, alphabet, longest, sum(numbers))
 
@@ -146,8 +159,12 @@ class WordList:
         return found
 
     def to_bytes(self) -> bytes:
-        text = self.text.encode("utf-8")
-        payload = text + self.starts.tobytes() + self.counts.tobytes()
+        parts = []
+        for first in range(0, len(self.text), DECODE_CHUNK_BYTES):  # 4 MB at once: ~15 ms
+            parts.append(self.text[first : first + DECODE_CHUNK_BYTES].encode("utf-8"))
+            _hand_over()
+        text = b"".join(parts)
+        payload = b"".join((text, self.starts.tobytes(), self.counts.tobytes()))
         header = {
             "words": len(self.counts),
             "text_bytes": len(text),
