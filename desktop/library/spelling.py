@@ -192,6 +192,7 @@ class SpellDictionary:
         self.personal_path = Path(personal_path)
         self._words = load_table(language, cache_dir)
         self._personal: set[str] = set(BUILT_IN_WORDS)
+        self._personal_words: WordList | None = None  # the same, searchable; built when needed
         self._cache: dict[str, bool] = {}
         try:
             words = self.personal_path.read_text(encoding="utf-8").split()
@@ -247,13 +248,16 @@ class SpellDictionary:
     def suggestions(self, word: str, limit: int = 7) -> list[str]:
         """What pyspellchecker (distance 2) suggests for ``word``: the known words one edit
         away (in English with the British spellings of known words), else two; its likeliest
-        correction first, then the more frequent words."""
+        correction first, then the writer's own words, then the more frequent words."""
         lower = _normal(word)
         counts = {candidate: self._count(candidate) for candidate in self._candidates(lower)}
         best = _likeliest(lower, counts)
-        ranked = sorted(counts, key=lambda w: (w != best, -counts[w], w))
+        own = self._personal
+        ranked = sorted(counts, key=lambda w: (w != best, w not in own, -counts[w], w))
         if word[:1].isupper():
             ranked = [w[:1].upper() + w[1:] for w in ranked]
+        if "’" in word:  # the writer's apostrophe, not the list's
+            ranked = [w.replace("'", "’") for w in ranked]
         return [w for w in ranked if w.lower() != lower][:limit]
 
     def _candidates(self, lower: str) -> set[str]:
@@ -262,12 +266,19 @@ class SpellDictionary:
         if not self._worth_correcting(lower):
             return set()
         edits = _one_edit(lower, self._words.letters)
-        one_edit = {w for w in edits if w in self._words}
+        # The writer's own words (a character's name added to the dictionary) are candidates too.
+        one_edit = {w for w in edits if w in self._words} | (edits & self._personal)
         if self.language == "en":  # "harbuor": "harbour" as well as the list's "harbor"
             one_edit |= {w for w in edits - one_edit if self._american_form(w) is not None}
         if one_edit:
             return {w for w in one_edit if self._worth_correcting(w)}
-        return {w for w in self._words.near(lower, 2) if self._worth_correcting(w)}
+        two_edits = self._words.near(lower, 2) + self._personal_table().near(lower, 2)
+        return {w for w in two_edits if self._worth_correcting(w)}
+
+    def _personal_table(self) -> WordList:
+        if self._personal_words is None:
+            self._personal_words = WordList.from_counts(dict.fromkeys(self._personal, 0))
+        return self._personal_words
 
     def _count(self, word: str) -> int:
         """How often the list has ``word``, or the American spelling of a British one."""
@@ -292,6 +303,7 @@ class SpellDictionary:
     def add_to_personal(self, word: str) -> None:
         lower = _normal(word)
         self._personal.add(lower)
+        self._personal_words = None
         self._cache.pop(word, None)
         self.personal_path.parent.mkdir(parents=True, exist_ok=True)
         with self.personal_path.open("a", encoding="utf-8") as handle:

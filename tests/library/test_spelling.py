@@ -16,6 +16,14 @@ def test_spelling_suggestions_and_personal_dictionary(tmp_path: Path) -> None:
     assert "Hello" in spell.suggestions("Helo")
     spell.add_to_personal("Zorblax’s")
     assert SpellDictionary("en", personal).is_correct("Zorblax’s")
+    # A name the writer added is suggested for its typos, one or two edits away.
+    assert spell.suggestions("Zorblx") == ["Zoril", "Zorils"]
+    spell.add_to_personal("Zorblax")
+    assert spell.suggestions("Zorblx") == ["Zorblax"]  # one edit away: the two-edit ones go
+    assert spell.suggestions("Zrblx") == ["Zorblax"]
+    assert SpellDictionary("en", personal).suggestions("Zorblax’z") == ["Zorblax’s"]
+    assert spell.suggestions("dont") == ["don't", "done", "don", "wont", "dot", "font", "dent"]
+    assert spell.suggestions("do’nt")[0] == "don’t"
     with pytest.raises(ValueError):
         SpellDictionary("xx", personal)
 
