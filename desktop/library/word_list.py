@@ -24,7 +24,8 @@ FORMAT = b"DSWORDS1\n"
 # Hand the interpreter lock over every this many words while building, and encode or decode the
 # text this many characters or bytes at a time (a German list is 4 MB: ~5 ms in one piece).
 CHUNK_WORDS = 2000
-DECODE_CHUNK_BYTES = 256 * 1024
+TEXT_CHUNK = 256 * 1024
+_OFFSET_BYTES, _COUNT_BYTES = array("I").itemsize, array("q").itemsize
 _AFTER_EVERY_WORD = "\U0010ffff"  # sorts after any word that starts with a given prefix
 
 
@@ -160,8 +161,8 @@ class WordList:
 
     def to_bytes(self) -> bytes:
         parts = []
-        for first in range(0, len(self.text), DECODE_CHUNK_BYTES):  # 4 MB at once: ~15 ms
-            parts.append(self.text[first : first + DECODE_CHUNK_BYTES].encode("utf-8"))
+        for first in range(0, len(self.text), TEXT_CHUNK):  # 4 MB at once: ~15 ms
+            parts.append(self.text[first : first + TEXT_CHUNK].encode("utf-8"))
             _hand_over()
         text = b"".join(parts)
         payload = b"".join((text, self.starts.tobytes(), self.counts.tobytes()))
@@ -193,18 +194,19 @@ class WordList:
         if (
             byteorder != sys.byteorder
             or min(words, text_bytes) < 0
-            or len(payload) != text_bytes + (words + 1) * 4 + words * 8
+            or len(payload) != text_bytes + (words + 1) * _OFFSET_BYTES + words * _COUNT_BYTES
         ):
             raise ValueError("wrong size")
         if zlib.crc32(payload) != expected_crc:  # zlib lets other threads run meanwhile
             raise ValueError("damaged")
         starts, counts = array("I"), array("q")
-        starts.frombytes(payload[text_bytes : text_bytes + (words + 1) * 4])
-        counts.frombytes(payload[text_bytes + (words + 1) * 4 :])
+        offsets_end = text_bytes + (words + 1) * _OFFSET_BYTES
+        starts.frombytes(payload[text_bytes:offsets_end])
+        counts.frombytes(payload[offsets_end:])
         decoder = codecs.getincrementaldecoder("utf-8")()
         parts = []
-        for first in range(0, text_bytes, DECODE_CHUNK_BYTES):
-            last = min(first + DECODE_CHUNK_BYTES, text_bytes)
+        for first in range(0, text_bytes, TEXT_CHUNK):
+            last = min(first + TEXT_CHUNK, text_bytes)
             parts.append(decoder.decode(payload[first:last]))
             _hand_over()
         text = "".join(parts) + decoder.decode(b"", final=True)
