@@ -16,6 +16,7 @@ import string
 import time
 import unicodedata
 import zlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import atomic_write
@@ -79,7 +80,6 @@ _BRITISH_HINT = re.compile("|".join(f"(?:{pattern.pattern})" for pattern, _ in B
 # painting) in the first seconds after start-up while the dictionary loaded in its thread.
 PARSE_CHUNK_CHARS = 32 * 1024  # bytes of the unpacked JSON
 UNPACK_CHUNK_BYTES = 64 * 1024  # of the gzip file (~4x that unpacked)
-LOWER_CHUNK_WORDS = 2000
 
 
 def _bundled(language: str) -> bytes:
@@ -91,10 +91,13 @@ def _bundled(language: str) -> bytes:
 
 def load_frequencies(language: str) -> dict[str, int]:
     """The bundled word-frequency list of ``language``."""
-    return parse_frequencies(_bundled(language), language)
+    frequencies: dict[str, int] = {}
+    for piece in parse_pieces(_bundled(language), language):
+        frequencies.update(piece)
+    return frequencies
 
 
-def parse_frequencies(packed: bytes, language: str) -> dict[str, int]:
+def parse_pieces(packed: bytes, language: str) -> Iterator[dict[str, int]]:
     """A bundled word-frequency list (gzip'd JSON), parsed in small pieces with the
     interpreter lock handed back between them (the GUI thread keeps running)."""
     inflate = zlib.decompressobj(wbits=31)
@@ -103,37 +106,35 @@ def parse_frequencies(packed: bytes, language: str) -> dict[str, int]:
         parts.append(inflate.decompress(packed[start : start + UNPACK_CHUNK_BYTES]))
         time.sleep(0)  # hand the interpreter lock over
     parts.append(inflate.flush())
-    # Bytes until each piece is parsed: decoding all 2.7 MB at once holds the lock ~10 ms.
-    text = b"".join(parts).strip()
-    if not (text.startswith(b"{") and text.endswith(b"}")):
+    # Bytes until each piece is parsed (decoding all 2.7 MB at once holds the lock ~10 ms), and
+    # pieces cut from the whole by position (each copy of a 10 MB list holds it a few ms).
+    text = b"".join(parts)
+    first, last = text.find(b"{") + 1, text.rfind(b"}")
+    if first == 0 or last < first or text[:first].strip() != b"{" or text[last:].strip() != b"}":
         raise ValueError(f"The bundled dictionary for {language!r} is damaged")
-    body = text[1:-1]
-    frequencies: dict[str, int] = {}
-    start = 0
-    while start < len(body):
+    start = first
+    while start < last:
         # Entries start on a new line with a quote; a raw newline can't be inside a JSON
         # string, so each piece holds whole entries.
-        end = body.find(b'\n"', start + PARSE_CHUNK_CHARS)
-        end = len(body) if end < 0 else end
-        piece = body[start:end].strip().strip(b",")
+        end = text.find(b'\n"', start + PARSE_CHUNK_CHARS, last)
+        end = last if end < 0 else end
+        piece = text[start:end].strip().strip(b",")
         if piece:
-            frequencies.update(json.loads(b"{" + piece + b"}"))
+            yield json.loads(b"{" + piece + b"}")
         start = end
         time.sleep(0)  # hand the interpreter lock over
-    return frequencies
 
 
-def build_table(frequencies: dict[str, int]) -> WordList:
-    """The bundled list lower-cased and summed, as pyspellchecker's ``load_json`` would (the
-    slow part of a first load: ~0.4 s of Python on 160,000 words, with the interpreter lock
-    handed over often)."""
-    lowered: dict[str, int] = {}
-    for index, (word, count) in enumerate(frequencies.items()):
-        key = word.lower()
-        lowered[key] = lowered.get(key, 0) + count
-        if index % LOWER_CHUNK_WORDS == 0:
-            time.sleep(0)  # hand the interpreter lock over
-    return WordList.from_counts(lowered)
+def build_table(pieces: Iterable[dict[str, int]]) -> WordList:
+    """The bundled list's pieces lower-cased and summed, as pyspellchecker's ``load_json``
+    would, without a dict of every word (growing one holds the lock ~20 ms at each resize)."""
+    words: list[str] = []
+    counts: list[int] = []
+    for piece in pieces:
+        words.extend(map(str.lower, piece))
+        counts.extend(piece.values())
+        time.sleep(0)  # hand the interpreter lock over
+    return WordList.from_pairs(words, counts)
 
 
 # The built table is kept in the app's cache folder, so every start after the first reads it in
@@ -176,7 +177,7 @@ def load_table(language: str, cache_dir: Path | None = None) -> WordList:
     path = table_cache_path(cache_dir, language, packed) if cache_dir is not None else None
     table = read_table(path) if path is not None else None
     if table is None:
-        table = build_table(parse_frequencies(packed, language))
+        table = build_table(parse_pieces(packed, language))
         if path is not None:
             write_table(path, table)
     return table

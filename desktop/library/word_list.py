@@ -43,6 +43,24 @@ def _in_order(words: list[str]) -> bool:
     return True
 
 
+def _summed(
+    piece: list[str], counts: list[int], numbers: array, before: str | None
+) -> tuple[list[str], list[int]]:
+    """``piece`` (sorted) with each word once and its counts summed; a first word equal to the
+    word ``before`` it adds its count to that word's, already in ``numbers``."""
+    words: list[str] = []
+    summed: list[int] = []
+    for word, count in zip(piece, counts, strict=True):
+        if words and words[-1] == word:
+            summed[-1] += count
+        elif not words and before == word:
+            numbers[-1] += count
+        else:
+            words.append(word)
+            summed.append(count)
+    return words, summed
+
+
 @dataclass(frozen=True)
 class WordList:
     """Lower-case words in code-point order, ``text[starts[i]:starts[i + 1]]`` the i-th, with
@@ -57,10 +75,16 @@ class WordList:
 
     @classmethod
     def from_counts(cls, counts: Mapping[str, int]) -> WordList:
-        """The table of ``counts`` (lower-case words), built with the lock handed over often."""
-        words = list(counts)
-        if not _in_order(words):
-            words.sort()  # one long hold of the lock; the bundled lists come sorted
+        """The table of ``counts`` (lower-case words)."""
+        return cls.from_pairs(list(counts), list(counts.values()))
+
+    @classmethod
+    def from_pairs(cls, words: list[str], counts: list[int]) -> WordList:
+        """The table of ``words`` (lower-case) and their ``counts``, a word listed twice with
+        its counts summed; built with the lock handed over often."""
+        if not _in_order(words):  # one long hold of the lock; the bundled lists come sorted
+            order = sorted(range(len(words)), key=words.__getitem__)
+            words, counts = [words[i] for i in order], [counts[i] for i in order]
         starts = array("I", [0])
         numbers = array("q")
         letters: set[str] = set()
@@ -68,10 +92,16 @@ class WordList:
         longest = 0
         for first in range(0, len(words), CHUNK_WORDS):
             piece = words[first : first + CHUNK_WORDS]
+            piece_counts = counts[first : first + CHUNK_WORDS]
+            before = words[first - 1] if first else None
+            if len(set(piece)) < len(piece) or before == piece[0]:
+                piece, piece_counts = _summed(piece, piece_counts, numbers, before)
+            if not piece:
+                continue
             ends = accumulate(map(len, piece), initial=starts[-1])
             next(ends)  # the initial offset, already there
             starts.extend(ends)
-            numbers.extend(counts[word] for word in piece)
+            numbers.extend(piece_counts)
             letters.update(*piece)
             longest = max(longest, *map(len, piece))
             pieces.append("".join(piece))

@@ -42,7 +42,7 @@ def test_the_chunked_loader_reads_the_bundled_dictionary_exactly() -> None:
     import json
     import pkgutil
 
-    from desktop.library.spelling import load_frequencies
+    from desktop.library.spelling import load_frequencies  # parsed in pieces
 
     packed = pkgutil.get_data("spellchecker", "resources/de.json.gz")
     assert packed is not None

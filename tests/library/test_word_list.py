@@ -44,6 +44,28 @@ def test_lookups_and_counts() -> None:
     assert WordList.from_counts({}).near("abc", 2) == [] and "a" not in WordList.from_counts({})
 
 
+def test_a_word_listed_twice_is_counted_once_with_its_counts_summed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As pyspellchecker sums "Apple" and "apple"; also where the repeats straddle the pieces
+    the table is built in, and when they come out of order."""
+    from collections import Counter
+
+    import desktop.library.word_list as word_list
+
+    monkeypatch.setattr(word_list, "CHUNK_WORDS", 3)
+    pick = random.Random(5)
+    words = sorted(pick.choice(["a", "b", "c", "d", "e"]) for _ in range(40))
+    counts = [pick.randint(1, 9) for _ in words]
+    expected: Counter[str] = Counter()
+    for word, count in zip(words, counts, strict=True):
+        expected[word] += count
+    for order in (words, words[::-1]):
+        table = WordList.from_pairs(order, counts if order is words else counts[::-1])
+        assert dict(zip(table, table.counts, strict=True)) == expected
+        assert table.total == sum(counts) and list(table) == sorted(expected)
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_near_finds_exactly_the_words_within_the_distance(seed: int) -> None:
     words = random_words(seed, 400, "abcdé")
