@@ -83,7 +83,11 @@ UNPACK_CHUNK_BYTES = 64 * 1024  # of the gzip file (~4x that unpacked)
 
 
 def _bundled(language: str) -> bytes:
-    packed = pkgutil.get_data("spellchecker", f"resources/{language}.json.gz")
+    # Imported, not only named: the installed app's bundler packs only the packages it sees
+    # imported, and nothing else imports pyspellchecker now that its checker isn't used.
+    import spellchecker
+
+    packed = pkgutil.get_data(spellchecker.__name__, f"resources/{language}.json.gz")
     if not packed:
         raise ValueError(f"No bundled dictionary for language {language!r}")
     return packed
