@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import (
+    QAction,
     QColor,
     QContextMenuEvent,
     QFocusEvent,
@@ -619,15 +620,27 @@ class DocumentEditor(QPlainTextEdit):
         word_cursor = self.word_at(pos)
         entries = self.spelling_menu_entries(word_cursor) if word_cursor else []
         if entries:
+            # Suggestions first, in bold, as word processors list them; then "Add … to
+            # dictionary" after a line, then the edit actions after another.
             first = menu.actions()[0] if menu.actions() else None
-            spelling = QMenu(menu)
-            for title, callback in entries:
-                action = spelling.addAction(title)
+            *suggestions, (add_title, add) = entries
+            bold: list[QAction | None] = []  # None: a separator
+            for title, callback in suggestions:
+                action = QAction(title, menu)
+                font = action.font()
+                font.setBold(True)
+                action.setFont(font)
                 action.triggered.connect(callback)
-            for action in reversed(spelling.actions()):
-                menu.insertAction(first, action)  # type: ignore[arg-type]
-            if first is not None:
-                menu.insertSeparator(first)
+                bold.append(action)
+            add_action = QAction(add_title, menu)
+            add_action.triggered.connect(add)
+            line: list[QAction | None] = [None]
+            items = [*bold, *(line if bold else []), add_action, *(line if first else [])]
+            for item in items:
+                if item is None:
+                    menu.insertSeparator(first)  # type: ignore[arg-type]
+                else:
+                    menu.insertAction(first, item)  # type: ignore[arg-type]
         for hook in getattr(self.window(), "editor_context_menu_hooks", ()):
             hook(menu, self)
         return menu

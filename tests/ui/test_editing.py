@@ -127,6 +127,12 @@ def test_spell_check_suggestions_and_personal_dictionary(
     assert word.selectedText() == "wrold"
     entries = editor.spelling_menu_entries(word)
     assert entries[0][0] == "world"
+    # The menu lists the suggestions first, in bold, then "Add … to dictionary", then editing.
+    menu = editor.context_menu_at(QPoint(rect.x() + 1, rect.center().y()))
+    titles = [a.text() if not a.isSeparator() else "—" for a in menu.actions()][:5]
+    assert titles == ["world", "wold", "—", "Add “wrold” to dictionary", "—"]
+    assert menu.actions()[0].font().bold() and not menu.actions()[3].font().bold()
+    menu.deleteLater()
     entries[0][1]()
     assert editor.text() == "The world turns. Zorblax waves."
     rect = editor.cursorRect(_cursor_at(editor, 19))
