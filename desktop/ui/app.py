@@ -32,6 +32,7 @@ from desktop.ui.startup_objects import (
     pause_collection,
     resume_collection,
 )
+from desktop.ui.window_activation import DialogFocusReturn
 from licensing.client import prefetch_license_status
 
 if TYPE_CHECKING:  # imported for real only in a thread after start-up: it is slow
@@ -220,6 +221,11 @@ def run(argv: list[str], *, library_path: Path | None = None) -> int:
         return 1
     install_excepthook(window.emergency_save, window.prompter.error)
     window.show()
+    # Asked for, not left to the window manager: without one (a bare X server, some kiosk
+    # sessions) the window never became active, and no shortcut (Ctrl+N, Ctrl+F…) worked.
+    window.raise_()
+    window.activateWindow()
+    DialogFocusReturn.install(app)  # and back to it when a dialog closes
     if not window.read_only:
         QTimer.singleShot(0, window.recover_from_journal)
     load_optional_features(window)

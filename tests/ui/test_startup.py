@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from desktop import paths
 from desktop.settings import Settings
@@ -179,3 +182,60 @@ def test_launch_without_a_running_instance_is_alone(qtbot: Any, tmp_path: Path) 
     from desktop.ui.single_instance import ask_running_instance_to_activate
 
     assert ask_running_instance_to_activate(tmp_path / "Nobody", 200) is False
+
+
+ACTIVE_AFTER_START = r"""
+import sys
+from pathlib import Path
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from desktop.ui import app as ui_app
+application = QApplication(sys.argv[:1])
+
+def active() -> str:
+    window = application.activeWindow()
+    return type(window).__name__ if window is not None else "nothing"
+
+def at_start() -> None:
+    print("AT START:", active(), flush=True)
+    window = application.activeWindow() or application.topLevelWidgets()[0]
+    window.show_settings()
+    QTimer.singleShot(500, close_settings)
+
+def close_settings() -> None:
+    print("SETTINGS:", active(), flush=True)
+    application.activeWindow().close()
+    QTimer.singleShot(500, after_settings)
+
+def after_settings() -> None:
+    print("AFTER SETTINGS:", active(), flush=True)
+    application.closeAllWindows()
+
+QTimer.singleShot(1000, at_start)
+sys.exit(ui_app.run(sys.argv[:1], library_path=Path(sys.argv[1])))
+"""
+
+
+@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="needs xvfb-run (Debian's xvfb)")
+def test_the_window_is_active_without_a_window_manager(
+    tmp_path: Path, isolated_user_dirs: dict[str, Path]
+) -> None:
+    """On a bare X server nothing activates a window but the app itself; an inactive window
+    takes typed letters (they go to the window under the pointer) but no shortcut at all.
+    So the main window is activated at start, and again when a dialog of it closes."""
+    env = dict(os.environ, QT_QPA_PLATFORM="xcb")
+    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+    run = subprocess.run(
+        ["xvfb-run", "-a", sys.executable, "-c", ACTIVE_AFTER_START, str(tmp_path / "Library")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env=env,
+    )
+    lines = [line for line in run.stdout.splitlines() if ":" in line]
+    assert lines == [
+        "AT START: MainWindow",
+        "SETTINGS: SettingsDialog",
+        "AFTER SETTINGS: MainWindow",
+    ], run.stdout + run.stderr
