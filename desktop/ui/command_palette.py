@@ -2,22 +2,40 @@
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from desktop.ui.action_registry import ActionRegistry
 
 
-def matches(query: str, title: str) -> bool:
-    """Letters of the query appear in order in the title (``svas`` finds “Save As”)."""
-    position = 0
-    title = title.lower()
-    for char in query.lower().replace(" ", ""):
-        position = title.find(char, position)
+def match_rank(query: str, title: str) -> tuple[int, int] | None:
+    """How well ``title`` answers ``query`` (lower is better), None when it doesn't: the
+    query's letters must appear in order (``svas`` finds “Save As”). The title starting with
+    the query comes first, then the query as the start of a word (“dark” is “Theme: Dark”
+    before “Export as Markdown”), anywhere in a word, every typed word starting a word of
+    the title (“exp pdf”), then letters in order, the closer together the better."""
+    typed = query.lower().split()
+    if not typed:
+        return (0, 0)
+    text = title.lower()
+    phrase = " ".join(typed)
+    at = text.find(phrase)
+    if at == 0:
+        return (0, 0)
+    if at > 0:
+        return (1 if not text[at - 1].isalnum() else 2, at)
+    words = re.findall(r"\w+", text)
+    if len(typed) > 1 and all(any(w.startswith(part) for w in words) for part in typed):
+        return (3, 0)
+    first = position = -1
+    for char in "".join(typed):
+        position = text.find(char, position + 1)
         if position < 0:
-            return False
-        position += 1
-    return True
+            return None
+        first = position if first < 0 else first
+    return (4, position - first)
 
 
 class CommandPalette(QDialog):
@@ -42,10 +60,14 @@ class CommandPalette(QDialog):
 
     def refill(self, query: str) -> None:
         self.list.clear()
+        found = []
         for entry in sorted(self.registry.all(), key=lambda e: (e.menu or "~", e.title)):
             label = entry.title.replace("&", "").replace("…", "")
-            if not entry.action.isEnabled() or not matches(query, label):
-                continue
+            rank = match_rank(query, label) if entry.action.isEnabled() else None
+            if rank is not None:
+                found.append((rank, label, entry))
+        found.sort(key=lambda item: item[0])  # stable: equal ranks stay in menu order
+        for _rank, label, entry in found:
             text = f"{entry.menu}: {label}" if entry.menu else label
             if entry.shortcut_text:
                 text += f"    {entry.shortcut_text}"

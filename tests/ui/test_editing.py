@@ -563,3 +563,24 @@ def test_words_accepted_from_ai_count_apart_from_the_daily_goal(
     # Text the AI feature inserts itself is marked the same way.
     editor.insert_text_as_one_undo_step(" nine ten", ai_written=True)
     qtbot.waitUntil(lambda: status.today.text() == "Today 2 / 100 written + 5 from AI")
+
+
+def test_command_palette_puts_the_closest_names_first(make_window: Any) -> None:
+    from desktop.ui.command_palette import match_rank
+
+    assert match_rank("svas", "Save As") is not None, "letters in order still match"
+    assert match_rank("xq", "Save As") is None
+    window = make_window()
+    window.registry.trigger("edit.palette")
+    palette = window._palette
+
+    def shown(query: str) -> list[str]:
+        palette.input.setText(query)
+        return [palette.list.item(i).text().split("    ")[0] for i in range(palette.list.count())]
+
+    dark = shown("dark")
+    assert dark[0] == "View: Theme: Dark", dark  # before "Export … as Markdown"
+    assert any("as Markdown" in name for name in dark[1:]), "looser matches are still listed"
+    assert shown("font")[0] == "Settings: Font"
+    assert shown("new")[:2] == ["File: New document", "File: New folder"]
+    assert shown("exp pdf")[0].endswith(" as PDF")
