@@ -699,7 +699,7 @@ class AIFeature(QObject):
         self.cancel_ghost()
         self._stop_task_job()
         job.editor.clear_ghost_text()
-        self.task_pane.start(job.title)
+        self.task_pane.start(job.title, replaces=bool(job.selection))
         self._unsay()
         self.last_request = job.request
         job.job_id = self.host.submit(job.request)

@@ -40,7 +40,8 @@ class QuietLabel(QLabel):
 
 
 class TaskPane(QWidget):
-    """A task's answer as it streams, with Replace / Insert below / Copy / Try again / Stop.
+    """A task's answer as it streams, with Replace (Insert here when no text was selected) /
+    Insert below / Copy / Try again / Stop.
 
     An answer that failed its check is shown marked with the reasons; *Replace* and *Insert
     below* then ask first, and only "Use anyway" lets it into the document."""
@@ -108,6 +109,7 @@ class TaskPane(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.confirm)
         self.check = AnswerCheck()
+        self._replaces = True  # the answer is for selected text
         self._allowed = True  # the answer may reach the document (passed, or "Use anyway")
         self._pending: SignalInstance | None = None  # the action waiting for "Use anyway"
         self.set_running(False, has_result=False)
@@ -115,7 +117,10 @@ class TaskPane(QWidget):
     def text(self) -> str:
         return self.output.toPlainText()
 
-    def start(self, title: str) -> None:
+    def start(self, title: str, *, replaces: bool = True) -> None:
+        """A new answer; ``replaces``: it is for selected text (else its first button puts it
+        in at the cursor, and says so)."""
+        self._replaces = replaces
         self.title.setText(title)
         self.output.clear()
         self.state.setText("Writing…")
@@ -167,7 +172,8 @@ class TaskPane(QWidget):
         self.verdict.setText("\n".join(lines))
         self.verdict.setVisible(bool(lines))
         self.verdict.setProperty("failed", not check.passed)
-        self.replace_button.setText("Replace" if check.passed else "Replace…")
+        use = "Replace" if self._replaces else "Insert here"
+        self.replace_button.setText(use if check.passed else f"{use}…")
         self.insert_button.setText("Insert below" if check.passed else "Insert below…")
 
     def may_use(self, action: SignalInstance) -> bool:

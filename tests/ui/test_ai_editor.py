@@ -209,6 +209,28 @@ def test_task_streams_into_pane_replace_and_insert_are_one_undo_step_each(
     assert "changed" in feature.notice.message()
 
 
+def test_without_a_selection_the_answer_goes_in_at_the_cursor_and_says_so(
+    qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path
+) -> None:
+    window, _document, editor = open_doc(make_window, library)
+    feature = ready_feature(qtbot, window, tiny_model_dir)
+    judge_answers(feature, [AnswerCheck(), AnswerCheck()])
+    select(editor, 10, 10)
+    with qtbot.waitSignal(feature.host.finished, timeout=10_000):
+        window.registry.trigger("ai.brainstorm")
+    pane = feature.task_pane
+    qtbot.waitUntil(lambda: pane.replace_button.isEnabled())
+    assert pane.replace_button.text() == "Insert here", "nothing selected: nothing to replace"
+    pane.replace_button.click()
+    assert editor.text() == TEXT[:10] + pane.text() + TEXT[10:], "the writer's text is kept"
+
+    select(editor, 0, 30)  # a task on selected text replaces it again
+    with qtbot.waitSignal(feature.host.finished, timeout=10_000):
+        window.registry.trigger("ai.rewrite")
+    qtbot.waitUntil(lambda: pane.replace_button.isEnabled())
+    assert pane.replace_button.text() == "Replace"
+
+
 def test_tone_task_stop_and_try_again(
     qtbot: Any, make_window: Any, library: Library, tiny_model_dir: Path
 ) -> None:
