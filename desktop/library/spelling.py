@@ -13,13 +13,13 @@ import logging
 import pkgutil
 import re
 import string
-import time
 import unicodedata
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import atomic_write
+from desktop.interpreter_lock import hand_over
 from desktop.library.word_list import WordList
 
 logger = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def parse_pieces(packed: bytes, language: str) -> Iterator[dict[str, int]]:
     parts = []
     for start in range(0, len(packed), UNPACK_CHUNK_BYTES):
         parts.append(inflate.decompress(packed[start : start + UNPACK_CHUNK_BYTES]))
-        time.sleep(0)  # hand the interpreter lock over
+        hand_over()
     parts.append(inflate.flush())
     # Bytes until each piece is parsed (decoding all 2.7 MB at once holds the lock ~10 ms), and
     # pieces cut from the whole by position (each copy of a 10 MB list holds it a few ms).
@@ -126,7 +126,7 @@ def parse_pieces(packed: bytes, language: str) -> Iterator[dict[str, int]]:
         if piece:
             yield json.loads(b"{" + piece + b"}")
         start = end
-        time.sleep(0)  # hand the interpreter lock over
+        hand_over()
 
 
 def build_table(pieces: Iterable[dict[str, int]]) -> WordList:
@@ -137,7 +137,7 @@ def build_table(pieces: Iterable[dict[str, int]]) -> WordList:
     for piece in pieces:
         words.extend(map(str.lower, piece))
         counts.extend(piece.values())
-        time.sleep(0)  # hand the interpreter lock over
+        hand_over()
     return WordList.from_pairs(words, counts)
 
 

@@ -16,11 +16,11 @@ import json
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop.interpreter_lock import hand_over
 from desktop.library.atomic_write import atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class WordCountCache:
                 documents = json.loads(chunk) if isinstance(chunk, str) else chunk
                 for key, v in documents.items():
                     entries[key] = _Entry(int(v[0]), int(v[1]), str(v[2]), int(v[3]))
-                time.sleep(0)  # let a waiting thread (the GUI) have the lock between chunks
+                hand_over()  # between chunks
             self._entries = entries
         except FileNotFoundError:
             return
@@ -159,5 +159,5 @@ def _encode(documents: list[tuple[str, list[object]]]) -> str:
     lines = [json.dumps({"version": VERSION})]
     for start in range(0, len(documents), ENCODE_CHUNK):
         lines.append(json.dumps(dict(documents[start : start + ENCODE_CHUNK])))
-        time.sleep(0)  # let a waiting thread (the GUI) have the lock between chunks
+        hand_over()  # between chunks
     return "\n".join(lines) + "\n"

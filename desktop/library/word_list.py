@@ -13,12 +13,13 @@ from __future__ import annotations
 import codecs
 import json
 import sys
-import time
 import zlib
 from array import array
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from itertools import accumulate
+
+from desktop.interpreter_lock import hand_over
 
 FORMAT = b"DSWORDS1\n"
 # Hand the interpreter lock over every this many words while building, and encode or decode the
@@ -29,17 +30,13 @@ _OFFSET_BYTES, _COUNT_BYTES = array("I").itemsize, array("q").itemsize
 _AFTER_EVERY_WORD = "\U0010ffff"  # sorts after any word that starts with a given prefix
 
 
-def _hand_over() -> None:
-    time.sleep(0)  # lets a waiting thread (the GUI's) take the interpreter lock
-
-
 def _in_order(words: list[str]) -> bool:
     """Whether ``words`` are sorted, checked a piece at a time with the lock handed over."""
     for first in range(0, len(words), CHUNK_WORDS):
         piece = words[max(first - 1, 0) : first + CHUNK_WORDS]  # overlapping the last piece
         if piece != sorted(piece):
             return False
-        _hand_over()
+        hand_over()
     return True
 
 
@@ -105,7 +102,7 @@ class WordList:
             letters.update(*piece)
             longest = max(longest, *map(len, piece))
             pieces.append("".join(piece))
-            _hand_over()
+            hand_over()
         alphabet = "".join(sorted(letters))
         return cls("".join(pieces), starts, numbers, alphabet, longest, sum(numbers))
 
@@ -193,7 +190,7 @@ class WordList:
         parts = []
         for first in range(0, len(self.text), TEXT_CHUNK):  # 4 MB at once: ~15 ms
             parts.append(self.text[first : first + TEXT_CHUNK].encode("utf-8"))
-            _hand_over()
+            hand_over()
         text = b"".join(parts)
         payload = b"".join((text, self.starts.tobytes(), self.counts.tobytes()))
         header = {
@@ -238,7 +235,7 @@ class WordList:
         for first in range(0, text_bytes, TEXT_CHUNK):
             last = min(first + TEXT_CHUNK, text_bytes)
             parts.append(decoder.decode(payload[first:last]))
-            _hand_over()
+            hand_over()
         text = "".join(parts) + decoder.decode(b"", final=True)
         if starts[0] != 0 or starts[-1] != len(text):
             raise ValueError("damaged offsets")

@@ -16,6 +16,7 @@ from pathlib import Path
 import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from desktop.interpreter_lock import hand_over
 from desktop.library import Library
 
 logger = logging.getLogger(__name__)
@@ -129,7 +130,7 @@ class LibraryWordCounts(QObject):
             if number != self._pass:
                 return
             batch.append((str(document), self.library.word_count(Path(document))))
-            time.sleep(0)  # hand the interpreter lock to the GUI thread between documents
+            hand_over()  # between documents
             if len(batch) >= BATCH_DOCUMENTS or time.monotonic() - sent >= BATCH_SECONDS:
                 self.counted.emit(number, batch)
                 batch, sent = [], time.monotonic()

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.interpreter_lock import hand_over
 from desktop.library import Library
 from desktop.library.library import Node, SearchHit
 from desktop.library.markdown_outline import Heading
@@ -487,7 +488,7 @@ class LibraryPane(QWidget):
             if number != self._search_number:
                 return
             found.extend(self.library.search_in(Path(document), needle))
-            time.sleep(0)
+            hand_over()
             if total + len(found) >= SEARCH_LIMIT:
                 break
             if found and time.monotonic() - sent > 0.1:
