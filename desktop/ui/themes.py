@@ -95,6 +95,7 @@ def apply_theme(app: QApplication, theme: Theme) -> None:
         palette.setColor(QPalette.ColorGroup.Disabled, group_role, QColor(theme.dim_text))
     app.setPalette(palette)
     close_icon = resources.icon("tab-close.svg").as_posix()
+    check_icon = resources.icon(f"check-{theme.name}.svg").as_posix()
     app.setStyleSheet(f"""
         QMainWindow::separator {{ width: 1px; background: {theme.border}; }}
         #Sidebar, #Sidebar QTreeWidget, #Sidebar QListWidget {{
@@ -121,4 +122,20 @@ def apply_theme(app: QApplication, theme: Theme) -> None:
         QProgressBar#GoalBar::chunk {{ background: {theme.accent}; border-radius: 2px; }}
         #FindBar {{ border-top: 1px solid {theme.border}; }}
         #CommandPalette {{ border: 1px solid {theme.border}; background: {theme.paper}; }}
+        QCheckBox::indicator, QRadioButton::indicator {{ width: 12px; height: 12px;
+            border: 1px solid {theme.marker}; background: {theme.paper}; }}
+        QCheckBox::indicator {{ border-radius: 3px; }}
+        QRadioButton::indicator {{ border-radius: 7px; }}
+        QCheckBox::indicator:checked {{ background: {theme.accent}; border-color: {theme.accent};
+            image: url({check_icon}); }}
+        QRadioButton::indicator:checked {{ border-color: {theme.accent};
+            background: qradialgradient(cx: 0.5, cy: 0.5, radius: 0.5, fx: 0.5, fy: 0.5,
+                stop: 0 {theme.accent}, stop: 0.5 {theme.accent}, stop: 0.6 {theme.paper},
+                stop: 1 {theme.paper}); }}
+        QCheckBox::indicator:hover, QRadioButton::indicator:hover {{
+            border-color: {theme.accent}; }}
+        QCheckBox::indicator:disabled, QRadioButton::indicator:disabled {{
+            border-color: {theme.dim_text}; }}
+        QCheckBox::indicator:checked:disabled {{ background: {theme.dim_text}; }}
+        QDialogButtonBox {{ dialogbuttonbox-buttons-have-icons: 0; }}
     """)

@@ -61,6 +61,8 @@ def test_wheel_carries_the_icons_desktop_entry_and_model_folder(wheel: Path) -> 
     for expected in (
         "desktop/resources/icons/draftsmith.svg",
         "desktop/resources/icons/tab-close.svg",
+        "desktop/resources/icons/check-light.svg",
+        "desktop/resources/icons/check-dark.svg",
         "desktop/resources/draftsmith.desktop",
         "inference/bundled_models/__init__.py",
     ):

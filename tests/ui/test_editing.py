@@ -312,6 +312,41 @@ def test_themes_switch_and_persist(make_window: Any, fast_settings: Any) -> None
     assert app.palette().color(QPalette.ColorRole.Base) == QColor(LIGHT.paper)
 
 
+def test_check_boxes_and_radio_buttons_stand_out_in_both_themes(
+    qtbot: Any, make_window: Any
+) -> None:
+    """Fusion draws their frames a shade darker than the window: invisible on the dark one."""
+    from PySide6.QtWidgets import QCheckBox, QRadioButton, QStyle, QStyleOptionButton, QWidget
+
+    window = make_window()
+    for theme in (DARK, LIGHT):
+        window.registry.trigger(f"view.theme.{theme.name}")
+        for kind, element in (
+            (QCheckBox, QStyle.SubElement.SE_CheckBoxIndicator),
+            (QRadioButton, QStyle.SubElement.SE_RadioButtonIndicator),
+        ):
+            for checked in (False, True):
+                holder = QWidget()
+                qtbot.addWidget(holder)
+                button = kind("Option", holder)
+                button.setChecked(checked)
+                holder.resize(160, 40)
+                holder.show()
+                option = QStyleOptionButton()
+                button.initStyleOption(option)
+                box = button.style().subElementRect(element, option, button)
+                image = button.grab().toImage()
+                background = QColor(theme.window)
+                contrast = max(
+                    abs(image.pixelColor(x, y).red() - background.red())
+                    + abs(image.pixelColor(x, y).green() - background.green())
+                    + abs(image.pixelColor(x, y).blue() - background.blue())
+                    for x in range(box.left(), box.right() + 1)
+                    for y in range(box.top(), box.bottom() + 1)
+                )
+                assert contrast > 120, (theme.name, kind.__name__, checked, contrast)
+
+
 def test_zoom_changes_font_size(make_window: Any, library: Library, fast_settings: Any) -> None:
     window, _document, editor = open_text(make_window, library, "text")
     before = editor.font().pointSize()
