@@ -101,7 +101,8 @@ class SnapshotDialog(QDialog):
         self.restore_button.setEnabled(text != self.current_text)  # nothing to bring back
         self.last_diff = diff
         when = f"{snapshot.taken_at:%A %d %B, %H:%M}"
-        self.summary.setText(f"<b>{snapshot_title(snapshot)}</b> ({when}). {diff.summary()}")
+        title = self.list.item(row).text()  # as listed: "17 minutes ago" in both places
+        self.summary.setText(f"<b>{title}</b> ({when}). {diff.summary()}")
         self.diff.clear()
         if diff.unchanged:
             self.diff.setPlainText(self.tr("This version is the same as the current text."))

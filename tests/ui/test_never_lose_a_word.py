@@ -157,6 +157,30 @@ def test_snapshot_restore_is_undoable_and_snapshotted(
     assert document.editor.text() == "Second draft, much better."
 
 
+def test_a_version_is_named_the_same_in_the_list_and_above_its_changes(
+    qtbot: Any, make_window: Any, library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each name was worked out when shown: the list said "17 minutes ago" and the same
+    version's heading, chosen a few seconds later, "18 minutes ago"."""
+    import itertools
+
+    from desktop.ui import snapshot_dialog
+    from desktop.ui.snapshot_dialog import SnapshotDialog
+
+    minutes = itertools.count(17)  # the clock moves on between the list and the heading
+    monkeypatch.setattr(snapshot_dialog, "time_in_words", lambda _at: f"{next(minutes)} min ago")
+    doc = library.create_document(title="Story", text="First draft.")
+    window = make_window()
+    document = window.open_document(doc)
+    document.editor.replace_all_text_as_one_undo_step("Second draft.")
+    document.save()
+    dialog = SnapshotDialog(library.snapshots.list(doc), document.editor.text(), window)
+    qtbot.addWidget(dialog)
+    listed = dialog.list.item(0).text()
+    assert listed.startswith("17 min ago")
+    assert dialog.summary.text().startswith(f"<b>{listed}</b>")
+
+
 @pytest.mark.parametrize(
     ("code", "words"),
     [
