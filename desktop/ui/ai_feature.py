@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from desktop.ui.models_dialog import ModelsDialog
     from desktop.ui.open_document import OpenDocument
 from desktop.ui.document_editor import DocumentEditor
+from desktop.ui.window_activation import present
 from desktop.ui.window_seam import EditorWindow
 from inference.model_cache import installed_app
 from inference.model_folder import find_default_model
@@ -445,7 +446,7 @@ class AIFeature(QObject):
                 self.load_model()
 
         dialog.finished_build.connect(built)
-        dialog.show()
+        present(dialog)
         return dialog
 
     def open_learn_dialog(self, extra_args: list[str] | None = None) -> LearnStyleDialog:
@@ -457,7 +458,7 @@ class AIFeature(QObject):
         )
         dialog.use_model.connect(lambda path: self.window.change_setting("ai_model_dir", path))
         self.learn_dialog = dialog
-        dialog.show()
+        present(dialog)
         return dialog
 
     def open_models_dialog(self) -> ModelsDialog:
@@ -467,9 +468,7 @@ class AIFeature(QObject):
         if self.models_dialog is None:
             self.models_dialog = ModelsDialog(self, self.window_widget)
         self.models_dialog.refresh()
-        self.models_dialog.show()
-        self.models_dialog.raise_()
-        self.models_dialog.activateWindow()
+        present(self.models_dialog)
         return self.models_dialog
 
     def model_in_use(self) -> Path | None:

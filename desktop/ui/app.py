@@ -32,7 +32,7 @@ from desktop.ui.startup_objects import (
     pause_collection,
     resume_collection,
 )
-from desktop.ui.window_activation import DialogFocusReturn
+from desktop.ui.window_activation import DialogFocusReturn, present
 from licensing.client import prefetch_license_status
 
 if TYPE_CHECKING:  # imported for real only in a thread after start-up: it is slow
@@ -220,11 +220,9 @@ def run(argv: list[str], *, library_path: Path | None = None) -> int:
     if window is None:
         return 1
     install_excepthook(window.emergency_save, window.prompter.error)
-    window.show()
-    # Asked for, not left to the window manager: without one (a bare X server, some kiosk
+    # Active, not left to the window manager: without one (a bare X server, some kiosk
     # sessions) the window never became active, and no shortcut (Ctrl+N, Ctrl+F…) worked.
-    window.raise_()
-    window.activateWindow()
+    present(window)
     DialogFocusReturn.install(app)  # and back to it when a dialog closes
     if not window.read_only:
         QTimer.singleShot(0, window.recover_from_journal)

@@ -57,6 +57,7 @@ from desktop.ui.session_safety import SessionSafety
 from desktop.ui.sidebar import LibraryPane, OutlinePane, Sidebar
 from desktop.ui.spelling_feature import SpellingFeature
 from desktop.ui.themes import Theme
+from desktop.ui.window_activation import present
 from desktop.ui.writing_status import WritingStatus
 
 if TYPE_CHECKING:  # imported on first use (or, for AI and sync, after start-up): they are slow
@@ -580,9 +581,7 @@ class MainWindow(QMainWindow):
         if dialog is None:
             dialog = self.settings_dialog = SettingsDialog(self)
         dialog.show_page(page)
-        dialog.show()
-        dialog.raise_()
-        dialog.activateWindow()
+        present(dialog)
 
     # ===== look (AppearanceFeature) =====
     @property
@@ -641,13 +640,13 @@ class MainWindow(QMainWindow):
         from desktop.ui.about_dialog import AboutDialog, gather_facts
 
         self.about_dialog = AboutDialog(gather_facts(self.settings, self.library.root), self)
-        self.about_dialog.show()
+        present(self.about_dialog)
 
     def show_shortcuts(self) -> None:
         from desktop.ui.shortcuts_dialog import ShortcutsDialog
 
         self.shortcuts_dialog = ShortcutsDialog(self.registry, self)
-        self.shortcuts_dialog.show()
+        present(self.shortcuts_dialog)
 
     # ===== safety (SessionSafety) =====
     @property

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.ui.window_activation import present
 from desktop.ui.window_seam import EditorWindow
 from inference.model_registry import (
     ModelEntry,
@@ -273,7 +274,7 @@ class ModelsDialog(QDialog):
         self.add_dialog = dialog
         self.owner.build_dialog = dialog  # the cache watch leaves the new folder to us
         dialog.finished_build.connect(partial(self._added, dialog))
-        dialog.show()
+        present(dialog)
         dialog.start()
         return dialog
 

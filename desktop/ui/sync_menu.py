@@ -23,6 +23,7 @@ from desktop.sync.errors import NotSetUp, SyncError
 from desktop.sync.locations import state_path_for
 from desktop.ui.action_registry import SUBMENU_SEPARATOR
 from desktop.ui.open_document import OpenDocument
+from desktop.ui.window_activation import present
 from desktop.ui.window_seam import EditorWindow
 
 # The engine, its WebDAV client (requests, the crypto) and the dialogs import in ~0.3 s, a
@@ -260,7 +261,7 @@ class SyncFeature(QObject):
 
         dialog = SyncLogDialog(self.controller, self.window_widget)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.show()
+        present(dialog)
         return dialog
 
     def open_history(self) -> SyncHistoryDialog | None:
@@ -273,7 +274,7 @@ class SyncFeature(QObject):
         dialog = SyncHistoryDialog(self.controller, rel, self.window_widget)
         dialog.restored.connect(lambda _path: self._reload_open_documents([rel]))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.show()
+        present(dialog)
         return dialog
 
     def open_deleted(self) -> SyncDeletedDialog | None:
@@ -284,7 +285,7 @@ class SyncFeature(QObject):
         dialog = SyncDeletedDialog(self.controller, self.window_widget)
         dialog.restored.connect(lambda rel: self.window.open_document(self.root / rel))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.show()
+        present(dialog)
         return dialog
 
     def show_conflicts(self, paths: list[str]) -> ConflictNotice:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from desktop.sync import SyncReport
 from desktop.ui.sync_controller import SyncController
+from desktop.ui.window_activation import present
 
 
 def describe(report: SyncReport) -> list[str]:
@@ -69,7 +70,7 @@ class SyncStatusButton(QToolButton):
 
     def show_log(self) -> SyncLogDialog:
         dialog = SyncLogDialog(self.controller, self.window())
-        dialog.show()
+        present(dialog)
         return dialog
 
 

@@ -1,8 +1,11 @@
-"""Keyboard focus goes back to the window a dialog came from when the dialog closes.
+"""Keyboard focus goes to a window the writer opens, and back to the window a dialog came from
+when the dialog closes.
 
 A window manager does this on most desktops; without one (a bare X server, some kiosk and
 remote sessions) nothing does, and an inactive main window takes typed letters (they go to the
-window under the pointer) but no shortcut at all: after closing Settings, Ctrl+N did nothing.
+window under the pointer) but no shortcut at all: after closing Settings, Ctrl+N did nothing,
+and a dialog opened with ``show()`` (Keyboard shortcuts, About, the sync log) did not take the
+keys, so Escape did not close it. ``present()`` shows a window and asks for the focus for it.
 Only a dialog that had the focus when it closed hands it back, so a dialog closing by itself
 while the writer is in another application never pulls Draftsmith to the front. It listens to
 the application's focus changes (a few per dialog), not to every event.
@@ -13,6 +16,13 @@ from __future__ import annotations
 import shiboken6
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QWidget
+
+
+def present(window: QWidget) -> None:
+    """Show ``window`` (a dialog the writer asked for) in front, with the keyboard focus."""
+    window.show()
+    window.raise_()
+    window.activateWindow()
 
 
 class DialogFocusReturn(QObject):

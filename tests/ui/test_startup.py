@@ -209,6 +209,18 @@ def close_settings() -> None:
 
 def after_settings() -> None:
     print("AFTER SETTINGS:", active(), flush=True)
+    application.activeWindow().show_shortcuts()  # a dialog that is shown, not run modally
+    QTimer.singleShot(500, close_shortcuts)
+
+def close_shortcuts() -> None:
+    print("SHORTCUTS:", active(), flush=True)
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    QTest.keyClick(application.activeWindow(), Qt.Key.Key_Escape)  # as the writer would
+    QTimer.singleShot(500, after_shortcuts)
+
+def after_shortcuts() -> None:
+    print("AFTER SHORTCUTS:", active(), flush=True)
     application.closeAllWindows()
 
 QTimer.singleShot(1000, at_start)
@@ -222,7 +234,8 @@ def test_the_window_is_active_without_a_window_manager(
 ) -> None:
     """On a bare X server nothing activates a window but the app itself; an inactive window
     takes typed letters (they go to the window under the pointer) but no shortcut at all.
-    So the main window is activated at start, and again when a dialog of it closes."""
+    So the main window is activated at start, a dialog the writer opens takes the keys (Escape
+    closes it), and the main window is active again when the dialog closes."""
     env = dict(os.environ, QT_QPA_PLATFORM="xcb")
     env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
     run = subprocess.run(
@@ -238,4 +251,6 @@ def test_the_window_is_active_without_a_window_manager(
         "AT START: MainWindow",
         "SETTINGS: SettingsDialog",
         "AFTER SETTINGS: MainWindow",
+        "SHORTCUTS: ShortcutsDialog",
+        "AFTER SHORTCUTS: MainWindow",
     ], run.stdout + run.stderr
