@@ -672,9 +672,7 @@ class MainWindow(QMainWindow):
         """Another launch of Draftsmith on this library asked for this window."""
         if self.isMinimized():
             self.showNormal()
-        self.show()
-        self.raise_()
-        self.activateWindow()
+        present(self)
 
     def set_read_only(self, on: bool) -> None:
         self.read_only = on

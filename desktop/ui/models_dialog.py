@@ -250,7 +250,7 @@ class ModelsDialog(QDialog):
             return None
         if self.add_dialog is not None and self.add_dialog.running():
             self.message.setText(self.tr("A model is being added already; wait for it first."))
-            self.add_dialog.raise_()
+            present(self.add_dialog)
             return None
         if gguf is None:
             gguf = self.owner.window.prompter.ask_open_path(
